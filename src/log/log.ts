@@ -1,0 +1,50 @@
+/**
+ * The replicated-log contract the server's state machine sits on.
+ *
+ * A log orders opaque command bytes. `LocalLog` keeps them in a file on one
+ * machine (or in memory for `-dev`); a later `JetStreamLog` keeps them in a NATS
+ * stream. Either way the server appends, the log commits (durably), and every
+ * committed entry is handed to the single `onCommit` consumer in index order
+ * before the `append` promise resolves.
+ */
+export interface LogEntry {
+  /** Position in the log: 1, 2, 3, ... (Consul's Raft index). */
+  readonly index: number;
+  readonly data: Uint8Array;
+}
+
+export interface LogSnapshot {
+  /** Index of the last entry whose effect the snapshot contains. */
+  readonly index: number;
+  readonly data: Uint8Array;
+}
+
+export interface RecoveredLog {
+  /** Newest snapshot, or null when none was taken. */
+  readonly snapshot: LogSnapshot | null;
+  /** Committed entries after the snapshot, in index order. */
+  readonly entries: Iterable<LogEntry>;
+}
+
+export interface Log {
+  /** Recovers what is stored. Must be called once, before anything else. */
+  open(): Promise<RecoveredLog>;
+  /** Registers the consumer of committed entries (called in index order). */
+  onCommit(consumer: (entry: LogEntry) => void): void;
+  /**
+   * Appends one command. Resolves with its index once it is committed (on disk
+   * for LocalLog) and has been passed to the consumer.
+   */
+  append(data: Uint8Array): Promise<number>;
+  /** Index of the last committed entry (0 when empty). */
+  lastIndex(): number;
+  /**
+   * Stores a snapshot covering every entry up to `snapshot.index` and drops
+   * (compacts) the entries it covers.
+   */
+  saveSnapshot(snapshot: LogSnapshot): Promise<void>;
+  /** Entries appended since the last snapshot (drives compaction). */
+  entriesSinceSnapshot(): number;
+  /** Flushes and releases files; pending appends reject. */
+  close(): Promise<void>;
+}

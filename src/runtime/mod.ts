@@ -1,0 +1,3 @@
+export * as proc from "./process.ts";
+export { serveHttp } from "./serve.ts";
+export type { FetchHandler, HttpListener, ServeOptions } from "./serve.ts";

@@ -1,0 +1,76 @@
+/**
+ * Process-level facilities (arguments, environment, signals, exit). Every
+ * runtime we support implements `node:process`, so one implementation serves
+ * all three; the rest of the code reaches the process only through here.
+ */
+import nodeProcess from "node:process";
+
+export function args(): string[] {
+  return nodeProcess.argv.slice(2);
+}
+
+export function env(name: string): string | undefined {
+  return nodeProcess.env[name];
+}
+
+export function allEnv(): Record<string, string | undefined> {
+  return { ...nodeProcess.env };
+}
+
+export function pid(): number {
+  return nodeProcess.pid;
+}
+
+export function cwd(): string {
+  return nodeProcess.cwd();
+}
+
+export function exit(code: number): never {
+  nodeProcess.exit(code);
+}
+
+export function setExitCode(code: number): void {
+  nodeProcess.exitCode = code;
+}
+
+export type Signal = "SIGINT" | "SIGTERM" | "SIGHUP";
+
+/** Runs `handler` on each delivery of `signal`; returns a function that stops listening. */
+export function onSignal(signal: Signal, handler: () => void): () => void {
+  nodeProcess.on(signal, handler);
+  return () => {
+    nodeProcess.off(signal, handler);
+  };
+}
+
+export function writeStdout(text: string): void {
+  nodeProcess.stdout.write(text);
+}
+
+export function writeStderr(text: string): void {
+  nodeProcess.stderr.write(text);
+}
+
+/** Reads all of standard input as bytes. */
+export async function readStdin(): Promise<Uint8Array> {
+  const chunks: Uint8Array[] = [];
+  for await (const chunk of nodeProcess.stdin) {
+    chunks.push(typeof chunk === "string" ? new TextEncoder().encode(chunk) : (chunk as Uint8Array));
+  }
+  const total = chunks.reduce((n, c) => n + c.length, 0);
+  const out = new Uint8Array(total);
+  let at = 0;
+  for (const c of chunks) {
+    out.set(c, at);
+    at += c.length;
+  }
+  return out;
+}
+
+/** Which runtime is executing, for `version` output and diagnostics only. */
+export function runtimeName(): string {
+  const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
+  if (g.Bun) return `bun ${g.Bun.version}`;
+  if (g.Deno) return `deno ${g.Deno.version.deno}`;
+  return `node ${nodeProcess.versions.node}`;
+}
