@@ -1,0 +1,65 @@
+/**
+ * Log command types. Append-only: a number, once used, keeps its meaning
+ * forever (they follow Consul's structs.MessageType numbering). Every command
+ * carries `Now` (proposer's wall clock, ms) so `apply` never reads a clock.
+ */
+import type { DeregisterRequest, RegisterRequest } from "../structs/catalog.ts";
+import type { KvVerb } from "../structs/kv.ts";
+import type { SessionBehavior, ServiceCheckRef } from "../structs/session.ts";
+
+export const MessageType = {
+  Register: 0,
+  Deregister: 1,
+  KVS: 2,
+  Session: 3,
+  Tombstone: 7,
+  Txn: 10,
+} as const;
+export type MessageType = (typeof MessageType)[keyof typeof MessageType];
+
+/** KV entry inside a command: value base64, flags as a decimal string (uint64). */
+export interface KvCommandEntry {
+  Key: string;
+  Value: string | null;
+  Flags: string;
+  Session: string;
+  /** CAS index for `cas`, `delete-cas`, `check-index`. */
+  ModifyIndex: number;
+}
+
+export interface SessionCommandBody {
+  ID: string;
+  Name: string;
+  Node: string;
+  LockDelayMs: number;
+  Behavior: SessionBehavior;
+  TTL: string;
+  NodeChecks: string[];
+  ServiceChecks: ServiceCheckRef[];
+}
+
+export type TxnOp =
+  | { KV: { Verb: KvVerb; Entry: KvCommandEntry } }
+  | { Node: { Verb: string; Node: RegisterRequest; Index: number } }
+  | { Service: { Verb: string; Node: string; Service: NonNullable<RegisterRequest["Service"]>; Index: number } }
+  | { Check: { Verb: string; Check: RegisterRequest["Checks"][number]; Index: number } };
+
+export type Command =
+  | { Type: typeof MessageType.Register; Now: number; Req: RegisterRequest }
+  | { Type: typeof MessageType.Deregister; Now: number; Req: DeregisterRequest }
+  | { Type: typeof MessageType.KVS; Now: number; Op: KvVerb; Entry: KvCommandEntry }
+  | { Type: typeof MessageType.Session; Now: number; Op: "create"; Session: SessionCommandBody }
+  | { Type: typeof MessageType.Session; Now: number; Op: "destroy"; ID: string }
+  | { Type: typeof MessageType.Tombstone; Now: number; ReapIndex: number }
+  | { Type: typeof MessageType.Txn; Now: number; Ops: TxnOp[] };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+export function encodeCommand(cmd: Command): Uint8Array {
+  return encoder.encode(JSON.stringify(cmd));
+}
+
+export function decodeCommand(data: Uint8Array): Command {
+  return JSON.parse(decoder.decode(data)) as Command;
+}

@@ -1,0 +1,19 @@
+import type { WriteContext } from "./context.ts";
+import type { Tables } from "./tables.ts";
+
+/** True while a key is inside the lock-delay left by an invalidated session. */
+export function invalidLockDelayActive(t: Tables, key: string, now: number): boolean {
+  const until = t.lockDelay.get(key);
+  return until !== undefined && until > now;
+}
+
+export function setLockDelay(ctx: WriteContext, key: string, delayMs: number): void {
+  if (delayMs > 0) ctx.t.lockDelay.set(key, ctx.now + delayMs);
+}
+
+/** Forgets lock-delays that have passed, so the table stays small. */
+export function pruneLockDelays(ctx: WriteContext): void {
+  for (const [key, until] of [...ctx.t.lockDelay.entries()]) {
+    if (until <= ctx.now) ctx.t.lockDelay.delete(key);
+  }
+}

@@ -1,0 +1,10 @@
+export { StateStore, type ApplyResult } from "./store.ts";
+export { type Command, MessageType, encodeCommand, decodeCommand, type KvCommandEntry, type SessionCommandBody, type TxnOp } from "./commands.ts";
+export { StateError } from "./context.ts";
+export { Tables, type KvRow, type ServiceRow, nodeKey } from "./tables.ts";
+export { kvGet, kvList, kvKeys, KV_TABLE } from "./kv.ts";
+export { sessionGet, sessionList, sessionsOfNode, SESSIONS_TABLE } from "./session.ts";
+export * as catalogRead from "./catalog_read.ts";
+export type { CheckServiceNode, Read } from "./catalog_read.ts";
+export { isReadOnlyTxn, type TxnOutcome, type TxnResult, type TxnError } from "./txn.ts";
+export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic } from "./watch.ts";

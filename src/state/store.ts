@@ -1,0 +1,116 @@
+/**
+ * The state machine. `apply(index, command)` is the only way state changes;
+ * it is deterministic (time comes inside the command), all-or-nothing (a
+ * journal undoes a command that fails half-way), and fires the watch topics
+ * of what it changed once it has committed.
+ */
+import { applyDeregister, applyRegister } from "./catalog.ts";
+import { type Command, MessageType } from "./commands.ts";
+import { StateError, type WriteContext } from "./context.ts";
+import { Journal } from "./journal.ts";
+import { applyKvVerb, reapTombstones } from "./kv.ts";
+import { pruneLockDelays } from "./lock_delay.ts";
+import { sessionCreate, sessionDestroy } from "./session.ts";
+import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
+import { Tables } from "./tables.ts";
+import { runTxn, type TxnOutcome } from "./txn.ts";
+import { WatchHub } from "./watch.ts";
+
+export type ApplyResult =
+  | { readonly ok: true; readonly value: boolean | string | TxnOutcome | null }
+  | { readonly ok: false; readonly error: string };
+
+export class StateStore {
+  readonly hub = new WatchHub();
+  private tables = new Tables();
+  private applied = 0;
+
+  /** Read access to the tables (never write through it). */
+  get t(): Tables {
+    return this.tables;
+  }
+
+  /** Index of the last applied log entry. */
+  get lastApplied(): number {
+    return this.applied;
+  }
+
+  apply(index: number, cmd: Command): ApplyResult {
+    if (index <= this.applied) throw new RangeError(`Log index ${index} already applied (at ${this.applied})`);
+    const journal = new Journal();
+    const ctx: WriteContext = { t: this.tables, index, now: cmd.Now, journal };
+    this.tables.ref.current = journal;
+    let result: ApplyResult;
+    try {
+      const value = dispatch(ctx, cmd);
+      if (typeof value === "object" && value !== null && value.errors.length > 0) {
+        journal.rollback();
+        result = { ok: true, value: { results: [], errors: value.errors } };
+      } else {
+        result = { ok: true, value };
+      }
+    } catch (err) {
+      journal.rollback();
+      if (!(err instanceof StateError)) {
+        this.tables.ref.current = null;
+        throw err;
+      }
+      result = { ok: false, error: err.message };
+    }
+    this.tables.ref.current = null;
+    this.applied = index;
+    for (const topic of journal.topics) this.hub.fire(topic);
+    for (const key of journal.changedKeys) this.hub.fireKey(key);
+    return result;
+  }
+
+  /**
+   * Runs a read-only transaction against current state without a log entry
+   * (Consul's fast path); anything it might touch is rolled back.
+   */
+  readTxn(ops: Parameters<typeof runTxn>[1]): TxnOutcome {
+    const journal = new Journal();
+    this.tables.ref.current = journal;
+    try {
+      return runTxn({ t: this.tables, index: this.applied, now: Date.now(), journal }, ops);
+    } finally {
+      journal.rollback();
+      this.tables.ref.current = null;
+    }
+  }
+
+  snapshot(): Uint8Array {
+    return encodeSnapshot(this.tables, this.applied);
+  }
+
+  /** Replaces all state with a snapshot; every watcher wakes to re-read. */
+  restore(data: Uint8Array): void {
+    const { tables, index } = decodeSnapshot(data);
+    this.tables = tables;
+    this.applied = index;
+    this.hub.fireAll();
+  }
+}
+
+function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcome | null {
+  switch (cmd.Type) {
+    case MessageType.Register:
+      applyRegister(ctx, cmd.Req);
+      return null;
+    case MessageType.Deregister:
+      applyDeregister(ctx, cmd.Req);
+      return null;
+    case MessageType.KVS:
+      return applyKvVerb(ctx, cmd.Op, cmd.Entry);
+    case MessageType.Session:
+      return cmd.Op === "create" ? sessionCreate(ctx, cmd.Session) : sessionDestroy(ctx, cmd.ID);
+    case MessageType.Tombstone:
+      reapTombstones(ctx, cmd.ReapIndex);
+      pruneLockDelays(ctx);
+      return null;
+    case MessageType.Txn:
+      return runTxn(ctx, cmd.Ops);
+    default:
+      throw new StateError(`Unknown command type ${(cmd as { Type: unknown }).Type}`);
+  }
+}

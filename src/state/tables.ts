@@ -1,0 +1,135 @@
+/**
+ * The state store's tables and their secondary indexes. Tables change only
+ * through `TrackedMap` writes made inside `apply`, which journal every change;
+ * the secondary indexes are kept by change hooks, so rollback keeps them right.
+ */
+import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
+import type { DirEntry } from "../structs/kv.ts";
+import type { Session } from "../structs/session.ts";
+import { type JournalRef, TrackedMap } from "./journal.ts";
+import { SortedKeys } from "./sorted_keys.ts";
+
+/** A KV row; a tombstone keeps a deleted key's index so prefix indexes never go back. */
+export interface KvRow extends DirEntry {
+  readonly Tombstone?: true;
+}
+
+export interface ServiceRow {
+  readonly Node: string;
+  readonly Service: NodeService;
+}
+
+/** Composite key of rows that belong to a node. */
+export const nodeKey = (node: string, id: string): string => `${node}\u0000${id}`;
+
+function addTo<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  let set = index.get(key);
+  if (!set) index.set(key, (set = new Set()));
+  set.add(value);
+}
+
+function removeFrom<K, V>(index: Map<K, Set<V>>, key: K, value: V): void {
+  const set = index.get(key);
+  if (set) {
+    set.delete(value);
+    if (set.size === 0) index.delete(key);
+  }
+}
+
+export class Tables {
+  readonly ref: JournalRef = { current: null };
+
+  /** Per-table and per-service modify indexes ("kvs", "nodes", "service.web", ...). */
+  readonly indexes = new TrackedMap<string, number>(this.ref);
+
+  readonly kvs = new TrackedMap<string, KvRow>(this.ref);
+  readonly kvKeys = new SortedKeys();
+  /** Lock-delay expiry (ms since epoch) per key, set when a session holding it is invalidated. */
+  readonly lockDelay = new TrackedMap<string, number>(this.ref);
+
+  readonly nodes = new TrackedMap<string, Node>(this.ref);
+  readonly services = new TrackedMap<string, ServiceRow>(this.ref);
+  readonly checks = new TrackedMap<string, HealthCheck>(this.ref);
+  readonly sessions = new TrackedMap<string, Session>(this.ref);
+
+  readonly servicesByNode = new Map<string, Set<string>>();
+  readonly servicesByName = new Map<string, Set<string>>();
+  readonly checksByNode = new Map<string, Set<string>>();
+  readonly sessionsByNode = new Map<string, Set<string>>();
+  /** check row key -> ids of sessions that depend on it. */
+  readonly sessionsByCheck = new Map<string, Set<string>>();
+  /** session id -> keys it holds. */
+  readonly keysBySession = new Map<string, Set<string>>();
+
+  constructor() {
+    this.kvs.onChange((key, before, after) => {
+      if (!before) this.kvKeys.add(key);
+      if (!after) this.kvKeys.remove(key);
+      if (before?.Session) removeFrom(this.keysBySession, before.Session, key);
+      if (after?.Session) addTo(this.keysBySession, after.Session, key);
+    });
+    this.services.onChange((key, before, after) => {
+      if (before) {
+        removeFrom(this.servicesByNode, before.Node, key);
+        removeFrom(this.servicesByName, before.Service.Service, key);
+      }
+      if (after) {
+        addTo(this.servicesByNode, after.Node, key);
+        addTo(this.servicesByName, after.Service.Service, key);
+      }
+    });
+    this.checks.onChange((key, before, after) => {
+      if (before) removeFrom(this.checksByNode, before.Node, key);
+      if (after) addTo(this.checksByNode, after.Node, key);
+    });
+    this.sessions.onChange((id, before, after) => {
+      if (before) {
+        removeFrom(this.sessionsByNode, before.Node, id);
+        for (const c of sessionCheckKeys(before)) removeFrom(this.sessionsByCheck, c, id);
+      }
+      if (after) {
+        addTo(this.sessionsByNode, after.Node, id);
+        for (const c of sessionCheckKeys(after)) addTo(this.sessionsByCheck, c, id);
+      }
+    });
+  }
+
+  index(table: string): number {
+    return this.indexes.get(table) ?? 0;
+  }
+
+  /** Largest of several table indexes. */
+  maxIndex(...tables: string[]): number {
+    let max = 0;
+    for (const t of tables) max = Math.max(max, this.index(t));
+    return max;
+  }
+
+  servicesOfNode(node: string): ServiceRow[] {
+    const keys = this.servicesByNode.get(node);
+    if (!keys) return [];
+    return [...keys].map((k) => this.services.get(k)!).sort((a, b) => cmp(a.Service.ID, b.Service.ID));
+  }
+
+  checksOfNode(node: string): HealthCheck[] {
+    const keys = this.checksByNode.get(node);
+    if (!keys) return [];
+    return [...keys].map((k) => this.checks.get(k)!).sort((a, b) => cmp(a.CheckID, b.CheckID));
+  }
+
+  instancesOf(serviceName: string): ServiceRow[] {
+    const keys = this.servicesByName.get(serviceName);
+    if (!keys) return [];
+    return [...keys]
+      .map((k) => this.services.get(k)!)
+      .sort((a, b) => cmp(a.Node, b.Node) || cmp(a.Service.ID, b.Service.ID));
+  }
+}
+
+export function sessionCheckKeys(s: Session): string[] {
+  return [...s.NodeChecks.map((c) => nodeKey(s.Node, c)), ...s.ServiceChecks.map((c) => nodeKey(s.Node, c.ID))];
+}
+
+export function cmp(a: string, b: string): number {
+  return a < b ? -1 : a > b ? 1 : 0;
+}
