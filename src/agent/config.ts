@@ -1,0 +1,169 @@
+/**
+ * Agent configuration: Consul's JSON config files (snake_case keys, merged in
+ * order, a directory's *.json files alphabetically), then command-line flags.
+ */
+import { readdir, readFile } from "node:fs/promises";
+import { hostname } from "node:os";
+import { join } from "node:path";
+import { isLogLevel, type LogLevel } from "./logger.ts";
+import { isObject } from "../structs/json.ts";
+
+export interface AgentConfig {
+  dev: boolean;
+  server: boolean;
+  bootstrap: boolean;
+  bootstrapExpect: number;
+  nodeName: string;
+  nodeId: string;
+  datacenter: string;
+  primaryDatacenter: string;
+  bindAddr: string;
+  clientAddr: string;
+  advertiseAddr: string;
+  ports: { http: number; dns: number; server: number; serfLan: number; serfWan: number };
+  dataDir: string;
+  pidFile: string;
+  logLevel: LogLevel;
+  enableScriptChecks: boolean;
+  enableLocalScriptChecks: boolean;
+  limits: { kvMaxValueSize: number; txnMaxReqLen: number };
+  nodeMeta: Record<string, string>;
+  /** Raw `services`/`checks` blocks, for the agent's local state. */
+  services: unknown[];
+  checks: unknown[];
+}
+
+/** A config file or flag value that cannot be used; the message names it. */
+export class ConfigError extends Error {
+  override readonly name = "ConfigError";
+}
+
+export function defaultConfig(): AgentConfig {
+  return {
+    dev: false,
+    server: false,
+    bootstrap: false,
+    bootstrapExpect: 0,
+    nodeName: hostname(),
+    nodeId: "",
+    datacenter: "dc1",
+    primaryDatacenter: "",
+    bindAddr: "127.0.0.1",
+    clientAddr: "127.0.0.1",
+    advertiseAddr: "",
+    ports: { http: 8500, dns: 8600, server: 8300, serfLan: 8301, serfWan: 8302 },
+    dataDir: "",
+    pidFile: "",
+    logLevel: "info",
+    enableScriptChecks: false,
+    enableLocalScriptChecks: false,
+    limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024 },
+    nodeMeta: {},
+    services: [],
+    checks: [],
+  };
+}
+
+export function devConfig(): AgentConfig {
+  return { ...defaultConfig(), dev: true, server: true, bootstrap: true, logLevel: "debug", ports: { ...defaultConfig().ports, dns: 8600 } };
+}
+
+function expect<T>(file: string, key: string, v: unknown, check: (v: unknown) => boolean, what: string): T {
+  if (!check(v)) throw new ConfigError(`${file}: ${key} must be ${what}, got ${JSON.stringify(v)}`);
+  return v as T;
+}
+const isStr = (v: unknown) => typeof v === "string";
+const isNum = (v: unknown) => typeof v === "number" && Number.isInteger(v);
+const isBool = (v: unknown) => typeof v === "boolean";
+
+/** Merges one parsed config file into `cfg`. Unknown keys are ignored (with Consul's many options). */
+export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string): void {
+  if (!isObject(raw)) throw new ConfigError(`${file}: config must be a JSON object`);
+  for (const [key, v] of Object.entries(raw)) {
+    switch (key) {
+      case "datacenter": cfg.datacenter = expect(file, key, v, isStr, "a string"); break;
+      case "primary_datacenter": cfg.primaryDatacenter = expect(file, key, v, isStr, "a string"); break;
+      case "node_name": cfg.nodeName = expect(file, key, v, isStr, "a string"); break;
+      case "node_id": cfg.nodeId = expect(file, key, v, isStr, "a string"); break;
+      case "data_dir": cfg.dataDir = expect(file, key, v, isStr, "a string"); break;
+      case "server": cfg.server = expect(file, key, v, isBool, "a boolean"); break;
+      case "bootstrap": cfg.bootstrap = expect(file, key, v, isBool, "a boolean"); break;
+      case "bootstrap_expect": cfg.bootstrapExpect = expect(file, key, v, isNum, "an integer"); break;
+      case "bind_addr": cfg.bindAddr = expect(file, key, v, isStr, "a string"); break;
+      case "client_addr": cfg.clientAddr = expect(file, key, v, isStr, "a string"); break;
+      case "advertise_addr": cfg.advertiseAddr = expect(file, key, v, isStr, "a string"); break;
+      case "pid_file": cfg.pidFile = expect(file, key, v, isStr, "a string"); break;
+      case "log_level": {
+        const l = expect<string>(file, key, v, isStr, "a string").toLowerCase();
+        if (!isLogLevel(l)) throw new ConfigError(`${file}: unknown log_level "${l}"`);
+        cfg.logLevel = l;
+        break;
+      }
+      case "enable_script_checks": cfg.enableScriptChecks = expect(file, key, v, isBool, "a boolean"); break;
+      case "enable_local_script_checks": cfg.enableLocalScriptChecks = expect(file, key, v, isBool, "a boolean"); break;
+      case "node_meta": cfg.nodeMeta = { ...cfg.nodeMeta, ...expect<Record<string, string>>(file, key, v, isObject, "an object") }; break;
+      case "ports": {
+        const p = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
+        const port = (k: string) => expect<number>(file, `ports.${k}`, p[k], isNum, "an integer");
+        if ("http" in p) cfg.ports.http = port("http");
+        if ("dns" in p) cfg.ports.dns = port("dns");
+        if ("server" in p) cfg.ports.server = port("server");
+        if ("serf_lan" in p) cfg.ports.serfLan = port("serf_lan");
+        if ("serf_wan" in p) cfg.ports.serfWan = port("serf_wan");
+        break;
+      }
+      case "limits": {
+        const l = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
+        if ("kv_max_value_size" in l) cfg.limits.kvMaxValueSize = expect(file, "limits.kv_max_value_size", l.kv_max_value_size, isNum, "an integer");
+        if ("txn_max_req_len" in l) cfg.limits.txnMaxReqLen = expect(file, "limits.txn_max_req_len", l.txn_max_req_len, isNum, "an integer");
+        break;
+      }
+      case "service": cfg.services.push(v); break;
+      case "services": cfg.services.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
+      case "check": cfg.checks.push(v); break;
+      case "checks": cfg.checks.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
+      default: break;
+    }
+  }
+}
+
+export async function loadConfigFile(cfg: AgentConfig, path: string): Promise<void> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    throw new ConfigError(`Error reading config file "${path}": ${(err as Error).message}`);
+  }
+  let raw: unknown;
+  try {
+    raw = JSON.parse(text);
+  } catch (err) {
+    throw new ConfigError(`Error parsing ${path}: ${(err as Error).message}`);
+  }
+  mergeConfigObject(cfg, raw, path);
+}
+
+export async function loadConfigDir(cfg: AgentConfig, dir: string): Promise<void> {
+  let names: string[];
+  try {
+    names = await readdir(dir);
+  } catch (err) {
+    throw new ConfigError(`Error reading config dir "${dir}": ${(err as Error).message}`);
+  }
+  for (const name of names.filter((n) => n.endsWith(".json")).sort()) await loadConfigFile(cfg, join(dir, name));
+}
+
+/** Checks what a started agent relies on. */
+export function validateConfig(cfg: AgentConfig): void {
+  if (!cfg.dev && cfg.dataDir === "") throw new ConfigError("data_dir cannot be empty");
+  if (!cfg.dev && !cfg.server) {
+    throw new ConfigError("Client agents need servers to join, which arrive with gossip: start this agent with -server (or -dev)");
+  }
+  if (cfg.bootstrapExpect > 1) {
+    throw new ConfigError(`bootstrap_expect = ${cfg.bootstrapExpect} needs a server cluster on NATS JetStream, which is not built yet: use 1 (or -bootstrap)`);
+  }
+  if (cfg.nodeName === "") throw new ConfigError("node_name cannot be empty");
+  for (const [name, port] of Object.entries(cfg.ports)) {
+    if (port < 0 || port > 65535) throw new ConfigError(`ports.${name} out of range: ${port}`);
+  }
+}

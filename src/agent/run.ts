@@ -1,0 +1,97 @@
+/**
+ * Starting and stopping a whole agent: the server on its log, and the HTTP API.
+ */
+import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
+import { join } from "node:path";
+import type { AgentConfig } from "./config.ts";
+import type { Logger } from "./logger.ts";
+import { allowAll, createApp } from "../http/mod.ts";
+import { LocalLog, MemoryLog, type Log } from "../log/mod.ts";
+import { pid } from "../runtime/process.ts";
+import { type HttpListener, serveHttp } from "../runtime/serve.ts";
+import { Server } from "../server/mod.ts";
+import { VERSION } from "../version.ts";
+
+export interface RunningAgent {
+  readonly server: Server;
+  readonly http: HttpListener;
+  stop(): Promise<void>;
+}
+
+/** The node ID is kept in the data dir so a restarted agent keeps its identity. */
+async function nodeId(cfg: AgentConfig): Promise<string> {
+  if (cfg.nodeId !== "") return cfg.nodeId;
+  if (cfg.dev) return crypto.randomUUID();
+  const file = join(cfg.dataDir, "node-id");
+  try {
+    return (await readFile(file, "utf8")).trim();
+  } catch {
+    const id = crypto.randomUUID();
+    await writeFile(file, id);
+    return id;
+  }
+}
+
+export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<RunningAgent> {
+  if (!cfg.dev) await mkdir(cfg.dataDir, { recursive: true });
+  const id = await nodeId(cfg);
+  const advertise = cfg.advertiseAddr || (cfg.bindAddr === "0.0.0.0" ? "127.0.0.1" : cfg.bindAddr);
+  const log: Log = cfg.dev ? new MemoryLog() : new LocalLog({ dir: join(cfg.dataDir, "log") });
+  const server = new Server({
+    datacenter: cfg.datacenter,
+    nodeName: cfg.nodeName,
+    nodeId: id,
+    advertiseAddr: advertise,
+    serverPort: cfg.ports.server,
+    log,
+    nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
+  });
+  await server.start();
+  logger.info(`server: restored state at index ${server.lastIndex()}`);
+
+  let httpPort = cfg.ports.http;
+  const app = createApp({
+    server,
+    agent: {
+      nodeName: cfg.nodeName,
+      nodeId: id,
+      datacenter: cfg.datacenter,
+      primaryDatacenter: cfg.primaryDatacenter || cfg.datacenter,
+      advertiseAddr: advertise,
+      bindAddr: cfg.bindAddr,
+      serverPort: cfg.ports.server,
+      serfLanPort: cfg.ports.serfLan,
+      httpPort: () => httpPort,
+      server: cfg.server,
+      version: VERSION,
+      revision: "",
+      startedAt: Date.now(),
+    },
+    limits: { ...cfg.limits, txnMaxOps: 128 },
+    authorizer: allowAll,
+  });
+  let http: HttpListener;
+  try {
+    http = await serveHttp({ hostname: cfg.clientAddr, port: cfg.ports.http, fetch: (req) => app.fetch(req) });
+  } catch (err) {
+    await server.stop();
+    throw err;
+  }
+  httpPort = http.port;
+  logger.info(`http: listening on ${cfg.clientAddr}:${http.port}`);
+  if (cfg.pidFile !== "") await writeFile(cfg.pidFile, `${pid()}`);
+
+  let stopping: Promise<void> | null = null;
+  return {
+    server,
+    http,
+    stop() {
+      stopping ??= (async () => {
+        await server.stop();
+        await http.stop();
+        if (cfg.pidFile !== "") await rm(cfg.pidFile, { force: true });
+      })();
+      return stopping;
+    },
+  };
+}

@@ -1,0 +1,134 @@
+/** `consulate agent`: runs an agent until SIGINT/SIGTERM (Consul's command/agent). */
+import { boolFlag, type Flag, FlagError, HelpRequested, intFlag, parseFlags, stringFlag, usage } from "./flags.ts";
+import {
+  type AgentConfig,
+  ConfigError,
+  createLogger,
+  defaultConfig,
+  devConfig,
+  isLogLevel,
+  loadConfigDir,
+  loadConfigFile,
+  startAgent,
+  validateConfig,
+} from "../agent/mod.ts";
+import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
+import { VERSION } from "../version.ts";
+
+function listFlag(usageText: string): Flag<string[]> {
+  return { kind: "string", initial: [], usage: usageText, placeholder: "=<value>", group: "command", parse: (raw, prev) => [...prev, raw] };
+}
+
+const spec = {
+  dev: boolFlag(false, "Starts the agent in development mode: a server with its log in memory."),
+  server: boolFlag(false, "Switches the agent to server mode."),
+  bootstrap: boolFlag(false, "Sets server to bootstrap mode."),
+  "bootstrap-expect": intFlag(0, "Sets server to expect bootstrap mode."),
+  node: stringFlag("", "Name of this node. Must be unique in the cluster."),
+  "node-id": stringFlag("", "A unique ID for this node across space and time."),
+  datacenter: stringFlag("", "Datacenter of the agent."),
+  "primary-datacenter": stringFlag("", "The datacenter authoritative for ACLs, intentions and the CA."),
+  bind: stringFlag("", "Sets the bind address for cluster communication."),
+  client: stringFlag("", "Sets the address to bind for client access (HTTP, DNS)."),
+  advertise: stringFlag("", "Sets the advertise address to use."),
+  "http-port": intFlag(-2, "Sets the HTTP API port to listen on."),
+  "dns-port": intFlag(-2, "DNS port to use."),
+  "server-port": intFlag(-2, "Sets the server port to listen on."),
+  "serf-lan-port": intFlag(-2, "Sets the Serf LAN port to listen on."),
+  "data-dir": stringFlag("", "Path to a data directory to store agent state."),
+  "config-file": listFlag("Path to a JSON file to read configuration from. May be given more than once."),
+  "config-dir": listFlag("Path to a directory of *.json config files. May be given more than once."),
+  "pid-file": stringFlag("", "Path to file to store agent PID."),
+  "log-level": stringFlag("", "Log level of the agent."),
+  "enable-script-checks": boolFlag(false, "Enables health check scripts."),
+  "enable-local-script-checks": boolFlag(false, "Enables health check scripts from local config files."),
+} as const;
+
+const HELP = `Usage: consulate agent [options]
+
+  Starts the Consulate agent and runs until an interrupt is received.`;
+
+async function buildConfig(argv: string[]): Promise<AgentConfig> {
+  const { values: f, set } = parseFlags(spec, argv);
+  const cfg = f.dev ? devConfig() : defaultConfig();
+  for (const file of f["config-file"]) await loadConfigFile(cfg, file);
+  for (const dir of f["config-dir"]) await loadConfigDir(cfg, dir);
+  if (set.has("server")) cfg.server = f.server;
+  if (set.has("bootstrap")) cfg.bootstrap = f.bootstrap;
+  if (set.has("bootstrap-expect")) cfg.bootstrapExpect = f["bootstrap-expect"];
+  if (f.node) cfg.nodeName = f.node;
+  if (f["node-id"]) cfg.nodeId = f["node-id"];
+  if (f.datacenter) cfg.datacenter = f.datacenter;
+  if (f["primary-datacenter"]) cfg.primaryDatacenter = f["primary-datacenter"];
+  if (f.bind) cfg.bindAddr = f.bind;
+  if (f.client) cfg.clientAddr = f.client;
+  if (f.advertise) cfg.advertiseAddr = f.advertise;
+  if (f["http-port"] !== -2) cfg.ports.http = f["http-port"];
+  if (f["dns-port"] !== -2) cfg.ports.dns = f["dns-port"];
+  if (f["server-port"] !== -2) cfg.ports.server = f["server-port"];
+  if (f["serf-lan-port"] !== -2) cfg.ports.serfLan = f["serf-lan-port"];
+  if (f["data-dir"]) cfg.dataDir = f["data-dir"];
+  if (f["pid-file"]) cfg.pidFile = f["pid-file"];
+  if (f["log-level"]) {
+    const l = f["log-level"].toLowerCase();
+    if (!isLogLevel(l)) throw new ConfigError(`Invalid log level: ${f["log-level"]}`);
+    cfg.logLevel = l;
+  }
+  if (set.has("enable-script-checks")) cfg.enableScriptChecks = f["enable-script-checks"];
+  if (set.has("enable-local-script-checks")) cfg.enableLocalScriptChecks = f["enable-local-script-checks"];
+  if (cfg.bootstrap) cfg.bootstrapExpect = Math.max(cfg.bootstrapExpect, 0);
+  validateConfig(cfg);
+  return cfg;
+}
+
+export async function agentCommand(argv: string[]): Promise<number> {
+  let cfg: AgentConfig;
+  try {
+    cfg = await buildConfig(argv);
+  } catch (err) {
+    if (err instanceof HelpRequested) {
+      writeStderr(usage(HELP, spec) + "\n");
+      return 0;
+    }
+    if (err instanceof ConfigError || err instanceof FlagError) {
+      writeStderr(`==> ${err.message}\n`);
+      return 1;
+    }
+    throw err;
+  }
+  const logger = createLogger(cfg.logLevel);
+  writeStdout(`==> Starting Consulate agent...\n`);
+  let agent;
+  try {
+    agent = await startAgent(cfg, logger);
+  } catch (err) {
+    writeStderr(`==> Error starting agent: ${(err as Error).message}\n`);
+    return 1;
+  }
+  writeStdout(
+    [
+      `               Version: 'v${VERSION}'`,
+      `               Node ID: '${agent.server.config.nodeId}'`,
+      `             Node name: '${cfg.nodeName}'`,
+      `            Datacenter: '${cfg.datacenter}' (Segment: '<all>')`,
+      `                Server: ${cfg.server} (Bootstrap: ${cfg.bootstrap || cfg.dev})`,
+      `           Client Addr: [${cfg.clientAddr}] (HTTP: ${agent.http.port}, DNS: ${cfg.ports.dns})`,
+      `          Cluster Addr: ${agent.server.config.advertiseAddr} (LAN: ${cfg.ports.serfLan}, WAN: ${cfg.ports.serfWan})`,
+      `               Storage: ${cfg.dev ? "in memory (-dev)" : `${cfg.dataDir}/log`}`,
+      "",
+      "==> Consulate agent running!",
+      "",
+    ].join("\n"),
+  );
+  await new Promise<void>((resolve) => {
+    const offs = [
+      onSignal("SIGINT", () => resolve()),
+      onSignal("SIGTERM", () => resolve()),
+    ];
+    void Promise.resolve().then(() => offs);
+  });
+  writeStdout("==> Caught signal, gracefully shutting down agent...\n");
+  await agent.stop();
+  writeStdout("==> Graceful shutdown complete\n");
+  return 0;
+}

@@ -1,0 +1,82 @@
+/** `/v1/agent/self` and `/v1/agent/members` (the rest of /v1/agent comes with the agent work). */
+import type { Hono } from "hono";
+import { type ApiContext, json } from "./context.ts";
+
+function memberTags(api: ApiContext): Record<string, string> {
+  const a = api.agent;
+  const tags: Record<string, string> = {
+    build: `${a.version}:${a.revision}`,
+    dc: a.datacenter,
+    id: a.nodeId,
+    role: a.server ? "consul" : "node",
+    segment: "",
+    vsn: "2",
+    vsn_max: "3",
+    vsn_min: "2",
+    wan_join_port: "8302",
+  };
+  if (a.server) {
+    tags.port = String(a.serverPort);
+    tags.bootstrap = "1";
+    tags.expect = "1";
+    tags.raft_vsn = "3";
+  }
+  return tags;
+}
+
+function member(api: ApiContext): Record<string, unknown> {
+  return {
+    Name: api.agent.nodeName,
+    Addr: api.agent.advertiseAddr,
+    Port: api.agent.serfLanPort,
+    Tags: memberTags(api),
+    Status: 1,
+    ProtocolMin: 1,
+    ProtocolMax: 5,
+    ProtocolCur: 2,
+    DelegateMin: 2,
+    DelegateMax: 5,
+    DelegateCur: 4,
+  };
+}
+
+export function agentRoutes(app: Hono, api: ApiContext): void {
+  app.get("/v1/agent/self", (c) => {
+    const a = api.agent;
+    return json(c, {
+      Config: {
+        Datacenter: a.datacenter,
+        PrimaryDatacenter: a.primaryDatacenter,
+        NodeName: a.nodeName,
+        NodeID: a.nodeId,
+        Partition: "",
+        Revision: a.revision,
+        Server: a.server,
+        Version: a.version,
+        BuildDate: "",
+      },
+      DebugConfig: {
+        Datacenter: a.datacenter,
+        NodeName: a.nodeName,
+        NodeID: a.nodeId,
+        ServerMode: a.server,
+        BindAddr: a.bindAddr,
+        AdvertiseAddrLAN: a.advertiseAddr,
+        HTTPPort: a.httpPort(),
+        KVMaxValueSize: api.limits.kvMaxValueSize,
+        TxnMaxReqLen: api.limits.txnMaxReqLen,
+      },
+      Coord: null,
+      Member: member(api),
+      Stats: {
+        agent: { checks: "0", services: "0" },
+        consul: { server: String(a.server), leader: String(a.server), known_datacenters: "1", last_log_index: String(api.server.lastIndex()) },
+        runtime: { uptime_seconds: String(Math.floor((Date.now() - a.startedAt) / 1000)) },
+      },
+      Meta: {},
+      xDS: null,
+    });
+  });
+
+  app.get("/v1/agent/members", (c) => json(c, [member(api)]));
+}

@@ -1,0 +1,109 @@
+/** What HTTP handlers are given: the server, who this agent is, and shared helpers. */
+import type { Context } from "hono";
+import { HttpError } from "./errors.ts";
+import { type QueryOptions, parseQueryOptions } from "./query.ts";
+import type { QueryResult, Server } from "../server/mod.ts";
+import { compileFilter, type FieldSchema } from "../filter/mod.ts";
+import { parseJsonPreservingBigInts, toJson } from "../structs/json.ts";
+
+export interface AgentInfo {
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly datacenter: string;
+  readonly advertiseAddr: string;
+  readonly bindAddr: string;
+  readonly serverPort: number;
+  readonly serfLanPort: number;
+  readonly httpPort: () => number;
+  readonly server: boolean;
+  readonly version: string;
+  readonly revision: string;
+  readonly primaryDatacenter: string;
+  readonly startedAt: number;
+}
+
+export interface Limits {
+  readonly kvMaxValueSize: number;
+  readonly txnMaxReqLen: number;
+  readonly txnMaxOps: number;
+}
+
+/** The single hook every request passes through; allow-all until ACLs land. */
+export interface Authorizer {
+  authorize(request: { token: string; method: string; path: string }): boolean;
+}
+
+export const allowAll: Authorizer = { authorize: () => true };
+
+export interface ApiContext {
+  readonly server: Server;
+  readonly agent: AgentInfo;
+  readonly limits: Limits;
+  readonly authorizer: Authorizer;
+}
+
+export function queryOptions(c: Context, api: ApiContext): QueryOptions {
+  return parseQueryOptions(new URL(c.req.url), api.agent.datacenter);
+}
+
+/** Sets Consul's query meta headers; X-Consul-Index is never 0. */
+export function setMeta(c: Context, index: number, q: QueryOptions): void {
+  c.header("X-Consul-Index", String(Math.max(1, index)));
+  c.header("X-Consul-KnownLeader", "true");
+  c.header("X-Consul-LastContact", "0");
+  c.header("X-Consul-Effective-Consistency", q.consistency === "default" ? "leader" : q.consistency);
+}
+
+export function json(c: Context, body: unknown, q?: { pretty: boolean }, status: 200 | 409 = 200): Response {
+  const text = toJson(body, q?.pretty ?? new URL(c.req.url).searchParams.has("pretty"));
+  return c.body(text, status, { "Content-Type": "application/json" });
+}
+
+/** Runs a (possibly blocking) read and writes it with its meta headers. */
+export async function read<T>(
+  c: Context,
+  api: ApiContext,
+  topics: readonly string[],
+  run: () => QueryResult<T>,
+  render: (value: T, q: QueryOptions) => Response,
+): Promise<Response> {
+  const q = queryOptions(c, api);
+  checkDatacenter(api, q.datacenter);
+  const result = await api.server.query({ minIndex: q.minIndex, waitMs: q.waitMs }, topics, run);
+  setMeta(c, result.index, q);
+  return render(result.value, q);
+}
+
+export function checkDatacenter(api: ApiContext, dc: string): void {
+  if (dc !== api.agent.datacenter) throw new HttpError(500, "No path to datacenter");
+}
+
+/** Applies `?filter=` when present. */
+export function applyFilter<T>(items: T[], q: QueryOptions, schema: FieldSchema, view: (item: T) => unknown = (x) => x): T[] {
+  if (q.filter === "") return items;
+  const pred = compileFilter(q.filter, schema);
+  return items.filter((item) => pred(view(item)));
+}
+
+/** Decodes a JSON body (case-insensitive decoding is up to the caller); null when empty. */
+export async function readJson(c: Context, limit = 64 * 1024 * 1024): Promise<unknown> {
+  const text = await readText(c, limit);
+  if (text.trim() === "") return null;
+  try {
+    return parseJsonPreservingBigInts(text);
+  } catch (err) {
+    throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
+  }
+}
+
+export async function readText(c: Context, limit: number): Promise<string> {
+  return new TextDecoder().decode(await readBytes(c, limit, (n) => `Request body too large, max size: ${limit} bytes (got ${n})`));
+}
+
+export async function readBytes(c: Context, limit: number, tooLarge: (size: number) => string): Promise<Uint8Array> {
+  const declared = Number(c.req.header("content-length") ?? "0");
+  if (declared > limit) throw new HttpError(413, tooLarge(declared));
+  const body = new Uint8Array(await c.req.arrayBuffer());
+  if (body.length > limit) throw new HttpError(413, tooLarge(body.length));
+  return body;
+}

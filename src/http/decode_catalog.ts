@@ -1,0 +1,161 @@
+/**
+ * Decoding of catalog registration bodies: case-insensitive, snake_case
+ * aliases accepted, wrong types rejected with a 400 before anything is written.
+ */
+import { HttpError } from "./errors.ts";
+import type { DeregisterRequest, HealthCheck, NodeService, RegisterRequest, ServiceAddress } from "../structs/catalog.ts";
+import { field, isObject } from "../structs/json.ts";
+
+type Obj = Record<string, unknown>;
+const fail = (msg: string): never => {
+  throw new HttpError(400, `Request decode failed: ${msg}`);
+};
+
+export function str(o: Obj, name: string, ...aliases: string[]): string {
+  const v = field(o, name, ...aliases);
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") return fail(`${name} must be a string, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function num(o: Obj, name: string, ...aliases: string[]): number {
+  const v = field(o, name, ...aliases);
+  if (v === undefined || v === null) return 0;
+  if (typeof v !== "number" || !Number.isFinite(v)) return fail(`${name} must be a number, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function bool(o: Obj, name: string, ...aliases: string[]): boolean {
+  const v = field(o, name, ...aliases);
+  if (v === undefined || v === null) return false;
+  if (typeof v !== "boolean") return fail(`${name} must be a boolean, got ${JSON.stringify(v)}`);
+  return v;
+}
+
+export function strList(o: Obj, name: string, ...aliases: string[]): string[] {
+  const v = field(o, name, ...aliases);
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return fail(`${name} must be a list of strings`);
+  return v as string[];
+}
+
+export function strMap(o: Obj, name: string, ...aliases: string[]): Record<string, string> {
+  const v = field(o, name, ...aliases);
+  if (v === undefined || v === null) return {};
+  if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) return fail(`${name} must be a map of strings`);
+  return v as Record<string, string>;
+}
+
+export function obj(o: Obj, name: string, ...aliases: string[]): Obj | null {
+  const v = field(o, name, ...aliases);
+  if (v === undefined || v === null) return null;
+  if (!isObject(v)) return fail(`${name} must be an object`);
+  return v;
+}
+
+function serviceAddresses(o: Obj): Record<string, ServiceAddress> {
+  const v = obj(o, "TaggedAddresses", "tagged_addresses");
+  const out: Record<string, ServiceAddress> = {};
+  for (const [k, a] of Object.entries(v ?? {})) {
+    if (!isObject(a)) fail(`TaggedAddresses.${k} must be an object`);
+    out[k] = { Address: str(a as Obj, "Address"), Port: num(a as Obj, "Port") };
+  }
+  return out;
+}
+
+export function decodeService(o: Obj): Omit<NodeService, "CreateIndex" | "ModifyIndex"> {
+  const name = str(o, "Service", "Name");
+  const weights = obj(o, "Weights");
+  return {
+    Kind: str(o, "Kind"),
+    ID: str(o, "ID") || name,
+    Service: name,
+    Tags: strList(o, "Tags"),
+    Address: str(o, "Address"),
+    TaggedAddresses: serviceAddresses(o),
+    Meta: strMap(o, "Meta"),
+    Port: num(o, "Port"),
+    SocketPath: str(o, "SocketPath", "socket_path"),
+    Weights: weights ? { Passing: num(weights, "Passing"), Warning: num(weights, "Warning") } : { Passing: 1, Warning: 1 },
+    EnableTagOverride: bool(o, "EnableTagOverride", "enable_tag_override"),
+    Proxy: obj(o, "Proxy") ?? {},
+    Connect: obj(o, "Connect") ?? {},
+    Locality: obj(o, "Locality"),
+  };
+}
+
+const DEFINITION_FIELDS = ["HTTP", "TCP", "UDP", "GRPC", "TTL", "Method", "Header", "Body", "TLSServerName", "TLSSkipVerify", "ScriptArgs", "AliasNode", "AliasService", "DeregisterCriticalServiceAfter", "Interval", "Timeout"];
+
+export function decodeCheck(o: Obj, node: string): Omit<HealthCheck, "CreateIndex" | "ModifyIndex"> {
+  const name = str(o, "Name");
+  const definition = obj(o, "Definition") ?? {};
+  for (const f of DEFINITION_FIELDS) {
+    const v = field(o, f);
+    if (v !== undefined && !(f in definition)) definition[f] = v;
+  }
+  const status = str(o, "Status");
+  if (status !== "" && !["passing", "warning", "critical", "maintenance"].includes(status)) {
+    throw new HttpError(400, `Invalid check status: "${status}"`);
+  }
+  return {
+    Node: str(o, "Node") || node,
+    CheckID: str(o, "CheckID", "ID", "check_id") || name,
+    Name: name,
+    Status: status,
+    Notes: str(o, "Notes"),
+    Output: str(o, "Output"),
+    ServiceID: str(o, "ServiceID", "service_id"),
+    ServiceName: str(o, "ServiceName", "service_name"),
+    ServiceTags: strList(o, "ServiceTags", "service_tags"),
+    Type: str(o, "Type"),
+    Interval: typeof definition.Interval === "string" ? definition.Interval : "",
+    Timeout: typeof definition.Timeout === "string" ? definition.Timeout : "",
+    ExposedPort: num(o, "ExposedPort"),
+    Definition: definition,
+  };
+}
+
+export function decodeRegister(body: unknown, defaultDc: string): RegisterRequest {
+  if (!isObject(body)) throw new HttpError(400, "Request decode failed: body must be a JSON object");
+  const node = str(body, "Node");
+  if (node === "") throw new HttpError(400, "Must provide node");
+  const skip = bool(body, "SkipNodeUpdate", "skip_node_update");
+  const address = str(body, "Address");
+  if (address === "" && !skip) throw new HttpError(400, "Must provide address if SkipNodeUpdate is not set");
+  const svc = obj(body, "Service");
+  const service = svc ? decodeService(svc) : null;
+  if (service && service.Service === "") throw new HttpError(400, "Must provide service name (Service.Service) with ID");
+  const checks: RegisterRequest["Checks"] = [];
+  const single = obj(body, "Check");
+  if (single) checks.push(decodeCheck(single, node));
+  const many = field(body, "Checks");
+  if (many !== undefined && many !== null) {
+    if (!Array.isArray(many)) throw new HttpError(400, "Request decode failed: Checks must be a list");
+    for (const c of many) {
+      if (!isObject(c)) throw new HttpError(400, "Request decode failed: Checks entries must be objects");
+      checks.push(decodeCheck(c, node));
+    }
+  }
+  for (const c of checks) {
+    if (c.CheckID === "") throw new HttpError(400, "Must provide a CheckID or Name for every check");
+    if (c.Node !== node) throw new HttpError(400, `Check node "${c.Node}" does not match node "${node}"`);
+  }
+  return {
+    ID: str(body, "ID"),
+    Node: node,
+    Address: address,
+    Datacenter: str(body, "Datacenter") || defaultDc,
+    TaggedAddresses: strMap(body, "TaggedAddresses", "tagged_addresses"),
+    NodeMeta: strMap(body, "NodeMeta", "node_meta"),
+    Service: service,
+    Checks: checks,
+    SkipNodeUpdate: skip,
+  };
+}
+
+export function decodeDeregister(body: unknown): DeregisterRequest {
+  if (!isObject(body)) throw new HttpError(400, "Request decode failed: body must be a JSON object");
+  const node = str(body, "Node");
+  if (node === "") throw new HttpError(400, "Must provide node");
+  return { Node: node, ServiceID: str(body, "ServiceID", "service_id"), CheckID: str(body, "CheckID", "check_id") };
+}

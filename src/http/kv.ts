@@ -1,0 +1,143 @@
+/** `/v1/kv/*` (Consul's agent/kvs_endpoint.go). */
+import type { Hono } from "hono";
+import { type ApiContext, checkDatacenter, json, queryOptions, read, readBytes } from "./context.ts";
+import { HttpError } from "./errors.ts";
+import { has, parseUint } from "./query.ts";
+import { kvGet, kvKeys, kvList, kvKeyTopic, kvPrefixTopic, MessageType, type KvRow } from "../state/mod.ts";
+import { encodeBase64 } from "../structs/json.ts";
+import { KvVerb } from "../structs/kv.ts";
+
+/** Rejects path traversal and padded keys; Consul ≥1.21.6 no longer restricts characters. */
+function validateKey(key: string): void {
+  if (key.includes("../") || key.includes("..\\")) throw new HttpError(400, "key contains path traversal sequence");
+  const lower = key.toLowerCase();
+  if (["%2e%2e%2f", "%2e%2e/", "..%2f", "%2e%2e%5c"].some((s) => lower.includes(s))) {
+    throw new HttpError(400, "key contains encoded path traversal sequence");
+  }
+  if (key !== key.trim()) throw new HttpError(400, "key must not begin or end with whitespace");
+}
+
+function keyOf(url: URL): string {
+  const raw = url.pathname;
+  if (raw.includes("../") || raw.includes("..\\")) throw new HttpError(400, "URL path contains invalid traversal sequence");
+  const encoded = raw.slice("/v1/kv/".length);
+  let key: string;
+  try {
+    key = decodeURIComponent(encoded);
+  } catch {
+    throw new HttpError(400, `Invalid key encoding: "${encoded}"`);
+  }
+  if (key !== "") validateKey(key);
+  return key;
+}
+
+function conflicting(url: URL, ...flags: string[]): void {
+  if (flags.filter((f) => url.searchParams.has(f)).length > 1) {
+    throw new HttpError(400, `Conflicting flags: ${url.searchParams.toString()}\n`);
+  }
+}
+
+function entryJson(e: KvRow): string {
+  const session = e.Session !== "" ? `"Session":${JSON.stringify(e.Session)},` : "";
+  const value = e.Value === null ? "null" : `"${encodeBase64(e.Value)}"`;
+  return `{"LockIndex":${e.LockIndex},"Key":${JSON.stringify(e.Key)},"Flags":${e.Flags},"Value":${value},${session}"CreateIndex":${e.CreateIndex},"ModifyIndex":${e.ModifyIndex}}`;
+}
+
+export function kvRoutes(app: Hono, api: ApiContext): void {
+  app.get("/v1/kv/*", (c) => {
+    const url = new URL(c.req.url);
+    const key = keyOf(url);
+    const t = () => api.server.state.t;
+    if (has(url, "keys")) {
+      const sep = url.searchParams.get("separator") ?? url.searchParams.get("seperator") ?? "";
+      return read(c, api, [kvPrefixTopic(key)], () => kvKeys(t(), key, sep), (keys, q) => {
+        if (keys.length === 0 && key !== "") return c.body(null, 404);
+        return json(c, keys, q);
+      });
+    }
+    if (has(url, "recurse")) {
+      return read(c, api, [kvPrefixTopic(key)], () => kvList(t(), key), (rows, q) => {
+        if (rows.length === 0) return c.body(null, 404);
+        return c.body(q.pretty ? JSON.stringify(JSON.parse(`[${rows.map(entryJson).join(",")}]`), null, 4) : `[${rows.map(entryJson).join(",")}]`, 200, {
+          "Content-Type": "application/json",
+        });
+      });
+    }
+    if (key === "") throw new HttpError(400, "Missing key name");
+    return read(c, api, [kvKeyTopic(key)], () => kvGet(t(), key), (row) => {
+      if (!row) return c.body(null, 404);
+      if (has(url, "raw")) {
+        return c.body(new Uint8Array(row.Value ?? new Uint8Array(0)), 200, {
+          "Content-Type": "text/plain",
+          "X-Content-Type-Options": "nosniff",
+          "Content-Security-Policy": "sandbox",
+        });
+      }
+      return c.body(`[${entryJson(row)}]`, 200, { "Content-Type": "application/json" });
+    });
+  });
+
+  app.put("/v1/kv/*", async (c) => {
+    const url = new URL(c.req.url);
+    const key = keyOf(url);
+    const q = queryOptions(c, api);
+    checkDatacenter(api, q.datacenter);
+    if (key === "") throw new HttpError(400, "Missing key name");
+    conflicting(url, "cas", "acquire", "release");
+    const p = url.searchParams;
+    let flags = "0";
+    if (p.has("flags")) {
+      const f = p.get("flags")!;
+      if (!/^\d+$/.test(f) || BigInt(f) >= 1n << 64n) throw new HttpError(400, `Invalid flags: "${f}"`);
+      flags = BigInt(f).toString();
+    }
+    let verb: string = KvVerb.Set;
+    let modifyIndex = 0;
+    let session = "";
+    if (p.has("cas")) {
+      verb = KvVerb.Cas;
+      modifyIndex = parseUint(p.get("cas")!, "cas index");
+    }
+    if (p.has("acquire")) {
+      verb = KvVerb.Lock;
+      session = p.get("acquire")!;
+    }
+    if (p.has("release")) {
+      verb = KvVerb.Unlock;
+      session = p.get("release")!;
+    }
+    const limit = api.limits.kvMaxValueSize;
+    const value = await readBytes(c, limit, (n) => `Value exceeds ${limit} byte limit: request body (${n} bytes) is too large`);
+    const result = await api.server.mustWrite({
+      Type: MessageType.KVS,
+      Now: api.server.clock.now(),
+      Op: verb as KvVerb,
+      Entry: { Key: key, Value: encodeBase64(value), Flags: flags, Session: session, ModifyIndex: modifyIndex },
+    });
+    return json(c, verb === KvVerb.Set ? true : result.value === true, q);
+  });
+
+  app.delete("/v1/kv/*", async (c) => {
+    const url = new URL(c.req.url);
+    const key = keyOf(url);
+    const q = queryOptions(c, api);
+    checkDatacenter(api, q.datacenter);
+    conflicting(url, "recurse", "cas");
+    const p = url.searchParams;
+    let verb: string = KvVerb.Delete;
+    let modifyIndex = 0;
+    if (p.has("recurse")) verb = KvVerb.DeleteTree;
+    else if (key === "") throw new HttpError(400, "Missing key name");
+    if (p.has("cas")) {
+      verb = KvVerb.DeleteCas;
+      modifyIndex = parseUint(p.get("cas")!, "cas index");
+    }
+    const result = await api.server.mustWrite({
+      Type: MessageType.KVS,
+      Now: api.server.clock.now(),
+      Op: verb as KvVerb,
+      Entry: { Key: key, Value: null, Flags: "0", Session: "", ModifyIndex: modifyIndex },
+    });
+    return json(c, verb === KvVerb.DeleteCas ? result.value === true : true, q);
+  });
+}

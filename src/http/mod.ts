@@ -1,0 +1,3 @@
+export { createApp } from "./app.ts";
+export { type ApiContext, type AgentInfo, type Authorizer, type Limits, allowAll } from "./context.ts";
+export { HttpError } from "./errors.ts";

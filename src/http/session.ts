@@ -1,0 +1,131 @@
+/** `/v1/session/*` (Consul's agent/session_endpoint.go and consul/session_endpoint.go). */
+import type { Context, Hono } from "hono";
+import { type ApiContext, checkDatacenter, json, queryOptions, read, readJson } from "./context.ts";
+import { HttpError } from "./errors.ts";
+import { MessageType, sessionGet, sessionList, sessionsOfNode, Topic } from "../state/mod.ts";
+import { SERF_CHECK_ID } from "../structs/catalog.ts";
+import { durationFromJson, formatGoDuration, parseGoDuration } from "../structs/duration.ts";
+import { field, isObject } from "../structs/json.ts";
+import {
+  DEFAULT_LOCK_DELAY_MS,
+  MAX_LOCK_DELAY_MS,
+  type ServiceCheckRef,
+  type Session,
+  SessionBehavior,
+  sessionJson,
+  SESSION_TTL_MAX_MS,
+  SESSION_TTL_MIN_MS,
+} from "../structs/session.ts";
+import type { SessionCommandBody } from "../state/commands.ts";
+
+function strings(v: unknown, what: string): string[] {
+  if (v === undefined || v === null) return [];
+  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) throw new HttpError(400, `Request decode failed: ${what} must be a list of strings`);
+  return v as string[];
+}
+
+function str(v: unknown, what: string): string {
+  if (v === undefined || v === null) return "";
+  if (typeof v !== "string") throw new HttpError(400, `Request decode failed: ${what} must be a string`);
+  return v;
+}
+
+/** Decodes a create body the way Consul does, including its fix-ups. */
+export function decodeSessionCreate(body: unknown, defaultNode: string, id: string): SessionCommandBody {
+  if (body !== null && !isObject(body)) throw new HttpError(400, "Request decode failed: body must be a JSON object");
+  const b = body ?? {};
+  let lockDelayMs = DEFAULT_LOCK_DELAY_MS;
+  const ld = field(b, "LockDelay", "lock_delay");
+  if (ld !== undefined && ld !== null) {
+    // Consul treats a bare number below 1000 as seconds, else as nanoseconds.
+    const ms = typeof ld === "number" && ld < 1000 ? ld * 1000 : durationFromJson(ld);
+    if (ms === null || ms < 0) throw new HttpError(400, `Request decode failed: invalid LockDelay ${JSON.stringify(ld)}`);
+    lockDelayMs = Math.min(ms, MAX_LOCK_DELAY_MS);
+  }
+  const behavior = str(field(b, "Behavior"), "Behavior") || SessionBehavior.Release;
+  if (behavior !== SessionBehavior.Release && behavior !== SessionBehavior.Delete) {
+    throw new HttpError(500, `Invalid Behavior setting '${behavior}'`);
+  }
+  const ttl = str(field(b, "TTL"), "TTL");
+  if (ttl !== "") {
+    const ms = parseGoDuration(ttl);
+    if (ms === null) throw new HttpError(500, `Session TTL '${ttl}' invalid: time: invalid duration "${ttl}"`);
+    if (ms !== 0 && (ms < SESSION_TTL_MIN_MS || ms > SESSION_TTL_MAX_MS)) {
+      throw new HttpError(500, `Invalid Session TTL '${Math.round(ms * 1e6)}', must be between [${formatGoDuration(SESSION_TTL_MIN_MS)}=${formatGoDuration(SESSION_TTL_MAX_MS)}]`);
+    }
+  }
+  const checksGiven = field(b, "Checks");
+  const nodeChecksGiven = field(b, "NodeChecks", "node_checks");
+  let nodeChecks = strings(nodeChecksGiven, "NodeChecks");
+  if (checksGiven !== undefined) nodeChecks = [...nodeChecks, ...strings(checksGiven, "Checks")];
+  // Only when no check list at all was given does the session watch serfHealth.
+  if (checksGiven === undefined && nodeChecksGiven === undefined) nodeChecks = [SERF_CHECK_ID];
+  const svcRaw = field(b, "ServiceChecks", "service_checks");
+  const serviceChecks: ServiceCheckRef[] = [];
+  if (svcRaw !== undefined && svcRaw !== null) {
+    if (!Array.isArray(svcRaw)) throw new HttpError(400, "Request decode failed: ServiceChecks must be a list");
+    for (const s of svcRaw) {
+      if (!isObject(s)) throw new HttpError(400, "Request decode failed: ServiceChecks entries must be objects");
+      serviceChecks.push({ ID: str(field(s, "ID"), "ServiceChecks.ID"), Namespace: str(field(s, "Namespace"), "ServiceChecks.Namespace") });
+    }
+  }
+  return {
+    ID: id,
+    Name: str(field(b, "Name"), "Name"),
+    Node: str(field(b, "Node"), "Node") || defaultNode,
+    LockDelayMs: lockDelayMs,
+    Behavior: behavior,
+    TTL: ttl,
+    NodeChecks: [...new Set(nodeChecks)],
+    ServiceChecks: serviceChecks,
+  };
+}
+
+function sessionIdParam(c: Context): string {
+  const id = c.req.param("id") ?? "";
+  if (id === "") throw new HttpError(400, "Missing session");
+  return id;
+}
+
+const list = (c: Context) => (rows: Session[], q: { pretty: boolean }) => json(c, rows.map(sessionJson), q);
+
+export function sessionRoutes(app: Hono, api: ApiContext): void {
+  const t = () => api.server.state.t;
+
+  app.put("/v1/session/create", async (c) => {
+    const q = queryOptions(c, api);
+    checkDatacenter(api, q.datacenter);
+    const body = decodeSessionCreate(await readJson(c), api.agent.nodeName, crypto.randomUUID());
+    await api.server.mustWrite({ Type: MessageType.Session, Now: api.server.clock.now(), Op: "create", Session: body });
+    return json(c, { ID: body.ID }, q);
+  });
+
+  app.put("/v1/session/destroy/:id", async (c) => {
+    const q = queryOptions(c, api);
+    checkDatacenter(api, q.datacenter);
+    await api.server.mustWrite({ Type: MessageType.Session, Now: api.server.clock.now(), Op: "destroy", ID: sessionIdParam(c) });
+    return json(c, true, q);
+  });
+
+  app.put("/v1/session/renew/:id", (c) => {
+    const id = sessionIdParam(c);
+    return read(c, api, [], () => sessionGet(t(), id), (rows, q) => {
+      const s = rows[0];
+      if (!s) throw new HttpError(404, `Session id '${id}' not found`);
+      api.server.sessions.arm(s.ID, s.TTL);
+      return json(c, [sessionJson(s)], q);
+    });
+  });
+
+  app.get("/v1/session/info/:id", (c) => {
+    const id = sessionIdParam(c);
+    return read(c, api, [Topic.Sessions], () => sessionGet(t(), id), list(c));
+  });
+
+  app.get("/v1/session/node/:node", (c) => {
+    const node = c.req.param("node");
+    return read(c, api, [Topic.Sessions], () => sessionsOfNode(t(), node), list(c));
+  });
+
+  app.get("/v1/session/list", (c) => read(c, api, [Topic.Sessions], () => sessionList(t()), list(c)));
+}

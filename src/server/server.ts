@@ -1,0 +1,188 @@
+/**
+ * A Consulate server: the state machine fed by a log. Writes become log
+ * commands and return once applied; reads come from the state store, blocking
+ * when asked. Leader duties of a single server (session TTLs, tombstone
+ * reaping, keeping its own node registered) run here too.
+ */
+import { type BlockingOptions, blockingQuery, Deadlines, type QueryResult } from "./blocking.ts";
+import { type Clock, systemClock } from "./clock.ts";
+import { SessionTimers } from "./session_timers.ts";
+import type { Log } from "../log/log.ts";
+import { type ApplyResult, type Command, decodeCommand, encodeCommand, StateStore } from "../state/mod.ts";
+import { SERF_CHECK_ID, SERF_CHECK_NAME, HealthStatus } from "../structs/catalog.ts";
+
+export interface ServerConfig {
+  readonly datacenter: string;
+  readonly nodeName: string;
+  readonly nodeId: string;
+  /** Address other nodes reach this one on (catalog Address, status/leader). */
+  readonly advertiseAddr: string;
+  readonly serverPort: number;
+  readonly log: Log;
+  readonly clock?: Clock;
+  /** Entries between snapshots (Consul's SnapshotThreshold). */
+  readonly snapshotThreshold?: number;
+  readonly tombstoneTtlMs?: number;
+  readonly nodeMeta?: Record<string, string>;
+}
+
+/** A write the state machine refused; the message is Consul's text. */
+export class ApplyError extends Error {
+  override readonly name = "ApplyError";
+}
+
+export class Server {
+  readonly state = new StateStore();
+  readonly config: ServerConfig;
+  readonly clock: Clock;
+  private readonly log: Log;
+  private readonly deadlines = new Deadlines();
+  private readonly results = new Map<number, ApplyResult>();
+  readonly sessions: SessionTimers;
+  private stopped = false;
+  private snapshotting: Promise<void> | null = null;
+  private reaper: unknown = null;
+
+  constructor(config: ServerConfig) {
+    this.config = config;
+    this.clock = config.clock ?? systemClock;
+    this.log = config.log;
+    this.sessions = new SessionTimers(this.clock, (id) => {
+      this.write({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
+    });
+  }
+
+  /** Recovers state from the log and takes up leader duties. */
+  async start(): Promise<void> {
+    const recovered = await this.log.open();
+    if (recovered.snapshot) this.state.restore(recovered.snapshot.data);
+    for (const entry of recovered.entries) {
+      if (entry.index > this.state.lastApplied) this.state.apply(entry.index, decodeCommand(entry.data));
+    }
+    this.log.onCommit((entry) => {
+      const cmd = decodeCommand(entry.data);
+      this.results.set(entry.index, this.state.apply(entry.index, cmd));
+      this.afterApply(cmd);
+    });
+    for (const s of this.state.t.sessions.values()) this.sessions.arm(s.ID, s.TTL);
+    await this.registerSelf();
+    this.scheduleReap();
+  }
+
+  /** Appends a command and returns what `apply` decided. */
+  async write(cmd: Command): Promise<ApplyResult> {
+    if (this.stopped) throw new ApplyError("No cluster leader");
+    const index = await this.log.append(encodeCommand(cmd));
+    const result = this.results.get(index);
+    this.results.delete(index);
+    this.maybeSnapshot();
+    if (!result) throw new ApplyError(`rpc error: entry ${index} was not applied`);
+    return result;
+  }
+
+  /** Like `write`, but a refused command becomes an ApplyError. */
+  async mustWrite(cmd: Command): Promise<ApplyResult & { ok: true }> {
+    const r = await this.write(cmd);
+    if (!r.ok) throw new ApplyError(r.error);
+    return r;
+  }
+
+  query<T>(opts: BlockingOptions, topics: readonly string[], run: () => QueryResult<T>): Promise<QueryResult<T>> {
+    return blockingQuery(this.state.hub, this.deadlines, opts, topics, run, () => this.stopped);
+  }
+
+  lastIndex(): number {
+    return this.state.lastApplied;
+  }
+
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
+  async stop(): Promise<void> {
+    if (this.stopped) return;
+    this.stopped = true;
+    this.deadlines.stop();
+    this.state.hub.fireAll();
+    this.sessions.stopAll();
+    if (this.reaper) this.clock.clearTimeout(this.reaper);
+    await this.snapshotting;
+    await this.log.close();
+  }
+
+  private afterApply(cmd: Command): void {
+    if (cmd.Type === 3 && cmd.Op === "create") {
+      if (this.state.t.sessions.has(cmd.Session.ID)) this.sessions.arm(cmd.Session.ID, cmd.Session.TTL);
+      return;
+    }
+    // Sessions vanish by destroy, and by node/check removal in catalog and txn commands.
+    if (cmd.Type === 2 || cmd.Type === 7) return;
+    for (const id of this.sessions.armedIds()) if (!this.state.t.sessions.has(id)) this.sessions.disarm(id);
+  }
+
+  private maybeSnapshot(): void {
+    const threshold = this.config.snapshotThreshold ?? 16_384;
+    if (this.snapshotting || this.log.entriesSinceSnapshot() < threshold) return;
+    const index = this.state.lastApplied;
+    const data = this.state.snapshot();
+    this.snapshotting = this.log
+      .saveSnapshot({ index, data })
+      .catch(() => {})
+      .finally(() => (this.snapshotting = null));
+  }
+
+  /** Reaps KV tombstones older than TombstoneTTL (15m by default). */
+  private scheduleReap(): void {
+    const ttl = this.config.tombstoneTtlMs ?? 15 * 60_000;
+    const marks: { at: number; index: number }[] = [];
+    const tick = () => {
+      const now = this.clock.now();
+      marks.push({ at: now, index: this.state.lastApplied });
+      let reapIndex = 0;
+      while (marks.length > 0 && marks[0]!.at <= now - ttl) reapIndex = marks.shift()!.index;
+      if (reapIndex > 0 && !this.stopped) this.write({ Type: 7, Now: now, ReapIndex: reapIndex }).catch(() => {});
+      if (!this.stopped) this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));
+    };
+    this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));
+  }
+
+  /** The leader keeps its own node and serfHealth check in the catalog. */
+  private async registerSelf(): Promise<void> {
+    const { nodeName, nodeId, advertiseAddr, datacenter, nodeMeta } = this.config;
+    const node = this.state.t.nodes.get(nodeName);
+    const serf = this.state.t.checks.get(`${nodeName}\u0000${SERF_CHECK_ID}`);
+    if (node && node.Address === advertiseAddr && node.ID === nodeId && serf?.Status === HealthStatus.Passing) return;
+    await this.mustWrite({
+      Type: 0,
+      Now: this.clock.now(),
+      Req: {
+        ID: nodeId,
+        Node: nodeName,
+        Address: advertiseAddr,
+        Datacenter: datacenter,
+        TaggedAddresses: { lan: advertiseAddr, lan_ipv4: advertiseAddr, wan: advertiseAddr, wan_ipv4: advertiseAddr },
+        NodeMeta: nodeMeta ?? { "consul-network-segment": "" },
+        Service: null,
+        Checks: [
+          {
+            Node: nodeName,
+            CheckID: SERF_CHECK_ID,
+            Name: SERF_CHECK_NAME,
+            Status: HealthStatus.Passing,
+            Notes: "",
+            Output: "Agent alive and reachable",
+            ServiceID: "",
+            ServiceName: "",
+            ServiceTags: [],
+            Type: "",
+            Interval: "",
+            Timeout: "",
+            ExposedPort: 0,
+            Definition: {},
+          },
+        ],
+        SkipNodeUpdate: false,
+      },
+    });
+  }
+}

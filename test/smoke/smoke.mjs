@@ -1,0 +1,55 @@
+// Smoke test of the dev agent under a given runtime: start it, write and read a
+// key, register and look up a service, then stop it with SIGTERM and expect a
+// clean exit. Usage: node test/smoke/smoke.mjs <command...>
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+
+const cmd = process.argv.slice(2);
+const port = await new Promise((resolve) => {
+  const s = createServer().listen(0, "127.0.0.1", () => {
+    const p = s.address().port;
+    s.close(() => resolve(p));
+  });
+});
+
+const child = spawn(cmd[0], [...cmd.slice(1), "agent", "-dev", "-http-port", String(port), "-log-level", "warn"], {
+  stdio: ["ignore", "pipe", "pipe"],
+});
+let output = "";
+child.stdout.on("data", (d) => (output += d));
+child.stderr.on("data", (d) => (output += d));
+const exited = new Promise((resolve) => child.on("exit", (code, signal) => resolve({ code, signal })));
+
+function fail(msg) {
+  console.error(`smoke failed: ${msg}\n--- agent output ---\n${output}`);
+  child.kill("SIGKILL");
+  process.exit(1);
+}
+const timer = setTimeout(() => fail("timed out after 60s"), 60_000);
+
+const deadline = Date.now() + 45_000;
+while (!output.includes("agent running!")) {
+  if (Date.now() > deadline) fail("agent did not start");
+  if (child.exitCode !== null) fail(`agent exited with ${child.exitCode}`);
+  await new Promise((r) => setTimeout(r, 100));
+}
+const base = `http://127.0.0.1:${port}`;
+const put = await fetch(`${base}/v1/kv/smoke/key`, { method: "PUT", body: "hello" });
+if ((await put.text()) !== "true") fail("KV PUT did not answer true");
+const raw = await fetch(`${base}/v1/kv/smoke/key?raw`);
+if ((await raw.text()) !== "hello") fail("KV GET ?raw did not return the value");
+const idx = Number(raw.headers.get("x-consul-index"));
+if (!(idx > 0)) fail("X-Consul-Index missing");
+const reg = await fetch(`${base}/v1/catalog/register`, {
+  method: "PUT",
+  body: JSON.stringify({ Node: "n1", Address: "10.0.0.1", Service: { Service: "web", Port: 80 } }),
+});
+if ((await reg.text()) !== "true") fail("catalog register failed");
+const health = await (await fetch(`${base}/v1/health/service/web`)).json();
+if (health.length !== 1 || health[0].Service.Port !== 80) fail(`health lookup wrong: ${JSON.stringify(health)}`);
+
+child.kill("SIGTERM");
+const { code, signal } = await exited;
+clearTimeout(timer);
+if (code !== 0) fail(`agent exit code ${code} signal ${signal}`);
+console.log(`smoke ok under: ${cmd.join(" ")}`);
