@@ -1,0 +1,36 @@
+/**
+ * What a command may touch of the outside world. `main.ts` wires it to the
+ * process (through `src/runtime/`); tests pass an in-memory one.
+ */
+import type { Signal } from "../runtime/process.ts";
+
+export interface CliIo {
+  /** Writes text to standard output as is. */
+  stdout(text: string): void;
+  /** Writes text to standard error as is. */
+  stderr(text: string): void;
+  readStdin(): Promise<Uint8Array>;
+  readFile(path: string): Promise<Uint8Array>;
+  env(name: string): string | undefined;
+  /** Environment for child processes. */
+  allEnv(): Record<string, string | undefined>;
+  onSignal(signal: Signal, handler: () => void): () => void;
+}
+
+/** Consul's `cli.Ui`: Info/Output to stdout, Error to stderr, each as one line. */
+export class Ui {
+  readonly io: CliIo;
+
+  constructor(io: CliIo) {
+    this.io = io;
+  }
+  output(line: string): void {
+    this.io.stdout(`${line}\n`);
+  }
+  info(line: string): void {
+    this.io.stdout(`${line}\n`);
+  }
+  error(line: string): void {
+    this.io.stderr(`${line}\n`);
+  }
+}
