@@ -41,7 +41,7 @@ export function createApp(api: ApiContext): Hono {
 
   app.onError((err, c) => {
     if (err instanceof HttpError) return c.text(err.message, err.status as 400);
-    if (err instanceof FilterError) return c.text(`Failed to create boolean expression evaluator: ${err.message}`, 400);
+    if (err instanceof FilterError) return c.text(err.message, 400);
     if (err instanceof ApplyError) return c.text(err.message, 500);
     return c.text(`rpc error: ${(err as Error).message}`, 500);
   });
