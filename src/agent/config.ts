@@ -28,6 +28,8 @@ export interface AgentConfig {
   enableLocalScriptChecks: boolean;
   limits: { kvMaxValueSize: number; txnMaxReqLen: number };
   nodeMeta: Record<string, string>;
+  /** Log entries between snapshots (Consul's raft_snapshot_threshold). */
+  snapshotThreshold: number;
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
@@ -59,6 +61,7 @@ export function defaultConfig(): AgentConfig {
     enableLocalScriptChecks: false,
     limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024 },
     nodeMeta: {},
+    snapshotThreshold: 16_384,
     services: [],
     checks: [],
   };
@@ -118,6 +121,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
         if ("txn_max_req_len" in l) cfg.limits.txnMaxReqLen = expect(file, "limits.txn_max_req_len", l.txn_max_req_len, isNum, "an integer");
         break;
       }
+      case "raft_snapshot_threshold": cfg.snapshotThreshold = expect(file, key, v, isNum, "an integer"); break;
       case "service": cfg.services.push(v); break;
       case "services": cfg.services.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
       case "check": cfg.checks.push(v); break;

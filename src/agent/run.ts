@@ -44,6 +44,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
     advertiseAddr: advertise,
     serverPort: cfg.ports.server,
     log,
+    snapshotThreshold: cfg.snapshotThreshold,
     nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
   });
   await server.start();

@@ -1,0 +1,75 @@
+/**
+ * Starts `consulate agent` as a real process (under Bun) on free loopback
+ * ports, for end-to-end tests that drive it the way a user does.
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { mkdtemp, rm } from "node:fs/promises";
+import { createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+export const ROOT = resolve(import.meta.dir, "../..");
+export const BUN = join(ROOT, "node_modules/.bin/bun");
+
+export function freePort(): Promise<number> {
+  return new Promise((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const port = typeof a === "object" && a ? a.port : 0;
+      s.close(() => res(port));
+    });
+  });
+}
+
+export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
+  const path = await mkdtemp(join(tmpdir(), prefix));
+  return { path, remove: () => rm(path, { recursive: true, force: true }) };
+}
+
+export interface AgentProcess {
+  readonly base: string;
+  readonly port: number;
+  readonly child: ChildProcess;
+  output(): string;
+  /** SIGTERM and wait; resolves with the exit code. */
+  stop(): Promise<number | null>;
+  /** SIGKILL and wait. */
+  kill(): Promise<void>;
+}
+
+export async function startAgent(args: string[], opts: { port?: number } = {}): Promise<AgentProcess> {
+  const port = opts.port ?? (await freePort());
+  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, "-http-port", String(port), "-log-level", "warn"], {
+    cwd: ROOT,
+    stdio: ["ignore", "pipe", "pipe"],
+  });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
+  const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+  const deadline = Date.now() + 20_000;
+  while (!out.includes("agent running!")) {
+    if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${out}`);
+    if (Date.now() > deadline) {
+      child.kill("SIGKILL");
+      throw new Error(`agent did not start:\n${out}`);
+    }
+    await Bun.sleep(25);
+  }
+  return {
+    base: `http://127.0.0.1:${port}`,
+    port,
+    child,
+    output: () => out,
+    async stop() {
+      if (child.exitCode === null) child.kill("SIGTERM");
+      return exited;
+    },
+    async kill() {
+      if (child.exitCode === null) child.kill("SIGKILL");
+      await exited;
+    },
+  };
+}
