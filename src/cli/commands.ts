@@ -33,6 +33,6 @@ export const commands: Readonly<Record<string, Command>> = {
 export function topUsage(): string {
   const rows = Object.keys(commands)
     .sort()
-    .map((name) => `    ${name}\x1f${commands[name]?.synopsis ?? ""}`);
-  return `Usage: consulate [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n${columnize(rows, "\x1f", "    ")}\n`;
+    .map((name) => `${name}\x1f${commands[name]?.synopsis ?? ""}`);
+  return `Usage: consulate [--version] [--help] <command> [<args>]\n\nAvailable commands are:\n${columnize(rows, "\x1f", "    ").replace(/^/gm, "    ")}\n`;
 }

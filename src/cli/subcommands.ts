@@ -7,8 +7,8 @@ export function groupCommand(name: string, synopsis: string, intro: string, chil
   const help = (): string => {
     const rows = Object.keys(children)
       .sort()
-      .map((n) => `    ${n}\x1f${children[n]?.synopsis ?? ""}`);
-    return `Usage: consulate ${name} <subcommand> [options] [args]\n\n${intro.trim()}\n\nSubcommands:\n${columnize(rows, "\x1f", "    ").replace(/^/gm, "    ")}\n`;
+      .map((n) => `${n}\x1f${children[n]?.synopsis ?? ""}`);
+    return `Usage: consulate ${name} <subcommand> [options] [args]\n\n${intro.replace(/^\n+|\s+$/g, "")}\n\nSubcommands:\n${columnize(rows, "\x1f", "    ").replace(/^/gm, "    ")}\n`;
   };
   return {
     synopsis,

@@ -75,6 +75,19 @@ export const kvGetCommand = defineCommand({
     }
     const q = { stale: values.stale };
     try {
+      if (values.keys && values.recurse) {
+        // Every key under the prefix, unfolded; -detailed shows metadata without values.
+        const [pairs] = await client.kv().list(key, q);
+        pairs.forEach((pair, i) => {
+          if (values.detailed) {
+            ui.info(prettyKVPair(pair, false, true));
+            if (i < pairs.length - 1) ui.info("");
+          } else {
+            ui.info(pair.Key);
+          }
+        });
+        return 0;
+      }
       if (values.keys) {
         const [keys] = await client.kv().keys(key, values.separator, q);
         for (const k of keys) ui.info(k);
@@ -97,7 +110,7 @@ export const kvGetCommand = defineCommand({
         ui.error(`Error! No key exists at: ${key}`);
         return 1;
       }
-      ui.info(values.detailed ? prettyKVPair(pair, values.base64) : valueText(pair, false));
+      ui.info(values.detailed ? prettyKVPair(pair, values.base64) : valueText(pair, values.base64));
       return 0;
     } catch (err) {
       ui.error(`Error querying Consul agent: ${errorText(err)}`);
@@ -112,16 +125,17 @@ function valueText(pair: KVPair, base64: boolean): string {
 }
 
 /** The `-detailed` block: one aligned `Field  value` row per KV field. */
-export function prettyKVPair(pair: KVPair, base64: boolean): string {
-  return tabwrite(
-    [
-      `CreateIndex\t${pair.CreateIndex}`,
-      `Flags\t${pair.Flags}`,
-      `Key\t${pair.Key}`,
-      `LockIndex\t${pair.LockIndex}`,
-      `ModifyIndex\t${pair.ModifyIndex}`,
-      `Session\t${pair.Session ? pair.Session : "-"}`,
-      `Value\t${valueText(pair, base64)}`,
-    ].join("\n"),
-  );
+export function prettyKVPair(pair: KVPair, base64: boolean, keysOnly = false): string {
+  const rows = [
+    `CreateIndex\t${pair.CreateIndex}`,
+    `Flags\t${pair.Flags}`,
+    `Key\t${pair.Key}`,
+    `LockIndex\t${pair.LockIndex}`,
+    `ModifyIndex\t${pair.ModifyIndex}`,
+    `Session\t${pair.Session ? pair.Session : "-"}`,
+  ];
+  if (pair.Partition) rows.push(`Partition\t${pair.Partition}`);
+  if (pair.Namespace) rows.push(`Namespace\t${pair.Namespace}`);
+  // Go writes the Value row without a newline; without it, the block ends in one.
+  return tabwrite(keysOnly ? `${rows.join("\n")}\n` : [...rows, `Value\t${valueText(pair, base64)}`].join("\n"));
 }
