@@ -1,5 +1,6 @@
 /** Catalog writes: nodes, services and checks (Consul's state/catalog.go). */
 import { bump, StateError, touch, type WriteContext } from "./context.ts";
+import { deepEqual as same } from "./equal.ts";
 import { invalidateSessionsOfCheck, invalidateSessionsOfNode } from "./session.ts";
 import { nodeKey, type ServiceRow } from "./tables.ts";
 import { nodeTopic, serviceTopic, Topic } from "./watch.ts";
@@ -15,15 +16,16 @@ import {
 export const NODES = "nodes";
 export const SERVICES = "services";
 export const CHECKS = "checks";
+/** Index of the last removal of a service's last instance (Consul's service_last_extinction). */
+export const SERVICE_EXTINCTION = "service_last_extinction";
+/** Index of the last node removal (Consul's node_last_extinction). */
+export const NODE_EXTINCTION = "node_last_extinction";
 export const serviceIndexName = (name: string): string => `service.${name}`;
+export const nodeIndexName = (name: string): string => `node.${name}`;
 
 type NodeInput = Omit<Node, "CreateIndex" | "ModifyIndex">;
 type ServiceInput = Omit<NodeService, "CreateIndex" | "ModifyIndex">;
 type CheckInput = Omit<HealthCheck, "CreateIndex" | "ModifyIndex">;
-
-function same(a: unknown, b: unknown): boolean {
-  return JSON.stringify(a) === JSON.stringify(b);
-}
 
 /** Marks a service name changed: its own index, and the topics of its readers. */
 function touchService(ctx: WriteContext, name: string): void {
@@ -52,7 +54,7 @@ export function ensureNode(ctx: WriteContext, input: NodeInput): void {
     if (same(rest, input)) return;
   }
   t.nodes.set(input.Node, { ...input, CreateIndex: existing?.CreateIndex ?? ctx.index, ModifyIndex: ctx.index });
-  bump(ctx, NODES);
+  bump(ctx, NODES, nodeIndexName(input.Node));
   touch(ctx, Topic.Nodes);
   touchNode(ctx, input.Node);
 }
@@ -72,7 +74,8 @@ export function ensureService(ctx: WriteContext, node: string, input: ServiceInp
     Service: { ...input, CreateIndex: existing?.Service.CreateIndex ?? ctx.index, ModifyIndex: ctx.index },
   };
   t.services.set(key, row);
-  bump(ctx, SERVICES);
+  // Node reads include the node's services, so their indexes move too.
+  bump(ctx, SERVICES, NODES, nodeIndexName(node));
   touch(ctx, Topic.Services, nodeTopic(node));
   touchService(ctx, input.Service);
   // Checks of this service carry its name and tags.
@@ -116,8 +119,13 @@ export function deleteCheck(ctx: WriteContext, node: string, checkId: string): v
   t.checks.delete(key);
   bump(ctx, CHECKS);
   touch(ctx, Topic.Checks, nodeTopic(node));
-  if (check.ServiceID !== "") touchService(ctx, check.ServiceName);
-  else touchNode(ctx, node);
+  if (check.ServiceID !== "") {
+    touchService(ctx, check.ServiceName);
+  } else {
+    touchNode(ctx, node);
+    // Consul's deleteCheckTxn moves the services table index for a node check.
+    bump(ctx, SERVICES);
+  }
   invalidateSessionsOfCheck(ctx, node, checkId);
 }
 
@@ -130,9 +138,18 @@ export function deleteService(ctx: WriteContext, node: string, serviceId: string
     if (check.ServiceID === serviceId) deleteCheck(ctx, node, check.CheckID);
   }
   t.services.delete(key);
-  bump(ctx, SERVICES);
+  bump(ctx, CHECKS, SERVICES, NODES, nodeIndexName(node));
   touch(ctx, Topic.Services, nodeTopic(node));
-  touchService(ctx, row.Service.Service);
+  const name = row.Service.Service;
+  if (t.servicesByName.has(name)) {
+    touchService(ctx, name);
+  } else {
+    // The last instance is gone: its index goes and reads of the name fall
+    // back to the extinction index, which never goes backwards.
+    t.indexes.delete(serviceIndexName(name));
+    bump(ctx, SERVICE_EXTINCTION);
+    touch(ctx, serviceTopic(name));
+  }
 }
 
 export function deleteNode(ctx: WriteContext, node: string): void {
@@ -140,25 +157,44 @@ export function deleteNode(ctx: WriteContext, node: string): void {
   if (!t.nodes.has(node)) return;
   for (const row of t.servicesOfNode(node)) deleteService(ctx, node, row.Service.ID);
   for (const check of t.checksOfNode(node)) deleteCheck(ctx, node, check.CheckID);
-  invalidateSessionsOfNode(ctx, node);
   t.nodes.delete(node);
-  bump(ctx, NODES);
+  t.indexes.delete(nodeIndexName(node));
+  bump(ctx, NODES, NODE_EXTINCTION);
   touch(ctx, Topic.Nodes, nodeTopic(node));
+  invalidateSessionsOfNode(ctx, node);
+}
+
+/** Runs one step of a registration, prefixing its error as Consul's ensureRegistrationTxn does. */
+function step(what: string, fn: () => void): void {
+  try {
+    fn();
+  } catch (err) {
+    if (err instanceof StateError) throw new StateError(`${what}: ${err.message}`, { cause: err });
+    throw err;
+  }
 }
 
 export function applyRegister(ctx: WriteContext, req: RegisterRequest): void {
   if (!req.SkipNodeUpdate || !ctx.t.nodes.has(req.Node)) {
-    ensureNode(ctx, {
-      ID: req.ID,
-      Node: req.Node,
-      Address: req.Address,
-      Datacenter: req.Datacenter,
-      TaggedAddresses: req.TaggedAddresses,
-      Meta: req.NodeMeta,
-    });
+    step("failed inserting node", () =>
+      ensureNode(ctx, {
+        ID: req.ID,
+        Node: req.Node,
+        Address: req.Address,
+        Datacenter: req.Datacenter,
+        TaggedAddresses: req.TaggedAddresses,
+        Meta: req.NodeMeta,
+      }),
+    );
   }
-  if (req.Service) ensureService(ctx, req.Node, req.Service);
-  for (const check of req.Checks) ensureCheck(ctx, { ...check, Node: req.Node });
+  const service = req.Service;
+  if (service) step("failed inserting service", () => ensureService(ctx, req.Node, service));
+  for (const check of req.Checks) {
+    if (check.Node !== "" && check.Node.toLowerCase() !== req.Node.toLowerCase()) {
+      throw new StateError(`check node "${check.Node}" does not match node "${req.Node}"`);
+    }
+    step(`failed inserting check on node "${req.Node}"`, () => ensureCheck(ctx, { ...check, Node: req.Node }));
+  }
 }
 
 export function applyDeregister(ctx: WriteContext, req: DeregisterRequest): void {

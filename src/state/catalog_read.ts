@@ -1,5 +1,5 @@
 /** Catalog and health reads, each with the index Consul reports for it. */
-import { CHECKS, NODES, SERVICES, serviceIndexName } from "./catalog.ts";
+import { CHECKS, NODE_EXTINCTION, nodeIndexName, NODES, SERVICE_EXTINCTION, SERVICES, serviceIndexName } from "./catalog.ts";
 import { cmp, type ServiceRow, type Tables } from "./tables.ts";
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 
@@ -25,19 +25,28 @@ export function listServices(t: Tables): Read<Map<string, ServiceRow[]>> {
   return { index: t.index(SERVICES), value: byName };
 }
 
-function serviceIndex(t: Tables, name: string): number {
-  return t.index(serviceIndexName(name)) || t.maxIndex(SERVICES, NODES);
+/**
+ * Consul's maxIndexForService: a name with instances reports its own index; a
+ * name without any reports the last extinction (so a blocking reader sees its
+ * last instance leave); failing both, the catalog tables' index (health reads
+ * include the checks table).
+ */
+function serviceIndex(t: Tables, name: string, exists: boolean, withChecks: boolean): number {
+  if (!exists && t.indexes.has(SERVICE_EXTINCTION)) return t.index(SERVICE_EXTINCTION);
+  if (t.indexes.has(serviceIndexName(name))) return t.index(serviceIndexName(name));
+  return withChecks ? t.maxIndex(CHECKS, SERVICES, NODES) : t.maxIndex(SERVICES, NODES);
 }
 
 export function serviceNodes(t: Tables, name: string): Read<{ node: Node; service: NodeService }[]> {
   const rows = t.instancesOf(name).map((r) => ({ node: t.nodes.get(r.Node)!, service: r.Service }));
-  return { index: serviceIndex(t, name), value: rows };
+  return { index: serviceIndex(t, name, rows.length > 0, false), value: rows };
 }
 
+/** A node's own index (node and service writes); for a missing node, the last node removal. */
 export function nodeWithServices(t: Tables, node: string): Read<{ node: Node; services: NodeService[] } | null> {
   const n = t.nodes.get(node);
-  const index = t.maxIndex(NODES, SERVICES);
-  if (!n) return { index, value: null };
+  if (!n) return { index: t.index(NODE_EXTINCTION), value: null };
+  const index = t.indexes.get(nodeIndexName(node)) ?? t.maxIndex(NODES, SERVICES);
   return { index, value: { node: n, services: t.servicesOfNode(node).map((r) => r.Service) } };
 }
 
@@ -52,11 +61,11 @@ export function checkServiceNodes(t: Tables, name: string): Read<CheckServiceNod
     Service: r.Service,
     Checks: checksFor(t, r.Node, r.Service.ID),
   }));
-  return { index: serviceIndex(t, name), value };
+  return { index: serviceIndex(t, name, value.length > 0, true), value };
 }
 
 export function nodeChecks(t: Tables, node: string): Read<HealthCheck[]> {
-  return { index: t.index(CHECKS) || t.index(NODES), value: t.checksOfNode(node) };
+  return { index: t.index(CHECKS), value: t.checksOfNode(node) };
 }
 
 export function serviceChecks(t: Tables, name: string): Read<HealthCheck[]> {
@@ -64,12 +73,12 @@ export function serviceChecks(t: Tables, name: string): Read<HealthCheck[]> {
   for (const row of t.instancesOf(name)) {
     for (const c of t.checksOfNode(row.Node)) if (c.ServiceID === row.Service.ID) value.push(c);
   }
-  return { index: serviceIndex(t, name), value };
+  return { index: t.index(CHECKS), value };
 }
 
 export function checksInState(t: Tables, state: string): Read<HealthCheck[]> {
   const value = [...t.checks.values()]
     .filter((c) => state === "any" || c.Status === state)
     .sort((a, b) => cmp(a.Node, b.Node) || cmp(a.CheckID, b.CheckID));
-  return { index: t.index(CHECKS) || t.index(NODES), value };
+  return { index: t.index(CHECKS), value };
 }

@@ -17,7 +17,27 @@ function live(t: Tables, key: string): KvRow | undefined {
   return row && !row.Tombstone ? row : undefined;
 }
 
+function sameBytes(a: Uint8Array | null, b: Uint8Array | null): boolean {
+  const x = a ?? new Uint8Array(0);
+  const y = b ?? new Uint8Array(0);
+  return x.length === y.length && x.every((v, i) => v === y[i]);
+}
+
+/**
+ * Writes a row unless it equals the live one (Consul's DirEntry.Equal: value,
+ * flags, session, lock index), in which case nothing changes, not even indexes.
+ */
 function put(ctx: WriteContext, row: Omit<KvRow, "ModifyIndex" | "CreateIndex"> & { CreateIndex?: number }): void {
+  const existing = live(ctx.t, row.Key);
+  if (
+    existing &&
+    existing.Flags === row.Flags &&
+    existing.Session === row.Session &&
+    existing.LockIndex === row.LockIndex &&
+    sameBytes(existing.Value, row.Value)
+  ) {
+    return;
+  }
   ctx.t.kvs.set(row.Key, {
     Key: row.Key,
     Value: row.Value,
@@ -41,6 +61,10 @@ export function kvRemove(ctx: WriteContext, key: string): boolean {
   return true;
 }
 
+/**
+ * A plain write keeps the key's holder but, as Consul's kvsSetTxn does, takes
+ * LockIndex from the request, which never carries one: it becomes 0.
+ */
 export function kvSet(ctx: WriteContext, e: KvCommandEntry): boolean {
   const existing = live(ctx.t, e.Key);
   put(ctx, {
@@ -48,7 +72,7 @@ export function kvSet(ctx: WriteContext, e: KvCommandEntry): boolean {
     Value: valueOf(e),
     Flags: BigInt(e.Flags),
     Session: existing?.Session ?? "",
-    LockIndex: existing?.LockIndex ?? 0,
+    LockIndex: 0,
     CreateIndex: existing?.CreateIndex,
   });
   return true;
@@ -61,9 +85,10 @@ export function kvCas(ctx: WriteContext, e: KvCommandEntry): boolean {
 }
 
 export function kvLock(ctx: WriteContext, e: KvCommandEntry): boolean {
+  // Consul refuses a lock inside a lock-delay before it looks at the session.
+  if (invalidLockDelayActive(ctx.t, e.Key, ctx.now)) return false;
   if (e.Session === "") throw new StateError("missing session");
   if (!ctx.t.sessions.has(e.Session)) throw new StateError(`invalid session "${e.Session}"`);
-  if (invalidLockDelayActive(ctx.t, e.Key, ctx.now)) return false;
   const existing = live(ctx.t, e.Key);
   let lockIndex = 1;
   if (existing) {
@@ -96,8 +121,23 @@ export function kvDeleteCas(ctx: WriteContext, e: KvCommandEntry): boolean {
   return kvRemove(ctx, e.Key) || true;
 }
 
+/**
+ * Removes every live key under `prefix` and, as Consul does, leaves a single
+ * tombstone at the prefix itself (none when the whole store is emptied), so a
+ * list of the prefix keeps its index while a narrower one falls back to the
+ * table index.
+ */
 export function kvDeleteTree(ctx: WriteContext, prefix: string): boolean {
-  for (const key of [...ctx.t.kvKeys.withPrefix(prefix)]) kvRemove(ctx, key);
+  const doomed = [...ctx.t.kvKeys.withPrefix(prefix)].filter((key) => live(ctx.t, key) !== undefined);
+  if (doomed.length === 0) return true;
+  for (const key of doomed) {
+    ctx.t.kvs.delete(key);
+    touchKey(ctx, key);
+  }
+  if (prefix !== "") {
+    ctx.t.kvs.set(prefix, { Key: prefix, Value: null, Flags: 0n, Session: "", LockIndex: 0, CreateIndex: ctx.index, ModifyIndex: ctx.index, Tombstone: true });
+  }
+  bump(ctx, KV_TABLE);
   return true;
 }
 
@@ -120,7 +160,7 @@ export function applyKvVerb(ctx: WriteContext, verb: string, e: KvCommandEntry):
     case KvVerb.DeleteTree:
       return kvDeleteTree(ctx, e.Key);
     default:
-      throw new StateError(`unknown KV operation "${verb}"`);
+      throw new StateError(`Invalid KVS operation '${verb}'`);
   }
 }
 

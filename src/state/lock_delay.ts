@@ -1,5 +1,6 @@
 import type { WriteContext } from "./context.ts";
 import type { Tables } from "./tables.ts";
+import { MAX_LOCK_DELAY_MS } from "../structs/session.ts";
 
 /** True while a key is inside the lock-delay left by an invalidated session. */
 export function invalidLockDelayActive(t: Tables, key: string, now: number): boolean {
@@ -7,8 +8,9 @@ export function invalidLockDelayActive(t: Tables, key: string, now: number): boo
   return until !== undefined && until > now;
 }
 
+/** Consul caps the delay at invalidation time (structs.MaxLockDelay), whatever the session asked for. */
 export function setLockDelay(ctx: WriteContext, key: string, delayMs: number): void {
-  if (delayMs > 0) ctx.t.lockDelay.set(key, ctx.now + delayMs);
+  if (delayMs > 0) ctx.t.lockDelay.set(key, ctx.now + Math.min(delayMs, MAX_LOCK_DELAY_MS));
 }
 
 /** Forgets lock-delays that have passed, so the table stays small. */

@@ -1,5 +1,5 @@
 /** Whole-state snapshots: every table as JSON, secondary indexes rebuilt on load. */
-import { Tables, type KvRow } from "./tables.ts";
+import { cmp, Tables, type KvRow } from "./tables.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 
 interface SnapshotFile {
@@ -14,17 +14,27 @@ interface SnapshotFile {
   Sessions: unknown[];
 }
 
+/**
+ * Rows in key order: a Map's order records its history (a rolled-back delete
+ * re-inserts at the end), and the same state must give the same bytes.
+ */
+function byKey<V>(entries: Iterable<[string, V]>): [string, V][] {
+  return [...entries].sort((a, b) => cmp(a[0], b[0]));
+}
+
+const rows = <V>(entries: Iterable<[string, V]>): V[] => byKey(entries).map(([, v]) => v);
+
 export function encodeSnapshot(t: Tables, index: number): Uint8Array {
   const file: SnapshotFile = {
     Version: 1,
     Index: index,
-    Indexes: [...t.indexes.entries()],
-    KV: [...t.kvs.values()].map((r) => ({ ...r, Value: r.Value === null ? null : encodeBase64(r.Value), Flags: r.Flags.toString() })),
-    LockDelay: [...t.lockDelay.entries()],
-    Nodes: [...t.nodes.values()],
-    Services: [...t.services.values()],
-    Checks: [...t.checks.values()],
-    Sessions: [...t.sessions.values()],
+    Indexes: byKey(t.indexes.entries()),
+    KV: rows(t.kvs.entries()).map((r) => ({ ...r, Value: r.Value === null ? null : encodeBase64(r.Value), Flags: r.Flags.toString() })),
+    LockDelay: byKey(t.lockDelay.entries()),
+    Nodes: rows(t.nodes.entries()),
+    Services: rows(t.services.entries()),
+    Checks: rows(t.checks.entries()),
+    Sessions: rows(t.sessions.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }

@@ -72,7 +72,8 @@ export class StateStore {
     const journal = new Journal();
     this.tables.ref.current = journal;
     try {
-      return runTxn({ t: this.tables, index: this.applied, now: Date.now(), journal }, ops);
+      const out = runTxn({ t: this.tables, index: this.applied, now: Date.now(), journal }, ops);
+      return out.errors.length > 0 ? { results: [], errors: out.errors } : out;
     } finally {
       journal.rollback();
       this.tables.ref.current = null;

@@ -6,6 +6,7 @@ import { deleteCheck, deleteNode, deleteService, ensureCheck, ensureNode, ensure
 import type { TxnOp } from "./commands.ts";
 import { StateError, type WriteContext } from "./context.ts";
 import { applyKvVerb, kvGet, kvList } from "./kv.ts";
+import { invalidLockDelayActive } from "./lock_delay.ts";
 import { nodeKey, type KvRow } from "./tables.ts";
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 import { KvVerb } from "../structs/kv.ts";
@@ -27,6 +28,7 @@ export interface TxnOutcome {
 }
 
 const READ_VERBS = new Set<string>([KvVerb.Get, KvVerb.GetOrEmpty, KvVerb.GetTree, KvVerb.CheckIndex, KvVerb.CheckSession, KvVerb.CheckNotExists, "get"]);
+const KV_WRITE_VERBS = new Set<string>([KvVerb.Set, KvVerb.Cas, KvVerb.Lock, KvVerb.Unlock, KvVerb.Delete, KvVerb.DeleteCas, KvVerb.DeleteTree]);
 
 /** True when no op of the transaction writes. */
 export function isReadOnlyTxn(ops: TxnOp[]): boolean {
@@ -67,7 +69,8 @@ function runOp(ctx: WriteContext, op: TxnOp): TxnResult[] {
         if (!current) throw new StateError(`key "${e.Key}" doesn't exist`);
         return [{ KV: current }];
       case KvVerb.GetOrEmpty:
-        return [{ KV: current ?? { Key: e.Key, Value: null, Flags: 0n, Session: "", LockIndex: 0, CreateIndex: 0, ModifyIndex: 0 } }];
+        // Consul answers a missing key with the request's own entry, value emptied.
+        return [{ KV: current ?? { Key: e.Key, Value: null, Flags: BigInt(e.Flags), Session: e.Session, LockIndex: 0, CreateIndex: 0, ModifyIndex: e.ModifyIndex } }];
       case KvVerb.GetTree:
         return kvList(t, e.Key).value.map((row) => ({ KV: row }));
       case KvVerb.CheckIndex:
@@ -85,6 +88,11 @@ function runOp(ctx: WriteContext, op: TxnOp): TxnResult[] {
       case KvVerb.CheckNotExists:
         if (current) throw new StateError(`key "${e.Key}" exists`);
         return [];
+    }
+    if (!KV_WRITE_VERBS.has(verb)) throw new StateError(`unknown KV verb "${verb}"`);
+    // Consul's txn pre-check rejects a lock inside a lock-delay with its own text.
+    if (verb === KvVerb.Lock && invalidLockDelayActive(t, e.Key, ctx.now)) {
+      throw new StateError(`failed to lock key "${e.Key}" due to lock delay`);
     }
     const ok = applyKvVerb(ctx, verb, e);
     if (!ok) {
