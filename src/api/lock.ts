@@ -26,6 +26,13 @@ export const DEFAULT_LOCK_SESSION_TTL = "15s";
 export const DEFAULT_LOCK_WAIT_TIME = 15_000;
 export const DEFAULT_LOCK_RETRY_TIME = 5_000;
 export const DEFAULT_MONITOR_RETRY_TIME = 2_000;
+/**
+ * Upper bound of each blocking read while a lock is held. Go leaves it to the
+ * agent's 5-minute default, but Node's fetch gives up on a response whose
+ * headers take 300s, which would read as a lost lock; one minute stays clear
+ * of that on every runtime.
+ */
+export const MONITOR_WAIT_TIME = 60_000;
 /** 0x2ddccbc058a50c18: marks a key as a lock (a semaphore uses another value). */
 export const LOCK_FLAG_VALUE = 0x2ddccbc058a50c18n;
 
@@ -263,7 +270,7 @@ export class Lock {
     let retries = this.opts.monitorRetries;
     while (!signal.aborted) {
       try {
-        const [pair, meta] = await this.kv.get(this.opts.key, { consistent: true, index, signal });
+        const [pair, meta] = await this.kv.get(this.opts.key, { consistent: true, index, wait: MONITOR_WAIT_TIME, signal });
         if (!pair || pair.Session !== session) return;
         index = meta.lastIndex;
         retries = this.opts.monitorRetries;

@@ -44,6 +44,7 @@ export {
   DEFAULT_MONITOR_RETRY_TIME,
   LOCK_FLAG_VALUE,
   Lock,
+  MONITOR_WAIT_TIME,
 } from "./lock.ts";
 export type { LockOptions } from "./lock.ts";
 export {

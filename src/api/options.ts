@@ -9,7 +9,11 @@ export interface QueryOptions {
   readonly consistent?: boolean;
   /** Blocking query: wait until the index moves past this value (`?index=`). */
   readonly index?: number;
-  /** Upper bound for a blocking query, in milliseconds (`?wait=<n>ms`). */
+  /**
+   * Upper bound for a blocking query, in milliseconds (`?wait=<n>ms`). The
+   * agent adds up to wait/16 of jitter; keep wait + jitter under 300s on Node,
+   * whose fetch abandons responses that take longer to start.
+   */
   readonly wait?: number;
   /** Hash-based blocking for agent-local endpoints (`?hash=`). */
   readonly hash?: string;

@@ -14,7 +14,7 @@ import { joinPath } from "./gopath.ts";
 import type { KV, KVPair, KVPairInput } from "./kv.ts";
 import { Mutex } from "./mutex.ts";
 import { anySignal, sleep } from "./sleep.ts";
-import { DEFAULT_MONITOR_RETRY_TIME } from "./lock.ts";
+import { DEFAULT_MONITOR_RETRY_TIME, MONITOR_WAIT_TIME } from "./lock.ts";
 
 export const DEFAULT_SEMAPHORE_SESSION_NAME = "Consul API Semaphore";
 export const DEFAULT_SEMAPHORE_SESSION_TTL = "15s";
@@ -289,7 +289,7 @@ export class Semaphore {
     let retries = this.opts.monitorRetries;
     while (!signal.aborted) {
       try {
-        const [pairs, meta] = await this.kv.list(this.opts.prefix, { consistent: true, index, signal });
+        const [pairs, meta] = await this.kv.list(this.opts.prefix, { consistent: true, index, wait: MONITOR_WAIT_TIME, signal });
         const lock = this.decodeLock(this.findLock(pairs));
         pruneDeadHolders(lock, pairs);
         if (!(session in lock.Holders)) return;
