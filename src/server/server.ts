@@ -10,6 +10,7 @@ import { SessionTimers } from "./session_timers.ts";
 import type { Log } from "../log/log.ts";
 import { type ApplyResult, type Command, decodeCommand, encodeCommand, StateStore } from "../state/mod.ts";
 import { SERF_CHECK_ID, SERF_CHECK_NAME, HealthStatus } from "../structs/catalog.ts";
+import { VERSION } from "../version.ts";
 
 export interface ServerConfig {
   readonly datacenter: string;
@@ -151,7 +152,8 @@ export class Server {
     const { nodeName, nodeId, advertiseAddr, datacenter, nodeMeta } = this.config;
     const node = this.state.t.nodes.get(nodeName);
     const serf = this.state.t.checks.get(`${nodeName}\u0000${SERF_CHECK_ID}`);
-    if (node && node.Address === advertiseAddr && node.ID === nodeId && serf?.Status === HealthStatus.Passing) return;
+    const consul = this.state.t.services.get(`${nodeName}\u0000consul`);
+    if (node && node.Address === advertiseAddr && node.ID === nodeId && serf?.Status === HealthStatus.Passing && consul?.Service.Port === this.config.serverPort) return;
     await this.mustWrite({
       Type: 0,
       Now: this.clock.now(),
@@ -162,7 +164,23 @@ export class Server {
         Datacenter: datacenter,
         TaggedAddresses: { lan: advertiseAddr, lan_ipv4: advertiseAddr, wan: advertiseAddr, wan_ipv4: advertiseAddr },
         NodeMeta: nodeMeta ?? { "consul-network-segment": "" },
-        Service: null,
+        // Every server appears as an instance of the "consul" service, as in Consul.
+        Service: {
+          Kind: "",
+          ID: "consul",
+          Service: "consul",
+          Tags: [],
+          Address: "",
+          TaggedAddresses: {},
+          Meta: { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: VERSION },
+          Port: this.config.serverPort,
+          SocketPath: "",
+          Weights: { Passing: 1, Warning: 1 },
+          EnableTagOverride: false,
+          Proxy: {},
+          Connect: {},
+          Locality: null,
+        },
         Checks: [
           {
             Node: nodeName,
