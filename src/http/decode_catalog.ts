@@ -6,58 +6,14 @@ import { HttpError } from "./errors.ts";
 import type { DeregisterRequest, HealthCheck, NodeService, RegisterRequest, ServiceAddress } from "../structs/catalog.ts";
 import { field, isObject } from "../structs/json.ts";
 
-type Obj = Record<string, unknown>;
-const fail = (msg: string): never => {
-  throw new HttpError(400, `Request decode failed: ${msg}`);
-};
-
-export function str(o: Obj, name: string, ...aliases: string[]): string {
-  const v = field(o, name, ...aliases);
-  if (v === undefined || v === null) return "";
-  if (typeof v !== "string") return fail(`${name} must be a string, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-export function num(o: Obj, name: string, ...aliases: string[]): number {
-  const v = field(o, name, ...aliases);
-  if (v === undefined || v === null) return 0;
-  if (typeof v !== "number" || !Number.isFinite(v)) return fail(`${name} must be a number, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-export function bool(o: Obj, name: string, ...aliases: string[]): boolean {
-  const v = field(o, name, ...aliases);
-  if (v === undefined || v === null) return false;
-  if (typeof v !== "boolean") return fail(`${name} must be a boolean, got ${JSON.stringify(v)}`);
-  return v;
-}
-
-export function strList(o: Obj, name: string, ...aliases: string[]): string[] {
-  const v = field(o, name, ...aliases);
-  if (v === undefined || v === null) return [];
-  if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return fail(`${name} must be a list of strings`);
-  return v as string[];
-}
-
-export function strMap(o: Obj, name: string, ...aliases: string[]): Record<string, string> {
-  const v = field(o, name, ...aliases);
-  if (v === undefined || v === null) return {};
-  if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) return fail(`${name} must be a map of strings`);
-  return v as Record<string, string>;
-}
-
-export function obj(o: Obj, name: string, ...aliases: string[]): Obj | null {
-  const v = field(o, name, ...aliases);
-  if (v === undefined || v === null) return null;
-  if (!isObject(v)) return fail(`${name} must be an object`);
-  return v;
-}
+export { str, num, bool, strList, strMap, obj } from "../structs/decode.ts";
+import { bool, DecodeError, num, obj, type Obj, str, strList, strMap } from "../structs/decode.ts";
 
 function serviceAddresses(o: Obj): Record<string, ServiceAddress> {
   const v = obj(o, "TaggedAddresses", "tagged_addresses");
   const out: Record<string, ServiceAddress> = {};
   for (const [k, a] of Object.entries(v ?? {})) {
-    if (!isObject(a)) fail(`TaggedAddresses.${k} must be an object`);
+    if (!isObject(a)) throw new DecodeError(`Request decode failed: TaggedAddresses.${k} must be an object`);
     out[k] = { Address: str(a as Obj, "Address"), Port: num(a as Obj, "Port") };
   }
   return out;
