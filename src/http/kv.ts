@@ -4,8 +4,8 @@ import { type ApiContext, checkDatacenter, json, queryOptions, read, readBytes }
 import { HttpError } from "./errors.ts";
 import { has, parseUint } from "./query.ts";
 import { kvGet, kvKeys, kvList, kvKeyTopic, kvPrefixTopic, MessageType, type KvRow } from "../state/mod.ts";
-import { encodeBase64 } from "../structs/json.ts";
-import { KvVerb } from "../structs/kv.ts";
+import { encodeBase64, toJson } from "../structs/json.ts";
+import { dirEntryJson, KvVerb } from "../structs/kv.ts";
 
 /** Rejects path traversal and padded keys; Consul ≥1.21.6 no longer restricts characters. */
 function validateKey(key: string): void {
@@ -33,14 +33,18 @@ function keyOf(url: URL): string {
 
 function conflicting(url: URL, ...flags: string[]): void {
   if (flags.filter((f) => url.searchParams.has(f)).length > 1) {
-    throw new HttpError(400, `Conflicting flags: ${url.searchParams.toString()}\n`);
+    // Go's url.Values.Encode lists the parameters sorted by name.
+    const sorted = new URLSearchParams([...url.searchParams].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0)));
+    throw new HttpError(400, `Conflicting flags: ${sorted.toString()}\n`);
   }
 }
 
-function entryJson(e: KvRow): string {
-  const session = e.Session !== "" ? `"Session":${JSON.stringify(e.Session)},` : "";
-  const value = e.Value === null ? "null" : `"${encodeBase64(e.Value)}"`;
-  return `{"LockIndex":${e.LockIndex},"Key":${JSON.stringify(e.Key)},"Flags":${e.Flags},"Value":${value},${session}"CreateIndex":${e.CreateIndex},"ModifyIndex":${e.ModifyIndex}}`;
+/** Flags are uint64 (bigint), which `toJson` writes as bare exact integers. */
+function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
+  return toJson(
+    rows.map((r) => dirEntryJson(r, encodeBase64)),
+    pretty,
+  );
 }
 
 export function kvRoutes(app: Hono, api: ApiContext): void {
@@ -58,13 +62,11 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
     if (has(url, "recurse")) {
       return read(c, api, [kvPrefixTopic(key)], () => kvList(t(), key), (rows, q) => {
         if (rows.length === 0) return c.body(null, 404);
-        return c.body(q.pretty ? JSON.stringify(JSON.parse(`[${rows.map(entryJson).join(",")}]`), null, 4) : `[${rows.map(entryJson).join(",")}]`, 200, {
-          "Content-Type": "application/json",
-        });
+        return c.body(entriesBody(rows, q.pretty), 200, { "Content-Type": "application/json" });
       });
     }
     if (key === "") throw new HttpError(400, "Missing key name");
-    return read(c, api, [kvKeyTopic(key)], () => kvGet(t(), key), (row) => {
+    return read(c, api, [kvKeyTopic(key)], () => kvGet(t(), key), (row, q) => {
       if (!row) return c.body(null, 404);
       if (has(url, "raw")) {
         return c.body(new Uint8Array(row.Value ?? new Uint8Array(0)), 200, {
@@ -73,7 +75,7 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
           "Content-Security-Policy": "sandbox",
         });
       }
-      return c.body(`[${entryJson(row)}]`, 200, { "Content-Type": "application/json" });
+      return c.body(entriesBody([row], q.pretty), 200, { "Content-Type": "application/json" });
     });
   });
 
