@@ -80,6 +80,7 @@ export function requestToken(url: URL, headers: Headers): string {
   const h = headers.get("x-consul-token");
   if (h) return h;
   const auth = headers.get("authorization");
-  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim();
+  // Bearer tokens hold no spaces (RFC 6750), so Consul keeps only the first word.
+  if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim().split(/\s+/)[0] ?? "";
   return "";
 }
