@@ -71,16 +71,19 @@ export function decodeCheck(o: Obj, node: string): Omit<HealthCheck, "CreateInde
   };
 }
 
+/**
+ * Consul validates a registration in its RPC layer, after the body decoded,
+ * so missing fields answer 500 with the RPC error text (type errors stay 400).
+ */
+const rpcError = (message: string): HttpError => new HttpError(500, message);
+
 export function decodeRegister(body: unknown, defaultDc: string): RegisterRequest {
   if (!isObject(body)) throw new HttpError(400, "Request decode failed: body must be a JSON object");
   const node = str(body, "Node");
-  if (node === "") throw new HttpError(400, "Must provide node");
   const skip = bool(body, "SkipNodeUpdate", "skip_node_update");
   const address = str(body, "Address");
-  if (address === "" && !skip) throw new HttpError(400, "Must provide address if SkipNodeUpdate is not set");
   const svc = obj(body, "Service");
   const service = svc ? decodeService(svc) : null;
-  if (service && service.Service === "") throw new HttpError(400, "Must provide service name (Service.Service) with ID");
   const checks: RegisterRequest["Checks"] = [];
   const single = obj(body, "Check");
   if (single) checks.push(decodeCheck(single, node));
@@ -92,11 +95,7 @@ export function decodeRegister(body: unknown, defaultDc: string): RegisterReques
       checks.push(decodeCheck(c, node));
     }
   }
-  for (const c of checks) {
-    if (c.CheckID === "") throw new HttpError(400, "Must provide a CheckID or Name for every check");
-    if (c.Node !== node) throw new HttpError(400, `Check node "${c.Node}" does not match node "${node}"`);
-  }
-  return {
+  const decoded: RegisterRequest = {
     ID: str(body, "ID"),
     Node: node,
     Address: address,
@@ -107,11 +106,21 @@ export function decodeRegister(body: unknown, defaultDc: string): RegisterReques
     Checks: checks,
     SkipNodeUpdate: skip,
   };
+  if (node === "") throw rpcError("Must provide node");
+  if (address === "" && !skip) throw rpcError("Must provide address if SkipNodeUpdate is not set");
+  if (service && service.Service === "") throw rpcError("Must provide service name (Service.Service) when service ID is provided");
+  for (const c of checks) {
+    if (c.CheckID === "") throw new HttpError(400, "Must provide a CheckID or Name for every check");
+    if (c.Node.toLowerCase() !== node.toLowerCase()) {
+      throw rpcError(`Node '${c.Node}' for check '${c.CheckID}' doesn't match register request node '${node}'`);
+    }
+  }
+  return decoded;
 }
 
 export function decodeDeregister(body: unknown): DeregisterRequest {
   if (!isObject(body)) throw new HttpError(400, "Request decode failed: body must be a JSON object");
-  const node = str(body, "Node");
-  if (node === "") throw new HttpError(400, "Must provide node");
-  return { Node: node, ServiceID: str(body, "ServiceID", "service_id"), CheckID: str(body, "CheckID", "check_id") };
+  const req = { Node: str(body, "Node"), ServiceID: str(body, "ServiceID", "service_id"), CheckID: str(body, "CheckID", "check_id") };
+  if (req.Node === "") throw rpcError("Must provide node");
+  return req;
 }
