@@ -3,7 +3,7 @@ import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, checkDatacenter, json, queryOptions, read, readJson } from "./context.ts";
 import { decodeDeregister, decodeRegister } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
-import { nodeJson, nodeServiceJson } from "./render.ts";
+import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
 import { nodeMetaFilter, tagFilter } from "./filters.ts";
 import { catalogRead, MessageType, nodeTopic, serviceTopic, Topic } from "../state/mod.ts";
 import { serviceNodeJson } from "../structs/catalog.ts";
@@ -65,7 +65,7 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     return read(c, api, [serviceTopic(name)], () => catalogRead.serviceNodes(t(), name), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
-      const out = applyFilter(views.map((r) => serviceNodeJson(r.node, r.service)), q, serviceNodeSchema);
+      const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(r.node, r.service));
       return json(c, out, q);
     });
   });

@@ -1,5 +1,5 @@
 /** Wire shapes of catalog rows, with Consul's omitempty rules. */
-import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
+import { type HealthCheck, type Node, type NodeService, serviceNodeJson } from "../structs/catalog.ts";
 
 export function nodeServiceJson(s: NodeService, datacenter?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -39,4 +39,11 @@ export function aggregateStatus(checks: readonly HealthCheck[]): string {
     if (c.Status === "warning") status = "warning";
   }
   return status;
+}
+
+/** A `/v1/catalog/service/:s` row; ServiceTaggedAddresses is omitempty in Consul's ServiceNode. */
+export function serviceNodeWire(node: Node, svc: NodeService): Record<string, unknown> {
+  const row = serviceNodeJson(node, svc);
+  if (Object.keys(svc.TaggedAddresses).length === 0) delete row.ServiceTaggedAddresses;
+  return row;
 }
