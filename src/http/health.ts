@@ -17,13 +17,21 @@ function param(c: Context, name: string, what: string): string {
   return v;
 }
 
-function checksResponse(c: Context, checks: HealthCheck[], q: Parameters<typeof applyFilter>[1], url: URL): Response {
-  const rows = nodeMetaFilter(checks, url, () => ({}));
+/** `nodeMeta` is given where Consul honours `?node-meta` (checks/:service and state/:state). */
+function checksResponse(
+  c: Context,
+  checks: HealthCheck[],
+  q: Parameters<typeof applyFilter>[1],
+  url: URL,
+  nodeMeta?: (node: string) => Record<string, string>,
+): Response {
+  const rows = nodeMeta ? nodeMetaFilter(checks, url, (ch) => nodeMeta(ch.Node)) : checks;
   return json(c, applyFilter(rows, q, healthCheckSchema), q);
 }
 
 export function healthRoutes(app: Hono, api: ApiContext): void {
   const t = () => api.server.state.t;
+  const metaOf = (node: string) => t().nodes.get(node)?.Meta ?? {};
 
   app.get("/v1/health/node/:node", (c) => {
     const node = param(c, "node", "node name");
@@ -34,14 +42,14 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/health/checks/:service", (c) => {
     const name = param(c, "service", "service name");
     const url = new URL(c.req.url);
-    return read(c, api, [serviceTopic(name)], () => catalogRead.serviceChecks(t(), name), (checks, q) => checksResponse(c, checks, q, url));
+    return read(c, api, [serviceTopic(name)], () => catalogRead.serviceChecks(t(), name), (checks, q) => checksResponse(c, checks, q, url, metaOf));
   });
 
   app.get("/v1/health/state/:state", (c) => {
     const state = c.req.param("state");
     if (!STATES.has(state)) throw new HttpError(400, `Invalid check state: "${state}"`);
     const url = new URL(c.req.url);
-    return read(c, api, [Topic.Checks], () => catalogRead.checksInState(t(), state), (checks, q) => checksResponse(c, checks, q, url));
+    return read(c, api, [Topic.Checks], () => catalogRead.checksInState(t(), state), (checks, q) => checksResponse(c, checks, q, url, metaOf));
   });
 
   app.get("/v1/health/service/:service", (c) => {
