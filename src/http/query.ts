@@ -62,9 +62,9 @@ export function parseQueryOptions(url: URL, defaultDc: string): QueryOptions {
 /** Consul's ParseBool, where "" means true (used by `?passing`). */
 export function parseBoolParam(value: string | null, name: string): boolean {
   if (value === null) return false;
-  const v = value.toLowerCase();
-  if (v === "" || v === "1" || v === "t" || v === "true") return true;
-  if (v === "0" || v === "f" || v === "false") return false;
+  // Exactly Go's strconv.ParseBool spellings (so "tRuE" is refused).
+  if (["", "1", "t", "T", "TRUE", "true", "True"].includes(value)) return true;
+  if (["0", "f", "F", "FALSE", "false", "False"].includes(value)) return false;
   throw new HttpError(400, `Invalid value for ?${name}`);
 }
 
