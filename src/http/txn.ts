@@ -1,11 +1,13 @@
 /** `PUT /v1/txn` (Consul's agent/txn_endpoint.go). */
-import type { Hono } from "hono";
-import { type ApiContext, checkDatacenter, json, queryOptions, readJson, setMeta } from "./context.ts";
-import { decodeCheck, decodeService, num, obj, str } from "./decode_catalog.ts";
+import type { Context, Hono } from "hono";
+import { type ApiContext, checkDatacenter, json, queryOptions, readText, setMeta } from "./context.ts";
+import { decodeCheck, decodeService, num, obj, str, strMap } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
 import { nodeServiceJson } from "./render.ts";
-import { isReadOnlyTxn, MessageType, type TxnOp, type TxnOutcome, type TxnResult } from "../state/mod.ts";
-import { decodeBase64, encodeBase64, field, isObject, toUint64 } from "../structs/json.ts";
+import { isReadOnlyTxn, MessageType, type TxnError, type TxnOp, type TxnOutcome, type TxnResult } from "../state/mod.ts";
+import type { RegisterRequest } from "../structs/catalog.ts";
+import { DecodeError } from "../structs/decode.ts";
+import { decodeBase64, encodeBase64, field, isObject, parseJsonPreservingBigInts, toUint64 } from "../structs/json.ts";
 import { dirEntryJson, KvVerb } from "../structs/kv.ts";
 
 const KV_VERBS = new Set<string>(Object.values(KvVerb));
@@ -13,55 +15,98 @@ const CATALOG_VERBS = new Set(["set", "cas", "get", "delete", "delete-cas"]);
 
 type Obj = Record<string, unknown>;
 
+/**
+ * An op Consul would refuse in its pre-checks or in the FSM (unknown verb,
+ * missing key, lock-delay): the whole txn answers 409 with it in `Errors`.
+ */
+class OpRefused extends Error {
+  override readonly name = "OpRefused";
+}
+
+const parseError = (msg: string): HttpError => new HttpError(400, `Failed to parse body: ${msg}`);
+
 function decodeOp(raw: unknown, i: number, dc: string, maxValue: number): TxnOp {
-  if (!isObject(raw)) throw new HttpError(400, `Failed to parse transaction: operation ${i} is not an object`);
+  if (!isObject(raw)) throw parseError(`operation ${i} is not an object`);
   const kv = obj(raw, "KV");
   if (kv) {
     const verb = str(kv, "Verb");
-    if (!KV_VERBS.has(verb)) throw new HttpError(400, `Failed to parse transaction: unknown KV verb "${verb}" in operation ${i}`);
+    const key = str(kv, "Key");
     const value = field(kv, "Value");
     if (value !== undefined && value !== null && (typeof value !== "string" || decodeBase64(value) === null)) {
-      throw new HttpError(400, `Failed to parse transaction: KV value of operation ${i} is not base64`);
+      throw parseError(`failed to decode value of operation ${i}: illegal base64 data`);
     }
     const size = typeof value === "string" ? decodeBase64(value)!.length : 0;
-    if (size > maxValue) throw new HttpError(413, `Value for key "${str(kv, "Key")}" is too large (${size} > ${maxValue} bytes)`);
+    if (size > maxValue) throw new HttpError(413, `Value for key "${key}" is too large (${size} > ${maxValue} bytes)`);
     const flags = field(kv, "Flags");
     const f = flags === undefined || flags === null ? 0n : toUint64(flags);
-    if (f === null) throw new HttpError(400, `Failed to parse transaction: invalid Flags in operation ${i}`);
+    if (f === null) throw parseError(`invalid Flags in operation ${i}`);
+    const session = str(kv, "Session");
+    const index = num(kv, "Index");
+    if (!KV_VERBS.has(verb)) throw new OpRefused(`unknown KV verb "${verb}"`);
+    if (key === "" && verb !== KvVerb.DeleteTree) throw new OpRefused("Must provide key");
     return {
       KV: {
         Verb: verb as KvVerb,
-        Entry: { Key: str(kv, "Key"), Value: typeof value === "string" ? value : null, Flags: f.toString(), Session: str(kv, "Session"), ModifyIndex: num(kv, "Index") },
+        Entry: { Key: key, Value: typeof value === "string" ? value : null, Flags: f.toString(), Session: session, ModifyIndex: index },
       },
     };
   }
   const verbOf = (o: Obj, what: string): string => {
     const verb = str(o, "Verb");
-    if (!CATALOG_VERBS.has(verb)) throw new HttpError(400, `Failed to parse transaction: unknown ${what} verb "${verb}" in operation ${i}`);
+    if (!CATALOG_VERBS.has(verb)) throw new OpRefused(`unknown ${what} verb "${verb}"`);
     return verb;
   };
   const node = obj(raw, "Node");
   if (node) {
     const n = obj(node, "Node") ?? {};
-    return {
-      Node: {
-        Verb: verbOf(node, "Node"),
-        Index: num(n, "ModifyIndex"),
-        Node: { ID: str(n, "ID"), Node: str(n, "Node"), Address: str(n, "Address"), Datacenter: str(n, "Datacenter") || dc, TaggedAddresses: {}, NodeMeta: {}, Service: null, Checks: [], SkipNodeUpdate: false },
-      },
+    const decoded: RegisterRequest = {
+      ID: str(n, "ID"),
+      Node: str(n, "Node"),
+      Address: str(n, "Address"),
+      Datacenter: str(n, "Datacenter") || dc,
+      TaggedAddresses: strMap(n, "TaggedAddresses", "tagged_addresses"),
+      NodeMeta: strMap(n, "Meta", "NodeMeta"),
+      Service: null,
+      Checks: [],
+      SkipNodeUpdate: false,
     };
+    return { Node: { Verb: verbOf(node, "Node"), Index: num(n, "ModifyIndex"), Node: decoded } };
   }
   const service = obj(raw, "Service");
   if (service) {
     const s = obj(service, "Service") ?? {};
-    return { Service: { Verb: verbOf(service, "Service"), Node: str(service, "Node"), Service: decodeService(s), Index: num(s, "ModifyIndex") } };
+    const decoded = decodeService(s);
+    return { Service: { Verb: verbOf(service, "Service"), Node: str(service, "Node"), Service: decoded, Index: num(s, "ModifyIndex") } };
   }
   const check = obj(raw, "Check");
   if (check) {
     const ch = obj(check, "Check") ?? {};
-    return { Check: { Verb: verbOf(check, "Check"), Check: decodeCheck(ch, str(ch, "Node")), Index: num(ch, "ModifyIndex") } };
+    const decoded = decodeCheck(ch, str(ch, "Node"));
+    return { Check: { Verb: verbOf(check, "Check"), Check: decoded, Index: num(ch, "ModifyIndex") } };
   }
-  throw new HttpError(400, `Failed to parse transaction: operation ${i} has no KV, Node, Service or Check`);
+  throw parseError(`operation ${i} has no KV, Node, Service or Check`);
+}
+
+/** Decodes every op; type errors stay 400 (with Consul's txn prefix), refusals become TxnErrors. */
+function decodeOps(body: unknown[], api: ApiContext): { ops: TxnOp[]; refused: TxnError[] } {
+  const ops: TxnOp[] = [];
+  const refused: TxnError[] = [];
+  const now = api.server.clock.now();
+  body.forEach((raw, i) => {
+    try {
+      const op = decodeOp(raw, i, api.agent.datacenter, api.limits.kvMaxValueSize);
+      // Lock-delay runs on the leader's wall clock, so Consul checks it before the log.
+      if ("KV" in op && op.KV.Verb === KvVerb.Lock && (api.server.state.t.lockDelay.get(op.KV.Entry.Key) ?? 0) > now) {
+        throw new OpRefused(`failed to lock key "${op.KV.Entry.Key}" due to lock delay`);
+      }
+      ops.push(op);
+    } catch (err) {
+      if (err instanceof OpRefused) refused.push({ OpIndex: i, What: err.message });
+      else if (err instanceof DecodeError) throw parseError(err.message.replace(/^Request decode failed: /, ""));
+      else throw err;
+    }
+  });
+  return { ops, refused };
 }
 
 function resultJson(r: TxnResult): unknown {
@@ -74,16 +119,28 @@ function outcomeJson(o: TxnOutcome): { Results: unknown; Errors: unknown } {
   return o.errors.length > 0 ? { Results: null, Errors: o.errors } : { Results: o.results.map(resultJson), Errors: null };
 }
 
+async function readTxnBody(c: Context, api: ApiContext): Promise<unknown> {
+  // Consul allows the larger of the two limits for the whole request.
+  const limit = Math.max(api.limits.txnMaxReqLen, api.limits.kvMaxValueSize);
+  const text = await readText(c, limit);
+  try {
+    return parseJsonPreservingBigInts(text);
+  } catch (err) {
+    throw parseError((err as Error).message);
+  }
+}
+
 export function txnRoutes(app: Hono, api: ApiContext): void {
   app.put("/v1/txn", async (c) => {
     const q = queryOptions(c, api);
     checkDatacenter(api, q.datacenter);
-    const body = await readJson(c, api.limits.txnMaxReqLen);
-    if (!Array.isArray(body)) throw new HttpError(400, "Failed to parse body: transaction must be a JSON list of operations");
+    const body = await readTxnBody(c, api);
+    if (!Array.isArray(body)) throw parseError("transaction must be a JSON list of operations");
     if (body.length > api.limits.txnMaxOps) {
       throw new HttpError(413, `Transaction contains too many operations (${body.length} > ${api.limits.txnMaxOps})`);
     }
-    const ops = body.map((raw, i) => decodeOp(raw, i, api.agent.datacenter, api.limits.kvMaxValueSize));
+    const { ops, refused } = decodeOps(body, api);
+    if (refused.length > 0) return json(c, { Results: null, Errors: refused }, q, 409);
     let outcome: TxnOutcome;
     if (isReadOnlyTxn(ops)) {
       outcome = api.server.state.readTxn(ops);
