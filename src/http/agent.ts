@@ -2,6 +2,8 @@
 import type { Hono } from "hono";
 import { type ApiContext, json } from "./context.ts";
 
+const SERF_WAN_PORT = 8302;
+
 function memberTags(api: ApiContext): Record<string, string> {
   const a = api.agent;
   const tags: Record<string, string> = {
@@ -13,7 +15,7 @@ function memberTags(api: ApiContext): Record<string, string> {
     vsn: "2",
     vsn_max: "3",
     vsn_min: "2",
-    wan_join_port: "8302",
+    wan_join_port: String(SERF_WAN_PORT),
   };
   if (a.server) {
     tags.port = String(a.serverPort);
@@ -78,5 +80,10 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
     });
   });
 
-  app.get("/v1/agent/members", (c) => json(c, [member(api)]));
+  app.get("/v1/agent/members", (c) => {
+    if (!new URL(c.req.url).searchParams.has("wan")) return json(c, [member(api)]);
+    // The WAN pool holds servers only, named <node>.<dc>, on the serf WAN port.
+    if (!api.agent.server) return json(c, []);
+    return json(c, [{ ...member(api), Name: `${api.agent.nodeName}.${api.agent.datacenter}`, Port: SERF_WAN_PORT }]);
+  });
 }
