@@ -37,10 +37,12 @@ export function decodeSessionCreate(body: unknown, defaultNode: string, id: stri
   let lockDelayMs = DEFAULT_LOCK_DELAY_MS;
   const ld = field(b, "LockDelay", "lock_delay");
   if (ld !== undefined && ld !== null) {
-    // Consul treats a bare number below 1000 as seconds, else as nanoseconds.
-    const ms = typeof ld === "number" && ld < 1000 ? ld * 1000 : durationFromJson(ld);
-    if (ms === null || ms < 0) throw new HttpError(400, `Request decode failed: invalid LockDelay ${JSON.stringify(ld)}`);
-    lockDelayMs = Math.min(ms, MAX_LOCK_DELAY_MS);
+    // Consul reads a number as nanoseconds and a string as a Go duration, then
+    // treats anything below 1000ns as seconds (users send `5` meaning 5s).
+    const ms = durationFromJson(ld);
+    if (ms === null) throw new HttpError(400, `Request decode failed: invalid LockDelay ${JSON.stringify(ld)}`);
+    const ns = typeof ld === "number" ? ld : Math.round(ms * 1e6);
+    lockDelayMs = Math.min(ns < 1000 ? ns * 1000 : ms, MAX_LOCK_DELAY_MS);
   }
   const behavior = str(field(b, "Behavior"), "Behavior") || SessionBehavior.Release;
   if (behavior !== SessionBehavior.Release && behavior !== SessionBehavior.Delete) {
@@ -54,12 +56,17 @@ export function decodeSessionCreate(body: unknown, defaultNode: string, id: stri
       throw new HttpError(500, `Invalid Session TTL '${Math.round(ms * 1e6)}', must be between [${formatGoDuration(SESSION_TTL_MIN_MS)}=${formatGoDuration(SESSION_TTL_MAX_MS)}]`);
     }
   }
+  // Both lists default to serfHealth; then Consul's fixupEmptySessionChecks:
+  // an empty Checks clears NodeChecks, a default-only Checks defers to
+  // NodeChecks, an empty NodeChecks defers to Checks. The session watches both.
   const checksGiven = field(b, "Checks");
   const nodeChecksGiven = field(b, "NodeChecks", "node_checks");
-  let nodeChecks = strings(nodeChecksGiven, "NodeChecks");
-  if (checksGiven !== undefined) nodeChecks = [...nodeChecks, ...strings(checksGiven, "Checks")];
-  // Only when no check list at all was given does the session watch serfHealth.
-  if (checksGiven === undefined && nodeChecksGiven === undefined) nodeChecks = [SERF_CHECK_ID];
+  let checks = checksGiven === undefined ? [SERF_CHECK_ID] : strings(checksGiven, "Checks");
+  let nodeChecks = nodeChecksGiven === undefined ? [SERF_CHECK_ID] : strings(nodeChecksGiven, "NodeChecks");
+  if (checks.length === 0) nodeChecks = [];
+  else if (checks.length === 1 && checks[0] === SERF_CHECK_ID) checks = [];
+  else if (nodeChecks.length === 0) checks = [];
+  nodeChecks = [...nodeChecks, ...checks];
   const svcRaw = field(b, "ServiceChecks", "service_checks");
   const serviceChecks: ServiceCheckRef[] = [];
   if (svcRaw !== undefined && svcRaw !== null) {
