@@ -100,10 +100,31 @@ export async function readText(c: Context, limit: number): Promise<string> {
   return new TextDecoder().decode(await readBytes(c, limit, (n) => `Request body too large, max size: ${limit} bytes (got ${n})`));
 }
 
+/** Reads the body, stopping as soon as it passes `limit`, so a body without a Content-Length cannot exhaust memory. */
 export async function readBytes(c: Context, limit: number, tooLarge: (size: number) => string): Promise<Uint8Array> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > limit) throw new HttpError(413, tooLarge(declared));
-  const body = new Uint8Array(await c.req.arrayBuffer());
-  if (body.length > limit) throw new HttpError(413, tooLarge(body.length));
+  const stream = c.req.raw.body;
+  if (stream === null) return new Uint8Array(0);
+  const reader = stream.getReader();
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.length;
+    if (size > limit) {
+      await reader.cancel().catch(() => {});
+      throw new HttpError(413, tooLarge(size));
+    }
+    chunks.push(value);
+  }
+  if (chunks.length === 1) return chunks[0]!;
+  const body = new Uint8Array(size);
+  let at = 0;
+  for (const chunk of chunks) {
+    body.set(chunk, at);
+    at += chunk.length;
+  }
   return body;
 }
