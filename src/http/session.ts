@@ -114,14 +114,15 @@ export function sessionRoutes(app: Hono, api: ApiContext): void {
     return json(c, true, q);
   });
 
+  // Renew is a plain RPC in Consul, not a blocking read: ?index/?wait never park it.
   app.put("/v1/session/renew/:id", (c) => {
+    const q = queryOptions(c, api);
+    checkDatacenter(api, q.datacenter);
     const id = sessionIdParam(c);
-    return read(c, api, [], () => sessionGet(t(), id), (rows, q) => {
-      const s = rows[0];
-      if (!s) throw new HttpError(404, `Session id '${id}' not found`);
-      api.server.sessions.arm(s.ID, s.TTL);
-      return json(c, [sessionJson(s)], q);
-    });
+    const s = sessionGet(t(), id).value[0];
+    if (!s) throw new HttpError(404, `Session id '${id}' not found`);
+    api.server.sessions.arm(s.ID, s.TTL);
+    return json(c, [sessionJson(s)], q);
   });
 
   app.get("/v1/session/info/:id", (c) => {
