@@ -202,6 +202,11 @@ describe("renew and destroy", () => {
     expect(body).toHaveLength(1);
     expect(body[0]!.ID).toBe(id);
     expect(body[0]!.TTL).toBe("15s");
+    // Renew is not a blocking query, even when a client sends ?index.
+    const current = (await h.get("/v1/session/list")).headers.get("X-Consul-Index");
+    const started = Date.now();
+    expect((await h.put(`/v1/session/renew/${id}?index=${current}&wait=2s`)).status).toBe(200);
+    expect(Date.now() - started).toBeLessThan(500);
     const unknown = "8f246b77-f3e1-ff88-5b48-8ec93abf3e05";
     const miss = await h.put(`/v1/session/renew/${unknown}`);
     expect(miss.status).toBe(404);
