@@ -3,6 +3,8 @@
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { Agent } from "./agent.ts";
+import { inProcessCatalog } from "./catalog_rpc.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { allowAll, createApp } from "../http/mod.ts";
@@ -14,6 +16,7 @@ import { VERSION } from "../version.ts";
 
 export interface RunningAgent {
   readonly server: Server;
+  readonly agent: Agent;
   readonly http: HttpListener;
   stop(): Promise<void>;
 }
@@ -50,6 +53,31 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
   await server.start();
   logger.info(`server: restored state at index ${server.lastIndex()}`);
 
+  const agent = new Agent({
+    identity: {
+      node: cfg.nodeName,
+      id,
+      address: advertise,
+      datacenter: cfg.datacenter,
+      taggedAddresses: { lan: advertise, lan_ipv4: advertise, wan: advertise, wan_ipv4: advertise },
+      meta: { "consul-network-segment": "", ...cfg.nodeMeta },
+    },
+    rpc: inProcessCatalog(server),
+    clock: server.clock,
+    random: Math.random,
+    logger,
+    stateFile: cfg.dev ? null : join(cfg.dataDir, "agent", "state.json"),
+    enableScriptChecks: cfg.enableScriptChecks,
+    enableLocalScriptChecks: cfg.enableLocalScriptChecks,
+  });
+  try {
+    await agent.start({ services: cfg.services, checks: cfg.checks });
+  } catch (err) {
+    await agent.stop();
+    await server.stop();
+    throw err;
+  }
+
   let httpPort = cfg.ports.http;
   const app = createApp({
     server,
@@ -75,6 +103,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
   try {
     http = await serveHttp({ hostname: cfg.clientAddr, port: cfg.ports.http, fetch: (req) => app.fetch(req) });
   } catch (err) {
+    await agent.stop();
     await server.stop();
     throw err;
   }
@@ -85,9 +114,11 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
   let stopping: Promise<void> | null = null;
   return {
     server,
+    agent,
     http,
     stop() {
       stopping ??= (async () => {
+        await agent.stop();
         await server.stop();
         await http.stop();
         if (cfg.pidFile !== "") await rm(cfg.pidFile, { force: true });

@@ -1,0 +1,351 @@
+/**
+ * The agent: its own services and checks (local state), the runners that
+ * probe the checks, anti-entropy that keeps the catalog in step, persistence
+ * across restarts, maintenance mode and the reaping of services whose checks
+ * stay critical past DeregisterCriticalServiceAfter.
+ */
+import { AntiEntropy, type NodeIdentity } from "./anti_entropy.ts";
+import type { CatalogRpc } from "./catalog_rpc.ts";
+import {
+  type AliasSource,
+  type CheckDefinition,
+  type CheckRunner,
+  createRunner,
+  decodeCheckDefinition,
+  encodeCheckDefinition,
+  healthCheckDefinition,
+  TtlCheck,
+  checkType,
+} from "./checks/mod.ts";
+import { InvalidAgentRequestError, UnknownCheckError, UnknownServiceError } from "./errors.ts";
+import { type CheckDef, LocalState, type ServiceDef } from "./local_state.ts";
+import type { Logger } from "./logger.ts";
+import { NODE_MAINT_ID, nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMaintId } from "./maintenance.ts";
+import { loadPersisted, type PersistedState, StateWriter } from "./persist.ts";
+import { decodeServiceRegistration, serviceCheckIdentity } from "./service_def.ts";
+import type { Clock } from "../server/clock.ts";
+import { formatGoDuration } from "../structs/duration.ts";
+import type { Obj } from "../structs/decode.ts";
+
+export interface AgentOptions {
+  readonly identity: NodeIdentity;
+  readonly rpc: CatalogRpc;
+  readonly clock: Clock;
+  readonly random: () => number;
+  readonly logger: Logger;
+  /** Where registrations persist; null keeps them in memory only (-dev). */
+  readonly stateFile: string | null;
+  readonly enableScriptChecks: boolean;
+  readonly enableLocalScriptChecks: boolean;
+  readonly aeIntervalMs?: number;
+  readonly checkReapIntervalMs?: number;
+  readonly checkUpdateIntervalMs?: number;
+  /** Smallest probe interval honoured (Consul: 1s); tests lower it. */
+  readonly minCheckIntervalMs?: number;
+  readonly clusterSize?: () => number;
+}
+
+interface CheckEntry {
+  readonly def: CheckDefinition;
+  readonly runner: CheckRunner | null;
+  readonly fromConfig: boolean;
+  readonly token: string;
+}
+
+export interface ConfigDefinitions {
+  readonly services: readonly unknown[];
+  readonly checks: readonly unknown[];
+}
+
+export class Agent {
+  readonly local: LocalState;
+  readonly ae: AntiEntropy;
+  readonly identity: NodeIdentity;
+  private readonly o: AgentOptions;
+  private readonly entries = new Map<string, CheckEntry>();
+  private readonly serviceFromConfig = new Map<string, boolean>();
+  private readonly writer: StateWriter | null;
+  private reaper: unknown = null;
+  private stopped = false;
+
+  constructor(options: AgentOptions) {
+    this.o = options;
+    this.identity = options.identity;
+    this.local = new LocalState(() => options.clock.now());
+    this.writer = options.stateFile ? new StateWriter(options.stateFile) : null;
+    this.ae = new AntiEntropy({
+      local: this.local,
+      rpc: options.rpc,
+      identity: options.identity,
+      clock: options.clock,
+      random: options.random,
+      logger: options.logger.named("anti_entropy"),
+      intervalMs: options.aeIntervalMs,
+      clusterSize: options.clusterSize,
+    });
+  }
+
+  /** Restores persisted registrations, adds those from config, and starts syncing. */
+  async start(config: ConfigDefinitions): Promise<void> {
+    if (this.o.stateFile) {
+      const saved = await loadPersisted(this.o.stateFile);
+      for (const s of saved.services) if (!s.fromConfig) this.addService(s.service, [], s.token, false, false);
+      for (const c of saved.checks) {
+        if (c.fromConfig) continue;
+        try {
+          const def = decodeCheckDefinition(c.definition, { validate: false });
+          this.addCheck(def, c.token, false, { Status: c.check.Status, Output: c.check.Output });
+        } catch (err) {
+          this.o.logger.warn(`agent: dropping persisted check ${c.check.CheckID}: ${(err as Error).message}`);
+        }
+      }
+    }
+    await this.loadConfigDefinitions(config);
+    this.ae.start();
+    this.scheduleReap();
+  }
+
+  private async loadConfigDefinitions(config: ConfigDefinitions): Promise<void> {
+    for (const s of config.services) this.registerService(s, { fromConfig: true });
+    for (const c of config.checks) this.registerCheck(c, { fromConfig: true });
+    await this.persist();
+  }
+
+  /** Re-reads config-file definitions: those gone are removed, the rest replaced. */
+  async reload(config: ConfigDefinitions): Promise<void> {
+    for (const [id, fromConfig] of [...this.serviceFromConfig]) if (fromConfig) this.removeServiceInternal(id);
+    for (const [id, e] of [...this.entries]) if (e.fromConfig) this.removeCheckInternal(id);
+    await this.loadConfigDefinitions(config);
+    this.ae.syncFull();
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    if (this.reaper !== null) this.o.clock.clearTimeout(this.reaper);
+    for (const e of this.entries.values()) e.runner?.stop();
+    await this.ae.stop();
+    await this.writer?.flush();
+  }
+
+  // ---- services ----
+
+  /** `PUT /v1/agent/service/register` and config `services` entries. */
+  registerService(body: unknown, opts: { fromConfig?: boolean; replaceExistingChecks?: boolean } = {}): string {
+    const fromConfig = opts.fromConfig ?? false;
+    const reg = decodeServiceRegistration(body);
+    const svc = reg.service;
+    // Decode every check before changing anything, so a bad one leaves nothing half-registered.
+    const defs = reg.checks.map((raw, i) => {
+      const def = this.decodeCheck(raw, fromConfig);
+      const ident = serviceCheckIdentity(svc.ID, svc.Service, i, reg.checks.length);
+      if (def.ID === "") def.ID = ident.id;
+      if (def.Name === "") def.Name = ident.name;
+      def.ServiceID = svc.ID;
+      return def;
+    });
+    for (const d of defs) {
+      const owner = this.local.check(d.ID);
+      if (owner && owner.check.ServiceID !== svc.ID) {
+        throw new InvalidAgentRequestError(`Check ID "${d.ID}" is already registered for ${owner.check.ServiceID === "" ? "the node" : `service "${owner.check.ServiceID}"`}`);
+      }
+    }
+    if (opts.replaceExistingChecks) {
+      const keep = new Set(defs.map((d) => d.ID));
+      for (const c of this.local.checksOfService(svc.ID)) {
+        if (!keep.has(c.CheckID) && c.CheckID !== serviceMaintId(svc.ID)) this.removeCheckInternal(c.CheckID);
+      }
+    }
+    this.addService(svc, defs, reg.token, fromConfig, true);
+    return svc.ID;
+  }
+
+  private addService(svc: ServiceDef, defs: CheckDefinition[], token: string, fromConfig: boolean, persist: boolean): void {
+    this.local.addService(svc, token);
+    this.serviceFromConfig.set(svc.ID, fromConfig);
+    for (const d of defs) this.addCheck(d, token, fromConfig);
+    if (persist) void this.persist();
+  }
+
+  deregisterService(id: string): void {
+    if (!this.local.service(id)) throw new UnknownServiceError(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
+    this.removeServiceInternal(id);
+    void this.persist();
+  }
+
+  private removeServiceInternal(id: string): void {
+    for (const c of this.local.checksOfService(id)) this.removeCheckInternal(c.CheckID);
+    this.local.removeService(id);
+    this.serviceFromConfig.delete(id);
+  }
+
+  // ---- checks ----
+
+  private decodeCheck(raw: unknown, fromConfig: boolean): CheckDefinition {
+    const def = decodeCheckDefinition(raw, {
+      scripts: { source: fromConfig ? "local" : "remote", enableScriptChecks: this.o.enableScriptChecks, enableLocalScriptChecks: this.o.enableLocalScriptChecks },
+    });
+    if (checkType(def) === "") {
+      throw new InvalidAgentRequestError("Check is not valid since it has no type: one of Args, HTTP, TCP, UDP, GRPC, H2PING, TTL or AliasService must be set");
+    }
+    return def;
+  }
+
+  /** `PUT /v1/agent/check/register` and config `checks` entries. */
+  registerCheck(body: unknown, opts: { fromConfig?: boolean } = {}): string {
+    const fromConfig = opts.fromConfig ?? false;
+    const def = this.decodeCheck(body, fromConfig);
+    if (def.ID === "") def.ID = def.Name;
+    if (def.ID === "") throw new InvalidAgentRequestError("Missing check name");
+    if (def.ServiceID !== "" && !this.local.service(def.ServiceID)) {
+      throw new InvalidAgentRequestError(`ServiceID "${def.ServiceID}" does not exist`);
+    }
+    this.addCheck(def, (body as Obj).Token as string ?? "", fromConfig);
+    void this.persist();
+    return def.ID;
+  }
+
+  private addCheck(def: CheckDefinition, token: string, fromConfig: boolean, restored?: { Status: string; Output: string }): void {
+    this.entries.get(def.ID)?.runner?.stop();
+    const id = def.ID;
+    const runner = createRunner(restored ? { ...def, Status: restored.Status } : def, {
+      clock: this.o.clock,
+      random: this.o.random,
+      minIntervalMs: this.o.minCheckIntervalMs,
+      logger: this.o.logger.named("checks"),
+      onUpdate: (u) => {
+        if (!this.stopped) this.local.updateCheck(id, u.status, u.output, this.o.checkUpdateIntervalMs ?? 0);
+      },
+    }, { alias: this.aliasSource() });
+    this.entries.set(id, { def, runner, fromConfig, token });
+    this.local.addCheck(this.checkRow(def, runner.status, restored?.Output ?? runner.output), token);
+    runner.start();
+  }
+
+  private checkRow(def: CheckDefinition, status: string, output: string): CheckDef {
+    const kind = checkType(def);
+    return {
+      CheckID: def.ID,
+      Name: def.Name,
+      Status: status,
+      Notes: def.Notes,
+      Output: output,
+      ServiceID: def.ServiceID,
+      ServiceName: "",
+      ServiceTags: [],
+      Type: kind,
+      Interval: def.Interval > 0 ? formatGoDuration(def.Interval) : "",
+      Timeout: def.Timeout > 0 ? formatGoDuration(def.Timeout) : "",
+      ExposedPort: 0,
+      Definition: healthCheckDefinition(def),
+    };
+  }
+
+  deregisterCheck(id: string): void {
+    if (!this.local.check(id)) throw new UnknownCheckError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    this.removeCheckInternal(id);
+    void this.persist();
+  }
+
+  private removeCheckInternal(id: string): void {
+    this.entries.get(id)?.runner?.stop();
+    this.entries.delete(id);
+    this.local.removeCheck(id);
+  }
+
+  /** `/v1/agent/check/pass|warn|fail|update`: only TTL checks take outside results. */
+  updateTtl(id: string, status: "passing" | "warning" | "critical", output: string): void {
+    const e = this.entries.get(id);
+    if (!e || !this.local.check(id)) throw new UnknownCheckError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
+    if (!(e.runner instanceof TtlCheck)) throw new InvalidAgentRequestError(`CheckID "${id}" does not have associated TTL`);
+    e.runner.update(status, output);
+    void this.persist();
+  }
+
+  // ---- maintenance ----
+
+  setServiceMaintenance(serviceId: string, enable: boolean, reason: string): void {
+    if (!this.local.service(serviceId)) throw new UnknownServiceError(`No service registered with ID "${serviceId}"`);
+    const id = serviceMaintId(serviceId);
+    if (enable) {
+      if (!this.local.check(id)) this.local.addCheck(serviceMaintenanceCheck(serviceId, reason));
+    } else {
+      this.local.removeCheck(id);
+    }
+  }
+
+  setNodeMaintenance(enable: boolean, reason: string): void {
+    if (enable) {
+      if (!this.local.check(NODE_MAINT_ID)) this.local.addCheck(nodeMaintenanceCheck(reason));
+    } else {
+      this.local.removeCheck(NODE_MAINT_ID);
+    }
+  }
+
+  // ---- internals ----
+
+  private aliasSource(): AliasSource {
+    const view = (c: CheckDef, node: string) => ({ Node: node, CheckID: c.CheckID, Name: c.Name, Status: c.Status, Output: c.Output, ServiceID: c.ServiceID });
+    return {
+      checks: async (target) => {
+        if (target.node === "" || target.node === this.identity.node) return this.local.liveChecks().map((c) => view(c, this.identity.node));
+        return (await this.o.rpc.nodeState(target.node)).checks;
+      },
+      serviceExists: async (target) => {
+        if (target.node === "" || target.node === this.identity.node) return this.local.service(target.serviceId) !== null;
+        return (await this.o.rpc.nodeState(target.node)).services.some((s) => s.ID === target.serviceId);
+      },
+      subscribe: (target, onChange) => (target.node === "" || target.node === this.identity.node ? this.local.onChange(onChange) : () => {}),
+    };
+  }
+
+  /** Removes services whose checks stayed critical past DeregisterCriticalServiceAfter. */
+  reapCritical(): void {
+    const now = this.o.clock.now();
+    for (const e of [...this.entries.values()]) {
+      const after = e.def.DeregisterCriticalServiceAfter;
+      const serviceId = e.def.ServiceID;
+      if (after <= 0 || serviceId === "" || !this.local.service(serviceId)) continue;
+      const since = this.local.check(e.def.ID)?.criticalSince ?? null;
+      if (since !== null && now - since > after) {
+        this.o.logger.info(`agent: check "${e.def.ID}" critical for longer than ${formatGoDuration(after)}, deregistering service "${serviceId}"`);
+        this.removeServiceInternal(serviceId);
+        void this.persist();
+      }
+    }
+  }
+
+  private scheduleReap(): void {
+    const every = this.o.checkReapIntervalMs ?? 30_000;
+    const tick = () => {
+      if (this.stopped) return;
+      this.reapCritical();
+      this.reaper = this.o.clock.setTimeout(tick, every);
+    };
+    this.reaper = this.o.clock.setTimeout(tick, every);
+  }
+
+  private snapshot(): PersistedState {
+    return {
+      services: [...this.local.services.values()]
+        .filter((s) => !s.deleted)
+        .map((s) => ({ service: s.service, token: s.token, fromConfig: this.serviceFromConfig.get(s.service.ID) ?? false })),
+      checks: [...this.entries.values()]
+        .filter((e) => this.local.check(e.def.ID))
+        .map((e) => ({
+          check: this.local.check(e.def.ID)!.check,
+          definition: encodeCheckDefinition(e.def),
+          token: e.token,
+          fromConfig: e.fromConfig,
+        })),
+    };
+  }
+
+  private async persist(): Promise<void> {
+    if (!this.writer) return;
+    try {
+      await this.writer.save(() => this.snapshot());
+    } catch (err) {
+      this.o.logger.error(`agent: failed to persist local state: ${(err as Error).message}`);
+    }
+  }
+}
