@@ -9,6 +9,9 @@ import type { CatalogRpc } from "./catalog_rpc.ts";
 import {
   type AliasSource,
   type CheckDefinition,
+  CheckDefinitionError,
+  CheckErrorCode,
+  CheckKind,
   type CheckRunner,
   createRunner,
   decodeCheckDefinition,
@@ -184,8 +187,14 @@ export class Agent {
     const def = decodeCheckDefinition(raw, {
       scripts: { source: fromConfig ? "local" : "remote", enableScriptChecks: this.o.enableScriptChecks, enableLocalScriptChecks: this.o.enableLocalScriptChecks },
     });
-    if (checkType(def) === "") {
+    const kind = checkType(def);
+    if (kind === "") {
       throw new InvalidAgentRequestError("Check is not valid since it has no type: one of Args, HTTP, TCP, UDP, GRPC, H2PING, TTL or AliasService must be set");
+    }
+    // createRunner refuses these too, but only after the service is in local
+    // state; refusing here keeps a registration all-or-nothing.
+    if (kind === CheckKind.Docker || kind === CheckKind.OSService) {
+      throw new CheckDefinitionError(CheckErrorCode.Unsupported, `${kind} checks are not supported by this agent`);
     }
     return def;
   }
