@@ -90,8 +90,8 @@ export class Agent {
 
   /** Restores persisted registrations, adds those from config, and starts syncing. */
   async start(config: ConfigDefinitions): Promise<void> {
-    if (this.o.stateFile) {
-      const saved = await loadPersisted(this.o.stateFile);
+    const saved = this.o.stateFile ? await loadPersisted(this.o.stateFile) : null;
+    if (saved) {
       for (const s of saved.services) if (!s.fromConfig) this.addService(s.service, [], s.token, false, false);
       for (const c of saved.checks) {
         if (c.fromConfig) continue;
@@ -104,6 +104,11 @@ export class Agent {
       }
     }
     await this.loadConfigDefinitions(config);
+    // Config services exist only now, so their maintenance mode comes back last.
+    for (const m of saved?.maintenance ?? []) {
+      if (m.serviceId === "") this.setNodeMaintenance(true, m.reason);
+      else if (this.local.service(m.serviceId)) this.setServiceMaintenance(m.serviceId, true, m.reason);
+    }
     this.ae.start();
     this.scheduleReap();
   }
@@ -280,6 +285,7 @@ export class Agent {
     } else {
       this.local.removeCheck(id);
     }
+    void this.persist();
   }
 
   setNodeMaintenance(enable: boolean, reason: string): void {
@@ -288,6 +294,7 @@ export class Agent {
     } else {
       this.local.removeCheck(NODE_MAINT_ID);
     }
+    void this.persist();
   }
 
   // ---- internals ----
@@ -346,6 +353,10 @@ export class Agent {
           token: e.token,
           fromConfig: e.fromConfig,
         })),
+      maintenance: this.local
+        .liveChecks()
+        .filter((c) => c.CheckID === NODE_MAINT_ID || c.CheckID === serviceMaintId(c.ServiceID))
+        .map((c) => ({ serviceId: c.CheckID === NODE_MAINT_ID ? "" : c.ServiceID, reason: c.Notes })),
     };
   }
 

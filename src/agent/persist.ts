@@ -10,14 +10,16 @@ import type { CheckDef, ServiceDef } from "./local_state.ts";
 export interface PersistedState {
   services: { service: ServiceDef; token: string; fromConfig: boolean }[];
   checks: { check: CheckDef; definition: Record<string, unknown>; token: string; fromConfig: boolean }[];
+  /** Maintenance mode survives a restart, as in Consul; serviceId "" is the node. */
+  maintenance?: { serviceId: string; reason: string }[];
 }
 
 export async function loadPersisted(file: string): Promise<PersistedState> {
   try {
     const raw = JSON.parse(await readFile(file, "utf8")) as PersistedState;
-    return { services: raw.services ?? [], checks: raw.checks ?? [] };
+    return { services: raw.services ?? [], checks: raw.checks ?? [], maintenance: raw.maintenance ?? [] };
   } catch (err) {
-    if ((err as { code?: string }).code === "ENOENT") return { services: [], checks: [] };
+    if ((err as { code?: string }).code === "ENOENT") return { services: [], checks: [], maintenance: [] };
     throw new Error(`Failed to load agent state from ${file}: ${(err as Error).message}`, { cause: err });
   }
 }
