@@ -80,6 +80,7 @@ export class AntiEntropy {
   private stopped = false;
   private running: Promise<void> | null = null;
   private unsubscribe: () => void = () => {};
+  private settledWaiters: (() => void)[] = [];
 
   constructor(options: AntiEntropyOptions) {
     this.o = options;
@@ -89,6 +90,25 @@ export class AntiEntropy {
   start(): void {
     this.unsubscribe = this.o.local.onChange(() => this.notify("changes"));
     this.running = this.run();
+  }
+
+  /**
+   * Resolves once the local changes made so far have been pushed, or a push
+   * has failed (then the retry loop carries on). Consul's agent API handlers
+   * sync before answering, so a client that registers a service and then
+   * reads the catalog sees it.
+   */
+  settled(): Promise<void> {
+    if (this.running === null || this.stopped || this.state === "retryFullSync" || this.state === "done") return Promise.resolve();
+    // Idle with nothing to push: no wake-up will come.
+    if (this.wake !== null && this.pending === null && this.o.local.allInSync()) return Promise.resolve();
+    return new Promise((resolve) => this.settledWaiters.push(resolve));
+  }
+
+  private releaseSettled(): void {
+    const waiters = this.settledWaiters;
+    this.settledWaiters = [];
+    for (const w of waiters) w();
   }
 
   /** Asks for a full sync now (e.g. after a reload). */
@@ -158,6 +178,7 @@ export class AntiEntropy {
             this.stats.failures++;
             this.o.logger.warn(`anti-entropy: failed to sync remote state: ${(err as Error).message}`);
             this.state = "retryFullSync";
+            this.releaseSettled();
           }
           break;
         case "retryFullSync": {
@@ -180,20 +201,24 @@ export class AntiEntropy {
               this.stats.failures++;
               this.o.logger.warn(`anti-entropy: failed to sync changes: ${(err as Error).message}`);
               this.state = "retryFullSync";
+              this.releaseSettled();
               break;
             }
             if (!this.o.local.allInSync()) break;
           }
+          this.releaseSettled();
           const w = await this.waitFor(waitMs);
           if (w === "shutdown") this.state = "done";
           else if (w === "full" || (w === "timer" && this.o.clock.now() >= nextFull)) this.state = "fullSync";
           break;
         }
         case "done":
+          this.releaseSettled();
           return;
       }
     }
     this.state = "done";
+    this.releaseSettled();
   }
 
   /** Reads the catalog's view of this node and marks every difference. */
