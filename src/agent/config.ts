@@ -7,6 +7,7 @@ import { hostname } from "node:os";
 import { join } from "node:path";
 import { isLogLevel, type LogLevel } from "./logger.ts";
 import { isObject } from "../structs/json.ts";
+import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
 
 export interface AgentConfig {
   dev: boolean;
@@ -30,6 +31,12 @@ export interface AgentConfig {
   nodeMeta: Record<string, string>;
   /** Log entries between snapshots (Consul's raft_snapshot_threshold). */
   snapshotThreshold: number;
+  /** DNS: `domain`, `alt_domain`, `recursors`, `translate_wan_addrs` and the `dns_config` block. */
+  domain: string;
+  altDomain: string;
+  recursors: string[];
+  translateWanAddrs: boolean;
+  dns: DnsOptions;
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
@@ -62,6 +69,11 @@ export function defaultConfig(): AgentConfig {
     limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024 },
     nodeMeta: {},
     snapshotThreshold: 16_384,
+    domain: "consul.",
+    altDomain: "",
+    recursors: [],
+    translateWanAddrs: false,
+    dns: defaultDnsOptions(),
     services: [],
     checks: [],
   };
@@ -121,6 +133,18 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
         if ("txn_max_req_len" in l) cfg.limits.txnMaxReqLen = expect(file, "limits.txn_max_req_len", l.txn_max_req_len, isNum, "an integer");
         break;
       }
+      case "domain": cfg.domain = expect(file, key, v, isStr, "a string"); break;
+      case "alt_domain": cfg.altDomain = expect(file, key, v, isStr, "a string"); break;
+      case "recursors": cfg.recursors.push(...expect<string[]>(file, key, v, (x) => Array.isArray(x) && x.every(isStr), "a list of strings")); break;
+      case "translate_wan_addrs": cfg.translateWanAddrs = expect(file, key, v, isBool, "a boolean"); break;
+      case "dns_config":
+        try {
+          cfg.dns = mergeDnsOptions(cfg.dns, v);
+        } catch (err) {
+          if (err instanceof DnsConfigError) throw new ConfigError(`${file}: ${err.message}`);
+          throw err;
+        }
+        break;
       case "raft_snapshot_threshold": cfg.snapshotThreshold = expect(file, key, v, isNum, "an integer"); break;
       case "service": cfg.services.push(v); break;
       case "services": cfg.services.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;

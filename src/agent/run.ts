@@ -7,6 +7,7 @@ import { Agent } from "./agent.ts";
 import { inProcessCatalog } from "./catalog_rpc.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
+import { resolveDnsConfig, type RunningDns, startAgentDns } from "../dns/mod.ts";
 import { allowAll, createApp } from "../http/mod.ts";
 import { LocalLog, MemoryLog, type Log } from "../log/mod.ts";
 import { pid } from "../runtime/process.ts";
@@ -18,6 +19,8 @@ export interface RunningAgent {
   readonly server: Server;
   readonly agent: Agent;
   readonly http: HttpListener;
+  /** Null when `ports.dns` is negative (DNS off). */
+  readonly dns: RunningDns | null;
   stop(): Promise<void>;
 }
 
@@ -109,6 +112,25 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
   }
   httpPort = http.port;
   logger.info(`http: listening on ${cfg.clientAddr}:${http.port}`);
+  let dns: RunningDns | null;
+  try {
+    const dnsConfig = resolveDnsConfig({
+      domain: cfg.domain,
+      altDomain: cfg.altDomain,
+      datacenter: cfg.datacenter,
+      nodeName: cfg.nodeName,
+      recursors: cfg.recursors,
+      translateWanAddrs: cfg.translateWanAddrs,
+      options: cfg.dns,
+    });
+    dns = await startAgentDns({ host: cfg.clientAddr, port: cfg.ports.dns, config: dnsConfig, state: server.state, serverPort: cfg.ports.server });
+  } catch (err) {
+    await agent.stop();
+    await server.stop();
+    await http.stop();
+    throw err;
+  }
+  if (dns) logger.info(`dns: listening on ${cfg.clientAddr}:${dns.port} (udp, tcp)`);
   if (cfg.pidFile !== "") await writeFile(cfg.pidFile, `${pid()}`);
 
   let stopping: Promise<void> | null = null;
@@ -116,8 +138,10 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
     server,
     agent,
     http,
+    dns,
     stop() {
       stopping ??= (async () => {
+        await dns?.stop();
         await agent.stop();
         await server.stop();
         await http.stop();

@@ -33,6 +33,9 @@ const spec = {
   advertise: stringFlag("", "Sets the advertise address to use."),
   "http-port": intFlag(-2, "Sets the HTTP API port to listen on."),
   "dns-port": intFlag(-2, "DNS port to use."),
+  domain: stringFlag("", "Domain to use for DNS interface."),
+  "alt-domain": stringFlag("", "Alternate domain to use for DNS interface."),
+  recursor: listFlag("Address of an upstream DNS server. Can be specified multiple times."),
   "server-port": intFlag(-2, "Sets the server port to listen on."),
   "serf-lan-port": intFlag(-2, "Sets the Serf LAN port to listen on."),
   "data-dir": stringFlag("", "Path to a data directory to store agent state."),
@@ -65,6 +68,9 @@ async function buildConfig(argv: string[]): Promise<AgentConfig> {
   if (f.advertise) cfg.advertiseAddr = f.advertise;
   if (f["http-port"] !== -2) cfg.ports.http = f["http-port"];
   if (f["dns-port"] !== -2) cfg.ports.dns = f["dns-port"];
+  if (f.domain) cfg.domain = f.domain;
+  if (f["alt-domain"]) cfg.altDomain = f["alt-domain"];
+  if (f.recursor.length > 0) cfg.recursors = [...cfg.recursors, ...f.recursor];
   if (f["server-port"] !== -2) cfg.ports.server = f["server-port"];
   if (f["serf-lan-port"] !== -2) cfg.ports.serfLan = f["serf-lan-port"];
   if (f["data-dir"]) cfg.dataDir = f["data-dir"];
@@ -112,7 +118,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       `             Node name: '${cfg.nodeName}'`,
       `            Datacenter: '${cfg.datacenter}' (Segment: '<all>')`,
       `                Server: ${cfg.server} (Bootstrap: ${cfg.bootstrap || cfg.dev})`,
-      `           Client Addr: [${cfg.clientAddr}] (HTTP: ${agent.http.port}, DNS: ${cfg.ports.dns})`,
+      `           Client Addr: [${cfg.clientAddr}] (HTTP: ${agent.http.port}, DNS: ${agent.dns?.port ?? -1})`,
       `          Cluster Addr: ${agent.server.config.advertiseAddr} (LAN: ${cfg.ports.serfLan}, WAN: ${cfg.ports.serfWan})`,
       `               Storage: ${cfg.dev ? "in memory (-dev)" : `${cfg.dataDir}/log`}`,
       "",

@@ -1,0 +1,53 @@
+/**
+ * The agent's DNS interface: the handler over the state store, upstream
+ * recursors when configured, and the UDP/TCP listeners on the client address.
+ */
+import type { DnsConfig } from "./config.ts";
+import { handleDns } from "./handler.ts";
+import { type Recursor, UpstreamRecursor } from "./recursor.ts";
+import { type DnsListener, type DnsServerStats, listenDns } from "./server.ts";
+import { StateDnsLookup, type StateSource } from "./state_lookup.ts";
+
+export interface AgentDnsOptions {
+  readonly host: string;
+  /** A negative port turns DNS off, as `ports.dns = -1` does in Consul. */
+  readonly port: number;
+  readonly config: DnsConfig;
+  readonly state: StateSource;
+  readonly serverPort: number;
+}
+
+export interface RunningDns {
+  readonly port: number;
+  stats(): DnsServerStats;
+  stop(): Promise<void>;
+}
+
+export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns | null> {
+  if (opts.port < 0) return null;
+  const config = opts.config;
+  const lookup = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
+  const recursor: Recursor | null =
+    config.recursors.length > 0 ? new UpstreamRecursor({ servers: config.recursors, timeoutMs: config.recursorTimeoutMs, strategy: config.recursorStrategy }) : null;
+  const udpCtx = { config, lookup, recursor, transport: "udp" as const };
+  const tcpCtx = { config, lookup, recursor, transport: "tcp" as const };
+  let listener: DnsListener;
+  try {
+    listener = await listenDns({
+      host: opts.host,
+      port: opts.port,
+      handle: (query, transport, remoteAddress) => handleDns(query, transport === "udp" ? udpCtx : tcpCtx, remoteAddress),
+    });
+  } catch (err) {
+    recursor?.close();
+    throw err;
+  }
+  return {
+    port: listener.port,
+    stats: () => listener.stats(),
+    async stop() {
+      await listener.stop();
+      recursor?.close();
+    },
+  };
+}

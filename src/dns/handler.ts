@@ -1,0 +1,218 @@
+/**
+ * The DNS request handler: bytes in, bytes out (or nothing), as a function of
+ * the query, the catalog lookup and injected randomness and time. Sockets are
+ * thin wrappers around it (server.ts).
+ */
+import { AnswerBuilder, MAX_RECURSION_LEVEL, type Outcome, type Resolution } from "./answer.ts";
+import type { DnsConfig } from "./config.ts";
+import { encodeMessage, MAX_MESSAGE } from "./encode.ts";
+import type { DnsLookup } from "./lookup.ts";
+import type { EdnsOption, Message, OptRecord, Rr } from "./message.ts";
+import { soaRecord } from "./records.ts";
+import type { Recursor } from "./recursor.ts";
+import { zoneOf } from "./route.ts";
+import { trimTcp, trimUdp } from "./trim.ts";
+import { EDNS_CLIENT_SUBNET, Flag, parseQuery, type Query, Rcode, RType } from "./wire.ts";
+
+export type Transport = "udp" | "tcp";
+
+export interface DnsContext {
+  readonly config: DnsConfig;
+  readonly lookup: DnsLookup;
+  readonly transport: Transport;
+  /** Upstream resolvers; null when `recursors` is empty. */
+  readonly recursor?: Recursor | null;
+  /** Uniform in [0, 1), for shuffling answers. */
+  readonly random?: () => number;
+  /** Milliseconds since the epoch, for the SOA serial. */
+  readonly now?: () => number;
+  /** The client's IP, for prepared queries' `near=_ip`. */
+  readonly remoteAddress?: string;
+}
+
+/** What the handler gives back: a response to send, nothing, or either later. */
+export type DnsReply = Uint8Array | null | Promise<Uint8Array | null>;
+
+const OPCODE_MASK = 0x7800;
+
+function replyFlags(q: { flags: number }, extra: number): number {
+  return Flag.QR | (q.flags & (OPCODE_MASK | Flag.RD | Flag.CD)) | extra;
+}
+
+/** A header-only answer (FORMERR / NOTIMP for requests miekg/dns would not accept). */
+function rejection(id: number, flags: number, rcode: number): Uint8Array {
+  const opcode = rcode === Rcode.NOTIMP ? flags & OPCODE_MASK : 0;
+  const out = new Uint8Array(12);
+  out[0] = id >> 8;
+  out[1] = id & 0xff;
+  const f = Flag.QR | opcode | (flags & (Flag.RD | Flag.CD)) | rcode;
+  out[2] = f >> 8;
+  out[3] = f & 0xff;
+  return out;
+}
+
+function canRecurse(ctx: DnsContext): boolean {
+  return ctx.config.recursors.length > 0 && ctx.recursor != null;
+}
+
+function baseMessage(q: Query, ctx: DnsContext, authoritative: boolean): Message {
+  const flags = replyFlags(q, (authoritative ? Flag.AA : 0) | (canRecurse(ctx) ? Flag.RA : 0));
+  return { id: q.id, flags, rcode: Rcode.NOERROR, question: { name: q.name, qtype: q.qtype, qclass: q.qclass }, answer: [], authority: [], additional: [] };
+}
+
+/** The OPT record echoed to an EDNS client: its UDP size, and its client subnet with our scope. */
+function optFor(q: Query, rcode: number, ecsGlobal: boolean): OptRecord | null {
+  if (!q.edns) return null;
+  const options: EdnsOption[] = [];
+  const s = q.edns.subnet;
+  if (s) {
+    const global = ecsGlobal || rcode === Rcode.NXDOMAIN || rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED || rcode === Rcode.NOTIMP;
+    const bytes = Math.ceil(s.sourcePrefix / 8);
+    const data = new Uint8Array(4 + bytes);
+    data[0] = s.family >> 8;
+    data[1] = s.family & 0xff;
+    data[2] = s.sourcePrefix;
+    data[3] = global ? 0 : s.sourcePrefix;
+    data.set(s.address.subarray(0, bytes), 4);
+    options.push({ code: EDNS_CLIENT_SUBNET, data });
+  }
+  return { type: RType.OPT, name: ".", udpSize: q.edns.udpSize, options };
+}
+
+function optLength(opt: OptRecord | null): number {
+  if (!opt) return 0;
+  let n = 11;
+  for (const o of opt.options) n += 4 + o.data.length;
+  return n;
+}
+
+function serverFailure(q: Query, ctx: DnsContext, recursionAvailable: boolean): Uint8Array {
+  const msg = baseMessage(q, ctx, false);
+  msg.flags = (msg.flags & ~Flag.RA) | (recursionAvailable ? Flag.RA : 0);
+  msg.rcode = Rcode.SERVFAIL;
+  const opt = optFor(q, Rcode.SERVFAIL, true);
+  if (opt) msg.additional.push(opt);
+  return encodeMessage(msg, !ctx.config.disableCompression);
+}
+
+function refused(q: Query, ctx: DnsContext): Uint8Array {
+  const msg = baseMessage(q, ctx, false);
+  msg.flags &= ~Flag.RA;
+  msg.rcode = Rcode.REFUSED;
+  return encodeMessage(msg, !ctx.config.disableCompression);
+}
+
+/** Trims to the transport, adds EDNS, encodes; SERVFAIL when even one answer cannot fit a message. */
+function finish(msg: Message, q: Query, ctx: DnsContext, ecsGlobal: boolean): Uint8Array {
+  const cfg = ctx.config;
+  const compress = !cfg.disableCompression;
+  const opt = optFor(q, msg.rcode, ecsGlobal);
+  const reserve = optLength(opt);
+  let trimmed: boolean;
+  if (ctx.transport === "udp") {
+    const limit = Math.min(8, cfg.udpAnswerLimit);
+    const maxSize = q.edns && q.edns.udpSize > 512 ? Math.min(q.edns.udpSize, 65535 - 68) : 512;
+    // Most answers fit as they are: encode once, and trim only when they do not.
+    if (maxSize > 512 || msg.answer.length <= limit) {
+      if (opt) msg.additional.push(opt);
+      const out = encodeMessage(msg, compress);
+      if (out.length <= maxSize - 8 || msg.answer.length <= 1) return out.length > MAX_MESSAGE ? serverFailure(q, ctx, canRecurse(ctx)) : out;
+      if (opt) msg.additional.pop();
+    }
+    trimmed = trimUdp(msg, q.edns ? q.edns.udpSize : null, cfg.udpAnswerLimit, compress, reserve);
+  } else {
+    trimmed = trimTcp(msg, compress, reserve);
+  }
+  if (trimmed && cfg.enableTruncate) msg.flags |= Flag.TC;
+  if (opt) msg.additional.push(opt);
+  const out = encodeMessage(msg, compress);
+  return out.length > MAX_MESSAGE ? serverFailure(q, ctx, canRecurse(ctx)) : out;
+}
+
+function fromOutcome(out: Outcome, q: Query, ctx: DnsContext, respDomain: string): Uint8Array {
+  const msg = baseMessage(q, ctx, true);
+  if (out.kind === "answer") {
+    msg.answer = out.answer;
+    msg.authority = out.authority;
+    msg.additional = out.additional;
+    return finish(msg, q, ctx, out.ecsGlobal);
+  }
+  if (out.kind === "recurse") return serverFailure(q, ctx, canRecurse(ctx));
+  if (out.kind === "nxdomain") msg.rcode = Rcode.NXDOMAIN;
+  msg.authority = [soaRecord(ctx.config, respDomain, (ctx.now ?? Date.now)())];
+  return finish(msg, q, ctx, out.ecsGlobal);
+}
+
+async function recurse(bytes: Uint8Array, q: Query, ctx: DnsContext): Promise<Uint8Array | null> {
+  const reply = await ctx.recursor!.forward(bytes, ctx.transport);
+  return reply ?? serverFailure(q, ctx, true);
+}
+
+/**
+ * Answers one DNS message. Returns the encoded response, null when the input
+ * deserves no answer, or a promise when the recursors must be asked.
+ *
+ * @example
+ * const reply = handleDns(packet, { config, lookup, transport: "udp" }, "127.0.0.1");
+ */
+export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: string): DnsReply {
+  const parsed = parseQuery(bytes);
+  if (parsed.kind === "drop") return null;
+  if (parsed.kind === "reject") return rejection(parsed.id, parsed.flags, parsed.rcode);
+  const q = parsed.query;
+  const cfg = ctx.config;
+  const zone = zoneOf(q.name, cfg);
+  if (zone.kind === "foreign") return canRecurse(ctx) ? recurse(bytes, q, ctx) : refused(q, ctx);
+  const respDomain = zone.respDomain;
+
+  if (q.qtype === RType.AXFR) {
+    const msg = baseMessage(q, ctx, true);
+    msg.rcode = Rcode.NOTIMP;
+    return finish(msg, q, ctx, true);
+  }
+
+  const resolution: Resolution = { external: new Map(), pending: new Set() };
+  const random = ctx.random ?? Math.random;
+  const build = (): Outcome | "soa-ns" => {
+    const builder = new AnswerBuilder({ config: cfg, lookup: ctx.lookup, random, sourceIp: remoteAddress ?? ctx.remoteAddress ?? "", edns: q.edns !== null, resolution });
+    if (q.qtype === RType.SOA || q.qtype === RType.NS) return "soa-ns";
+    if (zone.kind === "arpa") return builder.ptr(q.name, q.qtype);
+    return builder.name(q.name, q.qtype, respDomain, zone.labels, zone.all, MAX_RECURSION_LEVEL);
+  };
+  const render = (out: Outcome | "soa-ns"): DnsReply => {
+    if (out === "soa-ns") return soaOrNs(q, ctx, respDomain, resolution);
+    if (out.kind === "recurse") return canRecurse(ctx) ? recurse(bytes, q, ctx) : fromOutcome({ kind: "nxdomain", ecsGlobal: true }, q, ctx, respDomain);
+    return fromOutcome(out, q, ctx, respDomain);
+  };
+
+  const first = build();
+  if (resolution.pending.size === 0 || !canRecurse(ctx)) return render(first);
+  // Hostname addresses outside our domains: resolve them upstream, then build again.
+  return (async () => {
+    await Promise.all(
+      [...resolution.pending].map(async (name) => {
+        resolution.external.set(name, await ctx.recursor!.resolve(name));
+      }),
+    );
+    resolution.pending.clear();
+    return render(build());
+  })();
+}
+
+/** SOA questions: the SOA, the name servers in authority and their glue; NS questions: the name servers. */
+function soaOrNs(q: Query, ctx: DnsContext, respDomain: string, resolution: Resolution): Uint8Array {
+  const builder = new AnswerBuilder({ config: ctx.config, lookup: ctx.lookup, random: ctx.random ?? Math.random, sourceIp: "", edns: q.edns !== null, resolution });
+  const { ns, glue } = builder.nameservers(respDomain);
+  const msg = baseMessage(q, ctx, true);
+  const soa: Rr = soaRecord(ctx.config, respDomain, (ctx.now ?? Date.now)());
+  if (q.qtype === RType.SOA) {
+    msg.answer = [soa];
+    msg.authority = ns;
+    msg.additional = glue;
+  } else {
+    if (ns.length === 0) return fromOutcome({ kind: "nodata", ecsGlobal: true }, q, ctx, respDomain);
+    msg.answer = ns;
+    msg.additional = glue;
+  }
+  return finish(msg, q, ctx, true);
+}

@@ -1,0 +1,272 @@
+/**
+ * UDP and TCP listeners around a DNS handler. Everything that could queue is
+ * bounded: UDP queries wait in a drop-oldest queue (and for at most
+ * `maxQueueAgeMs`), the kernel receive buffer has a set size, answers that
+ * need the recursors are capped, and TCP has a connection limit, an idle
+ * timeout and per-connection back-pressure.
+ */
+import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
+import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from "node:net";
+import type { DnsReply, Transport } from "./handler.ts";
+import { DropOldestQueue } from "./queue.ts";
+
+export type DnsHandle = (query: Uint8Array, transport: Transport, remoteAddress: string) => DnsReply;
+
+export interface DnsServerOptions {
+  readonly host: string;
+  /** 0 picks a free port (the same for UDP and TCP). */
+  readonly port: number;
+  readonly handle: DnsHandle;
+  /** UDP queries waiting to be answered before the oldest are dropped. */
+  readonly queueLimit?: number;
+  /** A UDP query older than this when its turn comes is dropped unanswered. */
+  readonly maxQueueAgeMs?: number;
+  /** Queries answered per turn of the event loop, so reads keep up and shedding works. */
+  readonly batch?: number;
+  /** Kernel receive buffer of the UDP socket, in bytes. */
+  readonly recvBufferSize?: number;
+  /** Answers waiting on the recursors, across both transports. */
+  readonly maxAsync?: number;
+  readonly maxTcpConnections?: number;
+  readonly tcpIdleTimeoutMs?: number;
+  /** Answers a TCP connection may have in flight before it is paused. */
+  readonly tcpMaxInFlight?: number;
+  readonly now?: () => number;
+}
+
+export interface DnsServerStats {
+  readonly received: number;
+  readonly answered: number;
+  /** Dropped because the queue was full (the oldest went) or the query was too old. */
+  readonly shed: number;
+  /** Handler failures (answered with nothing). */
+  readonly errors: number;
+  readonly queueHighWater: number;
+  readonly tcpConnections: number;
+}
+
+export interface DnsListener {
+  readonly host: string;
+  readonly port: number;
+  stats(): DnsServerStats;
+  stop(): Promise<void>;
+}
+
+interface Pending {
+  readonly msg: Buffer;
+  readonly address: string;
+  readonly port: number;
+  readonly at: number;
+}
+
+/** A DNS listener could not be started; the message says which and why. */
+export class DnsListenError extends Error {
+  override readonly name = "DnsListenError";
+}
+
+function isThenable(r: DnsReply): r is Promise<Uint8Array | null> {
+  return r !== null && typeof (r as Promise<unknown>).then === "function";
+}
+
+function bindUdp(host: string, port: number, recvBufferSize: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const sock = createSocket({ type: isIP(host) === 6 ? "udp6" : "udp4", recvBufferSize });
+    const onError = (err: Error) => {
+      sock.close();
+      reject(err);
+    };
+    sock.once("error", onError);
+    sock.bind(port, host, () => {
+      sock.off("error", onError);
+      resolve(sock);
+    });
+  });
+}
+
+function listenTcp(server: NetServer, host: string, port: number): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const onError = (err: Error) => reject(err);
+    server.once("error", onError);
+    server.listen({ host, port }, () => {
+      server.off("error", onError);
+      resolve();
+    });
+  });
+}
+
+/** Binds UDP and TCP on one port; with port 0, retries until both get the same free port. */
+async function bindPair(opts: DnsServerOptions, onConnection: (s: NetSocket) => void): Promise<{ udp: Socket; tcp: NetServer; port: number }> {
+  const recv = opts.recvBufferSize ?? 256 * 1024;
+  let lastErr: unknown = null;
+  for (let attempt = 0; attempt < (opts.port === 0 ? 20 : 1); attempt++) {
+    let udp: Socket;
+    try {
+      udp = await bindUdp(opts.host, opts.port, recv);
+    } catch (err) {
+      throw new DnsListenError(`DNS: cannot listen on udp ${opts.host}:${opts.port}: ${(err as Error).message}`, { cause: err });
+    }
+    const port = udp.address().port;
+    const tcp = createServer({ noDelay: true }, onConnection);
+    tcp.maxConnections = opts.maxTcpConnections ?? 512;
+    try {
+      await listenTcp(tcp, opts.host, port);
+      return { udp, tcp, port };
+    } catch (err) {
+      lastErr = err;
+      udp.close();
+    }
+  }
+  throw new DnsListenError(`DNS: cannot listen on tcp ${opts.host}:${opts.port}: ${(lastErr as Error).message}`, { cause: lastErr });
+}
+
+export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
+  const now = opts.now ?? Date.now;
+  const queue = new DropOldestQueue<Pending>(opts.queueLimit ?? 1024);
+  const maxAge = opts.maxQueueAgeMs ?? 1000;
+  const batch = opts.batch ?? 16;
+  const maxAsync = opts.maxAsync ?? 4096;
+  const inFlightLimit = opts.tcpMaxInFlight ?? 32;
+  let received = 0;
+  let answered = 0;
+  let aged = 0;
+  let errors = 0;
+  let asyncInFlight = 0;
+  let stopped = false;
+
+  const call = (msg: Uint8Array, transport: Transport, address: string): DnsReply => {
+    try {
+      return opts.handle(msg, transport, address);
+    } catch {
+      errors++;
+      return null;
+    }
+  };
+
+  const later = (reply: Promise<Uint8Array | null>, send: (r: Uint8Array) => void): void => {
+    if (asyncInFlight >= maxAsync) {
+      aged++;
+      reply.catch(() => {});
+      return;
+    }
+    asyncInFlight++;
+    reply.then(
+      (r) => {
+        asyncInFlight--;
+        if (r && !stopped) send(r);
+      },
+      () => {
+        asyncInFlight--;
+        errors++;
+      },
+    );
+  };
+
+  const connections = new Set<NetSocket>();
+  // --- TCP
+  const onConnection = (sock: NetSocket) => {
+    connections.add(sock);
+    sock.setNoDelay(true);
+    sock.setTimeout(opts.tcpIdleTimeoutMs ?? 8000, () => sock.destroy());
+    sock.on("error", () => {});
+    sock.on("close", () => connections.delete(sock));
+    const address = sock.remoteAddress ?? "";
+    let buf: Buffer = Buffer.alloc(0);
+    let inFlight = 0;
+    const write = (r: Uint8Array) => {
+      answered++;
+      if (sock.destroyed) return;
+      const frame = Buffer.allocUnsafe(2 + r.length);
+      frame.writeUInt16BE(r.length, 0);
+      frame.set(r, 2);
+      if (!sock.write(frame)) sock.pause();
+    };
+    sock.on("drain", () => {
+      if (inFlight < inFlightLimit) sock.resume();
+    });
+    sock.on("data", (chunk: Buffer) => {
+      buf = buf.length === 0 ? chunk : Buffer.concat([buf, chunk]);
+      while (buf.length >= 2) {
+        const len = buf.readUInt16BE(0);
+        if (buf.length < 2 + len) break;
+        const msg = buf.subarray(2, 2 + len);
+        buf = buf.subarray(2 + len);
+        received++;
+        const reply = call(msg, "tcp", address);
+        if (reply === null) continue;
+        if (!isThenable(reply)) {
+          write(reply);
+          continue;
+        }
+        inFlight++;
+        if (inFlight >= inFlightLimit) sock.pause();
+        later(
+          reply.finally(() => {
+            inFlight--;
+            if (inFlight < inFlightLimit && sock.writableLength === 0 && !sock.destroyed) sock.resume();
+          }),
+          write,
+        );
+      }
+      if (buf.length === 0) buf = Buffer.alloc(0);
+    });
+  };
+
+  const { udp, tcp: tcpServer, port } = await bindPair(opts, onConnection);
+  udp.on("error", () => {
+    // Send failures (EMSGSIZE, unreachable peers) concern one answer, not the listener.
+  });
+  const sendUdp = (p: Pending, r: Uint8Array) => {
+    answered++;
+    udp.send(r, p.port, p.address);
+  };
+  let scheduled = false;
+  const drain = () => {
+    scheduled = false;
+    const t = now();
+    for (let n = 0; n < batch; n++) {
+      const p = queue.shift();
+      if (!p) return;
+      if (t - p.at > maxAge) {
+        aged++;
+        continue;
+      }
+      const reply = call(p.msg, "udp", p.address);
+      if (reply === null) continue;
+      if (isThenable(reply)) later(reply, (r) => sendUdp(p, r));
+      else sendUdp(p, reply);
+    }
+    if (queue.length > 0 && !stopped) {
+      scheduled = true;
+      setImmediate(drain);
+    }
+  };
+  udp.on("message", (msg: Buffer, rinfo: RemoteInfo) => {
+    received++;
+    queue.push({ msg, address: rinfo.address, port: rinfo.port, at: now() });
+    if (!scheduled) {
+      scheduled = true;
+      setImmediate(drain);
+    }
+  });
+
+  return {
+    host: opts.host,
+    port,
+    stats: () => ({
+      received,
+      answered,
+      shed: queue.dropped + aged,
+      errors,
+      queueHighWater: queue.highWater,
+      tcpConnections: connections.size,
+    }),
+    async stop() {
+      if (stopped) return;
+      stopped = true;
+      queue.clear();
+      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      for (const c of connections) c.destroy();
+      await new Promise<void>((resolve) => tcpServer.close(() => resolve()));
+    },
+  };
+}

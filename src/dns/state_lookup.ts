@@ -1,0 +1,240 @@
+/**
+ * DnsLookup over the local state store. Consul's catalog indexes are
+ * case-insensitive (memdb lower-cases them) while ours key on the exact name,
+ * so this keeps lower-case maps, rebuilt only when the catalog tables move.
+ */
+import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
+import { canonicalIp } from "./names.ts";
+import { CHECKS, NODES, SERVICES } from "../state/catalog.ts";
+import type { ServiceRow, Tables } from "../state/tables.ts";
+import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
+
+/** The part of the state store this reads. */
+export interface StateSource {
+  readonly t: Tables;
+}
+
+export interface StateLookupOptions {
+  readonly datacenter: string;
+  /** This server's node: the name server when no `consul` service is registered. */
+  readonly selfNode: string;
+  readonly serverPort?: number;
+  /**
+   * The services an ingress gateway exposes ("*" for all), from its
+   * ingress-gateway config entry. Until config entries exist the default is
+   * that every ingress gateway exposes every registered service.
+   */
+  readonly ingressServices?: (gateway: string) => readonly string[];
+}
+
+const VIRTUAL_TAG = "consul-virtual";
+const CACHE_MAX = 10_000;
+
+export class StateDnsLookup implements DnsLookup {
+  private readonly state: StateSource;
+  private readonly opts: StateLookupOptions;
+  private readonly dc: string;
+  private tables: Tables | null = null;
+  private servicesVersion = -1;
+  private nodesVersion = -1;
+  private healthVersion = -1;
+  private serviceNames = new Map<string, string[]>();
+  private nodeNames = new Map<string, string>();
+  private connectIndex = new Map<string, ServiceRow[]>();
+  private instanceCache = new Map<string, readonly ServiceInstance[]>();
+
+  constructor(state: StateSource, opts: StateLookupOptions) {
+    this.state = state;
+    this.opts = opts;
+    this.dc = opts.datacenter.toLowerCase();
+  }
+
+  /** Rebuilds the lower-case indexes when their tables changed (or were restored). */
+  private sync(): Tables {
+    const t = this.state.t;
+    const fresh = t !== this.tables;
+    this.tables = t;
+    const sv = t.index(SERVICES);
+    if (fresh || sv !== this.servicesVersion) {
+      this.servicesVersion = sv;
+      const names = new Map<string, string[]>();
+      for (const name of t.servicesByName.keys()) {
+        const lower = name.toLowerCase();
+        const list = names.get(lower);
+        if (list) list.push(name);
+        else names.set(lower, [name]);
+      }
+      this.serviceNames = names;
+      const connect = new Map<string, ServiceRow[]>();
+      for (const row of t.services.values()) {
+        const key = connectTarget(row.Service);
+        if (key === null) continue;
+        const list = connect.get(key);
+        if (list) list.push(row);
+        else connect.set(key, [row]);
+      }
+      this.connectIndex = connect;
+    }
+    const nv = t.index(NODES);
+    if (fresh || nv !== this.nodesVersion) {
+      this.nodesVersion = nv;
+      const nodes = new Map<string, string>();
+      for (const name of t.nodes.keys()) nodes.set(name.toLowerCase(), name);
+      this.nodeNames = nodes;
+    }
+    const hv = Math.max(sv, nv, t.index(CHECKS));
+    if (fresh || hv !== this.healthVersion) {
+      this.healthVersion = hv;
+      this.instanceCache = new Map();
+    }
+    return t;
+  }
+
+  knowsDatacenter(dc: string): boolean {
+    return dc.toLowerCase() === this.dc;
+  }
+
+  private instance(t: Tables, row: ServiceRow): ServiceInstance | null {
+    const node = t.nodes.get(row.Node);
+    if (!node) return null;
+    const checks = t.checksOfNode(row.Node).filter((c: HealthCheck) => c.ServiceID === "" || c.ServiceID === row.Service.ID);
+    return { node, service: row.Service, checks };
+  }
+
+  private cached(key: string, build: (t: Tables) => ServiceInstance[]): readonly ServiceInstance[] {
+    const t = this.sync();
+    const hit = this.instanceCache.get(key);
+    if (hit) return hit;
+    const value = build(t);
+    if (this.instanceCache.size >= CACHE_MAX) this.instanceCache.clear();
+    this.instanceCache.set(key, value);
+    return value;
+  }
+
+  private rowsOf(t: Tables, service: string): ServiceRow[] {
+    const names = this.serviceNames.get(service.toLowerCase());
+    if (!names) return [];
+    const rows: ServiceRow[] = [];
+    for (const n of names) rows.push(...t.instancesOf(n));
+    return rows;
+  }
+
+  serviceInstances(dc: string, service: string): readonly ServiceInstance[] {
+    if (!this.knowsDatacenter(dc)) return [];
+    return this.cached(`s\u0000${service.toLowerCase()}`, (t) => this.toInstances(t, this.rowsOf(t, service)));
+  }
+
+  connectInstances(dc: string, service: string): readonly ServiceInstance[] {
+    if (!this.knowsDatacenter(dc)) return [];
+    return this.cached(`c\u0000${service.toLowerCase()}`, (t) => this.toInstances(t, this.connectIndex.get(service.toLowerCase()) ?? []));
+  }
+
+  ingressInstances(dc: string, service: string): readonly ServiceInstance[] {
+    if (!this.knowsDatacenter(dc)) return [];
+    return this.cached(`i\u0000${service.toLowerCase()}`, (t) => {
+      const wanted = service.toLowerCase();
+      const hook = this.opts.ingressServices;
+      if (!hook && !this.serviceNames.has(wanted)) return [];
+      const rows: ServiceRow[] = [];
+      for (const row of t.services.values()) {
+        if (row.Service.Kind !== "ingress-gateway") continue;
+        if (hook) {
+          const exposed = hook(row.Service.Service);
+          if (!exposed.some((s) => s === "*" || s.toLowerCase() === wanted)) continue;
+        }
+        rows.push(row);
+      }
+      return this.toInstances(t, rows);
+    });
+  }
+
+  private toInstances(t: Tables, rows: readonly ServiceRow[]): ServiceInstance[] {
+    const out: ServiceInstance[] = [];
+    for (const row of rows) {
+      const inst = this.instance(t, row);
+      if (inst) out.push(inst);
+    }
+    return out;
+  }
+
+  virtualIp(service: string): string | null {
+    const t = this.sync();
+    for (const row of this.rowsOf(t, service)) {
+      const vip = row.Service.TaggedAddresses?.[VIRTUAL_TAG]?.Address;
+      if (vip) return vip;
+    }
+    return null;
+  }
+
+  node(dc: string, name: string): Node | null {
+    if (!this.knowsDatacenter(dc)) return null;
+    const t = this.sync();
+    const actual = this.nodeNames.get(name.toLowerCase());
+    return actual === undefined ? null : (t.nodes.get(actual) ?? null);
+  }
+
+  nodes(dc: string): readonly Node[] {
+    if (!this.knowsDatacenter(dc)) return [];
+    const t = this.sync();
+    return [...t.nodes.values()].sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : 0));
+  }
+
+  instancesByAddress(dc: string, address: string): readonly ServiceInstance[] {
+    if (!this.knowsDatacenter(dc)) return [];
+    const t = this.sync();
+    const want = canonicalIp(address) ?? address;
+    const rows: ServiceRow[] = [];
+    for (const row of t.services.values()) {
+      if (row.Service.Address !== "" && (canonicalIp(row.Service.Address) ?? row.Service.Address) === want) rows.push(row);
+    }
+    rows.sort((a, b) => (a.Node < b.Node ? -1 : a.Node > b.Node ? 1 : a.Service.ID < b.Service.ID ? -1 : 1));
+    return this.toInstances(t, rows);
+  }
+
+  servers(dc: string): readonly ServiceInstance[] {
+    if (!this.knowsDatacenter(dc)) return [];
+    const registered = this.serviceInstances(dc, "consul");
+    if (registered.length > 0) return registered;
+    // Consul servers register the `consul` service; ours does not yet, so this server stands in.
+    const t = this.sync();
+    const self = t.nodes.get(this.opts.selfNode);
+    if (!self) return [];
+    return [{ node: self, service: consulService(this.opts.serverPort ?? 8300), checks: t.checksOfNode(self.Node).filter((c) => c.ServiceID === "") }];
+  }
+
+  preparedQuery(_dc: string, _nameOrId: string, _sourceIp: string): PreparedQueryResult | null {
+    // Prepared queries are not stored yet: every name is unknown (NXDOMAIN).
+    return null;
+  }
+}
+
+/** The name a connect-capable instance answers for in `<name>.connect`, lower-cased. */
+function connectTarget(svc: NodeService): string | null {
+  if (svc.Kind === "connect-proxy") {
+    const dest = svc.Proxy?.DestinationServiceName;
+    return typeof dest === "string" && dest !== "" ? dest.toLowerCase() : null;
+  }
+  if (svc.Connect?.Native === true) return svc.Service.toLowerCase();
+  return null;
+}
+
+function consulService(port: number): NodeService {
+  return {
+    Kind: "",
+    ID: "consul",
+    Service: "consul",
+    Tags: [],
+    Address: "",
+    TaggedAddresses: {},
+    Meta: {},
+    Port: port,
+    SocketPath: "",
+    Weights: { Passing: 1, Warning: 1 },
+    EnableTagOverride: false,
+    Proxy: {},
+    Connect: {},
+    Locality: null,
+    CreateIndex: 0,
+    ModifyIndex: 0,
+  };
+}
