@@ -75,18 +75,52 @@ export interface QueryOpts {
   id?: number;
 }
 
-export function queryBytes(name: string, type: dnsPacket.RecordType, o: QueryOpts = {}): Uint8Array {
+/** Question types, with ANY (which @types/dns-packet leaves out). */
+export type QType = dnsPacket.RecordType | "ANY";
+
+export function queryBytes(name: string, type: QType, o: QueryOpts = {}): Uint8Array {
   const additionals: dnsPacket.Answer[] = [];
   if (o.edns !== undefined) {
     const options: dnsPacket.PacketOpt[] = o.subnet ? [{ code: "CLIENT_SUBNET" as never, ip: o.subnet, sourcePrefixLength: 24, scopePrefixLength: 0, family: 1 } as dnsPacket.PacketOpt] : [];
     additionals.push({ type: "OPT", name: ".", udpPayloadSize: o.edns, extendedRcode: 0, ednsVersion: 0, flags: 0, flag_do: false, options } as dnsPacket.OptAnswer);
   }
-  return new Uint8Array(dnsPacket.encode({ type: "query", id: o.id ?? 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type, name, class: "IN" }], additionals }));
+  return new Uint8Array(dnsPacket.encode({ type: "query", id: o.id ?? 4242, flags: dnsPacket.RECURSION_DESIRED, questions: [{ type: type as dnsPacket.RecordType, name, class: "IN" }], additionals }));
 }
 
-export type Decoded = ReturnType<typeof dnsPacket.decode> & { raw: Uint8Array };
+/** A decoded message with the fields dns-packet fills in but its types leave optional or out. */
+export interface Decoded {
+  readonly id: number;
+  readonly type: string;
+  readonly flags: number;
+  readonly rcode: string;
+  readonly questions: dnsPacket.Question[];
+  readonly answers: dnsPacket.Answer[];
+  readonly authorities: dnsPacket.Answer[];
+  readonly additionals: dnsPacket.Answer[];
+  readonly raw: Uint8Array;
+}
 
-export async function ask(e: Env, name: string, type: dnsPacket.RecordType, o: QueryOpts = {}): Promise<Decoded> {
+export function decode(bytes: Uint8Array): Decoded {
+  const d = dnsPacket.decode(Buffer.from(bytes)) as dnsPacket.DecodedPacket & { rcode: string };
+  return {
+    id: d.id ?? 0,
+    type: d.type ?? "",
+    flags: d.flags ?? 0,
+    rcode: d.rcode,
+    questions: d.questions ?? [],
+    answers: d.answers ?? [],
+    authorities: d.authorities ?? [],
+    additionals: d.additionals ?? [],
+    raw: bytes,
+  };
+}
+
+/** The `data` of a record, whatever its type. */
+export function dataOf<T>(a: dnsPacket.Answer): T {
+  return (a as unknown as { data: T }).data;
+}
+
+export async function ask(e: Env, name: string, type: QType, o: QueryOpts = {}): Promise<Decoded> {
   const lookup = new StateDnsLookup(e.catalog.store, { datacenter: e.config.datacenter, selfNode: "server1" });
   const reply = await handleDns(queryBytes(name, type, o), {
     config: e.config,
@@ -97,7 +131,7 @@ export async function ask(e: Env, name: string, type: dnsPacket.RecordType, o: Q
     now: () => NOW_MS,
   });
   if (reply === null) throw new Error(`no reply to ${name} ${type}`);
-  return Object.assign(dnsPacket.decode(Buffer.from(reply)), { raw: reply });
+  return decode(reply);
 }
 
 /** `name type data` lines of a section, for compact assertions. */

@@ -22,7 +22,7 @@ function answer(query: Buffer): Buffer | null {
   if (name === "slow.example.com") return null;
   const base = { type: "response" as const, id: q.id, flags: dnsPacket.RECURSION_AVAILABLE | dnsPacket.RECURSION_DESIRED, questions: q.questions };
   if (name === "broken.example.com") return dnsPacket.encode({ ...base, flags: base.flags | 2 });
-  if (name.endsWith("example.com") && (question.type === "A" || question.type === "ANY")) {
+  if (name.endsWith("example.com") && (question.type === "A" || (question.type as string) === "ANY")) {
     return dnsPacket.encode({ ...base, answers: [{ type: "A", name: question.name, ttl: 60, data: "203.0.113.7" }] });
   }
   return dnsPacket.encode({ ...base, flags: base.flags | 3 });
@@ -37,6 +37,7 @@ export async function startUpstream(): Promise<Upstream> {
     } catch {}
   };
   const udp = createSocket("udp4");
+  udp.on("error", () => {});
   udp.on("message", (m, r) => {
     note(m);
     const out = answer(m);

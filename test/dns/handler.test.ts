@@ -1,6 +1,6 @@
 /** handleDns over a real state store: query forms, records, rcodes, health, TTLs, limits. */
 import { describe, expect, test } from "bun:test";
-import { AA, ask, Catalog, check, env, NOW_MS, rows, seeded, service, TC, ttls } from "./_fixture.ts";
+import { AA, ask, Catalog, check, dataOf, env, NOW_MS, rows, seeded, service, TC, ttls } from "./_fixture.ts";
 
 function webCatalog(): Catalog {
   return new Catalog()
@@ -209,7 +209,7 @@ describe("order, TTLs and limits", () => {
     expect(small.answers!.length).toBeLessThan(300);
     expect(small.flags & TC).toBe(TC);
     // Every SRV left has its glue, and no glue is left without its SRV.
-    const targets = new Set(small.answers!.map((a) => (a.data as { target: string }).target));
+    const targets = new Set(small.answers.map((a) => dataOf<{ target: string }>(a).target));
     const glue = new Set(small.additionals!.filter((a) => a.type === "A").map((a) => a.name));
     expect(glue).toEqual(targets);
     const noEdns = await ask(env(c), "big.service.consul", "SRV");
