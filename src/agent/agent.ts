@@ -26,6 +26,7 @@ import type { Logger } from "./logger.ts";
 import { NODE_MAINT_ID, nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMaintId } from "./maintenance.ts";
 import { loadPersisted, type PersistedState, StateWriter } from "./persist.ts";
 import { decodeServiceRegistration, serviceCheckIdentity } from "./service_def.ts";
+import { UserEvents } from "./user_event.ts";
 import type { Clock } from "../server/clock.ts";
 import { formatGoDuration } from "../structs/duration.ts";
 import type { Obj } from "../structs/decode.ts";
@@ -64,6 +65,8 @@ export class Agent {
   readonly local: LocalState;
   readonly ae: AntiEntropy;
   readonly identity: NodeIdentity;
+  /** Recent user events this agent received (`/v1/event/list`). */
+  readonly events: UserEvents;
   private readonly o: AgentOptions;
   private readonly entries = new Map<string, CheckEntry>();
   private readonly serviceFromConfig = new Map<string, boolean>();
@@ -76,6 +79,7 @@ export class Agent {
     this.identity = options.identity;
     this.local = new LocalState(() => options.clock.now());
     this.writer = options.stateFile ? new StateWriter(options.stateFile) : null;
+    this.events = new UserEvents({ nodeName: options.identity.node, services: () => this.local.liveServices() });
     this.ae = new AntiEntropy({
       local: this.local,
       rpc: options.rpc,
@@ -127,8 +131,15 @@ export class Agent {
     this.ae.syncFull();
   }
 
+  get isStopped(): boolean {
+    return this.stopped;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
+    // Release requests parked on local state (blocking reads, event lists).
+    this.local.hub.fireAll();
+    this.events.hub.fireAll();
     if (this.reaper !== null) this.o.clock.clearTimeout(this.reaper);
     for (const e of this.entries.values()) e.runner?.stop();
     await this.ae.stop();

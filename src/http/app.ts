@@ -3,23 +3,49 @@
  * without a socket, which is how handler tests drive it.
  */
 import { Hono } from "hono";
+import { routePath } from "hono/route";
 import { agentRoutes } from "./agent.ts";
+import { agentCheckRoutes } from "./agent_checks.ts";
+import { agentHealthRoutes } from "./agent_health.ts";
+import { agentMetricsRoutes } from "./agent_metrics.ts";
+import { agentOpsRoutes } from "./agent_ops.ts";
+import { agentServiceRoutes } from "./agent_services.ts";
 import { catalogRoutes } from "./catalog.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { eventRoutes } from "./event.ts";
 import { healthRoutes } from "./health.ts";
 import { kvRoutes } from "./kv.ts";
+import { pathLabel, RequestMetrics } from "./metrics.ts";
 import { missingParamRoutes } from "./missing.ts";
 import { requestToken } from "./query.ts";
 import { sessionRoutes } from "./session.ts";
 import { statusRoutes } from "./status.ts";
 import { txnRoutes } from "./txn.ts";
+import { CheckDefinitionError, CheckErrorCode } from "../agent/checks/mod.ts";
+import { InvalidAgentRequestError, UnknownCheckError, UnknownServiceError } from "../agent/errors.ts";
+import { UserEventError } from "../agent/user_event.ts";
 import { FilterError } from "../filter/mod.ts";
 import { ApplyError } from "../server/mod.ts";
 import { DecodeError } from "../structs/decode.ts";
 
+/** Consul's texts for check definitions it refuses over HTTP. */
+function checkErrorText(err: CheckDefinitionError): string {
+  if (err.code === CheckErrorCode.Decode) return `Request decode failed: ${err.message}`;
+  if (err.code === CheckErrorCode.Invalid) return `Invalid check: ${err.message}`;
+  return err.message;
+}
+
 export function createApp(api: ApiContext): Hono {
   const app = new Hono();
+  const requests = api.metrics ?? new RequestMetrics();
+
+  app.use("*", async (c, next) => {
+    const started = performance.now();
+    await next();
+    const route = routePath(c, -1);
+    if (route !== "*" && route !== "/*") requests.record(c.req.method, pathLabel(route), performance.now() - started);
+  });
 
   app.use("*", async (c, next) => {
     c.header("X-Consul-Default-ACL-Policy", "allow");
@@ -38,6 +64,12 @@ export function createApp(api: ApiContext): Hono {
   txnRoutes(app, api);
   statusRoutes(app, api);
   agentRoutes(app, api);
+  agentServiceRoutes(app, api);
+  agentCheckRoutes(app, api);
+  agentHealthRoutes(app, api);
+  agentOpsRoutes(app, api);
+  agentMetricsRoutes(app, api, requests);
+  eventRoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));
@@ -46,6 +78,10 @@ export function createApp(api: ApiContext): Hono {
     if (err instanceof HttpError) return c.text(err.message, err.status as 400);
     if (err instanceof FilterError) return c.text(err.message, 400);
     if (err instanceof DecodeError) return c.text(err.message, 400);
+    if (err instanceof UnknownServiceError || err instanceof UnknownCheckError) return c.text(err.message, 404);
+    if (err instanceof InvalidAgentRequestError) return c.text(err.message, 400);
+    if (err instanceof CheckDefinitionError) return c.text(checkErrorText(err), 400);
+    if (err instanceof UserEventError) return c.text(err.message, 500);
     if (err instanceof ApplyError) return c.text(err.message, 500);
     return c.text(`rpc error: ${(err as Error).message}`, 500);
   });

@@ -2,6 +2,8 @@
 import type { Context } from "hono";
 import { HttpError } from "./errors.ts";
 import { type QueryOptions, parseQueryOptions } from "./query.ts";
+import type { RequestMetrics } from "./metrics.ts";
+import type { Agent } from "../agent/agent.ts";
 import type { QueryResult, Server } from "../server/mod.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { parseJsonPreservingBigInts, toJson } from "../structs/json.ts";
@@ -35,11 +37,32 @@ export interface Authorizer {
 
 export const allowAll: Authorizer = { authorize: () => true };
 
+/** Process memory, as the runtime reports it (bytes). */
+export interface MemoryFigures {
+  readonly rss: number;
+  readonly heapTotal: number;
+  readonly heapUsed: number;
+}
+
+/** What the agent's process does for `/v1/agent/leave`, `/reload` and `/metrics`. */
+export interface AgentHooks {
+  /** Starts a graceful shutdown; called once the answer to the request is written. */
+  leave?(): void;
+  /** Re-reads the configuration files and applies them. */
+  reload?(): Promise<void>;
+  memory?(): MemoryFigures;
+}
+
 export interface ApiContext {
   readonly server: Server;
   readonly agent: AgentInfo;
   readonly limits: Limits;
   readonly authorizer: Authorizer;
+  /** The local agent (services, checks, events); the /v1/agent service and check endpoints need it. */
+  readonly localAgent?: Agent;
+  readonly hooks?: AgentHooks;
+  /** Per-endpoint request timings for `/v1/agent/metrics`; createApp makes one when absent. */
+  readonly metrics?: RequestMetrics;
 }
 
 export function queryOptions(c: Context, api: ApiContext): QueryOptions {

@@ -1,3 +1,4 @@
 export { createApp } from "./app.ts";
-export { type ApiContext, type AgentInfo, type Authorizer, type Limits, allowAll } from "./context.ts";
+export { type AgentHooks, type ApiContext, type AgentInfo, type Authorizer, type Limits, type MemoryFigures, allowAll } from "./context.ts";
+export { RequestMetrics } from "./metrics.ts";
 export { HttpError } from "./errors.ts";
