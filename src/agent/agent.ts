@@ -73,6 +73,8 @@ export class Agent {
   private readonly writer: StateWriter | null;
   private reaper: unknown = null;
   private stopped = false;
+  /** The config-file definitions in force, restored when a reload fails. */
+  private configDefs: ConfigDefinitions = { services: [], checks: [] };
 
   constructor(options: AgentOptions) {
     this.o = options;
@@ -108,6 +110,7 @@ export class Agent {
       }
     }
     await this.loadConfigDefinitions(config);
+    this.configDefs = config;
     // Config services exist only now, so their maintenance mode comes back last.
     for (const m of saved?.maintenance ?? []) {
       if (m.serviceId === "") this.setNodeMaintenance(true, m.reason);
@@ -125,10 +128,23 @@ export class Agent {
 
   /** Re-reads config-file definitions: those gone are removed, the rest replaced. */
   async reload(config: ConfigDefinitions): Promise<void> {
+    const previous = this.configDefs;
+    this.removeConfigDefinitions();
+    try {
+      await this.loadConfigDefinitions(config);
+      this.configDefs = config;
+    } catch (err) {
+      // A bad new config leaves the agent running on the old one, as Consul's reload does.
+      this.removeConfigDefinitions();
+      await this.loadConfigDefinitions(previous);
+      throw err;
+    }
+    this.ae.syncFull();
+  }
+
+  private removeConfigDefinitions(): void {
     for (const [id, fromConfig] of [...this.serviceFromConfig]) if (fromConfig) this.removeServiceInternal(id);
     for (const [id, e] of [...this.entries]) if (e.fromConfig) this.removeCheckInternal(id);
-    await this.loadConfigDefinitions(config);
-    this.ae.syncFull();
   }
 
   get isStopped(): boolean {

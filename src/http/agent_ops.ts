@@ -1,3 +1,4 @@
+import { urlOf } from "./context.ts";
 /**
  * Agent operations: node maintenance, reload, leave, and the membership
  * verbs join and force-leave. There is no gossip layer yet, so the pool is
@@ -28,14 +29,18 @@ export function agentOpsRoutes(app: Hono, api: ApiContext): void {
   app.put("/v1/agent/maintenance", async (c) => {
     const agent = localAgent(api);
     const enable = enableParam(c);
-    agent.setNodeMaintenance(enable, new URL(c.req.url).searchParams.get("reason") ?? "");
+    agent.setNodeMaintenance(enable, urlOf(c).searchParams.get("reason") ?? "");
     await syncChanges(agent);
     return c.body(null, 200);
   });
 
   app.put("/v1/agent/reload", async (c) => {
     if (!api.hooks?.reload) throw new HttpError(500, "Agent was started without configuration to reload");
-    await api.hooks.reload();
+    try {
+      await api.hooks.reload();
+    } catch (err) {
+      throw new HttpError(500, `Failed to reload configs: ${(err as Error).message}`, { cause: err });
+    }
     return c.body(null, 200);
   });
 
@@ -49,7 +54,7 @@ export function agentOpsRoutes(app: Hono, api: ApiContext): void {
 
   app.put("/v1/agent/join/:addr{.+}", (c) => {
     const addr = c.req.param("addr");
-    const wan = (new URL(c.req.url).searchParams.get("wan") ?? "") !== "";
+    const wan = (urlOf(c).searchParams.get("wan") ?? "") !== "";
     if (!isSelf(api, addr, wan)) {
       throw new HttpError(
         500,
@@ -61,7 +66,7 @@ export function agentOpsRoutes(app: Hono, api: ApiContext): void {
 
   app.put("/v1/agent/force-leave/:node{.+}", (c) => {
     const node = c.req.param("node");
-    const wan = new URL(c.req.url).searchParams.has("wan");
+    const wan = urlOf(c).searchParams.has("wan");
     const own = wan ? `${api.agent.nodeName}.${api.agent.datacenter}` : api.agent.nodeName;
     if (node !== own) {
       throw new HttpError(500, `agent: No node found with name '${node}': the ${wan ? "WAN" : "LAN"} pool holds only ${own} until gossip exists`);

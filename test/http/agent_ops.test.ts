@@ -46,6 +46,21 @@ test("reload runs the reload hook; without one it is a 500", async () => {
   expect(res.status).toBe(500);
 });
 
+test("reload replaces the config-file services; a bad config keeps the old ones and is a 500", async () => {
+  let next: { services: unknown[]; checks: unknown[] } = { services: [{ Name: "b" }], checks: [] };
+  const harness = await startAgentHarness({ config: { services: [{ Name: "a" }], checks: [] }, hooks: { reload: () => harness.agent.reload(next) } });
+  h = harness;
+  await h.putOk("/v1/agent/service/register", { Name: "from-api" });
+  const names = async () => Object.keys(await harness.getJson<object>("/v1/agent/services"));
+  expect(await names()).toEqual(["a", "from-api"]);
+  await h.putOk("/v1/agent/reload");
+  expect(await names()).toEqual(["b", "from-api"]);
+  next = { services: [{ Name: "c" }, { Port: 1 }], checks: [] };
+  const res = await h.put("/v1/agent/reload");
+  expect([res.status, await res.text()]).toEqual([500, "Failed to reload configs: Missing service name"]);
+  expect(await names()).toEqual(["b", "from-api"]);
+});
+
 test("leave answers 200 first, then runs the shutdown hook", async () => {
   let left = 0;
   h = await startAgentHarness({ hooks: { leave: () => left++ } });
