@@ -67,6 +67,12 @@ export async function readStdin(): Promise<Uint8Array> {
   return out;
 }
 
+/** Process memory in bytes (resident set, V8/JSC heap total and used), for `/v1/agent/metrics`. */
+export function memoryUsage(): { rss: number; heapTotal: number; heapUsed: number } {
+  const m = nodeProcess.memoryUsage();
+  return { rss: m.rss, heapTotal: m.heapTotal, heapUsed: m.heapUsed };
+}
+
 /** Which runtime is executing, for `version` output and diagnostics only. */
 export function runtimeName(): string {
   const g = globalThis as { Bun?: { version: string }; Deno?: { version: { deno: string } } };
