@@ -6,6 +6,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
 import { isLogLevel, type LogLevel } from "./logger.ts";
+import { parseGoDuration } from "../structs/duration.ts";
 import { isObject } from "../structs/json.ts";
 import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
 
@@ -37,6 +38,12 @@ export interface AgentConfig {
   recursors: string[];
   translateWanAddrs: boolean;
   dns: DnsOptions;
+  /** Anti-entropy full-sync period (`ae_interval`, a Go duration; Consul's default 1m). */
+  aeIntervalMs: number | null;
+  /** How often services critical past DeregisterCriticalServiceAfter are reaped (`check_reap_interval`, 30s). */
+  checkReapIntervalMs: number | null;
+  /** Output-only check changes wait this long before syncing (`check_update_interval`, 5m). */
+  checkUpdateIntervalMs: number | null;
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
@@ -74,6 +81,9 @@ export function defaultConfig(): AgentConfig {
     recursors: [],
     translateWanAddrs: false,
     dns: defaultDnsOptions(),
+    aeIntervalMs: null,
+    checkReapIntervalMs: null,
+    checkUpdateIntervalMs: null,
     services: [],
     checks: [],
   };
@@ -90,6 +100,13 @@ function expect<T>(file: string, key: string, v: unknown, check: (v: unknown) =>
 const isStr = (v: unknown) => typeof v === "string";
 const isNum = (v: unknown) => typeof v === "number" && Number.isInteger(v);
 const isBool = (v: unknown) => typeof v === "boolean";
+
+/** A Go duration string ("1m", "500ms"); positive, since these are periods. */
+function duration(file: string, key: string, v: unknown): number {
+  const ms = typeof v === "string" ? parseGoDuration(v) : null;
+  if (ms === null || ms <= 0) throw new ConfigError(`${file}: ${key} must be a positive duration such as "30s", got ${JSON.stringify(v)}`);
+  return ms;
+}
 
 /** Merges one parsed config file into `cfg`. Unknown keys are ignored (with Consul's many options). */
 export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string): void {
@@ -146,6 +163,9 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
         }
         break;
       case "raft_snapshot_threshold": cfg.snapshotThreshold = expect(file, key, v, isNum, "an integer"); break;
+      case "ae_interval": cfg.aeIntervalMs = duration(file, key, v); break;
+      case "check_reap_interval": cfg.checkReapIntervalMs = duration(file, key, v); break;
+      case "check_update_interval": cfg.checkUpdateIntervalMs = duration(file, key, v); break;
       case "service": cfg.services.push(v); break;
       case "services": cfg.services.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
       case "check": cfg.checks.push(v); break;

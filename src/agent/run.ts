@@ -10,7 +10,7 @@ import type { Logger } from "./logger.ts";
 import { resolveDnsConfig, type RunningDns, startAgentDns } from "../dns/mod.ts";
 import { allowAll, createApp } from "../http/mod.ts";
 import { LocalLog, MemoryLog, type Log } from "../log/mod.ts";
-import { pid } from "../runtime/process.ts";
+import { memoryUsage, pid } from "../runtime/process.ts";
 import { type HttpListener, serveHttp } from "../runtime/serve.ts";
 import { Server } from "../server/mod.ts";
 import { VERSION } from "../version.ts";
@@ -38,7 +38,15 @@ async function nodeId(cfg: AgentConfig): Promise<string> {
   }
 }
 
-export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<RunningAgent> {
+/** What the process running the agent does on `/v1/agent/leave` and `/v1/agent/reload`. */
+export interface StartHooks {
+  /** Begins a graceful shutdown of the process. */
+  onLeave?(): void;
+  /** Re-reads the configuration (files and flags); its services and checks replace those from config. */
+  reloadConfig?(): Promise<AgentConfig>;
+}
+
+export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartHooks = {}): Promise<RunningAgent> {
   if (!cfg.dev) await mkdir(cfg.dataDir, { recursive: true });
   const id = await nodeId(cfg);
   const advertise = cfg.advertiseAddr || (cfg.bindAddr === "0.0.0.0" ? "127.0.0.1" : cfg.bindAddr);
@@ -72,6 +80,9 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
     stateFile: cfg.dev ? null : join(cfg.dataDir, "agent", "state.json"),
     enableScriptChecks: cfg.enableScriptChecks,
     enableLocalScriptChecks: cfg.enableLocalScriptChecks,
+    ...(cfg.aeIntervalMs !== null ? { aeIntervalMs: cfg.aeIntervalMs } : {}),
+    ...(cfg.checkReapIntervalMs !== null ? { checkReapIntervalMs: cfg.checkReapIntervalMs } : {}),
+    ...(cfg.checkUpdateIntervalMs !== null ? { checkUpdateIntervalMs: cfg.checkUpdateIntervalMs } : {}),
   });
   try {
     await agent.start({ services: cfg.services, checks: cfg.checks });
@@ -101,6 +112,15 @@ export async function startAgent(cfg: AgentConfig, logger: Logger): Promise<Runn
     },
     limits: { ...cfg.limits, txnMaxOps: 128 },
     authorizer: allowAll,
+    localAgent: agent,
+    hooks: {
+      ...(hooks.onLeave ? { leave: hooks.onLeave } : {}),
+      reload: async () => {
+        const next = hooks.reloadConfig ? await hooks.reloadConfig() : cfg;
+        await agent.reload({ services: next.services, checks: next.checks });
+      },
+      memory: memoryUsage,
+    },
   });
   let http: HttpListener;
   try {

@@ -104,9 +104,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(cfg.logLevel);
   writeStdout(`==> Starting Consulate agent...\n`);
+  let requestLeave: () => void = () => {};
+  const leaveRequested = new Promise<"leave">((resolve) => (requestLeave = () => resolve("leave")));
   let agent;
   try {
-    agent = await startAgent(cfg, logger);
+    agent = await startAgent(cfg, logger, { onLeave: () => requestLeave(), reloadConfig: () => buildConfig(argv) });
   } catch (err) {
     writeStderr(`==> Error starting agent: ${(err as Error).message}\n`);
     return 1;
@@ -126,14 +128,23 @@ export async function agentCommand(argv: string[]): Promise<number> {
       "",
     ].join("\n"),
   );
-  await new Promise<void>((resolve) => {
-    const offs = [
-      onSignal("SIGINT", () => resolve()),
-      onSignal("SIGTERM", () => resolve()),
-    ];
-    void Promise.resolve().then(() => offs);
+  const running = agent;
+  // SIGHUP reloads the config files, as `consul reload` and /v1/agent/reload do.
+  const offHup = onSignal("SIGHUP", () => {
+    writeStdout("==> Caught signal: hangup\n==> Reloading configuration...\n");
+    buildConfig(argv)
+      .then((next) => running.agent.reload({ services: next.services, checks: next.checks }))
+      .catch((err: unknown) => writeStderr(`==> Failed to reload configs: ${(err as Error).message}\n`));
   });
-  writeStdout("==> Caught signal, gracefully shutting down agent...\n");
+  const reason = await Promise.race([
+    leaveRequested,
+    new Promise<"signal">((resolve) => {
+      onSignal("SIGINT", () => resolve("signal"));
+      onSignal("SIGTERM", () => resolve("signal"));
+    }),
+  ]);
+  offHup();
+  writeStdout(reason === "leave" ? "==> Leave requested, gracefully shutting down agent...\n" : "==> Caught signal, gracefully shutting down agent...\n");
   await agent.stop();
   writeStdout("==> Graceful shutdown complete\n");
   return 0;
