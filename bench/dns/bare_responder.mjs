@@ -1,0 +1,21 @@
+// The runtime's ceiling: a bare node:dgram responder doing the same wire work
+// as the DNS server (echo ID and question, one A answer) with no logic at all.
+import { createSocket } from "node:dgram";
+const port = Number(process.argv[2] ?? 5303);
+const answer = Buffer.from([0xc0, 0x0c, 0, 1, 0, 1, 0, 0, 0, 0, 0, 4, 10, 0, 0, 1]);
+const sock = createSocket("udp4");
+sock.on("message", (q, r) => {
+  let end = 12;
+  while (end < q.length && q[end] !== 0) end += q[end] + 1;
+  end += 5;
+  if (end > q.length) return;
+  const out = Buffer.allocUnsafe(end + answer.length);
+  q.copy(out, 0, 0, end);
+  out[2] = 0x84 | (q[2] & 1);
+  out[3] = 0;
+  out.writeUInt32BE(0x00010000, 6);
+  out.writeUInt16BE(0, 10);
+  answer.copy(out, end);
+  sock.send(out, r.port, r.address);
+});
+sock.bind(port, "127.0.0.1");

@@ -1,0 +1,177 @@
+#!/usr/bin/env bash
+# DNS throughput and latency: Consulate's DNS vs unbound (local zone) vs a bare
+# node:dgram responder on the same runtime, all driven by dnsperf with the same
+# query file (BENCHMARKS.md recipe (a)). Servers are pinned to CPU0, dnsperf to
+# CPU1. Prints QPS (median of ROUNDS), CPU per query, lost queries, and p99 at
+# half of Consulate's peak rate, with the ratios.
+#
+#   bash bench/dns/run.sh                 # node, 3 rounds of 8 s
+#   RUNTIME=bun ROUNDS=1 DURATION=5 bash bench/dns/run.sh
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+ROOT=$(pwd)
+ROUNDS=${ROUNDS:-3}
+DURATION=${DURATION:-8}
+RUNTIME=${RUNTIME:-node}
+CLIENTS=${CLIENTS:-4}
+OUTSTANDING=${OUTSTANDING:-200}
+PORT_OURS=${PORT_OURS:-18600}
+PORT_UNBOUND=${PORT_UNBOUND:-5301}
+PORT_BARE=${PORT_BARE:-5303}
+PORT_HTTP=${PORT_HTTP:-18511}
+
+need=()
+command -v dnsperf >/dev/null 2>&1 || need+=(dnsperf)
+command -v unbound >/dev/null 2>&1 || need+=(unbound)
+command -v dig >/dev/null 2>&1 || need+=(dnsutils)
+command -v curl >/dev/null 2>&1 || need+=(curl)
+command -v taskset >/dev/null 2>&1 || need+=(util-linux)
+if [ ${#need[@]} -gt 0 ]; then
+  SUDO=""; [ "$(id -u)" -ne 0 ] && SUDO="sudo"
+  $SUDO apt-get update -qq
+  DEBIAN_FRONTEND=noninteractive $SUDO apt-get install -y -qq "${need[@]}" >/dev/null
+fi
+ulimit -n 20000 2>/dev/null || true
+
+TMP=$(mktemp -d)
+PIDS=()
+cleanup() {
+  for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
+  for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
+  rm -rf "$TMP"
+}
+trap cleanup EXIT
+
+case "$RUNTIME" in
+  node)
+    npm run --silent build
+    OURS=(node "$ROOT/bin/consulate.mjs")
+    BARE=(node "$ROOT/bench/dns/bare_responder.mjs") ;;
+  bun)
+    OURS=("$ROOT/node_modules/.bin/bun" "$ROOT/src/cli/main.ts")
+    BARE=("$ROOT/node_modules/.bin/bun" "$ROOT/bench/dns/bare_responder.mjs") ;;
+  *) echo "RUNTIME must be node or bun" >&2; exit 2 ;;
+esac
+
+# The same records everywhere: web.service.consul -> 10.0.0.1 (TTL 0), an SRV, and NXDOMAIN below service.consul.
+printf 'web.service.consul A\n' > "$TMP/a.txt"
+{ for _ in 1 2 3 4 5 6 7 8; do echo "web.service.consul A"; done; echo "web.service.consul SRV"; echo "nope.service.consul A"; } > "$TMP/mix.txt"
+cat > "$TMP/unbound.conf" <<EOF
+server:
+  num-threads: 1
+  interface: 127.0.0.1@$PORT_UNBOUND
+  do-ip6: no
+  do-daemonize: no
+  use-syslog: no
+  logfile: ""
+  verbosity: 0
+  chroot: ""
+  username: ""
+  directory: "$TMP"
+  pidfile: "$TMP/unbound.pid"
+  local-zone: "service.consul." static
+  local-data: "web.service.consul. 0 IN A 10.0.0.1"
+  local-data: "web.service.consul. 0 IN SRV 1 1 80 web1.node.dc1.consul."
+remote-control:
+  control-enable: no
+EOF
+
+taskset -c 0 "${OURS[@]}" agent -dev -node bench -http-port "$PORT_HTTP" -dns-port "$PORT_OURS" -log-level error >"$TMP/ours.log" 2>&1 &
+PID_OURS=$!; PIDS+=("$PID_OURS")
+taskset -c 0 unbound -d -c "$TMP/unbound.conf" >"$TMP/unbound.log" 2>&1 &
+PID_UNBOUND=$!; PIDS+=("$PID_UNBOUND")
+taskset -c 0 "${BARE[@]}" "$PORT_BARE" >"$TMP/bare.log" 2>&1 &
+PID_BARE=$!; PIDS+=("$PID_BARE")
+
+for _ in $(seq 1 100); do
+  curl -sf "http://127.0.0.1:$PORT_HTTP/v1/status/leader" >/dev/null 2>&1 && break
+  sleep 0.1
+done
+curl -sf -X PUT "http://127.0.0.1:$PORT_HTTP/v1/catalog/register" \
+  -d '{"Node":"web1","Address":"10.0.0.1","Service":{"Service":"web","Port":80}}' >/dev/null
+for port in "$PORT_OURS" "$PORT_UNBOUND" "$PORT_BARE"; do
+  for _ in $(seq 1 50); do
+    [ "$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$port" web.service.consul A 2>/dev/null)" = "10.0.0.1" ] && break
+    sleep 0.1
+  done
+  [ "$(dig +short +time=1 +tries=1 @127.0.0.1 -p "$port" web.service.consul A)" = "10.0.0.1" ] || { echo "server on port $port does not answer web.service.consul" >&2; cat "$TMP"/*.log >&2; exit 1; }
+done
+
+cpu_ticks() { awk '{print $14 + $15}' "/proc/$1/stat"; }
+TICK=$(getconf CLK_TCK)
+
+# run NAME PORT PID FILE [dnsperf args...] -> "qps lost_pct avg_ms cpu_us_per_query"
+run() {
+  local port=$2 pid=$3 file=$4; shift 4
+  local before after out
+  before=$(cpu_ticks "$pid")
+  out=$(taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$file" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" "$@" 2>&1)
+  after=$(cpu_ticks "$pid")
+  echo "$out" | awk -v b="$before" -v a="$after" -v tick="$TICK" '
+    /Queries completed:/ { done = $3 }
+    /Queries lost:/ { lost = $4; gsub(/[()%]/, "", lost) }
+    /Queries per second:/ { qps = $4 }
+    /Average Latency/ { avg = $4 * 1000 }
+    END { cpu = (done > 0) ? (a - b) / tick * 1e6 / done : 0; printf "%.0f %s %.3f %.2f\n", qps, lost, avg, cpu }'
+}
+
+# p99 NAME PORT RATE -> "p50_ms p99_ms lost_pct" at a fixed offered rate, from per-query latencies
+p99() {
+  local port=$1 rate=$2
+  taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/a.txt" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" -Q "$rate" -v >"$TMP/lat.txt" 2>&1 || true
+  local lost
+  lost=$(awk '/Queries lost:/ { l = $4; gsub(/[()%]/, "", l); print l }' "$TMP/lat.txt")
+  grep -E '^> ' "$TMP/lat.txt" | awk '{print $NF}' | sort -g | awk -v lost="$lost" '
+    { v[NR] = $1 }
+    END { if (NR == 0) { print "nan nan " lost; exit } i50 = int(NR * 0.50); if (i50 < 1) i50 = 1; i99 = int(NR * 0.99); if (i99 < 1) i99 = 1; printf "%.3f %.3f %s\n", v[i50] * 1000, v[i99] * 1000, lost }'
+}
+
+median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
+
+declare -A QPS CPU LOST AVG
+NAMES=(consulate unbound bare)
+declare -A PORT=([consulate]=$PORT_OURS [unbound]=$PORT_UNBOUND [bare]=$PORT_BARE)
+declare -A PID=([consulate]=$PID_OURS [unbound]=$PID_UNBOUND [bare]=$PID_BARE)
+
+echo "DNS bench: runtime=$RUNTIME rounds=$ROUNDS duration=${DURATION}s dnsperf -c $CLIENTS -q $OUTSTANDING; servers on CPU0, dnsperf on CPU1"
+for name in "${NAMES[@]}"; do : >"$TMP/$name.runs"; done
+for r in $(seq 1 "$ROUNDS"); do
+  for name in "${NAMES[@]}"; do
+    run "$name" "${PORT[$name]}" "${PID[$name]}" "$TMP/a.txt" >>"$TMP/$name.runs"
+  done
+done
+for name in "${NAMES[@]}"; do
+  QPS[$name]=$(awk '{print $1}' "$TMP/$name.runs" | median)
+  LOST[$name]=$(awk '{print $2}' "$TMP/$name.runs" | sort -g | tail -1)
+  AVG[$name]=$(awk '{print $3}' "$TMP/$name.runs" | median)
+  CPU[$name]=$(awk '{print $4}' "$TMP/$name.runs" | median)
+done
+
+HALF=$(( ${QPS[consulate]} / 2 ))
+declare -A P50 P99 PLOST
+for name in "${NAMES[@]}"; do
+  read -r P50[$name] P99[$name] PLOST[$name] < <(p99 "${PORT[$name]}" "$HALF")
+done
+
+echo
+printf '%-10s %12s %10s %12s %10s   %s\n' "server" "peak qps" "avg ms" "cpu us/q" "lost %" "at ${HALF} qps: p50 / p99 ms, lost %"
+for name in "${NAMES[@]}"; do
+  printf '%-10s %12s %10s %12s %10s   %s / %s, %s\n' "$name" "${QPS[$name]}" "${AVG[$name]}" "${CPU[$name]}" "${LOST[$name]}" "${P50[$name]}" "${P99[$name]}" "${PLOST[$name]}"
+done
+echo
+awk -v o="${QPS[consulate]}" -v u="${QPS[unbound]}" -v b="${QPS[bare]}" -v po="${P99[consulate]}" -v pu="${P99[unbound]}" -v pb="${P99[bare]}" \
+  -v co="${CPU[consulate]}" -v cu="${CPU[unbound]}" -v cb="${CPU[bare]}" 'BEGIN {
+  printf "ratio qps consulate/unbound = %.2f (target >= 0.5)\n", o / u
+  printf "ratio qps consulate/bare    = %.2f (target >= 0.8)\n", o / b
+  printf "ratio cpu/query consulate/unbound = %.2f, consulate/bare = %.2f\n", co / cu, co / cb
+  printf "p99 at half peak: consulate %.3f ms (target < 2 ms), unbound %.3f ms, bare %.3f ms\n", po, pu, pb
+}'
+
+# The production mix (A, SRV, NXDOMAIN) against the two real servers.
+echo
+read -r mq ml ma mc < <(run consulate "$PORT_OURS" "$PID_OURS" "$TMP/mix.txt")
+read -r uq ul ua uc < <(run unbound "$PORT_UNBOUND" "$PID_UNBOUND" "$TMP/mix.txt")
+printf 'mix (8 A : 1 SRV : 1 NXDOMAIN): consulate %s qps (lost %s%%, cpu %s us/q), unbound %s qps (lost %s%%); ratio %.2f\n' "$mq" "$ml" "$mc" "$uq" "$ul" "$(awk -v a="$mq" -v b="$uq" 'BEGIN{print a/b}')"
+read -r tq tl ta tc < <(run consulate "$PORT_OURS" "$PID_OURS" "$TMP/a.txt" -m tcp)
+read -r utq utl uta utc < <(run unbound "$PORT_UNBOUND" "$PID_UNBOUND" "$TMP/a.txt" -m tcp)
+printf 'tcp (A): consulate %s qps (lost %s%%), unbound %s qps (lost %s%%); ratio %.2f\n' "$tq" "$tl" "$utq" "$utl" "$(awk -v a="$tq" -v b="$utq" 'BEGIN{print a/b}')"
