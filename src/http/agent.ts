@@ -1,6 +1,6 @@
 /** `/v1/agent/self` and `/v1/agent/members` (the rest of /v1/agent comes with the agent work). */
 import type { Hono } from "hono";
-import { type ApiContext, json } from "./context.ts";
+import { type ApiContext, json, urlOf } from "./context.ts";
 
 const SERF_WAN_PORT = 8302;
 
@@ -81,7 +81,7 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
   });
 
   app.get("/v1/agent/members", (c) => {
-    if (!new URL(c.req.url).searchParams.has("wan")) return json(c, [member(api)]);
+    if (!urlOf(c).searchParams.has("wan")) return json(c, [member(api)]);
     // The WAN pool holds servers only, named <node>.<dc>, on the serf WAN port.
     if (!api.agent.server) return json(c, []);
     return json(c, [{ ...member(api), Name: `${api.agent.nodeName}.${api.agent.datacenter}`, Port: SERF_WAN_PORT }]);

@@ -1,3 +1,4 @@
+import { urlOf } from "./context.ts";
 /**
  * The `/v1` HTTP API as a hono app. `app.request()` runs the whole pipeline
  * without a socket, which is how handler tests drive it.
@@ -49,7 +50,7 @@ export function createApp(api: ApiContext): Hono {
 
   app.use("*", async (c, next) => {
     c.header("X-Consul-Default-ACL-Policy", "allow");
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     const token = requestToken(url, c.req.raw.headers);
     if (!api.authorizer.authorize({ token, method: c.req.method, path: url.pathname })) {
       return c.text("Permission denied", 403);

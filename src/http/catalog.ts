@@ -1,6 +1,6 @@
 /** `/v1/catalog/*` (Consul's agent/catalog_endpoint.go). */
 import type { Context, Hono } from "hono";
-import { type ApiContext, applyFilter, checkDatacenter, json, queryOptions, read, readJson } from "./context.ts";
+import { type ApiContext, applyFilter, checkDatacenter, json, queryOptions, read, readJson, urlOf } from "./context.ts";
 import { decodeDeregister, decodeRegister } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
@@ -37,7 +37,7 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/catalog/datacenters", (c) => json(c, [api.agent.datacenter]));
 
   app.get("/v1/catalog/nodes", (c) => {
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     return read(c, api, [Topic.Nodes], () => catalogRead.listNodes(t()), (nodes, q) => {
       const rows = applyFilter(nodeMetaFilter(nodes, url, (n) => n.Meta), q, nodeSchema);
       return json(c, rows.map(nodeJson), q);
@@ -45,7 +45,7 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
   });
 
   app.get("/v1/catalog/services", (c) => {
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     return read(c, api, [Topic.Services, Topic.Nodes], () => catalogRead.listServices(t()), (byName, q) => {
       const out: Record<string, string[]> = {};
       for (const [name, rows] of byName) {
@@ -61,7 +61,7 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
 
   app.get("/v1/catalog/service/:service", (c) => {
     const name = param(c, "service", "service name");
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     return read(c, api, [serviceTopic(name)], () => catalogRead.serviceNodes(t(), name), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);

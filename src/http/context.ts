@@ -65,8 +65,20 @@ export interface ApiContext {
   readonly metrics?: RequestMetrics;
 }
 
+const urls = new WeakMap<Request, URL>();
+
+/** The request URL, parsed once per request however many handlers ask. */
+export function urlOf(c: Context): URL {
+  let url = urls.get(c.req.raw);
+  if (!url) {
+    url = new URL(c.req.url);
+    urls.set(c.req.raw, url);
+  }
+  return url;
+}
+
 export function queryOptions(c: Context, api: ApiContext): QueryOptions {
-  return parseQueryOptions(new URL(c.req.url), api.agent.datacenter);
+  return parseQueryOptions(urlOf(c), api.agent.datacenter);
 }
 
 /** Sets Consul's query meta headers; X-Consul-Index is never 0. */
@@ -78,7 +90,7 @@ export function setMeta(c: Context, index: number, q: QueryOptions): void {
 }
 
 export function json(c: Context, body: unknown, q?: { pretty: boolean }, status: 200 | 409 = 200): Response {
-  const text = toJson(body, q?.pretty ?? new URL(c.req.url).searchParams.has("pretty"));
+  const text = toJson(body, q?.pretty ?? urlOf(c).searchParams.has("pretty"));
   return c.body(text, status, { "Content-Type": "application/json" });
 }
 

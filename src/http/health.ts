@@ -1,6 +1,6 @@
 /** `/v1/health/*` (Consul's agent/health_endpoint.go). */
 import type { Context, Hono } from "hono";
-import { type ApiContext, applyFilter, json, read } from "./context.ts";
+import { type ApiContext, applyFilter, json, read, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { nodeMetaFilter, tagFilter } from "./filters.ts";
 import { parseBoolParam } from "./query.ts";
@@ -35,26 +35,26 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
 
   app.get("/v1/health/node/:node", (c) => {
     const node = param(c, "node", "node name");
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     return read(c, api, [nodeTopic(node)], () => catalogRead.nodeChecks(t(), node), (checks, q) => checksResponse(c, checks, q, url));
   });
 
   app.get("/v1/health/checks/:service", (c) => {
     const name = param(c, "service", "service name");
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     return read(c, api, [serviceTopic(name)], () => catalogRead.serviceChecks(t(), name), (checks, q) => checksResponse(c, checks, q, url, metaOf));
   });
 
   app.get("/v1/health/state/:state", (c) => {
     const state = c.req.param("state");
     if (!STATES.has(state)) throw new HttpError(400, `Invalid check state: "${state}"`);
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     return read(c, api, [Topic.Checks], () => catalogRead.checksInState(t(), state), (checks, q) => checksResponse(c, checks, q, url, metaOf));
   });
 
   app.get("/v1/health/service/:service", (c) => {
     const name = param(c, "service", "service name");
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     const passing = parseBoolParam(url.searchParams.get("passing"), "passing");
     return read(c, api, [serviceTopic(name)], () => catalogRead.checkServiceNodes(t(), name), (rows, q) => {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);

@@ -1,6 +1,6 @@
 /** `/v1/kv/*` (Consul's agent/kvs_endpoint.go). */
 import type { Hono } from "hono";
-import { type ApiContext, checkDatacenter, json, queryOptions, read, readBytes } from "./context.ts";
+import { type ApiContext, checkDatacenter, json, queryOptions, read, readBytes, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { has, parseUint } from "./query.ts";
 import { kvGet, kvKeys, kvList, kvKeyTopic, kvPrefixTopic, MessageType, type KvRow } from "../state/mod.ts";
@@ -49,7 +49,7 @@ function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
 
 export function kvRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/kv/*", (c) => {
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     const key = keyOf(url);
     const t = () => api.server.state.t;
     if (has(url, "keys")) {
@@ -80,7 +80,7 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
   });
 
   app.put("/v1/kv/*", async (c) => {
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     const key = keyOf(url);
     const q = queryOptions(c, api);
     checkDatacenter(api, q.datacenter);
@@ -120,7 +120,7 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
   });
 
   app.delete("/v1/kv/*", async (c) => {
-    const url = new URL(c.req.url);
+    const url = urlOf(c);
     const key = keyOf(url);
     const q = queryOptions(c, api);
     checkDatacenter(api, q.datacenter);

@@ -5,7 +5,8 @@
  * Blocking queries park requests for up to ten minutes, so every adapter turns
  * off the runtime's own request and idle time-outs.
  */
-export type FetchHandler = (request: Request, remoteAddress: string) => Response | Promise<Response>;
+/** `remoteAddress` is a function because looking the peer up costs time on every request. */
+export type FetchHandler = (request: Request, remoteAddress: () => string) => Response | Promise<Response>;
 
 export interface HttpListener {
   readonly hostname: string;
@@ -24,7 +25,6 @@ export interface ServeOptions {
 interface BunServer {
   readonly port: number;
   requestIP(req: Request): { address: string } | null;
-  timeout(req: Request, seconds: number): void;
   stop(closeActiveConnections?: boolean): Promise<void> | void;
 }
 interface BunGlobal {
@@ -61,9 +61,9 @@ function serveBun(bun: BunGlobal, options: ServeOptions): HttpListener {
     port: options.port,
     idleTimeout: 0,
     maxRequestBodySize: 64 * 1024 * 1024,
+    // idleTimeout 0 already lets a request park for the longest blocking query.
     fetch(req, srv) {
-      srv.timeout(req, 0);
-      return options.fetch(req, srv.requestIP(req)?.address ?? "");
+      return options.fetch(req, () => srv.requestIP(req)?.address ?? "");
     },
   });
   return {
@@ -80,7 +80,7 @@ async function serveDeno(deno: DenoGlobal, options: ServeOptions): Promise<HttpL
   const listening = new Promise<number>((r) => (resolveListen = r));
   const server = deno.serve(
     { hostname: options.hostname, port: options.port, onListen: (addr) => resolveListen(addr.port) },
-    (req, info) => options.fetch(req, info.remoteAddr.hostname),
+    (req, info) => options.fetch(req, () => info.remoteAddr.hostname),
   );
   const port = await listening;
   return {
@@ -96,7 +96,7 @@ async function serveNode(options: ServeOptions): Promise<HttpListener> {
   const { createAdaptorServer } = await import("@hono/node-server");
   type NodeEnv = { incoming: { socket: { remoteAddress?: string } } };
   const server = createAdaptorServer({
-    fetch: (req: Request, env: NodeEnv) => options.fetch(req, env.incoming.socket.remoteAddress ?? ""),
+    fetch: (req: Request, env: NodeEnv) => options.fetch(req, () => env.incoming.socket.remoteAddress ?? ""),
     hostname: options.hostname,
   });
   const http = server as import("node:http").Server;
