@@ -102,31 +102,38 @@ function refused(q: Query, ctx: DnsContext): Uint8Array {
   return encodeMessage(msg, !ctx.config.disableCompression);
 }
 
+/** Encodes the message as it is when it fits `budget` (or has nothing to cut); null when it must be trimmed. */
+function encodeIfFits(msg: Message, opt: OptRecord | null, compress: boolean, budget: number): Uint8Array | null {
+  if (opt) msg.additional.push(opt);
+  const out = encodeMessage(msg, compress);
+  if (out.length <= budget || msg.answer.length <= 1) return out;
+  if (opt) msg.additional.pop();
+  return null;
+}
+
 /** Trims to the transport, adds EDNS, encodes; SERVFAIL when even one answer cannot fit a message. */
 function finish(msg: Message, q: Query, ctx: DnsContext, ecsGlobal: boolean): Uint8Array {
   const cfg = ctx.config;
   const compress = !cfg.disableCompression;
   const opt = optFor(q, msg.rcode, ecsGlobal);
-  const reserve = optLength(opt);
+  const checked = (out: Uint8Array) => (out.length > MAX_MESSAGE ? serverFailure(q, ctx, canRecurse(ctx)) : out);
   let trimmed: boolean;
+  // Most answers fit as they are: encode once, and trim only when they do not.
   if (ctx.transport === "udp") {
-    const limit = Math.min(8, cfg.udpAnswerLimit);
     const maxSize = q.edns && q.edns.udpSize > 512 ? Math.min(q.edns.udpSize, 65535 - 68) : 512;
-    // Most answers fit as they are: encode once, and trim only when they do not.
-    if (maxSize > 512 || msg.answer.length <= limit) {
-      if (opt) msg.additional.push(opt);
-      const out = encodeMessage(msg, compress);
-      if (out.length <= maxSize - 8 || msg.answer.length <= 1) return out.length > MAX_MESSAGE ? serverFailure(q, ctx, canRecurse(ctx)) : out;
-      if (opt) msg.additional.pop();
+    if (maxSize > 512 || msg.answer.length <= Math.min(8, cfg.udpAnswerLimit)) {
+      const out = encodeIfFits(msg, opt, compress, maxSize - 8);
+      if (out) return checked(out);
     }
-    trimmed = trimUdp(msg, q.edns ? q.edns.udpSize : null, cfg.udpAnswerLimit, compress, reserve);
+    trimmed = trimUdp(msg, q.edns ? q.edns.udpSize : null, cfg.udpAnswerLimit, compress, optLength(opt));
   } else {
-    trimmed = trimTcp(msg, compress, reserve);
+    const out = msg.answer.length <= 1024 ? encodeIfFits(msg, opt, compress, 65523) : null;
+    if (out) return checked(out);
+    trimmed = trimTcp(msg, compress, optLength(opt));
   }
   if (trimmed && cfg.enableTruncate) msg.flags |= Flag.TC;
   if (opt) msg.additional.push(opt);
-  const out = encodeMessage(msg, compress);
-  return out.length > MAX_MESSAGE ? serverFailure(q, ctx, canRecurse(ctx)) : out;
+  return checked(encodeMessage(msg, compress));
 }
 
 function fromOutcome(out: Outcome, q: Query, ctx: DnsContext, respDomain: string): Uint8Array {
