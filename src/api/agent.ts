@@ -1,8 +1,9 @@
-/** The agent endpoints the CLI needs (`/v1/agent/self`, `/v1/agent/members`). */
+/** The agent endpoints (`/v1/agent/*`), as the Go client's `api.Agent`. */
 import type { Client } from "./client.ts";
 import { ApiDecodeError } from "./errors.ts";
-import type { QueryOptions } from "./options.ts";
-import { asArray } from "./types.ts";
+import { encodeJson } from "./json.ts";
+import type { QueryMeta, QueryOptions, WriteOptions } from "./options.ts";
+import { type AgentService, asArray, type HealthCheck, type ServiceAddress, type Weights } from "./types.ts";
 
 /** Serf member status codes, as `serf.MemberStatus`. */
 export const MemberStatus = { None: 0, Alive: 1, Leaving: 2, Left: 3, Failed: 4 } as const;
@@ -42,6 +43,69 @@ export interface MembersOptions {
   readonly filter?: string;
 }
 
+/** A check as part of a service registration (Go's `api.AgentServiceCheck`); durations are Go strings. */
+export interface AgentServiceCheck {
+  CheckID?: string;
+  Name?: string;
+  Args?: string[];
+  Interval?: string;
+  Timeout?: string;
+  TTL?: string;
+  HTTP?: string;
+  Header?: Record<string, string[]>;
+  Method?: string;
+  Body?: string;
+  TCP?: string;
+  UDP?: string;
+  GRPC?: string;
+  GRPCUseTLS?: boolean;
+  H2PING?: string;
+  AliasNode?: string;
+  AliasService?: string;
+  TLSServerName?: string;
+  TLSSkipVerify?: boolean;
+  Status?: string;
+  Notes?: string;
+  SuccessBeforePassing?: number;
+  FailuresBeforeWarning?: number;
+  FailuresBeforeCritical?: number;
+  DeregisterCriticalServiceAfter?: string;
+}
+
+/** `PUT /v1/agent/service/register` body (Go's `api.AgentServiceRegistration`). */
+export interface AgentServiceRegistration {
+  Kind?: string;
+  ID?: string;
+  Name: string;
+  Tags?: string[];
+  Port?: number;
+  Address?: string;
+  SocketPath?: string;
+  TaggedAddresses?: Record<string, ServiceAddress>;
+  EnableTagOverride?: boolean;
+  Meta?: Record<string, string>;
+  Weights?: Weights;
+  Check?: AgentServiceCheck;
+  Checks?: AgentServiceCheck[];
+  Proxy?: Record<string, unknown>;
+  Connect?: Record<string, unknown>;
+  Token?: string;
+}
+
+/** `PUT /v1/agent/check/register` body (Go's `api.AgentCheckRegistration`). */
+export interface AgentCheckRegistration extends AgentServiceCheck {
+  ID?: string;
+  Name: string;
+  ServiceID?: string;
+}
+
+/** One local service and the checks that decide its health (`/v1/agent/health/service/*`). */
+export interface AgentServiceChecksInfo {
+  AggregatedStatus: string;
+  Service: AgentService | null;
+  Checks: HealthCheck[] | null;
+}
+
 /** `/v1/agent/self`: sections (`Config`, `Member`, `Stats`...) of loosely typed values. */
 export type AgentSelf = Record<string, Record<string, unknown>>;
 
@@ -76,5 +140,120 @@ export class Agent {
     if (options.filter) params.push(["filter", options.filter]);
     const [members] = await this.c.query("/v1/agent/members", undefined, (j) => asArray<AgentMember>(j), params);
     return members;
+  }
+
+  /** The agent's own services, by ID. */
+  async services(q?: QueryOptions): Promise<Record<string, AgentService>> {
+    const [services] = await this.c.query("/v1/agent/services", q, (j) => (j ?? {}) as Record<string, AgentService>);
+    return services;
+  }
+
+  /** One local service; `q.hash` blocks until its ContentHash differs. An unknown ID is an ApiError (404). */
+  async service(id: string, q?: QueryOptions): Promise<[AgentService, QueryMeta]> {
+    return this.c.query(`/v1/agent/service/${id}`, q, (j) => j as AgentService);
+  }
+
+  /** The agent's own checks, by check ID. */
+  async checks(q?: QueryOptions): Promise<Record<string, HealthCheck>> {
+    const [checks] = await this.c.query("/v1/agent/checks", q, (j) => (j ?? {}) as Record<string, HealthCheck>);
+    return checks;
+  }
+
+  async serviceRegister(reg: AgentServiceRegistration | Record<string, unknown>, opts: { replaceExistingChecks?: boolean } & WriteOptions = {}): Promise<void> {
+    const params: [string, string][] = opts.replaceExistingChecks ? [["replace-existing-checks", "true"]] : [];
+    await this.c.write("PUT", "/v1/agent/service/register", encodeJson(reg), opts, params);
+  }
+
+  async serviceDeregister(id: string, w?: WriteOptions): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/service/deregister/${id}`, undefined, w);
+  }
+
+  async checkRegister(reg: AgentCheckRegistration, w?: WriteOptions): Promise<void> {
+    await this.c.write("PUT", "/v1/agent/check/register", encodeJson(reg), w);
+  }
+
+  async checkDeregister(id: string, w?: WriteOptions): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/check/deregister/${id}`, undefined, w);
+  }
+
+  /** Sets a TTL check's status and output (`/v1/agent/check/update/:id`). */
+  async updateTTL(checkId: string, output: string, status: "passing" | "warning" | "critical", w?: WriteOptions): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/check/update/${checkId}`, encodeJson({ Status: status, Output: output }), w);
+  }
+
+  async passTTL(checkId: string, note = "", w?: WriteOptions): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/check/pass/${checkId}`, undefined, w, note ? [["note", note]] : undefined);
+  }
+
+  async warnTTL(checkId: string, note = "", w?: WriteOptions): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/check/warn/${checkId}`, undefined, w, note ? [["note", note]] : undefined);
+  }
+
+  async failTTL(checkId: string, note = "", w?: WriteOptions): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/check/fail/${checkId}`, undefined, w, note ? [["note", note]] : undefined);
+  }
+
+  async enableServiceMaintenance(serviceId: string, reason = ""): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/service/maintenance/${serviceId}`, undefined, undefined, [["enable", "true"], ["reason", reason]]);
+  }
+
+  async disableServiceMaintenance(serviceId: string): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/service/maintenance/${serviceId}`, undefined, undefined, [["enable", "false"]]);
+  }
+
+  async enableNodeMaintenance(reason = ""): Promise<void> {
+    await this.c.write("PUT", "/v1/agent/maintenance", undefined, undefined, [["enable", "true"], ["reason", reason]]);
+  }
+
+  async disableNodeMaintenance(): Promise<void> {
+    await this.c.write("PUT", "/v1/agent/maintenance", undefined, undefined, [["enable", "false"]]);
+  }
+
+  async join(addr: string, wan = false): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/join/${addr}`, undefined, undefined, wan ? [["wan", "1"]] : undefined);
+  }
+
+  /** Asks the agent to leave gracefully and shut down. */
+  async leave(): Promise<void> {
+    await this.c.write("PUT", "/v1/agent/leave", undefined, undefined);
+  }
+
+  async forceLeave(node: string): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/force-leave/${node}`, undefined, undefined);
+  }
+
+  /** Makes the agent re-read its configuration files. */
+  async reload(): Promise<void> {
+    await this.c.write("PUT", "/v1/agent/reload", undefined, undefined);
+  }
+
+  /** `/v1/agent/metrics` as JSON (go-metrics' summary). */
+  async metrics(): Promise<Record<string, unknown>> {
+    const [m] = await this.c.query("/v1/agent/metrics", undefined, (j) => (j ?? {}) as Record<string, unknown>);
+    return m;
+  }
+
+  /** Health of one local service instance; the status code carries the aggregate, so 429 and 503 are answers too. */
+  async healthServiceById(id: string): Promise<[string, AgentServiceChecksInfo | null]> {
+    const res = await this.healthRequest(`/v1/agent/health/service/id/${id}`);
+    return res === null ? ["critical", null] : [res.AggregatedStatus, res];
+  }
+
+  /** Health of every local instance of a service; the worst one decides the status. */
+  async healthServiceByName(name: string): Promise<[string, AgentServiceChecksInfo[]]> {
+    const request = { method: "GET" as const, path: `/v1/agent/health/service/name/${name}` };
+    const response = await this.c.send(request);
+    this.c.requireStatus(request, response, [200, 404, 429, 503]);
+    const list = asArray<AgentServiceChecksInfo>(this.c.decode(request, response));
+    const status = response.status === 404 ? "critical" : response.status === 200 ? "passing" : response.status === 429 ? "warning" : "critical";
+    return [status, list];
+  }
+
+  private async healthRequest(path: string): Promise<AgentServiceChecksInfo | null> {
+    const request = { method: "GET" as const, path };
+    const response = await this.c.send(request);
+    this.c.requireStatus(request, response, [200, 404, 429, 503]);
+    if (response.status === 404) return null;
+    return this.c.decode(request, response) as AgentServiceChecksInfo;
   }
 }

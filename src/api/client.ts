@@ -16,6 +16,7 @@ import { Session } from "./session.ts";
 import { Catalog } from "./catalog.ts";
 import { Health } from "./health.ts";
 import { Agent } from "./agent.ts";
+import { Event } from "./event.ts";
 import { Status } from "./status.ts";
 import { Txn } from "./txn.ts";
 import { Lock, type LockOptions } from "./lock.ts";
@@ -97,6 +98,9 @@ export class Client {
   }
   agent(): Agent {
     return new Agent(this);
+  }
+  event(): Event {
+    return new Event(this);
   }
   status(): Status {
     return new Status(this);

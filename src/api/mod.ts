@@ -32,7 +32,17 @@ export type { CatalogDeregistration, CatalogNode, CatalogNodeServiceList, Catalo
 export { Health, HealthState } from "./health.ts";
 export type { ServiceEntry } from "./health.ts";
 export { Agent, MemberStatus, MemberTag } from "./agent.ts";
-export type { AgentMember, AgentSelf, MembersOptions } from "./agent.ts";
+export type {
+  AgentCheckRegistration,
+  AgentMember,
+  AgentSelf,
+  AgentServiceCheck,
+  AgentServiceChecksInfo,
+  AgentServiceRegistration,
+  MembersOptions,
+} from "./agent.ts";
+export { Event, eventIdToIndex, userEventToWire } from "./event.ts";
+export type { FireParams, UserEvent } from "./event.ts";
 export { Status } from "./status.ts";
 export { Txn } from "./txn.ts";
 export type { CheckTxnOp, NodeTxnOp, ServiceTxnOp, TxnError, TxnOp, TxnResponse, TxnResult } from "./txn.ts";
