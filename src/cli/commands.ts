@@ -2,10 +2,16 @@
 import type { Command } from "./command.ts";
 import type { CliIo } from "./io.ts";
 import { catalogCommand } from "./catalog/mod.ts";
+import { eventCommand } from "./event.ts";
 import { kvCommand } from "./kv/mod.ts";
+import { leaveCommand } from "./leave.ts";
 import { lockCommand } from "./lock.ts";
+import { maintCommand } from "./maint.ts";
 import { membersCommand } from "./members.ts";
+import { reloadCommand } from "./reload.ts";
+import { servicesCommand } from "./services/mod.ts";
 import { versionCommand } from "./version.ts";
+import { watchCommand } from "./watch/mod.ts";
 import { columnize } from "./format/columnize.ts";
 
 /**
@@ -24,10 +30,16 @@ const agentCommand: Command = {
 export const commands: Readonly<Record<string, Command>> = {
   agent: agentCommand,
   catalog: catalogCommand,
+  event: eventCommand,
   kv: kvCommand,
+  leave: leaveCommand,
   lock: lockCommand,
+  maint: maintCommand,
   members: membersCommand,
+  reload: reloadCommand,
+  services: servicesCommand,
   version: versionCommand,
+  watch: watchCommand,
 };
 
 export function topUsage(): string {

@@ -1,0 +1,33 @@
+/** `consulate reload`: make the agent re-read its configuration files. */
+import { defineCommand, errorText } from "./command.ts";
+import { apiClient, clientFlags } from "./http_flags.ts";
+
+const help = `
+Usage: consulate reload
+
+  Causes the agent to reload configurations. This can be used instead
+  of sending the SIGHUP signal to the agent.
+`;
+
+export const reloadCommand = defineCommand({
+  synopsis: "Triggers the agent to reload configuration files",
+  help,
+  flags: { ...clientFlags },
+  async run({ values }, ui) {
+    let client;
+    try {
+      client = await apiClient(values, ui.io);
+    } catch (err) {
+      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
+      return 1;
+    }
+    try {
+      await client.agent().reload();
+    } catch (err) {
+      ui.error(`Error reloading: ${errorText(err)}`);
+      return 1;
+    }
+    ui.output("Configuration reload triggered");
+    return 0;
+  },
+});
