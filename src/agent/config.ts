@@ -212,6 +212,8 @@ export function validateConfig(cfg: AgentConfig): void {
   }
   if (cfg.nodeName === "") throw new ConfigError("node_name cannot be empty");
   for (const [name, port] of Object.entries(cfg.ports)) {
-    if (port < 0 || port > 65535) throw new ConfigError(`ports.${name} out of range: ${port}`);
+    // Consul turns the DNS interface off with -1.
+    const min = name === "dns" ? -1 : 0;
+    if (port < min || port > 65535) throw new ConfigError(`ports.${name} out of range: ${port}`);
   }
 }
