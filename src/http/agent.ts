@@ -71,7 +71,10 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
       Coord: null,
       Member: member(api),
       Stats: {
-        agent: { checks: "0", services: "0" },
+        agent: {
+          checks: String(api.localAgent?.local.liveChecks().length ?? 0),
+          services: String(api.localAgent?.local.liveServices().length ?? 0),
+        },
         consul: { server: String(a.server), leader: String(a.server), known_datacenters: "1", last_log_index: String(api.server.lastIndex()) },
         runtime: { uptime_seconds: String(Math.floor((Date.now() - a.startedAt) / 1000)) },
       },

@@ -99,6 +99,13 @@ interface Summary {
   Samples: { Name: string; Count: number; Sum: number; Labels: Record<string, string> }[];
 }
 
+test("/v1/agent/self counts the local services and checks", async () => {
+  h = await startAgentHarness();
+  await h.putOk("/v1/agent/service/register", { Name: "web", Checks: [{ TTL: "10s" }, { TTL: "20s" }] });
+  const self = await h.getJson<{ Stats: { agent: Record<string, string> } }>("/v1/agent/self");
+  expect(self.Stats.agent).toEqual({ checks: "2", services: "1" });
+});
+
 test("metrics: JSON summary with real figures", async () => {
   h = await startAgentHarness({ hooks: { memory: () => ({ rss: 3e7, heapTotal: 2e7, heapUsed: 1e7 }) } });
   await h.putOk("/v1/agent/service/register", { Name: "web" });
