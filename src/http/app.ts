@@ -41,14 +41,9 @@ export function createApp(api: ApiContext): Hono {
   const app = new Hono();
   const requests = api.metrics ?? new RequestMetrics();
 
+  // One middleware for every request: the authorizer hook, then request metrics.
   app.use("*", async (c, next) => {
     const started = performance.now();
-    await next();
-    const route = routePath(c, -1);
-    if (route !== "*" && route !== "/*") requests.record(c.req.method, pathLabel(route), performance.now() - started);
-  });
-
-  app.use("*", async (c, next) => {
     c.header("X-Consul-Default-ACL-Policy", "allow");
     const url = urlOf(c);
     const token = requestToken(url, c.req.raw.headers);
@@ -56,6 +51,8 @@ export function createApp(api: ApiContext): Hono {
       return c.text("Permission denied", 403);
     }
     await next();
+    const route = routePath(c, -1);
+    if (route !== "*" && route !== "/*") requests.record(c.req.method, pathLabel(route), performance.now() - started);
   });
 
   kvRoutes(app, api);

@@ -95,18 +95,25 @@ export function json(c: Context, body: unknown, q?: { pretty: boolean }, status:
 }
 
 /** Runs a (possibly blocking) read and writes it with its meta headers. */
-export async function read<T>(
+export function read<T>(
   c: Context,
   api: ApiContext,
   topics: readonly string[],
   run: () => QueryResult<T>,
   render: (value: T, q: QueryOptions) => Response,
-): Promise<Response> {
+): Response | Promise<Response> {
   const q = queryOptions(c, api);
   checkDatacenter(api, q.datacenter);
-  const result = await api.server.query({ minIndex: q.minIndex, waitMs: q.waitMs }, topics, run);
-  setMeta(c, result.index, q);
-  return render(result.value, q);
+  // Most reads do not block: answer them without the promise machinery of a parked query.
+  if (q.minIndex <= 0) {
+    const result = run();
+    setMeta(c, result.index, q);
+    return render(result.value, q);
+  }
+  return api.server.query({ minIndex: q.minIndex, waitMs: q.waitMs }, topics, run).then((result) => {
+    setMeta(c, result.index, q);
+    return render(result.value, q);
+  });
 }
 
 export function checkDatacenter(api: ApiContext, dc: string): void {

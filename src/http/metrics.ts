@@ -66,8 +66,19 @@ class Aggregate {
   }
 }
 
+const labels = new Map<string, string>();
+
 /** Consul's label for a route: its path parts joined by "_", a parameter tail becoming "_". */
 export function pathLabel(routePattern: string): string {
+  let label = labels.get(routePattern);
+  if (label === undefined) {
+    label = computePathLabel(routePattern);
+    labels.set(routePattern, label);
+  }
+  return label;
+}
+
+function computePathLabel(routePattern: string): string {
   const parts: string[] = [];
   for (const part of routePattern.split("/").slice(1)) {
     if (part.startsWith(":") || part === "*") {
