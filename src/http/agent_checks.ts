@@ -5,7 +5,7 @@
 import type { Hono } from "hono";
 import { agentCheckJson, localAgent, waitLocal } from "./agent_local.ts";
 import { syncChanges } from "./agent_services.ts";
-import { type ApiContext, applyFilter, json, queryOptions, readJson } from "./context.ts";
+import { type ApiContext, applyFilter, json, queryOptions, readJson, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { decodeCheckDefinition, validateCheckDefinition } from "../agent/checks/mod.ts";
 import { LocalTopic } from "../agent/local_state.ts";
@@ -70,7 +70,7 @@ export function agentCheckRoutes(app: Hono, api: ApiContext): void {
   const ttl = (verb: string, status: Status) =>
     app.put(`/v1/agent/check/${verb}/:id{.+}`, async (c) => {
       const agent = localAgent(api);
-      agent.updateTtl(c.req.param("id"), status, new URL(c.req.url).searchParams.get("note") ?? "");
+      agent.updateTtl(c.req.param("id"), status, urlOf(c).searchParams.get("note") ?? "");
       await syncChanges(agent);
       return c.body(null, 200);
     });

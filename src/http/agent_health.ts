@@ -1,3 +1,4 @@
+import { urlOf } from "./context.ts";
 /**
  * Local service health (Consul's AgentHealthServiceByID/ByName): the HTTP
  * status carries the aggregate (200 passing, 429 warning, 503 critical or
@@ -98,13 +99,13 @@ function serviceHealth(agent: Agent, svc: ServiceDef, api: ApiContext): ServiceH
 
 function wantsText(c: Context): boolean {
   if ((c.req.header("accept") ?? "").startsWith("text/plain")) return true;
-  const format = new URL(c.req.url).searchParams.get("format");
+  const format = urlOf(c).searchParams.get("format");
   return format !== null && format !== "" ? format === "text" : false;
 }
 
 function answer(c: Context, code: number, text: string, body: unknown): Response {
   if (wantsText(c)) return c.body(text, code as 200, { "Content-Type": "text/plain" });
-  return c.body(toJson(body, new URL(c.req.url).searchParams.has("pretty")), code as 200, { "Content-Type": "application/json" });
+  return c.body(toJson(body, urlOf(c).searchParams.has("pretty")), code as 200, { "Content-Type": "application/json" });
 }
 
 export function agentHealthRoutes(app: Hono, api: ApiContext): void {

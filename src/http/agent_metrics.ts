@@ -6,12 +6,12 @@
  * as Prometheus text.
  */
 import type { Context, Hono } from "hono";
-import { type ApiContext, json } from "./context.ts";
+import { type ApiContext, json, urlOf } from "./context.ts";
 import { counterValue, type GaugeValue, type MetricsSummary, metricsTimestamp, prometheusText, type RequestMetrics, type SampledValue } from "./metrics.ts";
 
 /** Consul's enablePrometheusOutput: `?format=prometheus`, or an Accept naming OpenMetrics or text 0.0.4. */
 function wantsPrometheus(c: Context): boolean {
-  if (new URL(c.req.url).searchParams.get("format") === "prometheus") return true;
+  if (urlOf(c).searchParams.get("format") === "prometheus") return true;
   for (const part of (c.req.header("accept") ?? "").split(",")) {
     const [mime = "", ...params] = part.split(";").map((s) => s.trim());
     if (mime.toLowerCase() === "application/openmetrics-text") return true;

@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from "hono";
 import { agentServiceJson, contentHash, localAgent, waitLocal } from "./agent_local.ts";
-import { type ApiContext, applyFilter, json, queryOptions, readJson } from "./context.ts";
+import { type ApiContext, applyFilter, json, queryOptions, readJson, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import type { Agent } from "../agent/agent.ts";
 import { LocalTopic } from "../agent/local_state.ts";
@@ -31,7 +31,7 @@ export function parseGoBool(raw: string): boolean | null {
 
 /** `?enable=` of the maintenance endpoints: required, and a Go bool. */
 export function enableParam(c: Context): boolean {
-  const raw = new URL(c.req.url).searchParams.get("enable");
+  const raw = urlOf(c).searchParams.get("enable");
   if (raw === null) throw new HttpError(400, "Missing value for enable");
   const enable = parseGoBool(raw);
   if (enable === null) throw new HttpError(400, `Invalid value for enable: ${JSON.stringify(raw)}`);
@@ -81,7 +81,7 @@ export function agentServiceRoutes(app: Hono, api: ApiContext): void {
     const agent = localAgent(api);
     const id = c.req.param("id");
     const q = queryOptions(c, api);
-    const hash = new URL(c.req.url).searchParams.get("hash") ?? "";
+    const hash = urlOf(c).searchParams.get("hash") ?? "";
     const current = () => {
       const svc = agent.local.service(id);
       if (!svc) throw new HttpError(404, `unknown service ID: ${id}`);
@@ -103,7 +103,7 @@ export function agentServiceRoutes(app: Hono, api: ApiContext): void {
     const body = await readJson(c);
     if (body === null) throw new HttpError(400, "Request decode failed: EOF");
     precheckRegistration(body);
-    const p = new URL(c.req.url).searchParams;
+    const p = urlOf(c).searchParams;
     const replace = p.has("replace-existing-checks") && ["", "true"].includes(p.get("replace-existing-checks") ?? "");
     agent.registerService(body, { replaceExistingChecks: replace });
     await syncChanges(agent);
@@ -120,7 +120,7 @@ export function agentServiceRoutes(app: Hono, api: ApiContext): void {
   app.put("/v1/agent/service/maintenance/:id{.+}", async (c) => {
     const agent = localAgent(api);
     const enable = enableParam(c);
-    const reason = new URL(c.req.url).searchParams.get("reason") ?? "";
+    const reason = urlOf(c).searchParams.get("reason") ?? "";
     agent.setServiceMaintenance(c.req.param("id"), enable, reason);
     await syncChanges(agent);
     return c.body(null, 200);

@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from "hono";
 import { localAgent } from "./agent_local.ts";
-import { type ApiContext, checkDatacenter, json, readBytes } from "./context.ts";
+import { type ApiContext, checkDatacenter, json, readBytes, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { EVENT_TOPIC, eventIdToIndex, type UserEvent } from "../agent/user_event.ts";
 import { MAX_WAIT_MS } from "../server/mod.ts";
@@ -31,7 +31,7 @@ export function userEventJson(e: UserEvent): Record<string, unknown> {
 
 /** Consul's parseWait for the event list: index is any uint64, wait a Go duration. */
 function parseWait(c: Context): { index: bigint; waitMs: number } {
-  const p = new URL(c.req.url).searchParams;
+  const p = urlOf(c).searchParams;
   let waitMs = 0;
   const wait = p.get("wait");
   if (wait !== null && wait !== "") {
@@ -51,7 +51,7 @@ function parseWait(c: Context): { index: bigint; waitMs: number } {
 export function eventRoutes(app: Hono, api: ApiContext): void {
   app.put("/v1/event/fire/:name{.+}", async (c) => {
     const agent = localAgent(api);
-    const p = new URL(c.req.url).searchParams;
+    const p = urlOf(c).searchParams;
     checkDatacenter(api, p.get("dc") || api.agent.datacenter);
     const payload = await readBytes(c, MAX_FIRE_BODY, (n) => `Request body too large, max size: ${MAX_FIRE_BODY} bytes (got ${n})`);
     const event = agent.events.fire({
@@ -71,7 +71,7 @@ export function eventRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/event/list", async (c) => {
     const agent = localAgent(api);
     const { index: minIndex, waitMs } = parseWait(c);
-    const name = new URL(c.req.url).searchParams.get("name") ?? "";
+    const name = urlOf(c).searchParams.get("name") ?? "";
     const run = () => {
       const events = agent.events.list().filter((e) => name === "" || e.Name === name);
       // An empty list answers 1, which keeps a watcher from spinning.
