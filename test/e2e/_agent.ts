@@ -41,7 +41,9 @@ export interface AgentProcess {
 
 export async function startAgent(args: string[], opts: { port?: number } = {}): Promise<AgentProcess> {
   const port = opts.port ?? (await freePort());
-  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, "-http-port", String(port), "-log-level", "warn"], {
+  // DNS on a free port too: the default 8600 would collide with any other agent running.
+  const dnsPort = args.includes("-dns-port") ? [] : ["-dns-port", String(await freePort())];
+  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, ...dnsPort, "-http-port", String(port), "-log-level", "warn"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -5,14 +5,17 @@ import { spawn } from "node:child_process";
 import { createServer } from "node:net";
 
 const cmd = process.argv.slice(2);
-const port = await new Promise((resolve) => {
-  const s = createServer().listen(0, "127.0.0.1", () => {
-    const p = s.address().port;
-    s.close(() => resolve(p));
+const freePort = () =>
+  new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = s.address().port;
+      s.close(() => resolve(p));
+    });
   });
-});
+const port = await freePort();
+const dnsPort = await freePort();
 
-const child = spawn(cmd[0], [...cmd.slice(1), "agent", "-dev", "-http-port", String(port), "-log-level", "warn"], {
+const child = spawn(cmd[0], [...cmd.slice(1), "agent", "-dev", "-http-port", String(port), "-dns-port", String(dnsPort), "-log-level", "warn"], {
   stdio: ["ignore", "pipe", "pipe"],
 });
 let output = "";
