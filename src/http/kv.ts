@@ -41,8 +41,20 @@ function conflicting(url: URL, ...flags: string[]): void {
 
 /** Flags are uint64 (bigint), which `toJson` writes as bare exact integers. */
 /** The hottest answer of the API, written by hand (flags are uint64: no JSON.stringify). */
+const base64Cache = new WeakMap<Uint8Array, string>();
+
+/** Stored values never change in place, so each is encoded once however often it is read. */
+function base64Of(value: Uint8Array): string {
+  let text = base64Cache.get(value);
+  if (text === undefined) {
+    text = encodeBase64(value);
+    base64Cache.set(value, text);
+  }
+  return text;
+}
+
 function entryJson(e: KvRow): string {
-  const value = e.Value === null ? "null" : `"${encodeBase64(e.Value)}"`;
+  const value = e.Value === null ? "null" : `"${base64Of(e.Value)}"`;
   const session = e.Session !== "" ? `"Session":${JSON.stringify(e.Session)},` : "";
   return `{"LockIndex":${e.LockIndex},"Key":${JSON.stringify(e.Key)},"Flags":${e.Flags},"Value":${value},${session}"CreateIndex":${e.CreateIndex},"ModifyIndex":${e.ModifyIndex}}`;
 }

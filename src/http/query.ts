@@ -19,7 +19,18 @@ export function has(url: URL, name: string): boolean {
   return url.searchParams.has(name);
 }
 
+const plain = new Map<string, QueryOptions>();
+
 export function parseQueryOptions(url: URL, defaultDc: string): QueryOptions {
+  // Most requests carry no query string: share one frozen answer per datacenter.
+  if (url.search === "") {
+    let q = plain.get(defaultDc);
+    if (!q) {
+      q = Object.freeze({ minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0, filter: "", datacenter: defaultDc, pretty: false });
+      plain.set(defaultDc, q);
+    }
+    return q;
+  }
   const p = url.searchParams;
   let minIndex = 0;
   const index = p.get("index");
@@ -75,7 +86,7 @@ export function parseUint(value: string, what: string): number {
 
 /** The request's ACL token: `?token=`, then X-Consul-Token, then a bearer token. */
 export function requestToken(url: URL, headers: Headers): string {
-  const q = url.searchParams.get("token");
+  const q = url.search === "" ? null : url.searchParams.get("token");
   if (q) return q;
   const h = headers.get("x-consul-token");
   if (h) return h;
