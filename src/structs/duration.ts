@@ -11,26 +11,62 @@ const UNIT_MS: Record<string, number> = {
   h: 3_600_000,
 };
 
-/** Parses "1h2m3.5s", "100ms", "-5s" or "0" into milliseconds; null when invalid. */
-export function parseGoDuration(text: string): number | null {
-  let s = text.trim();
-  if (s === "") return null;
+/** A string that Go's `time.ParseDuration` would reject; the message matches Go's. */
+export class DurationError extends Error {
+  override readonly name = "DurationError";
+  readonly input: string;
+
+  constructor(message: string, input: string) {
+    super(message);
+    this.input = input;
+  }
+}
+
+/**
+ * Parses a Go duration into milliseconds (fractional below 1 ms).
+ *
+ * @example
+ * parseDuration("1m30s"); // 90000
+ */
+export function parseDuration(input: string): number {
+  const quoted = JSON.stringify(input);
+  let s = input;
   let sign = 1;
-  if (s[0] === "-" || s[0] === "+") {
+  if (s.startsWith("-") || s.startsWith("+")) {
     if (s[0] === "-") sign = -1;
     s = s.slice(1);
   }
   if (s === "0") return 0;
-  if (s === "") return null;
-  const part = /^([0-9]*(?:\.[0-9]*)?)(ns|us|µs|μs|ms|s|m|h)/;
+  if (s === "") throw new DurationError(`time: invalid duration ${quoted}`, input);
   let total = 0;
-  while (s.length > 0) {
-    const m = part.exec(s);
-    if (!m || m[1] === "" || m[1] === ".") return null;
-    total += Number(m[1]) * (UNIT_MS[m[2]!] ?? 0);
-    s = s.slice(m[0].length);
+  while (s !== "") {
+    const num = /^(\d*)(\.\d*)?/.exec(s);
+    const whole = num?.[1] ?? "";
+    const frac = num?.[2] ?? "";
+    if (whole === "" && (frac === "" || frac === ".")) {
+      throw new DurationError(`time: invalid duration ${quoted}`, input);
+    }
+    s = s.slice(whole.length + frac.length);
+    const unit = /^[^\d.]*/.exec(s)?.[0] ?? "";
+    if (unit === "") throw new DurationError(`time: missing unit in duration ${quoted}`, input);
+    const factor = UNIT_MS[unit];
+    if (factor === undefined) {
+      throw new DurationError(`time: unknown unit ${JSON.stringify(unit)} in duration ${quoted}`, input);
+    }
+    s = s.slice(unit.length);
+    total += Number(`${whole === "" ? "0" : whole}${frac === "." ? "" : frac}`) * factor;
   }
   return sign * total;
+}
+
+/** Parses "1h2m3.5s", "100ms", "-5s" or "0" into milliseconds; null when invalid. */
+export function parseGoDuration(text: string): number | null {
+  try {
+    return parseDuration(text.trim());
+  } catch (err) {
+    if (err instanceof DurationError) return null;
+    throw err;
+  }
 }
 
 /** Formats milliseconds the way Go's Duration.String() does ("15s", "1m30s", "100ms", "0s"). */
