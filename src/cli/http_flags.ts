@@ -5,7 +5,8 @@
  */
 import { Client, type ClientOptions } from "../api/mod.ts";
 import { boolFlag, parseBool, stringFlag, type Flag } from "./flags.ts";
-import type { CliIo } from "./io.ts";
+import { errorText } from "./command.ts";
+import type { CliIo, Ui } from "./io.ts";
 
 export const HTTP_ADDR_ENV = "CONSUL_HTTP_ADDR";
 export const HTTP_TOKEN_ENV = "CONSUL_HTTP_TOKEN";
@@ -70,4 +71,17 @@ export async function apiClient(values: HttpFlagValues, io: CliIo): Promise<Clie
   if (token) options.token = token;
   if (values.datacenter) options.datacenter = values.datacenter;
   return new Client(options);
+}
+
+/**
+ * The client for a command, or null after printing Consul's
+ * "Error connecting to Consul agent" (the command then exits 1).
+ */
+export async function connectAgent(values: HttpFlagValues, ui: Ui): Promise<Client | null> {
+  try {
+    return await apiClient(values, ui.io);
+  } catch (err) {
+    ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
+    return null;
+  }
 }

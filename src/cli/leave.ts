@@ -1,7 +1,7 @@
 /** `consulate leave`: ask the agent to leave gracefully and shut down. */
 import { defineCommand, errorText } from "./command.ts";
 import { usage } from "./flags.ts";
-import { apiClient, clientFlags } from "./http_flags.ts";
+import { connectAgent, clientFlags } from "./http_flags.ts";
 
 const help = `
 Usage: consulate leave [options]
@@ -21,13 +21,8 @@ export const leaveCommand = defineCommand({
       ui.output(usage(help, flags));
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     try {
       await client.agent().leave();
     } catch (err) {

@@ -8,7 +8,7 @@ import { DEFAULT_SEMAPHORE_KEY, LockError, joinPath, sleep, type Client } from "
 import { defineCommand, errorText } from "./command.ts";
 import { startChild, type RunningChild } from "./child.ts";
 import { boolFlag, durationFlag, intFlag, stringFlag } from "./flags.ts";
-import { apiClient, clientFlags, serverFlags } from "./http_flags.ts";
+import { clientFlags, connectAgent, serverFlags } from "./http_flags.ts";
 
 /** Between SIGTERM and SIGKILL; shorter than the default 15s lock-delay. */
 export const LOCK_KILL_GRACE_PERIOD = 5_000;
@@ -93,13 +93,8 @@ export const lockCommand = defineCommand({
       if (values.verbose) ui.info(msg);
     };
 
-    let client: Client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     try {
       await client.agent().nodeName();
     } catch (err) {

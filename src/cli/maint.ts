@@ -1,7 +1,7 @@
 /** `consulate maint`: node or service maintenance mode, or the list of what is in it. */
 import { defineCommand, errorText } from "./command.ts";
 import { boolFlag, stringFlag } from "./flags.ts";
-import { apiClient, clientFlags } from "./http_flags.ts";
+import { connectAgent, clientFlags } from "./http_flags.ts";
 
 const help = `
 Usage: consulate maint [options]
@@ -54,13 +54,8 @@ export const maintCommand = defineCommand({
       ui.error("Service requires either -enable or -disable");
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     const agent = client.agent();
     let nodeName: string;
     try {

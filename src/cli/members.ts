@@ -3,7 +3,7 @@ import { MemberTag, type AgentMember } from "../api/mod.ts";
 import { defineCommand, errorText } from "./command.ts";
 import { boolFlag, stringFlag } from "./flags.ts";
 import { columnize } from "./format/columnize.ts";
-import { apiClient, clientFlags } from "./http_flags.ts";
+import { connectAgent, clientFlags } from "./http_flags.ts";
 import { byCodeUnits } from "./catalog/nodes.ts";
 
 const help = `
@@ -36,13 +36,8 @@ export const membersCommand = defineCommand({
       ui.error(`Failed to compile status regexp: ${errorText(err)}`);
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     let members: AgentMember[];
     try {
       members = await client.agent().membersOpts({ segment: values.segment, wan: values.wan, filter: values.filter });

@@ -1,6 +1,6 @@
 /** `consulate reload`: make the agent re-read its configuration files. */
 import { defineCommand, errorText } from "./command.ts";
-import { apiClient, clientFlags } from "./http_flags.ts";
+import { connectAgent, clientFlags } from "./http_flags.ts";
 
 const help = `
 Usage: consulate reload
@@ -14,13 +14,8 @@ export const reloadCommand = defineCommand({
   help,
   flags: { ...clientFlags },
   async run({ values }, ui) {
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     try {
       await client.agent().reload();
     } catch (err) {

@@ -1,6 +1,6 @@
 /** `consulate catalog datacenters` */
 import { defineCommand, errorText } from "../command.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 
 const help = `
 Usage: consulate catalog datacenters [options]
@@ -23,13 +23,8 @@ export const catalogDatacentersCommand = defineCommand({
       ui.error(`Too many arguments (expected 0, got ${args.length})`);
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     try {
       for (const dc of await client.catalog().datacenters()) ui.info(dc);
     } catch (err) {

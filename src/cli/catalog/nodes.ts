@@ -4,7 +4,7 @@ import { defineCommand, errorText } from "../command.ts";
 import { loadDataSource } from "../data_source.ts";
 import { boolFlag, mapFlag, stringFlag } from "../flags.ts";
 import { columnize } from "../format/columnize.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 
 const help = `
 Usage: consulate catalog nodes [options]
@@ -60,13 +60,8 @@ export const catalogNodesCommand = defineCommand({
       ui.error(`Too many arguments (expected 0, got ${args.length})`);
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     let filter = values.filter;
     if (filter !== "") {
       try {

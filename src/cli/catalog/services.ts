@@ -2,7 +2,7 @@
 import { defineCommand, errorText } from "../command.ts";
 import { boolFlag, mapFlag, stringFlag } from "../flags.ts";
 import { tabwrite } from "../format/tabwriter.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 import { byCodeUnits } from "./nodes.ts";
 
 const help = `
@@ -48,13 +48,8 @@ export const catalogServicesCommand = defineCommand({
       ui.error(`Too many arguments (expected 0, got ${args.length})`);
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     const q = { nodeMeta: values["node-meta"], filter: values.filter, stale: values.stale };
     let services: Record<string, string[]> = {};
     if (values.node !== "") {

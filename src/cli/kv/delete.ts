@@ -1,7 +1,7 @@
 /** `consulate kv delete`: one key, a key with check-and-set, or a prefix (`-recurse`). */
 import { defineCommand, errorText } from "../command.ts";
 import { boolFlag, uint64Flag } from "../flags.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 
 const help = `
 Usage: consulate kv delete [options] KEY_OR_PREFIX
@@ -60,13 +60,8 @@ export const kvDeleteCommand = defineCommand({
       ui.error("Cannot specify both -cas and -recurse!");
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     const kv = client.kv();
     if (values.recurse) {
       try {

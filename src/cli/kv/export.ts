@@ -1,7 +1,7 @@
 /** `consulate kv export`: a prefix as the JSON array `kv import` reads. */
 import { encodeJson } from "../../api/mod.ts";
 import { defineCommand, errorText } from "../command.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 import { toEntry } from "./impexp.ts";
 
 const help = `
@@ -25,13 +25,8 @@ export const kvExportCommand = defineCommand({
     }
     let key = args[0] ?? "";
     if (key.startsWith("/")) key = key.slice(1);
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     let pairs;
     try {
       [pairs] = await client.kv().list(key, { stale: values.stale });

@@ -3,7 +3,7 @@ import { encodeBase64, type KVPair } from "../../api/mod.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { boolFlag, stringFlag } from "../flags.ts";
 import { tabwrite } from "../format/tabwriter.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 
 const help = `
 Usage: consulate kv get [options] [KEY_OR_PREFIX]
@@ -66,13 +66,8 @@ export const kvGetCommand = defineCommand({
       ui.error("Error! Missing KEY argument");
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     const q = { stale: values.stale };
     try {
       if (values.keys && values.recurse) {

@@ -3,7 +3,7 @@ import { Base64Error, decodeBase64, joinPath } from "../../api/mod.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { loadDataSource } from "../data_source.ts";
 import { stringFlag } from "../flags.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 import { parseEntries, type ExportEntry } from "./impexp.ts";
 
 const help = `
@@ -50,13 +50,8 @@ export const kvImportCommand = defineCommand({
       ui.error(`Error! ${errorText(err)}`);
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     let entries: ExportEntry[];
     try {
       entries = parseEntries(new TextDecoder().decode(data));

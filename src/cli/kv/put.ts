@@ -3,7 +3,7 @@ import { Base64Error, decodeBase64 } from "../../api/mod.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { loadDataSource } from "../data_source.ts";
 import { boolFlag, stringFlag, uint64Flag } from "../flags.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 
 const help = `
 Usage: consulate kv put [options] KEY [DATA]
@@ -98,13 +98,8 @@ export const kvPutCommand = defineCommand({
       ui.error("Error! Missing -session (required with -acquire and -release)");
       return 1;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     const modifyIndex = Number(values["modify-index"]);
     const pair = { Key: key, ModifyIndex: modifyIndex, Flags: values.flags, Value: data, Session: values.session };
     const kv = client.kv();

@@ -2,7 +2,7 @@
 import { type RawService, servicesFromFiles, stringField } from "./files.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { stringFlag } from "../flags.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 
 const help = `
 Usage: consulate services deregister [options] [FILE...]
@@ -48,13 +48,8 @@ export const servicesDeregisterCommand = defineCommand({
         return 1;
       }
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     for (const svc of services) {
       const id = stringField(svc, "ID") || stringField(svc, "Name");
       if (id === "") continue;

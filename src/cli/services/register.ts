@@ -2,7 +2,7 @@
 import { getField, type RawService, servicesFromFiles, setField, stringField } from "./files.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { type Flag, intFlag, mapFlag, stringFlag } from "../flags.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 
 const help = `
 Usage: consulate services register [options] [FILE...]
@@ -103,13 +103,8 @@ export const servicesRegisterCommand = defineCommand({
     } else {
       services = [fromFlags];
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     for (const svc of services) {
       const name = stringField(svc, "Name");
       try {

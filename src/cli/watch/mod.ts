@@ -5,7 +5,7 @@ import { runPlan } from "./plan.ts";
 import { encodeJson } from "../../api/mod.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { boolFlag, stringFlag, usage } from "../flags.ts";
-import { apiClient, clientFlags, serverFlags } from "../http_flags.ts";
+import { connectAgent, clientFlags, serverFlags } from "../http_flags.ts";
 import { listFlag } from "../services/register.ts";
 import { formatGoDuration } from "../../structs/duration.ts";
 
@@ -76,13 +76,8 @@ export const watchCommand = defineCommand({
       }
       throw err;
     }
-    let client;
-    try {
-      client = await apiClient(values, ui.io);
-    } catch (err) {
-      ui.error(`Error connecting to Consul agent: ${errorText(err)}`);
-      return 1;
-    }
+    const client = await connectAgent(values, ui);
+    if (!client) return 1;
     try {
       await client.agent().nodeName();
     } catch (err) {
