@@ -8,7 +8,7 @@ import { type BlockingOptions, blockingQuery, Deadlines, type QueryResult } from
 import { type Clock, systemClock } from "./clock.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { Log } from "../log/log.ts";
-import { type ApplyResult, type Command, decodeCommand, encodeCommand, StateStore } from "../state/mod.ts";
+import { type ApplyResult, type Command, decodeCommand, encodeCommand, MessageType, StateStore } from "../state/mod.ts";
 import { SERF_CHECK_ID, SERF_CHECK_NAME, HealthStatus } from "../structs/catalog.ts";
 import { VERSION } from "../version.ts";
 
@@ -112,12 +112,12 @@ export class Server {
   }
 
   private afterApply(cmd: Command): void {
-    if (cmd.Type === 3 && cmd.Op === "create") {
+    if (cmd.Type === MessageType.Session && cmd.Op === "create") {
       if (this.state.t.sessions.has(cmd.Session.ID)) this.sessions.arm(cmd.Session.ID, cmd.Session.TTL);
       return;
     }
     // Sessions vanish by destroy, and by node/check removal in catalog and txn commands.
-    if (cmd.Type === 2 || cmd.Type === 7) return;
+    if (cmd.Type === MessageType.KVS || cmd.Type === MessageType.Tombstone) return;
     for (const id of this.sessions.armedIds()) if (!this.state.t.sessions.has(id)) this.sessions.disarm(id);
   }
 
@@ -141,7 +141,7 @@ export class Server {
       marks.push({ at: now, index: this.state.lastApplied });
       let reapIndex = 0;
       while (marks.length > 0 && marks[0]!.at <= now - ttl) reapIndex = marks.shift()!.index;
-      if (reapIndex > 0 && !this.stopped) this.write({ Type: 7, Now: now, ReapIndex: reapIndex }).catch(() => {});
+      if (reapIndex > 0 && !this.stopped) this.write({ Type: MessageType.Tombstone, Now: now, ReapIndex: reapIndex }).catch(() => {});
       if (!this.stopped) this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));
     };
     this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));

@@ -12,8 +12,14 @@ export const MessageType = {
   Deregister: 1,
   KVS: 2,
   Session: 3,
-  Tombstone: 7,
-  Txn: 10,
+  Tombstone: 5,
+  CoordinateBatchUpdate: 6,
+  PreparedQuery: 7,
+  Txn: 8,
+  ConnectCA: 13,
+  ConfigEntry: 22,
+  /** Consulate's own, above Consul's range: a no-op entry a `consistent` read waits for. */
+  Barrier: 120,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
