@@ -183,7 +183,7 @@ export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: st
   const build = (): Outcome | "soa-ns" => {
     const builder = new AnswerBuilder({ config: cfg, lookup: ctx.lookup, random, sourceIp: remoteAddress ?? ctx.remoteAddress ?? "", edns: q.edns !== null, resolution });
     if (q.qtype === RType.SOA || q.qtype === RType.NS) return "soa-ns";
-    if (zone.kind === "arpa") return builder.ptr(q.name, q.qtype);
+    if (zone.kind === "arpa") return builder.ptr(q.name);
     return builder.name(q.name, q.qtype, respDomain, zone.labels, zone.all, MAX_RECURSION_LEVEL);
   };
   const render = (out: Outcome | "soa-ns"): DnsReply => {
