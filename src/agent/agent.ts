@@ -25,7 +25,8 @@ import { type CheckDef, LocalState, type ServiceDef } from "./local_state.ts";
 import type { Logger } from "./logger.ts";
 import { NODE_MAINT_ID, nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMaintId } from "./maintenance.ts";
 import { loadPersisted, type PersistedState, StateWriter } from "./persist.ts";
-import { decodeServiceRegistration, serviceCheckIdentity } from "./service_def.ts";
+import { decodeServiceRegistration, serviceCheckIdentity, type ServiceRegistration, sidecarDefaultChecks } from "./service_def.ts";
+import { ConnectProxyKind, SIDECAR_SUFFIX } from "../structs/proxy.ts";
 import { UserEvents } from "./user_event.ts";
 import type { Clock } from "../server/clock.ts";
 import { formatGoDuration } from "../structs/duration.ts";
@@ -47,6 +48,14 @@ export interface AgentOptions {
   /** Smallest probe interval honoured (Consul: 1s); tests lower it. */
   readonly minCheckIntervalMs?: number;
   readonly clusterSize?: () => number;
+  /** The range sidecar proxies take their ports from (Consul's ports.sidecar_min_port/sidecar_max_port). */
+  readonly sidecarPorts?: { readonly min: number; readonly max: number };
+}
+
+interface PreparedService {
+  readonly svc: ServiceDef;
+  readonly defs: CheckDefinition[];
+  readonly token: string;
 }
 
 interface CheckEntry {
@@ -164,10 +173,25 @@ export class Agent {
 
   // ---- services ----
 
-  /** `PUT /v1/agent/service/register` and config `services` entries. */
+  /** `PUT /v1/agent/service/register` and config `services` entries, with the sidecar a `Connect.SidecarService` block asks for. */
   registerService(body: unknown, opts: { fromConfig?: boolean; replaceExistingChecks?: boolean } = {}): string {
     const fromConfig = opts.fromConfig ?? false;
     const reg = decodeServiceRegistration(body);
+    const main = this.prepareService(reg, fromConfig);
+    // The sidecar is decoded, given a port and checked before anything is added, so a bad one leaves nothing half-registered.
+    let side: PreparedService | null = null;
+    if (reg.sidecar) {
+      const sreg = decodeServiceRegistration(reg.sidecar, reg.service);
+      const svc = sreg.service.Port < 1 ? { ...sreg.service, Port: this.sidecarPort(sreg.service.ID) } : sreg.service;
+      const checks = sreg.checks.length > 0 ? sreg.checks : sidecarDefaultChecks(svc, reg.service.ID);
+      side = this.prepareService({ ...sreg, service: svc, checks, token: sreg.token || reg.token }, fromConfig);
+    }
+    this.commitService(main, opts.replaceExistingChecks ?? false, fromConfig);
+    if (side) this.commitService(side, opts.replaceExistingChecks ?? false, fromConfig);
+    return reg.service.ID;
+  }
+
+  private prepareService(reg: ServiceRegistration, fromConfig: boolean): PreparedService {
     const svc = reg.service;
     // Decode every check before changing anything, so a bad one leaves nothing half-registered.
     const defs = reg.checks.map((raw, i) => {
@@ -184,14 +208,34 @@ export class Agent {
         throw new InvalidAgentRequestError(`Check ID "${d.ID}" is already registered for ${owner.check.ServiceID === "" ? "the node" : `service "${owner.check.ServiceID}"`}`);
       }
     }
-    if (opts.replaceExistingChecks) {
-      const keep = new Set(defs.map((d) => d.ID));
-      for (const c of this.local.checksOfService(svc.ID)) {
-        if (!keep.has(c.CheckID) && c.CheckID !== serviceMaintId(svc.ID)) this.removeCheckInternal(c.CheckID);
+    return { svc, defs, token: reg.token };
+  }
+
+  private commitService(p: PreparedService, replaceExistingChecks: boolean, fromConfig: boolean): void {
+    if (replaceExistingChecks) {
+      const keep = new Set(p.defs.map((d) => d.ID));
+      for (const c of this.local.checksOfService(p.svc.ID)) {
+        if (!keep.has(c.CheckID) && c.CheckID !== serviceMaintId(p.svc.ID)) this.removeCheckInternal(c.CheckID);
       }
     }
-    this.addService(svc, defs, reg.token, fromConfig, true);
-    return svc.ID;
+    this.addService(p.svc, p.defs, p.token, fromConfig, true);
+  }
+
+  /**
+   * Consul's sidecarPortFromServiceIDLocked: a sidecar keeps the port it has
+   * when re-registered, else takes the lowest free one of the sidecar range.
+   */
+  private sidecarPort(sidecarId: string): number {
+    const { min, max } = this.o.sidecarPorts ?? { min: 21000, max: 21255 };
+    if (min < 1 || max < 1) throw new InvalidAgentRequestError("no port provided for sidecar_service and auto-assignment disabled in config");
+    const used = new Set<number>();
+    for (const s of this.local.liveServices()) {
+      if (s.Port < min || s.Port > max) continue;
+      if (s.ID === sidecarId) return s.Port;
+      used.add(s.Port);
+    }
+    for (let p = min; p <= max; p++) if (!used.has(p)) return p;
+    throw new InvalidAgentRequestError(`no port provided for sidecar_service and none left in the configured range [${min}, ${max}]`);
   }
 
   private addService(svc: ServiceDef, defs: CheckDefinition[], token: string, fromConfig: boolean, persist: boolean): void {
@@ -204,6 +248,11 @@ export class Agent {
   deregisterService(id: string): void {
     if (!this.local.service(id)) throw new UnknownServiceError(`Unknown service ID "${id}". Ensure that the service ID is passed, not the service name.`);
     this.removeServiceInternal(id);
+    // The sidecar registered through this service's sidecar_service goes with it, as in Consul.
+    const sidecar = this.local.service(id + SIDECAR_SUFFIX);
+    if (sidecar && sidecar.Kind === ConnectProxyKind && (sidecar.Proxy as { DestinationServiceID?: unknown }).DestinationServiceID === id) {
+      this.removeServiceInternal(sidecar.ID);
+    }
     void this.persist();
   }
 

@@ -22,7 +22,7 @@ export interface AgentConfig {
   bindAddr: string;
   clientAddr: string;
   advertiseAddr: string;
-  ports: { http: number; dns: number; server: number; serfLan: number; serfWan: number };
+  ports: { http: number; dns: number; server: number; serfLan: number; serfWan: number; sidecarMinPort: number; sidecarMaxPort: number };
   dataDir: string;
   pidFile: string;
   logLevel: LogLevel;
@@ -67,7 +67,7 @@ export function defaultConfig(): AgentConfig {
     bindAddr: "127.0.0.1",
     clientAddr: "127.0.0.1",
     advertiseAddr: "",
-    ports: { http: 8500, dns: 8600, server: 8300, serfLan: 8301, serfWan: 8302 },
+    ports: { http: 8500, dns: 8600, server: 8300, serfLan: 8301, serfWan: 8302, sidecarMinPort: 21000, sidecarMaxPort: 21255 },
     dataDir: "",
     pidFile: "",
     logLevel: "info",
@@ -142,6 +142,8 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
         if ("server" in p) cfg.ports.server = port("server");
         if ("serf_lan" in p) cfg.ports.serfLan = port("serf_lan");
         if ("serf_wan" in p) cfg.ports.serfWan = port("serf_wan");
+        if ("sidecar_min_port" in p) cfg.ports.sidecarMinPort = port("sidecar_min_port");
+        if ("sidecar_max_port" in p) cfg.ports.sidecarMaxPort = port("sidecar_max_port");
         break;
       }
       case "limits": {

@@ -80,6 +80,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
     stateFile: cfg.dev ? null : join(cfg.dataDir, "agent", "state.json"),
     enableScriptChecks: cfg.enableScriptChecks,
     enableLocalScriptChecks: cfg.enableLocalScriptChecks,
+    sidecarPorts: { min: cfg.ports.sidecarMinPort, max: cfg.ports.sidecarMaxPort },
     ...(cfg.aeIntervalMs !== null ? { aeIntervalMs: cfg.aeIntervalMs } : {}),
     ...(cfg.checkReapIntervalMs !== null ? { checkReapIntervalMs: cfg.checkReapIntervalMs } : {}),
     ...(cfg.checkUpdateIntervalMs !== null ? { checkUpdateIntervalMs: cfg.checkUpdateIntervalMs } : {}),

@@ -6,12 +6,16 @@ import type { ServiceDef } from "./local_state.ts";
 import type { ServiceAddress } from "../structs/catalog.ts";
 import { bool, DecodeError, num, obj, type Obj, objList, requireObject, str, strList, strMap } from "../structs/decode.ts";
 import { field, isObject } from "../structs/json.ts";
+import { type ConnectField, ConnectProxyKind, decodeConnect, decodeProxy, multiErrorText, SIDECAR_SUFFIX, validateConnectFields } from "../structs/proxy.ts";
+import { InvalidAgentRequestError } from "./errors.ts";
 
 export interface ServiceRegistration {
   readonly service: ServiceDef;
   /** Raw check definitions, decoded by the check layer. */
   readonly checks: Obj[];
   readonly token: string;
+  /** `Connect.SidecarService` of the request: a second registration the agent derives (never stored). */
+  readonly sidecar: Obj | null;
 }
 
 const KINDS = new Set(["", "connect-proxy", "mesh-gateway", "terminating-gateway", "ingress-gateway", "api-gateway"]);
@@ -34,8 +38,17 @@ function validateMeta(meta: Record<string, string>): void {
   }
 }
 
-export function decodeServiceRegistration(body: unknown): ServiceRegistration {
-  const o = requireObject(body);
+/**
+ * Decodes and validates a registration. With `sidecarOf`, the body is the
+ * `sidecar_service` block of that parent, and Consul's sidecar defaults fill
+ * what it leaves out (sidecarServiceFromNodeService).
+ */
+export function decodeServiceRegistration(body: unknown, sidecarOf?: ServiceDef): ServiceRegistration {
+  let o = requireObject(body);
+  if (sidecarOf) {
+    const given = str(o, "Kind");
+    o = { ...o, ID: sidecarOf.ID + SIDECAR_SUFFIX, Name: str(o, "Name", "Service") || sidecarOf.Service + SIDECAR_SUFFIX, Kind: given || ConnectProxyKind };
+  }
   const name = str(o, "Name", "Service");
   if (name === "") throw new DecodeError("Missing service name");
   const kind = str(o, "Kind");
@@ -63,7 +76,9 @@ export function decodeServiceRegistration(body: unknown): ServiceRegistration {
     tagged[`wan_ip${family}`] ??= { Address: address, Port: port };
   }
 
-  const connect = obj(o, "Connect") ?? {};
+  const connect: ConnectField = decodeConnect(obj(o, "Connect"));
+  const rawProxy = obj(o, "Proxy");
+  let proxy: Record<string, unknown> = decodeProxy(kind === ConnectProxyKind && sidecarOf ? (rawProxy ?? { DestinationServiceName: "" }) : rawProxy);
   const checks = objList(o, "Checks");
   const single = obj(o, "Check");
   if (single) checks.unshift(single);
@@ -75,26 +90,69 @@ export function decodeServiceRegistration(body: unknown): ServiceRegistration {
     if (seen.has(checkId)) throw new DecodeError(`Duplicate check ID "${checkId}" in service "${id}"`);
     seen.add(checkId);
   });
+  let tags = strList(o, "Tags");
+  let svcAddress = address;
+  let svcMeta = meta;
+  const socketPath = str(o, "SocketPath", "socket_path");
+  if (sidecarOf) {
+    // Consul's sidecar defaults: the parent's tags, meta and address unless given, and a proxy aimed at the parent.
+    if (tags.length === 0) tags = [...sidecarOf.Tags];
+    if (Object.keys(svcMeta).length === 0) svcMeta = { ...sidecarOf.Meta };
+    if (svcAddress === "") svcAddress = sidecarOf.Address;
+    if (kind === ConnectProxyKind) proxy = sidecarProxyDefaults(proxy, sidecarOf);
+  }
+  const { SidecarService: sidecar, ...storedConnect } = connect;
+  const errs = validateConnectFields({ Kind: kind, Port: port, SocketPath: socketPath, Proxy: proxy, Connect: connect });
+  // An agent allocates a sidecar's port itself; any other proxy must name one.
+  if (!sidecarOf && kind === ConnectProxyKind && port === 0 && socketPath === "") errs.unshift(`Port or SocketPath must be set for a ${kind}`);
+  if (errs.length > 0) throw new InvalidAgentRequestError(sidecarOf ? `Invalid SidecarService: ${multiErrorText(errs)}` : multiErrorText(errs));
   return {
     service: {
       Kind: kind,
       ID: id,
       Service: name,
-      Tags: strList(o, "Tags"),
-      Address: address,
+      Tags: tags,
+      Address: svcAddress,
       TaggedAddresses: tagged,
-      Meta: meta,
+      Meta: svcMeta,
       Port: port,
-      SocketPath: str(o, "SocketPath", "socket_path"),
+      SocketPath: socketPath,
       Weights: weights,
       EnableTagOverride: bool(o, "EnableTagOverride", "enable_tag_override"),
-      Proxy: obj(o, "Proxy") ?? {},
-      Connect: connect,
+      Proxy: proxy,
+      Connect: storedConnect,
       Locality: obj(o, "Locality"),
     },
     checks,
     token: str(o, "Token"),
+    sidecar: sidecar ?? null,
   };
+}
+
+function sidecarProxyDefaults(proxy: Record<string, unknown>, parent: ServiceDef): Record<string, unknown> {
+  const p = { ...proxy };
+  if (p.DestinationServiceName === "" || p.DestinationServiceName === undefined) p.DestinationServiceName = parent.Service;
+  if (p.DestinationServiceID === "" || p.DestinationServiceID === undefined) p.DestinationServiceID = parent.ID;
+  const port = typeof p.LocalServicePort === "number" ? p.LocalServicePort : 0;
+  if (!p.LocalServiceSocketPath && (p.LocalServiceAddress === "" || port < 1)) {
+    if (parent.SocketPath !== "") p.LocalServiceSocketPath = parent.SocketPath;
+    else {
+      if (p.LocalServiceAddress === "" || p.LocalServiceAddress === undefined) p.LocalServiceAddress = "127.0.0.1";
+      if (port < 1) p.LocalServicePort = parent.Port;
+    }
+  }
+  return p;
+}
+
+/** Consul's sidecarDefaultChecks: the proxy's port answers, and it is as healthy as the service it fronts. */
+export function sidecarDefaultChecks(sidecar: ServiceDef, parentId: string): Obj[] {
+  const proxy = sidecar.Proxy as { LocalServiceAddress?: string };
+  const host = sidecar.Address !== "" ? sidecar.Address : (proxy.LocalServiceAddress ?? "");
+  const hostPort = host.includes(":") ? `[${host}]:${sidecar.Port}` : `${host}:${sidecar.Port}`;
+  return [
+    { Name: "Connect Sidecar Listening", TCP: hostPort, Interval: "10s" },
+    { Name: `Connect Sidecar Aliasing ${parentId}`, AliasService: parentId },
+  ];
 }
 
 /** Consul's IDs and names for the checks of a service registration. */

@@ -12,6 +12,7 @@ import { agentMetricsRoutes } from "./agent_metrics.ts";
 import { agentOpsRoutes } from "./agent_ops.ts";
 import { agentServiceRoutes } from "./agent_services.ts";
 import { catalogRoutes } from "./catalog.ts";
+import { connectCatalogRoutes } from "./connect_catalog.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { eventRoutes } from "./event.ts";
@@ -59,6 +60,7 @@ export function createApp(api: ApiContext): Hono {
   sessionRoutes(app, api);
   catalogRoutes(app, api);
   healthRoutes(app, api);
+  connectCatalogRoutes(app, api);
   txnRoutes(app, api);
   statusRoutes(app, api);
   agentRoutes(app, api);

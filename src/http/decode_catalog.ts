@@ -5,6 +5,13 @@
 import { HttpError } from "./errors.ts";
 import type { DeregisterRequest, HealthCheck, NodeService, RegisterRequest, ServiceAddress } from "../structs/catalog.ts";
 import { field, isObject } from "../structs/json.ts";
+import { decodeConnect, decodeProxy } from "../structs/proxy.ts";
+
+/** `Connect` as stored: a sidecar_service block is agent registration sugar, never kept. */
+function storedConnect(raw: Record<string, unknown> | null): Record<string, unknown> {
+  const { SidecarService: _sidecar, ...rest } = decodeConnect(raw);
+  return rest;
+}
 
 export { str, num, bool, strList, strMap, obj } from "../structs/decode.ts";
 import { bool, DecodeError, num, obj, type Obj, str, strList, strMap } from "../structs/decode.ts";
@@ -34,8 +41,8 @@ export function decodeService(o: Obj): Omit<NodeService, "CreateIndex" | "Modify
     SocketPath: str(o, "SocketPath", "socket_path"),
     Weights: weights ? { Passing: num(weights, "Passing"), Warning: num(weights, "Warning") } : { Passing: 1, Warning: 1 },
     EnableTagOverride: bool(o, "EnableTagOverride", "enable_tag_override"),
-    Proxy: obj(o, "Proxy") ?? {},
-    Connect: obj(o, "Connect") ?? {},
+    Proxy: decodeProxy(obj(o, "Proxy")),
+    Connect: storedConnect(obj(o, "Connect")),
     Locality: obj(o, "Locality"),
   };
 }

@@ -6,5 +6,6 @@ export { kvGet, kvList, kvKeys, KV_TABLE } from "./kv.ts";
 export { sessionGet, sessionList, sessionsOfNode, SESSIONS_TABLE } from "./session.ts";
 export * as catalogRead from "./catalog_read.ts";
 export type { CheckServiceNode, Read } from "./catalog_read.ts";
+export * as connectRead from "./connect_read.ts";
 export { isReadOnlyTxn, type TxnOutcome, type TxnResult, type TxnError } from "./txn.ts";
 export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic } from "./watch.ts";
