@@ -1,11 +1,11 @@
 /**
- * What the agent needs from the servers' catalog. One interface, with
- * transports: in-process (this agent is a server) now, the server RPC port
- * once client agents exist.
+ * What the agent's anti-entropy needs from the servers' catalog, over the
+ * RPC layer (in-process on a server agent, the server RPC port on a client).
  */
 import type { DeregisterRequest, HealthCheck, Node, NodeService, RegisterRequest } from "../structs/catalog.ts";
+import { defaultOptions, type Rpc } from "../rpc/mod.ts";
 import type { Server } from "../server/mod.ts";
-import { catalogRead, MessageType } from "../state/mod.ts";
+import { inProcessRpc } from "../rpc/mod.ts";
 
 export interface NodeState {
   readonly node: Node | null;
@@ -19,19 +19,25 @@ export interface CatalogRpc {
   deregister(req: DeregisterRequest): Promise<void>;
 }
 
-/** Calls into a server in the same process. */
-export function inProcessCatalog(server: Server): CatalogRpc {
+/** Catalog.NodeServices + Health.NodeChecks, Catalog.Register and Catalog.Deregister. */
+export function rpcCatalog(rpc: Rpc, datacenter: string): CatalogRpc {
+  const opts = defaultOptions(datacenter);
   return {
     async nodeState(node) {
-      const t = server.state.t;
-      const ns = catalogRead.nodeWithServices(t, node).value;
-      return { node: ns?.node ?? null, services: ns?.services ?? [], checks: catalogRead.nodeChecks(t, node).value };
+      const ns = await rpc.call("Catalog.NodeServices", { Node: node }, opts);
+      const checks = await rpc.call("Health.NodeChecks", { Node: node }, opts);
+      return { node: ns.value?.node ?? null, services: ns.value?.services ?? [], checks: checks.value };
     },
     async register(req) {
-      await server.mustWrite({ Type: MessageType.Register, Now: server.clock.now(), Req: req });
+      await rpc.call("Catalog.Register", req, opts);
     },
     async deregister(req) {
-      await server.mustWrite({ Type: MessageType.Deregister, Now: server.clock.now(), Req: req });
+      await rpc.call("Catalog.Deregister", req, opts);
     },
   };
+}
+
+/** Calls into a server in the same process. */
+export function inProcessCatalog(server: Server): CatalogRpc {
+  return rpcCatalog(inProcessRpc(server), server.config.datacenter);
 }

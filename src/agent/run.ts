@@ -4,7 +4,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent } from "./agent.ts";
-import { inProcessCatalog } from "./catalog_rpc.ts";
+import { rpcCatalog } from "./catalog_rpc.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { resolveDnsConfig, type RunningDns, startAgentDns } from "../dns/mod.ts";
@@ -12,6 +12,7 @@ import { allowAll, createApp } from "../http/mod.ts";
 import { LocalLog, MemoryLog, type Log } from "../log/mod.ts";
 import { memoryUsage, pid } from "../runtime/process.ts";
 import { type HttpListener, serveHttp } from "../runtime/serve.ts";
+import { inProcessRpc } from "../rpc/mod.ts";
 import { Server } from "../server/mod.ts";
 import { VERSION } from "../version.ts";
 
@@ -64,6 +65,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
   await server.start();
   logger.info(`server: restored state at index ${server.lastIndex()}`);
 
+  const rpc = inProcessRpc(server);
   const agent = new Agent({
     identity: {
       node: cfg.nodeName,
@@ -73,7 +75,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
       taggedAddresses: { lan: advertise, lan_ipv4: advertise, wan: advertise, wan_ipv4: advertise },
       meta: { "consul-network-segment": "", ...cfg.nodeMeta },
     },
-    rpc: inProcessCatalog(server),
+    rpc: rpcCatalog(rpc, cfg.datacenter),
     clock: server.clock,
     random: Math.random,
     logger,
@@ -96,6 +98,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
   let httpPort = cfg.ports.http;
   const app = createApp({
     server,
+    rpc,
     agent: {
       nodeName: cfg.nodeName,
       nodeId: id,

@@ -75,7 +75,9 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
           checks: String(api.localAgent?.local.liveChecks().length ?? 0),
           services: String(api.localAgent?.local.liveServices().length ?? 0),
         },
-        consul: { server: String(a.server), leader: String(a.server), known_datacenters: "1", last_log_index: String(api.server.lastIndex()) },
+        consul: api.server
+          ? { server: "true", leader: "true", known_datacenters: "1", last_log_index: String(api.server.lastIndex()) }
+          : { server: "false", known_servers: String(api.knownServers?.() ?? 0) },
         runtime: { uptime_seconds: String(Math.floor((Date.now() - a.startedAt) / 1000)) },
       },
       Meta: {},

@@ -22,26 +22,29 @@ function wantsPrometheus(c: Context): boolean {
 
 export function metricsSummary(api: ApiContext, requests: RequestMetrics): MetricsSummary {
   const gauge = (Name: string, Value: number): GaugeValue => ({ Name, Value, Labels: {} });
-  const t = api.server.state.t;
-  const serviceNames = new Set<string>();
-  for (const row of t.services.values()) serviceNames.add(row.Service.Service);
-  let kvEntries = 0;
-  for (const row of t.kvs.values()) if (!row.Tombstone) kvEntries++;
   const gauges: GaugeValue[] = [];
   const mem = api.hooks?.memory?.();
   if (mem) {
     gauges.push(gauge("consul.runtime.alloc_bytes", mem.heapUsed), gauge("consul.runtime.heap_total_bytes", mem.heapTotal), gauge("consul.runtime.sys_bytes", mem.rss));
   }
-  gauges.push(
-    gauge("consul.raft.applied_index", api.server.lastIndex()),
-    gauge("consul.raft.last_index", api.server.lastIndex()),
-    gauge("consul.state.nodes", t.nodes.size),
-    gauge("consul.state.services", serviceNames.size),
-    gauge("consul.state.service_instances", t.services.size),
-    gauge("consul.state.kv_entries", kvEntries),
-    gauge("consul.session.active", t.sessions.size),
-    gauge("consul.runtime.uptime_seconds", Math.floor(requests.uptimeSeconds)),
-  );
+  // Raft and state figures exist only where the state is: on a server agent.
+  if (api.server) {
+    const t = api.server.state.t;
+    const serviceNames = new Set<string>();
+    for (const row of t.services.values()) serviceNames.add(row.Service.Service);
+    let kvEntries = 0;
+    for (const row of t.kvs.values()) if (!row.Tombstone) kvEntries++;
+    gauges.push(
+      gauge("consul.raft.applied_index", api.server.lastIndex()),
+      gauge("consul.raft.last_index", api.server.lastIndex()),
+      gauge("consul.state.nodes", t.nodes.size),
+      gauge("consul.state.services", serviceNames.size),
+      gauge("consul.state.service_instances", t.services.size),
+      gauge("consul.state.kv_entries", kvEntries),
+      gauge("consul.session.active", t.sessions.size),
+    );
+  }
+  gauges.push(gauge("consul.runtime.uptime_seconds", Math.floor(requests.uptimeSeconds)));
   const counters: SampledValue[] = [];
   const agent = api.localAgent;
   if (agent) {

@@ -28,6 +28,7 @@ import { CheckDefinitionError, CheckErrorCode } from "../agent/checks/mod.ts";
 import { InvalidAgentRequestError, UnknownCheckError, UnknownServiceError } from "../agent/errors.ts";
 import { UserEventError } from "../agent/user_event.ts";
 import { FilterError } from "../filter/mod.ts";
+import { BadRequestError, NotFoundError, RpcError } from "../rpc/mod.ts";
 import { ApplyError } from "../server/mod.ts";
 import { DecodeError } from "../structs/decode.ts";
 
@@ -83,6 +84,10 @@ export function createApp(api: ApiContext): Hono {
     if (err instanceof CheckDefinitionError) return c.text(checkErrorText(err), 400);
     if (err instanceof UserEventError) return c.text(err.message, 500);
     if (err instanceof ApplyError) return c.text(err.message, 500);
+    if (err instanceof NotFoundError) return c.text(err.message, 404);
+    if (err instanceof BadRequestError) return c.text(err.message, 400);
+    // Consul's agent answers a failed forward with the RPC error's text.
+    if (err instanceof RpcError) return c.text(err.message, 500);
     return c.text(`rpc error: ${(err as Error).message}`, 500);
   });
 

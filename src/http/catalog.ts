@@ -1,11 +1,10 @@
 /** `/v1/catalog/*` (Consul's agent/catalog_endpoint.go). */
 import type { Context, Hono } from "hono";
-import { type ApiContext, applyFilter, checkDatacenter, json, queryOptions, read, readJson, urlOf } from "./context.ts";
+import { type ApiContext, applyFilter, json, queryOptions, readJson, reply, urlOf } from "./context.ts";
 import { decodeDeregister, decodeRegister } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
-import { nodeMetaFilter, tagFilter } from "./filters.ts";
-import { catalogRead, MessageType, nodeTopic, serviceTopic, Topic } from "../state/mod.ts";
+import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { serviceNodeJson } from "../structs/catalog.ts";
 import { nodeSchema, nodeServiceSchema, serviceNodeSchema } from "../filter/mod.ts";
 
@@ -16,29 +15,24 @@ function param(c: Context, name: string, what: string): string {
 }
 
 export function catalogRoutes(app: Hono, api: ApiContext): void {
-  const t = () => api.server.state.t;
-
   app.put("/v1/catalog/register", async (c) => {
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
     const req = decodeRegister(await readJson(c), api.agent.datacenter);
-    await api.server.mustWrite({ Type: MessageType.Register, Now: api.server.clock.now(), Req: req });
-    return json(c, true, q);
+    return json(c, await api.rpc.call("Catalog.Register", req, q), q);
   });
 
   app.put("/v1/catalog/deregister", async (c) => {
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
     const req = decodeDeregister(await readJson(c));
-    await api.server.mustWrite({ Type: MessageType.Deregister, Now: api.server.clock.now(), Req: req });
-    return json(c, true, q);
+    return json(c, await api.rpc.call("Catalog.Deregister", req, q), q);
   });
 
   app.get("/v1/catalog/datacenters", (c) => json(c, [api.agent.datacenter]));
 
   app.get("/v1/catalog/nodes", (c) => {
     const url = urlOf(c);
-    return read(c, api, [Topic.Nodes], () => catalogRead.listNodes(t()), (nodes, q) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Catalog.ListNodes", {}, q), (nodes, q) => {
       const rows = applyFilter(nodeMetaFilter(nodes, url, (n) => n.Meta), q, nodeSchema);
       return json(c, rows.map(nodeJson), q);
     });
@@ -46,23 +40,16 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
 
   app.get("/v1/catalog/services", (c) => {
     const url = urlOf(c);
-    return read(c, api, [Topic.Services, Topic.Nodes], () => catalogRead.listServices(t()), (byName, q) => {
-      const out: Record<string, string[]> = {};
-      for (const [name, rows] of byName) {
-        let views = rows.map((r) => ({ node: t().nodes.get(r.Node)!, svc: r.Service }));
-        views = nodeMetaFilter(views, url, (v) => v.node.Meta);
-        views = applyFilter(views, q, serviceNodeSchema, (v) => serviceNodeJson(v.node, v.svc));
-        if (views.length === 0) continue;
-        out[name] = [...new Set(views.flatMap((v) => v.svc.Tags))];
-      }
-      return json(c, out, q);
-    });
+    const q = queryOptions(c, api);
+    const args = { NodeMeta: nodeMetaPairs(url), Filter: q.filter };
+    return reply(c, q, api.rpc.call("Catalog.ListServices", args, q), (byName, q) => json(c, byName, q));
   });
 
   app.get("/v1/catalog/service/:service", (c) => {
     const name = param(c, "service", "service name");
     const url = urlOf(c);
-    return read(c, api, [serviceTopic(name)], () => catalogRead.serviceNodes(t(), name), (rows, q) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Catalog.ServiceNodes", { ServiceName: name }, q), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
       const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(r.node, r.service));
@@ -72,7 +59,8 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
 
   app.get("/v1/catalog/node/:node", (c) => {
     const node = param(c, "node", "node name");
-    return read(c, api, [nodeTopic(node)], () => catalogRead.nodeWithServices(t(), node), (v, q) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Catalog.NodeServices", { Node: node }, q), (v, q) => {
       if (!v) return json(c, null, q);
       const services: Record<string, unknown> = {};
       for (const s of applyFilter(v.services, q, nodeServiceSchema, (s) => nodeServiceJson(s))) services[s.ID] = nodeServiceJson(s);
@@ -82,7 +70,8 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
 
   app.get("/v1/catalog/node-services/:node", (c) => {
     const node = param(c, "node", "node name");
-    return read(c, api, [nodeTopic(node)], () => catalogRead.nodeWithServices(t(), node), (v, q) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Catalog.NodeServices", { Node: node }, q), (v, q) => {
       if (!v) return json(c, { Node: null, Services: [] }, q);
       const services = applyFilter(v.services, q, nodeServiceSchema, (s) => nodeServiceJson(s)).map((s) => nodeServiceJson(s));
       return json(c, { Node: nodeJson(v.node), Services: services }, q);

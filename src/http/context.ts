@@ -4,7 +4,8 @@ import { HttpError } from "./errors.ts";
 import { type QueryOptions, parseQueryOptions } from "./query.ts";
 import type { RequestMetrics } from "./metrics.ts";
 import type { Agent } from "../agent/agent.ts";
-import type { QueryResult, Server } from "../server/mod.ts";
+import { isPromise, type MaybePromise, type QueryReply, type Rpc } from "../rpc/mod.ts";
+import type { Server } from "../server/mod.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { parseJsonPreservingBigInts, toJson } from "../structs/json.ts";
 
@@ -54,7 +55,15 @@ export interface AgentHooks {
 }
 
 export interface ApiContext {
-  readonly server: Server;
+  /**
+   * Every catalog, health, KV, session, txn and status request goes through
+   * this: in-process on a server agent, over the server RPC port on a client.
+   */
+  readonly rpc: Rpc;
+  /** The server in this process; absent on a client agent. */
+  readonly server?: Server;
+  /** How many servers a client agent knows to forward to. */
+  readonly knownServers?: () => number;
   readonly agent: AgentInfo;
   readonly limits: Limits;
   readonly authorizer: Authorizer;
@@ -82,10 +91,10 @@ export function queryOptions(c: Context, api: ApiContext): QueryOptions {
 }
 
 /** Sets Consul's query meta headers; X-Consul-Index is never 0. */
-export function setMeta(c: Context, index: number, q: QueryOptions): void {
-  c.header("X-Consul-Index", String(Math.max(1, index)));
-  c.header("X-Consul-KnownLeader", "true");
-  c.header("X-Consul-LastContact", "0");
+export function setMeta(c: Context, meta: QueryReply<unknown>, q: QueryOptions): void {
+  c.header("X-Consul-Index", String(Math.max(1, meta.index)));
+  c.header("X-Consul-KnownLeader", meta.knownLeader === false ? "false" : "true");
+  c.header("X-Consul-LastContact", String(meta.lastContact ?? 0));
   c.header("X-Consul-Effective-Consistency", q.consistency === "default" ? "leader" : q.consistency);
 }
 
@@ -94,26 +103,24 @@ export function json(c: Context, body: unknown, q?: { pretty: boolean }, status:
   return c.body(text, status, { "Content-Type": "application/json" });
 }
 
-/** Runs a (possibly blocking) read and writes it with its meta headers. */
-export function read<T>(
+/**
+ * Writes a read's reply with its meta headers. A reply that is already there
+ * (the in-process, non-blocking case) is answered without a promise.
+ */
+export function reply<T>(
   c: Context,
-  api: ApiContext,
-  topics: readonly string[],
-  run: () => QueryResult<T>,
+  q: QueryOptions,
+  r: MaybePromise<QueryReply<T>>,
   render: (value: T, q: QueryOptions) => Response,
 ): Response | Promise<Response> {
-  const q = queryOptions(c, api);
-  checkDatacenter(api, q.datacenter);
-  // Most reads do not block: answer them without the promise machinery of a parked query.
-  if (q.minIndex <= 0) {
-    const result = run();
-    setMeta(c, result.index, q);
-    return render(result.value, q);
+  if (isPromise(r)) {
+    return r.then((res) => {
+      setMeta(c, res, q);
+      return render(res.value, q);
+    });
   }
-  return api.server.query({ minIndex: q.minIndex, waitMs: q.waitMs }, topics, run).then((result) => {
-    setMeta(c, result.index, q);
-    return render(result.value, q);
-  });
+  setMeta(c, r, q);
+  return render(r.value, q);
 }
 
 export function checkDatacenter(api: ApiContext, dc: string): void {

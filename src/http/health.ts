@@ -1,15 +1,18 @@
 /** `/v1/health/*` (Consul's agent/health_endpoint.go). */
 import type { Context, Hono } from "hono";
-import { type ApiContext, applyFilter, json, read, urlOf } from "./context.ts";
+import { type ApiContext, applyFilter, json, queryOptions, reply, setMeta, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
-import { nodeMetaFilter, tagFilter } from "./filters.ts";
-import { parseBoolParam } from "./query.ts";
+import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
+import { parseBoolParam, type QueryOptions } from "./query.ts";
 import { nodeJson, nodeServiceJson } from "./render.ts";
-import { catalogRead, nodeTopic, serviceTopic, Topic } from "../state/mod.ts";
+import type { MaybePromise, QueryReply } from "../rpc/mod.ts";
 import type { HealthCheck } from "../structs/catalog.ts";
 import { checkServiceNodeSchema, healthCheckSchema } from "../filter/mod.ts";
 
 const STATES = new Set(["any", "passing", "warning", "critical"]);
+
+/** Node meta by node name (check rows carry node names only). */
+type MetaOf = (node: string) => Record<string, string>;
 
 function param(c: Context, name: string, what: string): string {
   const v = c.req.param(name) ?? "";
@@ -23,40 +26,41 @@ function checksResponse(
   checks: HealthCheck[],
   q: Parameters<typeof applyFilter>[1],
   url: URL,
-  nodeMeta?: (node: string) => Record<string, string>,
+  nodeMeta?: MetaOf,
 ): Response {
   const rows = nodeMeta ? nodeMetaFilter(checks, url, (ch) => nodeMeta(ch.Node)) : checks;
   return json(c, applyFilter(rows, q, healthCheckSchema), q);
 }
 
 export function healthRoutes(app: Hono, api: ApiContext): void {
-  const t = () => api.server.state.t;
-  const metaOf = (node: string) => t().nodes.get(node)?.Meta ?? {};
-
   app.get("/v1/health/node/:node", (c) => {
     const node = param(c, "node", "node name");
     const url = urlOf(c);
-    return read(c, api, [nodeTopic(node)], () => catalogRead.nodeChecks(t(), node), (checks, q) => checksResponse(c, checks, q, url));
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Health.NodeChecks", { Node: node }, q), (checks, q) => checksResponse(c, checks, q, url));
   });
 
   app.get("/v1/health/checks/:service", (c) => {
     const name = param(c, "service", "service name");
     const url = urlOf(c);
-    return read(c, api, [serviceTopic(name)], () => catalogRead.serviceChecks(t(), name), (checks, q) => checksResponse(c, checks, q, url, metaOf));
+    const q = queryOptions(c, api);
+    return checksWithNodeMeta(c, api, q, url, api.rpc.call("Health.ServiceChecks", { ServiceName: name }, q));
   });
 
   app.get("/v1/health/state/:state", (c) => {
     const state = c.req.param("state");
     if (!STATES.has(state)) throw new HttpError(400, `Invalid check state: "${state}"`);
     const url = urlOf(c);
-    return read(c, api, [Topic.Checks], () => catalogRead.checksInState(t(), state), (checks, q) => checksResponse(c, checks, q, url, metaOf));
+    const q = queryOptions(c, api);
+    return checksWithNodeMeta(c, api, q, url, api.rpc.call("Health.ChecksInState", { State: state }, q));
   });
 
   app.get("/v1/health/service/:service", (c) => {
     const name = param(c, "service", "service name");
     const url = urlOf(c);
     const passing = parseBoolParam(url.searchParams.get("passing"), "passing");
-    return read(c, api, [serviceTopic(name)], () => catalogRead.checkServiceNodes(t(), name), (rows, q) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Health.ServiceNodes", { ServiceName: name }, q), (rows, q) => {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));
@@ -64,4 +68,26 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
       return json(c, applyFilter(wire, q, checkServiceNodeSchema), q);
     });
   });
+}
+
+/**
+ * The checks endpoints that honour `?node-meta` need each check's node meta:
+ * only then, once the checks have answered (a blocking read has woken), is
+ * the node list fetched.
+ */
+function checksWithNodeMeta(
+  c: Context,
+  api: ApiContext,
+  q: QueryOptions,
+  url: URL,
+  r: MaybePromise<QueryReply<HealthCheck[]>>,
+): Response | Promise<Response> {
+  if (nodeMetaPairs(url).length === 0) return reply(c, q, r, (checks, q) => checksResponse(c, checks, q, url));
+  return (async () => {
+    const res = await r;
+    const nodes = await api.rpc.call("Catalog.ListNodes", {}, { ...q, minIndex: 0 });
+    const meta = new Map(nodes.value.map((n) => [n.Node, n.Meta]));
+    setMeta(c, res, q);
+    return checksResponse(c, res.value, q, url, (node) => meta.get(node) ?? {});
+  })();
 }

@@ -1,9 +1,9 @@
 /** `/v1/kv/*` (Consul's agent/kvs_endpoint.go). */
 import type { Hono } from "hono";
-import { type ApiContext, checkDatacenter, json, queryOptions, read, readBytes, urlOf } from "./context.ts";
+import { type ApiContext, json, queryOptions, readBytes, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { has, parseUint } from "./query.ts";
-import { kvGet, kvKeys, kvList, kvKeyTopic, kvPrefixTopic, MessageType, type KvRow } from "../state/mod.ts";
+import type { KvRow } from "../state/mod.ts";
 import { encodeBase64, toJson } from "../structs/json.ts";
 import { dirEntryJson, KvVerb } from "../structs/kv.ts";
 
@@ -70,22 +70,22 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/kv/*", (c) => {
     const url = urlOf(c);
     const key = keyOf(url);
-    const t = () => api.server.state.t;
+    const q = queryOptions(c, api);
     if (has(url, "keys")) {
       const sep = url.searchParams.get("separator") ?? url.searchParams.get("seperator") ?? "";
-      return read(c, api, [kvPrefixTopic(key)], () => kvKeys(t(), key, sep), (keys, q) => {
+      return reply(c, q, api.rpc.call("KVS.ListKeys", { Prefix: key, Separator: sep }, q), (keys, q) => {
         if (keys.length === 0 && key !== "") return c.body(null, 404);
         return json(c, keys, q);
       });
     }
     if (has(url, "recurse")) {
-      return read(c, api, [kvPrefixTopic(key)], () => kvList(t(), key), (rows, q) => {
+      return reply(c, q, api.rpc.call("KVS.List", { Key: key }, q), (rows, q) => {
         if (rows.length === 0) return c.body(null, 404);
         return c.body(entriesBody(rows, q.pretty), 200, { "Content-Type": "application/json" });
       });
     }
     if (key === "") throw new HttpError(400, "Missing key name");
-    return read(c, api, [kvKeyTopic(key)], () => kvGet(t(), key), (row, q) => {
+    return reply(c, q, api.rpc.call("KVS.Get", { Key: key }, q), (row, q) => {
       if (!row) return c.body(null, 404);
       if (has(url, "raw")) {
         return c.body(new Uint8Array(row.Value ?? new Uint8Array(0)), 200, {
@@ -102,7 +102,6 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
     const url = urlOf(c);
     const key = keyOf(url);
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
     if (key === "") throw new HttpError(400, "Missing key name");
     conflicting(url, "cas", "acquire", "release");
     const p = url.searchParams;
@@ -129,20 +128,18 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
     }
     const limit = api.limits.kvMaxValueSize;
     const value = await readBytes(c, limit, (n) => `Value exceeds ${limit} byte limit: request body (${n} bytes) is too large`);
-    const result = await api.server.mustWrite({
-      Type: MessageType.KVS,
-      Now: api.server.clock.now(),
-      Op: verb as KvVerb,
-      Entry: { Key: key, Value: encodeBase64(value), Flags: flags, Session: session, ModifyIndex: modifyIndex },
-    });
-    return json(c, verb === KvVerb.Set ? true : result.value === true, q);
+    const ok = await api.rpc.call(
+      "KVS.Apply",
+      { Op: verb as KvVerb, Entry: { Key: key, Value: encodeBase64(value), Flags: flags, Session: session, ModifyIndex: modifyIndex } },
+      q,
+    );
+    return json(c, ok, q);
   });
 
   app.delete("/v1/kv/*", async (c) => {
     const url = urlOf(c);
     const key = keyOf(url);
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
     conflicting(url, "recurse", "cas");
     const p = url.searchParams;
     let verb: string = KvVerb.Delete;
@@ -153,12 +150,7 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
       verb = KvVerb.DeleteCas;
       modifyIndex = parseUint(p.get("cas")!, "cas index");
     }
-    const result = await api.server.mustWrite({
-      Type: MessageType.KVS,
-      Now: api.server.clock.now(),
-      Op: verb as KvVerb,
-      Entry: { Key: key, Value: null, Flags: "0", Session: "", ModifyIndex: modifyIndex },
-    });
-    return json(c, verb === KvVerb.DeleteCas ? result.value === true : true, q);
+    const ok = await api.rpc.call("KVS.Apply", { Op: verb as KvVerb, Entry: { Key: key, Value: null, Flags: "0", Session: "", ModifyIndex: modifyIndex } }, q);
+    return json(c, ok, q);
   });
 }

@@ -1,8 +1,7 @@
 /** `/v1/session/*` (Consul's agent/session_endpoint.go and consul/session_endpoint.go). */
 import type { Context, Hono } from "hono";
-import { type ApiContext, checkDatacenter, json, queryOptions, read, readJson } from "./context.ts";
+import { type ApiContext, json, queryOptions, readJson, reply } from "./context.ts";
 import { HttpError } from "./errors.ts";
-import { MessageType, sessionGet, sessionList, sessionsOfNode, Topic } from "../state/mod.ts";
 import { SERF_CHECK_ID } from "../structs/catalog.ts";
 import { durationFromJson, formatGoDuration, parseGoDuration } from "../structs/duration.ts";
 import { field, isObject } from "../structs/json.ts";
@@ -97,43 +96,39 @@ function sessionIdParam(c: Context): string {
 const list = (c: Context) => (rows: Session[], q: { pretty: boolean }) => json(c, rows.map(sessionJson), q);
 
 export function sessionRoutes(app: Hono, api: ApiContext): void {
-  const t = () => api.server.state.t;
-
   app.put("/v1/session/create", async (c) => {
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
-    const body = decodeSessionCreate(await readJson(c), api.agent.nodeName, crypto.randomUUID());
-    await api.server.mustWrite({ Type: MessageType.Session, Now: api.server.clock.now(), Op: "create", Session: body });
-    return json(c, { ID: body.ID }, q);
+    const body = decodeSessionCreate(await readJson(c), api.agent.nodeName, "");
+    const id = await api.rpc.call("Session.Apply", { Op: "create", Session: body }, q);
+    return json(c, { ID: id }, q);
   });
 
   app.put("/v1/session/destroy/:id", async (c) => {
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
-    await api.server.mustWrite({ Type: MessageType.Session, Now: api.server.clock.now(), Op: "destroy", ID: sessionIdParam(c) });
+    await api.rpc.call("Session.Apply", { Op: "destroy", ID: sessionIdParam(c) }, q);
     return json(c, true, q);
   });
 
   // Renew is a plain RPC in Consul, not a blocking read: ?index/?wait never park it.
-  app.put("/v1/session/renew/:id", (c) => {
+  app.put("/v1/session/renew/:id", async (c) => {
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
-    const id = sessionIdParam(c);
-    const s = sessionGet(t(), id).value[0];
-    if (!s) throw new HttpError(404, `Session id '${id}' not found`);
-    api.server.sessions.arm(s.ID, s.TTL);
-    return json(c, [sessionJson(s)], q);
+    // An unknown session is a NotFoundError: 404 with Consul's text.
+    const rows = await api.rpc.call("Session.Renew", { SessionID: sessionIdParam(c) }, q);
+    return json(c, rows.map(sessionJson), q);
   });
 
   app.get("/v1/session/info/:id", (c) => {
-    const id = sessionIdParam(c);
-    return read(c, api, [Topic.Sessions], () => sessionGet(t(), id), list(c));
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Session.Get", { SessionID: sessionIdParam(c) }, q), list(c));
   });
 
   app.get("/v1/session/node/:node", (c) => {
-    const node = c.req.param("node");
-    return read(c, api, [Topic.Sessions], () => sessionsOfNode(t(), node), list(c));
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Session.NodeSessions", { Node: c.req.param("node") }, q), list(c));
   });
 
-  app.get("/v1/session/list", (c) => read(c, api, [Topic.Sessions], () => sessionList(t()), list(c)));
+  app.get("/v1/session/list", (c) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Session.List", {}, q), list(c));
+  });
 }

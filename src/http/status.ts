@@ -1,9 +1,14 @@
-/** `/v1/status/*`: with one server, it is the leader and the only peer. */
+/** `/v1/status/*` (Consul's agent/status_endpoint.go): answered by a server, over RPC. */
 import type { Hono } from "hono";
-import { type ApiContext, json } from "./context.ts";
+import { type ApiContext, json, queryOptions } from "./context.ts";
 
 export function statusRoutes(app: Hono, api: ApiContext): void {
-  const self = () => `${api.agent.advertiseAddr}:${api.agent.serverPort}`;
-  app.get("/v1/status/leader", (c) => json(c, api.agent.server ? self() : ""));
-  app.get("/v1/status/peers", (c) => json(c, api.agent.server ? [self()] : []));
+  app.get("/v1/status/leader", async (c) => {
+    const q = queryOptions(c, api);
+    return json(c, await api.rpc.call("Status.Leader", {}, q), q);
+  });
+  app.get("/v1/status/peers", async (c) => {
+    const q = queryOptions(c, api);
+    return json(c, await api.rpc.call("Status.Peers", {}, q), q);
+  });
 }

@@ -1,10 +1,10 @@
 /** `PUT /v1/txn` (Consul's agent/txn_endpoint.go). */
 import type { Context, Hono } from "hono";
-import { type ApiContext, checkDatacenter, json, queryOptions, readText, setMeta } from "./context.ts";
+import { type ApiContext, json, queryOptions, readText, setMeta } from "./context.ts";
 import { decodeCheck, decodeService, num, obj, str, strMap } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
 import { nodeServiceJson } from "./render.ts";
-import { isReadOnlyTxn, MessageType, type TxnError, type TxnOp, type TxnOutcome, type TxnResult } from "../state/mod.ts";
+import { isReadOnlyTxn, type TxnError, type TxnOp, type TxnOutcome, type TxnResult } from "../state/mod.ts";
 import type { RegisterRequest } from "../structs/catalog.ts";
 import { DecodeError } from "../structs/decode.ts";
 import { decodeBase64, encodeBase64, field, isObject, parseJsonPreservingBigInts, toUint64 } from "../structs/json.ts";
@@ -91,15 +91,10 @@ function decodeOp(raw: unknown, i: number, dc: string, maxValue: number): TxnOp 
 function decodeOps(body: unknown[], api: ApiContext): { ops: TxnOp[]; refused: TxnError[] } {
   const ops: TxnOp[] = [];
   const refused: TxnError[] = [];
-  const now = api.server.clock.now();
   body.forEach((raw, i) => {
     try {
-      const op = decodeOp(raw, i, api.agent.datacenter, api.limits.kvMaxValueSize);
-      // Lock-delay runs on the leader's wall clock, so Consul checks it before the log.
-      if ("KV" in op && op.KV.Verb === KvVerb.Lock && (api.server.state.t.lockDelay.get(op.KV.Entry.Key) ?? 0) > now) {
-        throw new OpRefused(`failed to lock key "${op.KV.Entry.Key}" due to lock delay`);
-      }
-      ops.push(op);
+      // Lock-delay is checked by the server (Txn.Apply), on its clock.
+      ops.push(decodeOp(raw, i, api.agent.datacenter, api.limits.kvMaxValueSize));
     } catch (err) {
       if (err instanceof OpRefused) refused.push({ OpIndex: i, What: err.message });
       else if (err instanceof DecodeError) throw parseError(err.message.replace(/^Request decode failed: /, ""));
@@ -133,7 +128,6 @@ async function readTxnBody(c: Context, api: ApiContext): Promise<unknown> {
 export function txnRoutes(app: Hono, api: ApiContext): void {
   app.put("/v1/txn", async (c) => {
     const q = queryOptions(c, api);
-    checkDatacenter(api, q.datacenter);
     const body = await readTxnBody(c, api);
     if (!Array.isArray(body)) throw parseError("transaction must be a JSON list of operations");
     if (body.length > api.limits.txnMaxOps) {
@@ -143,11 +137,11 @@ export function txnRoutes(app: Hono, api: ApiContext): void {
     if (refused.length > 0) return json(c, { Results: null, Errors: refused }, q, 409);
     let outcome: TxnOutcome;
     if (isReadOnlyTxn(ops)) {
-      outcome = api.server.state.readTxn(ops);
-      setMeta(c, api.server.lastIndex(), q);
+      const r = await api.rpc.call("Txn.Read", { Ops: ops }, q);
+      outcome = r.value;
+      setMeta(c, r, q);
     } else {
-      const r = await api.server.mustWrite({ Type: MessageType.Txn, Now: api.server.clock.now(), Ops: ops });
-      outcome = r.value as TxnOutcome;
+      outcome = await api.rpc.call("Txn.Apply", { Ops: ops }, q);
     }
     return json(c, outcomeJson(outcome), q, outcome.errors.length > 0 ? 409 : 200);
   });

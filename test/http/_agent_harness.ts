@@ -10,6 +10,7 @@ import { inProcessCatalog } from "../../src/agent/catalog_rpc.ts";
 import { createLogger } from "../../src/agent/logger.ts";
 import { type AgentHooks, type ApiContext, createApp } from "../../src/http/mod.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
+import { inProcessRpc } from "../../src/rpc/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 import { ADDR, DC, FakeClock, NODE, NODE_ID, RecordingAuthorizer } from "./_harness.ts";
 
@@ -67,6 +68,7 @@ export async function startAgentHarness(options: AgentHarnessOptions = {}): Prom
   const hooks: AgentHooks = options.hooks ?? {};
   const api: ApiContext = {
     server,
+    rpc: inProcessRpc(server),
     agent: {
       nodeName: NODE,
       nodeId: NODE_ID,

@@ -6,6 +6,7 @@
 import type { Hono } from "hono";
 import { type ApiContext, type Authorizer, createApp } from "../../src/http/mod.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
+import { inProcessRpc } from "../../src/rpc/mod.ts";
 import type { Clock } from "../../src/server/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 
@@ -100,6 +101,7 @@ export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReq
   const authorizer = new RecordingAuthorizer();
   const api: ApiContext = {
     server,
+    rpc: inProcessRpc(server),
     agent: {
       nodeName: NODE,
       nodeId: NODE_ID,

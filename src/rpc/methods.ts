@@ -1,0 +1,81 @@
+/**
+ * Every server endpoint an agent can call, by Consul's RPC method name, with
+ * its arguments and reply. Arguments hold what Consul's request structs hold
+ * besides QueryOptions/WriteRequest (those travel as RequestOptions).
+ *
+ * To add an endpoint: add a line here, write the server function
+ * (Server + args + options -> reply) under src/server/endpoints/, and list it
+ * in src/server/endpoints/table.ts; the type checker insists on all three.
+ * Replies must survive the wire codec: plain JSON plus Uint8Array and bigint
+ * (no Map, Set, class instances or undefined inside arrays).
+ */
+import type { QueryReply } from "./types.ts";
+import type { CheckServiceNode, KvCommandEntry, KvRow, SessionCommandBody, TxnOp, TxnOutcome } from "../state/mod.ts";
+import type { DeregisterRequest, HealthCheck, Node, NodeService, RegisterRequest } from "../structs/catalog.ts";
+import type { KvVerb } from "../structs/kv.ts";
+import type { Session } from "../structs/session.ts";
+
+interface E<A, R> {
+  readonly args: A;
+  readonly reply: R;
+}
+
+type Empty = Record<string, never>;
+
+/** One service instance: its node and the service as registered there. */
+export interface ServiceNodeRow {
+  readonly node: Node;
+  readonly service: NodeService;
+}
+
+export interface NodeServicesRow {
+  readonly node: Node;
+  readonly services: NodeService[];
+}
+
+export type SessionApplyArgs =
+  | { readonly Op: "create"; readonly Session: SessionCommandBody }
+  | { readonly Op: "destroy"; readonly ID: string };
+
+export interface Endpoints {
+  "Catalog.Register": E<RegisterRequest, true>;
+  "Catalog.Deregister": E<DeregisterRequest, true>;
+  "Catalog.ListDatacenters": E<Empty, string[]>;
+  "Catalog.ListNodes": E<Empty, QueryReply<Node[]>>;
+  /** Service name -> union of tags, after the node-meta pairs and the bexpr filter (over ServiceNode). */
+  "Catalog.ListServices": E<{ readonly NodeMeta: readonly (readonly [string, string])[]; readonly Filter: string }, QueryReply<Record<string, string[]>>>;
+  "Catalog.ServiceNodes": E<{ readonly ServiceName: string }, QueryReply<ServiceNodeRow[]>>;
+  /** The node and its services; null value when the node is unknown. */
+  "Catalog.NodeServices": E<{ readonly Node: string }, QueryReply<NodeServicesRow | null>>;
+
+  "Health.NodeChecks": E<{ readonly Node: string }, QueryReply<HealthCheck[]>>;
+  "Health.ServiceChecks": E<{ readonly ServiceName: string }, QueryReply<HealthCheck[]>>;
+  "Health.ChecksInState": E<{ readonly State: string }, QueryReply<HealthCheck[]>>;
+  "Health.ServiceNodes": E<{ readonly ServiceName: string }, QueryReply<CheckServiceNode[]>>;
+
+  "KVS.Get": E<{ readonly Key: string }, QueryReply<KvRow | null>>;
+  "KVS.List": E<{ readonly Key: string }, QueryReply<KvRow[]>>;
+  "KVS.ListKeys": E<{ readonly Prefix: string; readonly Separator: string }, QueryReply<string[]>>;
+  /** true when the write took effect (cas, lock and delete-cas may say false). */
+  "KVS.Apply": E<{ readonly Op: KvVerb; readonly Entry: KvCommandEntry }, boolean>;
+
+  /** The session's ID (create fills in ID when it is ""). */
+  "Session.Apply": E<SessionApplyArgs, string>;
+  "Session.Get": E<{ readonly SessionID: string }, QueryReply<Session[]>>;
+  "Session.List": E<Empty, QueryReply<Session[]>>;
+  "Session.NodeSessions": E<{ readonly Node: string }, QueryReply<Session[]>>;
+  /** Restarts the TTL; throws NotFoundError for an unknown session. */
+  "Session.Renew": E<{ readonly SessionID: string }, Session[]>;
+
+  /** A transaction with writes, as one log entry (errors roll it back). */
+  "Txn.Apply": E<{ readonly Ops: TxnOp[] }, TxnOutcome>;
+  /** A read-only transaction against current state. */
+  "Txn.Read": E<{ readonly Ops: TxnOp[] }, QueryReply<TxnOutcome>>;
+
+  /** "ip:port" of the leader's RPC address, "" when there is none. */
+  "Status.Leader": E<Empty, string>;
+  "Status.Peers": E<Empty, string[]>;
+  "Status.Ping": E<Empty, true>;
+}
+
+export type { Empty };

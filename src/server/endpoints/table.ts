@@ -1,0 +1,54 @@
+/**
+ * The server's RPC table: Consul's method names to the functions that answer
+ * them. Every transport dispatches through it (in-process directly; the RPC
+ * port and NATS after decoding a frame).
+ */
+import * as catalog from "./catalog.ts";
+import * as health from "./health.ts";
+import * as kvs from "./kvs.ts";
+import * as session from "./session.ts";
+import * as status from "./status.ts";
+import * as txn from "./txn.ts";
+import type { Server } from "../server.ts";
+import type { ArgsOf, MaybePromise, Method, ReplyOf, RequestOptions } from "../../rpc/types.ts";
+
+export type Handler<M extends Method> = (server: Server, args: ArgsOf<M>, opts: RequestOptions) => MaybePromise<ReplyOf<M>>;
+export type EndpointTable = { readonly [M in Method]: Handler<M> };
+
+export const endpoints: EndpointTable = {
+  "Catalog.Register": catalog.register,
+  "Catalog.Deregister": catalog.deregister,
+  "Catalog.ListDatacenters": catalog.listDatacenters,
+  "Catalog.ListNodes": catalog.listNodes,
+  "Catalog.ListServices": catalog.listServices,
+  "Catalog.ServiceNodes": catalog.serviceNodes,
+  "Catalog.NodeServices": catalog.nodeServices,
+
+  "Health.NodeChecks": health.nodeChecks,
+  "Health.ServiceChecks": health.serviceChecks,
+  "Health.ChecksInState": health.checksInState,
+  "Health.ServiceNodes": health.serviceNodes,
+
+  "KVS.Get": kvs.get,
+  "KVS.List": kvs.list,
+  "KVS.ListKeys": kvs.listKeys,
+  "KVS.Apply": kvs.apply,
+
+  "Session.Apply": session.apply,
+  "Session.Get": session.get,
+  "Session.List": session.list,
+  "Session.NodeSessions": session.nodeSessions,
+  "Session.Renew": session.renew,
+
+  "Txn.Apply": txn.apply,
+  "Txn.Read": txn.read,
+
+  "Status.Leader": status.leader,
+  "Status.Peers": status.peers,
+  "Status.Ping": () => true,
+};
+
+/** Whether `name` is a method of the table (frames from the wire are checked with it). */
+export function isMethod(name: string): name is Method {
+  return Object.hasOwn(endpoints, name);
+}
