@@ -17,6 +17,7 @@ import { Catalog } from "./catalog.ts";
 import { Health } from "./health.ts";
 import { Agent } from "./agent.ts";
 import { Event } from "./event.ts";
+import { Snapshot } from "./snapshot.ts";
 import { Status } from "./status.ts";
 import { Txn } from "./txn.ts";
 import { Lock, type LockOptions } from "./lock.ts";
@@ -104,6 +105,9 @@ export class Client {
   }
   status(): Status {
     return new Status(this);
+  }
+  snapshot(): Snapshot {
+    return new Snapshot(this);
   }
   txn(): Txn {
     return new Txn(this);

@@ -43,6 +43,7 @@ export type {
 } from "./agent.ts";
 export { Event, eventIdToIndex, userEventToWire } from "./event.ts";
 export type { FireParams, UserEvent } from "./event.ts";
+export { Snapshot } from "./snapshot.ts";
 export { Status } from "./status.ts";
 export { Txn } from "./txn.ts";
 export type { CheckTxnOp, NodeTxnOp, ServiceTxnOp, TxnError, TxnOp, TxnResponse, TxnResult } from "./txn.ts";

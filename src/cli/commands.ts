@@ -10,6 +10,7 @@ import { maintCommand } from "./maint.ts";
 import { membersCommand } from "./members.ts";
 import { reloadCommand } from "./reload.ts";
 import { servicesCommand } from "./services/mod.ts";
+import { snapshotCommand } from "./snapshot/mod.ts";
 import { versionCommand } from "./version.ts";
 import { watchCommand } from "./watch/mod.ts";
 import { columnize } from "./format/columnize.ts";
@@ -38,6 +39,7 @@ export const commands: Readonly<Record<string, Command>> = {
   members: membersCommand,
   reload: reloadCommand,
   services: servicesCommand,
+  snapshot: snapshotCommand,
   version: versionCommand,
   watch: watchCommand,
 };

@@ -28,7 +28,7 @@ export async function loadDataSource(data: string, io: CliIo): Promise<Uint8Arra
 }
 
 /** Go's *PathError text, e.g. "open x.json: no such file or directory". */
-function describeFsError(err: unknown, path: string): string {
+export function describeFsError(err: unknown, path: string): string {
   const code = (err as { code?: string }).code;
   const reason: Record<string, string> = {
     ENOENT: "no such file or directory",

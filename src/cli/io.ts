@@ -11,6 +11,12 @@ export interface CliIo {
   stderr(text: string): void;
   readStdin(): Promise<Uint8Array>;
   readFile(path: string): Promise<Uint8Array>;
+  /** Writes a whole file (mode 0600 when created) and syncs it to disk. */
+  writeFile(path: string, data: Uint8Array): Promise<void>;
+  /** Renames a file, replacing the target. */
+  rename(from: string, to: string): Promise<void>;
+  /** Removes a file; no error when it is already gone. */
+  removeFile(path: string): Promise<void>;
   env(name: string): string | undefined;
   /** Environment for child processes. */
   allEnv(): Record<string, string | undefined>;

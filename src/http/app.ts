@@ -22,6 +22,7 @@ import { pathLabel, RequestMetrics } from "./metrics.ts";
 import { missingParamRoutes } from "./missing.ts";
 import { requestToken } from "./query.ts";
 import { sessionRoutes } from "./session.ts";
+import { snapshotRoutes } from "./snapshot.ts";
 import { statusRoutes } from "./status.ts";
 import { txnRoutes } from "./txn.ts";
 import { CheckDefinitionError, CheckErrorCode } from "../agent/checks/mod.ts";
@@ -63,6 +64,7 @@ export function createApp(api: ApiContext): Hono {
   healthRoutes(app, api);
   connectCatalogRoutes(app, api);
   txnRoutes(app, api);
+  snapshotRoutes(app, api);
   statusRoutes(app, api);
   agentRoutes(app, api);
   agentServiceRoutes(app, api);

@@ -1,3 +1,3 @@
-export { Server, ApplyError, type ServerConfig } from "./server.ts";
+export { Server, ApplyError, SnapshotStateError, type ServerConfig } from "./server.ts";
 export { type Clock, systemClock } from "./clock.ts";
 export { type BlockingOptions, type QueryResult, DEFAULT_WAIT_MS, MAX_WAIT_MS, effectiveWait } from "./blocking.ts";

@@ -9,6 +9,8 @@ import { type Clock, systemClock } from "./clock.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { Log } from "../log/log.ts";
 import { type ApplyResult, type Command, decodeCommand, encodeCommand, MessageType, StateStore } from "../state/mod.ts";
+import { decodeSnapshot } from "../state/snapshot.ts";
+import { encodeBase64 } from "../structs/json.ts";
 import { SERF_CHECK_ID, SERF_CHECK_NAME, HealthStatus } from "../structs/catalog.ts";
 import { VERSION } from "../version.ts";
 
@@ -25,6 +27,11 @@ export interface ServerConfig {
   readonly snapshotThreshold?: number;
   readonly tombstoneTtlMs?: number;
   readonly nodeMeta?: Record<string, string>;
+}
+
+/** A state snapshot given to `restore` that does not decode; nothing was written. */
+export class SnapshotStateError extends Error {
+  override readonly name = "SnapshotStateError";
 }
 
 /** A write the state machine refused; the message is Consul's text. */
@@ -89,7 +96,37 @@ export class Server {
   }
 
   query<T>(opts: BlockingOptions, topics: readonly string[], run: () => QueryResult<T>): Promise<QueryResult<T>> {
-    return blockingQuery(this.state.hub, this.deadlines, opts, topics, run, () => this.stopped);
+    // A restore replaces the state, whose indexes may go back: parked queries answer at once (Consul's AbandonCh).
+    const restores = this.state.restores;
+    return blockingQuery(this.state.hub, this.deadlines, opts, topics, run, () => this.stopped || this.state.restores !== restores);
+  }
+
+  /**
+   * Replaces the whole state with a state snapshot (`state.bin` of an
+   * archive) through the log, so every replica applies it at the same index.
+   * The snapshot is decoded first: one that does not decode is refused
+   * (SnapshotStateError) before anything is written. Then the leader duties
+   * are reasserted, as Consul does after a restore, and the log is
+   * snapshotted so recovery does not replay the restore entry.
+   */
+  async restore(state: Uint8Array): Promise<number> {
+    try {
+      decodeSnapshot(state);
+    } catch (err) {
+      throw new SnapshotStateError(`failed to read snapshot file: ${(err as Error).message}`, { cause: err });
+    }
+    await this.mustWrite({ Type: MessageType.Restore, Now: this.clock.now(), State: encodeBase64(state) });
+    const index = this.state.lastApplied;
+    await this.registerSelf();
+    await this.snapshotting;
+    if (!this.stopped && this.snapshotting === null && this.log.entriesSinceSnapshot() > 0) {
+      this.snapshotting = this.log
+        .saveSnapshot({ index: this.state.lastApplied, data: this.state.snapshot() })
+        .catch(() => {})
+        .finally(() => (this.snapshotting = null));
+      await this.snapshotting;
+    }
+    return index;
   }
 
   lastIndex(): number {
@@ -112,6 +149,11 @@ export class Server {
   }
 
   private afterApply(cmd: Command): void {
+    if (cmd.Type === MessageType.Restore) {
+      this.sessions.stopAll();
+      for (const s of this.state.t.sessions.values()) this.sessions.arm(s.ID, s.TTL);
+      return;
+    }
     if (cmd.Type === MessageType.Session && cmd.Op === "create") {
       if (this.state.t.sessions.has(cmd.Session.ID)) this.sessions.arm(cmd.Session.ID, cmd.Session.TTL);
       return;

@@ -20,6 +20,8 @@ export const MessageType = {
   ConfigEntry: 22,
   /** Consulate's own, above Consul's range: a no-op entry a `consistent` read waits for. */
   Barrier: 120,
+  /** Consulate's own: replaces the whole state with a snapshot (`PUT /v1/snapshot`). */
+  Restore: 121,
 } as const;
 export type MessageType = (typeof MessageType)[keyof typeof MessageType];
 
@@ -57,7 +59,9 @@ export type Command =
   | { Type: typeof MessageType.Session; Now: number; Op: "create"; Session: SessionCommandBody }
   | { Type: typeof MessageType.Session; Now: number; Op: "destroy"; ID: string }
   | { Type: typeof MessageType.Tombstone; Now: number; ReapIndex: number }
-  | { Type: typeof MessageType.Txn; Now: number; Ops: TxnOp[] };
+  | { Type: typeof MessageType.Txn; Now: number; Ops: TxnOp[] }
+  /** `State` is a state snapshot (`StateStore.snapshot()` bytes), base64. */
+  | { Type: typeof MessageType.Restore; Now: number; State: string };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -39,9 +39,55 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
   return new TextEncoder().encode(JSON.stringify(file));
 }
 
+/**
+ * Checks the shape of what a decode relies on, so a snapshot from elsewhere
+ * (a restore) is refused whole instead of half-loaded; throws a TypeError
+ * or RangeError that names the bad field.
+ */
+function checkShape(file: unknown): asserts file is SnapshotFile {
+  const obj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+  if (!obj(file)) throw new TypeError("snapshot is not a JSON object");
+  if (file.Version !== 1) throw new RangeError(`Unsupported snapshot version: ${JSON.stringify(file.Version)}`);
+  const index = (v: unknown): boolean => typeof v === "number" && Number.isSafeInteger(v) && v >= 0;
+  if (!index(file.Index)) throw new TypeError(`snapshot Index is ${JSON.stringify(file.Index)}, not an index`);
+  const each = (name: string, ok: (row: unknown) => boolean): void => {
+    const rows = file[name];
+    if (!Array.isArray(rows)) throw new TypeError(`snapshot ${name} is not a list`);
+    rows.forEach((row, i) => {
+      if (!ok(row)) throw new TypeError(`snapshot ${name}[${i}] is malformed: ${JSON.stringify(row)?.slice(0, 200)}`);
+    });
+  };
+  const pair = (r: unknown): boolean => Array.isArray(r) && r.length === 2 && typeof r[0] === "string" && typeof r[1] === "number";
+  const base64 = (v: unknown): boolean => v === null || (typeof v === "string" && decodeBase64(v) !== null);
+  each("Indexes", pair);
+  each("LockDelay", pair);
+  each(
+    "KV",
+    (r) =>
+      obj(r) &&
+      typeof r.Key === "string" &&
+      base64(r.Value) &&
+      typeof r.Flags === "string" &&
+      /^\d+$/.test(r.Flags) &&
+      index(r.CreateIndex) &&
+      index(r.ModifyIndex) &&
+      index(r.LockIndex),
+  );
+  each("Nodes", (r) => obj(r) && typeof r.Node === "string");
+  each("Services", (r) => obj(r) && typeof r.Node === "string" && obj(r.Service) && typeof r.Service.ID === "string" && typeof r.Service.Service === "string");
+  each("Checks", (r) => obj(r) && typeof r.Node === "string" && typeof r.CheckID === "string");
+  each("Sessions", (r) => obj(r) && typeof r.ID === "string" && typeof r.Node === "string" && Array.isArray(r.NodeChecks) && Array.isArray(r.ServiceChecks));
+}
+
 export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: number } {
-  const file = JSON.parse(new TextDecoder().decode(data)) as SnapshotFile;
-  if (file.Version !== 1) throw new RangeError(`Unsupported snapshot version: ${String(file.Version)}`);
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(new TextDecoder().decode(data));
+  } catch (err) {
+    throw new TypeError(`snapshot is not JSON: ${(err as Error).message}`);
+  }
+  checkShape(parsed);
+  const file = parsed;
   const t = new Tables();
   t.indexes.reset(file.Indexes);
   t.kvs.reset(file.KV.map((r) => [r.Key, { ...r, Value: r.Value === null ? null : decodeBase64(r.Value), Flags: BigInt(r.Flags) }]));

@@ -13,6 +13,7 @@ import { pruneLockDelays } from "./lock_delay.ts";
 import { sessionCreate, sessionDestroy } from "./session.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 import { Tables } from "./tables.ts";
+import { decodeBase64 } from "../structs/json.ts";
 import { runTxn, type TxnOutcome } from "./txn.ts";
 import { WatchHub } from "./watch.ts";
 
@@ -24,6 +25,7 @@ export class StateStore {
   readonly hub = new WatchHub();
   private tables = new Tables();
   private applied = 0;
+  private restoreCount = 0;
 
   /** Read access to the tables (never write through it). */
   get t(): Tables {
@@ -35,8 +37,14 @@ export class StateStore {
     return this.applied;
   }
 
+  /** How many snapshot restores replaced the state (blocking queries end when it changes, as Consul's abandon channel). */
+  get restores(): number {
+    return this.restoreCount;
+  }
+
   apply(index: number, cmd: Command): ApplyResult {
     if (index <= this.applied) throw new RangeError(`Log index ${index} already applied (at ${this.applied})`);
+    if (cmd.Type === MessageType.Restore) return this.applyRestore(index, cmd.State);
     const journal = new Journal();
     const ctx: WriteContext = { t: this.tables, index, now: cmd.Now, journal };
     this.tables.ref.current = journal;
@@ -82,6 +90,29 @@ export class StateStore {
 
   snapshot(): Uint8Array {
     return encodeSnapshot(this.tables, this.applied);
+  }
+
+  /**
+   * A Restore entry: the snapshot replaces every table at once, or, when it
+   * does not decode, nothing changes. The log index moves on to `index`; the
+   * tables keep the indexes the snapshot holds (they may go back, as after a
+   * restore in Consul).
+   */
+  private applyRestore(index: number, state: string): ApplyResult {
+    let tables: Tables;
+    try {
+      const bytes = decodeBase64(state);
+      if (bytes === null) throw new RangeError("the state is not base64");
+      tables = decodeSnapshot(bytes).tables;
+    } catch (err) {
+      this.applied = index;
+      return { ok: false, error: `failed to restore snapshot: ${(err as Error).message}` };
+    }
+    this.tables = tables;
+    this.applied = index;
+    this.restoreCount++;
+    this.hub.fireAll();
+    return { ok: true, value: null };
   }
 
   /** Replaces all state with a snapshot; every watcher wakes to re-read. */
