@@ -4,17 +4,13 @@
  * instances), with the query parameters of their non-Connect counterparts.
  */
 import type { Context, Hono } from "hono";
-import { type ApiContext, applyFilter, json, read, urlOf } from "./context.ts";
+import { type ApiContext, applyFilter, json, queryOptions, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { nodeMetaFilter, tagFilter } from "./filters.ts";
 import { parseBoolParam } from "./query.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
 import { checkServiceNodeSchema, serviceNodeSchema } from "../filter/mod.ts";
-import { connectRead, Topic } from "../state/mod.ts";
 import { serviceNodeJson } from "../structs/catalog.ts";
-
-/** Proxies are other service names, so any catalog change may concern the service. */
-const TOPICS = [Topic.Services, Topic.Checks, Topic.Nodes];
 
 function serviceParam(c: Context): string {
   const v = c.req.param("service") ?? "";
@@ -23,12 +19,11 @@ function serviceParam(c: Context): string {
 }
 
 export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
-  const t = () => api.server.state.t;
-
   app.get("/v1/catalog/connect/:service", (c) => {
     const name = serviceParam(c);
     const url = urlOf(c);
-    return read(c, api, TOPICS, () => connectRead.connectServiceNodes(t(), name), (rows, q) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Catalog.ConnectServiceNodes", { ServiceName: name }, q), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
       const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(r.node, r.service));
@@ -40,7 +35,8 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
     const name = serviceParam(c);
     const url = urlOf(c);
     const passing = parseBoolParam(url.searchParams.get("passing"), "passing");
-    return read(c, api, TOPICS, () => connectRead.connectCheckServiceNodes(t(), name), (rows, q) => {
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Health.ConnectServiceNodes", { ServiceName: name }, q), (rows, q) => {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));

@@ -47,11 +47,14 @@ export interface Endpoints {
   "Catalog.ServiceNodes": E<{ readonly ServiceName: string }, QueryReply<ServiceNodeRow[]>>;
   /** The node and its services; null value when the node is unknown. */
   "Catalog.NodeServices": E<{ readonly Node: string }, QueryReply<NodeServicesRow | null>>;
+  /** Where a mesh client dials `ServiceName`: its sidecar proxies and Connect-native instances. */
+  "Catalog.ConnectServiceNodes": E<{ readonly ServiceName: string }, QueryReply<ServiceNodeRow[]>>;
 
   "Health.NodeChecks": E<{ readonly Node: string }, QueryReply<HealthCheck[]>>;
   "Health.ServiceChecks": E<{ readonly ServiceName: string }, QueryReply<HealthCheck[]>>;
   "Health.ChecksInState": E<{ readonly State: string }, QueryReply<HealthCheck[]>>;
   "Health.ServiceNodes": E<{ readonly ServiceName: string }, QueryReply<CheckServiceNode[]>>;
+  "Health.ConnectServiceNodes": E<{ readonly ServiceName: string }, QueryReply<CheckServiceNode[]>>;
 
   "KVS.Get": E<{ readonly Key: string }, QueryReply<KvRow | null>>;
   "KVS.List": E<{ readonly Key: string }, QueryReply<KvRow[]>>;

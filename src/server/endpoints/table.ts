@@ -4,6 +4,7 @@
  * port and NATS after decoding a frame).
  */
 import * as catalog from "./catalog.ts";
+import * as connect from "./connect_catalog.ts";
 import * as health from "./health.ts";
 import * as kvs from "./kvs.ts";
 import * as session from "./session.ts";
@@ -23,11 +24,13 @@ export const endpoints: EndpointTable = {
   "Catalog.ListServices": catalog.listServices,
   "Catalog.ServiceNodes": catalog.serviceNodes,
   "Catalog.NodeServices": catalog.nodeServices,
+  "Catalog.ConnectServiceNodes": connect.catalogServiceNodes,
 
   "Health.NodeChecks": health.nodeChecks,
   "Health.ServiceChecks": health.serviceChecks,
   "Health.ChecksInState": health.checksInState,
   "Health.ServiceNodes": health.serviceNodes,
+  "Health.ConnectServiceNodes": connect.healthServiceNodes,
 
   "KVS.Get": kvs.get,
   "KVS.List": kvs.list,

@@ -1,0 +1,17 @@
+/** The Connect variants of Catalog.ServiceNodes and Health.ServiceNodes. */
+import { blockingRead } from "./read.ts";
+import type { Server } from "../server.ts";
+import type { ServiceNodeRow } from "../../rpc/methods.ts";
+import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
+import { type CheckServiceNode, connectRead, Topic } from "../../state/mod.ts";
+
+/** Proxies are other service names, so any catalog change may concern the service. */
+const TOPICS = [Topic.Services, Topic.Checks, Topic.Nodes];
+
+export function catalogServiceNodes(s: Server, a: { readonly ServiceName: string }, o: RequestOptions): MaybePromise<QueryReply<ServiceNodeRow[]>> {
+  return blockingRead(s, o, () => TOPICS, () => connectRead.connectServiceNodes(s.state.t, a.ServiceName));
+}
+
+export function healthServiceNodes(s: Server, a: { readonly ServiceName: string }, o: RequestOptions): MaybePromise<QueryReply<CheckServiceNode[]>> {
+  return blockingRead(s, o, () => TOPICS, () => connectRead.connectCheckServiceNodes(s.state.t, a.ServiceName));
+}
