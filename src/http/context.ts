@@ -123,6 +123,15 @@ export function reply<T>(
   return render(r.value, q);
 }
 
+/**
+ * The server in this process, for the few endpoints that have not moved to
+ * RPC yet; a client agent answers them with a 500 that says so.
+ */
+export function localServer(api: ApiContext): Server {
+  if (!api.server) throw new HttpError(500, "This endpoint is answered only by server agents: send the request to a server's HTTP address");
+  return api.server;
+}
+
 export function checkDatacenter(api: ApiContext, dc: string): void {
   if (dc !== api.agent.datacenter) throw new HttpError(500, "No path to datacenter");
 }

@@ -6,7 +6,7 @@
  * nothing.
  */
 import type { Hono } from "hono";
-import { type ApiContext, checkDatacenter, queryOptions, readBytes, setMeta, urlOf } from "./context.ts";
+import { type ApiContext, checkDatacenter, localServer, queryOptions, readBytes, setMeta, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { SnapshotStateError } from "../server/mod.ts";
 import { type RaftServerEntry, readArchive, SnapshotArchiveError, snapshotMeta, writeArchive } from "../snapshot/mod.ts";
@@ -16,7 +16,7 @@ export const MAX_SNAPSHOT_UPLOAD_BYTES = 128 * 1024 * 1024;
 
 /** The servers as the catalog lists them (each server registers itself as the "consul" service). */
 function serversOf(api: ApiContext): RaftServerEntry[] {
-  const t = api.server.state.t;
+  const t = localServer(api).state.t;
   const servers = t.instancesOf("consul").map((row) => {
     const node = t.nodes.get(row.Node);
     const address = row.Service.Address || node?.Address || "";
@@ -30,11 +30,12 @@ export function snapshotRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/snapshot", (c) => {
     const q = queryOptions(c, api);
     checkDatacenter(api, q.datacenter);
-    const index = api.server.state.lastApplied;
-    const state = api.server.state.snapshot();
+    const server = localServer(api);
+    const index = server.state.lastApplied;
+    const state = server.state.snapshot();
     const now = Date.now();
     const archive = writeArchive(snapshotMeta({ index, servers: serversOf(api), size: state.length, nowMs: now }), state, now);
-    setMeta(c, index, q);
+    setMeta(c, { index, value: null }, q);
     return c.body(archive as Uint8Array<ArrayBuffer>, 200, { "Content-Type": "application/x-gzip" });
   });
 
@@ -45,7 +46,7 @@ export function snapshotRoutes(app: Hono, api: ApiContext): void {
     const body = await readBytes(c, MAX_SNAPSHOT_UPLOAD_BYTES, (n) => `Snapshot too large, max size: ${MAX_SNAPSHOT_UPLOAD_BYTES} bytes (got ${n})`);
     try {
       const { state } = readArchive(body);
-      await api.server.restore(state);
+      await localServer(api).restore(state);
     } catch (err) {
       if (err instanceof SnapshotArchiveError || err instanceof SnapshotStateError) throw new HttpError(400, err.message, { cause: err });
       throw err;
