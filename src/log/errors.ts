@@ -50,3 +50,18 @@ export class LogWriteError extends Error {
     this.file = file;
   }
 }
+
+/**
+ * The replicated log cannot be reached (no NATS connection, or JetStream
+ * has no stream leader right now). Consul's word for this is "No cluster
+ * leader"; the server answers 500 with it and recovers once the log is back.
+ */
+export class LogUnavailableError extends Error {
+  override readonly name = "LogUnavailableError";
+  /** What failed, for logs (the message stays Consul's exact text). */
+  readonly detail: string;
+  constructor(detail: string, options?: { cause?: unknown }) {
+    super("No cluster leader", options);
+    this.detail = detail;
+  }
+}

@@ -2,15 +2,21 @@
  * The replicated-log contract the server's state machine sits on.
  *
  * A log orders opaque command bytes. `LocalLog` keeps them in a file on one
- * machine (or in memory for `-dev`); a later `JetStreamLog` keeps them in a NATS
- * stream. Either way the server appends, the log commits (durably), and every
- * committed entry is handed to the single `onCommit` consumer in index order
- * before the `append` promise resolves.
+ * machine (or in memory for `-dev`); `JetStreamLog` keeps them in a NATS
+ * stream that every server of a datacenter shares. Either way the server
+ * appends, the log commits (durably), and every committed entry is handed to
+ * the single `onCommit` consumer in index order before the `append` promise
+ * resolves.
  */
 export interface LogEntry {
   /** Position in the log: 1, 2, 3, ... (Consul's Raft index). */
   readonly index: number;
   readonly data: Uint8Array;
+  /**
+   * Replicated logs: false when another server appended the entry, so no
+   * `append` here waits for its outcome. Absent means "maybe local".
+   */
+  readonly local?: boolean;
 }
 
 export interface LogSnapshot {
@@ -47,4 +53,17 @@ export interface Log {
   entriesSinceSnapshot(): number;
   /** Flushes and releases files; pending appends reject. */
   close(): Promise<void>;
+  /**
+   * Replicated logs: registers what replaces the state when this replica fell
+   * so far behind that the entries it missed were compacted away; the log then
+   * continues with the entry after `snapshot.index`.
+   */
+  onRestore?(consumer: (snapshot: LogSnapshot) => void): void;
+  /**
+   * Replicated logs: resolves once every entry committed (by any server) before
+   * the call has been passed to the consumer here; rejects with
+   * LogUnavailableError when the log cannot be reached. What a default-mode
+   * read waits for.
+   */
+  sync?(): Promise<void>;
 }

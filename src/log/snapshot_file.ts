@@ -63,3 +63,9 @@ export function decodeSnapshot(file: Uint8Array, expectedIndex: number): Decoded
   if (crc !== view.getUint32(24, true)) return { ok: false, reason: "checksum mismatch" };
   return { ok: true, snapshot: { index, data } };
 }
+
+/** The index a snapshot file's header claims (null when it is no snapshot file), to verify it with `decodeSnapshot`. */
+export function peekSnapshotIndex(file: Uint8Array): number | null {
+  if (file.length < SNAPSHOT_HEADER_BYTES || MAGIC.some((b, i) => file[i] !== b)) return null;
+  return getU64(new DataView(file.buffer, file.byteOffset, SNAPSHOT_HEADER_BYTES), 8);
+}

@@ -1,0 +1,630 @@
+/**
+ * JetStreamLog: the log a cluster of servers shares, kept in a NATS JetStream
+ * stream (replicas 3, file storage). JetStream's own Raft orders and commits
+ * the entries; every server is a replica of the state machine that reads the
+ * stream in order.
+ *
+ * - `append` publishes the command with a per-write `Nats-Msg-Id`, so a
+ *   publish retried after a lost ack is stored once (the stream's duplicate
+ *   window), and resolves with the stream sequence (the index) once the local
+ *   reader has passed the entry to the consumer. Appends are pipelined: many
+ *   publishes are in flight at once and the reader applies them in order.
+ * - The newest snapshot lives in a JetStream object store; `saveSnapshot`
+ *   replaces it and purges the stream behind it (keeping `trailingEntries`),
+ *   so a new or wiped server restores the snapshot and replays a short tail.
+ * - A reader that finds entries missing (purged while it was away) loads the
+ *   newest snapshot, hands it to `onRestore`, and goes on from there.
+ * - `sync()` is a read barrier: it asks the stream leader for its last
+ *   sequence (one request shared by every caller that arrived before it was
+ *   sent) and waits until the reader has passed it.
+ */
+import { DeliverPolicy, DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { Objm, type ObjectStore } from "@nats-io/obj";
+import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { LogClosedError, LogCorruptionError, LogStateError, LogUnavailableError } from "./errors.ts";
+import { clusterNames, type ClusterNames } from "./jetstream_names.ts";
+import type { Log, LogEntry, LogSnapshot, RecoveredLog } from "./log.ts";
+import { decodeSnapshot, encodeSnapshotHeader, peekSnapshotIndex } from "./snapshot_file.ts";
+
+export interface JetStreamLogOptions {
+  /** An open connection; the log never closes it. */
+  readonly nc: NatsConnection;
+  readonly datacenter: string;
+  /** Stream and object-store replicas. Default 3. */
+  readonly replicas?: number;
+  /** Entries kept behind a snapshot when the stream is compacted (Consul's raft_trailing_logs). Default 10240. */
+  readonly trailingEntries?: number;
+  /** The stream's deduplication window. Default 2 minutes. */
+  readonly duplicateWindowMs?: number;
+  /** How long an append keeps retrying before it fails. Default 15 s. */
+  readonly appendTimeoutMs?: number;
+  /** One publish or API request. Default 2 s. */
+  readonly requestTimeoutMs?: number;
+  /** Prefix of this writer's message ids; random by default (must be unique per process). */
+  readonly writerId?: string;
+}
+
+export interface JetStreamLogStats {
+  /** Appends acknowledged since open. */
+  readonly appends: number;
+  /** Publishes sent again after a timeout or a lost connection. */
+  readonly retries: number;
+  /** Acks that JetStream marked as duplicates (a retried publish already stored). */
+  readonly duplicates: number;
+  /** Times the reader jumped to a snapshot because the entries it needed were purged. */
+  readonly restores: number;
+  readonly snapshotIndex: number;
+  readonly lastIndex: number;
+}
+
+interface Pending {
+  readonly resolve: (index: number) => void;
+  readonly reject: (err: unknown) => void;
+  readonly deadline: number;
+  /** Stream sequence from the ack, 0 until it arrives. */
+  seq: number;
+}
+
+interface Waiter {
+  readonly index: number;
+  readonly resolve: () => void;
+  readonly reject: (err: unknown) => void;
+}
+
+type Buffered = { readonly entry: LogEntry } | { readonly snapshot: LogSnapshot };
+
+const State = { New: "new", Opening: "opening", Open: "open", Closed: "closed" } as const;
+type State = (typeof State)[keyof typeof State];
+
+const SNAPSHOT_OBJECT = "state";
+const MSG_ID = "Nats-Msg-Id";
+
+/**
+ * @example
+ * ```ts
+ * const nc = await connect({ servers: ["nats://127.0.0.1:4222"] });
+ * const log = new JetStreamLog({ nc, datacenter: "dc1" });
+ * const { snapshot, entries } = await log.open();
+ * log.onCommit((entry) => fsm.apply(entry));
+ * log.onRestore((snap) => fsm.restore(snap));
+ * const index = await log.append(new TextEncoder().encode("cmd"));
+ * ```
+ */
+export class JetStreamLog implements Log {
+  readonly names: ClusterNames;
+  readonly #nc: NatsConnection;
+  readonly #replicas: number;
+  readonly #trailing: number;
+  readonly #dupWindowMs: number;
+  readonly #appendTimeoutMs: number;
+  readonly #requestTimeoutMs: number;
+  readonly #writerId: string;
+  #state: State = State.New;
+  #js: JetStreamClient | null = null;
+  #jsm: JetStreamManager | null = null;
+  #os: ObjectStore | null = null;
+  #feed: ConsumerMessages | null = null;
+  #feedGeneration = 0;
+  #recovering = false;
+  #consumer: ((entry: LogEntry) => void) | null = null;
+  #restore: ((snapshot: LogSnapshot) => void) | null = null;
+  #buffer: Buffered[] = [];
+  #applied = 0;
+  #snapshotIndex = 0;
+  #counter = 0;
+  readonly #pending = new Map<string, Pending>();
+  #waiters: Waiter[] = [];
+  #minWaiter = Infinity;
+  readonly #timers = new Set<ReturnType<typeof setTimeout>>();
+  #probe: Promise<number> | null = null;
+  #nextProbe: Promise<number> | null = null;
+  #snapshotTail: Promise<unknown> = Promise.resolve();
+  #connected = true;
+  #statusLoop: { stop(): void } | null = null;
+  #lastContact = 0;
+  #stats = { appends: 0, retries: 0, duplicates: 0, restores: 0 };
+
+  constructor(options: JetStreamLogOptions) {
+    this.#nc = options.nc;
+    this.names = clusterNames(options.datacenter);
+    this.#replicas = positive(options.replicas ?? 3, "replicas");
+    this.#trailing = nonNegative(options.trailingEntries ?? 10_240, "trailingEntries");
+    this.#dupWindowMs = positive(options.duplicateWindowMs ?? 120_000, "duplicateWindowMs");
+    this.#appendTimeoutMs = positive(options.appendTimeoutMs ?? 15_000, "appendTimeoutMs");
+    this.#requestTimeoutMs = positive(options.requestTimeoutMs ?? 2_000, "requestTimeoutMs");
+    if (this.#appendTimeoutMs >= this.#dupWindowMs) {
+      throw new RangeError("JetStreamLog appendTimeoutMs must be shorter than duplicateWindowMs, or a late retry could be stored twice");
+    }
+    this.#writerId = options.writerId ?? crypto.randomUUID();
+  }
+
+  open(): Promise<RecoveredLog> {
+    if (this.#state !== State.New) {
+      return Promise.reject(new LogStateError(`JetStreamLog.open() can be called only once, on a new log ("${this.names.stream}")`));
+    }
+    this.#state = State.Opening;
+    return this.#open().catch(async (err: unknown) => {
+      await this.close();
+      throw err;
+    });
+  }
+
+  async #open(): Promise<RecoveredLog> {
+    this.#watchConnection();
+    this.#jsm = await jetstreamManager(this.#nc, { timeout: this.#requestTimeoutMs });
+    this.#js = jetstream(this.#nc, { timeout: this.#requestTimeoutMs });
+    await this.#ensureStream(this.#jsm);
+    this.#os = await new Objm(this.#js).create(this.names.snapshots, { replicas: this.#replicas, storage: StorageType.File });
+
+    // Restore the newest snapshot, then read the stream from just after it up
+    // to what it held when we looked; the reader keeps going from there.
+    let snapshot: LogSnapshot | null = null;
+    let entries: LogEntry[] = [];
+    this.#consumer = (entry) => entries.push(entry);
+    this.#restore = (snap) => {
+      snapshot = snap;
+      entries = [];
+    };
+    for (let attempt = 0; ; attempt++) {
+      snapshot = await this.#loadSnapshot();
+      const base = snapshot?.index ?? 0;
+      const { first_seq: first, last_seq: last } = (await this.#jsm.streams.info(this.names.stream)).state;
+      if (last > base && first > base + 1) {
+        // Compacted past the snapshot we read: a newer snapshot was being written. Read again.
+        if (attempt >= 20) {
+          throw new LogCorruptionError(
+            `stream ${this.names.stream}`,
+            first,
+            `the stream starts at entry ${first} but the newest snapshot covers only up to ${base}`,
+          );
+        }
+        await this.#sleep(250);
+        continue;
+      }
+      this.#applied = base;
+      await this.#startFeed(base + 1);
+      await this.#waitApplied(last, this.#appendTimeoutMs * 4);
+      break;
+    }
+    this.#consumer = null;
+    this.#restore = null;
+    this.#state = State.Open;
+    return { snapshot, entries };
+  }
+
+  onCommit(consumer: (entry: LogEntry) => void): void {
+    this.#consumer = consumer;
+    this.#drainBuffer();
+  }
+
+  onRestore(consumer: (snapshot: LogSnapshot) => void): void {
+    this.#restore = consumer;
+    this.#drainBuffer();
+  }
+
+  append(data: Uint8Array): Promise<number> {
+    return this.appendWithId(`${this.#writerId}-${++this.#counter}`, data);
+  }
+
+  /**
+   * Appends with a caller-chosen message id: a second append with the same id
+   * inside the duplicate window is not stored again and resolves with the
+   * first one's index. `append` uses a fresh id per call.
+   */
+  appendWithId(id: string, data: Uint8Array): Promise<number> {
+    const refused = this.#refusal("append");
+    if (refused !== null) return Promise.reject(refused);
+    const max = this.#nc.info?.max_payload ?? 1024 * 1024;
+    if (data.length > max - 1024) {
+      return Promise.reject(new RangeError(`Log entry is ${data.length} bytes; the NATS limit (max_payload ${max}) leaves room for ${max - 1024}`));
+    }
+    if (this.#pending.has(id)) return Promise.reject(new LogStateError(`An append with message id "${id}" is already in flight`));
+    return new Promise<number>((resolve, reject) => {
+      const p: Pending = { resolve, reject, deadline: Date.now() + this.#appendTimeoutMs, seq: 0 };
+      this.#pending.set(id, p);
+      this.#publish(id, data, p);
+    });
+  }
+
+  lastIndex(): number {
+    return this.#applied;
+  }
+
+  entriesSinceSnapshot(): number {
+    return this.#applied - this.#snapshotIndex;
+  }
+
+  sync(): Promise<void> {
+    const refused = this.#refusal("read");
+    if (refused !== null) return Promise.reject(refused);
+    if (!this.#connected) return Promise.reject(new LogUnavailableError("not connected to NATS"));
+    return this.#readIndex().then((index) => this.#waitApplied(index, this.#appendTimeoutMs));
+  }
+
+  saveSnapshot(snapshot: LogSnapshot): Promise<void> {
+    const refused = this.#refusal("save a snapshot");
+    if (refused !== null) return Promise.reject(refused);
+    const run = this.#snapshotTail.then(() => this.#saveSnapshot(snapshot));
+    this.#snapshotTail = run.catch(() => undefined);
+    return run;
+  }
+
+  /** Whether the NATS connection is up (it reconnects by itself). */
+  get connected(): boolean {
+    return this.#connected;
+  }
+
+  /** When this log last heard from JetStream (ms since epoch; 0 before it did). */
+  lastContact(): number {
+    return this.#lastContact;
+  }
+
+  stats(): JetStreamLogStats {
+    return { ...this.#stats, snapshotIndex: this.#snapshotIndex, lastIndex: this.#applied };
+  }
+
+  async close(): Promise<void> {
+    if (this.#state === State.Closed) return;
+    this.#state = State.Closed;
+    this.#feedGeneration++;
+    this.#statusLoop?.stop();
+    for (const t of this.#timers) clearTimeout(t);
+    this.#timers.clear();
+    const feed = this.#feed;
+    this.#feed = null;
+    feed?.stop();
+    const err = new LogClosedError("append", { cause: "the log was closed before the entry was applied" });
+    for (const p of this.#pending.values()) p.reject(err);
+    this.#pending.clear();
+    for (const w of this.#waiters) w.reject(new LogClosedError("read"));
+    this.#waiters = [];
+    await this.#snapshotTail;
+  }
+
+  // ---- reading the stream ----
+
+  async #startFeed(from: number): Promise<void> {
+    const js = this.#js!;
+    const generation = ++this.#feedGeneration;
+    const old = this.#feed;
+    this.#feed = null;
+    old?.stop();
+    const consumer = await js.consumers.get(this.names.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
+    const feed = await consumer.consume({
+      max_messages: 1024,
+      expires: 2_000,
+      callback: (m: JsMsg) => {
+        if (generation === this.#feedGeneration) this.#onMessage(m);
+      },
+    });
+    if (generation !== this.#feedGeneration) {
+      feed.stop();
+      return;
+    }
+    this.#feed = feed;
+  }
+
+  #onMessage(m: JsMsg): void {
+    const seq = m.seq;
+    this.#lastContact = Date.now();
+    if (seq <= this.#applied || this.#recovering) return;
+    if (seq !== this.#applied + 1) {
+      this.#recover(seq);
+      return;
+    }
+    const id = m.headers?.get(MSG_ID) ?? "";
+    const p = id === "" ? undefined : this.#pending.get(id);
+    this.#applied = seq;
+    let failure: unknown = null;
+    const entry: LogEntry = { index: seq, data: m.data, local: p !== undefined };
+    if (this.#consumer !== null) {
+      try {
+        this.#consumer(entry);
+      } catch (err) {
+        failure = err;
+      }
+    } else {
+      this.#buffer.push({ entry });
+    }
+    if (p !== undefined) {
+      this.#pending.delete(id);
+      this.#stats.appends++;
+      if (failure !== null) p.reject(failure);
+      else p.resolve(seq);
+    }
+    if (seq >= this.#minWaiter) this.#wakeWaiters();
+  }
+
+  /**
+   * The entries after `applied` are gone from the stream (compacted behind a
+   * snapshot while this reader was away): load the newest snapshot, hand it
+   * over, and read on from just after it.
+   */
+  #recover(seenSeq: number): void {
+    this.#recovering = true;
+    const generation = ++this.#feedGeneration;
+    const old = this.#feed;
+    this.#feed = null;
+    old?.stop();
+    void (async () => {
+      while (this.#state !== State.Closed && generation === this.#feedGeneration) {
+        try {
+          const snap = await this.#loadSnapshot();
+          if (snap !== null && snap.index > this.#applied && snap.index >= seenSeq - 1) this.#install(snap);
+          this.#recovering = false;
+          await this.#startFeed(this.#applied + 1);
+          return;
+        } catch {
+          await this.#sleep(250);
+        }
+      }
+    })();
+  }
+
+  #install(snapshot: LogSnapshot): void {
+    this.#applied = snapshot.index;
+    this.#stats.restores++;
+    if (this.#restore !== null) this.#restore(snapshot);
+    else this.#buffer = [{ snapshot }];
+    // Appends the snapshot swallowed: their entries are applied, but what
+    // applying them decided is unknown here.
+    for (const [id, p] of this.#pending) {
+      if (p.seq !== 0 && p.seq <= snapshot.index) {
+        this.#pending.delete(id);
+        p.reject(new LogStateError(`Entry ${p.seq} was applied from a snapshot; its outcome is unknown`));
+      }
+    }
+    this.#wakeWaiters();
+  }
+
+  #drainBuffer(): void {
+    if (this.#buffer.length === 0) return;
+    const items = this.#buffer;
+    this.#buffer = [];
+    for (const item of items) {
+      if ("snapshot" in item) {
+        if (this.#restore === null) {
+          this.#buffer.push(item);
+          continue;
+        }
+        this.#restore(item.snapshot);
+      } else if (this.#consumer !== null && this.#buffer.length === 0) {
+        try {
+          this.#consumer(item.entry);
+        } catch {
+          // Nobody here awaits a remote entry's outcome.
+        }
+      } else {
+        this.#buffer.push(item);
+      }
+    }
+  }
+
+  #waitApplied(index: number, timeoutMs: number): Promise<void> {
+    if (index <= this.#applied) return Promise.resolve();
+    return new Promise<void>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#timers.delete(timer);
+        this.#waiters = this.#waiters.filter((w) => w !== waiter);
+        this.#minWaiter = Math.min(Infinity, ...this.#waiters.map((w) => w.index));
+        reject(new LogUnavailableError(`entry ${index} is committed but this server has applied only up to ${this.#applied}`));
+      }, timeoutMs);
+      this.#timers.add(timer);
+      const waiter: Waiter = {
+        index,
+        resolve: () => {
+          clearTimeout(timer);
+          this.#timers.delete(timer);
+          resolve();
+        },
+        reject: (err) => {
+          clearTimeout(timer);
+          this.#timers.delete(timer);
+          reject(err);
+        },
+      };
+      this.#waiters.push(waiter);
+      this.#minWaiter = Math.min(this.#minWaiter, index);
+    });
+  }
+
+  #wakeWaiters(): void {
+    const ready = this.#waiters.filter((w) => w.index <= this.#applied);
+    if (ready.length === 0) return;
+    this.#waiters = this.#waiters.filter((w) => w.index > this.#applied);
+    this.#minWaiter = this.#waiters.length === 0 ? Infinity : Math.min(...this.#waiters.map((w) => w.index));
+    for (const w of ready) w.resolve();
+  }
+
+  /**
+   * The stream's last sequence, from a request sent after this call: callers
+   * that arrive while one is in flight share the next one.
+   */
+  #readIndex(): Promise<number> {
+    if (this.#probe === null) {
+      this.#probe = this.#askLastSeq().finally(() => (this.#probe = null));
+      return this.#probe;
+    }
+    this.#nextProbe ??= this.#probe
+      .catch(() => undefined)
+      .then(() => {
+        this.#nextProbe = null;
+        return this.#readIndex();
+      });
+    return this.#nextProbe;
+  }
+
+  async #askLastSeq(): Promise<number> {
+    try {
+      const info = await this.#jsm!.streams.info(this.names.stream);
+      this.#lastContact = Date.now();
+      return info.state.last_seq;
+    } catch (err) {
+      throw new LogUnavailableError(`asking the stream ${this.names.stream} for its last entry failed: ${(err as Error).message}`, { cause: err });
+    }
+  }
+
+  // ---- writing ----
+
+  #publish(id: string, data: Uint8Array, p: Pending): void {
+    this.#js!.publish(this.names.subject, data, { msgID: id, timeout: this.#requestTimeoutMs, retries: 0 }).then(
+      (ack) => {
+        this.#lastContact = Date.now();
+        if (ack.duplicate) this.#stats.duplicates++;
+        if (this.#pending.get(id) !== p) return;
+        p.seq = ack.seq;
+        if (ack.seq > this.#applied) return; // the reader resolves it when it gets there
+        this.#pending.delete(id);
+        if (ack.duplicate) {
+          // A second append with an id already stored: it was applied once, before this call.
+          p.resolve(ack.seq);
+        } else {
+          p.reject(new LogStateError(`Entry ${ack.seq} was applied from a snapshot; its outcome is unknown`));
+        }
+      },
+      (err: unknown) => {
+        if (this.#pending.get(id) !== p) return; // the reader saw it stored
+        if (this.#state === State.Closed) return;
+        if (!retryable(err) || Date.now() >= p.deadline) {
+          this.#pending.delete(id);
+          p.reject(
+            retryable(err)
+              ? new LogUnavailableError(`appending to ${this.names.stream} timed out: ${(err as Error).message}`, { cause: err })
+              : err,
+          );
+          return;
+        }
+        this.#stats.retries++;
+        // Same id: if the first publish was stored after all, JetStream answers with its sequence.
+        this.#later(() => this.#publish(id, data, p), 100);
+      },
+    );
+  }
+
+  // ---- snapshots ----
+
+  async #saveSnapshot(snapshot: LogSnapshot): Promise<void> {
+    const { index } = snapshot;
+    if (!Number.isSafeInteger(index) || index < this.#snapshotIndex || index > this.#applied) {
+      throw new RangeError(
+        `Snapshot index ${index} is invalid: it must lie between the previous snapshot (${this.#snapshotIndex}) and the last applied index (${this.#applied})`,
+      );
+    }
+    const header = encodeSnapshotHeader(snapshot);
+    const file = new Uint8Array(header.length + snapshot.data.length);
+    file.set(header, 0);
+    file.set(snapshot.data, header.length);
+    await this.#os!.putBlob({ name: SNAPSHOT_OBJECT, description: `state at log index ${index}` }, file);
+    this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
+    // Purge only behind a stored snapshot, keeping a tail so replicas a
+    // little behind catch up from entries rather than from the snapshot.
+    const keepFrom = index + 1 - this.#trailing;
+    if (keepFrom > 1) await this.#jsm!.streams.purge(this.names.stream, { seq: keepFrom });
+  }
+
+  async #loadSnapshot(): Promise<LogSnapshot | null> {
+    const file = await this.#os!.getBlob(SNAPSHOT_OBJECT);
+    if (file === null) return null;
+    const where = `object store ${this.names.snapshots}/${SNAPSHOT_OBJECT}`;
+    const index = peekSnapshotIndex(file);
+    if (index === null) throw new LogCorruptionError(where, 0, "not a snapshot file");
+    const decoded = decodeSnapshot(file, index);
+    if (!decoded.ok) throw new LogCorruptionError(where, 0, decoded.reason);
+    this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
+    return decoded.snapshot;
+  }
+
+  // ---- plumbing ----
+
+  async #ensureStream(jsm: JetStreamManager): Promise<void> {
+    const config = {
+      name: this.names.stream,
+      subjects: [this.names.subject],
+      num_replicas: this.#replicas,
+      storage: StorageType.File,
+      retention: RetentionPolicy.Limits,
+      discard: DiscardPolicy.Old,
+      duplicate_window: nanos(this.#dupWindowMs),
+      allow_direct: true,
+    };
+    try {
+      await jsm.streams.info(this.names.stream);
+      return;
+    } catch (err) {
+      if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err; // 10059: stream not found
+    }
+    try {
+      await jsm.streams.add(config);
+    } catch (err) {
+      // Another server created it first.
+      await jsm.streams.info(this.names.stream).catch(() => {
+        throw err;
+      });
+    }
+  }
+
+  #watchConnection(): void {
+    const it = this.#nc.status()[Symbol.asyncIterator]();
+    this.#statusLoop = { stop: () => void it.return?.() };
+    void (async () => {
+      for (;;) {
+        const r = await it.next();
+        if (r.done === true) return;
+        if (r.value.type === "disconnect") this.#connected = false;
+        else if (r.value.type === "reconnect") this.#connected = true;
+      }
+    })().catch(() => undefined);
+  }
+
+  #refusal(operation: string): Error | null {
+    if (this.#state === State.Closed) return new LogClosedError(operation);
+    if (this.#state !== State.Open) return new LogStateError(`Cannot ${operation}: JetStreamLog.open() has not completed for "${this.names.stream}"`);
+    return null;
+  }
+
+  #later(fn: () => void, ms: number): void {
+    const t = setTimeout(() => {
+      this.#timers.delete(t);
+      fn();
+    }, ms);
+    this.#timers.add(t);
+  }
+
+  #sleep(ms: number): Promise<void> {
+    return new Promise((resolve) => this.#later(resolve, ms));
+  }
+}
+
+/**
+ * Timeouts, lost connections and "no responders" (no stream leader right now,
+ * which the client reports as JetStreamNotEnabled) pass; refusals do not.
+ */
+function retryable(err: unknown): boolean {
+  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
+    if (e instanceof JetStreamApiError) return e.code === 503 || e.status === 503;
+    if (TRANSIENT.has(e.name) || /timeout|no responders|disconnect|connection (is )?closed/i.test(e.message)) return true;
+  }
+  return false;
+}
+
+const TRANSIENT = new Set([
+  "TimeoutError",
+  "NoRespondersError",
+  "NoResponders",
+  "JetStreamNotEnabled",
+  "RequestError",
+  "ConnectionError",
+  "ClosedConnectionError",
+  "DrainingConnectionError",
+]);
+
+function positive(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`JetStreamLog option ${what} must be a positive integer, got ${n}`);
+  return n;
+}
+
+function nonNegative(n: number, what: string): number {
+  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`JetStreamLog option ${what} must be a non-negative integer, got ${n}`);
+  return n;
+}
