@@ -61,7 +61,19 @@ export type Command =
   | { Type: typeof MessageType.Tombstone; Now: number; ReapIndex: number }
   | { Type: typeof MessageType.Txn; Now: number; Ops: TxnOp[] }
   /** `State` is a state snapshot (`StateStore.snapshot()` bytes), base64. */
-  | { Type: typeof MessageType.Restore; Now: number; State: string };
+  | { Type: typeof MessageType.Restore; Now: number; State: string }
+  /**
+   * A no-op a `consistent` read waits for. With `Leader`, it is also the
+   * fence a newly elected leader appends before its first leader-only command.
+   */
+  | { Type: typeof MessageType.Barrier; Now: number; Leader?: { ID: string; Node: string } };
+
+/**
+ * A leader-only command (session TTL expiry, tombstone reaping, ...) carries
+ * the index of the fence entry its leader appended; `apply` refuses it once a
+ * later leader has fenced, so two servers never both act as leader in the log.
+ */
+export type FencedCommand = Command & { Fence?: number };
 
 const encoder = new TextEncoder();
 const decoder = new TextDecoder();

@@ -1,5 +1,5 @@
-export { StateStore, type ApplyResult } from "./store.ts";
-export { type Command, MessageType, encodeCommand, decodeCommand, type KvCommandEntry, type SessionCommandBody, type TxnOp } from "./commands.ts";
+export { StateStore, type ApplyResult, LEADER_TABLE } from "./store.ts";
+export { type Command, type FencedCommand, MessageType, encodeCommand, decodeCommand, type KvCommandEntry, type SessionCommandBody, type TxnOp } from "./commands.ts";
 export { StateError } from "./context.ts";
 export { Tables, type KvRow, type ServiceRow, nodeKey } from "./tables.ts";
 export { kvGet, kvList, kvKeys, KV_TABLE } from "./kv.ts";

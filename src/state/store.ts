@@ -5,8 +5,8 @@
  * of what it changed once it has committed.
  */
 import { applyDeregister, applyRegister } from "./catalog.ts";
-import { type Command, MessageType } from "./commands.ts";
-import { StateError, type WriteContext } from "./context.ts";
+import { type Command, type FencedCommand, MessageType } from "./commands.ts";
+import { bump, StateError, type WriteContext } from "./context.ts";
 import { Journal } from "./journal.ts";
 import { applyKvVerb, reapTombstones } from "./kv.ts";
 import { pruneLockDelays } from "./lock_delay.ts";
@@ -50,6 +50,7 @@ export class StateStore {
     this.tables.ref.current = journal;
     let result: ApplyResult;
     try {
+      checkFence(ctx, cmd);
       const value = dispatch(ctx, cmd);
       if (typeof value === "object" && value !== null && value.errors.length > 0) {
         journal.rollback();
@@ -124,6 +125,19 @@ export class StateStore {
   }
 }
 
+/**
+ * The "leader" index is the index of the newest fence entry (a Barrier with
+ * `Leader`); a command issued under an older fence is refused.
+ */
+export const LEADER_TABLE = "leader";
+
+function checkFence(ctx: WriteContext, cmd: Command): void {
+  const fence = (cmd as FencedCommand).Fence;
+  if (fence === undefined) return;
+  const current = ctx.t.index(LEADER_TABLE);
+  if (fence !== current) throw new StateError(`leadership lost: command issued under the leader fenced at ${fence}, but the leader fenced at ${current} leads now`);
+}
+
 function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcome | null {
   switch (cmd.Type) {
     case MessageType.Register:
@@ -142,6 +156,9 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
       return null;
     case MessageType.Txn:
       return runTxn(ctx, cmd.Ops);
+    case MessageType.Barrier:
+      if (cmd.Leader) bump(ctx, LEADER_TABLE);
+      return null;
     default:
       throw new StateError(`Unknown command type ${(cmd as { Type: unknown }).Type}`);
   }
