@@ -3,3 +3,7 @@ export { type ArgsOf, callAsync, type Consistency, defaultOptions, isPromise, ty
 export type { Endpoints, NodeServicesRow, ServiceNodeRow, SessionApplyArgs } from "./methods.ts";
 export { BadRequestError, fromWireError, NoPathError, NoServersError, NotFoundError, registerWireError, RpcError, toWireError, type WireError } from "./errors.ts";
 export { inProcessRpc } from "./inprocess.ts";
+export { listenRpc, type RpcListener, type RpcListenerOptions } from "./tcp_server.ts";
+export { type ConnectionOptions, RpcConnection, TransportError } from "./tcp_client.ts";
+export { markReadOnly, type RouterOptions, type ServerInfo, ServerRouter, type ServerSource, staticServers } from "./router.ts";
+export { registerValidator, validateArgs } from "./validate.ts";

@@ -1,0 +1,116 @@
+/**
+ * The server RPC port's wire format: length-prefixed frames (u32 big-endian
+ * byte count, then UTF-8 JSON), multiplexed by a request id.
+ *
+ *   request   {"i": id, "m": "KVS.Get", "a": args, "o": options}
+ *   reply     {"i": id, "r": reply}
+ *   error     {"i": id, "e": {"code": "ApplyError", "message": "..."}}
+ *
+ * JSON carries two more types, as tagged strings: a bigint is "\u0000n<digits>",
+ * a Uint8Array "\u0000b<base64>". A real string that starts with NUL is sent
+ * as "\u0000s<string>", so no user value can be mistaken for a tag.
+ */
+import { decodeBase64, encodeBase64 } from "../structs/json.ts";
+import type { WireError } from "./errors.ts";
+import type { RequestOptions } from "./types.ts";
+
+/** A connection opens with these bytes (and a version), so a stray client is refused at once. */
+export const RPC_MAGIC = new Uint8Array([0x43, 0x53, 0x4c, 0x54, 0x01]); // "CSLT" v1
+/** Largest frame either side accepts; past it the connection is dropped. */
+export const MAX_FRAME = 128 * 1024 * 1024;
+
+export interface RequestFrame {
+  readonly i: number;
+  readonly m: string;
+  readonly a: unknown;
+  readonly o: RequestOptions;
+}
+
+export type ReplyFrame = { readonly i: number; readonly r: unknown } | { readonly i: number; readonly e: WireError };
+
+const encoder = new TextEncoder();
+const decoder = new TextDecoder();
+
+function replacer(this: unknown, _key: string, v: unknown): unknown {
+  if (typeof v === "string") return v.charCodeAt(0) === 0 ? `\u0000s${v}` : v;
+  if (typeof v === "bigint") return `\u0000n${v}`;
+  if (v instanceof Uint8Array) return `\u0000b${encodeBase64(v)}`;
+  return v;
+}
+
+function reviver(_key: string, v: unknown): unknown {
+  if (typeof v !== "string" || v.charCodeAt(0) !== 0) return v;
+  const tag = v.charCodeAt(1);
+  if (tag === 0x6e) return BigInt(v.slice(2)); // n
+  if (tag === 0x62) return decodeBase64(v.slice(2)) ?? new Uint8Array(0); // b
+  return v.slice(2); // s
+}
+
+/** One frame: 4-byte length, then the JSON body. */
+export function encodeFrame(message: RequestFrame | ReplyFrame): Uint8Array {
+  const body = encoder.encode(JSON.stringify(message, replacer));
+  if (body.length > MAX_FRAME) throw new RangeError(`RPC frame of ${body.length} bytes exceeds the limit of ${MAX_FRAME}`);
+  const out = new Uint8Array(4 + body.length);
+  new DataView(out.buffer).setUint32(0, body.length);
+  out.set(body, 4);
+  return out;
+}
+
+export function decodeBody(body: Uint8Array): unknown {
+  return JSON.parse(decoder.decode(body), reviver);
+}
+
+/** A malformed frame; the connection that sent it is closed. */
+export class FrameError extends Error {
+  override readonly name = "FrameError";
+}
+
+/**
+ * Reassembles frames from stream chunks. `push` returns the complete bodies
+ * the chunk finished (as byte views), throwing FrameError on a length past
+ * MAX_FRAME.
+ */
+export class FrameReader {
+  private buf = new Uint8Array(0);
+
+  push(chunk: Uint8Array): Uint8Array[] {
+    let data: Uint8Array;
+    if (this.buf.length === 0) data = chunk;
+    else {
+      data = new Uint8Array(this.buf.length + chunk.length);
+      data.set(this.buf);
+      data.set(chunk, this.buf.length);
+    }
+    const out: Uint8Array[] = [];
+    let at = 0;
+    while (data.length - at >= 4) {
+      const len = new DataView(data.buffer, data.byteOffset + at, 4).getUint32(0);
+      if (len > MAX_FRAME) throw new FrameError(`frame of ${len} bytes exceeds the limit of ${MAX_FRAME}`);
+      if (data.length - at - 4 < len) break;
+      out.push(data.subarray(at + 4, at + 4 + len));
+      at += 4 + len;
+    }
+    this.buf = at === data.length ? new Uint8Array(0) : data.slice(at);
+    return out;
+  }
+
+  /** Bytes held that do not yet make a frame. */
+  get pending(): number {
+    return this.buf.length;
+  }
+}
+
+export function isRequestFrame(v: unknown): v is RequestFrame {
+  if (typeof v !== "object" || v === null) return false;
+  const f = v as Record<string, unknown>;
+  return Number.isSafeInteger(f.i) && typeof f.m === "string" && typeof f.o === "object" && f.o !== null && "a" in f;
+}
+
+export function isReplyFrame(v: unknown): v is ReplyFrame {
+  if (typeof v !== "object" || v === null) return false;
+  const f = v as Record<string, unknown>;
+  if (!Number.isSafeInteger(f.i)) return false;
+  if ("r" in f) return true;
+  const e = f.e as Record<string, unknown> | undefined;
+  return typeof e === "object" && e !== null && typeof e.code === "string" && typeof e.message === "string";
+}

@@ -1,0 +1,175 @@
+/**
+ * One multiplexed connection to a server's RPC port. It connects on first
+ * use and again after it is lost; calls in flight when it drops fail with a
+ * TransportError that says whether the request had gone out (a read may then
+ * be retried elsewhere; a write that went out may not).
+ */
+import { connect, type Socket } from "node:net";
+import { decodeBody, encodeFrame, FrameReader, isReplyFrame, RPC_MAGIC } from "./codec.ts";
+import { RpcError } from "./errors.ts";
+import type { RequestOptions } from "./types.ts";
+import { remoteError } from "./wire_errors.ts";
+import { effectiveWait, MAX_WAIT_MS } from "../server/blocking.ts";
+
+/** The call never reached a server, or its answer never came back. */
+export class TransportError extends RpcError {
+  override readonly name = "TransportError";
+  /** True once the request was written: the server may have acted on it. */
+  readonly sent: boolean;
+
+  constructor(message: string, sent: boolean, options?: { cause?: unknown }) {
+    super(message, options);
+    this.sent = sent;
+  }
+}
+
+export interface ConnectionOptions {
+  readonly host: string;
+  readonly port: number;
+  /** Give up connecting after this long (ms). */
+  readonly connectTimeoutMs?: number;
+  /** A non-blocking call that takes longer than this fails and drops the connection (ms). */
+  readonly callTimeoutMs?: number;
+}
+
+interface Pending {
+  resolve(v: unknown): void;
+  reject(e: Error): void;
+  timer: ReturnType<typeof setTimeout>;
+}
+
+export class RpcConnection {
+  readonly host: string;
+  readonly port: number;
+  private readonly connectTimeoutMs: number;
+  private readonly callTimeoutMs: number;
+  private socket: Socket | null = null;
+  private connecting: Promise<Socket> | null = null;
+  private readonly pending = new Map<number, Pending>();
+  private nextId = 1;
+  private closed = false;
+
+  constructor(opts: ConnectionOptions) {
+    this.host = opts.host;
+    this.port = opts.port;
+    this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
+    this.callTimeoutMs = opts.callTimeoutMs ?? 60_000;
+  }
+
+  get address(): string {
+    return `${this.host}:${this.port}`;
+  }
+
+  /** Calls in flight. */
+  get inFlight(): number {
+    return this.pending.size;
+  }
+
+  async call(method: string, args: unknown, opts: RequestOptions): Promise<unknown> {
+    if (this.closed) throw new TransportError(`rpc error: connection to ${this.address} is closed`, false);
+    const socket = this.socket ?? (await this.open());
+    const id = this.nextId++;
+    let frame: Uint8Array;
+    try {
+      frame = encodeFrame({ i: id, m: method, a: args, o: opts });
+    } catch (err) {
+      throw new RpcError(`rpc error: cannot encode ${method}: ${(err as Error).message}`, { cause: err });
+    }
+    // A blocking call may rightly wait as long as the server's longest wait plus jitter.
+    const timeoutMs = opts.minIndex > 0 ? effectiveWait(Math.min(opts.waitMs || MAX_WAIT_MS, MAX_WAIT_MS), () => 1) + 10_000 : this.callTimeoutMs;
+    return new Promise<unknown>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(id);
+        reject(new TransportError(`rpc error: ${method} to ${this.address} timed out after ${timeoutMs} ms`, true));
+        // A server that does not answer a plain call in time is not to be trusted with the next one.
+        if (opts.minIndex <= 0) socket.destroy();
+      }, timeoutMs);
+      this.pending.set(id, { resolve, reject, timer });
+      socket.write(frame);
+    });
+  }
+
+  private open(): Promise<Socket> {
+    this.connecting ??= new Promise<Socket>((resolve, reject) => {
+      const socket = connect({ host: this.host, port: this.port });
+      const reader = new FrameReader();
+      const timer = setTimeout(() => socket.destroy(new Error(`timed out after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+      let up = false;
+      socket.once("connect", () => {
+        clearTimeout(timer);
+        up = true;
+        socket.setNoDelay(true);
+        socket.setKeepAlive(true, 10_000);
+        socket.write(RPC_MAGIC);
+        this.socket = socket;
+        this.connecting = null;
+        resolve(socket);
+      });
+      socket.on("data", (chunk: Uint8Array) => {
+        let bodies: Uint8Array[];
+        try {
+          bodies = reader.push(chunk);
+        } catch {
+          socket.destroy();
+          return;
+        }
+        for (const body of bodies) this.deliver(body, socket);
+      });
+      socket.on("error", (err: Error) => {
+        if (!up) {
+          clearTimeout(timer);
+          this.connecting = null;
+          reject(new TransportError(`rpc error: failed to connect to ${this.address}: ${err.message}`, false, { cause: err }));
+        }
+      });
+      socket.on("close", () => {
+        clearTimeout(timer);
+        if (!up) {
+          this.connecting = null;
+          reject(new TransportError(`rpc error: failed to connect to ${this.address}: connection closed`, false));
+          return;
+        }
+        if (this.socket === socket) this.socket = null;
+        this.failAll(new TransportError(`rpc error: connection to ${this.address} lost`, true));
+      });
+    });
+    return this.connecting;
+  }
+
+  private deliver(body: Uint8Array, socket: Socket): void {
+    let frame: unknown;
+    try {
+      frame = decodeBody(body);
+    } catch {
+      socket.destroy();
+      return;
+    }
+    if (!isReplyFrame(frame)) {
+      socket.destroy();
+      return;
+    }
+    const p = this.pending.get(frame.i);
+    if (!p) return;
+    this.pending.delete(frame.i);
+    clearTimeout(p.timer);
+    if ("e" in frame) p.reject(remoteError(frame.e));
+    else p.resolve(frame.r);
+  }
+
+  private failAll(err: Error): void {
+    const all = [...this.pending.values()];
+    this.pending.clear();
+    for (const p of all) {
+      clearTimeout(p.timer);
+      p.reject(err);
+    }
+  }
+
+  /** Drops the connection; calls in flight fail. */
+  close(): void {
+    this.closed = true;
+    this.socket?.destroy();
+    this.socket = null;
+    this.failAll(new TransportError(`rpc error: connection to ${this.address} closed`, true));
+  }
+}

@@ -1,0 +1,160 @@
+/**
+ * Shape checks for arguments that arrive over the wire. In-process callers
+ * are type-checked; a peer on the RPC port is not, and a write with a wrong
+ * shape must be refused before it reaches the log (where it would be
+ * replayed forever). Values are checked as the HTTP decoders produce them.
+ */
+import { BadRequestError } from "./errors.ts";
+import type { Method } from "./types.ts";
+import { KvVerb } from "../structs/kv.ts";
+
+type Check = (v: unknown, path: string) => void;
+
+const fail = (path: string, what: string): never => {
+  throw new BadRequestError(`Invalid RPC arguments: ${path} must be ${what}`);
+};
+const isObj = (v: unknown): v is Record<string, unknown> => typeof v === "object" && v !== null && !Array.isArray(v);
+
+const str: Check = (v, p) => void (typeof v !== "string" && fail(p, "a string"));
+const num: Check = (v, p) => void ((typeof v !== "number" || !Number.isFinite(v)) && fail(p, "a number"));
+const bool: Check = (v, p) => void (typeof v !== "boolean" && fail(p, "a boolean"));
+const anyObj: Check = (v, p) => void (!isObj(v) && fail(p, "an object"));
+const uintText: Check = (v, p) => void ((typeof v !== "string" || !/^\d{1,20}$/.test(v)) && fail(p, "a decimal string"));
+
+const nullable = (c: Check): Check => (v, p) => {
+  if (v !== null) c(v, p);
+};
+const arr = (c: Check): Check => (v, p) => {
+  if (!Array.isArray(v)) return fail(p, "a list");
+  v.forEach((x, i) => c(x, `${p}[${i}]`));
+};
+const map = (c: Check): Check => (v, p) => {
+  if (!isObj(v)) return fail(p, "an object");
+  for (const [k, x] of Object.entries(v)) c(x, `${p}.${k}`);
+};
+const obj = (fields: Record<string, Check>): Check => (v, p) => {
+  if (!isObj(v)) return fail(p, "an object");
+  for (const [k, c] of Object.entries(fields)) c(v[k], p === "" ? k : `${p}.${k}`);
+};
+const oneOf = (values: readonly string[]): Check => (v, p) => void (!values.includes(v as string) && fail(p, `one of ${values.join(", ")}`));
+
+const service = obj({
+  Kind: str,
+  ID: str,
+  Service: str,
+  Tags: arr(str),
+  Address: str,
+  TaggedAddresses: map(obj({ Address: str, Port: num })),
+  Meta: map(str),
+  Port: num,
+  SocketPath: str,
+  Weights: obj({ Passing: num, Warning: num }),
+  EnableTagOverride: bool,
+  Proxy: anyObj,
+  Connect: anyObj,
+  Locality: nullable(anyObj),
+});
+
+const check = obj({
+  Node: str,
+  CheckID: str,
+  Name: str,
+  Status: str,
+  Notes: str,
+  Output: str,
+  ServiceID: str,
+  ServiceName: str,
+  ServiceTags: arr(str),
+  Type: str,
+  Interval: str,
+  Timeout: str,
+  ExposedPort: num,
+  Definition: anyObj,
+});
+
+const register = obj({
+  ID: str,
+  Node: str,
+  Address: str,
+  Datacenter: str,
+  TaggedAddresses: map(str),
+  NodeMeta: map(str),
+  Service: nullable(service),
+  Checks: arr(check),
+  SkipNodeUpdate: bool,
+});
+
+const kvEntry = obj({ Key: str, Value: nullable(str), Flags: uintText, Session: str, ModifyIndex: num });
+
+const txnOp: Check = (v, p) => {
+  if (!isObj(v)) return fail(p, "an object");
+  if ("KV" in v) return obj({ Verb: oneOf(Object.values(KvVerb)), Entry: kvEntry })(v.KV, `${p}.KV`);
+  if ("Node" in v) return obj({ Verb: str, Node: register, Index: num })(v.Node, `${p}.Node`);
+  if ("Service" in v) return obj({ Verb: str, Node: str, Service: service, Index: num })(v.Service, `${p}.Service`);
+  if ("Check" in v) return obj({ Verb: str, Check: check, Index: num })(v.Check, `${p}.Check`);
+  return fail(p, "a KV, Node, Service or Check operation");
+};
+
+const session = obj({
+  ID: str,
+  Name: str,
+  Node: str,
+  LockDelayMs: num,
+  Behavior: oneOf(["release", "delete"]),
+  TTL: str,
+  NodeChecks: arr(str),
+  ServiceChecks: arr(obj({ ID: str, Namespace: str })),
+});
+
+const sessionApply: Check = (v, p) => {
+  if (!isObj(v)) return fail(p, "an object");
+  if (v.Op === "create") return obj({ Session: session })(v, p);
+  if (v.Op === "destroy") return obj({ ID: str })(v, p);
+  return fail(`${p}Op`, "create or destroy");
+};
+
+const validators: Partial<Record<Method, Check>> = {
+  "Catalog.Register": register,
+  "Catalog.Deregister": obj({ Node: str, ServiceID: str, CheckID: str }),
+  "Catalog.ListServices": obj({ NodeMeta: arr(arr(str)), Filter: str }),
+  "Catalog.ServiceNodes": obj({ ServiceName: str }),
+  "Catalog.NodeServices": obj({ Node: str }),
+  "Catalog.ConnectServiceNodes": obj({ ServiceName: str }),
+  "Health.NodeChecks": obj({ Node: str }),
+  "Health.ServiceChecks": obj({ ServiceName: str }),
+  "Health.ChecksInState": obj({ State: str }),
+  "Health.ServiceNodes": obj({ ServiceName: str }),
+  "Health.ConnectServiceNodes": obj({ ServiceName: str }),
+  "KVS.Get": obj({ Key: str }),
+  "KVS.List": obj({ Key: str }),
+  "KVS.ListKeys": obj({ Prefix: str, Separator: str }),
+  "KVS.Apply": obj({ Op: oneOf(Object.values(KvVerb)), Entry: kvEntry }),
+  "Session.Apply": sessionApply,
+  "Session.Get": obj({ SessionID: str }),
+  "Session.NodeSessions": obj({ Node: str }),
+  "Session.Renew": obj({ SessionID: str }),
+  "Txn.Apply": obj({ Ops: arr(txnOp) }),
+  "Txn.Read": obj({ Ops: arr(txnOp) }),
+};
+
+/**
+ * Throws BadRequestError when `args` does not have the shape `method`
+ * takes. Methods without a validator need only an object.
+ */
+export function validateArgs(method: Method, args: unknown): void {
+  const v = validators[method];
+  if (v) v(args, "");
+  else if (!isObj(args)) fail("arguments", "an object");
+}
+
+/** Lets an area register the shape check of its own endpoint. */
+export function registerValidator(method: Method, check: (args: unknown) => void): void {
+  validators[method] = (v) => check(v);
+}
+
+const options = obj({ datacenter: str, minIndex: num, waitMs: num, consistency: oneOf(["default", "stale", "consistent"]), maxStaleMs: num });
+
+/** The request options of a frame from the wire. */
+export function validateOptions(o: unknown): void {
+  options(o, "options");
+}
