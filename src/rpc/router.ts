@@ -6,7 +6,7 @@
  * calls fail over to the next one (Consul's NotifyFailedServer).
  */
 import { NoServersError } from "./errors.ts";
-import type { Method, Rpc } from "./types.ts";
+import type { ArgsOf, Method, ReplyOf, RequestOptions, Rpc } from "./types.ts";
 import { RpcConnection, TransportError } from "./tcp_client.ts";
 
 export interface ServerInfo {
@@ -136,7 +136,7 @@ export class ServerRouter implements Rpc {
     if (at >= 0 && at < this.order.length - 1) this.order = [...this.order.slice(0, at), ...this.order.slice(at + 1), s];
   }
 
-  call: Rpc["call"] = async (method, args, opts) => {
+  async call<M extends Method>(method: M, args: ArgsOf<M>, opts: RequestOptions): Promise<ReplyOf<M>> {
     if (this.closed) throw new NoServersError();
     this.refresh();
     const tried = new Set<string>();
@@ -146,7 +146,7 @@ export class ServerRouter implements Rpc {
       if (!s) break;
       tried.add(keyOf(s));
       try {
-        return (await this.connection(s).call(method, args, opts)) as never;
+        return (await this.connection(s).call(method, args, opts)) as ReplyOf<M>;
       } catch (err) {
         if (!(err instanceof TransportError)) throw err;
         last = err;
@@ -159,7 +159,7 @@ export class ServerRouter implements Rpc {
     }
     if (last) throw last;
     throw new NoServersError();
-  };
+  }
 
   close(): void {
     this.closed = true;
