@@ -1,0 +1,211 @@
+/**
+ * Gossip over real sockets: one UDP socket for packets and a TCP listener on
+ * the same port for streams (push-pull, TCP pings, messages too large for a
+ * datagram). A stream is one exchange: a length-prefixed request frame, a
+ * length-prefixed answer frame (length 0 = no answer), then close.
+ * node:dgram and node:net behave the same on Bun, Deno and Node for this.
+ */
+import dgram from "node:dgram";
+import net from "node:net";
+import { lookup } from "node:dns/promises";
+import { networkInterfaces } from "node:os";
+import type { Address, PacketHandler, StreamDone, StreamHandler, Transport } from "./transport.ts";
+import { parseHostPort } from "./transport.ts";
+
+export class TransportError extends Error {
+  override readonly name = "TransportError";
+}
+
+/** Streams larger than this are cut off (a full state of ~10k members fits easily). */
+const MAX_FRAME = 16 << 20;
+const INBOUND_IDLE_MS = 10_000;
+
+export interface UdpTransportOptions {
+  readonly bindAddr: string;
+  /** 0 picks a free port (the same one for UDP and TCP). */
+  readonly bindPort: number;
+  readonly advertiseAddr?: string;
+  readonly advertisePort?: number;
+}
+
+function frame(data: Uint8Array): Uint8Array {
+  const out = new Uint8Array(4 + data.length);
+  new DataView(out.buffer).setUint32(0, data.length);
+  out.set(data, 4);
+  return out;
+}
+
+/** Collects one length-prefixed frame from a socket's chunks. */
+class FrameReader {
+  private chunks: Uint8Array[] = [];
+  private size = 0;
+
+  push(chunk: Uint8Array): Uint8Array | null | "too-large" {
+    this.chunks.push(chunk);
+    this.size += chunk.length;
+    if (this.size < 4) return null;
+    const all = this.concat();
+    const len = new DataView(all.buffer, all.byteOffset, all.byteLength).getUint32(0);
+    if (len > MAX_FRAME) return "too-large";
+    if (all.length < 4 + len) return null;
+    return all.subarray(4, 4 + len);
+  }
+
+  private concat(): Uint8Array {
+    if (this.chunks.length === 1) return this.chunks[0] as Uint8Array;
+    const out = new Uint8Array(this.size);
+    let o = 0;
+    for (const c of this.chunks) {
+      out.set(c, o);
+      o += c.length;
+    }
+    this.chunks = [out];
+    return out;
+  }
+}
+
+function defaultAdvertise(bindAddr: string): string {
+  if (bindAddr !== "0.0.0.0" && bindAddr !== "::") return bindAddr;
+  for (const list of Object.values(networkInterfaces())) {
+    for (const i of list ?? []) if (i.family === "IPv4" && !i.internal) return i.address;
+  }
+  return "127.0.0.1";
+}
+
+export class UdpTransport implements Transport {
+  readonly local: Address;
+  private readonly udp: dgram.Socket;
+  private readonly tcp: net.Server;
+  private readonly open = new Set<net.Socket>();
+  private onPacket: PacketHandler | null = null;
+  private onStream: StreamHandler | null = null;
+  private closed = false;
+
+  private constructor(udp: dgram.Socket, tcp: net.Server, local: Address) {
+    this.udp = udp;
+    this.tcp = tcp;
+    this.local = local;
+    udp.on("message", (msg, rinfo) => {
+      if (this.closed || !this.onPacket) return;
+      this.onPacket(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), { addr: rinfo.address, port: rinfo.port });
+    });
+    // Send failures (unreachable hosts, full buffers) are packet loss to gossip, never a crash.
+    udp.on("error", () => {});
+    tcp.on("connection", (s) => this.accept(s));
+    tcp.on("error", () => {});
+  }
+
+  static async bind(o: UdpTransportOptions): Promise<UdpTransport> {
+    const type = net.isIPv6(o.bindAddr) ? "udp6" : "udp4";
+    for (let attempt = 0; ; attempt++) {
+      const udp = dgram.createSocket({ type, reuseAddr: false });
+      await new Promise<void>((resolve, reject) => {
+        udp.once("error", reject);
+        udp.bind(o.bindPort, o.bindAddr, () => {
+          udp.off("error", reject);
+          resolve();
+        });
+      }).catch((e: unknown) => {
+        throw new TransportError(`Failed to bind UDP ${o.bindAddr}:${o.bindPort}: ${(e as Error).message}`);
+      });
+      const port = udp.address().port;
+      const tcp = net.createServer();
+      const err = await new Promise<Error | null>((resolve) => {
+        tcp.once("error", resolve);
+        tcp.listen(port, o.bindAddr, () => {
+          tcp.off("error", resolve);
+          resolve(null);
+        });
+      });
+      if (!err) {
+        const local = { addr: o.advertiseAddr ?? defaultAdvertise(o.bindAddr), port: o.advertisePort ?? port };
+        return new UdpTransport(udp, tcp, local);
+      }
+      udp.close();
+      // With an ephemeral port the TCP side may collide: try another.
+      if (o.bindPort !== 0 || attempt >= 10) throw new TransportError(`Failed to bind TCP ${o.bindAddr}:${port}: ${err.message}`);
+    }
+  }
+
+  listen(onPacket: PacketHandler, onStream: StreamHandler): void {
+    this.onPacket = onPacket;
+    this.onStream = onStream;
+  }
+
+  sendPacket(to: Address, data: Uint8Array): void {
+    if (this.closed) return;
+    this.udp.send(data, to.port, to.addr, () => {});
+  }
+
+  sendStream(to: Address, data: Uint8Array, timeoutMs: number, done: StreamDone): void {
+    if (this.closed) return done(new TransportError("Transport is closed"), null);
+    let finished = false;
+    const reader = new FrameReader();
+    const s = net.connect({ host: to.addr, port: to.port });
+    this.open.add(s);
+    const finish = (err: Error | null, answer: Uint8Array | null): void => {
+      if (finished) return;
+      finished = true;
+      clearTimeout(timer);
+      this.open.delete(s);
+      s.destroy();
+      done(err, answer);
+    };
+    const timer = setTimeout(() => finish(new TransportError(`Stream to ${to.addr}:${to.port} timed out after ${timeoutMs}ms`), null), timeoutMs);
+    s.on("connect", () => {
+      s.write(frame(data));
+    });
+    s.on("data", (chunk: Uint8Array) => {
+      const f = reader.push(chunk);
+      if (f === "too-large") return finish(new TransportError("Stream answer is too large"), null);
+      if (f) finish(null, f.length === 0 ? null : f.slice());
+    });
+    s.on("error", (e) => finish(new TransportError(`Stream to ${to.addr}:${to.port} failed: ${e.message}`), null));
+    s.on("close", () => finish(new TransportError(`Stream to ${to.addr}:${to.port} closed without an answer`), null));
+  }
+
+  private accept(s: net.Socket): void {
+    if (this.closed) {
+      s.destroy();
+      return;
+    }
+    this.open.add(s);
+    const reader = new FrameReader();
+    let handled = false;
+    s.setTimeout(INBOUND_IDLE_MS, () => s.destroy());
+    s.on("close", () => this.open.delete(s));
+    s.on("error", () => s.destroy());
+    s.on("data", (chunk: Uint8Array) => {
+      if (handled) return;
+      const f = reader.push(chunk);
+      if (f === "too-large") return void s.destroy();
+      if (!f) return;
+      handled = true;
+      const h = this.onStream;
+      if (!h) return void s.destroy();
+      const from = { addr: s.remoteAddress ?? "", port: s.remotePort ?? 0 };
+      h(f.slice(), from, (answer) => {
+        if (s.destroyed) return;
+        s.end(frame(answer ?? new Uint8Array(0)));
+      });
+    });
+  }
+
+  async resolve(target: string, defaultPort: number): Promise<Address[]> {
+    const { host, port } = parseHostPort(target, defaultPort);
+    if (net.isIP(host)) return [{ addr: host, port }];
+    const found = await lookup(host, { all: true });
+    return found.map((f) => ({ addr: f.address, port }));
+  }
+
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    for (const s of this.open) s.destroy();
+    this.open.clear();
+    await Promise.all([
+      new Promise<void>((r) => this.udp.close(() => r())),
+      new Promise<void>((r) => this.tcp.close(() => r())),
+    ]);
+  }
+}
