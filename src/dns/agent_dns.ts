@@ -5,15 +5,20 @@
 import type { DnsConfig } from "./config.ts";
 import { handleDns } from "./handler.ts";
 import { type Recursor, UpstreamRecursor } from "./recursor.ts";
-import { type DnsListener, type DnsServerStats, listenDns } from "./server.ts";
+import { type DnsHandle, type DnsListener, type DnsServerStats, listenDns } from "./server.ts";
+import { resolveOverRpc, servfail } from "./rpc_lookup.ts";
 import { StateDnsLookup, type StateSource } from "./state_lookup.ts";
+import type { Rpc } from "../rpc/types.ts";
 
 export interface AgentDnsOptions {
   readonly host: string;
   /** A negative port turns DNS off, as `ports.dns = -1` does in Consul. */
   readonly port: number;
   readonly config: DnsConfig;
-  readonly state: StateSource;
+  /** A server agent reads its own state store... */
+  readonly state?: StateSource;
+  /** ...a client agent asks a server over RPC. */
+  readonly rpc?: Rpc;
   readonly serverPort: number;
 }
 
@@ -26,18 +31,30 @@ export interface RunningDns {
 export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns | null> {
   if (opts.port < 0) return null;
   const config = opts.config;
-  const lookup = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
   const recursor: Recursor | null =
     config.recursors.length > 0 ? new UpstreamRecursor({ servers: config.recursors, timeoutMs: config.recursorTimeoutMs, strategy: config.recursorStrategy }) : null;
-  const udpCtx = { config, lookup, recursor, transport: "udp" as const };
-  const tcpCtx = { config, lookup, recursor, transport: "tcp" as const };
+  let handle: DnsHandle;
+  if (opts.state) {
+    const lookup = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
+    const udpCtx = { config, lookup, recursor, transport: "udp" as const };
+    const tcpCtx = { config, lookup, recursor, transport: "tcp" as const };
+    handle = (query, transport, remoteAddress) => handleDns(query, transport === "udp" ? udpCtx : tcpCtx, remoteAddress);
+  } else if (opts.rpc) {
+    const rpc = opts.rpc;
+    handle = async (query, transport, remoteAddress) => {
+      try {
+        return await resolveOverRpc(rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress));
+      } catch {
+        // No server answered: SERVFAIL, as Consul's DNS does when its RPC fails.
+        return servfail(query);
+      }
+    };
+  } else {
+    throw new TypeError("startAgentDns needs a state store or an RPC client");
+  }
   let listener: DnsListener;
   try {
-    listener = await listenDns({
-      host: opts.host,
-      port: opts.port,
-      handle: (query, transport, remoteAddress) => handleDns(query, transport === "udp" ? udpCtx : tcpCtx, remoteAddress),
-    });
+    listener = await listenDns({ host: opts.host, port: opts.port, handle });
   } catch (err) {
     recursor?.close();
     throw err;

@@ -14,6 +14,7 @@ import type { CheckServiceNode, KvCommandEntry, KvRow, SessionCommandBody, TxnOp
 import type { DeregisterRequest, HealthCheck, Node, NodeService, RegisterRequest } from "../structs/catalog.ts";
 import type { KvVerb } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
+import type { PreparedQueryResult, ServiceInstance } from "../dns/lookup.ts";
 
 interface E<A, R> {
   readonly args: A;
@@ -36,6 +37,19 @@ export interface NodeServicesRow {
 export type SessionApplyArgs =
   | { readonly Op: "create"; readonly Session: SessionCommandBody }
   | { readonly Op: "destroy"; readonly ID: string };
+
+/** One question of the DNS interface (a DnsLookup method and its arguments). */
+export type DnsLookupOp =
+  | { readonly Op: "serviceInstances" | "connectInstances" | "ingressInstances"; readonly Dc: string; readonly Name: string }
+  | { readonly Op: "virtualIp"; readonly Name: string }
+  | { readonly Op: "node"; readonly Dc: string; readonly Name: string }
+  | { readonly Op: "nodes"; readonly Dc: string }
+  | { readonly Op: "instancesByAddress"; readonly Dc: string; readonly Address: string }
+  | { readonly Op: "servers"; readonly Dc: string }
+  | { readonly Op: "preparedQuery"; readonly Dc: string; readonly Name: string; readonly SourceIp: string };
+
+/** The answer to each DnsLookupOp, in order (the DnsLookup method's return value). */
+export type DnsLookupAnswer = ServiceInstance[] | Node | Node[] | PreparedQueryResult | string | null;
 
 export interface Endpoints {
   "Catalog.Register": E<RegisterRequest, true>;
@@ -79,6 +93,12 @@ export interface Endpoints {
   "Status.Leader": E<Empty, string>;
   "Status.Peers": E<Empty, string[]>;
   "Status.Ping": E<Empty, true>;
+
+  /**
+   * Consulate's own: the DNS interface's catalog questions, answered by a
+   * server's lookup (client agents' DNS asks these in one batch per pass).
+   */
+  "Internal.DNSLookup": E<{ readonly Ops: readonly DnsLookupOp[] }, DnsLookupAnswer[]>;
 }
 
 export type { Empty };

@@ -113,6 +113,24 @@ const sessionApply: Check = (v, p) => {
   return fail(`${p}Op`, "create or destroy");
 };
 
+const DNS_FIELDS: Record<string, readonly string[]> = {
+  serviceInstances: ["Dc", "Name"],
+  connectInstances: ["Dc", "Name"],
+  ingressInstances: ["Dc", "Name"],
+  virtualIp: ["Name"],
+  node: ["Dc", "Name"],
+  nodes: ["Dc"],
+  instancesByAddress: ["Dc", "Address"],
+  servers: ["Dc"],
+  preparedQuery: ["Dc", "Name", "SourceIp"],
+};
+
+const dnsOp: Check = (v, p) => {
+  if (!isObj(v)) return fail(p, "an object");
+  const fields = typeof v.Op === "string" && Object.hasOwn(DNS_FIELDS, v.Op) ? DNS_FIELDS[v.Op]! : fail(`${p}.Op`, "a DNS lookup");
+  for (const f of fields) str(v[f], `${p}.${f}`);
+};
+
 const validators: Partial<Record<Method, Check>> = {
   "Catalog.Register": register,
   "Catalog.Deregister": obj({ Node: str, ServiceID: str, CheckID: str }),
@@ -135,6 +153,7 @@ const validators: Partial<Record<Method, Check>> = {
   "Session.Renew": obj({ SessionID: str }),
   "Txn.Apply": obj({ Ops: arr(txnOp) }),
   "Txn.Read": obj({ Ops: arr(txnOp) }),
+  "Internal.DNSLookup": obj({ Ops: arr(dnsOp) }),
 };
 
 /**

@@ -5,6 +5,7 @@
  */
 import * as catalog from "./catalog.ts";
 import * as connect from "./connect_catalog.ts";
+import { dnsLookup } from "./dns_lookup.ts";
 import * as health from "./health.ts";
 import * as kvs from "./kvs.ts";
 import * as session from "./session.ts";
@@ -49,6 +50,8 @@ export const endpoints: EndpointTable = {
   "Status.Leader": status.leader,
   "Status.Peers": status.peers,
   "Status.Ping": () => true,
+
+  "Internal.DNSLookup": dnsLookup,
 };
 
 /** Whether `name` is a method of the table (frames from the wire are checked with it). */

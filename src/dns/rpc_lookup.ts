@@ -1,0 +1,125 @@
+/**
+ * The DNS interface of a client agent: the handler stays synchronous, so a
+ * query runs against a per-query lookup that records the catalog questions
+ * it could not answer; they go to a server in one Internal.DNSLookup call,
+ * and the query runs again with the answers (a name needs one round trip,
+ * two when an answer leads to another question, e.g. CNAME targets).
+ */
+import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
+import type { DnsLookupAnswer, DnsLookupOp } from "../rpc/methods.ts";
+import type { RequestOptions, Rpc } from "../rpc/types.ts";
+import type { Node } from "../structs/catalog.ts";
+
+/** DNS reads accept stale answers, as Consul's `dns_config.allow_stale` (default true) does. */
+function staleOptions(datacenter: string): RequestOptions {
+  return { datacenter, minIndex: 0, waitMs: 0, consistency: "stale", maxStaleMs: 0 };
+}
+
+const keyOf = (op: DnsLookupOp): string => JSON.stringify(op);
+
+export class RpcDnsLookup implements DnsLookup {
+  private readonly rpc: Rpc;
+  private readonly dc: string;
+  private readonly answers = new Map<string, DnsLookupAnswer>();
+  private missing = new Map<string, DnsLookupOp>();
+
+  constructor(rpc: Rpc, datacenter: string) {
+    this.rpc = rpc;
+    this.dc = datacenter;
+  }
+
+  /** Questions the last run could not answer. */
+  get misses(): number {
+    return this.missing.size;
+  }
+
+  /** Asks a server every question the last run recorded. */
+  async fill(): Promise<void> {
+    const ops = [...this.missing.values()];
+    this.missing = new Map();
+    if (ops.length === 0) return;
+    const answers = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, staleOptions(this.dc));
+    ops.forEach((op, i) => this.answers.set(keyOf(op), answers[i] ?? null));
+  }
+
+  private ask<T extends DnsLookupAnswer>(op: DnsLookupOp, unknown: T): T {
+    const key = keyOf(op);
+    if (this.answers.has(key)) return this.answers.get(key) as T;
+    this.missing.set(key, op);
+    return unknown;
+  }
+
+  knowsDatacenter(dc: string): boolean {
+    return dc.toLowerCase() === this.dc.toLowerCase();
+  }
+  serviceInstances(dc: string, service: string): readonly ServiceInstance[] {
+    return this.ask<ServiceInstance[]>({ Op: "serviceInstances", Dc: dc, Name: service }, []);
+  }
+  connectInstances(dc: string, service: string): readonly ServiceInstance[] {
+    return this.ask<ServiceInstance[]>({ Op: "connectInstances", Dc: dc, Name: service }, []);
+  }
+  ingressInstances(dc: string, service: string): readonly ServiceInstance[] {
+    return this.ask<ServiceInstance[]>({ Op: "ingressInstances", Dc: dc, Name: service }, []);
+  }
+  virtualIp(service: string): string | null {
+    return this.ask<string | null>({ Op: "virtualIp", Name: service }, null);
+  }
+  node(dc: string, name: string): Node | null {
+    return this.ask<Node | null>({ Op: "node", Dc: dc, Name: name }, null);
+  }
+  nodes(dc: string): readonly Node[] {
+    return this.ask<Node[]>({ Op: "nodes", Dc: dc }, []);
+  }
+  instancesByAddress(dc: string, address: string): readonly ServiceInstance[] {
+    return this.ask<ServiceInstance[]>({ Op: "instancesByAddress", Dc: dc, Address: address }, []);
+  }
+  servers(dc: string): readonly ServiceInstance[] {
+    return this.ask<ServiceInstance[]>({ Op: "servers", Dc: dc }, []);
+  }
+  preparedQuery(dc: string, nameOrId: string, sourceIp: string): PreparedQueryResult | null {
+    return this.ask<PreparedQueryResult | null>({ Op: "preparedQuery", Dc: dc, Name: nameOrId, SourceIp: sourceIp }, null);
+  }
+}
+
+/** At most this many round trips per query; a query still missing answers then gets what it has. */
+const MAX_PASSES = 4;
+
+/**
+ * Runs `run` against a fresh RpcDnsLookup until it asks nothing new. A run
+ * that had to guess is thrown away; the last one is returned.
+ */
+export async function resolveOverRpc<R>(rpc: Rpc, datacenter: string, run: (lookup: DnsLookup) => R): Promise<R> {
+  const lookup = new RpcDnsLookup(rpc, datacenter);
+  let out = run(lookup);
+  for (let pass = 0; pass < MAX_PASSES && lookup.misses > 0; pass++) {
+    await lookup.fill();
+    out = run(lookup);
+  }
+  return out;
+}
+
+/**
+ * A SERVFAIL answer to `query` that echoes its question (null when the query
+ * is too mangled to answer at all).
+ */
+export function servfail(query: Uint8Array): Uint8Array | null {
+  if (query.length < 12) return null;
+  let at = 12;
+  const qdcount = (query[4]! << 8) | query[5]!;
+  if (qdcount >= 1) {
+    while (at < query.length && query[at] !== 0) {
+      if ((query[at]! & 0xc0) !== 0) return null;
+      at += query[at]! + 1;
+    }
+    at += 5; // the root label, QTYPE, QCLASS
+    if (at > query.length) return null;
+  }
+  const out = new Uint8Array(at);
+  out.set(query.subarray(0, at));
+  out[2] = 0x80 | (query[2]! & 0x79); // QR, keep opcode and RD
+  out[3] = 0x02; // SERVFAIL
+  out[4] = 0;
+  out[5] = qdcount >= 1 ? 1 : 0;
+  out.fill(0, 6, 12);
+  return out;
+}
