@@ -1,0 +1,95 @@
+/**
+ * What an inbound endpoint enforces beyond TLS: the intentions naming its
+ * service as destination and the service's protocol and MutualTLSMode (from
+ * service-defaults and proxy-defaults), each kept current by a blocking query.
+ * Until the intentions are known, connections are refused (fail closed).
+ */
+import type { Client } from "../../src/api/mod.ts";
+import { type ConnectionVerdict, judgeConnection, judgeRequest } from "./authz.ts";
+import type { RequestHead } from "./http1.ts";
+import { errorText, type MeshLogger, silentLogger } from "./log.ts";
+import { type ConfigEntryWire, fetchConfigEntry, fetchIntentions, type IntentionSet, resolveServiceDefaults, type ServiceDefaults } from "./sources.ts";
+import type { ServiceIdentity } from "./spiffe.ts";
+import { Watch } from "./watch.ts";
+
+export interface InboundPolicyOptions {
+  readonly client: Client;
+  readonly service: string;
+  readonly logger?: MeshLogger;
+  /** Protocol from the proxy registration's Config.protocol, used when no config entry says otherwise. */
+  readonly fallbackProtocol?: string;
+}
+
+export class InboundPolicy {
+  readonly service: string;
+  private readonly log: MeshLogger;
+  private readonly intentionsWatch: Watch<IntentionSet>;
+  private readonly serviceDefaultsWatch: Watch<ConfigEntryWire | null>;
+  private readonly proxyDefaultsWatch: Watch<ConfigEntryWire | null>;
+  private fallbackProtocol: string;
+
+  constructor(o: InboundPolicyOptions) {
+    this.service = o.service;
+    this.log = o.logger ?? silentLogger;
+    this.fallbackProtocol = o.fallbackProtocol ?? "";
+    const onError = (what: string) => (err: unknown, failures: number) => {
+      if (failures === 1 || failures % 20 === 0) this.log.warn(`${what} watch failed (keeping the last good one): ${errorText(err)}`);
+    };
+    this.intentionsWatch = new Watch({
+      name: "intentions",
+      fetch: (p) => fetchIntentions(o.client, o.service, p),
+      onUpdate: (set) => this.log.info(`intentions for "${o.service}" loaded: ${set.intentions.length} matching, default ${set.defaultAllow ? "allow" : "deny"}`),
+      onError: onError("intentions"),
+    });
+    this.serviceDefaultsWatch = new Watch({
+      name: "service-defaults",
+      fetch: (p) => fetchConfigEntry(o.client, "service-defaults", o.service, p),
+      onUpdate: () => this.log.info(`service defaults for "${o.service}": protocol ${this.defaults.protocol}, mutual TLS ${this.defaults.mutualTLSMode}`),
+      onError: onError("service-defaults"),
+    });
+    this.proxyDefaultsWatch = new Watch({
+      name: "proxy-defaults",
+      fetch: (p) => fetchConfigEntry(o.client, "proxy-defaults", "global", p),
+      onUpdate: () => {},
+      onError: onError("proxy-defaults"),
+    });
+  }
+
+  start(): this {
+    this.intentionsWatch.start();
+    this.serviceDefaultsWatch.start();
+    this.proxyDefaultsWatch.start();
+    return this;
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all([this.intentionsWatch.stop(), this.serviceDefaultsWatch.stop(), this.proxyDefaultsWatch.stop()]);
+  }
+
+  setFallbackProtocol(protocol: string): void {
+    this.fallbackProtocol = protocol;
+  }
+
+  /** Resolves once intentions are known. */
+  async ready(): Promise<void> {
+    await this.intentionsWatch.ready();
+  }
+
+  get defaults(): ServiceDefaults {
+    const d = resolveServiceDefaults(this.serviceDefaultsWatch.value, this.proxyDefaultsWatch.value);
+    const fromEntries = this.serviceDefaultsWatch.value?.Protocol || this.proxyDefaultsWatch.value?.Config?.protocol;
+    return fromEntries || !this.fallbackProtocol ? d : { ...d, protocol: this.fallbackProtocol.toLowerCase() };
+  }
+
+  connection(source: ServiceIdentity): ConnectionVerdict {
+    const set = this.intentionsWatch.value;
+    if (!set) return { allowed: false, perRequest: false, reason: "intentions are not loaded yet" };
+    return judgeConnection(set, source, this.service, this.defaults.protocol);
+  }
+
+  request(source: ServiceIdentity, head: RequestHead): { allowed: boolean; reason: string } {
+    const set = this.intentionsWatch.value;
+    if (!set) return { allowed: false, reason: "intentions are not loaded yet" };
+    return judgeRequest(set, source, this.service, { method: head.method, path: head.target, headers: head.headers });
+  }
+}

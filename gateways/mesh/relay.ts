@@ -1,0 +1,134 @@
+/**
+ * Byte plumbing between two sockets: an L4 splice, and a pull-based reader
+ * the HTTP/1.1 relay parses from.
+ */
+import type { Duplex } from "node:stream";
+
+/** How long a side may take to flush after its peer closed before it is cut. */
+const LINGER_MS = 5_000;
+
+/**
+ * Pipes both directions. When one side closes, the other is ended gracefully
+ * (so bytes already written still arrive); an error on either cuts both.
+ */
+export function splice(a: Duplex, b: Duplex, onDone?: () => void): void {
+  let done = false;
+  const finish = () => {
+    if (done) return;
+    done = true;
+    onDone?.();
+  };
+  const closeOther = (other: Duplex) => () => {
+    if (!other.destroyed) {
+      other.end();
+      const t = setTimeout(() => other.destroy(), LINGER_MS);
+      (t as { unref?: () => void }).unref?.();
+    }
+    finish();
+  };
+  const cut = () => {
+    a.destroy();
+    b.destroy();
+    finish();
+  };
+  a.on("error", cut);
+  b.on("error", cut);
+  a.on("close", closeOther(b));
+  b.on("close", closeOther(a));
+  a.pipe(b);
+  b.pipe(a);
+}
+
+/** Resolves once everything written so far is flushed (or at once when nothing waits). */
+export function write(s: Duplex, chunk: Uint8Array | string): Promise<void> {
+  if (s.destroyed || s.writableEnded) return Promise.reject(new Error("socket closed"));
+  if (s.write(chunk)) return Promise.resolve();
+  return new Promise((resolve, reject) => {
+    const ok = () => {
+      s.off("close", gone);
+      resolve();
+    };
+    const gone = () => {
+      s.off("drain", ok);
+      reject(new Error("socket closed"));
+    };
+    s.once("drain", ok);
+    s.once("close", gone);
+  });
+}
+
+const HIGH_WATER = 256 * 1024;
+
+/** Reads a socket chunk by chunk on demand, with back-pressure and the ability to give bytes back. */
+export class Reader {
+  private readonly chunks: Uint8Array[] = [];
+  private buffered = 0;
+  private ended = false;
+  private failure: Error | null = null;
+  private waiter: (() => void) | null = null;
+  private readonly s: Duplex;
+
+  // Node event listeners take arguments of any type.
+  private readonly handlers: [string, (...args: any[]) => void][];
+
+  constructor(s: Duplex) {
+    this.s = s;
+    this.handlers = [
+      ["data", (c: Uint8Array) => {
+        this.chunks.push(c);
+        this.buffered += c.length;
+        if (this.buffered > HIGH_WATER) s.pause();
+        this.notify();
+      }],
+      ["end", () => {
+        this.ended = true;
+        this.notify();
+      }],
+      ["close", () => {
+        this.ended = true;
+        this.notify();
+      }],
+      ["error", (e: Error) => {
+        this.failure = e;
+        this.notify();
+      }],
+    ];
+    for (const [event, fn] of this.handlers) s.on(event, fn);
+  }
+
+  /** Stops reading and hands over what is buffered, so the socket can be piped raw. */
+  detach(): Uint8Array[] {
+    for (const [event, fn] of this.handlers) this.s.off(event, fn);
+    const out = this.chunks.splice(0);
+    this.buffered = 0;
+    return out;
+  }
+
+  private notify(): void {
+    const w = this.waiter;
+    this.waiter = null;
+    w?.();
+  }
+
+  /** The next bytes, or null at the end of the stream. */
+  async next(): Promise<Uint8Array | null> {
+    for (;;) {
+      const c = this.chunks.shift();
+      if (c) {
+        this.buffered -= c.length;
+        if (this.buffered <= HIGH_WATER && this.s.isPaused()) this.s.resume();
+        return c;
+      }
+      if (this.failure) throw this.failure;
+      if (this.ended) return null;
+      await new Promise<void>((r) => (this.waiter = r));
+    }
+  }
+
+  /** Gives bytes back; the next `next()` returns them first. */
+  unshift(c: Uint8Array): void {
+    if (c.length === 0) return;
+    this.chunks.unshift(c);
+    this.buffered += c.length;
+  }
+}

@@ -1,0 +1,82 @@
+/**
+ * TLS material of a mesh endpoint (its leaf and the trusted roots) and the
+ * identity checks done on each connection, over node:tls, which Bun, Deno
+ * and Node implement alike for what is used here (client certificates
+ * required, custom CAs, SNI, hot-swapped contexts; see the README of
+ * gateways/).
+ */
+import type { ConnectionOptions, PeerCertificate, TLSSocket, TlsOptions } from "node:tls";
+import { parseServiceUri, type ServiceIdentity, uriSans } from "./spiffe.ts";
+
+export interface TlsMaterial {
+  /** Leaf followed by any intermediates (Consul's CertPEM). */
+  readonly certPem: string;
+  readonly keyPem: string;
+  /** Every trusted root (active and rotated-out ones, with their intermediates). */
+  readonly roots: readonly string[];
+  readonly trustDomain: string;
+}
+
+/** Server side: a client certificate is required; the chain and identity are judged per connection (see verifyPeer). */
+export function serverTlsOptions(m: TlsMaterial): TlsOptions {
+  return {
+    key: m.keyPem,
+    cert: m.certPem,
+    ca: [...m.roots],
+    requestCert: true,
+    // Chain failures are refused by verifyPeer after the handshake so the reason can be logged on every runtime.
+    rejectUnauthorized: false,
+    minVersion: "TLSv1.2",
+  };
+}
+
+/** Client side: the server chain must verify against the roots and the server must be `expect`. */
+export function clientTlsOptions(m: TlsMaterial, sni: string, expect: (id: ServiceIdentity) => string | null): ConnectionOptions {
+  return {
+    key: m.keyPem,
+    cert: m.certPem,
+    ca: [...m.roots],
+    servername: sni,
+    rejectUnauthorized: true,
+    minVersion: "TLSv1.2",
+    checkServerIdentity: (_host: string, cert: PeerCertificate) => {
+      const r = identityOf(cert, m.trustDomain);
+      if (!r.ok) return new Error(r.reason);
+      const problem = expect(r.identity);
+      return problem === null ? undefined : new Error(problem);
+    },
+  };
+}
+
+export type PeerVerdict = { readonly ok: true; readonly identity: ServiceIdentity; readonly uri: string } | { readonly ok: false; readonly reason: string };
+
+function identityOf(cert: PeerCertificate, trustDomain: string): PeerVerdict {
+  const uris = uriSans(cert.subjectaltname);
+  if (uris.length === 0) return { ok: false, reason: "certificate has no SPIFFE URI SAN" };
+  for (const uri of uris) {
+    const id = parseServiceUri(uri);
+    if (!id) continue;
+    if (id.trustDomain !== trustDomain.toLowerCase()) {
+      return { ok: false, reason: `certificate trust domain ${JSON.stringify(id.trustDomain)} is not ${JSON.stringify(trustDomain)}` };
+    }
+    return { ok: true, identity: id, uri };
+  }
+  return { ok: false, reason: `certificate URI ${JSON.stringify(uris[0])} is not a service identity` };
+}
+
+/** Why a chain failed, in words; node's codes differ a little per runtime, so an expired leaf is checked here too. */
+function chainReason(socket: TLSSocket, cert: PeerCertificate | null, now: number): string {
+  if (cert && cert.valid_to && Date.parse(cert.valid_to) < now) return `certificate has expired (${cert.valid_to})`;
+  if (cert && cert.valid_from && Date.parse(cert.valid_from) > now) return `certificate is not yet valid (${cert.valid_from})`;
+  const code = String(socket.authorizationError ?? "unknown error");
+  return `certificate chain is not trusted: ${code}`;
+}
+
+/** Judges the client of an accepted connection: a certificate, a chain to our roots, and a service identity in our trust domain. */
+export function verifyPeer(socket: TLSSocket, trustDomain: string, now = Date.now()): PeerVerdict {
+  const cert = socket.getPeerCertificate();
+  const present = cert !== null && cert !== undefined && Object.keys(cert).length > 0;
+  if (!present) return { ok: false, reason: "no client certificate presented" };
+  if (!socket.authorized) return { ok: false, reason: chainReason(socket, cert, now) };
+  return identityOf(cert, trustDomain);
+}

@@ -1,0 +1,191 @@
+/**
+ * The client side of the mesh: the healthy Connect-capable instances of a
+ * service (watched with a blocking query), a mutual-TLS dial to one of them
+ * with Consul's SNI that insists the server really is that service, and the
+ * local listener a sidecar opens for each upstream.
+ */
+import { createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
+import { connect as tlsConnect, type TLSSocket } from "node:tls";
+import type { Client } from "../../src/api/mod.ts";
+import type { MeshIdentity } from "./identity.ts";
+import { errorText, type MeshLogger, silentLogger } from "./log.ts";
+import { splice } from "./relay.ts";
+import { fetchUpstream, type UpstreamInstance } from "./sources.ts";
+import { serviceSni } from "./spiffe.ts";
+import { clientTlsOptions, type TlsMaterial } from "./tls.ts";
+import { Watch } from "./watch.ts";
+
+export interface UpstreamTarget {
+  readonly service: string;
+  readonly namespace?: string;
+  /** Empty for the local datacenter. */
+  readonly datacenter?: string;
+}
+
+/** Healthy instances of one upstream service, handed out round-robin. */
+export class UpstreamResolver {
+  readonly target: UpstreamTarget;
+  private readonly watch: Watch<UpstreamInstance[]>;
+  private cursor = 0;
+
+  constructor(o: { client: Client; target: UpstreamTarget; logger?: MeshLogger }) {
+    this.target = o.target;
+    const log = o.logger ?? silentLogger;
+    this.watch = new Watch({
+      name: `upstream ${o.target.service}`,
+      fetch: (p) => fetchUpstream(o.client, o.target.service, o.target.datacenter ?? "", p),
+      onUpdate: (list) => log.info(`upstream "${o.target.service}": ${list.length} healthy instance(s)${list.length ? ` (${list.map((i) => `${i.address}:${i.port}`).join(", ")})` : ""}`),
+      onError: (err, n) => {
+        if (n === 1 || n % 20 === 0) log.warn(`upstream "${o.target.service}" watch failed (keeping the last good list): ${errorText(err)}`);
+      },
+    });
+  }
+
+  start(): this {
+    this.watch.start();
+    return this;
+  }
+
+  stop(): Promise<void> {
+    return this.watch.stop();
+  }
+
+  ready(): Promise<UpstreamInstance[]> {
+    return this.watch.ready();
+  }
+
+  get instances(): readonly UpstreamInstance[] {
+    return this.watch.value ?? [];
+  }
+
+  /** The next instance in turn, or null when none is healthy. */
+  next(): UpstreamInstance | null {
+    const list = this.instances;
+    if (list.length === 0) return null;
+    const i = list[this.cursor % list.length]!;
+    this.cursor = (this.cursor + 1) % 1_000_000;
+    return i;
+  }
+}
+
+export const DIAL_TIMEOUT_MS = 5_000;
+
+/** Opens mutual TLS to one instance and resolves once the server proved it is `target`. */
+export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<TLSSocket> {
+  const dc = target.datacenter || localDc;
+  const ns = target.namespace || "default";
+  const sni = serviceSni(target.service, ns, dc, m.trustDomain);
+  const opts = clientTlsOptions(m, sni, (id) =>
+    id.service === target.service && id.namespace === ns ? null : `server identity is service "${id.service}" (namespace ${id.namespace}), expected "${target.service}"`,
+  );
+  return new Promise((resolve, reject) => {
+    const s = tlsConnect({ ...opts, host: instance.address, port: instance.port });
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(`TLS handshake with ${instance.address}:${instance.port} timed out`));
+    }, timeoutMs);
+    s.once("secureConnect", () => {
+      clearTimeout(timer);
+      s.off("error", onError);
+      resolve(s);
+    });
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(err);
+    };
+    s.once("error", onError);
+  });
+}
+
+/** Tries instances in round-robin turn until one answers (at most `attempts`). */
+export async function dialUpstream(identity: MeshIdentity, resolver: UpstreamResolver, log: MeshLogger, attempts = 3): Promise<TLSSocket> {
+  const m = identity.material ?? (await withTimeout(identity.ready(), DIAL_TIMEOUT_MS, "no leaf certificate yet"));
+  if (resolver.instances.length === 0) await withTimeout(resolver.ready(), DIAL_TIMEOUT_MS, "upstream instances not known yet");
+  const tries = Math.max(1, Math.min(attempts, resolver.instances.length));
+  let last: unknown = new Error(`no healthy instance of "${resolver.target.service}"`);
+  for (let i = 0; i < tries; i++) {
+    const inst = resolver.next();
+    if (!inst) break;
+    try {
+      return await dialInstance(m, inst, resolver.target, identity.datacenter ?? "");
+    } catch (err) {
+      last = err;
+      log.warn(`upstream "${resolver.target.service}": ${inst.address}:${inst.port} failed: ${errorText(err)}`);
+    }
+  }
+  throw last;
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, what: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  return Promise.race([
+    p.finally(() => clearTimeout(timer)),
+    new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(what)), ms);
+    }),
+  ]);
+}
+
+/** A local port that carries each connection to a healthy instance of the upstream over mutual TLS. */
+export class UpstreamListener {
+  private readonly server: NetServer;
+  private readonly sockets = new Set<Socket | TLSSocket>();
+  private readonly o: { identity: MeshIdentity; resolver: UpstreamResolver; bindAddress: string; bindPort: number; logger?: MeshLogger };
+  private readonly log: MeshLogger;
+
+  constructor(o: { identity: MeshIdentity; resolver: UpstreamResolver; bindAddress: string; bindPort: number; logger?: MeshLogger }) {
+    this.o = o;
+    this.log = o.logger ?? silentLogger;
+    this.server = createServer({ pauseOnConnect: true, noDelay: true }, (local) => this.accept(local));
+  }
+
+  get port(): number {
+    return (this.server.address() as AddressInfo | null)?.port ?? 0;
+  }
+
+  async start(): Promise<number> {
+    await new Promise<void>((resolve, reject) => {
+      this.server.once("error", reject);
+      this.server.listen(this.o.bindPort, this.o.bindAddress, () => {
+        this.server.off("error", reject);
+        resolve();
+      });
+    });
+    return this.port;
+  }
+
+  async stop(): Promise<void> {
+    for (const s of this.sockets) s.destroy();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  private track(s: Socket | TLSSocket): void {
+    this.sockets.add(s);
+    s.once("close", () => this.sockets.delete(s));
+  }
+
+  private accept(local: Socket): void {
+    this.track(local);
+    local.setNoDelay(true);
+    let closed = false;
+    local.once("close", () => (closed = true));
+    local.on("error", () => local.destroy());
+    dialUpstream(this.o.identity, this.o.resolver, this.log).then(
+      (remote) => {
+        this.track(remote);
+        remote.setNoDelay(true);
+        if (closed) {
+          remote.destroy();
+          return;
+        }
+        splice(local, remote);
+        local.resume();
+      },
+      (err) => {
+        this.log.warn(`upstream "${this.o.resolver.target.service}": connection from ${local.remoteAddress}:${local.remotePort} dropped: ${errorText(err)}`);
+        local.destroy();
+      },
+    );
+  }
+}

@@ -1,0 +1,223 @@
+/**
+ * The sidecar proxy: a public mutual-TLS listener in front of the local app
+ * and one local listener per upstream, all configured from the control plane
+ * and re-configured as it changes (the proxy registration, leaf certificate,
+ * roots, intentions and service defaults are each a blocking query). When the
+ * agent is unreachable the proxy keeps serving with its last good config.
+ */
+import { connect as netConnect, type Socket } from "node:net";
+import type { Duplex } from "node:stream";
+import type { Client } from "../../src/api/mod.ts";
+import { MeshIdentity } from "../mesh/identity.ts";
+import { type InboundContext, InboundListener } from "../mesh/inbound.ts";
+import { relayHttp } from "../mesh/http_relay.ts";
+import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
+import { InboundPolicy } from "../mesh/policy.ts";
+import { splice } from "../mesh/relay.ts";
+import { type AgentServiceWire, fetchAgentService } from "../mesh/sources.ts";
+import { UpstreamListener, UpstreamResolver } from "../mesh/upstream.ts";
+import { Watch } from "../mesh/watch.ts";
+import { configFromRegistration, type PublicListenerConfig, type SidecarConfig, type UpstreamConfig } from "./config.ts";
+
+export type SidecarSource = { readonly kind: "registration"; readonly proxyId: string; readonly agentAddress: string } | { readonly kind: "static"; readonly config: SidecarConfig };
+
+export interface SidecarOptions {
+  readonly client: Client;
+  readonly source: SidecarSource;
+  readonly logger?: MeshLogger;
+}
+
+interface RunningUpstream {
+  readonly key: string;
+  readonly resolver: UpstreamResolver;
+  readonly listener: UpstreamListener;
+}
+
+const upstreamKey = (u: UpstreamConfig) => JSON.stringify([u.destinationName, u.destinationNamespace, u.datacenter, u.bindAddress, u.bindPort]);
+const publicKey = (p: PublicListenerConfig | null) => JSON.stringify(p);
+
+export class SidecarProxy {
+  private readonly o: SidecarOptions;
+  private readonly log: MeshLogger;
+  private registration: Watch<AgentServiceWire> | null = null;
+  private identity: MeshIdentity | null = null;
+  private policy: InboundPolicy | null = null;
+  private inbound: InboundListener | null = null;
+  private inboundKey = "null";
+  private readonly upstreams = new Map<string, RunningUpstream>();
+  private config: SidecarConfig | null = null;
+  private applying: Promise<void> = Promise.resolve();
+  private stopped = false;
+  private readyResolve: () => void = () => {};
+  private readonly readyPromise = new Promise<void>((r) => (this.readyResolve = r));
+
+  constructor(o: SidecarOptions) {
+    this.o = o;
+    this.log = o.logger ?? silentLogger;
+  }
+
+  /** Starts watching; resolves once the first config is applied (listeners bound). */
+  async start(): Promise<void> {
+    const src = this.o.source;
+    if (src.kind === "static") {
+      await this.apply(src.config);
+    } else {
+      this.registration = new Watch({
+        name: "proxy registration",
+        fetch: (p) => fetchAgentService(this.o.client, src.proxyId, p),
+        onUpdate: (svc) => {
+          let cfg: SidecarConfig;
+          try {
+            cfg = configFromRegistration(svc, src.agentAddress);
+          } catch (err) {
+            this.log.error(`proxy registration "${src.proxyId}" unusable (keeping the last good config): ${errorText(err)}`);
+            return;
+          }
+          this.applying = this.applying.then(() => this.apply(cfg)).catch((err) => this.log.error(`applying config failed: ${errorText(err)}`));
+        },
+        onError: (err, n) => {
+          if (n === 1 || n % 20 === 0) this.log.warn(`proxy registration watch failed (keeping the last good config): ${errorText(err)}`);
+        },
+      }).start();
+      await this.readyPromise;
+    }
+  }
+
+  /** Resolves once listeners are bound for the first config. */
+  ready(): Promise<void> {
+    return this.readyPromise;
+  }
+
+  get currentConfig(): SidecarConfig | null {
+    return this.config;
+  }
+
+  get publicPort(): number {
+    return this.inbound?.port ?? 0;
+  }
+
+  /** Bound ports of the upstream listeners, by destination name. */
+  get upstreamPorts(): Record<string, number> {
+    const out: Record<string, number> = {};
+    for (const u of this.upstreams.values()) out[u.resolver.target.service] = u.listener.port;
+    return out;
+  }
+
+  get inboundListener(): InboundListener | null {
+    return this.inbound;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.registration?.stop();
+    await this.applying;
+    await this.inbound?.stop();
+    for (const u of this.upstreams.values()) await Promise.all([u.listener.stop(), u.resolver.stop()]);
+    this.upstreams.clear();
+    await this.policy?.stop();
+    await this.identity?.stop();
+  }
+
+  private async apply(cfg: SidecarConfig): Promise<void> {
+    if (this.stopped) return;
+    if (this.identity && this.identity.service !== cfg.service) {
+      // A proxy for another service is a new proxy: start over.
+      await this.inbound?.stop();
+      this.inbound = null;
+      this.inboundKey = "null";
+      await this.policy?.stop();
+      await this.identity.stop();
+      this.identity = null;
+      this.policy = null;
+    }
+    if (!this.identity) {
+      this.identity = new MeshIdentity({ client: this.o.client, service: cfg.service, logger: this.log }).start();
+      this.policy = new InboundPolicy({ client: this.o.client, service: cfg.service, logger: this.log, fallbackProtocol: cfg.protocol }).start();
+    }
+    this.policy!.setFallbackProtocol(cfg.protocol);
+    const identity = this.identity;
+    const policy = this.policy!;
+
+    const pk = publicKey(cfg.public);
+    if (pk !== this.inboundKey) {
+      await this.inbound?.stop();
+      this.inbound = null;
+      if (cfg.public) {
+        const pub = cfg.public;
+        const inbound = new InboundListener({
+          identity,
+          policy,
+          bindAddress: pub.bindAddress,
+          bindPort: pub.bindPort,
+          logger: this.log,
+          handle: (s, ctx) => this.toApp(s, ctx, pub, policy),
+        });
+        await inbound.start();
+        this.inbound = inbound;
+        this.log.info(`public listener on ${pub.bindAddress}:${inbound.port} -> ${pub.localAddress}:${pub.localPort}`);
+      }
+      this.inboundKey = pk;
+    }
+
+    const wanted = new Map(cfg.upstreams.map((u) => [upstreamKey(u), u]));
+    for (const [key, running] of this.upstreams) {
+      if (wanted.has(key)) continue;
+      await Promise.all([running.listener.stop(), running.resolver.stop()]);
+      this.upstreams.delete(key);
+      this.log.info(`upstream "${running.resolver.target.service}" removed`);
+    }
+    for (const [key, u] of wanted) {
+      if (this.upstreams.has(key)) continue;
+      const resolver = new UpstreamResolver({
+        client: this.o.client,
+        target: { service: u.destinationName, namespace: u.destinationNamespace, datacenter: u.datacenter },
+        logger: this.log,
+      }).start();
+      const listener = new UpstreamListener({ identity, resolver, bindAddress: u.bindAddress, bindPort: u.bindPort, logger: this.log });
+      try {
+        await listener.start();
+      } catch (err) {
+        await resolver.stop();
+        this.log.error(`upstream "${u.destinationName}" cannot listen on ${u.bindAddress}:${u.bindPort}: ${errorText(err)}`);
+        continue;
+      }
+      this.upstreams.set(key, { key, resolver, listener });
+      this.log.info(`upstream "${u.destinationName}" listening on ${u.bindAddress}:${listener.port}`);
+    }
+    this.config = cfg;
+    this.readyResolve();
+  }
+
+  private toApp(client: Duplex, ctx: InboundContext, pub: PublicListenerConfig, policy: InboundPolicy): void {
+    const connectApp = () =>
+      new Promise<Socket>((resolve, reject) => {
+        const s = netConnect({ host: pub.localAddress, port: pub.localPort, noDelay: true });
+        s.once("connect", () => {
+          s.off("error", reject);
+          resolve(s);
+        });
+        s.once("error", reject);
+      });
+    if (ctx.perRequest && ctx.source) {
+      const source = ctx.source;
+      relayHttp({
+        client,
+        connectApp,
+        decide: (head) => policy.request(source, head),
+        onDenied: (head, reason) => this.log.warn(`inbound: ${source.service} ${head.method} ${head.target} denied: ${reason}`),
+        onError: (err) => this.log.debug(`inbound http relay: ${errorText(err)}`),
+      });
+      return;
+    }
+    connectApp().then(
+      (app) => {
+        app.on("error", () => app.destroy());
+        splice(client, app);
+      },
+      (err) => {
+        this.log.warn(`inbound: local app ${pub.localAddress}:${pub.localPort} unreachable: ${errorText(err)}`);
+        client.destroy();
+      },
+    );
+  }
+}

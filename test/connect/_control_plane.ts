@@ -1,0 +1,150 @@
+/**
+ * A stand-in for the agent's Connect endpoints, for data-plane unit tests:
+ * leaf certificates, roots, intention match, config entries and connect
+ * health, each a blocking query over one change index. The end-to-end tests
+ * run the same proxies against a real agent.
+ */
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
+import type { AddressInfo } from "node:net";
+import { intentionPrecedence, sortByPrecedence } from "../../src/connect/mod.ts";
+import type { Intention, IntentionPermission } from "../../src/structs/intention.ts";
+import { makeCa, makeLeaf, type TestCa, type TestLeaf, TRUST_DOMAIN } from "./_certs.ts";
+
+export interface Instance {
+  readonly address: string;
+  readonly port: number;
+  readonly id: string;
+  passing?: boolean;
+}
+
+export class FakeControlPlane {
+  index = 1;
+  ca!: TestCa;
+  extraRoots: { ID: string; RootCert: string; IntermediateCerts: string[] }[] = [];
+  readonly leaves = new Map<string, TestLeaf>();
+  readonly intentions: Intention[] = [];
+  readonly entries = new Map<string, Record<string, unknown>>();
+  readonly instances = new Map<string, Instance[]>();
+  defaultPolicy: "allow" | "deny" = "allow";
+  /** When true, every request fails with a reset (the agent is "down"). */
+  down = false;
+  requests = 0;
+  private server!: Server;
+  private waiters: (() => void)[] = [];
+
+  static async start(): Promise<FakeControlPlane> {
+    const cp = new FakeControlPlane();
+    cp.ca = await makeCa("Consul CA 1");
+    cp.server = createServer((req, res) => void cp.handle(req, res));
+    await new Promise<void>((r) => cp.server.listen(0, "127.0.0.1", () => r()));
+    return cp;
+  }
+
+  get address(): string {
+    return `127.0.0.1:${(this.server.address() as AddressInfo).port}`;
+  }
+
+  async stop(): Promise<void> {
+    this.bump();
+    this.server.closeAllConnections();
+    await new Promise<void>((r) => this.server.close(() => r()));
+  }
+
+  bump(): void {
+    this.index++;
+    const w = this.waiters.splice(0);
+    for (const f of w) f();
+  }
+
+  async issueLeaf(service: string): Promise<TestLeaf> {
+    const leaf = await makeLeaf(this.ca, service);
+    this.leaves.set(service, leaf);
+    this.bump();
+    return leaf;
+  }
+
+  intention(source: string, destination: string, action: "allow" | "deny" | null, permissions?: IntentionPermission[]): void {
+    const i = this.intentions.findIndex((x) => x.SourceName === source && x.DestinationName === destination);
+    if (i !== -1) this.intentions.splice(i, 1);
+    if (action !== null || permissions) {
+      this.intentions.push({
+        SourceNS: "default",
+        SourceName: source,
+        DestinationNS: "default",
+        DestinationName: destination,
+        SourceType: "consul",
+        ...(permissions ? { Permissions: permissions } : { Action: action! }),
+        Precedence: intentionPrecedence("default", source, "default", destination),
+        CreateIndex: this.index,
+        ModifyIndex: this.index,
+      });
+    }
+    this.bump();
+  }
+
+  private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    this.requests++;
+    if (this.down) {
+      req.socket.destroy();
+      return;
+    }
+    const url = new URL(req.url ?? "/", "http://x");
+    const minIndex = Number(url.searchParams.get("index") ?? "0");
+    if (minIndex > 0 && minIndex >= this.index) {
+      const wait = Math.min(Number((url.searchParams.get("wait") ?? "1000ms").replace("ms", "")), 2_000);
+      await new Promise<void>((r) => {
+        const t = setTimeout(r, wait);
+        this.waiters.push(() => {
+          clearTimeout(t);
+          r();
+        });
+      });
+    }
+    if (this.down) {
+      req.socket.destroy();
+      return;
+    }
+    const send = (status: number, body: unknown) => {
+      res.writeHead(status, { "content-type": "application/json", "x-consul-index": String(this.index), "x-consul-default-acl-policy": this.defaultPolicy });
+      res.end(typeof body === "string" ? body : JSON.stringify(body));
+    };
+    const p = url.pathname;
+    let m: RegExpExecArray | null;
+    if ((m = /^\/v1\/agent\/connect\/ca\/leaf\/(.+)$/.exec(p))) {
+      const leaf = this.leaves.get(m[1]!) ?? (await this.issueLeaf(m[1]!));
+      return send(200, {
+        SerialNumber: leaf.serial,
+        CertPEM: leaf.certPem,
+        PrivateKeyPEM: leaf.keyPem,
+        Service: m[1],
+        ServiceURI: `spiffe://${TRUST_DOMAIN}/ns/default/dc/dc1/svc/${m[1]}`,
+        ValidAfter: leaf.notBefore.toISOString(),
+        ValidBefore: leaf.notAfter.toISOString(),
+      });
+    }
+    if (p === "/v1/agent/connect/ca/roots") {
+      return send(200, {
+        ActiveRootID: "root-1",
+        TrustDomain: TRUST_DOMAIN,
+        Roots: [{ ID: "root-1", RootCert: this.ca.pem, IntermediateCerts: null, Active: true }, ...this.extraRoots.map((r) => ({ ...r, Active: false }))],
+      });
+    }
+    if (p === "/v1/connect/intentions/match") {
+      const name = url.searchParams.get("name") ?? "";
+      const list = sortByPrecedence(this.intentions.filter((i) => i.DestinationName === name || i.DestinationName === "*"));
+      return send(200, { [name]: list });
+    }
+    if ((m = /^\/v1\/config\/([^/]+)\/(.+)$/.exec(p))) {
+      const e = this.entries.get(`${m[1]}/${m[2]}`);
+      return e ? send(200, e) : send(404, `Config entry not found for "${m[1]}" / "${m[2]}"`);
+    }
+    if ((m = /^\/v1\/health\/connect\/(.+)$/.exec(p))) {
+      const list = (this.instances.get(m[1]!) ?? []).filter((i) => i.passing !== false || !url.searchParams.has("passing"));
+      return send(
+        200,
+        list.map((i) => ({ Node: { Node: "n1", Address: "127.0.0.1" }, Service: { ID: i.id, Address: i.address, Port: i.port }, Checks: [] })),
+      );
+    }
+    send(404, "404 page not found");
+  }
+}
