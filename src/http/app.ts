@@ -11,7 +11,10 @@ import { agentHealthRoutes } from "./agent_health.ts";
 import { agentMetricsRoutes } from "./agent_metrics.ts";
 import { agentOpsRoutes } from "./agent_ops.ts";
 import { agentServiceRoutes } from "./agent_services.ts";
+import { agentAuthorizeRoutes } from "./agent_authorize.ts";
 import { catalogRoutes } from "./catalog.ts";
+import { configRoutes } from "./config.ts";
+import { intentionRoutes } from "./intentions.ts";
 import { connectCatalogRoutes } from "./connect_catalog.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -73,6 +76,9 @@ export function createApp(api: ApiContext): Hono {
   agentOpsRoutes(app, api);
   agentMetricsRoutes(app, api, requests);
   eventRoutes(app, api);
+  configRoutes(app, api);
+  intentionRoutes(app, api);
+  agentAuthorizeRoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));

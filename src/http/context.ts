@@ -23,6 +23,8 @@ export interface AgentInfo {
   readonly revision: string;
   readonly primaryDatacenter: string;
   readonly startedAt: number;
+  /** `default_intention_policy`: what /v1/agent/connect/authorize decides when no intention matches (unset: the ACL default, allow). */
+  readonly defaultIntentionPolicy?: "allow" | "deny";
 }
 
 export interface Limits {

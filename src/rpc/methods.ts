@@ -15,6 +15,10 @@ import type { DeregisterRequest, HealthCheck, Node, NodeService, RegisterRequest
 import type { KvVerb } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
 import type { PreparedQueryResult, ServiceInstance } from "../dns/lookup.ts";
+import type { EntryBody } from "../configentry/kinds/kind.ts";
+import type { IntentionInput } from "../configentry/intention_view.ts";
+import type { StoredConfigEntry } from "../configentry/registry.ts";
+import type { Intention } from "../structs/intention.ts";
 
 interface E<A, R> {
   readonly args: A;
@@ -88,6 +92,22 @@ export interface Endpoints {
   "Txn.Apply": E<{ readonly Ops: TxnOp[] }, TxnOutcome>;
   /** A read-only transaction against current state. */
   "Txn.Read": E<{ readonly Ops: TxnOp[] }, QueryReply<TxnOutcome>>;
+
+  /** Upsert (or check-and-set) a config entry; true when it took effect. The server normalizes and validates. */
+  "ConfigEntry.Apply": E<{ readonly Op: "upsert" | "upsert-cas"; readonly Entry: EntryBody; readonly Index?: number }, boolean>;
+  /** Delete (CAS when `CAS` is given); Deleted says whether it took effect. */
+  "ConfigEntry.Delete": E<{ readonly Kind: string; readonly Name: string; readonly CAS?: number }, { readonly Deleted: boolean }>;
+  "ConfigEntry.Get": E<{ readonly Kind: string; readonly Name: string }, QueryReply<StoredConfigEntry | null>>;
+  "ConfigEntry.List": E<{ readonly Kind: string }, QueryReply<StoredConfigEntry[]>>;
+
+  /** Intention edits; the reply is the legacy ID for create/update, "" otherwise. */
+  "Intention.Apply": E<{ readonly Op: "create" | "update" | "upsert" | "delete"; readonly Intention: IntentionInput }, string>;
+  /** By legacy ID or exact (source, destination); NotFoundError "Intention not found" when absent. */
+  "Intention.Get": E<{ readonly IntentionID: string } | { readonly Exact: { readonly SourceName: string; readonly DestinationName: string } }, QueryReply<Intention>>;
+  "Intention.List": E<{ readonly Filter: string }, QueryReply<Intention[]>>;
+  /** For each name, the intentions matching it by source or destination, highest precedence first. */
+  "Intention.Match": E<{ readonly Type: "source" | "destination"; readonly Names: readonly string[] }, QueryReply<Intention[][]>>;
+  "Intention.Check": E<{ readonly SourceName: string; readonly DestinationName: string; readonly SourceType: string; readonly SourceNS?: string; readonly DestinationNS?: string }, { readonly Allowed: boolean }>;
 
   /** "ip:port" of the leader's RPC address, "" when there is none. */
   "Status.Leader": E<Empty, string>;

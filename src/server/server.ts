@@ -27,6 +27,11 @@ export interface ServerConfig {
   readonly snapshotThreshold?: number;
   readonly tombstoneTtlMs?: number;
   readonly nodeMeta?: Record<string, string>;
+  /**
+   * What intentions decide when none matches (`default_intention_policy`);
+   * unset follows the ACL default, which is allow while ACLs are off.
+   */
+  readonly defaultIntentionPolicy?: "allow" | "deny";
 }
 
 /** A state snapshot given to `restore` that does not decode; nothing was written. */

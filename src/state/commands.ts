@@ -6,6 +6,7 @@
 import type { DeregisterRequest, RegisterRequest } from "../structs/catalog.ts";
 import type { KvVerb } from "../structs/kv.ts";
 import type { SessionBehavior, ServiceCheckRef } from "../structs/session.ts";
+import type { EntryBody } from "../configentry/kinds/kind.ts";
 
 export const MessageType = {
   Register: 0,
@@ -16,6 +17,8 @@ export const MessageType = {
   CoordinateBatchUpdate: 6,
   PreparedQuery: 7,
   Txn: 8,
+  /** Intention edits through the /v1/connect/intentions API (Consul's IntentionRequestType). */
+  Intention: 12,
   ConnectCA: 13,
   ConfigEntry: 22,
   /** Consulate's own, above Consul's range: a no-op entry a `consistent` read waits for. */
@@ -52,6 +55,28 @@ export type TxnOp =
   | { Service: { Verb: string; Node: string; Service: NonNullable<RegisterRequest["Service"]>; Index: number } }
   | { Check: { Verb: string; Check: RegisterRequest["Checks"][number]; Index: number } };
 
+/** Consul's ConfigEntryOp; `Index` is the CAS index of the -cas ops. */
+export type ConfigEntryOp = "upsert" | "upsert-cas" | "delete" | "delete-cas";
+export interface ConfigEntryCommand {
+  readonly Type: typeof MessageType.ConfigEntry;
+  readonly Now: number;
+  readonly Op: ConfigEntryOp;
+  /** The normalized, validated entry (only Kind and Name matter for deletes). */
+  readonly Entry: EntryBody;
+  readonly Index?: number;
+}
+
+/**
+ * An intention edit (Consul's IntentionMutation), applied to the destination's
+ * `service-intentions` entry. `Value` is the source entry to store.
+ */
+export type IntentionMutation =
+  | { readonly Op: "create"; readonly Destination: string; readonly Value: Record<string, unknown> }
+  | { readonly Op: "update"; readonly ID: string; readonly Value: Record<string, unknown> }
+  | { readonly Op: "upsert"; readonly Destination: string; readonly Source: string; readonly Value: Record<string, unknown> }
+  | { readonly Op: "delete"; readonly Destination: string; readonly Source: string }
+  | { readonly Op: "delete-id"; readonly ID: string };
+
 export type Command =
   | { Type: typeof MessageType.Register; Now: number; Req: RegisterRequest }
   | { Type: typeof MessageType.Deregister; Now: number; Req: DeregisterRequest }
@@ -60,6 +85,8 @@ export type Command =
   | { Type: typeof MessageType.Session; Now: number; Op: "destroy"; ID: string }
   | { Type: typeof MessageType.Tombstone; Now: number; ReapIndex: number }
   | { Type: typeof MessageType.Txn; Now: number; Ops: TxnOp[] }
+  | ConfigEntryCommand
+  | { Type: typeof MessageType.Intention; Now: number; Mutation: IntentionMutation }
   /** `State` is a state snapshot (`StateStore.snapshot()` bytes), base64. */
   | { Type: typeof MessageType.Restore; Now: number; State: string }
   /**

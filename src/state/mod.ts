@@ -1,5 +1,5 @@
 export { StateStore, type ApplyResult, LEADER_TABLE } from "./store.ts";
-export { type Command, type FencedCommand, MessageType, encodeCommand, decodeCommand, type KvCommandEntry, type SessionCommandBody, type TxnOp } from "./commands.ts";
+export { type Command, type ConfigEntryCommand, type ConfigEntryOp, type FencedCommand, type IntentionMutation, MessageType, encodeCommand, decodeCommand, type KvCommandEntry, type SessionCommandBody, type TxnOp } from "./commands.ts";
 export { StateError } from "./context.ts";
 export { Tables, type KvRow, type ServiceRow, nodeKey } from "./tables.ts";
 export { kvGet, kvList, kvKeys, KV_TABLE } from "./kv.ts";
@@ -9,3 +9,5 @@ export type { CheckServiceNode, Read } from "./catalog_read.ts";
 export * as connectRead from "./connect_read.ts";
 export { isReadOnlyTxn, type TxnOutcome, type TxnResult, type TxnError } from "./txn.ts";
 export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic } from "./watch.ts";
+export { CONFIG_TABLE, configEntryGet, configEntryList, configKindTopic, configLookup } from "./config_entries.ts";
+export { intentionGet, intentionGetExact, intentionList, intentionMatch, intentionMatchOne } from "./intentions.ts";

@@ -12,6 +12,8 @@ interface SnapshotFile {
   Services: unknown[];
   Checks: unknown[];
   Sessions: unknown[];
+  /** Absent in snapshots written before config entries existed. */
+  ConfigEntries?: unknown[];
 }
 
 /**
@@ -35,6 +37,7 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     Services: rows(t.services.entries()),
     Checks: rows(t.checks.entries()),
     Sessions: rows(t.sessions.entries()),
+    ConfigEntries: rows(t.configEntries.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }
@@ -76,6 +79,9 @@ function checkShape(file: unknown): asserts file is SnapshotFile {
   each("Nodes", (r) => obj(r) && typeof r.Node === "string");
   each("Services", (r) => obj(r) && typeof r.Node === "string" && obj(r.Service) && typeof r.Service.ID === "string" && typeof r.Service.Service === "string");
   each("Checks", (r) => obj(r) && typeof r.Node === "string" && typeof r.CheckID === "string");
+  if (file.ConfigEntries !== undefined) {
+    each("ConfigEntries", (r) => obj(r) && typeof r.Kind === "string" && typeof r.Name === "string" && obj(r.Entry) && index(r.CreateIndex) && index(r.ModifyIndex));
+  }
   each("Sessions", (r) => obj(r) && typeof r.ID === "string" && typeof r.Node === "string" && Array.isArray(r.NodeChecks) && Array.isArray(r.ServiceChecks));
 }
 
@@ -96,5 +102,6 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.services.reset((file.Services as { Node: string; Service: { ID: string } }[]).map((s) => [`${s.Node}\u0000${s.Service.ID}`, s as never]));
   t.checks.reset((file.Checks as { Node: string; CheckID: string }[]).map((c) => [`${c.Node}\u0000${c.CheckID}`, c as never]));
   t.sessions.reset((file.Sessions as { ID: string }[]).map((s) => [s.ID, s as never]));
+  t.configEntries.reset(((file.ConfigEntries ?? []) as { Kind: string; Name: string }[]).map((e) => [`${e.Kind}\u0000${e.Name}`, e as never]));
   return { tables: t, index: file.Index };
 }

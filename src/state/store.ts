@@ -5,6 +5,7 @@
  * of what it changed once it has committed.
  */
 import { applyDeregister, applyRegister } from "./catalog.ts";
+import { applyConfigEntry, applyIntentionMutation } from "./config_entries.ts";
 import { type Command, type FencedCommand, MessageType } from "./commands.ts";
 import { bump, StateError, type WriteContext } from "./context.ts";
 import { Journal } from "./journal.ts";
@@ -159,6 +160,10 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
     case MessageType.Barrier:
       if (cmd.Leader) bump(ctx, LEADER_TABLE);
       return null;
+    case MessageType.ConfigEntry:
+      return applyConfigEntry(ctx, cmd);
+    case MessageType.Intention:
+      return applyIntentionMutation(ctx, cmd.Mutation);
     default:
       throw new StateError(`Unknown command type ${(cmd as { Type: unknown }).Type}`);
   }

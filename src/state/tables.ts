@@ -6,6 +6,7 @@
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 import type { DirEntry } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
+import type { StoredConfigEntry } from "../configentry/registry.ts";
 import { type JournalRef, TrackedMap } from "./journal.ts";
 import { SortedKeys } from "./sorted_keys.ts";
 
@@ -51,6 +52,8 @@ export class Tables {
   readonly services = new TrackedMap<string, ServiceRow>(this.ref);
   readonly checks = new TrackedMap<string, HealthCheck>(this.ref);
   readonly sessions = new TrackedMap<string, Session>(this.ref);
+  /** Config entries by `kind\u0000name`. */
+  readonly configEntries = new TrackedMap<string, StoredConfigEntry>(this.ref);
 
   readonly servicesByNode = new Map<string, Set<string>>();
   readonly servicesByName = new Map<string, Set<string>>();
@@ -60,6 +63,8 @@ export class Tables {
   readonly sessionsByCheck = new Map<string, Set<string>>();
   /** session id -> keys it holds. */
   readonly keysBySession = new Map<string, Set<string>>();
+  /** kind -> config entry keys of that kind. */
+  readonly configEntriesByKind = new Map<string, Set<string>>();
 
   constructor() {
     this.kvs.onChange((key, before, after) => {
@@ -81,6 +86,10 @@ export class Tables {
     this.checks.onChange((key, before, after) => {
       if (before) removeFrom(this.checksByNode, before.Node, key);
       if (after) addTo(this.checksByNode, after.Node, key);
+    });
+    this.configEntries.onChange((key, before, after) => {
+      if (before) removeFrom(this.configEntriesByKind, before.Kind, key);
+      if (after) addTo(this.configEntriesByKind, after.Kind, key);
     });
     this.sessions.onChange((id, before, after) => {
       if (before) {

@@ -4,6 +4,8 @@
  * port and NATS after decoding a frame).
  */
 import * as catalog from "./catalog.ts";
+import * as config from "./config.ts";
+import * as intention from "./intention.ts";
 import * as connect from "./connect_catalog.ts";
 import { dnsLookup } from "./dns_lookup.ts";
 import * as health from "./health.ts";
@@ -46,6 +48,17 @@ export const endpoints: EndpointTable = {
 
   "Txn.Apply": txn.apply,
   "Txn.Read": txn.read,
+
+  "ConfigEntry.Apply": config.apply,
+  "ConfigEntry.Delete": config.remove,
+  "ConfigEntry.Get": config.get,
+  "ConfigEntry.List": config.list,
+
+  "Intention.Apply": intention.apply,
+  "Intention.Get": intention.get,
+  "Intention.List": intention.list,
+  "Intention.Match": intention.match,
+  "Intention.Check": intention.check,
 
   "Status.Leader": status.leader,
   "Status.Peers": status.peers,
