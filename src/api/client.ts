@@ -17,6 +17,7 @@ import { Catalog } from "./catalog.ts";
 import { Health } from "./health.ts";
 import { Agent } from "./agent.ts";
 import { Event } from "./event.ts";
+import { Operator } from "./operator.ts";
 import { Snapshot } from "./snapshot.ts";
 import { Status } from "./status.ts";
 import { Txn } from "./txn.ts";
@@ -108,6 +109,9 @@ export class Client {
   }
   snapshot(): Snapshot {
     return new Snapshot(this);
+  }
+  operator(): Operator {
+    return new Operator(this);
   }
   txn(): Txn {
     return new Txn(this);

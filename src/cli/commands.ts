@@ -9,6 +9,7 @@ import { lockCommand } from "./lock.ts";
 import { maintCommand } from "./maint.ts";
 import { membersCommand } from "./members.ts";
 import { reloadCommand } from "./reload.ts";
+import { operatorCommand } from "./operator/mod.ts";
 import { servicesCommand } from "./services/mod.ts";
 import { snapshotCommand } from "./snapshot/mod.ts";
 import { versionCommand } from "./version.ts";
@@ -37,6 +38,7 @@ export const commands: Readonly<Record<string, Command>> = {
   lock: lockCommand,
   maint: maintCommand,
   members: membersCommand,
+  operator: operatorCommand,
   reload: reloadCommand,
   services: servicesCommand,
   snapshot: snapshotCommand,

@@ -1,0 +1,52 @@
+/** Operator endpoints (`/v1/operator/raft/*`), as the Go client's `api.Operator`. */
+import type { Client } from "./client.ts";
+import type { QueryOptions } from "./options.ts";
+import { asArray } from "./types.ts";
+
+/** One server of the raft configuration (Go's `api.RaftServer`). */
+export interface RaftServer {
+  ID: string;
+  Node: string;
+  Address: string;
+  Leader: boolean;
+  ProtocolVersion: string;
+  Voter: boolean;
+  /** Index of the last log entry the server holds; absent from older servers. */
+  LastIndex?: number;
+}
+
+export interface RaftConfiguration {
+  Servers: RaftServer[];
+  Index: number;
+}
+
+function toServer(j: unknown): RaftServer {
+  const o = (j ?? {}) as Record<string, unknown>;
+  const s: RaftServer = {
+    ID: String(o.ID ?? ""),
+    Node: String(o.Node ?? ""),
+    Address: String(o.Address ?? ""),
+    Leader: o.Leader === true,
+    ProtocolVersion: String(o.ProtocolVersion ?? ""),
+    Voter: o.Voter === true,
+  };
+  if (typeof o.LastIndex === "number") s.LastIndex = o.LastIndex;
+  return s;
+}
+
+export class Operator {
+  private readonly c: Client;
+
+  constructor(c: Client) {
+    this.c = c;
+  }
+
+  /** The current raft peer set (`GET /v1/operator/raft/configuration`). */
+  async raftGetConfiguration(q?: QueryOptions): Promise<RaftConfiguration> {
+    const [config] = await this.c.query("/v1/operator/raft/configuration", q, (j) => {
+      const o = (j ?? {}) as Record<string, unknown>;
+      return { Servers: asArray<unknown>(o.Servers ?? []).map(toServer), Index: typeof o.Index === "number" ? o.Index : 0 };
+    });
+    return config;
+  }
+}
