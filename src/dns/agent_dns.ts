@@ -2,6 +2,7 @@
  * The agent's DNS interface: the handler over the state store, upstream
  * recursors when configured, and the UDP/TCP listeners on the client address.
  */
+import { AnswerCache } from "./answer_cache.ts";
 import type { DnsConfig } from "./config.ts";
 import { handleDns } from "./handler.ts";
 import { type Recursor, UpstreamRecursor } from "./recursor.ts";
@@ -36,8 +37,8 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
   let handle: DnsHandle;
   if (opts.state) {
     const lookup = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
-    const udpCtx = { config, lookup, recursor, transport: "udp" as const };
-    const tcpCtx = { config, lookup, recursor, transport: "tcp" as const };
+    const udpCtx = { config, lookup, recursor, transport: "udp" as const, cache: new AnswerCache() };
+    const tcpCtx = { config, lookup, recursor, transport: "tcp" as const, cache: new AnswerCache() };
     handle = (query, transport, remoteAddress) => handleDns(query, transport === "udp" ? udpCtx : tcpCtx, remoteAddress);
   } else if (opts.rpc) {
     const rpc = opts.rpc;

@@ -4,6 +4,7 @@
  * thin wrappers around it (server.ts).
  */
 import { AnswerBuilder, MAX_RECURSION_LEVEL, type Outcome, type Resolution } from "./answer.ts";
+import { type AnswerCache, type CachedAnswer, cacheKey, MAX_CACHED_ANSWER, MAX_CACHED_QUERY } from "./answer_cache.ts";
 import type { DnsConfig } from "./config.ts";
 import { encodeMessage, MAX_MESSAGE } from "./encode.ts";
 import type { DnsLookup } from "./lookup.ts";
@@ -12,7 +13,8 @@ import { soaRecord } from "./records.ts";
 import type { Recursor } from "./recursor.ts";
 import { zoneOf } from "./route.ts";
 import { trimTcp, trimUdp } from "./trim.ts";
-import { EDNS_CLIENT_SUBNET, Flag, parseQuery, type Query, Rcode, RType } from "./wire.ts";
+import type { AnswerRecorder } from "./outcome.ts";
+import { EDNS_CLIENT_SUBNET, Flag, HEADER_SIZE, parseQuery, type Query, Rcode, RType } from "./wire.ts";
 
 export type Transport = "udp" | "tcp";
 
@@ -28,6 +30,8 @@ export interface DnsContext {
   readonly now?: () => number;
   /** The client's IP, for prepared queries' `near=_ip`. */
   readonly remoteAddress?: string;
+  /** Answers kept between catalog changes; only used with a lookup that has a `version()`. */
+  readonly cache?: AnswerCache | null;
 }
 
 /** What the handler gives back: a response to send, nothing, or either later. */
@@ -136,7 +140,7 @@ function finish(msg: Message, q: Query, ctx: DnsContext, ecsGlobal: boolean): Ui
   return checked(encodeMessage(msg, compress));
 }
 
-function fromOutcome(out: Outcome, q: Query, ctx: DnsContext, respDomain: string): Uint8Array {
+function fromOutcome(out: Outcome, q: Query, ctx: DnsContext, respDomain: string, nowMs: number): Uint8Array {
   const msg = baseMessage(q, ctx, true);
   if (out.kind === "answer") {
     msg.answer = out.answer;
@@ -146,7 +150,7 @@ function fromOutcome(out: Outcome, q: Query, ctx: DnsContext, respDomain: string
   }
   if (out.kind === "recurse") return serverFailure(q, ctx, canRecurse(ctx));
   if (out.kind === "nxdomain") msg.rcode = Rcode.NXDOMAIN;
-  msg.authority = [soaRecord(ctx.config, respDomain, (ctx.now ?? Date.now)())];
+  msg.authority = [soaRecord(ctx.config, respDomain, nowMs)];
   return finish(msg, q, ctx, out.ecsGlobal);
 }
 
@@ -163,6 +167,17 @@ async function recurse(bytes: Uint8Array, q: Query, ctx: DnsContext): Promise<Ui
  * const reply = handleDns(packet, { config, lookup, transport: "udp" }, "127.0.0.1");
  */
 export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: string): DnsReply {
+  const nowMs = (ctx.now ?? Date.now)();
+  const cache = ctx.cache ?? null;
+  let key: string | null = null;
+  let version = 0;
+  if (cache !== null && ctx.lookup.version !== undefined && bytes.length > HEADER_SIZE && bytes.length <= MAX_CACHED_QUERY) {
+    version = ctx.lookup.version();
+    key = cacheKey(bytes);
+    const hit = cache.get(key, version, Math.floor(nowMs / 1000));
+    if (hit !== undefined) return fromCache(hit, bytes, ctx, nowMs);
+  }
+
   const parsed = parseQuery(bytes);
   if (parsed.kind === "drop") return null;
   if (parsed.kind === "reject") return rejection(parsed.id, parsed.flags, parsed.rcode);
@@ -179,21 +194,42 @@ export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: st
   }
 
   const resolution: Resolution = { external: new Map(), pending: new Set() };
-  const random = ctx.random ?? Math.random;
+  // With a cache, count the random draws: an answer that drew none is the same for every asker.
+  const recorder: AnswerRecorder | undefined = key !== null ? { services: 0, replay: null } : undefined;
+  let draws = 0;
+  const baseRandom = ctx.random ?? Math.random;
+  const random = recorder
+    ? () => {
+        draws++;
+        return baseRandom();
+      }
+    : baseRandom;
+  const sourceIp = remoteAddress ?? ctx.remoteAddress ?? "";
   const build = (): Outcome | "soa-ns" => {
-    const builder = new AnswerBuilder({ config: cfg, lookup: ctx.lookup, random, sourceIp: remoteAddress ?? ctx.remoteAddress ?? "", edns: q.edns !== null, resolution });
+    const builder = new AnswerBuilder({ config: cfg, lookup: ctx.lookup, random, sourceIp, edns: q.edns !== null, resolution, recorder });
     if (q.qtype === RType.SOA || q.qtype === RType.NS) return "soa-ns";
     if (zone.kind === "arpa") return builder.ptr(q.name);
     return builder.name(q.name, q.qtype, respDomain, zone.labels, zone.all, MAX_RECURSION_LEVEL);
   };
   const render = (out: Outcome | "soa-ns"): DnsReply => {
-    if (out === "soa-ns") return soaOrNs(q, ctx, respDomain, resolution);
-    if (out.kind === "recurse") return canRecurse(ctx) ? recurse(bytes, q, ctx) : fromOutcome({ kind: "nxdomain", ecsGlobal: true }, q, ctx, respDomain);
-    return fromOutcome(out, q, ctx, respDomain);
+    if (out === "soa-ns") return soaOrNs(q, ctx, respDomain, resolution, random, nowMs);
+    if (out.kind === "recurse") return canRecurse(ctx) ? recurse(bytes, q, ctx) : fromOutcome({ kind: "nxdomain", ecsGlobal: true }, q, ctx, respDomain, nowMs);
+    return fromOutcome(out, q, ctx, respDomain, nowMs);
   };
 
   const first = build();
-  if (resolution.pending.size === 0 || !canRecurse(ctx)) return render(first);
+  if (resolution.pending.size === 0 || !canRecurse(ctx)) {
+    const reply = render(first);
+    if (key !== null && recorder !== undefined && reply instanceof Uint8Array && (first === "soa-ns" || (first.kind !== "recurse" && first.ecsGlobal))) {
+      const second = Math.floor(nowMs / 1000);
+      if (draws === 0) {
+        if (reply.length <= MAX_CACHED_ANSWER) cache!.set(key, { kind: "bytes", version, second, bytes: reply.slice() });
+      } else if (recorder.services === 1 && recorder.replay !== null && draws === recorder.replay.draws) {
+        cache!.set(key, { kind: "service", version, second, query: q, respDomain, replay: recorder.replay });
+      }
+    }
+    return reply;
+  }
   // Hostname addresses outside our domains: resolve them upstream, then build again.
   return (async () => {
     await Promise.all(
@@ -206,18 +242,30 @@ export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: st
   })();
 }
 
+/** A kept answer for a query with the same bytes but (perhaps) another ID. */
+function fromCache(hit: CachedAnswer, bytes: Uint8Array, ctx: DnsContext, nowMs: number): Uint8Array {
+  if (hit.kind === "bytes") {
+    const out = hit.bytes.slice();
+    out[0] = bytes[0]!;
+    out[1] = bytes[1]!;
+    return out;
+  }
+  const q: Query = { ...hit.query, id: (bytes[0]! << 8) | bytes[1]! };
+  return fromOutcome(hit.replay.deal(ctx.random ?? Math.random), q, ctx, hit.respDomain, nowMs);
+}
+
 /** SOA questions: the SOA, the name servers in authority and their glue; NS questions: the name servers. */
-function soaOrNs(q: Query, ctx: DnsContext, respDomain: string, resolution: Resolution): Uint8Array {
-  const builder = new AnswerBuilder({ config: ctx.config, lookup: ctx.lookup, random: ctx.random ?? Math.random, sourceIp: "", edns: q.edns !== null, resolution });
+function soaOrNs(q: Query, ctx: DnsContext, respDomain: string, resolution: Resolution, random: () => number, nowMs: number): Uint8Array {
+  const builder = new AnswerBuilder({ config: ctx.config, lookup: ctx.lookup, random, sourceIp: "", edns: q.edns !== null, resolution });
   const { ns, glue } = builder.nameservers(respDomain);
   const msg = baseMessage(q, ctx, true);
-  const soa: Rr = soaRecord(ctx.config, respDomain, (ctx.now ?? Date.now)());
+  const soa: Rr = soaRecord(ctx.config, respDomain, nowMs);
   if (q.qtype === RType.SOA) {
     msg.answer = [soa];
     msg.authority = ns;
     msg.additional = glue;
   } else {
-    if (ns.length === 0) return fromOutcome({ kind: "nodata", ecsGlobal: true }, q, ctx, respDomain);
+    if (ns.length === 0) return fromOutcome({ kind: "nodata", ecsGlobal: true }, q, ctx, respDomain, nowMs);
     msg.answer = ns;
     msg.additional = glue;
   }

@@ -23,6 +23,11 @@ export interface PreparedQueryResult {
 
 export interface DnsLookup {
   /**
+   * A number that changes whenever any answer could change (for the answer
+   * cache). Lookups without it are never cached.
+   */
+  version?(): number;
+  /**
    * Whether this agent can answer for `dc`. Until federation forwards queries,
    * only the local datacenter is known; others answer NXDOMAIN, as Consul does
    * for a datacenter it has no path to.

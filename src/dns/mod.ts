@@ -17,3 +17,4 @@ export { parseQuery, type ParsedQuery, type Query, Rcode, RType } from "./wire.t
 export { type DnsHandle, type DnsListener, DnsListenError, type DnsServerOptions, type DnsServerStats, listenDns } from "./server.ts";
 export { type AgentDnsOptions, type RunningDns, startAgentDns } from "./agent_dns.ts";
 export { DropOldestQueue } from "./queue.ts";
+export { AnswerCache } from "./answer_cache.ts";

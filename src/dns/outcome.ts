@@ -7,6 +7,7 @@
 import type { DnsConfig } from "./config.ts";
 import type { DnsLookup } from "./lookup.ts";
 import type { Rr } from "./message.ts";
+import type { ServiceReplay } from "./service_answer.ts";
 
 /** Upper bound on internal CNAME chasing (maxRecursionLevelDefault). */
 export const MAX_RECURSION_LEVEL = 3;
@@ -31,6 +32,18 @@ export interface BuilderDeps {
   readonly sourceIp: string;
   readonly edns: boolean;
   readonly resolution: Resolution;
+  /** Set when the answer may be cached: what it was built from. */
+  readonly recorder?: AnswerRecorder;
+}
+
+/**
+ * What the answer cache needs to know about one request: how many service
+ * answers it built, and the top-level one as a replay when it can be dealt
+ * again without this request (answer_cache.ts).
+ */
+export interface AnswerRecorder {
+  services: number;
+  replay: ServiceReplay | null;
 }
 
 /** Follows a hostname to its records: our own names here, others through the recursors. */

@@ -8,7 +8,7 @@ import type { ServiceInstance } from "./lookup.ts";
 import type { Rr } from "./message.ts";
 import { rrKey } from "./message.ts";
 import { ipToHex, parseIp } from "./names.ts";
-import { type BuilderDeps, type CnameResolver, fqdnOf, MAX_RECURSE_RECORDS, nodeFqdn, NXDOMAIN, type Outcome, answer, shuffle } from "./outcome.ts";
+import { answer, type BuilderDeps, type CnameResolver, fqdnOf, MAX_RECURSE_RECORDS, MAX_RECURSION_LEVEL, nodeFqdn, NXDOMAIN, type Outcome, shuffle } from "./outcome.ts";
 import { acceptFor, addressRecord, healthy, nodeMetaTxt, srvWeight, translateNodeAddress, translateServiceAddress, translateServicePort } from "./records.ts";
 import { RType } from "./wire.ts";
 
@@ -37,29 +37,123 @@ interface Ask {
   readonly level: number;
 }
 
+/**
+ * The instances an answer is dealt from, in dealing order. The live deck
+ * builds each instance's records when it is reached (so hostnames are
+ * resolved only for instances that are used, as Consul does); a replay's deck
+ * reads records built once.
+ */
+interface Deck {
+  readonly size: number;
+  /** The k-th instance's records for the question (SRV extras include its node-meta TXT). */
+  records(k: number): Records;
+  /** SRV de-duplication key of the k-th instance: node, address and port. */
+  srvKey(k: number): string;
+  /** A/AAAA de-duplication key of the k-th instance, from its first answer. */
+  addressKey(k: number, first: Rr): string;
+}
+
 export function serviceAnswer(d: BuilderDeps, resolver: CnameResolver, req: ServiceRequest, qName: string, qtype: number, respDomain: string, level: number): Outcome {
   const list = healthy(req.instances, d.config.onlyPassing);
   if (list.length === 0) return NXDOMAIN;
-  shuffle(list, d.random);
   const ask: Ask = { d, resolver, req, qName, qtype, respDomain, level };
+  const rec = d.recorder;
+  if (rec) {
+    rec.services++;
+    if (level === MAX_RECURSION_LEVEL) {
+      const replay = ServiceReplay.of(ask, list);
+      if (replay) {
+        rec.replay = replay;
+        return replay.deal(d.random);
+      }
+    }
+  }
+  shuffle(list, d.random);
+  const deck: Deck = {
+    size: list.length,
+    records: (k) => instanceRecords(ask, list[k]!, qtype, true)!,
+    srvKey: (k) => srvKeyOf(ask, list[k]!),
+    addressKey: (_k, first) => rrKey(first),
+  };
+  return deal(qtype, d.config.aRecordLimit, deck);
+}
+
+/**
+ * A service answer that can be dealt again: the healthy instances with their
+ * records built once. Only answers whose every instance has an IP address
+ * qualify, so records depend neither on the dealing order nor on recursors.
+ * Dealing shuffles with the same draws as the live path, so for the same
+ * random source a replay and a fresh build give the same answer.
+ */
+export class ServiceReplay {
+  private readonly qtype: number;
+  private readonly aRecordLimit: number;
+  private readonly records: readonly Records[];
+  private readonly srvKeys: readonly string[];
+  private readonly addressKeys: readonly string[];
+
+  private constructor(qtype: number, aRecordLimit: number, records: Records[], srvKeys: string[], addressKeys: string[]) {
+    this.qtype = qtype;
+    this.aRecordLimit = aRecordLimit;
+    this.records = records;
+    this.srvKeys = srvKeys;
+    this.addressKeys = addressKeys;
+  }
+
+  /** A replay of the answer to `ask` over `list`, or null when an instance has a hostname address. */
+  static of(ask: Ask, list: readonly ServiceInstance[]): ServiceReplay | null {
+    const records: Records[] = [];
+    const srvKeys: string[] = [];
+    const addressKeys: string[] = [];
+    for (const inst of list) {
+      const r = instanceRecords(ask, inst, ask.qtype, false);
+      if (r === null) return null;
+      records.push(r);
+      srvKeys.push(ask.qtype === RType.SRV ? srvKeyOf(ask, inst) : "");
+      addressKeys.push(r.answers.length > 0 && ask.qtype !== RType.SRV ? rrKey(r.answers[0]!) : "");
+    }
+    return new ServiceReplay(ask.qtype, ask.d.config.aRecordLimit, records, srvKeys, addressKeys);
+  }
+
+  /** Draws `random` this many times per deal. */
+  get draws(): number {
+    return Math.max(0, this.records.length - 1);
+  }
+
+  /** The answer with a fresh shuffle. */
+  deal(random: () => number): Outcome {
+    const n = this.records.length;
+    const order = new Array<number>(n);
+    for (let i = 0; i < n; i++) order[i] = i;
+    shuffle(order, random);
+    return deal(this.qtype, this.aRecordLimit, {
+      size: n,
+      records: (k) => this.records[order[k]!]!,
+      srvKey: (k) => this.srvKeys[order[k]!]!,
+      addressKey: (k) => this.addressKeys[order[k]!]!,
+    });
+  }
+}
+
+function deal(qtype: number, aRecordLimit: number, deck: Deck): Outcome {
   if (qtype === RType.SRV) {
-    const { answers, extras } = srvRecords(ask, list);
+    const { answers, extras } = srvRecords(deck);
     return answer(answers, extras);
   }
-  return answer(addressRecords(ask, list));
+  return answer(addressRecords(deck, aRecordLimit));
 }
 
 /** addServiceNodeRecordsToMessage: one answer per instance, de-duplicated, capped by a_record_limit. */
-function addressRecords(ask: Ask, list: readonly ServiceInstance[]): Rr[] {
+function addressRecords(deck: Deck, aRecordLimit: number): Rr[] {
   const handled = new Set<string>();
   const out: Rr[] = [];
   let cname: Rr[] | null = null;
   let count = 0;
-  for (const inst of list) {
-    const { answers } = instanceRecords(ask, inst, ask.qtype);
+  for (let k = 0; k < deck.size; k++) {
+    const { answers } = deck.records(k);
     if (answers.length === 0) continue;
-    if (list.length > 1) {
-      const key = rrKey(answers[0]!);
+    if (deck.size > 1) {
+      const key = deck.addressKey(k, answers[0]!);
       if (handled.has(key)) continue;
       handled.add(key);
     }
@@ -70,33 +164,47 @@ function addressRecords(ask: Ask, list: readonly ServiceInstance[]): Rr[] {
     }
     out.push(...answers);
     count++;
-    if (count === ask.d.config.aRecordLimit) break;
+    if (count === aRecordLimit) break;
   }
   return out.length === 0 && cname !== null ? cname : out;
 }
 
-function srvRecords(ask: Ask, list: readonly ServiceInstance[]): Records {
-  const { req, d } = ask;
-  const cfg = d.config;
+function srvRecords(deck: Deck): Records {
   const handled = new Set<string>();
   const answers: Rr[] = [];
   const extras: Rr[] = [];
-  for (const inst of list) {
-    const addr = translateServiceAddress(cfg, req.dc, inst.service.Address, inst.service.TaggedAddresses, -1);
-    const port = translateServicePort(cfg, req.dc, inst.service.Port, inst.service.TaggedAddresses);
-    const tuple = `${inst.node.Node}:${addr}:${port}`;
+  for (let k = 0; k < deck.size; k++) {
+    const tuple = deck.srvKey(k);
     if (handled.has(tuple)) continue;
     handled.add(tuple);
-    const r = instanceRecords(ask, inst, RType.SRV);
+    const r = deck.records(k);
     answers.push(...r.answers);
     extras.push(...r.extras);
-    if (cfg.nodeMetaTxt) extras.push(...nodeMetaTxt(nodeFqdn(req.dc, inst.node.Node, ask.respDomain), inst.node, req.ttl));
   }
   return { answers, extras };
 }
 
-/** makeNodeServiceRecords: the service address, else the node's; IPs, hostnames, WAN translation. */
-function instanceRecords(ask: Ask, inst: ServiceInstance, qtype: number): Records {
+function srvKeyOf(ask: Ask, inst: ServiceInstance): string {
+  const cfg = ask.d.config;
+  const addr = translateServiceAddress(cfg, ask.req.dc, inst.service.Address, inst.service.TaggedAddresses, -1);
+  const port = translateServicePort(cfg, ask.req.dc, inst.service.Port, inst.service.TaggedAddresses);
+  return `${inst.node.Node}:${addr}:${port}`;
+}
+
+/**
+ * makeNodeServiceRecords: the service address, else the node's; IPs,
+ * hostnames, WAN translation. SRV extras end with the node's meta as TXT when
+ * enabled. Null when the address is a hostname and `hostnames` is false.
+ */
+function instanceRecords(ask: Ask, inst: ServiceInstance, qtype: number, hostnames: boolean): Records | null {
+  const r = ownRecords(ask, inst, qtype, hostnames);
+  if (r === null || qtype !== RType.SRV || !ask.d.config.nodeMetaTxt) return r;
+  const metas = nodeMetaTxt(nodeFqdn(ask.req.dc, inst.node.Node, ask.respDomain), inst.node, ask.req.ttl);
+  if (metas.length > 0) r.extras.push(...metas);
+  return r;
+}
+
+function ownRecords(ask: Ask, inst: ServiceInstance, qtype: number, hostnames: boolean): Records | null {
   const cfg = ask.d.config;
   const accept = acceptFor(qtype);
   const svcAddr = translateServiceAddress(cfg, ask.req.dc, inst.service.Address, inst.service.TaggedAddresses, accept);
@@ -109,10 +217,10 @@ function instanceRecords(ask: Ask, inst: ServiceInstance, qtype: number): Record
     if (inst.node.Address !== nodeAddr) return ipRecords(ask, inst, nodeIp, qtype);
     return nodeIpRecords(ask, inst, nodeIp, qtype);
   }
-  if (svcAddr === "") return fqdnRecords(ask, inst, nodeAddr, qtype);
+  if (svcAddr === "") return hostnames ? fqdnRecords(ask, inst, nodeAddr, qtype) : null;
   if (svcIp) return ipRecords(ask, inst, svcIp, qtype);
   if (fqdnOf(svcAddr).toLowerCase() === ask.qName && nodeIp) return nodeIpRecords(ask, inst, nodeIp, qtype);
-  return fqdnRecords(ask, inst, svcAddr, qtype);
+  return hostnames ? fqdnRecords(ask, inst, svcAddr, qtype) : null;
 }
 
 function srv(ask: Ask, inst: ServiceInstance, target: string): Rr {

@@ -12,6 +12,8 @@ import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 /** The part of the state store this reads. */
 export interface StateSource {
   readonly t: Tables;
+  /** Index of the last applied write; without it answers are not cached. */
+  readonly lastApplied?: number;
 }
 
 export interface StateLookupOptions {
@@ -42,6 +44,9 @@ export class StateDnsLookup implements DnsLookup {
   private nodeNames = new Map<string, string>();
   private connectIndex = new Map<string, ServiceRow[]>();
   private instanceCache = new Map<string, readonly ServiceInstance[]>();
+  private versionTables: Tables | null = null;
+  private versionApplied = -1;
+  private generation = 0;
 
   constructor(state: StateSource, opts: StateLookupOptions) {
     this.state = state;
@@ -88,6 +93,19 @@ export class StateDnsLookup implements DnsLookup {
       this.instanceCache = new Map();
     }
     return t;
+  }
+
+  /** Moves on with every applied write and every restore (which may go back to an older index). */
+  version(): number {
+    const t = this.state.t;
+    const applied = this.state.lastApplied;
+    if (applied === undefined) return ++this.generation;
+    if (t !== this.versionTables || applied !== this.versionApplied) {
+      this.versionTables = t;
+      this.versionApplied = applied;
+      this.generation++;
+    }
+    return this.generation;
   }
 
   knowsDatacenter(dc: string): boolean {
