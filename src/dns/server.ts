@@ -5,10 +5,10 @@
  * need the recursors are capped, and TCP has a connection limit, an idle
  * timeout and per-connection back-pressure.
  */
-import { createSocket, type RemoteInfo, type Socket } from "node:dgram";
-import { createServer, isIP, type Server as NetServer, type Socket as NetSocket } from "node:net";
+import { createServer, type Server as NetServer, type Socket as NetSocket } from "node:net";
 import type { DnsReply, Transport } from "./handler.ts";
 import { DropOldestQueue } from "./queue.ts";
+import { bindUdp as bindUdpSocket, type UdpEndpoint } from "../runtime/udp.ts";
 
 export type DnsHandle = (query: Uint8Array, transport: Transport, remoteAddress: string) => DnsReply;
 
@@ -31,6 +31,8 @@ export interface DnsServerOptions {
   readonly tcpIdleTimeoutMs?: number;
   /** Answers a TCP connection may have in flight before it is paused. */
   readonly tcpMaxInFlight?: number;
+  /** Use node:dgram even where the runtime has a native UDP socket. */
+  readonly portableUdp?: boolean;
   readonly now?: () => number;
 }
 
@@ -53,7 +55,7 @@ export interface DnsListener {
 }
 
 interface Pending {
-  readonly msg: Buffer;
+  readonly msg: Uint8Array;
   readonly address: string;
   readonly port: number;
   readonly at: number;
@@ -68,21 +70,6 @@ function isThenable(r: DnsReply): r is Promise<Uint8Array | null> {
   return r !== null && typeof (r as Promise<unknown>).then === "function";
 }
 
-function bindUdp(host: string, port: number, recvBufferSize: number): Promise<Socket> {
-  return new Promise((resolve, reject) => {
-    const sock = createSocket({ type: isIP(host) === 6 ? "udp6" : "udp4", recvBufferSize });
-    const onError = (err: Error) => {
-      sock.close();
-      reject(err);
-    };
-    sock.once("error", onError);
-    sock.bind(port, host, () => {
-      sock.off("error", onError);
-      resolve(sock);
-    });
-  });
-}
-
 function listenTcp(server: NetServer, host: string, port: number): Promise<void> {
   return new Promise((resolve, reject) => {
     const onError = (err: Error) => reject(err);
@@ -95,17 +82,21 @@ function listenTcp(server: NetServer, host: string, port: number): Promise<void>
 }
 
 /** Binds UDP and TCP on one port; with port 0, retries until both get the same free port. */
-async function bindPair(opts: DnsServerOptions, onConnection: (s: NetSocket) => void): Promise<{ udp: Socket; tcp: NetServer; port: number }> {
-  const recv = opts.recvBufferSize ?? 256 * 1024;
+async function bindPair(
+  opts: DnsServerOptions,
+  onMessage: (msg: Uint8Array, port: number, address: string) => void,
+  onConnection: (s: NetSocket) => void,
+): Promise<{ udp: UdpEndpoint; tcp: NetServer; port: number }> {
+  const recvBufferSize = opts.recvBufferSize ?? 256 * 1024;
   let lastErr: unknown = null;
   for (let attempt = 0; attempt < (opts.port === 0 ? 20 : 1); attempt++) {
-    let udp: Socket;
+    let udp: UdpEndpoint;
     try {
-      udp = await bindUdp(opts.host, opts.port, recv);
+      udp = await bindUdpSocket({ host: opts.host, port: opts.port, recvBufferSize, portable: opts.portableUdp, onMessage });
     } catch (err) {
       throw new DnsListenError(`DNS: cannot listen on udp ${opts.host}:${opts.port}: ${(err as Error).message}`, { cause: err });
     }
-    const port = udp.address().port;
+    const port = udp.port;
     const tcp = createServer({ noDelay: true }, onConnection);
     tcp.maxConnections = opts.maxTcpConnections ?? 512;
     try {
@@ -113,7 +104,7 @@ async function bindPair(opts: DnsServerOptions, onConnection: (s: NetSocket) => 
       return { udp, tcp, port };
     } catch (err) {
       lastErr = err;
-      udp.close();
+      await udp.close();
     }
   }
   throw new DnsListenError(`DNS: cannot listen on tcp ${opts.host}:${opts.port}: ${(lastErr as Error).message}`, { cause: lastErr });
@@ -211,10 +202,6 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
     });
   };
 
-  const { udp, tcp: tcpServer, port } = await bindPair(opts, onConnection);
-  udp.on("error", () => {
-    // Send failures (EMSGSIZE, unreachable peers) concern one answer, not the listener.
-  });
   const sendUdp = (p: Pending, r: Uint8Array) => {
     answered++;
     udp.send(r, p.port, p.address);
@@ -240,14 +227,16 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
       setImmediate(drain);
     }
   };
-  udp.on("message", (msg: Buffer, rinfo: RemoteInfo) => {
+  const onMessage = (msg: Uint8Array, port: number, address: string) => {
+    if (stopped) return;
     received++;
-    queue.push({ msg, address: rinfo.address, port: rinfo.port, at: now() });
+    queue.push({ msg, address, port, at: now() });
     if (!scheduled) {
       scheduled = true;
       setImmediate(drain);
     }
-  });
+  };
+  const { udp, tcp: tcpServer, port } = await bindPair(opts, onMessage, onConnection);
 
   return {
     host: opts.host,
@@ -264,7 +253,7 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
       if (stopped) return;
       stopped = true;
       queue.clear();
-      await new Promise<void>((resolve) => udp.close(() => resolve()));
+      await udp.close();
       for (const c of connections) c.destroy();
       await new Promise<void>((resolve) => tcpServer.close(() => resolve()));
     },

@@ -13,7 +13,7 @@ afterEach(async () => {
   for (const l of listeners.splice(0)) await l.stop();
 });
 
-function setup(slowUs = 0, extra: { queueLimit?: number; batch?: number } = {}) {
+function setup(slowUs = 0, extra: { queueLimit?: number; batch?: number; portableUdp?: boolean } = {}) {
   const catalog = new Catalog().service("web1", "10.0.0.1", service("web", "web", { Port: 80 }));
   for (let i = 2; i <= 40; i++) catalog.service(`n${i}`, `10.0.1.${i}`, service("big", "big", { Port: i }));
   const e = env(catalog);
@@ -85,6 +85,16 @@ test("UDP and TCP on the same port; pipelined TCP queries all answered", async (
   expect(decoded.find((d) => d.id === 2)!.answers).toHaveLength(39);
   expect(decoded.find((d) => d.id === 3)!.rcode).toBe("NXDOMAIN");
   expect(l.stats().received).toBe(4);
+});
+
+test("UDP answers on the runtime's native socket and on node:dgram alike", async () => {
+  for (const portableUdp of [false, true]) {
+    const l = await setup(0, { portableUdp });
+    const replies = await Promise.all([1, 2, 3].map((id) => udpAsk(l.port, queryBytes("web.service.consul", "A", { id }))));
+    expect(replies.map((r) => decode(r!).id)).toEqual([1, 2, 3]);
+    expect(replies.map((r) => rows(decode(r!).answers))).toEqual([1, 2, 3].map(() => ["web.service.consul A 10.0.0.1"]));
+    expect(l.stats().answered).toBe(3);
+  }
 });
 
 test("garbage gets nothing or a header-only error, and the listener keeps answering", async () => {
