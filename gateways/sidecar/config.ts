@@ -90,13 +90,15 @@ export function configFromRegistration(svc: AgentServiceWire, agentAddress: stri
   };
 }
 
-/** `-upstream name:port` (Consul's built-in proxy flag; `name:port` binds 127.0.0.1). */
+/** `-upstream name:port` or `name:host:port` (Consul's FlagUpstreams; a bare port binds 127.0.0.1). */
 export function parseUpstreamFlag(value: string): UpstreamConfig {
-  const m = /^([^:]+):(\d+)$/.exec(value);
-  if (!m) throw new SidecarConfigError(`-upstream must be of the form name:port, got ${JSON.stringify(value)}`);
-  const port = Number(m[2]);
-  if (port < 1 || port > 65535) throw new SidecarConfigError(`-upstream port out of range: ${port}`);
-  return { destinationName: m[1]!, destinationNamespace: "", datacenter: "", bindAddress: "127.0.0.1", bindPort: port };
+  const idx = value.indexOf(":");
+  if (idx <= 0) throw new SidecarConfigError(`-upstream must be of the form name:addr, got ${JSON.stringify(value)}`);
+  const name = value.slice(0, idx);
+  let addr = value.slice(idx + 1);
+  if (!addr.includes(":")) addr = `127.0.0.1:${addr}`;
+  const { host, port } = parseHostPort(addr, "-upstream", "127.0.0.1");
+  return { destinationName: name, destinationNamespace: "", datacenter: "", bindAddress: host, bindPort: port };
 }
 
 /** `host:port`, `:port` (host defaults to `defaultHost`). */

@@ -109,6 +109,7 @@ export class SidecarProxy {
 
   async stop(): Promise<void> {
     this.stopped = true;
+    this.readyResolve();
     await this.registration?.stop();
     await this.applying;
     await this.inbound?.stop();

@@ -2,6 +2,7 @@
 import type { Command } from "./command.ts";
 import type { CliIo } from "./io.ts";
 import { catalogCommand } from "./catalog/mod.ts";
+import { connectCommand } from "./connect/mod.ts";
 import { eventCommand } from "./event.ts";
 import { kvCommand } from "./kv/mod.ts";
 import { leaveCommand } from "./leave.ts";
@@ -32,6 +33,7 @@ const agentCommand: Command = {
 export const commands: Readonly<Record<string, Command>> = {
   agent: agentCommand,
   catalog: catalogCommand,
+  connect: connectCommand,
   event: eventCommand,
   kv: kvCommand,
   leave: leaveCommand,

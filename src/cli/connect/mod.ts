@@ -1,0 +1,22 @@
+/** `consulate connect ...` */
+import { groupCommand } from "../subcommands.ts";
+import { connectProxyCommand } from "./proxy.ts";
+
+export { connectProxyCommand };
+
+export const connectCommand = groupCommand(
+  "connect",
+  "Interact with Consul Connect",
+  `
+  This command has subcommands for interacting with Consul Connect.
+
+  Run the built-in Connect mTLS proxy:
+
+      $ consulate connect proxy
+
+  For more examples, ask for subcommand help or view the documentation.
+`,
+  {
+    proxy: connectProxyCommand,
+  },
+);
