@@ -109,6 +109,11 @@ export interface Endpoints {
   "Intention.Match": E<{ readonly Type: "source" | "destination"; readonly Names: readonly string[] }, QueryReply<Intention[][]>>;
   "Intention.Check": E<{ readonly SourceName: string; readonly DestinationName: string; readonly SourceType: string; readonly SourceNS?: string; readonly DestinationNS?: string }, { readonly Allowed: boolean }>;
 
+  /** The state as a snapshot archive (gzipped tar: meta.json, state.bin, SHA256SUMS); the index is the snapshot's. */
+  "Snapshot.Save": E<Empty, QueryReply<Uint8Array>>;
+  /** Replaces the state with an archive's; BadRequestError (and nothing changed) when the archive is bad. */
+  "Snapshot.Restore": E<{ readonly Archive: Uint8Array }, true>;
+
   /** "ip:port" of the leader's RPC address, "" when there is none. */
   "Status.Leader": E<Empty, string>;
   "Status.Peers": E<Empty, string[]>;

@@ -11,6 +11,7 @@ import { dnsLookup } from "./dns_lookup.ts";
 import * as health from "./health.ts";
 import * as kvs from "./kvs.ts";
 import * as session from "./session.ts";
+import * as snapshot from "./snapshot.ts";
 import * as status from "./status.ts";
 import * as txn from "./txn.ts";
 import type { Server } from "../server.ts";
@@ -59,6 +60,9 @@ export const endpoints: EndpointTable = {
   "Intention.List": intention.list,
   "Intention.Match": intention.match,
   "Intention.Check": intention.check,
+
+  "Snapshot.Save": snapshot.save,
+  "Snapshot.Restore": snapshot.restore,
 
   "Status.Leader": status.leader,
   "Status.Peers": status.peers,
