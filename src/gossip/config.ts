@@ -37,6 +37,8 @@ export interface GossipConfig {
    * Off gives classic SWIM (fixed suspicion timeout, no awareness): only for comparisons.
    */
   readonly lifeguard: boolean;
+  /** Memberlist's DisableTcpPings: no TCP ping alongside the indirect probes. */
+  readonly disableTcpPings: boolean;
   /** Serf: how often one failed member is retried. */
   readonly reconnectIntervalMs: number;
   /** Serf: failed members are forgotten (reaped) after this long. */
@@ -80,6 +82,7 @@ export const LAN_CONFIG: GossipConfig = {
   udpBufferSize: 1400,
   deadNodeReclaimMs: 30_000,
   lifeguard: true,
+  disableTcpPings: false,
   reconnectIntervalMs: 30_000,
   reconnectTimeoutMs: 72 * HOUR,
   tombstoneTimeoutMs: 24 * HOUR,

@@ -140,7 +140,9 @@ export class Memberlist {
     // Random stagger so members do not tick in lockstep.
     this.probeTimer = this.clock.setTimeout(() => this.probe(), this.random.next() * c.probeIntervalMs);
     this.gossipTimer = this.clock.setTimeout(() => this.gossipTick(), this.random.next() * c.gossipIntervalMs);
-    if (c.pushPullIntervalMs > 0) this.pushPullTimer = this.clock.setTimeout(() => this.pushPullTick(), this.random.next() * c.pushPullIntervalMs);
+    if (c.pushPullIntervalMs > 0) {
+      this.pushPullTimer = this.clock.setTimeout(() => this.pushPullTick(), this.random.next() * pushPullScaleMs(c.pushPullIntervalMs, this.estNumNodes()));
+    }
   }
 
   estNumNodes(): number {
@@ -293,7 +295,7 @@ export class Memberlist {
       }
       // And try TCP ourselves: it gets through where UDP is being dropped.
       const remaining = start + interval - this.clock.now();
-      if (remaining > 0) {
+      if (remaining > 0 && !c.disableTcpPings) {
         this.stats.streamsOpened++;
         this.transport.sendStream(target, seal(this.envelope, ping), remaining, (err, answer) => {
           if (err || !answer || finished) return;

@@ -377,8 +377,14 @@ export class Serf implements GossipPool, MemberlistDelegate {
 
   /** Simulator/test seeding: know a member as alive without any gossip about it. */
   seedMember(name: string, addr: Address, tags: Readonly<Record<string, string>>): void {
-    this.ml.seedNode(name, addr, encodeTags(tags), 1);
+    this.seeding = true;
+    try {
+      this.ml.seedNode(name, addr, encodeTags(tags), 1);
+    } finally {
+      this.seeding = false;
+    }
   }
+  private seeding = false;
 
   // ---- keyring ---------------------------------------------------------------
 
@@ -805,6 +811,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
   }
 
   private emitMember(type: MemberEventType, m: MemberState): void {
+    if (this.seeding || this.listeners.size === 0) return;
     this.emit({ type, member: toMember(m) });
   }
 

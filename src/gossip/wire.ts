@@ -12,14 +12,52 @@ export class WireDecodeError extends Error {
 const enc = new TextEncoder();
 const dec = new TextDecoder("utf-8", { fatal: true });
 
+/** Member names, addresses and labels repeat endlessly: keep their encodings. */
+const strCache = new Map<string, Uint8Array>();
+const STR_CACHE_MAX = 65536;
+
+function encodeStr(s: string): Uint8Array {
+  let b = strCache.get(s);
+  if (b) return b;
+  b = enc.encode(s);
+  if (s.length <= 256) {
+    if (strCache.size >= STR_CACHE_MAX) strCache.clear();
+    strCache.set(s, b);
+  }
+  return b;
+}
+
+/** ASCII fast path; anything else goes through the strict UTF-8 decoder. */
+function decodeStr(b: Uint8Array): string {
+  if (b.length <= 64) {
+    let ascii = true;
+    for (let i = 0; i < b.length; i++) if ((b[i] as number) >= 0x80) { ascii = false; break; }
+    if (ascii) return String.fromCharCode(...b);
+  }
+  return dec.decode(b);
+}
+
+/** One shared scratch buffer: encoding is synchronous, so writers rarely overlap. */
+let scratch: Uint8Array | null = new Uint8Array(1 << 16);
+let scratchView = new DataView((scratch as Uint8Array).buffer);
+
 export class Writer {
   private buf: Uint8Array;
   private view: DataView;
+  private borrowed: boolean;
   pos = 0;
 
   constructor(size = 256) {
-    this.buf = new Uint8Array(size);
-    this.view = new DataView(this.buf.buffer);
+    if (scratch && size <= scratch.length) {
+      this.buf = scratch;
+      this.view = scratchView;
+      this.borrowed = true;
+      scratch = null;
+    } else {
+      this.buf = new Uint8Array(size);
+      this.view = new DataView(this.buf.buffer);
+      this.borrowed = false;
+    }
   }
 
   private ensure(n: number): void {
@@ -28,8 +66,16 @@ export class Writer {
     while (size < this.pos + n) size *= 2;
     const next = new Uint8Array(size);
     next.set(this.buf.subarray(0, this.pos));
+    this.release();
     this.buf = next;
     this.view = new DataView(next.buffer);
+  }
+
+  private release(): void {
+    if (!this.borrowed) return;
+    this.borrowed = false;
+    scratch = this.buf;
+    scratchView = this.view;
   }
 
   u8(v: number): this {
@@ -69,15 +115,18 @@ export class Writer {
   }
 
   str(s: string): this {
-    return this.bytes(enc.encode(s));
+    return this.bytes(encodeStr(s));
   }
 
   bool(b: boolean): this {
     return this.u8(b ? 1 : 0);
   }
 
+  /** The bytes written (a copy); the writer must not be used afterwards. */
   finish(): Uint8Array {
-    return this.buf.slice(0, this.pos);
+    const out = this.buf.slice(0, this.pos);
+    this.release();
+    return out;
   }
 }
 
@@ -149,7 +198,7 @@ export class Reader {
 
   str(max = 1 << 16): string {
     try {
-      return dec.decode(this.bytes(max));
+      return decodeStr(this.bytes(max));
     } catch (e) {
       if (e instanceof WireDecodeError) throw e;
       throw new WireDecodeError("String is not valid UTF-8");

@@ -26,10 +26,23 @@ export class NodeExecutor {
   private readonly timers: (() => void)[] = [];
   private readonly packets: (() => void)[] = [];
   private wakeScheduled = false;
+  /** Inbound processing lag (ms, uniform in [mean/2, 3·mean/2], FIFO); 0 = none. */
+  private lagMeanMs = 0;
+  private lagRandom: Random | null = null;
+  private lastLagged = 0;
   down = false;
 
   constructor(clock: SimClock) {
     this.clock = clock;
+  }
+
+  /**
+   * A member too busy to read its sockets: every inbound packet waits a
+   * random lag before it is handled (in order), while its timers keep time.
+   */
+  lagInbound(meanMs: number, random: Random): void {
+    this.lagMeanMs = meanMs;
+    this.lagRandom = random;
   }
 
   starve(periodMs: number, runMs: number, phase = 0): void {
@@ -51,6 +64,18 @@ export class NodeExecutor {
 
   run(kind: "timer" | "packet", fn: () => void): void {
     if (this.down) return;
+    if (kind === "packet" && this.lagMeanMs > 0 && this.lagRandom) {
+      const at = Math.max(this.lastLagged, this.clock.now() + this.lagMeanMs * (0.5 + this.lagRandom.next()));
+      this.lastLagged = at;
+      this.clock.setTimeout(() => {
+        if (!this.down) this.runNow("packet", fn);
+      }, at - this.clock.now());
+      return;
+    }
+    this.runNow(kind, fn);
+  }
+
+  private runNow(kind: "timer" | "packet", fn: () => void): void {
     const until = this.pausedUntil(this.clock.now());
     if (until === null && this.timers.length === 0 && this.packets.length === 0) return fn();
     (kind === "timer" ? this.timers : this.packets).push(fn);
