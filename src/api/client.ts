@@ -13,6 +13,8 @@ import { parseJson } from "./json.ts";
 import { parseQueryMeta, type QueryMeta, type QueryOptions, type WriteOptions } from "./options.ts";
 import { KV } from "./kv.ts";
 import { Session } from "./session.ts";
+import { ConfigEntries } from "./config_entries.ts";
+import { ConnectIntentions } from "./connect_intentions.ts";
 import { Catalog } from "./catalog.ts";
 import { Health } from "./health.ts";
 import { Agent } from "./agent.ts";
@@ -115,6 +117,12 @@ export class Client {
   }
   txn(): Txn {
     return new Txn(this);
+  }
+  configEntries(): ConfigEntries {
+    return new ConfigEntries(this);
+  }
+  connectIntentions(): ConnectIntentions {
+    return new ConnectIntentions(this);
   }
   /** A distributed mutex on one key (Go's `api.LockOpts`). */
   lock(options: LockOptions): Lock {

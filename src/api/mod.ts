@@ -48,6 +48,10 @@ export type { RaftConfiguration, RaftServer } from "./operator.ts";
 export { Snapshot } from "./snapshot.ts";
 export { Status } from "./status.ts";
 export { Txn } from "./txn.ts";
+export { ConfigEntries } from "./config_entries.ts";
+export type { ConfigEntry } from "./config_entries.ts";
+export { ConnectIntentions, intentionPart } from "./connect_intentions.ts";
+export type { AgentAuthorize, AgentAuthorizeParams, Intention, IntentionMatchType, IntentionPermission } from "./connect_intentions.ts";
 export type { CheckTxnOp, NodeTxnOp, ServiceTxnOp, TxnError, TxnOp, TxnResponse, TxnResult } from "./txn.ts";
 export {
   DEFAULT_LOCK_RETRY_TIME,

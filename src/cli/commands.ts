@@ -2,6 +2,8 @@
 import type { Command } from "./command.ts";
 import type { CliIo } from "./io.ts";
 import { catalogCommand } from "./catalog/mod.ts";
+import { configCommand } from "./config/mod.ts";
+import { intentionCommand } from "./intention/mod.ts";
 import { connectCommand } from "./connect/mod.ts";
 import { eventCommand } from "./event.ts";
 import { kvCommand } from "./kv/mod.ts";
@@ -33,8 +35,10 @@ const agentCommand: Command = {
 export const commands: Readonly<Record<string, Command>> = {
   agent: agentCommand,
   catalog: catalogCommand,
+  config: configCommand,
   connect: connectCommand,
   event: eventCommand,
+  intention: intentionCommand,
   kv: kvCommand,
   leave: leaveCommand,
   lock: lockCommand,
