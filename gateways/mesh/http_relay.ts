@@ -47,7 +47,7 @@ type Pending =
   | { readonly kind: "forwarded"; readonly method: string; readonly upgrade: boolean }
   | { readonly kind: "local"; readonly response: string; readonly close: boolean };
 
-async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | null> {
+export async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | null> {
   let buf = new Uint8Array(0);
   for (;;) {
     const end = headEnd(buf);
@@ -71,7 +71,7 @@ async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | null> {
 }
 
 /** Passes one body through `sink` (or drops it when sink is null); resolves once it is complete. */
-async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8Array) => Promise<void>) | null): Promise<void> {
+export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8Array) => Promise<void>) | null): Promise<void> {
   if (framing.kind === "none") return;
   if (framing.kind === "length") {
     let left = framing.length;
