@@ -11,10 +11,10 @@ import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { args, env, exit, onSignal, writeStderr, writeStdout } from "../../src/runtime/process.ts";
-import { cpuBusySeconds, cpuSeconds, stopAll } from "../kv/procs.ts";
+import { type Child, cpuBusySeconds, cpuSeconds, runPinned, stopAll } from "../kv/procs.ts";
 import { fmt, fmtInt, type Goal, median, table, verdict } from "../kv/report.ts";
 import { wrk } from "../kv/wrk.ts";
-import { BenchError, type Env, HOST, startEtcd, startJetStreamCluster, startLocalLog, type System } from "./targets.ts";
+import { BenchError, type Env, HOST, startEtcd, startJetStreamCluster, startLocalLog, startNats, type System } from "./targets.ts";
 
 const SECONDS = Number(args()[0] ?? env("CLUSTER_BENCH_SECONDS") ?? "4");
 const REPS = Number(env("CLUSTER_BENCH_REPS") ?? "3");
@@ -43,7 +43,7 @@ const PORTS = {
 
 const out = (s = ""): void => writeStdout(s + "\n");
 
-type Key = "local" | "js" | "etcd1" | "etcd3";
+type Key = "local" | "js" | "floor" | "etcd1" | "etcd3";
 const systems = new Map<Key, System>();
 const skipped = new Map<Key, string>();
 
@@ -89,14 +89,32 @@ async function runCase(s: System, connections: number, seconds: number): Promise
   };
 }
 
-const ORDER: readonly Key[] = ["local", "js", "etcd1", "etcd3"];
+const ORDER: readonly Key[] = ["local", "js", "floor", "etcd1", "etcd3"];
+let natsChildren: Child[] = [];
+const natsUrls = PORTS.nats.map((n) => `nats://${HOST}:${n.client}`).join(",");
+
+/** The JetStream floor: js_floor.ts on CPU1 publishing to the same nats cluster (no HTTP, no state machine). */
+async function runFloor(connections: number, seconds: number): Promise<Result> {
+  const cpu0 = natsChildren.reduce((n, c) => n + cpuSeconds(c.pid), 0);
+  const busy0 = cpuBusySeconds(0);
+  const t0 = performance.now();
+  const r = await runPinned(E.tmp, "js-floor", 1, [E.bun, "bench/cluster/js_floor.ts", natsUrls, String(seconds), String(connections)], (seconds + 30) * 1000);
+  const cpu = natsChildren.reduce((n, c) => n + cpuSeconds(c.pid), 0) - cpu0;
+  const wall = (performance.now() - t0) / 1000;
+  const line = r.stdout.split("\n").find((l) => l.startsWith("JSFLOOR "));
+  if (!line) throw new BenchError(`js_floor failed (exit ${r.code}): ${r.stderr || r.stdout}`);
+  const j = JSON.parse(line.slice("JSFLOOR ".length)) as { count: number; seconds: number; p50Ms: number; p99Ms: number };
+  return { rps: j.count / j.seconds, p50: j.p50Ms, p99: j.p99Ms, cpu: (cpu * 1e6) / j.count, other: Math.max(0, (100 * (cpuBusySeconds(0) - busy0 - cpu)) / wall), bad: 0, errs: 0 };
+}
 
 async function start(): Promise<void> {
   const all = [PORTS.local, ...PORTS.js, ...PORTS.nats.flatMap((n) => [n.client, n.route]), ...[...PORTS.etcd1, ...PORTS.etcd3].flatMap((m) => [m.client, m.peer])];
   for (const p of all) if (await portInUse(p)) throw new BenchError(`port ${p} is already in use; stop whatever listens there`);
   systems.set("local", await startLocalLog(E, PORTS.local));
+  natsChildren = await startNats(E, PORTS.nats);
+  systems.set("floor", { label: "JetStream R3 publish (floor)", children: natsChildren, port: 0, put: { method: "PUT", path: "", body: "" }, note: "js_floor.ts: one publish with Nats-Msg-Id per writer at a time, no HTTP, no state machine" });
   try {
-    systems.set("js", await startJetStreamCluster(E, PORTS.js, PORTS.nats));
+    systems.set("js", await startJetStreamCluster(E, PORTS.js, natsChildren, natsUrls));
   } catch (err) {
     skipped.set("js", (err as Error).message);
   }
@@ -118,11 +136,12 @@ async function main(): Promise<number> {
   for (const [k, why] of skipped) out(`  skipped ${k}: ${why}`);
   const keys = ORDER.filter((k) => systems.has(k));
   const runs = new Map<string, Result[]>();
-  for (const k of keys) await runCase(systems.get(k)!, 32, 1); // warm-up
+  const measure = (k: Key, c: number, seconds: number): Promise<Result> => (k === "floor" ? runFloor(c, seconds) : runCase(systems.get(k)!, c, seconds));
+  for (const k of keys) await measure(k, 32, 1); // warm-up
   for (let rep = 1; rep <= REPS; rep++) {
     for (const k of keys) {
       for (const c of [32, 1]) {
-        const r = await runCase(systems.get(k)!, c, c === 1 ? Math.max(2, Math.ceil(SECONDS / 2)) : SECONDS);
+        const r = await measure(k, c, c === 1 ? Math.max(2, Math.ceil(SECONDS / 2)) : SECONDS);
         runs.set(`${k}:${c}`, [...(runs.get(`${k}:${c}`) ?? []), r]);
         writeStderr(`  [round ${rep}/${REPS}] ${systems.get(k)!.label} c=${c}: ${fmtInt(r.rps)} req/s, p99 ${fmt(r.p99)} ms${r.bad || r.errs ? `, ${r.bad} bad status, ${r.errs} socket errors` : ""}\n`);
       }
@@ -146,6 +165,8 @@ async function main(): Promise<number> {
     ["JetStream 3 servers / etcd 3 members, PUT req/s", ratio("js", "etcd3", 32, rps), { atLeast: 1.0 }],
     ["JetStream 3 servers / etcd 3 members, PUT p99", ratio("js", "etcd3", 32, p99), undefined],
     ["JetStream 3 servers / LocalLog 1 server, PUT req/s", ratio("js", "local", 32, rps), undefined],
+    ["JetStream 3 servers / JetStream R3 publish floor, req/s", ratio("js", "floor", 32, rps), undefined],
+    ["JetStream R3 publish floor / etcd 3 members, req/s", ratio("floor", "etcd3", 32, rps), undefined],
     ["LocalLog 1 server / etcd 1 member, PUT req/s", ratio("local", "etcd1", 32, rps), { atLeast: 1.0 }],
     ["LocalLog 1 server / etcd 1 member, PUT p99", ratio("local", "etcd1", 32, p99), undefined],
     ["LocalLog 1 server / etcd 3 members, PUT req/s", ratio("local", "etcd3", 32, rps), undefined],
@@ -157,8 +178,11 @@ async function main(): Promise<number> {
   out("\n== Ratios (medians; only same-run ratios mean anything on this shared 2-core VM)");
   out(table(["ratio", "value", "verdict"], lines.map(([name, v, goal]) => [name, fmt(v), Number.isNaN(v) ? "skipped" : verdict(v, goal)])));
   out("\n== Processes after the run");
+  const seen = new Set<Child>();
   for (const s of systems.values()) {
     for (const c of s.children) {
+      if (seen.has(c)) continue;
+      seen.add(c);
       const alive = !Number.isNaN(cpuSeconds(c.pid));
       let warn = "";
       try {

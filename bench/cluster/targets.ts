@@ -5,6 +5,7 @@
  * in 29xxx, below the ephemeral range and apart from bench/kv's.
  */
 import { mkdirSync, writeFileSync } from "node:fs";
+import { connect } from "node:net";
 import { join } from "node:path";
 import { type Child, startPinned, stop, waitReady } from "../kv/procs.ts";
 
@@ -109,32 +110,45 @@ function natsConfig(tmp: string, i: number, ports: readonly { client: number; ro
   ].join("\n");
 }
 
-/**
- * Three nats-server nodes and three Consulate servers on them. The agent
- * flags for a JetStream cluster are `-server -bootstrap-expect 3 -nats <urls>`;
- * when the agent does not take them (yet), this throws and the case is skipped.
- */
-export async function startJetStreamCluster(e: Env, httpPorts: readonly number[], nats: readonly { client: number; route: number }[]): Promise<System> {
+/** Three nats-server nodes in one JetStream cluster. */
+export async function startNats(e: Env, nats: readonly { client: number; route: number }[]): Promise<Child[]> {
   const children: Child[] = [];
   for (const [i] of nats.entries()) {
     const conf = join(e.tmp, `nats${i}.conf`);
     writeFileSync(conf, natsConfig(e.tmp, i, nats));
     children.push(startPinned(e.tmp, `nats${i}`, 0, [e.natsServer, "-c", conf]));
   }
-  const urls = nats.map((n) => `nats://${HOST}:${n.client}`).join(",");
+  for (const [i, c] of children.entries()) {
+    await waitReady(c, () => new Promise<boolean>((resolve) => {
+      const s = connect({ host: HOST, port: nats[i]!.client });
+      s.once("connect", () => {
+        s.destroy();
+        resolve(true);
+      });
+      s.once("error", () => resolve(false));
+    }), 15_000);
+  }
+  return children;
+}
+
+/**
+ * Three Consulate servers on a running NATS cluster. The agent flags for a
+ * JetStream cluster are `-server -bootstrap-expect 3 -nats <urls>`; when the
+ * agent does not take them (yet), this throws and the case is skipped.
+ */
+export async function startJetStreamCluster(e: Env, httpPorts: readonly number[], nats: readonly Child[], natsUrls: string): Promise<System> {
   const servers = httpPorts.map((port, i) => {
     const data = join(e.tmp, `js-data${i}`);
     mkdirSync(data, { recursive: true });
     return startPinned(e.tmp, `consulate-js${i}`, 0, [
-      e.bun, e.agentEntry, "agent", "-server", "-bootstrap-expect", "3", "-nats", urls, "-data-dir", data, "-node", `js${i}`, ...agentPorts(port),
+      e.bun, e.agentEntry, "agent", "-server", "-bootstrap-expect", "3", "-nats", natsUrls, "-data-dir", data, "-node", `js${i}`, ...agentPorts(port),
     ]);
   });
-  children.push(...servers);
-  const sys: System = { label: "consulate JetStreamLog, 3 servers", children, port: httpPorts[0]!, put: KV_PUT, note: "driving server 0; 3 nats-server nodes, stream R3" };
+  const sys: System = { label: "consulate JetStreamLog, 3 servers", children: [...nats, ...servers], port: httpPorts[0]!, put: KV_PUT, note: "driving server 0; 3 nats-server nodes, stream R3; CPU includes the nats-server nodes" };
   try {
     for (const [i, c] of servers.entries()) await agentReady(c, httpPorts[i]!);
   } catch (err) {
-    await Promise.all(children.map((c) => stop(c)));
+    await Promise.all(servers.map((c) => stop(c)));
     throw new BenchError(`JetStream cluster did not start: ${(err as Error).message.split("\n").slice(0, 6).join("\n")}`);
   }
   return sys;
