@@ -6,6 +6,7 @@
 import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
 import { canonicalIp } from "./names.ts";
 import { CHECKS, NODES, SERVICES } from "../state/catalog.ts";
+import { CONFIG_TABLE, configKey } from "../state/config_entries.ts";
 import type { ServiceRow, Tables } from "../state/tables.ts";
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 
@@ -22,9 +23,9 @@ export interface StateLookupOptions {
   readonly selfNode: string;
   readonly serverPort?: number;
   /**
-   * The services an ingress gateway exposes ("*" for all), from its
-   * ingress-gateway config entry. Until config entries exist the default is
-   * that every ingress gateway exposes every registered service.
+   * The services an ingress gateway exposes ("*" for all). By default they
+   * come from the gateway's `ingress-gateway` config entry (its listeners'
+   * services); a gateway without one exposes nothing, as in Consul.
    */
   readonly ingressServices?: (gateway: string) => readonly string[];
 }
@@ -87,7 +88,8 @@ export class StateDnsLookup implements DnsLookup {
       for (const name of t.nodes.keys()) nodes.set(name.toLowerCase(), name);
       this.nodeNames = nodes;
     }
-    const hv = Math.max(sv, nv, t.index(CHECKS));
+    // Ingress answers depend on ingress-gateway config entries too.
+    const hv = Math.max(sv, nv, t.index(CHECKS), t.index(CONFIG_TABLE));
     if (fresh || hv !== this.healthVersion) {
       this.healthVersion = hv;
       this.instanceCache = new Map();
@@ -151,15 +153,13 @@ export class StateDnsLookup implements DnsLookup {
     if (!this.knowsDatacenter(dc)) return [];
     return this.cached(`i\u0000${service.toLowerCase()}`, (t) => {
       const wanted = service.toLowerCase();
-      const hook = this.opts.ingressServices;
-      if (!hook && !this.serviceNames.has(wanted)) return [];
+      const registered = this.serviceNames.has(wanted);
       const rows: ServiceRow[] = [];
       for (const row of t.services.values()) {
         if (row.Service.Kind !== "ingress-gateway") continue;
-        if (hook) {
-          const exposed = hook(row.Service.Service);
-          if (!exposed.some((s) => s === "*" || s.toLowerCase() === wanted)) continue;
-        }
+        const exposed = this.opts.ingressServices?.(row.Service.Service) ?? exposedByEntry(t, row.Service.Service);
+        // A named service is served even before it registers; the wildcard covers the services that exist.
+        if (!exposed.some((s) => s.toLowerCase() === wanted || (s === "*" && registered))) continue;
         rows.push(row);
       }
       return this.toInstances(t, rows);
@@ -255,4 +255,15 @@ function consulService(port: number): NodeService {
     CreateIndex: 0,
     ModifyIndex: 0,
   };
+}
+
+/** The service names an `ingress-gateway` config entry's listeners name ("*" included). */
+function exposedByEntry(t: Tables, gateway: string): string[] {
+  const row = t.configEntries.get(configKey("ingress-gateway", gateway));
+  if (!row) return [];
+  const out: string[] = [];
+  for (const l of (row.Entry.Listeners as { Services?: { Name?: string }[] }[] | undefined) ?? []) {
+    for (const svc of l.Services ?? []) if (typeof svc.Name === "string") out.push(svc.Name);
+  }
+  return out;
 }

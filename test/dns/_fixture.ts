@@ -6,7 +6,7 @@
 import dnsPacket from "dns-packet";
 import { type DnsConfig, type DnsOptions, handleDns, type Recursor, resolveDnsConfig, StateDnsLookup } from "../../src/dns/mod.ts";
 import type { Transport } from "../../src/dns/mod.ts";
-import { StateStore } from "../../src/state/mod.ts";
+import { MessageType, StateStore } from "../../src/state/mod.ts";
 import type { HealthCheck, NodeService, RegisterRequest } from "../../src/structs/catalog.ts";
 import { check, register, registration, service } from "../state/helpers.ts";
 
@@ -38,6 +38,13 @@ export class Catalog {
 
   service(node: string, address: string, svc: Svc, checks: Chk[] = [], extra: Partial<RegisterRequest> = {}): this {
     register(this.store, ++this.index, registration(node, { Address: address, Service: svc, Checks: checks, ...extra }));
+    return this;
+  }
+
+  /** Writes a config entry (as normalized and validated entries reach the log). */
+  configEntry(entry: Record<string, unknown> & { Kind: string; Name: string }): this {
+    const r = this.store.apply(++this.index, { Type: MessageType.ConfigEntry, Now: 0, Op: "upsert", Entry: entry });
+    if (!r.ok) throw new Error(r.error);
     return this;
   }
 

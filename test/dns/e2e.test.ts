@@ -74,6 +74,7 @@ beforeAll(async () => {
   });
   await put("/v1/catalog/register", { Node: "web1", Address: "10.0.0.1", NodeMeta: { rack: "r1" }, Service: { ID: "web-proxy", Service: "web-sidecar-proxy", Kind: "connect-proxy", Port: 21000, Proxy: { DestinationServiceName: "web" } } });
   await put("/v1/catalog/register", { Node: "gw", Address: "10.0.0.9", Service: { Service: "ingress-gateway", Kind: "ingress-gateway", Port: 8080 } });
+  await put("/v1/config", { Kind: "ingress-gateway", Name: "ingress-gateway", Listeners: [{ Port: 8080, Protocol: "tcp", Services: [{ Name: "web" }] }] });
   await put("/v1/catalog/register", { Node: "ext", Address: "api.example.com" });
   for (let i = 1; i <= 10; i++) await put("/v1/catalog/register", { Node: `big${i}`, Address: `10.1.0.${i}`, Service: { Service: "big", Port: 9000 + i } });
 }, 30_000);

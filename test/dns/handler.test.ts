@@ -292,7 +292,8 @@ describe("other forms", () => {
       .service("n1", "10.0.0.1", service("web", "web", { Port: 80 }))
       .service("n1", "10.0.0.1", service("web-sidecar-proxy", "web-sidecar-proxy", { Kind: "connect-proxy", Port: 21000, Proxy: { DestinationServiceName: "web" } }))
       .service("n2", "10.0.0.2", service("web", "web", { Port: 8443, Connect: { Native: true } }))
-      .service("gw", "10.0.0.9", service("ingress", "ingress-gateway", { Kind: "ingress-gateway", Port: 8080 }));
+      .service("gw", "10.0.0.9", service("ingress", "ingress-gateway", { Kind: "ingress-gateway", Port: 8080 }))
+      .configEntry({ Kind: "ingress-gateway", Name: "ingress-gateway", Listeners: [{ Port: 8080, Protocol: "tcp", Services: [{ Name: "web" }] }] });
     const e = env(c);
     expect(rows((await ask(e, "web.connect.consul", "SRV")).answers).sort()).toEqual([
       "web.connect.consul SRV 1 1 21000 n1.node.dc1.consul",
@@ -301,6 +302,29 @@ describe("other forms", () => {
     expect(rows((await ask(e, "web.ingress.consul", "A")).answers)).toEqual(["web.ingress.consul A 10.0.0.9"]);
     expect((await ask(e, "nothing.connect.consul", "A")).rcode).toBe("NXDOMAIN");
     expect((await ask(e, "nothing.ingress.consul", "A")).rcode).toBe("NXDOMAIN");
+  });
+
+  test(".ingress follows the ingress-gateway config entries: named services, the wildcard, gateways without an entry", async () => {
+    const c = new Catalog()
+      .service("n1", "10.0.0.1", service("web", "web", { Port: 80 }))
+      .service("n1", "10.0.0.1", service("admin", "admin", { Port: 81 }))
+      .service("gw1", "10.0.0.11", service("edge", "edge", { Kind: "ingress-gateway", Port: 8080 }))
+      .service("gw2", "10.0.0.12", service("public", "public", { Kind: "ingress-gateway", Port: 8080 }))
+      .service("gw3", "10.0.0.13", service("bare", "bare", { Kind: "ingress-gateway", Port: 8080 }))
+      .configEntry({ Kind: "ingress-gateway", Name: "edge", Listeners: [{ Port: 8080, Protocol: "tcp", Services: [{ Name: "web" }] }, { Port: 8081, Protocol: "tcp", Services: [{ Name: "billing" }] }] })
+      .configEntry({ Kind: "ingress-gateway", Name: "public", Listeners: [{ Port: 8080, Protocol: "http", Services: [{ Name: "*" }] }] });
+    const e = env(c);
+    const a = async (name: string) => rows((await ask(e, name, "A")).answers).sort();
+    expect(await a("web.ingress.consul")).toEqual(["web.ingress.consul A 10.0.0.11", "web.ingress.consul A 10.0.0.12"]);
+    // only the wildcard gateway serves admin; the named billing is served before it registers
+    expect(await a("admin.ingress.consul")).toEqual(["admin.ingress.consul A 10.0.0.12"]);
+    expect(await a("billing.ingress.consul")).toEqual(["billing.ingress.consul A 10.0.0.11"]);
+    // the wildcard covers registered services only, and a gateway without an entry serves nothing
+    expect((await ask(e, "ghost.ingress.consul", "A")).rcode).toBe("NXDOMAIN");
+    expect((await a("web.ingress.consul")).some((r) => r.endsWith("10.0.0.13"))).toBe(false);
+    // a new entry is seen at once
+    c.configEntry({ Kind: "ingress-gateway", Name: "bare", Listeners: [{ Port: 9000, Protocol: "tcp", Services: [{ Name: "admin" }] }] });
+    expect(await a("admin.ingress.consul")).toEqual(["admin.ingress.consul A 10.0.0.12", "admin.ingress.consul A 10.0.0.13"]);
   });
 
   test(".virtual answers the consul-virtual tagged address with node_ttl", async () => {
