@@ -172,22 +172,38 @@ export class UdpTransport implements Transport {
     this.open.add(s);
     const reader = new FrameReader();
     let handled = false;
-    s.setTimeout(INBOUND_IDLE_MS, () => s.destroy());
-    s.on("close", () => this.open.delete(s));
-    s.on("error", () => s.destroy());
-    s.on("data", (chunk: Uint8Array) => {
+    const from = { addr: s.remoteAddress ?? "", port: s.remotePort ?? 0 };
+    // A broken frame reaches the handler as an empty message, so it is counted as malformed.
+    const deliver = (f: Uint8Array): void => {
       if (handled) return;
-      const f = reader.push(chunk);
-      if (f === "too-large") return void s.destroy();
-      if (!f) return;
       handled = true;
       const h = this.onStream;
       if (!h) return void s.destroy();
-      const from = { addr: s.remoteAddress ?? "", port: s.remotePort ?? 0 };
-      h(f.slice(), from, (answer) => {
+      h(f, from, (answer) => {
         if (s.destroyed) return;
         s.end(frame(answer ?? new Uint8Array(0)));
       });
+    };
+    s.setTimeout(INBOUND_IDLE_MS, () => {
+      deliver(new Uint8Array(0));
+      s.destroy();
+    });
+    s.on("close", () => this.open.delete(s));
+    s.on("error", () => s.destroy());
+    s.on("end", () => {
+      if (!handled) {
+        deliver(new Uint8Array(0));
+        s.destroy();
+      }
+    });
+    s.on("data", (chunk: Uint8Array) => {
+      if (handled) return;
+      const f = reader.push(chunk);
+      if (f === "too-large") {
+        deliver(new Uint8Array(0));
+        return void s.destroy();
+      }
+      if (f) deliver(f.slice());
     });
   }
 
