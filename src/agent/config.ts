@@ -44,6 +44,8 @@ export interface AgentConfig {
   checkReapIntervalMs: number | null;
   /** Output-only check changes wait this long before syncing (`check_update_interval`, 5m). */
   checkUpdateIntervalMs: number | null;
+  /** `default_intention_policy` ("allow" | "deny"): what intentions decide when none matches; "" follows the ACL default (allow). */
+  defaultIntentionPolicy: "" | "allow" | "deny";
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
@@ -84,6 +86,7 @@ export function defaultConfig(): AgentConfig {
     aeIntervalMs: null,
     checkReapIntervalMs: null,
     checkUpdateIntervalMs: null,
+    defaultIntentionPolicy: "",
     services: [],
     checks: [],
   };
@@ -115,6 +118,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
     switch (key) {
       case "datacenter": cfg.datacenter = expect(file, key, v, isStr, "a string"); break;
       case "primary_datacenter": cfg.primaryDatacenter = expect(file, key, v, isStr, "a string"); break;
+      case "default_intention_policy": cfg.defaultIntentionPolicy = expect(file, key, v, (x) => x === "allow" || x === "deny", '"allow" or "deny"'); break;
       case "node_name": cfg.nodeName = expect(file, key, v, isStr, "a string"); break;
       case "node_id": cfg.nodeId = expect(file, key, v, isStr, "a string"); break;
       case "data_dir": cfg.dataDir = expect(file, key, v, isStr, "a string"); break;

@@ -61,6 +61,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
     log,
     snapshotThreshold: cfg.snapshotThreshold,
     nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
+    ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
   });
   await server.start();
   logger.info(`server: restored state at index ${server.lastIndex()}`);
@@ -113,6 +114,7 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
       version: VERSION,
       revision: "",
       startedAt: Date.now(),
+      ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
     },
     limits: { ...cfg.limits, txnMaxOps: 128 },
     authorizer: allowAll,

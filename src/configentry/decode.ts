@@ -174,7 +174,8 @@ class Decoder {
     const out: unknown[] = [];
     items.forEach((item, i) => {
       const d = this.decode(item, elem, `${path}[${i}]`);
-      out.push(d === undefined ? zeroOf(elem) : d);
+      // Go keeps a nil pointer (or map, slice) as null inside a list.
+      out.push(d === undefined ? (zeroOf(elem) ?? null) : d);
     });
     return out;
   }
