@@ -70,7 +70,16 @@ export async function fetchRoots(client: Client, p: BlockingParams): Promise<Fet
   return { value: { ...roots, Roots: roots.Roots ?? [] }, index: meta.lastIndex };
 }
 
-/** Intentions whose destination matches `service` (exact and wildcard), in precedence order. */
+/** A source name no intention is expected to name, used to ask the agent what applies when none matches. */
+export const DEFAULT_PROBE_SOURCE = "consulate-default-intention-probe";
+
+/**
+ * Intentions whose destination matches `service` (exact and wildcard), in
+ * precedence order, plus the agent's answer for a caller no intention names
+ * (`default_intention_policy`, else the ACL default), from
+ * `/v1/connect/intentions/check` — the HTTP API's view of what Consul hands
+ * Envoy as the intentions' default.
+ */
 export async function fetchIntentions(client: Client, service: string, p: BlockingParams): Promise<Fetched<IntentionSet>> {
   const [byName, meta] = await client.query(
     "/v1/connect/intentions/match",
@@ -78,7 +87,18 @@ export async function fetchIntentions(client: Client, service: string, p: Blocki
     (j) => (j ?? {}) as Record<string, Intention[] | null>,
     [["by", "destination"], ["name", service]],
   );
-  return { value: { intentions: byName[service] ?? [], defaultAllow: meta.defaultACLPolicy !== "deny" }, index: meta.lastIndex };
+  const intentions = byName[service] ?? [];
+  let defaultAllow = meta.defaultACLPolicy !== "deny";
+  if (!intentions.some((i) => i.SourceName === "*")) {
+    const [check] = await client.query(
+      "/v1/connect/intentions/check",
+      { signal: p.signal },
+      (j) => j as { Allowed?: boolean },
+      [["source", DEFAULT_PROBE_SOURCE], ["destination", service]],
+    );
+    defaultAllow = check.Allowed === true;
+  }
+  return { value: { intentions, defaultAllow }, index: meta.lastIndex };
 }
 
 export interface ConfigEntryWire {

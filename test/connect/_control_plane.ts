@@ -134,6 +134,12 @@ export class FakeControlPlane {
       const list = sortByPrecedence(this.intentions.filter((i) => i.DestinationName === name || i.DestinationName === "*"));
       return send(200, { [name]: list });
     }
+    if (p === "/v1/connect/intentions/check") {
+      const src = url.searchParams.get("source") ?? "";
+      const dst = url.searchParams.get("destination") ?? "";
+      const hit = sortByPrecedence(this.intentions.filter((i) => (i.DestinationName === dst || i.DestinationName === "*") && (i.SourceName === src || i.SourceName === "*")))[0];
+      return send(200, { Allowed: hit ? hit.Action === "allow" : this.defaultPolicy === "allow" });
+    }
     if ((m = /^\/v1\/config\/([^/]+)\/(.+)$/.exec(p))) {
       const e = this.entries.get(`${m[1]}/${m[2]}`);
       return e ? send(200, e) : send(404, `Config entry not found for "${m[1]}" / "${m[2]}"`);

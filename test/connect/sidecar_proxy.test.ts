@@ -172,3 +172,19 @@ test("with the agent gone the sidecars keep serving on their last good config, a
   }
   expect(r).toHaveProperty("error");
 });
+
+test("when the agent's default is deny, only an allow intention lets web in", async () => {
+  cp.defaultPolicy = "deny";
+  try {
+    const { upstream } = await mesh();
+    expect(await get(upstream)).toHaveProperty("error");
+    expect(logs.some((l) => l.includes("refused web") && l.includes("to db:"))).toBe(true);
+    cp.intention("web", "db", "allow");
+    const t0 = Date.now();
+    let r = await get(upstream);
+    while ("error" in r && Date.now() - t0 < 1000) r = await get(upstream);
+    expect(r).toEqual({ status: 200, text: "db GET / " });
+  } finally {
+    cp.defaultPolicy = "allow";
+  }
+});
