@@ -49,6 +49,38 @@ export interface AgentConfig {
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
+  /** Gossip membership (`-join`, `-retry-join`, `-rejoin`, `-encrypt`, `gossip_lan`/`gossip_wan`). */
+  gossip: GossipSettings;
+}
+
+/** Consul's `gossip_lan` / `gossip_wan` blocks (durations in ms); unset fields keep the pool's defaults. */
+export interface GossipTimings {
+  gossipNodes?: number;
+  gossipIntervalMs?: number;
+  probeIntervalMs?: number;
+  probeTimeoutMs?: number;
+  suspicionMult?: number;
+  retransmitMult?: number;
+}
+
+export interface GossipSettings {
+  /** `-join` / `start_join`: joined at start; failing all of them fails the start. */
+  startJoin: string[];
+  /** `-retry-join` / `retry_join`: joined in the background until one answers. */
+  retryJoin: string[];
+  /** `retry_interval` (30s) and `retry_max` (0 = forever). */
+  retryIntervalMs: number;
+  retryMax: number;
+  /** `-rejoin` / `rejoin_after_leave`: rejoin the members known before, even after a graceful leave. */
+  rejoinAfterLeave: boolean;
+  /** `-encrypt` / `encrypt`: base64 gossip key (ignored once a keyring file exists in the data dir). */
+  encrypt: string;
+  /** `leave_on_terminate` (default: true for clients, false for servers). */
+  leaveOnTerminate: boolean | null;
+  /** `skip_leave_on_interrupt` (default: false for clients, true for servers). */
+  skipLeaveOnInterrupt: boolean | null;
+  lan: GossipTimings;
+  wan: GossipTimings;
 }
 
 /** A config file or flag value that cannot be used; the message names it. */
@@ -89,6 +121,7 @@ export function defaultConfig(): AgentConfig {
     defaultIntentionPolicy: "",
     services: [],
     checks: [],
+    gossip: { startJoin: [], retryJoin: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
   };
 }
 
@@ -109,6 +142,21 @@ function duration(file: string, key: string, v: unknown): number {
   const ms = typeof v === "string" ? parseGoDuration(v) : null;
   if (ms === null || ms <= 0) throw new ConfigError(`${file}: ${key} must be a positive duration such as "30s", got ${JSON.stringify(v)}`);
   return ms;
+}
+
+const isStrList = (x: unknown) => Array.isArray(x) && x.every(isStr);
+
+function gossipTimings(file: string, key: string, v: unknown): GossipTimings {
+  const o = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
+  const out: GossipTimings = {};
+  const int = (k: string) => expect<number>(file, `${key}.${k}`, o[k], (x) => isNum(x) && (x as number) > 0, "a positive integer");
+  if ("gossip_nodes" in o) out.gossipNodes = int("gossip_nodes");
+  if ("suspicion_mult" in o) out.suspicionMult = int("suspicion_mult");
+  if ("retransmit_mult" in o) out.retransmitMult = int("retransmit_mult");
+  if ("gossip_interval" in o) out.gossipIntervalMs = duration(file, `${key}.gossip_interval`, o.gossip_interval);
+  if ("probe_interval" in o) out.probeIntervalMs = duration(file, `${key}.probe_interval`, o.probe_interval);
+  if ("probe_timeout" in o) out.probeTimeoutMs = duration(file, `${key}.probe_timeout`, o.probe_timeout);
+  return out;
 }
 
 /** Merges one parsed config file into `cfg`. Unknown keys are ignored (with Consul's many options). */
@@ -174,6 +222,16 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "check_update_interval": cfg.checkUpdateIntervalMs = duration(file, key, v); break;
       case "service": cfg.services.push(v); break;
       case "services": cfg.services.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
+      case "start_join": cfg.gossip.startJoin.push(...expect<string[]>(file, key, v, isStrList, "a list of strings")); break;
+      case "retry_join": cfg.gossip.retryJoin.push(...expect<string[]>(file, key, v, isStrList, "a list of strings")); break;
+      case "retry_interval": cfg.gossip.retryIntervalMs = duration(file, key, v); break;
+      case "retry_max": cfg.gossip.retryMax = expect(file, key, v, isNum, "an integer"); break;
+      case "rejoin_after_leave": cfg.gossip.rejoinAfterLeave = expect(file, key, v, isBool, "a boolean"); break;
+      case "encrypt": cfg.gossip.encrypt = expect(file, key, v, isStr, "a string"); break;
+      case "leave_on_terminate": cfg.gossip.leaveOnTerminate = expect(file, key, v, isBool, "a boolean"); break;
+      case "skip_leave_on_interrupt": cfg.gossip.skipLeaveOnInterrupt = expect(file, key, v, isBool, "a boolean"); break;
+      case "gossip_lan": cfg.gossip.lan = { ...cfg.gossip.lan, ...gossipTimings(file, key, v) }; break;
+      case "gossip_wan": cfg.gossip.wan = { ...cfg.gossip.wan, ...gossipTimings(file, key, v) }; break;
       case "check": cfg.checks.push(v); break;
       case "checks": cfg.checks.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
       default: break;
@@ -210,8 +268,14 @@ export async function loadConfigDir(cfg: AgentConfig, dir: string): Promise<void
 /** Checks what a started agent relies on. */
 export function validateConfig(cfg: AgentConfig): void {
   if (!cfg.dev && cfg.dataDir === "") throw new ConfigError("data_dir cannot be empty");
-  if (!cfg.dev && !cfg.server) {
-    throw new ConfigError("Client agents need servers to join, which arrive with gossip: start this agent with -server (or -dev)");
+  if (cfg.gossip.encrypt !== "") {
+    let raw = "";
+    try {
+      if (/^[A-Za-z0-9+/]*={0,2}$/.test(cfg.gossip.encrypt)) raw = atob(cfg.gossip.encrypt);
+    } catch {
+      raw = "";
+    }
+    if (![16, 24, 32].includes(raw.length)) throw new ConfigError(`Failed to decode encrypt key: the key must be 16, 24 or 32 bytes of base64 (got ${JSON.stringify(cfg.gossip.encrypt)})`);
   }
   if (cfg.bootstrapExpect > 1) {
     throw new ConfigError(`bootstrap_expect = ${cfg.bootstrapExpect} needs a server cluster on NATS JetStream, which is not built yet: use 1 (or -bootstrap)`);

@@ -1,4 +1,4 @@
 export { type AgentConfig, ConfigError, defaultConfig, devConfig, loadConfigDir, loadConfigFile, mergeConfigObject, validateConfig } from "./config.ts";
 export { createLogger, isLogLevel, type Logger, type LogLevel } from "./logger.ts";
 export { type RunningAgent, type StartHooks, startAgent } from "./run.ts";
-export { eventIdToIndex, type FireRequest, type UserEvent, UserEventError, UserEvents, USER_EVENT_BUFFER, USER_EVENT_SIZE_LIMIT } from "./user_event.ts";
+export { decodeUserEvent, encodeUserEvent, eventIdToIndex, type FireRequest, SERF_NAME_PREFIX, type UserEvent, UserEventError, UserEvents, USER_EVENT_BUFFER, USER_EVENT_SIZE_LIMIT } from "./user_event.ts";

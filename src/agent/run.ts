@@ -1,5 +1,8 @@
 /**
- * Starting and stopping a whole agent: the server on its log, and the HTTP API.
+ * Starting and stopping a whole agent: its gossip pools; on a server, the
+ * server on its log with the RPC port and membership reconciliation; on a
+ * client, the router that forwards to the servers gossip tells about; then
+ * the local agent, the HTTP API and DNS.
  */
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
@@ -7,22 +10,35 @@ import { Agent } from "./agent.ts";
 import { rpcCatalog } from "./catalog_rpc.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
+import { type Membership, startMembership } from "./membership.ts";
+import { decodeUserEvent, SERF_NAME_PREFIX } from "./user_event.ts";
 import { resolveDnsConfig, type RunningDns, startAgentDns } from "../dns/mod.ts";
 import { allowAll, createApp } from "../http/mod.ts";
 import { LocalLog, MemoryLog, type Log } from "../log/mod.ts";
 import { memoryUsage, pid } from "../runtime/process.ts";
 import { type HttpListener, serveHttp } from "../runtime/serve.ts";
-import { inProcessRpc } from "../rpc/mod.ts";
-import { Server } from "../server/mod.ts";
+import { inProcessRpc, listenRpc, type Rpc, type RpcListener, ServerRouter } from "../rpc/mod.ts";
+import { MemberReconciler } from "../server/reconcile.ts";
+import { Server, systemClock } from "../server/mod.ts";
 import { VERSION } from "../version.ts";
 
 export interface RunningAgent {
-  readonly server: Server;
+  /** The server in this process; null on a client agent. */
+  readonly server: Server | null;
   readonly agent: Agent;
   readonly http: HttpListener;
   /** Null when `ports.dns` is negative (DNS off). */
   readonly dns: RunningDns | null;
-  stop(): Promise<void>;
+  readonly membership: Membership;
+  /** The server RPC port's listener (servers only). */
+  readonly rpcListener: RpcListener | null;
+  readonly nodeId: string;
+  readonly advertiseAddr: string;
+  /**
+   * Stops everything. With `leave`, the agent first leaves the gossip pools,
+   * so the others mark it left and the servers deregister it.
+   */
+  stop(opts?: { leave?: boolean }): Promise<void>;
 }
 
 /** The node ID is kept in the data dir so a restarted agent keeps its identity. */
@@ -51,22 +67,78 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
   if (!cfg.dev) await mkdir(cfg.dataDir, { recursive: true });
   const id = await nodeId(cfg);
   const advertise = cfg.advertiseAddr || (cfg.bindAddr === "0.0.0.0" ? "127.0.0.1" : cfg.bindAddr);
-  const log: Log = cfg.dev ? new MemoryLog() : new LocalLog({ dir: join(cfg.dataDir, "log") });
-  const server = new Server({
-    datacenter: cfg.datacenter,
-    nodeName: cfg.nodeName,
-    nodeId: id,
-    advertiseAddr: advertise,
-    serverPort: cfg.ports.server,
-    log,
-    snapshotThreshold: cfg.snapshotThreshold,
-    nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
-    ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
-  });
-  await server.start();
-  logger.info(`server: restored state at index ${server.lastIndex()}`);
+  // What has started, stopped in reverse when a later step fails.
+  const undo: (() => Promise<unknown>)[] = [];
+  const unwind = async () => {
+    for (const u of undo.splice(0).reverse()) await u().catch(() => {});
+  };
+  try {
+    return await start(cfg, logger, hooks, id, advertise, undo);
+  } catch (err) {
+    await unwind();
+    throw err;
+  }
+}
 
-  const rpc = inProcessRpc(server);
+async function start(
+  cfg: AgentConfig,
+  logger: Logger,
+  hooks: StartHooks,
+  id: string,
+  advertise: string,
+  undo: (() => Promise<unknown>)[],
+): Promise<RunningAgent> {
+  const membership = await startMembership(cfg, id, advertise, logger);
+  undo.push(() => membership.stop({ leave: false }));
+
+  let server: Server | null = null;
+  let rpc: Rpc;
+  let router: ServerRouter | null = null;
+  let reconciler: MemberReconciler | null = null;
+  let rpcListener: RpcListener | null = null;
+  if (cfg.server) {
+    const log: Log = cfg.dev ? new MemoryLog() : new LocalLog({ dir: join(cfg.dataDir, "log") });
+    const srv = new Server({
+      datacenter: cfg.datacenter,
+      nodeName: cfg.nodeName,
+      nodeId: id,
+      advertiseAddr: advertise,
+      serverPort: cfg.ports.server,
+      log,
+      snapshotThreshold: cfg.snapshotThreshold,
+      nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
+      ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
+    });
+    server = srv;
+    await srv.start();
+    undo.push(() => srv.stop());
+    logger.info(`server: restored state at index ${srv.lastIndex()}`);
+    srv.pools = { lan: membership.lan, wan: membership.wan };
+    rpcListener = await listenRpc({
+      host: cfg.bindAddr,
+      port: cfg.ports.server,
+      server: srv,
+      onBadPeer: (remote, reason) => logger.warn(`rpc: dropped connection from ${remote}: ${reason}`),
+    });
+    const listener = rpcListener;
+    undo.push(() => listener.stop());
+    logger.info(`rpc: listening on ${cfg.bindAddr}:${listener.port}`);
+    const rec = new MemberReconciler(srv, membership.lan, { log: (level, msg) => logger[level](`server: ${msg}`) });
+    reconciler = rec;
+    rec.start();
+    undo.push(() => rec.stop());
+    rpc = inProcessRpc(srv);
+  } else {
+    const r = new ServerRouter({
+      source: membership.servers,
+      onFailover: (name, err) => logger.warn(`rpc: server ${name} failed (${err.message}); trying another`),
+    });
+    router = r;
+    undo.push(async () => r.close());
+    rpc = r;
+  }
+
+  const clock = server?.clock ?? systemClock;
   const agent = new Agent({
     identity: {
       node: cfg.nodeName,
@@ -77,29 +149,36 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
       meta: { "consul-network-segment": "", ...cfg.nodeMeta },
     },
     rpc: rpcCatalog(rpc, cfg.datacenter),
-    clock: server.clock,
+    clock,
     random: Math.random,
     logger,
     stateFile: cfg.dev ? null : join(cfg.dataDir, "agent", "state.json"),
     enableScriptChecks: cfg.enableScriptChecks,
     enableLocalScriptChecks: cfg.enableLocalScriptChecks,
     sidecarPorts: { min: cfg.ports.sidecarMinPort, max: cfg.ports.sidecarMaxPort },
+    clusterSize: () => membership.lan.numAliveMembers(),
     ...(cfg.aeIntervalMs !== null ? { aeIntervalMs: cfg.aeIntervalMs } : {}),
     ...(cfg.checkReapIntervalMs !== null ? { checkReapIntervalMs: cfg.checkReapIntervalMs } : {}),
     ...(cfg.checkUpdateIntervalMs !== null ? { checkUpdateIntervalMs: cfg.checkUpdateIntervalMs } : {}),
   });
-  try {
-    await agent.start({ services: cfg.services, checks: cfg.checks });
-  } catch (err) {
-    await agent.stop();
-    await server.stop();
-    throw err;
-  }
+  // User events reach every agent through the LAN pool (this one's own included).
+  const offEvents = membership.lan.on((e) => {
+    if (e.type !== "user" || !e.name.startsWith(SERF_NAME_PREFIX)) return;
+    const event = decodeUserEvent(e.payload, e.ltime);
+    if (event) agent.events.receive(event);
+    else logger.warn(`agent: dropped a malformed user event "${e.name}"`);
+  });
+  undo.push(async () => offEvents());
+  await agent.start({ services: cfg.services, checks: cfg.checks });
+  undo.push(() => agent.stop());
 
   let httpPort = cfg.ports.http;
   const app = createApp({
-    server,
+    ...(server ? { server } : {}),
     rpc,
+    ...(router ? { knownServers: () => router.knownServers() } : {}),
+    lan: membership.lan,
+    ...(membership.wan ? { wan: membership.wan } : {}),
     agent: {
       nodeName: cfg.nodeName,
       nodeId: id,
@@ -128,35 +207,31 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
       memory: memoryUsage,
     },
   });
-  let http: HttpListener;
-  try {
-    http = await serveHttp({ hostname: cfg.clientAddr, port: cfg.ports.http, fetch: (req) => app.fetch(req) });
-  } catch (err) {
-    await agent.stop();
-    await server.stop();
-    throw err;
-  }
+  const http = await serveHttp({ hostname: cfg.clientAddr, port: cfg.ports.http, fetch: (req) => app.fetch(req) });
+  undo.push(() => http.stop());
   httpPort = http.port;
   logger.info(`http: listening on ${cfg.clientAddr}:${http.port}`);
-  let dns: RunningDns | null;
-  try {
-    const dnsConfig = resolveDnsConfig({
-      domain: cfg.domain,
-      altDomain: cfg.altDomain,
-      datacenter: cfg.datacenter,
-      nodeName: cfg.nodeName,
-      recursors: cfg.recursors,
-      translateWanAddrs: cfg.translateWanAddrs,
-      options: cfg.dns,
-    });
-    dns = await startAgentDns({ host: cfg.clientAddr, port: cfg.ports.dns, config: dnsConfig, state: server.state, serverPort: cfg.ports.server });
-  } catch (err) {
-    await agent.stop();
-    await server.stop();
-    await http.stop();
-    throw err;
+  const dnsConfig = resolveDnsConfig({
+    domain: cfg.domain,
+    altDomain: cfg.altDomain,
+    datacenter: cfg.datacenter,
+    nodeName: cfg.nodeName,
+    recursors: cfg.recursors,
+    translateWanAddrs: cfg.translateWanAddrs,
+    options: cfg.dns,
+  });
+  const dns = await startAgentDns({
+    host: cfg.clientAddr,
+    port: cfg.ports.dns,
+    config: dnsConfig,
+    ...(server ? { state: server.state } : { rpc }),
+    serverPort: cfg.ports.server,
+  });
+  if (dns) {
+    undo.push(() => dns.stop());
+    logger.info(`dns: listening on ${cfg.clientAddr}:${dns.port} (udp, tcp)`);
   }
-  if (dns) logger.info(`dns: listening on ${cfg.clientAddr}:${dns.port} (udp, tcp)`);
+  await membership.startJoins();
   if (cfg.pidFile !== "") await writeFile(cfg.pidFile, `${pid()}`);
 
   let stopping: Promise<void> | null = null;
@@ -165,11 +240,21 @@ export async function startAgent(cfg: AgentConfig, logger: Logger, hooks: StartH
     agent,
     http,
     dns,
-    stop() {
+    membership,
+    rpcListener,
+    nodeId: id,
+    advertiseAddr: advertise,
+    stop(opts = {}) {
       stopping ??= (async () => {
         await dns?.stop();
+        // Checks and anti-entropy stop before the leave, so nothing re-registers this node.
         await agent.stop();
-        await server.stop();
+        offEvents();
+        await membership.stop({ leave: opts.leave ?? false });
+        await reconciler?.stop();
+        await rpcListener?.stop();
+        router?.close();
+        await server?.stop();
         await http.stop();
         if (cfg.pidFile !== "") await rm(cfg.pidFile, { force: true });
       })();

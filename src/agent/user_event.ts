@@ -41,7 +41,7 @@ export const USER_EVENT_BUFFER = 256;
 export const USER_EVENT_SIZE_LIMIT = 512;
 const USER_EVENT_VERSION = 1;
 /** Consul gossips user events under this serf event name prefix. */
-const SERF_NAME_PREFIX = "consul:event:";
+export const SERF_NAME_PREFIX = "consul:event:";
 export const EVENT_TOPIC = "agent:events";
 
 export interface UserEventsOptions {
@@ -58,13 +58,15 @@ export class UserEvents {
   private readonly buf: UserEvent[] = [];
   /** Serf's event clock starts at 1. */
   private clock = 1;
+  /** IDs of events taken in lately. */
+  private readonly seen = new Set<string>();
 
   constructor(options: UserEventsOptions) {
     this.o = options;
   }
 
-  /** Validates and sends an event; returns it as Consul's fire answer does (LTime 0). */
-  fire(req: FireRequest): UserEvent {
+  /** Validates an event and gives it an ID, ready to send (LTime 0, as Consul's fire answer shows). */
+  prepare(req: FireRequest): UserEvent {
     validate(req);
     const event: UserEvent = {
       ID: (this.o.newId ?? (() => crypto.randomUUID()))(),
@@ -77,14 +79,26 @@ export class UserEvents {
       LTime: 0,
     };
     checkSize(event, this.clock);
+    return event;
+  }
+
+  /** Fires an event that reaches this agent only (no gossip pool). */
+  fire(req: FireRequest): UserEvent {
+    const event = this.prepare(req);
     const ltime = this.clock++;
     this.receive({ ...event, LTime: ltime });
     return event;
   }
 
-  /** Ingests an event as a receiving agent: kept only when it passes the filters. */
+  /**
+   * Ingests an event as a receiving agent: kept only when it passes the
+   * filters, and once (gossip may bring the same event back).
+   */
   receive(event: UserEvent): boolean {
+    if (this.seen.has(event.ID)) return false;
     if (!this.shouldProcess(event)) return false;
+    this.seen.add(event.ID);
+    if (this.seen.size > USER_EVENT_BUFFER * 4) this.seen.delete(this.seen.values().next().value!);
     this.buf.push(event);
     if (this.buf.length > USER_EVENT_BUFFER) this.buf.shift();
     this.hub.fire(EVENT_TOPIC);
@@ -157,4 +171,82 @@ export function eventIdToIndex(id: string): bigint {
   const hex = id.replaceAll("-", "");
   if (!/^[0-9a-fA-F]{32}$/.test(hex)) throw new UserEventError(`Invalid event ID "${id}"`);
   return BigInt(`0x${hex.slice(0, 16)}`) ^ BigInt(`0x${hex.slice(16)}`);
+}
+
+// ---- the event inside a gossip user event ----
+
+const te = new TextEncoder();
+const td = new TextDecoder();
+
+function putVarint(out: number[], n: number): void {
+  while (n >= 0x80) {
+    out.push((n & 0x7f) | 0x80);
+    n >>>= 7;
+  }
+  out.push(n);
+}
+
+/**
+ * The gossip payload of a user event (Consul msgpack-encodes its UserEvent;
+ * this is our own compact form): version byte, then ID, Name, NodeFilter,
+ * ServiceFilter, TagFilter as length-prefixed UTF-8, then the payload with
+ * a presence flag.
+ */
+export function encodeUserEvent(e: UserEvent): Uint8Array {
+  const out: number[] = [e.Version];
+  for (const s of [e.ID, e.Name, e.NodeFilter, e.ServiceFilter, e.TagFilter]) {
+    const b = te.encode(s);
+    putVarint(out, b.length);
+    for (const x of b) out.push(x);
+  }
+  if (e.Payload === null) out.push(0);
+  else {
+    out.push(1);
+    putVarint(out, e.Payload.length);
+    for (const x of e.Payload) out.push(x);
+  }
+  return Uint8Array.from(out);
+}
+
+/** Decodes a gossip user event's payload; null when it is not one of ours. */
+export function decodeUserEvent(data: Uint8Array, ltime: number): UserEvent | null {
+  let at = 0;
+  const varint = (): number | null => {
+    let n = 0;
+    let shift = 0;
+    while (at < data.length) {
+      const b = data[at++]!;
+      n += (b & 0x7f) * 2 ** shift;
+      if ((b & 0x80) === 0) return n;
+      shift += 7;
+      if (shift > 28) return null;
+    }
+    return null;
+  };
+  const bytes = (): Uint8Array | null => {
+    const len = varint();
+    if (len === null || at + len > data.length) return null;
+    const b = data.subarray(at, at + len);
+    at += len;
+    return b;
+  };
+  if (data.length < 1) return null;
+  const version = data[at++]!;
+  const fields: string[] = [];
+  for (let i = 0; i < 5; i++) {
+    const b = bytes();
+    if (b === null) return null;
+    fields.push(td.decode(b));
+  }
+  if (at >= data.length) return null;
+  const has = data[at++];
+  let payload: Uint8Array | null = null;
+  if (has === 1) {
+    const b = bytes();
+    if (b === null) return null;
+    payload = b.slice();
+  } else if (has !== 0) return null;
+  if (at !== data.length) return null;
+  const [ID, Name, NodeFilter, ServiceFilter, TagFilter] = fields as [string, string, string, string, string];
+  return { ID, Name, Payload: payload, NodeFilter, ServiceFilter, TagFilter, Version: version, LTime: ltime };
 }

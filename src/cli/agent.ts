@@ -13,6 +13,7 @@ import {
   validateConfig,
 } from "../agent/mod.ts";
 import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
+import { parseGoDuration } from "../structs/duration.ts";
 import { VERSION } from "../version.ts";
 
 function listFlag(usageText: string): Flag<string[]> {
@@ -38,6 +39,13 @@ const spec = {
   recursor: listFlag("Address of an upstream DNS server. Can be specified multiple times."),
   "server-port": intFlag(-2, "Sets the server port to listen on."),
   "serf-lan-port": intFlag(-2, "Sets the Serf LAN port to listen on."),
+  "serf-wan-port": intFlag(-2, "Sets the Serf WAN port to listen on."),
+  join: listFlag("Address of an agent to join at start time. Can be specified multiple times."),
+  "retry-join": listFlag("Address of an agent to join at start time with retries enabled. Can be specified multiple times."),
+  "retry-interval": stringFlag("", "Time to wait between join attempts."),
+  "retry-max": intFlag(-1, "Maximum number of join attempts. Defaults to 0, which will retry indefinitely."),
+  rejoin: boolFlag(false, "Ignores a previous leave and attempts to rejoin the cluster."),
+  encrypt: stringFlag("", "Provides the gossip encryption key."),
   "data-dir": stringFlag("", "Path to a data directory to store agent state."),
   "config-file": listFlag("Path to a JSON file to read configuration from. May be given more than once."),
   "config-dir": listFlag("Path to a directory of *.json config files. May be given more than once."),
@@ -73,6 +81,17 @@ async function buildConfig(argv: string[]): Promise<AgentConfig> {
   if (f.recursor.length > 0) cfg.recursors = [...cfg.recursors, ...f.recursor];
   if (f["server-port"] !== -2) cfg.ports.server = f["server-port"];
   if (f["serf-lan-port"] !== -2) cfg.ports.serfLan = f["serf-lan-port"];
+  if (f["serf-wan-port"] !== -2) cfg.ports.serfWan = f["serf-wan-port"];
+  if (f.join.length > 0) cfg.gossip.startJoin = [...cfg.gossip.startJoin, ...f.join];
+  if (f["retry-join"].length > 0) cfg.gossip.retryJoin = [...cfg.gossip.retryJoin, ...f["retry-join"]];
+  if (f["retry-interval"]) {
+    const ms = parseGoDuration(f["retry-interval"]);
+    if (ms === null || ms <= 0) throw new ConfigError(`Invalid -retry-interval: ${f["retry-interval"]}`);
+    cfg.gossip.retryIntervalMs = ms;
+  }
+  if (f["retry-max"] >= 0) cfg.gossip.retryMax = f["retry-max"];
+  if (set.has("rejoin")) cfg.gossip.rejoinAfterLeave = f.rejoin;
+  if (f.encrypt) cfg.gossip.encrypt = f.encrypt;
   if (f["data-dir"]) cfg.dataDir = f["data-dir"];
   if (f["pid-file"]) cfg.pidFile = f["pid-file"];
   if (f["log-level"]) {
@@ -116,12 +135,13 @@ export async function agentCommand(argv: string[]): Promise<number> {
   writeStdout(
     [
       `               Version: 'v${VERSION}'`,
-      `               Node ID: '${agent.server.config.nodeId}'`,
+      `               Node ID: '${agent.nodeId}'`,
       `             Node name: '${cfg.nodeName}'`,
       `            Datacenter: '${cfg.datacenter}' (Segment: '<all>')`,
       `                Server: ${cfg.server} (Bootstrap: ${cfg.bootstrap || cfg.dev})`,
       `           Client Addr: [${cfg.clientAddr}] (HTTP: ${agent.http.port}, DNS: ${agent.dns?.port ?? -1})`,
-      `          Cluster Addr: ${agent.server.config.advertiseAddr} (LAN: ${cfg.ports.serfLan}, WAN: ${cfg.ports.serfWan})`,
+      `          Cluster Addr: ${agent.advertiseAddr} (LAN: ${cfg.ports.serfLan}, WAN: ${cfg.ports.serfWan})`,
+      `     Gossip Encryption: ${agent.membership.encrypted}`,
       `               Storage: ${cfg.dev ? "in memory (-dev)" : `${cfg.dataDir}/log`}`,
       "",
       "==> Consulate agent running!",
@@ -138,14 +158,20 @@ export async function agentCommand(argv: string[]): Promise<number> {
   });
   const reason = await Promise.race([
     leaveRequested,
-    new Promise<"signal">((resolve) => {
-      onSignal("SIGINT", () => resolve("signal"));
-      onSignal("SIGTERM", () => resolve("signal"));
+    new Promise<"SIGINT" | "SIGTERM">((resolve) => {
+      onSignal("SIGINT", () => resolve("SIGINT"));
+      onSignal("SIGTERM", () => resolve("SIGTERM"));
     }),
   ]);
   offHup();
+  // Consul's defaults: a client leaves on SIGINT and SIGTERM, a server on neither (skip_leave_on_interrupt, leave_on_terminate).
+  const leave =
+    reason === "leave" ||
+    (reason === "SIGINT" && !(cfg.gossip.skipLeaveOnInterrupt ?? cfg.server)) ||
+    (reason === "SIGTERM" && (cfg.gossip.leaveOnTerminate ?? !cfg.server));
   writeStdout(reason === "leave" ? "==> Leave requested, gracefully shutting down agent...\n" : "==> Caught signal, gracefully shutting down agent...\n");
-  await agent.stop();
+  if (leave) writeStdout("==> Gracefully leaving the cluster...\n");
+  await agent.stop({ leave });
   writeStdout("==> Graceful shutdown complete\n");
   return 0;
 }

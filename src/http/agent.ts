@@ -1,6 +1,26 @@
 /** `/v1/agent/self` and `/v1/agent/members` (the rest of /v1/agent comes with the agent work). */
 import type { Hono } from "hono";
 import { type ApiContext, json, urlOf } from "./context.ts";
+import { compileFilter, type FieldSchema } from "../filter/mod.ts";
+import { agentMember } from "../gossip/mod.ts";
+
+/** `?filter=` selectors of `/v1/agent/members` (api.AgentMember). */
+const memberSchema: FieldSchema = {
+  kind: "struct",
+  fields: {
+    Name: { kind: "string" },
+    Addr: { kind: "string" },
+    Port: { kind: "number" },
+    Tags: { kind: "map", elem: { kind: "string" } },
+    Status: { kind: "number" },
+    ProtocolMin: { kind: "number" },
+    ProtocolMax: { kind: "number" },
+    ProtocolCur: { kind: "number" },
+    DelegateMin: { kind: "number" },
+    DelegateMax: { kind: "number" },
+    DelegateCur: { kind: "number" },
+  },
+};
 
 const SERF_WAN_PORT = 8302;
 
@@ -69,7 +89,7 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
         TxnMaxReqLen: api.limits.txnMaxReqLen,
       },
       Coord: null,
-      Member: member(api),
+      Member: api.lan ? agentMember(api.lan.localMember()) : member(api),
       Stats: {
         agent: {
           checks: String(api.localAgent?.local.liveChecks().length ?? 0),
@@ -86,7 +106,18 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
   });
 
   app.get("/v1/agent/members", (c) => {
-    if (!urlOf(c).searchParams.has("wan")) return json(c, [member(api)]);
+    const url = urlOf(c);
+    const wan = url.searchParams.has("wan");
+    const filter = url.searchParams.get("filter") ?? "";
+    const pool = wan ? api.wan : api.lan;
+    if (pool) {
+      const rows = pool.members().map(agentMember);
+      if (filter === "") return json(c, rows);
+      const pred = compileFilter(filter, memberSchema);
+      return json(c, rows.filter((m) => pred(m)));
+    }
+    if (api.lan && wan) return json(c, []);
+    if (!wan) return json(c, [member(api)]);
     // The WAN pool holds servers only, named <node>.<dc>, on the serf WAN port.
     if (!api.agent.server) return json(c, []);
     return json(c, [{ ...member(api), Name: `${api.agent.nodeName}.${api.agent.datacenter}`, Port: SERF_WAN_PORT }]);

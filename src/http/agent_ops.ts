@@ -1,16 +1,17 @@
 import { urlOf } from "./context.ts";
 /**
  * Agent operations: node maintenance, reload, leave, and the membership
- * verbs join and force-leave. There is no gossip layer yet, so the pool is
- * this one agent: joining itself succeeds, force-leaving itself is a no-op
- * (Consul ignores force-leave of a live member), anything else fails with a
- * message that says why.
+ * verbs join and force-leave on the agent's gossip pools (LAN, or WAN with
+ * `?wan`). An agent started without gossip (embedded in tests) has a pool of
+ * itself: joining itself succeeds, anything else fails with a message that
+ * says why.
  */
 import type { Hono } from "hono";
 import { localAgent } from "./agent_local.ts";
 import { enableParam, syncChanges } from "./agent_services.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { JoinError } from "../gossip/mod.ts";
 
 const SERF_WAN_PORT = 8302;
 
@@ -52,25 +53,43 @@ export function agentOpsRoutes(app: Hono, api: ApiContext): void {
     return c.body(null, 200);
   });
 
-  app.put("/v1/agent/join/:addr{.+}", (c) => {
+  app.put("/v1/agent/join/:addr{.+}", async (c) => {
     const addr = c.req.param("addr");
     const wan = (urlOf(c).searchParams.get("wan") ?? "") !== "";
-    if (!isSelf(api, addr, wan)) {
-      throw new HttpError(
-        500,
-        `1 error occurred:\n\t* Failed to join ${addr}: this agent has no ${wan ? "WAN" : "LAN"} gossip layer yet, so its pool holds only itself (${api.agent.nodeName})\n\n`,
-      );
+    const pool = wan ? api.wan : api.lan;
+    if (!pool) {
+      if (!api.lan && isSelf(api, addr, wan)) return c.body(null, 200);
+      throw new HttpError(500, wan ? "WAN join is only available on server agents" : `1 error occurred:\n\t* Failed to join ${addr}: this agent has no gossip pool\n\n`);
+    }
+    try {
+      await pool.join([addr]);
+    } catch (err) {
+      if (err instanceof JoinError) throw new HttpError(500, joinErrorText(err, addr), { cause: err });
+      throw err;
     }
     return c.body(null, 200);
   });
 
-  app.put("/v1/agent/force-leave/:node{.+}", (c) => {
+  app.put("/v1/agent/force-leave/:node{.+}", async (c) => {
     const node = c.req.param("node");
-    const wan = urlOf(c).searchParams.has("wan");
-    const own = wan ? `${api.agent.nodeName}.${api.agent.datacenter}` : api.agent.nodeName;
-    if (node !== own) {
-      throw new HttpError(500, `agent: No node found with name '${node}': the ${wan ? "WAN" : "LAN"} pool holds only ${own} until gossip exists`);
+    const p = urlOf(c).searchParams;
+    const wan = p.has("wan");
+    const prune = p.has("prune");
+    const pool = wan ? api.wan : api.lan;
+    if (!pool) {
+      const own = wan ? `${api.agent.nodeName}.${api.agent.datacenter}` : api.agent.nodeName;
+      if (node !== own) throw new HttpError(500, `agent: No node found with name '${node}'`);
+      return c.body(null, 200);
     }
+    if (!pool.members().some((m) => m.Name === node)) throw new HttpError(500, `agent: No node found with name '${node}'`);
+    await pool.forceLeave(node, prune);
     return c.body(null, 200);
   });
+}
+
+/** Consul's multierror text for a join that reached nobody. */
+function joinErrorText(err: JoinError, addr: string): string {
+  const reasons = err.causes.length > 0 ? err.causes : [err.message];
+  const lines = reasons.map((r: string) => `\t* Failed to join ${r.startsWith(addr) ? r : `${addr}: ${r}`}`);
+  return `${lines.length} error${lines.length === 1 ? "" : "s"} occurred:\n${lines.join("\n")}\n\n`;
 }

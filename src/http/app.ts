@@ -23,6 +23,7 @@ import { healthRoutes } from "./health.ts";
 import { kvRoutes } from "./kv.ts";
 import { pathLabel, RequestMetrics } from "./metrics.ts";
 import { missingParamRoutes } from "./missing.ts";
+import { operatorKeyringRoutes } from "./operator_keyring.ts";
 import { requestToken } from "./query.ts";
 import { sessionRoutes } from "./session.ts";
 import { snapshotRoutes } from "./snapshot.ts";
@@ -79,6 +80,7 @@ export function createApp(api: ApiContext): Hono {
   configRoutes(app, api);
   intentionRoutes(app, api);
   agentAuthorizeRoutes(app, api);
+  operatorKeyringRoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));

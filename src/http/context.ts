@@ -6,6 +6,7 @@ import type { RequestMetrics } from "./metrics.ts";
 import type { Agent } from "../agent/agent.ts";
 import { isPromise, type MaybePromise, type QueryReply, type Rpc } from "../rpc/mod.ts";
 import type { Server } from "../server/mod.ts";
+import type { GossipPool } from "../gossip/mod.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { parseJsonPreservingBigInts, toJson } from "../structs/json.ts";
 
@@ -66,6 +67,10 @@ export interface ApiContext {
   readonly server?: Server;
   /** How many servers a client agent knows to forward to. */
   readonly knownServers?: () => number;
+  /** The LAN gossip pool (members, join, force-leave, keyring, events); absent without gossip. */
+  readonly lan?: GossipPool;
+  /** The WAN pool of a server agent. */
+  readonly wan?: GossipPool;
   readonly agent: AgentInfo;
   readonly limits: Limits;
   readonly authorizer: Authorizer;

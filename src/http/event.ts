@@ -8,7 +8,8 @@ import type { Context, Hono } from "hono";
 import { localAgent } from "./agent_local.ts";
 import { type ApiContext, checkDatacenter, json, readBytes, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
-import { EVENT_TOPIC, eventIdToIndex, type UserEvent } from "../agent/user_event.ts";
+import { encodeUserEvent, EVENT_TOPIC, eventIdToIndex, SERF_NAME_PREFIX, type UserEvent } from "../agent/user_event.ts";
+import { defaultOptions } from "../rpc/mod.ts";
 import { MAX_WAIT_MS } from "../server/mod.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { encodeBase64 } from "../structs/json.ts";
@@ -54,13 +55,17 @@ export function eventRoutes(app: Hono, api: ApiContext): void {
     const p = urlOf(c).searchParams;
     checkDatacenter(api, p.get("dc") || api.agent.datacenter);
     const payload = await readBytes(c, MAX_FIRE_BODY, (n) => `Request body too large, max size: ${MAX_FIRE_BODY} bytes (got ${n})`);
-    const event = agent.events.fire({
+    const req = {
       name: c.req.param("name"),
       payload: payload.length > 0 ? new Uint8Array(payload) : null,
       nodeFilter: p.get("node") ?? "",
       serviceFilter: p.get("service") ?? "",
       tagFilter: p.get("tag") ?? "",
-    });
+    };
+    if (!api.lan) return json(c, userEventJson(agent.events.fire(req)));
+    // With gossip, a server broadcasts it (Consul's Internal.EventFire) and every agent, this one included, takes it from the pool.
+    const event = agent.events.prepare(req);
+    await api.rpc.call("Internal.EventFire", { Name: SERF_NAME_PREFIX + event.Name, Payload: encodeUserEvent(event) }, defaultOptions(api.agent.datacenter));
     return json(c, userEventJson(event));
   });
 

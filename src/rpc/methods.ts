@@ -55,6 +55,22 @@ export type DnsLookupOp =
 /** The answer to each DnsLookupOp, in order (the DnsLookup method's return value). */
 export type DnsLookupAnswer = ServiceInstance[] | Node | Node[] | PreparedQueryResult | string | null;
 
+export type KeyringOp = "list" | "install" | "use" | "remove";
+
+/** One ring's answer to a keyring operation (Consul's structs.KeyringResponse, as the HTTP API shows it). */
+export interface KeyringEntry {
+  readonly WAN: boolean;
+  readonly Datacenter: string;
+  readonly Segment: string;
+  /** Errors by member name. */
+  readonly Messages: Record<string, string>;
+  readonly Keys: Record<string, number>;
+  readonly PrimaryKeys: Record<string, number>;
+  readonly NumNodes: number;
+  readonly NumResp: number;
+  readonly NumErr: number;
+}
+
 export interface Endpoints {
   "Catalog.Register": E<RegisterRequest, true>;
   "Catalog.Deregister": E<DeregisterRequest, true>;
@@ -123,6 +139,10 @@ export interface Endpoints {
    * Consulate's own: the DNS interface's catalog questions, answered by a
    * server's lookup (client agents' DNS asks these in one batch per pass).
    */
+  /** Broadcasts a user event on the LAN pool (Payload is the encoded event, Name its serf name). */
+  "Internal.EventFire": E<{ readonly Name: string; readonly Payload: Uint8Array }, true>;
+  /** List, install, use or remove a gossip key on every ring the server is in (WAN first, then LAN). */
+  "Internal.KeyringOperation": E<{ readonly Operation: KeyringOp; readonly Key: string; readonly LocalOnly: boolean }, KeyringEntry[]>;
   "Internal.DNSLookup": E<{ readonly Ops: readonly DnsLookupOp[] }, DnsLookupAnswer[]>;
 }
 

@@ -55,6 +55,7 @@ const READS = new Set<string>([
   "Status.Leader",
   "Status.Peers",
   "Status.Ping",
+  "Internal.DNSLookup",
 ]);
 
 /** Marks more methods as safe to resend (for endpoints added elsewhere). */

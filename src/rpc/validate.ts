@@ -154,6 +154,8 @@ const validators: Partial<Record<Method, Check>> = {
   "Txn.Apply": obj({ Ops: arr(txnOp) }),
   "Txn.Read": obj({ Ops: arr(txnOp) }),
   "Internal.DNSLookup": obj({ Ops: arr(dnsOp) }),
+  "Internal.KeyringOperation": obj({ Operation: oneOf(["list", "install", "use", "remove"]), Key: str, LocalOnly: bool }),
+  "Internal.EventFire": obj({ Name: str, Payload: (v, p) => void (!(v instanceof Uint8Array) && fail(p, "bytes")) }),
 };
 
 /**

@@ -7,6 +7,7 @@
 import { type BlockingOptions, blockingQuery, Deadlines, type QueryResult } from "./blocking.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { SessionTimers } from "./session_timers.ts";
+import type { GossipPool } from "../gossip/mod.ts";
 import type { Log } from "../log/log.ts";
 import { type ApplyResult, type Command, decodeCommand, encodeCommand, MessageType, StateStore } from "../state/mod.ts";
 import { decodeSnapshot } from "../state/snapshot.ts";
@@ -55,6 +56,11 @@ export class Server {
   private stopped = false;
   private snapshotting: Promise<void> | null = null;
   private reaper: unknown = null;
+  /**
+   * The gossip pools of the agent running this server (user events and
+   * keyring operations go through them); null without gossip.
+   */
+  pools: { readonly lan: GossipPool; readonly wan: GossipPool | null } | null = null;
 
   constructor(config: ServerConfig) {
     this.config = config;

@@ -41,9 +41,12 @@ export interface AgentProcess {
 
 export async function startAgent(args: string[], opts: { port?: number } = {}): Promise<AgentProcess> {
   const port = opts.port ?? (await freePort());
-  // DNS on a free port too: the default 8600 would collide with any other agent running.
-  const dnsPort = args.includes("-dns-port") ? [] : ["-dns-port", String(await freePort())];
-  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, ...dnsPort, "-http-port", String(port), "-log-level", "warn"], {
+  // DNS, gossip and RPC on free ports too: the defaults (8600, 8301, 8302, 8300) would collide with any other agent running.
+  const extra: string[] = [];
+  for (const flag of ["-dns-port", "-serf-lan-port", "-serf-wan-port", "-server-port"]) {
+    if (!args.includes(flag)) extra.push(flag, String(await freePort()));
+  }
+  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, ...extra, "-http-port", String(port), "-log-level", "warn"], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });

@@ -79,7 +79,7 @@ test("join: this agent itself succeeds; any other address fails naming the missi
   expect((await h.put(`/v1/agent/join/${ADDR}:8302?wan=1`)).status).toBe(200);
   const other = await h.put("/v1/agent/join/10.9.9.9:8301");
   expect(other.status).toBe(500);
-  expect(await other.text()).toContain("Failed to join 10.9.9.9:8301: this agent has no LAN gossip layer yet");
+  expect(await other.text()).toContain("Failed to join 10.9.9.9:8301: this agent has no gossip pool");
   expect((await h.put(`/v1/agent/join/${ADDR}:9999`)).status).toBe(500);
 });
 

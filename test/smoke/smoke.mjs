@@ -14,8 +14,10 @@ const freePort = () =>
   });
 const port = await freePort();
 const dnsPort = await freePort();
+// Gossip and the RPC port too, so the smoke test never fights another agent for 8300-8302.
+const clusterPorts = ["-serf-lan-port", String(await freePort()), "-serf-wan-port", String(await freePort()), "-server-port", String(await freePort())];
 
-const child = spawn(cmd[0], [...cmd.slice(1), "agent", "-dev", "-http-port", String(port), "-dns-port", String(dnsPort), "-log-level", "warn"], {
+const child = spawn(cmd[0], [...cmd.slice(1), "agent", "-dev", "-http-port", String(port), "-dns-port", String(dnsPort), ...clusterPorts, "-log-level", "warn"], {
   stdio: ["ignore", "pipe", "pipe"],
 });
 let output = "";

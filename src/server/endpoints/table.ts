@@ -8,6 +8,7 @@ import * as config from "./config.ts";
 import * as intention from "./intention.ts";
 import * as connect from "./connect_catalog.ts";
 import { dnsLookup } from "./dns_lookup.ts";
+import { eventFire, keyringOperation } from "./internal.ts";
 import * as health from "./health.ts";
 import * as kvs from "./kvs.ts";
 import * as session from "./session.ts";
@@ -69,6 +70,8 @@ export const endpoints: EndpointTable = {
   "Status.Ping": () => true,
 
   "Internal.DNSLookup": dnsLookup,
+  "Internal.EventFire": eventFire,
+  "Internal.KeyringOperation": keyringOperation,
 };
 
 /** Whether `name` is a method of the table (frames from the wire are checked with it). */
