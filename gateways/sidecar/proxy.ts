@@ -103,6 +103,11 @@ export class SidecarProxy {
     return out;
   }
 
+  /** Serial of the leaf certificate in use (undefined before one arrived). */
+  get leafSerial(): string | undefined {
+    return this.identity?.leaf?.SerialNumber;
+  }
+
   get inboundListener(): InboundListener | null {
     return this.inbound;
   }

@@ -8,7 +8,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from "node:net";
 import { intentionPrecedence, sortByPrecedence } from "../../src/connect/mod.ts";
 import type { Intention, IntentionPermission } from "../../src/structs/intention.ts";
-import { makeCa, makeLeaf, type TestCa, type TestLeaf, TRUST_DOMAIN } from "./_certs.ts";
+import { crossSign, makeCa, makeLeaf, type TestCa, type TestLeaf, TRUST_DOMAIN } from "./_certs.ts";
 
 export interface Instance {
   readonly address: string;
@@ -56,11 +56,29 @@ export class FakeControlPlane {
     for (const f of w) f();
   }
 
+  /** The active root's cross-signed certificate (by the previous root), appended to new leaves. */
+  crossPem = "";
+  rootId = "root-1";
+
   async issueLeaf(service: string): Promise<TestLeaf> {
-    const leaf = await makeLeaf(this.ca, service);
+    const made = await makeLeaf(this.ca, service);
+    const leaf = { ...made, certPem: made.certPem + this.crossPem };
     this.leaves.set(service, leaf);
     this.bump();
     return leaf;
+  }
+
+  /**
+   * Consul's root rotation: a new root, cross-signed by the old one, becomes
+   * active; the old stays trusted. Leaves are re-issued one by one (reissue).
+   */
+  async rotate(): Promise<void> {
+    const next = await makeCa(`Consul CA ${this.extraRoots.length + 2}`);
+    this.crossPem = await crossSign(next, this.ca);
+    this.extraRoots.push({ ID: this.rootId, RootCert: this.ca.pem, IntermediateCerts: [] });
+    this.ca = next;
+    this.rootId = `root-${this.extraRoots.length + 1}`;
+    this.bump();
   }
 
   intention(source: string, destination: string, action: "allow" | "deny" | null, permissions?: IntentionPermission[]): void {
@@ -124,9 +142,9 @@ export class FakeControlPlane {
     }
     if (p === "/v1/agent/connect/ca/roots") {
       return send(200, {
-        ActiveRootID: "root-1",
+        ActiveRootID: this.rootId,
         TrustDomain: TRUST_DOMAIN,
-        Roots: [{ ID: "root-1", RootCert: this.ca.pem, IntermediateCerts: null, Active: true }, ...this.extraRoots.map((r) => ({ ...r, Active: false }))],
+        Roots: [{ ID: this.rootId, RootCert: this.ca.pem, IntermediateCerts: this.crossPem ? [this.crossPem] : null, Active: true }, ...this.extraRoots.map((r) => ({ ...r, Active: false }))],
       });
     }
     if (p === "/v1/connect/intentions/match") {

@@ -188,3 +188,36 @@ test("when the agent's default is deny, only an allow intention lets web in", as
     cp.defaultPolicy = "allow";
   }
 });
+
+test("root rotation under traffic: db moves to a leaf of the new root while web still has its old one, and no request fails", async () => {
+  const { web, db, upstream } = await mesh();
+  let failures = 0;
+  let ok = 0;
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const r = await get(upstream);
+      if ("status" in r && r.status === 200) ok++;
+      else failures++;
+    }
+  })();
+  await new Promise((r) => setTimeout(r, 100));
+  const before = cp.leaves.get("web")!.serial;
+  await cp.rotate();
+  await new Promise((r) => setTimeout(r, 150));
+  // db first: web (old leaf, old root) must accept db's new chain through the cross-signed root.
+  const dbLeaf = await cp.issueLeaf("db");
+  await new Promise((r) => setTimeout(r, 200));
+  expect(db.leafSerial).toBe(dbLeaf.serial);
+  expect(web.leafSerial).toBe(before);
+  const midOk = ok;
+  const webLeaf = await cp.issueLeaf("web");
+  await new Promise((r) => setTimeout(r, 200));
+  expect(web.leafSerial).toBe(webLeaf.serial);
+  running = false;
+  await loop;
+  expect(failures).toBe(0);
+  expect(midOk).toBeGreaterThan(5);
+  expect(ok).toBeGreaterThan(midOk);
+  expect(webLeaf.serial).not.toBe(before);
+});
