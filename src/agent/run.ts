@@ -163,6 +163,8 @@ async function start(
   });
   // User events reach every agent through the LAN pool (this one's own included).
   const offEvents = membership.lan.on((e) => {
+    // A server coming up is the moment to sync (Consul triggers a full sync then), not the next retry.
+    if (!cfg.server && e.type === "member-join" && e.member.Tags.role === "consul") agent.ae.syncFull();
     if (e.type !== "user" || !e.name.startsWith(SERF_NAME_PREFIX)) return;
     const event = decodeUserEvent(e.payload, e.ltime);
     if (event) agent.events.receive(event);

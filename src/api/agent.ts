@@ -222,6 +222,19 @@ export class Agent {
     await this.c.write("PUT", `/v1/agent/force-leave/${node}`, undefined, undefined);
   }
 
+  /** Force-leave that also forgets the member at once (`?prune`). */
+  async forceLeavePrune(node: string): Promise<void> {
+    await this.c.write("PUT", `/v1/agent/force-leave/${node}`, undefined, undefined, [["prune", "1"]]);
+  }
+
+  /** Force-leave with options (`?prune`, `?wan`). */
+  async forceLeaveOpts(node: string, opts: { prune?: boolean; wan?: boolean }): Promise<void> {
+    const p: [string, string][] = [];
+    if (opts.prune) p.push(["prune", "1"]);
+    if (opts.wan) p.push(["wan", "1"]);
+    await this.c.write("PUT", `/v1/agent/force-leave/${node}`, undefined, undefined, p);
+  }
+
   /** Makes the agent re-read its configuration files. */
   async reload(): Promise<void> {
     await this.c.write("PUT", "/v1/agent/reload", undefined, undefined);

@@ -2,6 +2,8 @@
 import type { Client } from "./client.ts";
 import type { QueryOptions } from "./options.ts";
 import { asArray } from "./types.ts";
+import { type KeyringOptions, keyringList, type KeyringResponse, keyringWrite } from "./keyring.ts";
+import type { WriteOptions } from "./options.ts";
 
 /** One server of the raft configuration (Go's `api.RaftServer`). */
 export interface RaftServer {
@@ -48,5 +50,25 @@ export class Operator {
       return { Servers: asArray<unknown>(o.Servers ?? []).map(toServer), Index: typeof o.Index === "number" ? o.Index : 0 };
     });
     return config;
+  }
+
+  /** Gossip keys on every ring (`GET /v1/operator/keyring`). */
+  keyringList(o?: KeyringOptions, q?: QueryOptions): Promise<KeyringResponse[]> {
+    return keyringList(this.c, o, q);
+  }
+
+  /** Installs a gossip key on every member (`POST`). */
+  keyringInstall(key: string, o?: KeyringOptions, w?: WriteOptions): Promise<void> {
+    return keyringWrite(this.c, "POST", key, o, w);
+  }
+
+  /** Makes an installed key the primary one (`PUT`). */
+  keyringUse(key: string, o?: KeyringOptions, w?: WriteOptions): Promise<void> {
+    return keyringWrite(this.c, "PUT", key, o, w);
+  }
+
+  /** Removes a key that is not the primary one (`DELETE`). */
+  keyringRemove(key: string, o?: KeyringOptions, w?: WriteOptions): Promise<void> {
+    return keyringWrite(this.c, "DELETE", key, o, w);
   }
 }

@@ -6,6 +6,10 @@ import { configCommand } from "./config/mod.ts";
 import { intentionCommand } from "./intention/mod.ts";
 import { connectCommand } from "./connect/mod.ts";
 import { eventCommand } from "./event.ts";
+import { forceLeaveCommand } from "./force_leave.ts";
+import { joinCommand } from "./join.ts";
+import { keygenCommand } from "./keygen.ts";
+import { keyringCommand } from "./keyring.ts";
 import { kvCommand } from "./kv/mod.ts";
 import { leaveCommand } from "./leave.ts";
 import { lockCommand } from "./lock.ts";
@@ -38,7 +42,11 @@ export const commands: Readonly<Record<string, Command>> = {
   config: configCommand,
   connect: connectCommand,
   event: eventCommand,
+  "force-leave": forceLeaveCommand,
   intention: intentionCommand,
+  join: joinCommand,
+  keygen: keygenCommand,
+  keyring: keyringCommand,
   kv: kvCommand,
   leave: leaveCommand,
   lock: lockCommand,
