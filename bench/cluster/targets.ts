@@ -73,7 +73,7 @@ export async function startEtcd(e: Env, label: string, name: string, members: re
 function agentPorts(http: number): string[] {
   // Every listener of an agent on its own port, derived from the HTTP port.
   const d = http - 29500;
-  return ["-http-port", String(http), "-client", HOST, "-bind", HOST, "-dns-port", String(29700 + d), "-server-port", String(29300 + d), "-serf-lan-port", String(29600 + d), "-log-level", "warn"];
+  return ["-http-port", String(http), "-client", HOST, "-bind", HOST, "-dns-port", String(29700 + d), "-server-port", String(29300 + d), "-serf-lan-port", String(29600 + d), "-serf-wan-port", String(29800 + d), "-log-level", "warn"];
 }
 
 async function agentReady(c: Child, port: number): Promise<void> {

@@ -99,7 +99,7 @@ remote-control:
   control-enable: no
 EOF
 
-taskset -c 0 "${OURS[@]}" agent -dev -node bench -http-port "$PORT_HTTP" -dns-port "$PORT_OURS" -log-level error >"$TMP/ours.log" 2>&1 &
+taskset -c 0 "${OURS[@]}" agent -dev -node bench -http-port "$PORT_HTTP" -dns-port "$PORT_OURS" -server-port 18300 -serf-lan-port 18301 -serf-wan-port 18302 -log-level error >"$TMP/ours.log" 2>&1 &
 PID_OURS=$!; PIDS+=("$PID_OURS")
 taskset -c 0 unbound -d -c "$TMP/unbound.conf" >"$TMP/unbound.log" 2>&1 &
 PID_UNBOUND=$!; PIDS+=("$PID_UNBOUND")

@@ -72,7 +72,7 @@ function agentArgv(kind: "durable" | "dev", port: number): string[] {
   // Distinct ports for every listener, all below the ephemeral range (32768+) where
   // the fan-out's client sockets (and their TIME_WAITs) would make bind() fail.
   const base = port - PORTS.durable;
-  const common = ["-http-port", String(port), "-client", HOST, "-bind", HOST, "-dns-port", String(28700 + base), "-server-port", String(28300 + base), "-serf-lan-port", String(28301 + base), "-log-level", "warn"];
+  const common = ["-http-port", String(port), "-client", HOST, "-bind", HOST, "-dns-port", String(28700 + base), "-server-port", String(28300 + base), "-serf-lan-port", String(28301 + base), "-serf-wan-port", String(28302 + base), "-log-level", "warn"];
   const mode = kind === "dev" ? ["-dev"] : ["-server", "-bootstrap", "-data-dir", join(TMP, "consulate-data")];
   return [BUN, AGENT_ENTRY, "agent", ...mode, "-node", `bench-${kind}`, ...common];
 }

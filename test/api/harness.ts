@@ -33,10 +33,10 @@ export interface TestAgent {
 }
 
 export async function startTestAgent(timeoutMs = 30_000): Promise<TestAgent> {
-  const [http, dns, serf, server] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const [http, dns, serf, serfWan, server] = [await freePort(), await freePort(), await freePort(), await freePort(), await freePort()];
   const child = spawn(
     BUN,
-    [MAIN, "agent", "-dev", "-http-port", String(http), "-dns-port", String(dns), "-serf-lan-port", String(serf), "-server-port", String(server)],
+    [MAIN, "agent", "-dev", "-http-port", String(http), "-dns-port", String(dns), "-serf-lan-port", String(serf), "-serf-wan-port", String(serfWan), "-server-port", String(server)],
     { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] },
   );
   let out = "";
