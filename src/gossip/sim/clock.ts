@@ -16,6 +16,7 @@ export class SimClock implements Clock {
   private t: number;
   private seq = 0;
   private heap: Timer[] = [];
+  private cancelled = 0;
   /** Timer callbacks run so far (a measure of simulation work). */
   events = 0;
 
@@ -34,7 +35,20 @@ export class SimClock implements Clock {
   }
 
   clearTimeout(handle: unknown): void {
-    if (handle && typeof handle === "object") (handle as Timer).cancelled = true;
+    if (!handle || typeof handle !== "object") return;
+    const t = handle as Timer;
+    if (t.cancelled) return;
+    t.cancelled = true;
+    // Cancelled timers stay in the heap until due; rebuild it once they are the majority
+    // (suspicion timers are long and mostly cancelled, and would otherwise pile up).
+    if (++this.cancelled > 1024 && this.cancelled * 2 > this.heap.length) this.compact();
+  }
+
+  private compact(): void {
+    const live = this.heap.filter((t) => !t.cancelled);
+    this.heap = [];
+    this.cancelled = 0;
+    for (const t of live) this.push(t);
   }
 
   get pending(): number {
@@ -47,7 +61,10 @@ export class SimClock implements Clock {
       const top = this.heap[0];
       if (!top || top.at > end) break;
       this.pop();
-      if (top.cancelled) continue;
+      if (top.cancelled) {
+        this.cancelled--;
+        continue;
+      }
       this.t = Math.max(this.t, top.at);
       this.events++;
       top.fn();

@@ -126,6 +126,18 @@ export class SimCluster {
     this.clock.runFor(ms, stop);
   }
 
+  /**
+   * Advances virtual time in steps, letting promise continuations run in
+   * between (joins, leaves and queries await between their steps).
+   */
+  async runAsync(ms: number, stepMs = 50): Promise<void> {
+    const end = this.clock.now() + ms;
+    while (this.clock.now() < end) {
+      this.clock.runUntil(Math.min(end, this.clock.now() + stepMs));
+      await new Promise<void>((r) => setTimeout(r, 0));
+    }
+  }
+
   /** Members (alive observers) whose view of `subject` has the given status. */
   countViews(subject: string, status: string): number {
     let c = 0;
