@@ -1,5 +1,6 @@
 /** Catalog writes: nodes, services and checks (Consul's state/catalog.go). */
 import { bump, StateError, touch, type WriteContext } from "./context.ts";
+import { deleteNodeCoordinates } from "./coordinates.ts";
 import { deepEqual as same } from "./equal.ts";
 import { invalidateSessionsOfCheck, invalidateSessionsOfNode } from "./session.ts";
 import { nodeKey, type ServiceRow } from "./tables.ts";
@@ -157,6 +158,7 @@ export function deleteNode(ctx: WriteContext, node: string): void {
   if (!t.nodes.has(node)) return;
   for (const row of t.servicesOfNode(node)) deleteService(ctx, node, row.Service.ID);
   for (const check of t.checksOfNode(node)) deleteCheck(ctx, node, check.CheckID);
+  deleteNodeCoordinates(ctx, node);
   t.nodes.delete(node);
   t.indexes.delete(nodeIndexName(node));
   bump(ctx, NODES, NODE_EXTINCTION);

@@ -7,6 +7,7 @@ import type { DeregisterRequest, RegisterRequest } from "../structs/catalog.ts";
 import type { KvVerb } from "../structs/kv.ts";
 import type { SessionBehavior, ServiceCheckRef } from "../structs/session.ts";
 import type { EntryBody } from "../configentry/kinds/kind.ts";
+import type { CoordinateEntry } from "../structs/coordinate.ts";
 
 export const MessageType = {
   Register: 0,
@@ -85,6 +86,8 @@ export type Command =
   | { Type: typeof MessageType.Session; Now: number; Op: "destroy"; ID: string }
   | { Type: typeof MessageType.Tombstone; Now: number; ReapIndex: number }
   | { Type: typeof MessageType.Txn; Now: number; Ops: TxnOp[] }
+  /** Network coordinates batched by a server (Consul's CoordinateBatchUpdateType). */
+  | { Type: typeof MessageType.CoordinateBatchUpdate; Now: number; Coordinates: CoordinateEntry[] }
   | ConfigEntryCommand
   | { Type: typeof MessageType.Intention; Now: number; Mutation: IntentionMutation }
   /** `State` is a state snapshot (`StateStore.snapshot()` bytes), base64. */

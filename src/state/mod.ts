@@ -11,3 +11,4 @@ export { isReadOnlyTxn, type TxnOutcome, type TxnResult, type TxnError } from ".
 export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic } from "./watch.ts";
 export { CONFIG_TABLE, configEntryGet, configEntryList, configKindTopic, configLookup } from "./config_entries.ts";
 export { intentionGet, intentionGetExact, intentionList, intentionMatch, intentionMatchOne } from "./intentions.ts";
+export { applyCoordinateBatch, COORDINATES_TABLE, COORDINATES_TOPIC, coordinateList, coordinateSet, coordinatesOfNode } from "./coordinates.ts";

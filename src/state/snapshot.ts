@@ -1,6 +1,8 @@
 /** Whole-state snapshots: every table as JSON, secondary indexes rebuilt on load. */
 import { cmp, Tables, type KvRow } from "./tables.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
+import { type CoordinateEntry, isValidCoordinate } from "../structs/coordinate.ts";
+import { coordinateKey } from "./coordinates.ts";
 
 interface SnapshotFile {
   Version: 1;
@@ -14,6 +16,8 @@ interface SnapshotFile {
   Sessions: unknown[];
   /** Absent in snapshots written before config entries existed. */
   ConfigEntries?: unknown[];
+  /** Absent in snapshots written before coordinates existed. */
+  Coordinates?: unknown[];
 }
 
 /**
@@ -38,6 +42,7 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     Checks: rows(t.checks.entries()),
     Sessions: rows(t.sessions.entries()),
     ConfigEntries: rows(t.configEntries.entries()),
+    Coordinates: rows(t.coordinates.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }
@@ -82,6 +87,9 @@ function checkShape(file: unknown): asserts file is SnapshotFile {
   if (file.ConfigEntries !== undefined) {
     each("ConfigEntries", (r) => obj(r) && typeof r.Kind === "string" && typeof r.Name === "string" && obj(r.Entry) && index(r.CreateIndex) && index(r.ModifyIndex));
   }
+  if (file.Coordinates !== undefined) {
+    each("Coordinates", (r) => obj(r) && typeof r.Node === "string" && typeof r.Segment === "string" && obj(r.Coord) && Array.isArray(r.Coord.Vec));
+  }
   each("Sessions", (r) => obj(r) && typeof r.ID === "string" && typeof r.Node === "string" && Array.isArray(r.NodeChecks) && Array.isArray(r.ServiceChecks));
 }
 
@@ -103,5 +111,8 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.checks.reset((file.Checks as { Node: string; CheckID: string }[]).map((c) => [`${c.Node}\u0000${c.CheckID}`, c as never]));
   t.sessions.reset((file.Sessions as { ID: string }[]).map((s) => [s.ID, s as never]));
   t.configEntries.reset(((file.ConfigEntries ?? []) as { Kind: string; Name: string }[]).map((e) => [`${e.Kind}\u0000${e.Name}`, e as never]));
+  // As Consul's restore does, coordinates a bad client once got in are left out.
+  const coords = ((file.Coordinates ?? []) as CoordinateEntry[]).filter((c) => isValidCoordinate(c.Coord));
+  t.coordinates.reset(coords.map((c) => [coordinateKey(c.Node, c.Segment), c]));
   return { tables: t, index: file.Index };
 }

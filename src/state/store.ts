@@ -5,6 +5,7 @@
  * of what it changed once it has committed.
  */
 import { applyDeregister, applyRegister } from "./catalog.ts";
+import { applyCoordinateBatch } from "./coordinates.ts";
 import { applyConfigEntry, applyIntentionMutation } from "./config_entries.ts";
 import { type Command, type FencedCommand, MessageType } from "./commands.ts";
 import { bump, StateError, type WriteContext } from "./context.ts";
@@ -157,6 +158,9 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
       return null;
     case MessageType.Txn:
       return runTxn(ctx, cmd.Ops);
+    case MessageType.CoordinateBatchUpdate:
+      applyCoordinateBatch(ctx, cmd.Coordinates);
+      return null;
     case MessageType.Barrier:
       if (cmd.Leader) bump(ctx, LEADER_TABLE);
       return null;

@@ -4,6 +4,7 @@
  * the secondary indexes are kept by change hooks, so rollback keeps them right.
  */
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
+import type { CoordinateEntry } from "../structs/coordinate.ts";
 import type { DirEntry } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
@@ -54,6 +55,8 @@ export class Tables {
   readonly sessions = new TrackedMap<string, Session>(this.ref);
   /** Config entries by `kind\u0000name`. */
   readonly configEntries = new TrackedMap<string, StoredConfigEntry>(this.ref);
+  /** Network coordinates by `node\u0000segment`. */
+  readonly coordinates = new TrackedMap<string, CoordinateEntry>(this.ref);
 
   readonly servicesByNode = new Map<string, Set<string>>();
   readonly servicesByName = new Map<string, Set<string>>();
@@ -65,6 +68,8 @@ export class Tables {
   readonly keysBySession = new Map<string, Set<string>>();
   /** kind -> config entry keys of that kind. */
   readonly configEntriesByKind = new Map<string, Set<string>>();
+  /** node -> coordinate keys of that node (one per segment). */
+  readonly coordinatesByNode = new Map<string, Set<string>>();
 
   constructor() {
     this.kvs.onChange((key, before, after) => {
@@ -90,6 +95,10 @@ export class Tables {
     this.configEntries.onChange((key, before, after) => {
       if (before) removeFrom(this.configEntriesByKind, before.Kind, key);
       if (after) addTo(this.configEntriesByKind, after.Kind, key);
+    });
+    this.coordinates.onChange((key, before, after) => {
+      if (before) removeFrom(this.coordinatesByNode, before.Node, key);
+      if (after) addTo(this.coordinatesByNode, after.Node, key);
     });
     this.sessions.onChange((id, before, after) => {
       if (before) {
