@@ -46,6 +46,15 @@ export interface AgentConfig {
   checkUpdateIntervalMs: number | null;
   /** `default_intention_policy` ("allow" | "deny"): what intentions decide when none matches; "" follows the ACL default (allow). */
   defaultIntentionPolicy: "" | "allow" | "deny";
+  /** `disable_coordinates`: no Vivaldi coordinates sent or served (the /v1/coordinate endpoints answer 401). */
+  disableCoordinates: boolean;
+  /**
+   * How often the agent sends its coordinate: `sync_coordinate_rate_target`
+   * (updates a second across the cluster, 64) and `sync_coordinate_interval_min`
+   * (15s); and how servers batch them, `consul.coordinate.update_period` (5s),
+   * `update_batch_size` (128) and `update_max_batches` (5). Consul's tuning knobs.
+   */
+  coordinates: { rateTarget: number; intervalMinMs: number; updatePeriodMs: number; updateBatchSize: number; updateMaxBatches: number };
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
@@ -119,6 +128,8 @@ export function defaultConfig(): AgentConfig {
     checkReapIntervalMs: null,
     checkUpdateIntervalMs: null,
     defaultIntentionPolicy: "",
+    disableCoordinates: false,
+    coordinates: { rateTarget: 64, intervalMinMs: 15_000, updatePeriodMs: 5000, updateBatchSize: 128, updateMaxBatches: 5 },
     services: [],
     checks: [],
     gossip: { startJoin: [], retryJoin: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
@@ -145,6 +156,19 @@ function duration(file: string, key: string, v: unknown): number {
 }
 
 const isStrList = (x: unknown) => Array.isArray(x) && x.every(isStr);
+
+/** The `consul` tuning block; of it, only `coordinate` is read. */
+function consulTuning(file: string, v: unknown, current: AgentConfig["coordinates"]): AgentConfig["coordinates"] {
+  const block = expect<Record<string, unknown>>(file, "consul", v, isObject, "an object");
+  if (block.coordinate === undefined) return current;
+  const c = expect<Record<string, unknown>>(file, "consul.coordinate", block.coordinate, isObject, "an object");
+  const out = { ...current };
+  const positive = (k: string) => expect<number>(file, `consul.coordinate.${k}`, c[k], (x) => isNum(x) && (x as number) > 0, "a positive integer");
+  if (c.update_period !== undefined) out.updatePeriodMs = duration(file, "consul.coordinate.update_period", c.update_period);
+  if (c.update_batch_size !== undefined) out.updateBatchSize = positive("update_batch_size");
+  if (c.update_max_batches !== undefined) out.updateMaxBatches = positive("update_max_batches");
+  return out;
+}
 
 function gossipTimings(file: string, key: string, v: unknown): GossipTimings {
   const o = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
@@ -185,6 +209,14 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       }
       case "enable_script_checks": cfg.enableScriptChecks = expect(file, key, v, isBool, "a boolean"); break;
       case "enable_local_script_checks": cfg.enableLocalScriptChecks = expect(file, key, v, isBool, "a boolean"); break;
+      case "disable_coordinates": cfg.disableCoordinates = expect(file, key, v, isBool, "a boolean"); break;
+      case "sync_coordinate_interval_min": cfg.coordinates = { ...cfg.coordinates, intervalMinMs: duration(file, key, v) }; break;
+      case "sync_coordinate_rate_target": {
+        const rate = expect<number>(file, key, v, (x) => typeof x === "number" && x > 0, "a positive number");
+        cfg.coordinates = { ...cfg.coordinates, rateTarget: rate };
+        break;
+      }
+      case "consul": cfg.coordinates = consulTuning(file, v, cfg.coordinates); break;
       case "node_meta": cfg.nodeMeta = { ...cfg.nodeMeta, ...expect<Record<string, string>>(file, key, v, isObject, "an object") }; break;
       case "ports": {
         const p = expect<Record<string, unknown>>(file, key, v, isObject, "an object");

@@ -7,6 +7,7 @@
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent } from "./agent.ts";
+import { CoordinateSync, wanCoordinates } from "./coordinate_sync.ts";
 import { rpcCatalog } from "./catalog_rpc.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
@@ -108,12 +109,14 @@ async function start(
       snapshotThreshold: cfg.snapshotThreshold,
       nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
+      coordinates: { periodMs: Math.max(1, Math.ceil(cfg.coordinates.updatePeriodMs)), batchSize: cfg.coordinates.updateBatchSize, maxBatches: cfg.coordinates.updateMaxBatches },
     });
     server = srv;
     await srv.start();
     undo.push(() => srv.stop());
     logger.info(`server: restored state at index ${srv.lastIndex()}`);
     srv.pools = { lan: membership.lan, wan: membership.wan };
+    srv.coordinates.sources = { lan: () => membership.lan.coordinate(), wan: () => wanCoordinates(membership.wan) };
     rpcListener = await listenRpc({
       host: cfg.bindAddr,
       port: cfg.ports.server,
@@ -196,6 +199,7 @@ async function start(
       revision: "",
       startedAt: Date.now(),
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
+      disableCoordinates: cfg.disableCoordinates,
     },
     limits: { ...cfg.limits, txnMaxOps: 128 },
     authorizer: allowAll,
@@ -233,6 +237,19 @@ async function start(
     undo.push(() => dns.stop());
     logger.info(`dns: listening on ${cfg.clientAddr}:${dns.port} (udp, tcp)`);
   }
+  const coordinateSync = new CoordinateSync({
+    rpc,
+    node: cfg.nodeName,
+    datacenter: cfg.datacenter,
+    source: () => (cfg.disableCoordinates ? null : { coordinate: () => membership.lan.coordinate(), memberCount: () => membership.lan.numAliveMembers() }),
+    timers: clock,
+    random: Math.random,
+    rateTarget: cfg.coordinates.rateTarget,
+    minIntervalMs: cfg.coordinates.intervalMinMs,
+    onError: (err) => logger.warn(`agent: Coordinate update error: ${err.message}`),
+  });
+  coordinateSync.start();
+  undo.push(async () => coordinateSync.stop());
   await membership.startJoins();
   if (cfg.pidFile !== "") await writeFile(cfg.pidFile, `${pid()}`);
 
@@ -248,6 +265,7 @@ async function start(
     advertiseAddr: advertise,
     stop(opts = {}) {
       stopping ??= (async () => {
+        coordinateSync.stop();
         await dns?.stop();
         // Checks and anti-entropy stop before the leave, so nothing re-registers this node.
         await agent.stop();

@@ -22,6 +22,7 @@ import { Event } from "./event.ts";
 import { Operator } from "./operator.ts";
 import { Snapshot } from "./snapshot.ts";
 import { Status } from "./status.ts";
+import { Coordinate } from "./coordinate.ts";
 import { Txn } from "./txn.ts";
 import { Lock, type LockOptions } from "./lock.ts";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";
@@ -108,6 +109,9 @@ export class Client {
   }
   status(): Status {
     return new Status(this);
+  }
+  coordinate(): Coordinate {
+    return new Coordinate(this);
   }
   snapshot(): Snapshot {
     return new Snapshot(this);

@@ -28,6 +28,8 @@ export type { KVPair, KVPairInput, KVTxnOp, KVTxnResponse } from "./kv.ts";
 export { Session, SessionBehavior } from "./session.ts";
 export type { ServiceCheck, SessionEntry, SessionRequest } from "./session.ts";
 export { Catalog } from "./catalog.ts";
+export { Coordinate } from "./coordinate.ts";
+export type { Coord, CoordinateDatacenterMap, CoordinateEntry } from "./coordinate.ts";
 export type { CatalogDeregistration, CatalogNode, CatalogNodeServiceList, CatalogRegistration, CatalogService } from "./catalog.ts";
 export { Health, HealthState } from "./health.ts";
 export type { ServiceEntry } from "./health.ts";

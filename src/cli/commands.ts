@@ -16,6 +16,7 @@ import { lockCommand } from "./lock.ts";
 import { maintCommand } from "./maint.ts";
 import { membersCommand } from "./members.ts";
 import { reloadCommand } from "./reload.ts";
+import { rttCommand } from "./rtt.ts";
 import { operatorCommand } from "./operator/mod.ts";
 import { servicesCommand } from "./services/mod.ts";
 import { snapshotCommand } from "./snapshot/mod.ts";
@@ -54,6 +55,7 @@ export const commands: Readonly<Record<string, Command>> = {
   members: membersCommand,
   operator: operatorCommand,
   reload: reloadCommand,
+  rtt: rttCommand,
   services: servicesCommand,
   snapshot: snapshotCommand,
   version: versionCommand,

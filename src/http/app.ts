@@ -15,6 +15,7 @@ import { agentAuthorizeRoutes } from "./agent_authorize.ts";
 import { catalogRoutes } from "./catalog.ts";
 import { configRoutes } from "./config.ts";
 import { intentionRoutes } from "./intentions.ts";
+import { coordinateRoutes } from "./coordinate.ts";
 import { connectCatalogRoutes } from "./connect_catalog.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
@@ -79,6 +80,7 @@ export function createApp(api: ApiContext): Hono {
   eventRoutes(app, api);
   configRoutes(app, api);
   intentionRoutes(app, api);
+  coordinateRoutes(app, api);
   agentAuthorizeRoutes(app, api);
   operatorKeyringRoutes(app, api);
   missingParamRoutes(app);

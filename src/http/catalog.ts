@@ -3,6 +3,7 @@ import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, json, queryOptions, readJson, reply, urlOf } from "./context.ts";
 import { decodeDeregister, decodeRegister } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
+import { nearArg } from "./coordinate.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { serviceNodeJson } from "../structs/catalog.ts";
@@ -32,7 +33,7 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/catalog/nodes", (c) => {
     const url = urlOf(c);
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Catalog.ListNodes", {}, q), (nodes, q) => {
+    return reply(c, q, api.rpc.call("Catalog.ListNodes", nearArg(url, api), q), (nodes, q) => {
       const rows = applyFilter(nodeMetaFilter(nodes, url, (n) => n.Meta), q, nodeSchema);
       return json(c, rows.map(nodeJson), q);
     });
@@ -49,7 +50,7 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     const name = param(c, "service", "service name");
     const url = urlOf(c);
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Catalog.ServiceNodes", { ServiceName: name }, q), (rows, q) => {
+    return reply(c, q, api.rpc.call("Catalog.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
       const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(r.node, r.service));

@@ -6,6 +6,7 @@
 import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, json, queryOptions, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { nearArg } from "./coordinate.ts";
 import { nodeMetaFilter, tagFilter } from "./filters.ts";
 import { parseBoolParam } from "./query.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
@@ -23,7 +24,7 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
     const name = serviceParam(c);
     const url = urlOf(c);
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Catalog.ConnectServiceNodes", { ServiceName: name }, q), (rows, q) => {
+    return reply(c, q, api.rpc.call("Catalog.ConnectServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
       const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(r.node, r.service));
@@ -36,7 +37,7 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
     const url = urlOf(c);
     const passing = parseBoolParam(url.searchParams.get("passing"), "passing");
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Health.ConnectServiceNodes", { ServiceName: name }, q), (rows, q) => {
+    return reply(c, q, api.rpc.call("Health.ConnectServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));

@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, json, queryOptions, reply, setMeta, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { nearArg } from "./coordinate.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { parseBoolParam, type QueryOptions } from "./query.ts";
 import { nodeJson, nodeServiceJson } from "./render.ts";
@@ -44,7 +45,7 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
     const name = param(c, "service", "service name");
     const url = urlOf(c);
     const q = queryOptions(c, api);
-    return checksWithNodeMeta(c, api, q, url, api.rpc.call("Health.ServiceChecks", { ServiceName: name }, q));
+    return checksWithNodeMeta(c, api, q, url, api.rpc.call("Health.ServiceChecks", { ServiceName: name, ...nearArg(url, api) }, q));
   });
 
   app.get("/v1/health/state/:state", (c) => {
@@ -52,7 +53,7 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
     if (!STATES.has(state)) throw new HttpError(400, `Invalid check state: "${state}"`);
     const url = urlOf(c);
     const q = queryOptions(c, api);
-    return checksWithNodeMeta(c, api, q, url, api.rpc.call("Health.ChecksInState", { State: state }, q));
+    return checksWithNodeMeta(c, api, q, url, api.rpc.call("Health.ChecksInState", { State: state, ...nearArg(url, api) }, q));
   });
 
   app.get("/v1/health/service/:service", (c) => {
@@ -60,7 +61,7 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
     const url = urlOf(c);
     const passing = parseBoolParam(url.searchParams.get("passing"), "passing");
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Health.ServiceNodes", { ServiceName: name }, q), (rows, q) => {
+    return reply(c, q, api.rpc.call("Health.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));

@@ -19,6 +19,7 @@ import type { EntryBody } from "../configentry/kinds/kind.ts";
 import type { IntentionInput } from "../configentry/intention_view.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
 import type { Intention } from "../structs/intention.ts";
+import type { CoordinateEntry, CoordinateUpdateRequest, DatacenterMap } from "../structs/coordinate.ts";
 
 interface E<A, R> {
   readonly args: A;
@@ -26,6 +27,14 @@ interface E<A, R> {
 }
 
 type Empty = Record<string, never>;
+
+/**
+ * `?near=`: results sorted by estimated round trip from this node, nearest
+ * first, nodes without a coordinate last (Consul's QuerySource.Node).
+ */
+export interface Near {
+  readonly Near?: string;
+}
 
 /** One service instance: its node and the service as registered there. */
 export interface ServiceNodeRow {
@@ -75,20 +84,20 @@ export interface Endpoints {
   "Catalog.Register": E<RegisterRequest, true>;
   "Catalog.Deregister": E<DeregisterRequest, true>;
   "Catalog.ListDatacenters": E<Empty, string[]>;
-  "Catalog.ListNodes": E<Empty, QueryReply<Node[]>>;
+  "Catalog.ListNodes": E<Near, QueryReply<Node[]>>;
   /** Service name -> union of tags, after the node-meta pairs and the bexpr filter (over ServiceNode). */
   "Catalog.ListServices": E<{ readonly NodeMeta: readonly (readonly [string, string])[]; readonly Filter: string }, QueryReply<Record<string, string[]>>>;
-  "Catalog.ServiceNodes": E<{ readonly ServiceName: string }, QueryReply<ServiceNodeRow[]>>;
+  "Catalog.ServiceNodes": E<{ readonly ServiceName: string } & Near, QueryReply<ServiceNodeRow[]>>;
   /** The node and its services; null value when the node is unknown. */
   "Catalog.NodeServices": E<{ readonly Node: string }, QueryReply<NodeServicesRow | null>>;
   /** Where a mesh client dials `ServiceName`: its sidecar proxies and Connect-native instances. */
-  "Catalog.ConnectServiceNodes": E<{ readonly ServiceName: string }, QueryReply<ServiceNodeRow[]>>;
+  "Catalog.ConnectServiceNodes": E<{ readonly ServiceName: string } & Near, QueryReply<ServiceNodeRow[]>>;
 
   "Health.NodeChecks": E<{ readonly Node: string }, QueryReply<HealthCheck[]>>;
-  "Health.ServiceChecks": E<{ readonly ServiceName: string }, QueryReply<HealthCheck[]>>;
-  "Health.ChecksInState": E<{ readonly State: string }, QueryReply<HealthCheck[]>>;
-  "Health.ServiceNodes": E<{ readonly ServiceName: string }, QueryReply<CheckServiceNode[]>>;
-  "Health.ConnectServiceNodes": E<{ readonly ServiceName: string }, QueryReply<CheckServiceNode[]>>;
+  "Health.ServiceChecks": E<{ readonly ServiceName: string } & Near, QueryReply<HealthCheck[]>>;
+  "Health.ChecksInState": E<{ readonly State: string } & Near, QueryReply<HealthCheck[]>>;
+  "Health.ServiceNodes": E<{ readonly ServiceName: string } & Near, QueryReply<CheckServiceNode[]>>;
+  "Health.ConnectServiceNodes": E<{ readonly ServiceName: string } & Near, QueryReply<CheckServiceNode[]>>;
 
   "KVS.Get": E<{ readonly Key: string }, QueryReply<KvRow | null>>;
   "KVS.List": E<{ readonly Key: string }, QueryReply<KvRow[]>>;
@@ -144,6 +153,15 @@ export interface Endpoints {
   /** List, install, use or remove a gossip key on every ring the server is in (WAN first, then LAN). */
   "Internal.KeyringOperation": E<{ readonly Operation: KeyringOp; readonly Key: string; readonly LocalOnly: boolean }, KeyringEntry[]>;
   "Internal.DNSLookup": E<{ readonly Ops: readonly DnsLookupOp[] }, DnsLookupAnswer[]>;
+
+  /** Queues a node's LAN coordinate for the next batch; "invalid coordinate" / "incompatible coordinate" when it is unusable. */
+  "Coordinate.Update": E<CoordinateUpdateRequest, true>;
+  /** Each datacenter's servers with their WAN coordinates. */
+  "Coordinate.ListDatacenters": E<Empty, DatacenterMap[]>;
+  /** Every LAN coordinate of the datacenter, by node and segment. */
+  "Coordinate.ListNodes": E<Empty, QueryReply<CoordinateEntry[]>>;
+  /** One node's coordinates (one per segment; none when it has not sent any). */
+  "Coordinate.Node": E<{ readonly Node: string }, QueryReply<CoordinateEntry[]>>;
 }
 
 export type { Empty };

@@ -56,6 +56,9 @@ const READS = new Set<string>([
   "Status.Peers",
   "Status.Ping",
   "Internal.DNSLookup",
+  "Coordinate.ListDatacenters",
+  "Coordinate.ListNodes",
+  "Coordinate.Node",
 ]);
 
 /** Marks more methods as safe to resend (for endpoints added elsewhere). */

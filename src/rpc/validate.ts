@@ -21,6 +21,9 @@ const bool: Check = (v, p) => void (typeof v !== "boolean" && fail(p, "a boolean
 const anyObj: Check = (v, p) => void (!isObj(v) && fail(p, "an object"));
 const uintText: Check = (v, p) => void ((typeof v !== "string" || !/^\d{1,20}$/.test(v)) && fail(p, "a decimal string"));
 
+const optional = (c: Check): Check => (v, p) => {
+  if (v !== undefined) c(v, p);
+};
 const nullable = (c: Check): Check => (v, p) => {
   if (v !== null) c(v, p);
 };
@@ -135,14 +138,15 @@ const validators: Partial<Record<Method, Check>> = {
   "Catalog.Register": register,
   "Catalog.Deregister": obj({ Node: str, ServiceID: str, CheckID: str }),
   "Catalog.ListServices": obj({ NodeMeta: arr(arr(str)), Filter: str }),
-  "Catalog.ServiceNodes": obj({ ServiceName: str }),
+  "Catalog.ListNodes": obj({ Near: optional(str) }),
+  "Catalog.ServiceNodes": obj({ ServiceName: str, Near: optional(str) }),
   "Catalog.NodeServices": obj({ Node: str }),
-  "Catalog.ConnectServiceNodes": obj({ ServiceName: str }),
+  "Catalog.ConnectServiceNodes": obj({ ServiceName: str, Near: optional(str) }),
   "Health.NodeChecks": obj({ Node: str }),
-  "Health.ServiceChecks": obj({ ServiceName: str }),
-  "Health.ChecksInState": obj({ State: str }),
-  "Health.ServiceNodes": obj({ ServiceName: str }),
-  "Health.ConnectServiceNodes": obj({ ServiceName: str }),
+  "Health.ServiceChecks": obj({ ServiceName: str, Near: optional(str) }),
+  "Health.ChecksInState": obj({ State: str, Near: optional(str) }),
+  "Health.ServiceNodes": obj({ ServiceName: str, Near: optional(str) }),
+  "Health.ConnectServiceNodes": obj({ ServiceName: str, Near: optional(str) }),
   "KVS.Get": obj({ Key: str }),
   "KVS.List": obj({ Key: str }),
   "KVS.ListKeys": obj({ Prefix: str, Separator: str }),
@@ -156,6 +160,9 @@ const validators: Partial<Record<Method, Check>> = {
   "Internal.DNSLookup": obj({ Ops: arr(dnsOp) }),
   "Internal.KeyringOperation": obj({ Operation: oneOf(["list", "install", "use", "remove"]), Key: str, LocalOnly: bool }),
   "Internal.EventFire": obj({ Name: str, Payload: (v, p) => void (!(v instanceof Uint8Array) && fail(p, "bytes")) }),
+  // Non-finite numbers cannot cross the wire; the endpoint refuses NaN and infinities from in-process callers.
+  "Coordinate.Update": obj({ Node: str, Segment: str, Coord: obj({ Vec: arr(num), Error: num, Adjustment: num, Height: num }) }),
+  "Coordinate.Node": obj({ Node: str }),
 };
 
 /**

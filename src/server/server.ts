@@ -8,6 +8,7 @@ import { type BlockingOptions, blockingQuery, Deadlines, type QueryResult } from
 import { type Clock, systemClock } from "./clock.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { GossipPool } from "../gossip/mod.ts";
+import { CoordinateBatcher, type CoordinateBatchOptions } from "./coordinates.ts";
 import type { Log } from "../log/log.ts";
 import { type ApplyResult, type Command, decodeCommand, encodeCommand, MessageType, StateStore } from "../state/mod.ts";
 import { decodeSnapshot } from "../state/snapshot.ts";
@@ -33,6 +34,8 @@ export interface ServerConfig {
    * unset follows the ACL default, which is allow while ACLs are off.
    */
   readonly defaultIntentionPolicy?: "allow" | "deny";
+  /** Batching of coordinate updates (Consul's coordinate_update_* settings). */
+  readonly coordinates?: CoordinateBatchOptions;
 }
 
 /** A state snapshot given to `restore` that does not decode; nothing was written. */
@@ -53,6 +56,8 @@ export class Server {
   private readonly deadlines = new Deadlines();
   private readonly results = new Map<number, ApplyResult>();
   readonly sessions: SessionTimers;
+  /** Pending coordinate updates, written to the log in batches. */
+  readonly coordinates: CoordinateBatcher;
   private stopped = false;
   private snapshotting: Promise<void> | null = null;
   private reaper: unknown = null;
@@ -69,6 +74,7 @@ export class Server {
     this.sessions = new SessionTimers(this.clock, (id) => {
       this.write({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
     });
+    this.coordinates = new CoordinateBatcher((cmd) => this.mustWrite(cmd), this.clock, config.coordinates);
   }
 
   /** Recovers state from the log and takes up leader duties. */
@@ -86,6 +92,7 @@ export class Server {
     for (const s of this.state.t.sessions.values()) this.sessions.arm(s.ID, s.TTL);
     await this.registerSelf();
     this.scheduleReap();
+    this.coordinates.start();
   }
 
   /** Appends a command and returns what `apply` decided. */
@@ -154,6 +161,7 @@ export class Server {
     this.deadlines.stop();
     this.state.hub.fireAll();
     this.sessions.stopAll();
+    this.coordinates.stop();
     if (this.reaper) this.clock.clearTimeout(this.reaper);
     await this.snapshotting;
     await this.log.close();

@@ -2,7 +2,8 @@
 import { blockingRead } from "./read.ts";
 import type { Server } from "../server.ts";
 import { compileFilter, serviceNodeSchema } from "../../filter/mod.ts";
-import type { NodeServicesRow, ServiceNodeRow } from "../../rpc/methods.ts";
+import type { Near, NodeServicesRow, ServiceNodeRow } from "../../rpc/methods.ts";
+import { near } from "./rtt.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { catalogRead, MessageType, nodeTopic, serviceTopic, Topic } from "../../state/mod.ts";
 import { type DeregisterRequest, type Node, type RegisterRequest, serviceNodeJson } from "../../structs/catalog.ts";
@@ -21,8 +22,8 @@ export function listDatacenters(s: Server): string[] {
   return [s.config.datacenter];
 }
 
-export function listNodes(s: Server, _a: unknown, o: RequestOptions): MaybePromise<QueryReply<Node[]>> {
-  return blockingRead(s, o, () => [Topic.Nodes], () => catalogRead.listNodes(s.state.t));
+export function listNodes(s: Server, a: Near, o: RequestOptions): MaybePromise<QueryReply<Node[]>> {
+  return blockingRead(s, o, () => [Topic.Nodes], () => near(s, a, catalogRead.listNodes(s.state.t), (n) => n.Node));
 }
 
 function metaMatches(meta: Record<string, string>, pairs: readonly (readonly [string, string])[]): boolean {
@@ -58,8 +59,8 @@ export function listServices(
   });
 }
 
-export function serviceNodes(s: Server, a: { readonly ServiceName: string }, o: RequestOptions): MaybePromise<QueryReply<ServiceNodeRow[]>> {
-  return blockingRead(s, o, () => [serviceTopic(a.ServiceName)], () => catalogRead.serviceNodes(s.state.t, a.ServiceName));
+export function serviceNodes(s: Server, a: { readonly ServiceName: string } & Near, o: RequestOptions): MaybePromise<QueryReply<ServiceNodeRow[]>> {
+  return blockingRead(s, o, () => [serviceTopic(a.ServiceName)], () => near(s, a, catalogRead.serviceNodes(s.state.t, a.ServiceName), (r) => r.node.Node));
 }
 
 export function nodeServices(s: Server, a: { readonly Node: string }, o: RequestOptions): MaybePromise<QueryReply<NodeServicesRow | null>> {

@@ -1,17 +1,18 @@
 /** The Connect variants of Catalog.ServiceNodes and Health.ServiceNodes. */
 import { blockingRead } from "./read.ts";
 import type { Server } from "../server.ts";
-import type { ServiceNodeRow } from "../../rpc/methods.ts";
+import type { Near, ServiceNodeRow } from "../../rpc/methods.ts";
+import { near } from "./rtt.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { type CheckServiceNode, connectRead, Topic } from "../../state/mod.ts";
 
 /** Proxies are other service names, so any catalog change may concern the service. */
 const TOPICS = [Topic.Services, Topic.Checks, Topic.Nodes];
 
-export function catalogServiceNodes(s: Server, a: { readonly ServiceName: string }, o: RequestOptions): MaybePromise<QueryReply<ServiceNodeRow[]>> {
-  return blockingRead(s, o, () => TOPICS, () => connectRead.connectServiceNodes(s.state.t, a.ServiceName));
+export function catalogServiceNodes(s: Server, a: { readonly ServiceName: string } & Near, o: RequestOptions): MaybePromise<QueryReply<ServiceNodeRow[]>> {
+  return blockingRead(s, o, () => TOPICS, () => near(s, a, connectRead.connectServiceNodes(s.state.t, a.ServiceName), (r) => r.node.Node));
 }
 
-export function healthServiceNodes(s: Server, a: { readonly ServiceName: string }, o: RequestOptions): MaybePromise<QueryReply<CheckServiceNode[]>> {
-  return blockingRead(s, o, () => TOPICS, () => connectRead.connectCheckServiceNodes(s.state.t, a.ServiceName));
+export function healthServiceNodes(s: Server, a: { readonly ServiceName: string } & Near, o: RequestOptions): MaybePromise<QueryReply<CheckServiceNode[]>> {
+  return blockingRead(s, o, () => TOPICS, () => near(s, a, connectRead.connectCheckServiceNodes(s.state.t, a.ServiceName), (r) => r.Node.Node));
 }

@@ -5,6 +5,7 @@
  */
 import * as catalog from "./catalog.ts";
 import * as config from "./config.ts";
+import * as coordinate from "./coordinate.ts";
 import * as intention from "./intention.ts";
 import * as connect from "./connect_catalog.ts";
 import { dnsLookup } from "./dns_lookup.ts";
@@ -72,6 +73,11 @@ export const endpoints: EndpointTable = {
   "Internal.DNSLookup": dnsLookup,
   "Internal.EventFire": eventFire,
   "Internal.KeyringOperation": keyringOperation,
+
+  "Coordinate.Update": coordinate.update,
+  "Coordinate.ListDatacenters": coordinate.listDatacenters,
+  "Coordinate.ListNodes": coordinate.listNodes,
+  "Coordinate.Node": coordinate.node,
 };
 
 /** Whether `name` is a method of the table (frames from the wire are checked with it). */
