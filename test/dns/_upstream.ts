@@ -36,6 +36,15 @@ export async function startUpstream(): Promise<Upstream> {
       if (q) seen.push(`${q.name} ${q.type}`);
     } catch {}
   };
+  // UDP takes a free port; TCP then needs the same one, which another process may hold: try again.
+  for (let attempt = 0; ; attempt++) {
+    const bound = await bindBoth(note);
+    if (bound) return bound(seen);
+    if (attempt === 20) throw new Error("no port free for both UDP and TCP");
+  }
+}
+
+async function bindBoth(note: (m: Buffer) => void): Promise<((seen: string[]) => Upstream) | null> {
   const udp = createSocket("udp4");
   udp.on("error", () => {});
   udp.on("message", (m, r) => {
@@ -62,11 +71,15 @@ export async function startUpstream(): Promise<Upstream> {
       }
     });
   });
-  await new Promise<void>((res, rej) => {
-    tcp.once("error", rej);
-    tcp.listen(port, "127.0.0.1", () => res());
+  const listening = await new Promise<boolean>((res) => {
+    tcp.once("error", () => res(false));
+    tcp.listen(port, "127.0.0.1", () => res(true));
   });
-  return {
+  if (!listening) {
+    await new Promise<void>((res) => udp.close(() => res()));
+    return null;
+  }
+  return (seen) => ({
     port,
     seen,
     async stop() {
@@ -74,5 +87,5 @@ export async function startUpstream(): Promise<Upstream> {
       await new Promise<void>((res) => udp.close(() => res()));
       await new Promise<void>((res) => tcp.close(() => res()));
     },
-  };
+  });
 }
