@@ -21,8 +21,13 @@ export interface DnsServerOptions {
   readonly queueLimit?: number;
   /** A UDP query older than this when its turn comes is dropped unanswered. */
   readonly maxQueueAgeMs?: number;
-  /** Queries answered per turn of the event loop, so reads keep up and shedding works. */
+  /** Queued queries answered per turn of the event loop, so reads keep up and shedding works. */
   readonly batch?: number;
+  /**
+   * Time per event-loop turn (ms) spent answering queries as they arrive,
+   * before the rest wait in the queue; 0 queues every query.
+   */
+  readonly inlineMs?: number;
   /** Kernel receive buffer of the UDP socket, in bytes. */
   readonly recvBufferSize?: number;
   /** Answers waiting on the recursors, across both transports. */
@@ -115,6 +120,7 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
   const queue = new DropOldestQueue<Pending>(opts.queueLimit ?? 1024);
   const maxAge = opts.maxQueueAgeMs ?? 1000;
   const batch = opts.batch ?? 16;
+  const inlineMs = opts.inlineMs ?? 1;
   const maxAsync = opts.maxAsync ?? 4096;
   const inFlightLimit = opts.tcpMaxInFlight ?? 32;
   let received = 0;
@@ -202,13 +208,25 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
     });
   };
 
-  const sendUdp = (p: Pending, r: Uint8Array) => {
+  const sendUdp = (port: number, address: string, r: Uint8Array) => {
     answered++;
-    udp.send(r, p.port, p.address);
+    udp.send(r, port, address);
   };
+  const answerUdp = (msg: Uint8Array, port: number, address: string) => {
+    const reply = call(msg, "udp", address);
+    if (reply === null) return;
+    if (isThenable(reply)) later(reply, (r) => sendUdp(port, address, r));
+    else sendUdp(port, address, reply);
+  };
+  // Queries are answered as they are read while this turn of the event loop
+  // has spent less than `inlineMs` on them; past that (a burst, or more than
+  // we can answer) they wait in the drop-oldest queue, answered a batch per
+  // turn so reads keep up and the oldest are the ones shed.
+  let turnStart = -1;
   let scheduled = false;
   const drain = () => {
     scheduled = false;
+    turnStart = -1;
     const t = now();
     for (let n = 0; n < batch; n++) {
       const p = queue.shift();
@@ -217,10 +235,7 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
         aged++;
         continue;
       }
-      const reply = call(p.msg, "udp", p.address);
-      if (reply === null) continue;
-      if (isThenable(reply)) later(reply, (r) => sendUdp(p, r));
-      else sendUdp(p, reply);
+      answerUdp(p.msg, p.port, p.address);
     }
     if (queue.length > 0 && !stopped) {
       scheduled = true;
@@ -230,6 +245,18 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
   const onMessage = (msg: Uint8Array, port: number, address: string) => {
     if (stopped) return;
     received++;
+    if (queue.length === 0) {
+      const t = performance.now();
+      if (turnStart < 0) turnStart = t;
+      if (t - turnStart < inlineMs) {
+        if (!scheduled) {
+          scheduled = true;
+          setImmediate(drain);
+        }
+        answerUdp(msg, port, address);
+        return;
+      }
+    }
     queue.push({ msg, address, port, at: now() });
     if (!scheduled) {
       scheduled = true;
