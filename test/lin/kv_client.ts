@@ -24,6 +24,7 @@ interface Seen {
 
 type Outcome = { kind: "ok"; status: number; body: string } | { kind: "refused" } | { kind: "ambiguous" };
 
+/** Refused at connect: with a fresh connection per request, the request was never sent. */
 function refused(err: unknown): boolean {
   const e = err as { code?: string; cause?: { code?: string } };
   const code = e?.cause?.code ?? e?.code ?? "";
@@ -41,8 +42,13 @@ export class KvClient {
 
   private async request(method: "GET" | "PUT", path: string, body?: string): Promise<Outcome> {
     try {
+      // A new connection per request. On a reused keep-alive connection that
+      // breaks, Bun's fetch resends the request on a fresh one and reports
+      // only the second failure: a PUT the dying server had applied would then
+      // look "refused" (never sent), and the history would lie.
       const res = await fetch(`${this.o.base()}${path}`, {
         method,
+        keepalive: false,
         ...(body !== undefined ? { body } : {}),
         signal: AbortSignal.timeout(this.o.timeoutMs),
       });
