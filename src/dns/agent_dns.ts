@@ -42,9 +42,10 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
     handle = (query, transport, remoteAddress) => handleDns(query, transport === "udp" ? udpCtx : tcpCtx, remoteAddress);
   } else if (opts.rpc) {
     const rpc = opts.rpc;
+    const stale = { allowStale: config.allowStale, maxStaleMs: config.maxStaleMs };
     handle = async (query, transport, remoteAddress) => {
       try {
-        return await resolveOverRpc(rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress));
+        return await resolveOverRpc(rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress), stale);
       } catch {
         // No server answered: SERVFAIL, as Consul's DNS does when its RPC fails.
         return servfail(query);

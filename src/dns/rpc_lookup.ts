@@ -10,9 +10,23 @@ import type { DnsLookupAnswer, DnsLookupOp } from "../rpc/methods.ts";
 import type { RequestOptions, Rpc } from "../rpc/types.ts";
 import type { Node } from "../structs/catalog.ts";
 
-/** DNS reads accept stale answers, as Consul's `dns_config.allow_stale` (default true) does. */
-function staleOptions(datacenter: string): RequestOptions {
-  return { datacenter, minIndex: 0, waitMs: 0, consistency: "stale", maxStaleMs: 0 };
+/**
+ * How the DNS interface reads (Consul's agent/dns.go): with `allow_stale`
+ * (the default) any server answers from its own state, unless that is older
+ * than `max_stale`, in which case the question is asked again without
+ * stale; without `allow_stale` every read is a default (leader-fresh) one.
+ */
+export interface StaleReads {
+  readonly allowStale: boolean;
+  readonly maxStaleMs: number;
+}
+
+const LEADER_READS: StaleReads = { allowStale: false, maxStaleMs: 0 };
+
+function readOptions(datacenter: string, stale: StaleReads): RequestOptions {
+  return stale.allowStale
+    ? { datacenter, minIndex: 0, waitMs: 0, consistency: "stale", maxStaleMs: stale.maxStaleMs }
+    : { datacenter, minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0 };
 }
 
 const keyOf = (op: DnsLookupOp): string => JSON.stringify(op);
@@ -20,12 +34,16 @@ const keyOf = (op: DnsLookupOp): string => JSON.stringify(op);
 export class RpcDnsLookup implements DnsLookup {
   private readonly rpc: Rpc;
   private readonly dc: string;
+  private readonly stale: StaleReads;
+  /** Batches asked again without stale because the answer was older than max_stale. */
+  staleRetries = 0;
   private readonly answers = new Map<string, DnsLookupAnswer>();
   private missing = new Map<string, DnsLookupOp>();
 
-  constructor(rpc: Rpc, datacenter: string) {
+  constructor(rpc: Rpc, datacenter: string, stale: StaleReads = LEADER_READS) {
     this.rpc = rpc;
     this.dc = datacenter;
+    this.stale = stale;
   }
 
   /** Questions the last run could not answer. */
@@ -38,7 +56,13 @@ export class RpcDnsLookup implements DnsLookup {
     const ops = [...this.missing.values()];
     this.missing = new Map();
     if (ops.length === 0) return;
-    const answers = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, staleOptions(this.dc));
+    let reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(this.dc, this.stale));
+    if (this.stale.allowStale && (reply.lastContact ?? 0) > this.stale.maxStaleMs) {
+      // "Query results too stale, re-requesting": once more, from a server that has caught up.
+      this.staleRetries++;
+      reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(this.dc, LEADER_READS));
+    }
+    const answers = reply.value;
     ops.forEach((op, i) => this.answers.set(keyOf(op), answers[i] ?? null));
   }
 
@@ -88,8 +112,8 @@ const MAX_PASSES = 4;
  * Runs `run` against a fresh RpcDnsLookup until it asks nothing new. A run
  * that had to guess is thrown away; the last one is returned.
  */
-export async function resolveOverRpc<R>(rpc: Rpc, datacenter: string, run: (lookup: DnsLookup) => R): Promise<R> {
-  const lookup = new RpcDnsLookup(rpc, datacenter);
+export async function resolveOverRpc<R>(rpc: Rpc, datacenter: string, run: (lookup: DnsLookup) => R, stale: StaleReads = LEADER_READS): Promise<R> {
+  const lookup = new RpcDnsLookup(rpc, datacenter, stale);
   let out = run(lookup);
   for (let pass = 0; pass < MAX_PASSES && lookup.misses > 0; pass++) {
     await lookup.fill();

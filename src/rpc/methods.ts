@@ -152,7 +152,7 @@ export interface Endpoints {
   "Internal.EventFire": E<{ readonly Name: string; readonly Payload: Uint8Array }, true>;
   /** List, install, use or remove a gossip key on every ring the server is in (WAN first, then LAN). */
   "Internal.KeyringOperation": E<{ readonly Operation: KeyringOp; readonly Key: string; readonly LocalOnly: boolean }, KeyringEntry[]>;
-  "Internal.DNSLookup": E<{ readonly Ops: readonly DnsLookupOp[] }, DnsLookupAnswer[]>;
+  "Internal.DNSLookup": E<{ readonly Ops: readonly DnsLookupOp[] }, QueryReply<DnsLookupAnswer[]>>;
 
   /** Queues a node's LAN coordinate for the next batch; "invalid coordinate" / "incompatible coordinate" when it is unusable. */
   "Coordinate.Update": E<CoordinateUpdateRequest, true>;

@@ -5,6 +5,8 @@
 import type { Server } from "../server.ts";
 import { type DnsLookup, StateDnsLookup } from "../../dns/mod.ts";
 import type { DnsLookupAnswer, DnsLookupOp } from "../../rpc/methods.ts";
+import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
+import { blockingRead } from "./read.ts";
 
 const lookups = new WeakMap<Server, DnsLookup>();
 
@@ -40,7 +42,13 @@ export function answer(l: DnsLookup, op: DnsLookupOp): DnsLookupAnswer {
   }
 }
 
-export function dnsLookup(s: Server, a: { readonly Ops: readonly DnsLookupOp[] }): DnsLookupAnswer[] {
+/**
+ * Answers the batch as a read in the request's consistency (the DNS
+ * interface asks `stale` bounded by max_stale, or `default`), so it carries
+ * the read's LastContact back to the agent.
+ */
+export function dnsLookup(s: Server, a: { readonly Ops: readonly DnsLookupOp[] }, o: RequestOptions): MaybePromise<QueryReply<DnsLookupAnswer[]>> {
   const l = lookupOf(s);
-  return a.Ops.map((op) => answer(l, op));
+  const opts = o.minIndex === 0 ? o : { ...o, minIndex: 0 };
+  return blockingRead(s, opts, () => [], () => ({ index: s.state.lastApplied, value: a.Ops.map((op) => answer(l, op)) }));
 }
