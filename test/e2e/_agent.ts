@@ -11,16 +11,25 @@ import { join, resolve } from "node:path";
 export const ROOT = resolve(import.meta.dir, "../..");
 export const BUN = join(ROOT, "node_modules/.bin/bun");
 
-export function freePort(): Promise<number> {
-  return new Promise((res, rej) => {
-    const s = createServer();
-    s.once("error", rej);
-    s.listen(0, "127.0.0.1", () => {
-      const a = s.address();
-      const port = typeof a === "object" && a ? a.port : 0;
-      s.close(() => res(port));
+/** Ports this process handed out lately, so concurrent callers never get the same one. */
+const handedOut = new Set<number>();
+
+export async function freePort(): Promise<number> {
+  for (;;) {
+    const port = await new Promise<number>((res, rej) => {
+      const s = createServer();
+      s.once("error", rej);
+      s.listen(0, "127.0.0.1", () => {
+        const a = s.address();
+        const p = typeof a === "object" && a ? a.port : 0;
+        s.close(() => res(p));
+      });
     });
-  });
+    if (handedOut.has(port)) continue;
+    handedOut.add(port);
+    if (handedOut.size > 4096) handedOut.delete(handedOut.values().next().value!);
+    return port;
+  }
 }
 
 export async function tempDir(prefix: string): Promise<{ path: string; remove(): Promise<void> }> {
@@ -40,6 +49,17 @@ export interface AgentProcess {
 }
 
 export async function startAgent(args: string[], opts: { port?: number } = {}): Promise<AgentProcess> {
+  // A port found free may be taken (by an outgoing connection, say) before the agent binds it: try again with fresh ones.
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(args, opts);
+    } catch (err) {
+      if (attempt >= 3 || !(err as Error).message.includes("EADDRINUSE")) throw err;
+    }
+  }
+}
+
+async function startOnce(args: string[], opts: { port?: number }): Promise<AgentProcess> {
   const port = opts.port ?? (await freePort());
   // DNS, gossip and RPC on free ports too: the defaults (8600, 8301, 8302, 8300) would collide with any other agent running.
   const extra: string[] = [];

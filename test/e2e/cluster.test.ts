@@ -60,7 +60,8 @@ function run(cmd: string, args: string[]): Promise<{ code: number | null; out: s
   return new Promise((resolve) => child.once("close", (code) => resolve({ code, out })));
 }
 
-const cli = (n: Node, ...args: string[]) => run(BUN, [join(ROOT, "src/cli/main.ts"), ...args, "-http-addr", n.proc.base]);
+/** `consulate <command> -http-addr <agent> args...` (flags before positional arguments, as Go's flag package wants). */
+const cli = (n: Node, command: string, ...args: string[]) => run(BUN, [join(ROOT, "src/cli/main.ts"), command, "-http-addr", n.proc.base, ...args]);
 
 async function digSrv(n: Node, name: string): Promise<string[]> {
   const { out } = await run("dig", ["@127.0.0.1", "-p", String(n.dns), name, "SRV", "+short", "+time=2", "+tries=1"]);
