@@ -1,4 +1,4 @@
-/** Connect: intention evaluation (and, from the CA work, certificates and SPIFFE identities). */
+/** Connect: intention evaluation, and the built-in CA's certificates, keys, CSRs, SPIFFE IDs and configuration. */
 export {
   authorizeConnection,
   authorizeRequest,
@@ -23,3 +23,30 @@ export type {
   IntentionPermission,
   SourceIntention,
 } from "../structs/intention.ts";
+export { certDer, certInfo, type CertInfo, CLOCK_DRIFT_MS, CROSS_SIGN_TTL_MS, createRootCert, crossSignRoot, serialHex, signLeafCert, verifySignedBy } from "./certs.ts";
+export {
+  CONSUL_PROVIDER,
+  type ConsulCAConfig,
+  defaultCAConfigMap,
+  DEFAULT_INTERMEDIATE_CERT_TTL_MS,
+  DEFAULT_LEAF_CERT_TTL_MS,
+  DEFAULT_ROOT_CERT_TTL_MS,
+  parseConsulCAConfig,
+  providerId,
+} from "./config.ts";
+export { createCsr, type CsrParams, parseCsr, type ParsedCsr } from "./csr.ts";
+export { CAConfigError, CAUnavailableError, CertificateError, RateLimitedError, SignRequestError } from "./errors.ts";
+export {
+  DEFAULT_KEY_SPEC,
+  exportPkcs8Pem,
+  exportSec1Pem,
+  generateKeyPair,
+  importPrivateKeyPem,
+  type ImportedKey,
+  keyId,
+  type KeySpec,
+  type KeyType,
+} from "./keys.ts";
+export { ensureTrailingNewline, hexString, pemDecode, pemDecodeAll, pemEncode } from "./pem.ts";
+export { makeRoot, type MadeRoot, ROOT_NAME } from "./root.ts";
+export { canSign, parseSpiffeUri, serviceId, type SpiffeId, spiffeUri, trustDomainFor } from "./spiffe.ts";

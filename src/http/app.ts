@@ -17,6 +17,7 @@ import { configRoutes } from "./config.ts";
 import { intentionRoutes } from "./intentions.ts";
 import { coordinateRoutes } from "./coordinate.ts";
 import { connectCatalogRoutes } from "./connect_catalog.ts";
+import { connectCARoutes } from "./connect_ca.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { eventRoutes } from "./event.ts";
@@ -31,6 +32,7 @@ import { snapshotRoutes } from "./snapshot.ts";
 import { statusRoutes } from "./status.ts";
 import { txnRoutes } from "./txn.ts";
 import { CheckDefinitionError, CheckErrorCode } from "../agent/checks/mod.ts";
+import { CAConfigError, CAUnavailableError, CertificateError, RateLimitedError, SignRequestError } from "../connect/errors.ts";
 import { InvalidAgentRequestError, UnknownCheckError, UnknownServiceError } from "../agent/errors.ts";
 import { UserEventError } from "../agent/user_event.ts";
 import { FilterError } from "../filter/mod.ts";
@@ -83,6 +85,7 @@ export function createApp(api: ApiContext): Hono {
   coordinateRoutes(app, api);
   agentAuthorizeRoutes(app, api);
   operatorKeyringRoutes(app, api);
+  connectCARoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));
@@ -100,6 +103,11 @@ export function createApp(api: ApiContext): Hono {
     if (err instanceof BadRequestError) return c.text(err.message, 400);
     // Consul's agent answers a failed forward with the RPC error's text.
     if (err instanceof RpcError) return c.text(err.message, 500);
+    if (err instanceof RateLimitedError) return c.text(err.message, 429);
+    // Errors of the ConnectCA endpoints come back as Consul's RPC errors do: 500 with the text.
+    if (err instanceof CAConfigError || err instanceof CAUnavailableError || err instanceof SignRequestError || err instanceof CertificateError) {
+      return c.text(err.message, 500);
+    }
     return c.text(`rpc error: ${(err as Error).message}`, 500);
   });
 

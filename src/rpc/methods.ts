@@ -20,6 +20,8 @@ import type { IntentionInput } from "../configentry/intention_view.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
 import type { Intention } from "../structs/intention.ts";
 import type { CoordinateEntry, CoordinateUpdateRequest, DatacenterMap } from "../structs/coordinate.ts";
+import type { CAConfigJson, IndexedCARoots, IssuedCert } from "../structs/connect_ca.ts";
+import type { CAConfigUpdate } from "../server/ca_manager.ts";
 
 interface E<A, R> {
   readonly args: A;
@@ -133,6 +135,14 @@ export interface Endpoints {
   /** For each name, the intentions matching it by source or destination, highest precedence first. */
   "Intention.Match": E<{ readonly Type: "source" | "destination"; readonly Names: readonly string[] }, QueryReply<Intention[][]>>;
   "Intention.Check": E<{ readonly SourceName: string; readonly DestinationName: string; readonly SourceType: string; readonly SourceNS?: string; readonly DestinationNS?: string }, { readonly Allowed: boolean }>;
+
+  /** The trusted roots (public fields only) and the trust domain. */
+  "ConnectCA.Roots": E<Empty, QueryReply<IndexedCARoots>>;
+  "ConnectCA.ConfigurationGet": E<Empty, QueryReply<CAConfigJson>>;
+  /** Stores a CA configuration; one with new key material rotates the root. */
+  "ConnectCA.ConfigurationSet": E<{ readonly Config: CAConfigUpdate }, true>;
+  /** Signs a leaf CSR (PEM); the reply has no private key (the caller made it). */
+  "ConnectCA.Sign": E<{ readonly CSR: string }, IssuedCert>;
 
   /** The state as a snapshot archive (gzipped tar: meta.json, state.bin, SHA256SUMS); the index is the snapshot's. */
   "Snapshot.Save": E<Empty, QueryReply<Uint8Array>>;

@@ -163,6 +163,8 @@ const validators: Partial<Record<Method, Check>> = {
   // Non-finite numbers cannot cross the wire; the endpoint refuses NaN and infinities from in-process callers.
   "Coordinate.Update": obj({ Node: str, Segment: str, Coord: obj({ Vec: arr(num), Error: num, Adjustment: num, Height: num }) }),
   "Coordinate.Node": obj({ Node: str }),
+  "ConnectCA.ConfigurationSet": obj({ Config: obj({ Provider: str, Config: anyObj, State: nullable(map(str)), ForceWithoutCrossSigning: bool }) }),
+  "ConnectCA.Sign": obj({ CSR: str }),
 };
 
 /**

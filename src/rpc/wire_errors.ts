@@ -7,6 +7,7 @@
 import { fromWireError, type WireError } from "./errors.ts";
 import { registerWireError } from "./errors.ts";
 import { UserEventError } from "../agent/user_event.ts";
+import { CAConfigError, CAUnavailableError, CertificateError, RateLimitedError, SignRequestError } from "../connect/errors.ts";
 import { FilterError, FilterErrorKind } from "../filter/mod.ts";
 import { ApplyError } from "../server/server.ts";
 import { StateError } from "../state/mod.ts";
@@ -18,6 +19,11 @@ registerWireError("ApplyError", (m) => new ApplyError(m));
 registerWireError("StateError", (m) => new StateError(m));
 registerWireError("DecodeError", (m) => new DecodeError(m));
 registerWireError("UserEventError", (m) => new UserEventError(m));
+registerWireError("CAConfigError", (m) => new CAConfigError(m));
+registerWireError("CAUnavailableError", (m) => new CAUnavailableError(m));
+registerWireError("CertificateError", (m) => new CertificateError(m));
+registerWireError("SignRequestError", (m) => new SignRequestError(m));
+registerWireError("RateLimitedError", () => new RateLimitedError());
 registerWireError("FilterError", (m) => new FilterError(FilterErrorKind.Syntax, "", m.startsWith(FILTER_PREFIX) ? m.slice(FILTER_PREFIX.length) : m));
 
 /** Classes whose text reaches the user as the server wrote it (they map to 4xx answers). */

@@ -5,6 +5,7 @@
  * reaping, keeping its own node registered) run here too.
  */
 import { type BlockingOptions, blockingQuery, Deadlines, type QueryResult } from "./blocking.ts";
+import { CAManager, type ConnectOptions } from "./ca_manager.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { GossipPool } from "../gossip/mod.ts";
@@ -36,6 +37,8 @@ export interface ServerConfig {
   readonly defaultIntentionPolicy?: "allow" | "deny";
   /** Batching of coordinate updates (Consul's coordinate_update_* settings). */
   readonly coordinates?: CoordinateBatchOptions;
+  /** Connect (service mesh) and its CA; on by default. */
+  readonly connect?: ConnectOptions;
 }
 
 /** A state snapshot given to `restore` that does not decode; nothing was written. */
@@ -58,6 +61,8 @@ export class Server {
   readonly sessions: SessionTimers;
   /** Pending coordinate updates, written to the log in batches. */
   readonly coordinates: CoordinateBatcher;
+  /** The Connect CA: bootstrap, rotation and pruning are leader duties; signing is any server's. */
+  readonly ca: CAManager;
   private stopped = false;
   private snapshotting: Promise<void> | null = null;
   private reaper: unknown = null;
@@ -75,6 +80,10 @@ export class Server {
       this.write({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
     });
     this.coordinates = new CoordinateBatcher((cmd) => this.mustWrite(cmd), this.clock, config.coordinates);
+    this.ca = new CAManager(
+      { state: this.state, clock: this.clock, datacenter: config.datacenter, writeIndexed: (cmd) => this.writeIndexed(cmd) },
+      config.connect,
+    );
   }
 
   /** Recovers state from the log and takes up leader duties. */
@@ -93,17 +102,24 @@ export class Server {
     await this.registerSelf();
     this.scheduleReap();
     this.coordinates.start();
+    // Leader duty: the single server is always leader today.
+    await this.ca.start();
   }
 
   /** Appends a command and returns what `apply` decided. */
   async write(cmd: Command): Promise<ApplyResult> {
+    return (await this.writeIndexed(cmd)).result;
+  }
+
+  /** Like `write`, also answering the log index the command was applied at. */
+  async writeIndexed(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
     if (this.stopped) throw new ApplyError("No cluster leader");
     const index = await this.log.append(encodeCommand(cmd));
     const result = this.results.get(index);
     this.results.delete(index);
     this.maybeSnapshot();
     if (!result) throw new ApplyError(`rpc error: entry ${index} was not applied`);
-    return result;
+    return { index, result };
   }
 
   /** Like `write`, but a refused command becomes an ApplyError. */
@@ -136,6 +152,8 @@ export class Server {
     await this.mustWrite({ Type: MessageType.Restore, Now: this.clock.now(), State: encodeBase64(state) });
     const index = this.state.lastApplied;
     await this.registerSelf();
+    // A snapshot from before the CA existed gets one, as a new leader would make.
+    await this.ca.initialize().catch(() => {});
     await this.snapshotting;
     if (!this.stopped && this.snapshotting === null && this.log.entriesSinceSnapshot() > 0) {
       this.snapshotting = this.log
@@ -158,6 +176,7 @@ export class Server {
   async stop(): Promise<void> {
     if (this.stopped) return;
     this.stopped = true;
+    this.ca.stop();
     this.deadlines.stop();
     this.state.hub.fireAll();
     this.sessions.stopAll();

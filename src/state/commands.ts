@@ -4,6 +4,7 @@
  * carries `Now` (proposer's wall clock, ms) so `apply` never reads a clock.
  */
 import type { DeregisterRequest, RegisterRequest } from "../structs/catalog.ts";
+import type { CAConfigBody, CARootBody } from "../structs/connect_ca.ts";
 import type { KvVerb } from "../structs/kv.ts";
 import type { SessionBehavior, ServiceCheckRef } from "../structs/session.ts";
 import type { EntryBody } from "../configentry/kinds/kind.ts";
@@ -77,6 +78,17 @@ export type IntentionMutation =
   | { readonly Op: "upsert"; readonly Destination: string; readonly Source: string; readonly Value: Record<string, unknown> }
   | { readonly Op: "delete"; readonly Destination: string; readonly Source: string }
   | { readonly Op: "delete-id"; readonly ID: string };
+/**
+ * Connect CA writes (Consul's CARequest ops). Keys, certificates and serials
+ * are made by the proposer; apply only checks the CAS index and stores them.
+ */
+export type ConnectCAOp =
+  | { Op: "set-config"; Config: CAConfigBody }
+  /** Replaces the roots if the roots table is still at `Index` (0: none yet); answers true or false. */
+  | { Op: "set-roots"; Index: number; Roots: CARootBody[] }
+  | { Op: "set-roots-config"; Index: number; Roots: CARootBody[]; Config: CAConfigBody }
+  /** Answers the next certificate serial number. */
+  | { Op: "increment-serial" };
 
 export type Command =
   | { Type: typeof MessageType.Register; Now: number; Req: RegisterRequest }
@@ -96,7 +108,8 @@ export type Command =
    * A no-op a `consistent` read waits for. With `Leader`, it is also the
    * fence a newly elected leader appends before its first leader-only command.
    */
-  | { Type: typeof MessageType.Barrier; Now: number; Leader?: { ID: string; Node: string } };
+  | { Type: typeof MessageType.Barrier; Now: number; Leader?: { ID: string; Node: string } }
+  | ({ Type: typeof MessageType.ConnectCA; Now: number } & ConnectCAOp);
 
 /**
  * A leader-only command (session TTL expiry, tombstone reaping, ...) carries

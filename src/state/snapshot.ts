@@ -1,5 +1,6 @@
 /** Whole-state snapshots: every table as JSON, secondary indexes rebuilt on load. */
 import { cmp, Tables, type KvRow } from "./tables.ts";
+import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 import { type CoordinateEntry, isValidCoordinate } from "../structs/coordinate.ts";
 import { coordinateKey } from "./coordinates.ts";
@@ -18,6 +19,10 @@ interface SnapshotFile {
   ConfigEntries?: unknown[];
   /** Absent in snapshots written before coordinates existed. */
   Coordinates?: unknown[];
+  /** Connect CA; absent in snapshots written before the CA existed. */
+  CARoots?: CARootRow[];
+  CAConfig?: CAConfigRow[];
+  CAMeta?: [string, number][];
 }
 
 /**
@@ -43,6 +48,9 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     Sessions: rows(t.sessions.entries()),
     ConfigEntries: rows(t.configEntries.entries()),
     Coordinates: rows(t.coordinates.entries()),
+    CARoots: rows(t.caRoots.entries()),
+    CAConfig: rows(t.caConfig.entries()),
+    CAMeta: byKey(t.caMeta.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }
@@ -114,5 +122,8 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   // As Consul's restore does, coordinates a bad client once got in are left out.
   const coords = ((file.Coordinates ?? []) as CoordinateEntry[]).filter((c) => isValidCoordinate(c.Coord));
   t.coordinates.reset(coords.map((c) => [coordinateKey(c.Node, c.Segment), c]));
+  t.caRoots.reset((file.CARoots ?? []).map((r) => [r.ID, r]));
+  t.caConfig.reset((file.CAConfig ?? []).map((c) => ["config", c]));
+  t.caMeta.reset(file.CAMeta ?? []);
   return { tables: t, index: file.Index };
 }

@@ -9,6 +9,7 @@ import { applyCoordinateBatch } from "./coordinates.ts";
 import { applyConfigEntry, applyIntentionMutation } from "./config_entries.ts";
 import { type Command, type FencedCommand, MessageType } from "./commands.ts";
 import { bump, StateError, type WriteContext } from "./context.ts";
+import { applyConnectCA } from "./connect_ca.ts";
 import { Journal } from "./journal.ts";
 import { applyKvVerb, reapTombstones } from "./kv.ts";
 import { pruneLockDelays } from "./lock_delay.ts";
@@ -168,6 +169,8 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
       return applyConfigEntry(ctx, cmd);
     case MessageType.Intention:
       return applyIntentionMutation(ctx, cmd.Mutation);
+    case MessageType.ConnectCA:
+      return applyConnectCA(ctx, cmd);
     default:
       throw new StateError(`Unknown command type ${(cmd as { Type: unknown }).Type}`);
   }

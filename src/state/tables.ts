@@ -5,6 +5,7 @@
  */
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 import type { CoordinateEntry } from "../structs/coordinate.ts";
+import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
 import type { DirEntry } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
@@ -57,6 +58,11 @@ export class Tables {
   readonly configEntries = new TrackedMap<string, StoredConfigEntry>(this.ref);
   /** Network coordinates by `node\u0000segment`. */
   readonly coordinates = new TrackedMap<string, CoordinateEntry>(this.ref);
+
+  /** Connect CA roots by ID; the single CA configuration under CA_CONFIG_KEY; counters (leaf serials). */
+  readonly caRoots = new TrackedMap<string, CARootRow>(this.ref);
+  readonly caConfig = new TrackedMap<string, CAConfigRow>(this.ref);
+  readonly caMeta = new TrackedMap<string, number>(this.ref);
 
   readonly servicesByNode = new Map<string, Set<string>>();
   readonly servicesByName = new Map<string, Set<string>>();

@@ -60,4 +60,6 @@ export const Topic = {
   Services: "services",
   Checks: "checks",
   Sessions: "sessions",
+  CARoots: "connect-ca-roots",
+  CAConfig: "connect-ca-config",
 } as const;

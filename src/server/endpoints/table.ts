@@ -8,6 +8,7 @@ import * as config from "./config.ts";
 import * as coordinate from "./coordinate.ts";
 import * as intention from "./intention.ts";
 import * as connect from "./connect_catalog.ts";
+import * as connectCA from "./connect_ca.ts";
 import { dnsLookup } from "./dns_lookup.ts";
 import { eventFire, keyringOperation } from "./internal.ts";
 import * as health from "./health.ts";
@@ -62,6 +63,11 @@ export const endpoints: EndpointTable = {
   "Intention.List": intention.list,
   "Intention.Match": intention.match,
   "Intention.Check": intention.check,
+
+  "ConnectCA.Roots": connectCA.roots,
+  "ConnectCA.ConfigurationGet": connectCA.configurationGet,
+  "ConnectCA.ConfigurationSet": connectCA.configurationSet,
+  "ConnectCA.Sign": connectCA.sign,
 
   "Snapshot.Save": snapshot.save,
   "Snapshot.Restore": snapshot.restore,
