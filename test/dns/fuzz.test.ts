@@ -8,8 +8,8 @@ import { afterAll, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
 import { connect } from "node:net";
 import dnsPacket from "dns-packet";
-import { type DnsContext, type DnsListener, handleDns, listenDns, StateDnsLookup } from "../../src/dns/mod.ts";
-import { Catalog, env, queryBytes, seeded, service } from "./_fixture.ts";
+import { AnswerCache, type DnsContext, type DnsListener, handleDns, listenDns, StateDnsLookup } from "../../src/dns/mod.ts";
+import { NOW_MS, Catalog, env, queryBytes, seeded, service } from "./_fixture.ts";
 
 const TOTAL = 100_000;
 const rand = seeded(20240601);
@@ -21,7 +21,11 @@ const catalog = new Catalog()
   .node("alias", "web.service.consul");
 const e = env(catalog, { enableTruncate: true });
 const lookup = new StateDnsLookup(catalog.store, { datacenter: "dc1", selfNode: "server1" });
-const ctx = (transport: "udp" | "tcp"): DnsContext => ({ config: e.config, lookup, transport, random: seeded(1) });
+// A fixed clock: the SOA serial is the time in seconds, and cached and fresh answers are compared byte for byte.
+const ctx = (transport: "udp" | "tcp"): DnsContext => ({ config: e.config, lookup, transport, random: seeded(1), now: () => NOW_MS });
+// The same with answer caches: every reply must equal the uncached one, byte for byte.
+const caches = { udp: new AnswerCache(), tcp: new AnswerCache() };
+const cachedCtx = (transport: "udp" | "tcp"): DnsContext => ({ ...ctx(transport), cache: caches[transport] });
 
 const SEEDS: Uint8Array[] = [
   queryBytes("web.service.consul", "A"),
@@ -102,14 +106,24 @@ test("100,000 malformed packets: no throw, nothing or a decodable response; the 
   for (let i = 0; i < TOTAL; i++) {
     const p = packet(i);
     packets.push(p);
-    const r = await handleDns(p, ctx(i % 3 === 0 ? "tcp" : "udp"));
+    const transport = i % 3 === 0 ? "tcp" : "udp";
+    const r = await handleDns(p, ctx(transport));
     if (r !== null) replies++;
     checkReply(p, r);
+    // Twice: the first may fill the cache, the second is then served from it.
+    for (let k = 0; k < 2; k++) {
+      const c = await handleDns(p, cachedCtx(transport));
+      if ((c === null) !== (r === null) || (c !== null && r !== null && Buffer.compare(Buffer.from(c), Buffer.from(r)) !== 0)) {
+        throw new Error(`cached reply differs from the fresh one for packet ${i}: ${Buffer.from(p).toString("hex")}`);
+      }
+    }
   }
   expect(replies).toBeGreaterThan(TOTAL / 10);
+  // Most mutants are refused, dropped or unique; the valid repeats must come from the cache.
+  expect(caches.udp.hits + caches.tcp.hits).toBeGreaterThan(TOTAL / 20);
 
   // The same packets through the listeners, with a valid query after every thousand.
-  const l = await listenDns({ host: "127.0.0.1", port: 0, queueLimit: 4096, handle: (q, transport) => handleDns(q, ctx(transport)) });
+  const l = await listenDns({ host: "127.0.0.1", port: 0, queueLimit: 4096, handle: (q, transport) => handleDns(q, cachedCtx(transport)) });
   listeners.push(l);
   const client = createSocket("udp4");
   const answers = new Map<number, (b: Buffer) => void>();
