@@ -55,6 +55,26 @@ describe("coordinate endpoints", () => {
     expect(await missing.text()).toBe("");
   });
 
+  test("a blocking /v1/coordinate/nodes wakes when a batch lands", async () => {
+    await node("alpha");
+    await update("alpha", at(1));
+    await flush();
+    const first = await h.get("/v1/coordinate/nodes");
+    const idx = index(first);
+    let woke = false;
+    const parked = h.get(`/v1/coordinate/nodes?index=${idx}&wait=5s`).then((r) => {
+      woke = true;
+      return r;
+    });
+    await new Promise((r) => setTimeout(r, 50));
+    expect(woke).toBe(false);
+    await update("alpha", at(2));
+    await flush();
+    const res = await parked;
+    expect(index(res)).toBeGreaterThan(idx);
+    expect(((await res.json()) as { Coord: Coordinate }[])[0]!.Coord).toEqual(at(2));
+  });
+
   test("segments are kept apart and ?segment= filters; the latest update per node and segment wins", async () => {
     await node("alpha");
     await node("beta");
