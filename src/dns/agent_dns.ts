@@ -9,7 +9,14 @@ import { type Recursor, UpstreamRecursor } from "./recursor.ts";
 import { type DnsHandle, type DnsListener, type DnsServerStats, listenDns } from "./server.ts";
 import { resolveOverRpc, servfail } from "./rpc_lookup.ts";
 import { StateDnsLookup, type StateSource } from "./state_lookup.ts";
-import type { Rpc } from "../rpc/types.ts";
+import type { RequestOptions, Rpc } from "../rpc/types.ts";
+
+/** How the DNS interface reads (Consul's dns_config.allow_stale and max_stale). */
+export function dnsReadOptions(config: DnsConfig): RequestOptions {
+  return config.allowStale
+    ? { datacenter: config.datacenter, minIndex: 0, waitMs: 0, consistency: "stale", maxStaleMs: config.maxStaleMs }
+    : { datacenter: config.datacenter, minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0 };
+}
 
 export interface AgentDnsOptions {
   readonly host: string;
@@ -20,6 +27,13 @@ export interface AgentDnsOptions {
   readonly state?: StateSource;
   /** ...a client agent asks a server over RPC. */
   readonly rpc?: Rpc;
+  /**
+   * A server in a cluster: null when its own state may answer a read of
+   * these options, else a promise that resolves once it has caught up
+   * (rejects when it cannot: no leader). Without it, the local state is
+   * always fresh enough (a single server).
+   */
+  readonly readGate?: (opts: RequestOptions) => Promise<void> | null;
   readonly serverPort: number;
 }
 
@@ -39,7 +53,18 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
     const lookup = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
     const udpCtx = { config, lookup, recursor, transport: "udp" as const, cache: new AnswerCache() };
     const tcpCtx = { config, lookup, recursor, transport: "tcp" as const, cache: new AnswerCache() };
-    handle = (query, transport, remoteAddress) => handleDns(query, transport === "udp" ? udpCtx : tcpCtx, remoteAddress);
+    const gate = opts.readGate;
+    const reads = dnsReadOptions(config);
+    handle = (query, transport, remoteAddress) => {
+      const ctx = transport === "udp" ? udpCtx : tcpCtx;
+      // allow_stale: this server's state, unless it is older than max_stale; else (or without allow_stale) wait until it has caught up.
+      const wait = gate ? gate(reads) : null;
+      if (wait === null) return handleDns(query, ctx, remoteAddress);
+      return wait.then(
+        () => handleDns(query, ctx, remoteAddress),
+        () => servfail(query),
+      );
+    };
   } else if (opts.rpc) {
     const rpc = opts.rpc;
     const stale = { allowStale: config.allowStale, maxStaleMs: config.maxStaleMs };

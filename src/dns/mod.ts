@@ -15,6 +15,6 @@ export {
 export { type Recursor, UpstreamRecursor, type UpstreamOptions } from "./recursor.ts";
 export { parseQuery, type ParsedQuery, type Query, Rcode, RType } from "./wire.ts";
 export { type DnsHandle, type DnsListener, DnsListenError, type DnsServerOptions, type DnsServerStats, listenDns } from "./server.ts";
-export { type AgentDnsOptions, type RunningDns, startAgentDns } from "./agent_dns.ts";
+export { type AgentDnsOptions, dnsReadOptions, type RunningDns, startAgentDns } from "./agent_dns.ts";
 export { DropOldestQueue } from "./queue.ts";
 export { AnswerCache } from "./answer_cache.ts";
