@@ -103,7 +103,7 @@ class SerfCluster implements Cluster {
         }
       }
     }
-    const end = now() + 60_000;
+    const end = now() + 120_000;
     for (;;) {
       const counts = await Promise.all(this.rpc.map((r) => r.aliveCount()));
       if (counts.every((c) => c === N)) break;
@@ -213,7 +213,7 @@ class OurCluster implements Cluster {
       if (i === 0) await sleep(300);
     }
     await writePids(this.procs);
-    const end = now() + 90_000;
+    const end = now() + 120_000;
     for (;;) {
       const since = now();
       for (const p of this.procs) p.stdin?.write('{"cmd":"alive"}\n');
@@ -273,8 +273,14 @@ interface RoundResult {
   rssPerMember: number;
 }
 
-async function runCluster(c: Cluster): Promise<RoundResult> {
-  await c.start();
+async function runCluster(c: Cluster): Promise<RoundResult | null> {
+  try {
+    await c.start();
+  } catch (e) {
+    console.log(`  ${c.kind}: ${(e as Error).message}; round skipped`);
+    await c.stop();
+    return null;
+  }
   await sleep(5000);
   const cpu0 = c.pids.reduce((a, p) => a + cpuMs(p), 0);
   const w0 = now();
@@ -314,6 +320,7 @@ for (let round = 0; round < ROUNDS; round++) {
   for (const [key, make] of order) {
     const t = now();
     const r = await runCluster(make());
+    if (!r) continue;
     (results[key] as RoundResult[]).push(r);
     console.log(
       `round ${round + 1} ${key.padEnd(4)}: broadcast p50/p99/100% ${f(median(r.bcast50) / 1000)}/${f(median(r.bcast99) / 1000)}/${f(median(r.bcast100) / 1000)} s (missed ${r.missed}), ` +

@@ -5,7 +5,7 @@
 #     bench/gossip/run.sh sim      # only the simulation
 #     bench/gossip/run.sh serf     # only the socket comparison
 #
-# Env: GOSSIP_SIM_N (1000), GOSSIP_SIM_SEEDS (3), GOSSIP_SIM_STABLE_S (120), GOSSIP_SIM_COORD_S (200),
+# Env: GOSSIP_SIM_N (1000), GOSSIP_SIM_SEEDS (3), GOSSIP_SIM_STABLE_S (60), GOSSIP_SIM_COORD_S (200),
 #      GOSSIP_BENCH_N (64), GOSSIP_BENCH_ROUNDS (3), GOSSIP_BENCH_BROADCASTS (5), GOSSIP_BENCH_WATCH_S (20).
 # Needs serf (Debian package), taskset, and the repo's node_modules (Bun).
 set -uo pipefail

@@ -7,6 +7,7 @@
  * load changes only the wall time of the run, never the results.
  */
 import { LAN_CONFIG, suspicionTimeoutMs } from "../../src/gossip/config.ts";
+import { collectGarbage } from "../../src/runtime/mod.ts";
 import { DEFAULT_VIVALDI } from "../../src/gossip/coordinate.ts";
 import { seededRandom } from "../../src/gossip/random.ts";
 import { circleMatrix, evaluate, gridMatrix, lineMatrix, planeMatrix, randomMatrix, simulate, splitMatrix, vivaldiClients } from "../../src/gossip/sim/phantom.ts";
@@ -14,7 +15,9 @@ import { coordinateScenario, failureScenario, lossScenario, slowMemberScenario }
 
 const N = Number(process.env.GOSSIP_SIM_N ?? 1000);
 const SEEDS = Number(process.env.GOSSIP_SIM_SEEDS ?? 3);
-const STABLE_MS = Number(process.env.GOSSIP_SIM_STABLE_S ?? 120) * 1000;
+const STABLE_MS = Number(process.env.GOSSIP_SIM_STABLE_S ?? 60) * 1000;
+// Long runs allocate faster than the collector keeps up; collect between chunks.
+const tick = collectGarbage;
 const COORD_MS = Number(process.env.GOSSIP_SIM_COORD_S ?? 200) * 1000;
 
 const f = (x: number, d = 2): string => (Number.isFinite(x) ? x.toFixed(d) : "n/a");
@@ -44,7 +47,7 @@ const t0 = wall();
 const rows: (string | number)[][] = [];
 const model = (n: number): number => suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs) / 1000 + 1.6;
 for (const n of [100, N]) {
-  const rs = Array.from({ length: SEEDS }, (_, s) => failureScenario({ n, seed: 100 + s }));
+  const rs = Array.from({ length: SEEDS }, (_, s) => failureScenario({ n, seed: 100 + s, tick }));
   const all = median(rs.map((r) => r.allFailedMs / 1000));
   rows.push([
     n,
@@ -73,7 +76,7 @@ for (const [label, cfg] of [
   ["Lifeguard, UDP only", { disableTcpPings: true }],
   ["classic SWIM (no Lifeguard), UDP only", { disableTcpPings: true, lifeguard: false }],
 ] as const) {
-  const r = lossScenario({ n: N, seed: 7, loss: 0.1, durationMs: STABLE_MS, config: cfg });
+  const r = lossScenario({ n: N, seed: 7, loss: 0.1, durationMs: STABLE_MS, config: cfg, tick });
   lossRows.push([label, f(r.lossRate * 100, 1), r.suspicions, r.refutes, r.falsePositives, r.falselyFailedMembers, f(r.load.packetsPerNodePerSec)]);
 }
 table(["config", "loss %", "suspicions", "refutes", "false failures", "members hit", "pkt/node/s"], lossRows);
@@ -85,7 +88,7 @@ const t2 = wall();
 const slowRows: (string | number)[][] = [];
 const slow: Record<string, number> = {};
 for (const lifeguard of [true, false]) {
-  const r = slowMemberScenario({ n: N, seed: 9, lifeguard, lagMs: 10_000, durationMs: STABLE_MS });
+  const r = slowMemberScenario({ n: N, seed: 9, lifeguard, lagMs: 10_000, durationMs: STABLE_MS, tick });
   slow[String(lifeguard)] = r.healthyMarkedFailed;
   slowRows.push([lifeguard ? "Lifeguard" : "classic SWIM", r.healthyMarkedFailed, r.falselyFailedMembers - (r.slowMarkedFailed > 0 ? 1 : 0), r.slowMarkedFailed, r.suspicionsBySlow, r.slowHealth, f(r.load.packetsPerNodePerSec)]);
 }
@@ -100,7 +103,7 @@ for (const [label, truth] of [
   ["plane 100 ms wide + 0-10 ms access links", planeMatrix(N, 0.1, 0.01, seededRandom(4))],
   ["two sites: 1 ms inside, +10 ms between", splitMatrix(N, 0.001, 0.01)],
 ] as const) {
-  const r = coordinateScenario({ n: N, seed: 4, durationMs: COORD_MS, truth });
+  const r = coordinateScenario({ n: N, seed: 4, durationMs: COORD_MS, truth, tick });
   coordRows.push([label, f(r.medianError, 3), f(r.p90Error, 3), f(r.originMedianError, 3), f(r.meanRttMedianError, 3), f(r.medianError / r.meanRttMedianError, 3)]);
 }
 table(["latency matrix", "median rel. err", "p90", "do-nothing (origin)", "constant mean RTT", "ours/mean-RTT"], coordRows);

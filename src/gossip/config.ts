@@ -56,7 +56,11 @@ export interface GossipConfig {
   readonly userEventSizeLimit: number;
   /** Serf: user events (and queries) remembered per Lamport time slot for de-duplication. */
   readonly eventBufferSize: number;
-  /** Packets whose timestamp is further than this from our clock are dropped as stale. */
+  /**
+   * Packets whose timestamp is further than this from our clock are dropped
+   * as stale (so members' clocks must agree to within it); inside it a
+   * replayed nonce is dropped. Nonces are kept for up to three windows.
+   */
   readonly replayWindowMs: number;
   readonly vivaldi: VivaldiConfig;
   /** Turn coordinates off (Consul's `disable_coordinates`). */
@@ -93,7 +97,7 @@ export const LAN_CONFIG: GossipConfig = {
   queryResponseSizeLimit: 1024,
   userEventSizeLimit: 512,
   eventBufferSize: 512,
-  replayWindowMs: 120_000,
+  replayWindowMs: 30_000,
   vivaldi: DEFAULT_VIVALDI,
   disableCoordinates: false,
 };

@@ -1,3 +1,4 @@
 export * as proc from "./process.ts";
 export { serveHttp } from "./serve.ts";
 export type { FetchHandler, HttpListener, ServeOptions } from "./serve.ts";
+export { collectGarbage } from "./gc.ts";

@@ -176,7 +176,7 @@ export class SimNetwork {
 
   /** Delivers raw bytes as if from `from` (tests inject hostile packets this way). */
   inject(from: Address, to: Address, data: Uint8Array): void {
-    this.sendPacket(from, to, data, true);
+    this.sendPacket(from, to, data.slice(), true);
   }
 
   sendPacket(from: Address, to: Address, data: Uint8Array, reliable = false): void {
@@ -188,11 +188,11 @@ export class SimNetwork {
       this.counters.packetsLost++;
       return;
     }
-    const copy = data.slice();
+    // Senders never reuse a sealed packet, so it travels without a copy.
     this.clock.setTimeout(() => {
       if (dst.closed) return;
       this.counters.packetsDelivered++;
-      dst.deliverPacket(copy, from);
+      dst.deliverPacket(data, from);
     }, this.latencyMs(from, to));
   }
 

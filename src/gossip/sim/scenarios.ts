@@ -15,9 +15,22 @@ export interface LoadFigures {
   readonly bytesPerNodePerSec: number;
 }
 
-function measureLoad(c: SimCluster, ms: number): LoadFigures {
+/** Runs in chunks of this much virtual time, calling the options' `tick` in between. */
+const CHUNK_MS = 5000;
+
+function runChunked(c: SimCluster, ms: number, tick: (() => void) | undefined, stop?: () => boolean): void {
+  const end = c.clock.now() + ms;
+  while (c.clock.now() < end) {
+    let stopped = false;
+    c.runFor(Math.min(CHUNK_MS, end - c.clock.now()), stop ? () => (stopped = stop()) : undefined);
+    if (stopped) return;
+    tick?.();
+  }
+}
+
+function measureLoad(c: SimCluster, ms: number, tick?: () => void): LoadFigures {
   const before = c.totals();
-  c.runFor(ms);
+  runChunked(c, ms, tick);
   const after = c.totals();
   const alive = c.alive().length;
   return {
@@ -47,12 +60,14 @@ export interface ScenarioOptions {
   readonly seed: number;
   readonly config?: Partial<GossipConfig>;
   readonly loss?: number;
+  /** Called between chunks of virtual time (the bench collects garbage there). */
+  readonly tick?: () => void;
 }
 
 /** Kills one member and measures how long until every other member knows. */
 export function failureScenario(o: ScenarioOptions & { readonly maxMs?: number }): FailureResult {
   const c = new SimCluster({ n: o.n, seed: o.seed, ...(o.config ? { config: o.config } : {}), ...(o.loss ? { loss: o.loss } : {}) });
-  const steadyLoad = measureLoad(c, 5000);
+  const steadyLoad = measureLoad(c, 5000, o.tick);
   const victim = c.nodes[randomInt(seededRandom(o.seed), o.n)] ?? (c.nodes[0] as (typeof c.nodes)[number]);
   const before = c.totals();
   const t0 = c.clock.now();
@@ -63,7 +78,7 @@ export function failureScenario(o: ScenarioOptions & { readonly maxMs?: number }
   const need = o.n - 1;
   const start = c.failures.length;
   let seen = start;
-  c.runFor(o.maxMs ?? 300_000, () => {
+  runChunked(c, o.maxMs ?? 300_000, o.tick, () => {
     for (; seen < c.failures.length; seen++) {
       const f = c.failures[seen];
       if (!f || f.subject !== victim.name || knowers.has(f.observer)) continue;
@@ -111,7 +126,7 @@ export interface StabilityResult {
 /** No one dies: every member-failed event is a false positive (packet loss in the network). */
 export function lossScenario(o: ScenarioOptions & { readonly durationMs: number }): StabilityResult {
   const c = new SimCluster({ n: o.n, seed: o.seed, ...(o.config ? { config: o.config } : {}), loss: o.loss ?? 0.1 });
-  const load = measureLoad(c, o.durationMs);
+  const load = measureLoad(c, o.durationMs, o.tick);
   let suspicions = 0;
   let refutes = 0;
   for (const n of c.nodes) {
@@ -153,7 +168,7 @@ export function slowMemberScenario(o: ScenarioOptions & { readonly durationMs: n
   c.runFor(2000);
   const slow = c.nodes[1] as (typeof c.nodes)[number];
   slow.exec.lagInbound(o.lagMs, seededRandom(o.seed ^ 0x510));
-  const load = measureLoad(c, o.durationMs);
+  const load = measureLoad(c, o.durationMs, o.tick);
   let suspicions = 0;
   let refutes = 0;
   for (const n of c.nodes) {
@@ -201,7 +216,7 @@ export function coordinateScenario(o: ScenarioOptions & { readonly durationMs: n
     ...(o.config ? { config: o.config } : {}),
     latencyMs: (i, j) => (((t[i] as number[])[j] as number) * 1000) / 2,
   });
-  c.runFor(o.durationMs);
+  runChunked(c, o.durationMs, o.tick);
   const r = seededRandom(o.seed ^ 0xc00d);
   const coords = c.nodes.map((n) => n.serf.coordinate() ?? newCoordinate());
   const origin = newCoordinate();
