@@ -170,9 +170,12 @@ export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: st
   const nowMs = (ctx.now ?? Date.now)();
   const cache = ctx.cache ?? null;
   let key: string | null = null;
-  let version = 0;
+  let version = Number.NaN;
   if (cache !== null && ctx.lookup.version !== undefined && bytes.length > HEADER_SIZE && bytes.length <= MAX_CACHED_QUERY) {
     version = ctx.lookup.version();
+  }
+  // No cache, an odd-sized query, or a lookup that cannot tell its version (NaN): nothing is kept.
+  if (cache !== null && !Number.isNaN(version)) {
     key = cacheKey(bytes);
     const hit = cache.get(key, version, Math.floor(nowMs / 1000));
     if (hit !== undefined) return fromCache(hit, bytes, ctx, nowMs);

@@ -24,7 +24,7 @@ export interface PreparedQueryResult {
 export interface DnsLookup {
   /**
    * A number that changes whenever any answer could change (for the answer
-   * cache). Lookups without it are never cached.
+   * cache). Lookups without it, or answering NaN, are never cached.
    */
   version?(): number;
   /**

@@ -97,11 +97,11 @@ export class StateDnsLookup implements DnsLookup {
     return t;
   }
 
-  /** Moves on with every applied write and every restore (which may go back to an older index). */
+  /** Moves on with every applied write and every restore (which may go back to an older index); NaN when the state cannot tell. */
   version(): number {
     const t = this.state.t;
     const applied = this.state.lastApplied;
-    if (applied === undefined) return ++this.generation;
+    if (applied === undefined) return Number.NaN;
     if (t !== this.versionTables || applied !== this.versionApplied) {
       this.versionTables = t;
       this.versionApplied = applied;

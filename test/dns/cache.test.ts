@@ -145,6 +145,18 @@ describe("answer cache", () => {
     expect(await serial()).toBe(NOW_MS / 1000 + 1);
   });
 
+  test("a state that cannot tell its last applied index is never cached", async () => {
+    const catalog = mixedCatalog();
+    const e = env(catalog);
+    const cache = new AnswerCache();
+    const store = catalog.store;
+    const lookup = new StateDnsLookup({ get t() { return store.t; } }, { datacenter: "dc1", selfNode: "server1" });
+    const ctx: DnsContext = { config: e.config, lookup, transport: "udp", cache, random: seeded(1), now: () => NOW_MS };
+    for (let i = 0; i < 3; i++) await handleDns(queryBytes("web.service.consul", "A"), ctx);
+    expect(cache.hits).toBe(0);
+    expect(cache.size).toBe(0);
+  });
+
   test("keys tell every byte value apart and leave out the ID", () => {
     const keys = new Set<string>();
     for (let b = 0; b < 256; b++) keys.add(cacheKey(new Uint8Array([0, 0, 1, b, 7])));
