@@ -18,11 +18,12 @@
  *   sequence (one request shared by every caller that arrived before it was
  *   sent) and waits until the reader has passed it.
  */
-import { DeliverPolicy, DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
-import type { ConsumerMessages, JetStreamClient, JetStreamManager, JsMsg } from "@nats-io/jetstream";
+import { DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { LogClosedError, LogCorruptionError, LogStateError, LogUnavailableError } from "./errors.ts";
+import { StreamFeed } from "./jetstream_feed.ts";
 import { clusterNames, type ClusterNames } from "./jetstream_names.ts";
 import type { Log, LogEntry, LogSnapshot, RecoveredLog } from "./log.ts";
 import { decodeSnapshot, encodeSnapshotHeader, peekSnapshotIndex } from "./snapshot_file.ts";
@@ -41,6 +42,11 @@ export interface JetStreamLogOptions {
   readonly appendTimeoutMs?: number;
   /** One publish or API request. Default 2 s. */
   readonly requestTimeoutMs?: number;
+  /**
+   * How long appends wait for a lost NATS connection to come back before
+   * failing with "No cluster leader" (Consul's RPC hold timeout). Default 3 s.
+   */
+  readonly holdMs?: number;
   /** Prefix of this writer's message ids; random by default (must be unique per process). */
   readonly writerId?: string;
 }
@@ -54,16 +60,23 @@ export interface JetStreamLogStats {
   readonly duplicates: number;
   /** Times the reader jumped to a snapshot because the entries it needed were purged. */
   readonly restores: number;
+  /** Entries the reader fetched one by one while its consumer was stalled. */
+  readonly directGets: number;
+  /** Consumers the reader replaced after a stall. */
+  readonly consumerRestarts: number;
   readonly snapshotIndex: number;
   readonly lastIndex: number;
 }
 
 interface Pending {
+  readonly data: Uint8Array;
   readonly resolve: (index: number) => void;
   readonly reject: (err: unknown) => void;
   readonly deadline: number;
   /** Stream sequence from the ack, 0 until it arrives. */
   seq: number;
+  /** Which publish of this entry is the live one (older answers are ignored). */
+  attempt: number;
 }
 
 interface Waiter {
@@ -78,7 +91,6 @@ const State = { New: "new", Opening: "opening", Open: "open", Closed: "closed" }
 type State = (typeof State)[keyof typeof State];
 
 const SNAPSHOT_OBJECT = "state";
-const MSG_ID = "Nats-Msg-Id";
 
 /**
  * @example
@@ -99,14 +111,17 @@ export class JetStreamLog implements Log {
   readonly #dupWindowMs: number;
   readonly #appendTimeoutMs: number;
   readonly #requestTimeoutMs: number;
+  readonly #holdMs: number;
   readonly #writerId: string;
   #state: State = State.New;
   #js: JetStreamClient | null = null;
   #jsm: JetStreamManager | null = null;
   #os: ObjectStore | null = null;
-  #feed: ConsumerMessages | null = null;
-  #feedGeneration = 0;
-  #recovering = false;
+  #feed: StreamFeed | null = null;
+  #recovering = 0;
+  /** Highest index known to be committed (acks, read barriers). */
+  #knownLast = 0;
+  #sweeper: ReturnType<typeof setInterval> | null = null;
   #consumer: ((entry: LogEntry) => void) | null = null;
   #restore: ((snapshot: LogSnapshot) => void) | null = null;
   #buffer: Buffered[] = [];
@@ -121,6 +136,8 @@ export class JetStreamLog implements Log {
   #nextProbe: Promise<number> | null = null;
   #snapshotTail: Promise<unknown> = Promise.resolve();
   #connected = true;
+  /** When the connection was lost (ms since epoch), 0 while connected. */
+  #disconnectedAt = 0;
   #statusLoop: { stop(): void } | null = null;
   #lastContact = 0;
   #stats = { appends: 0, retries: 0, duplicates: 0, restores: 0 };
@@ -133,6 +150,7 @@ export class JetStreamLog implements Log {
     this.#dupWindowMs = positive(options.duplicateWindowMs ?? 120_000, "duplicateWindowMs");
     this.#appendTimeoutMs = positive(options.appendTimeoutMs ?? 15_000, "appendTimeoutMs");
     this.#requestTimeoutMs = positive(options.requestTimeoutMs ?? 2_000, "requestTimeoutMs");
+    this.#holdMs = positive(options.holdMs ?? 3_000, "holdMs");
     if (this.#appendTimeoutMs >= this.#dupWindowMs) {
       throw new RangeError("JetStreamLog appendTimeoutMs must be shorter than duplicateWindowMs, or a late retry could be stored twice");
     }
@@ -152,10 +170,22 @@ export class JetStreamLog implements Log {
 
   async #open(): Promise<RecoveredLog> {
     this.#watchConnection();
-    this.#jsm = await jetstreamManager(this.#nc, { timeout: this.#requestTimeoutMs });
+    // JetStream may still be electing its meta leader when servers start
+    // together with NATS: transient refusals are retried for a while.
+    const deadline = Date.now() + this.#appendTimeoutMs * 2;
+    this.#jsm = await whileTransient(deadline, () => jetstreamManager(this.#nc, { timeout: this.#requestTimeoutMs }));
     this.#js = jetstream(this.#nc, { timeout: this.#requestTimeoutMs });
-    await this.#ensureStream(this.#jsm);
-    this.#os = await new Objm(this.#js).create(this.names.snapshots, { replicas: this.#replicas, storage: StorageType.File });
+    this.#feed = new StreamFeed(this.#js, this.#jsm, this.names.stream, {
+      applied: () => this.#applied,
+      target: () => this.#knownLast,
+      deliver: (seq, data, msgId) => this.#accept(seq, data, msgId),
+      gap: (first) => this.#recover(first),
+    });
+    this.#sweeper = setInterval(() => this.#sweep(), 500);
+    await whileTransient(deadline, () => this.#ensureStream(this.#jsm!));
+    this.#os = await whileTransient(deadline, () =>
+      new Objm(this.#js!).create(this.names.snapshots, { replicas: this.#replicas, storage: StorageType.File }),
+    );
 
     // Restore the newest snapshot, then read the stream from just after it up
     // to what it held when we looked; the reader keeps going from there.
@@ -167,9 +197,9 @@ export class JetStreamLog implements Log {
       entries = [];
     };
     for (let attempt = 0; ; attempt++) {
-      snapshot = await this.#loadSnapshot();
+      snapshot = await whileTransient(deadline, () => this.#loadSnapshot());
       const base = snapshot?.index ?? 0;
-      const { first_seq: first, last_seq: last } = (await this.#jsm.streams.info(this.names.stream)).state;
+      const { first_seq: first, last_seq: last } = (await whileTransient(deadline, () => this.#jsm!.streams.info(this.names.stream))).state;
       if (last > base && first > base + 1) {
         // Compacted past the snapshot we read: a newer snapshot was being written. Read again.
         if (attempt >= 20) {
@@ -183,7 +213,8 @@ export class JetStreamLog implements Log {
         continue;
       }
       this.#applied = base;
-      await this.#startFeed(base + 1);
+      this.#knownLast = Math.max(this.#knownLast, last);
+      await this.#feed!.start(base + 1);
       await this.#waitApplied(last, this.#appendTimeoutMs * 4);
       break;
     }
@@ -220,10 +251,11 @@ export class JetStreamLog implements Log {
       return Promise.reject(new RangeError(`Log entry is ${data.length} bytes; the NATS limit (max_payload ${max}) leaves room for ${max - 1024}`));
     }
     if (this.#pending.has(id)) return Promise.reject(new LogStateError(`An append with message id "${id}" is already in flight`));
+    if (this.#heldTooLong()) return Promise.reject(new LogUnavailableError("not connected to NATS"));
     return new Promise<number>((resolve, reject) => {
-      const p: Pending = { resolve, reject, deadline: Date.now() + this.#appendTimeoutMs, seq: 0 };
+      const p: Pending = { data, resolve, reject, deadline: Date.now() + this.#appendTimeoutMs, seq: 0, attempt: 0 };
       this.#pending.set(id, p);
-      this.#publish(id, data, p);
+      this.#publish(id, p);
     });
   }
 
@@ -261,19 +293,19 @@ export class JetStreamLog implements Log {
   }
 
   stats(): JetStreamLogStats {
-    return { ...this.#stats, snapshotIndex: this.#snapshotIndex, lastIndex: this.#applied };
+    const feed = this.#feed?.stats() ?? { directGets: 0, restarts: 0 };
+    return { ...this.#stats, directGets: feed.directGets, consumerRestarts: feed.restarts, snapshotIndex: this.#snapshotIndex, lastIndex: this.#applied };
   }
 
   async close(): Promise<void> {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
-    this.#feedGeneration++;
+    this.#recovering++;
     this.#statusLoop?.stop();
+    if (this.#sweeper !== null) clearInterval(this.#sweeper);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
-    const feed = this.#feed;
-    this.#feed = null;
-    feed?.stop();
+    this.#feed?.stop();
     const err = new LogClosedError("append", { cause: "the log was closed before the entry was applied" });
     for (const p of this.#pending.values()) p.reject(err);
     this.#pending.clear();
@@ -284,40 +316,19 @@ export class JetStreamLog implements Log {
 
   // ---- reading the stream ----
 
-  async #startFeed(from: number): Promise<void> {
-    const js = this.#js!;
-    const generation = ++this.#feedGeneration;
-    const old = this.#feed;
-    this.#feed = null;
-    old?.stop();
-    const consumer = await js.consumers.get(this.names.stream, { deliver_policy: DeliverPolicy.StartSequence, opt_start_seq: from });
-    const feed = await consumer.consume({
-      max_messages: 1024,
-      expires: 2_000,
-      callback: (m: JsMsg) => {
-        if (generation === this.#feedGeneration) this.#onMessage(m);
-      },
-    });
-    if (generation !== this.#feedGeneration) {
-      feed.stop();
-      return;
-    }
-    this.#feed = feed;
-  }
-
-  #onMessage(m: JsMsg): void {
-    const seq = m.seq;
+  /** One stream message, from the consumer or a direct get, in any order. */
+  #accept(seq: number, data: Uint8Array, id: string): void {
     this.#lastContact = Date.now();
-    if (seq <= this.#applied || this.#recovering) return;
+    if (seq <= this.#applied || this.#recovering > 0) return;
     if (seq !== this.#applied + 1) {
       this.#recover(seq);
       return;
     }
-    const id = m.headers?.get(MSG_ID) ?? "";
     const p = id === "" ? undefined : this.#pending.get(id);
     this.#applied = seq;
+    if (seq > this.#knownLast) this.#knownLast = seq;
     let failure: unknown = null;
-    const entry: LogEntry = { index: seq, data: m.data, local: p !== undefined };
+    const entry: LogEntry = { index: seq, data, local: p !== undefined };
     if (this.#consumer !== null) {
       try {
         this.#consumer(entry);
@@ -342,24 +353,35 @@ export class JetStreamLog implements Log {
    * over, and read on from just after it.
    */
   #recover(seenSeq: number): void {
-    this.#recovering = true;
-    const generation = ++this.#feedGeneration;
-    const old = this.#feed;
-    this.#feed = null;
-    old?.stop();
+    if (this.#recovering > 0) return;
+    const generation = ++this.#recovering;
+    this.#feed?.stop();
     void (async () => {
-      while (this.#state !== State.Closed && generation === this.#feedGeneration) {
+      while (this.#state !== State.Closed && generation === this.#recovering) {
         try {
           const snap = await this.#loadSnapshot();
           if (snap !== null && snap.index > this.#applied && snap.index >= seenSeq - 1) this.#install(snap);
-          this.#recovering = false;
-          await this.#startFeed(this.#applied + 1);
+          this.#recovering = 0;
+          await this.#feed!.start(this.#applied + 1);
           return;
         } catch {
+          this.#recovering = generation;
           await this.#sleep(250);
         }
       }
     })();
+  }
+
+  /** Appends acknowledged but still not applied here after their deadline fail (the reader is stuck). */
+  #sweep(): void {
+    if (this.#pending.size === 0) return;
+    const now = Date.now();
+    for (const [id, p] of this.#pending) {
+      if (p.seq !== 0 && now >= p.deadline) {
+        this.#pending.delete(id);
+        p.reject(new LogUnavailableError(`entry ${p.seq} is committed but this server has applied only up to ${this.#applied}`));
+      }
+    }
   }
 
   #install(snapshot: LogSnapshot): void {
@@ -459,6 +481,7 @@ export class JetStreamLog implements Log {
     try {
       const info = await this.#jsm!.streams.info(this.names.stream);
       this.#lastContact = Date.now();
+      if (info.state.last_seq > this.#knownLast) this.#knownLast = info.state.last_seq;
       return info.state.last_seq;
     } catch (err) {
       throw new LogUnavailableError(`asking the stream ${this.names.stream} for its last entry failed: ${(err as Error).message}`, { cause: err });
@@ -467,11 +490,13 @@ export class JetStreamLog implements Log {
 
   // ---- writing ----
 
-  #publish(id: string, data: Uint8Array, p: Pending): void {
-    this.#js!.publish(this.names.subject, data, { msgID: id, timeout: this.#requestTimeoutMs, retries: 0 }).then(
+  #publish(id: string, p: Pending): void {
+    const attempt = ++p.attempt;
+    this.#js!.publish(this.names.subject, p.data, { msgID: id, timeout: this.#requestTimeoutMs, retries: 0 }).then(
       (ack) => {
         this.#lastContact = Date.now();
         if (ack.duplicate) this.#stats.duplicates++;
+        if (ack.seq > this.#knownLast) this.#knownLast = ack.seq;
         if (this.#pending.get(id) !== p) return;
         p.seq = ack.seq;
         if (ack.seq > this.#applied) return; // the reader resolves it when it gets there
@@ -484,9 +509,9 @@ export class JetStreamLog implements Log {
         }
       },
       (err: unknown) => {
-        if (this.#pending.get(id) !== p) return; // the reader saw it stored
+        if (this.#pending.get(id) !== p || p.attempt !== attempt) return; // stored after all, or sent again already
         if (this.#state === State.Closed) return;
-        if (!retryable(err) || Date.now() >= p.deadline) {
+        if (!retryable(err) || Date.now() >= p.deadline || this.#heldTooLong()) {
           this.#pending.delete(id);
           p.reject(
             retryable(err)
@@ -497,7 +522,9 @@ export class JetStreamLog implements Log {
         }
         this.#stats.retries++;
         // Same id: if the first publish was stored after all, JetStream answers with its sequence.
-        this.#later(() => this.#publish(id, data, p), 100);
+        this.#later(() => {
+          if (this.#pending.get(id) === p && p.attempt === attempt) this.#publish(id, p);
+        }, 100);
       },
     );
   }
@@ -571,10 +598,25 @@ export class JetStreamLog implements Log {
       for (;;) {
         const r = await it.next();
         if (r.done === true) return;
-        if (r.value.type === "disconnect") this.#connected = false;
-        else if (r.value.type === "reconnect") this.#connected = true;
+        if (r.value.type === "disconnect") {
+          this.#connected = false;
+          this.#disconnectedAt = Date.now();
+        } else if (r.value.type === "reconnect") {
+          this.#connected = true;
+          this.#disconnectedAt = 0;
+          this.#republish();
+        }
       }
     })().catch(() => undefined);
+  }
+
+  /** Publishes lost with the old connection would only time out: send them again now (same ids). */
+  #republish(): void {
+    for (const [id, p] of this.#pending) if (p.seq === 0) this.#publish(id, p);
+  }
+
+  #heldTooLong(): boolean {
+    return !this.#connected && Date.now() - this.#disconnectedAt >= this.#holdMs;
   }
 
   #refusal(operation: string): Error | null {
@@ -618,6 +660,19 @@ const TRANSIENT = new Set([
   "ClosedConnectionError",
   "DrainingConnectionError",
 ]);
+
+/** Runs `fn` again while it fails with a transient error, until `deadline`. */
+export async function whileTransient<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
+  for (;;) {
+    try {
+      return await fn();
+    } catch (err) {
+      if (!retryable(err) && !/jetstream (is )?not (enabled|available)|temporarily unavailable|no suitable peers|insufficient resources/i.test(String(err))) throw err;
+      if (Date.now() >= deadline) throw err;
+      await new Promise((r) => setTimeout(r, 200));
+    }
+  }
+}
 
 function positive(n: number, what: string): number {
   if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`JetStreamLog option ${what} must be a positive integer, got ${n}`);
