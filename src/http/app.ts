@@ -27,6 +27,7 @@ import { pathLabel, RequestMetrics } from "./metrics.ts";
 import { missingParamRoutes } from "./missing.ts";
 import { operatorKeyringRoutes } from "./operator_keyring.ts";
 import { requestToken } from "./query.ts";
+import { operatorRoutes } from "./operator.ts";
 import { sessionRoutes } from "./session.ts";
 import { snapshotRoutes } from "./snapshot.ts";
 import { statusRoutes } from "./status.ts";
@@ -73,6 +74,7 @@ export function createApp(api: ApiContext): Hono {
   txnRoutes(app, api);
   snapshotRoutes(app, api);
   statusRoutes(app, api);
+  operatorRoutes(app, api);
   agentRoutes(app, api);
   agentServiceRoutes(app, api);
   agentCheckRoutes(app, api);

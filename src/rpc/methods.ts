@@ -49,6 +49,19 @@ export interface NodeServicesRow {
   readonly services: NodeService[];
 }
 
+/** Consul's structs.RaftConfigurationResponse. */
+export interface RaftConfiguration {
+  readonly Servers: {
+    readonly ID: string;
+    readonly Node: string;
+    readonly Address: string;
+    readonly Leader: boolean;
+    readonly ProtocolVersion: string;
+    readonly Voter: boolean;
+  }[];
+  readonly Index: number;
+}
+
 export type SessionApplyArgs =
   | { readonly Op: "create"; readonly Session: SessionCommandBody }
   | { readonly Op: "destroy"; readonly ID: string };
@@ -172,6 +185,11 @@ export interface Endpoints {
   "Coordinate.ListNodes": E<Empty, QueryReply<CoordinateEntry[]>>;
   /** One node's coordinates (one per segment; none when it has not sent any). */
   "Coordinate.Node": E<{ readonly Node: string }, QueryReply<CoordinateEntry[]>>;
+
+  /** The servers of the datacenter (Consul's Raft configuration). */
+  "Operator.RaftGetConfiguration": E<Empty, QueryReply<RaftConfiguration>>;
+  /** Drops a server from the configuration by ID or by "ip:port". */
+  "Operator.RaftRemovePeer": E<{ readonly ID: string; readonly Address: string }, true>;
 }
 
 export type { Empty };

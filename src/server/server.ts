@@ -7,11 +7,15 @@
 import { type BlockingOptions, blockingQuery, Deadlines, type QueryResult } from "./blocking.ts";
 import { CAManager, type ConnectOptions } from "./ca_manager.ts";
 import { type Clock, systemClock } from "./clock.ts";
+import type { ClusterRole, RaftPeer } from "./cluster_role.ts";
+import { Leadership } from "./leadership.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { GossipPool } from "../gossip/mod.ts";
 import { CoordinateBatcher, type CoordinateBatchOptions } from "./coordinates.ts";
-import type { Log } from "../log/log.ts";
-import { type ApplyResult, type Command, decodeCommand, encodeCommand, MessageType, StateStore } from "../state/mod.ts";
+import { LogUnavailableError } from "../log/errors.ts";
+import type { Log, LogSnapshot } from "../log/log.ts";
+import type { RequestOptions } from "../rpc/types.ts";
+import { type ApplyResult, type Command, decodeCommand, encodeCommand, type FencedCommand, MessageType, StateStore } from "../state/mod.ts";
 import { decodeSnapshot } from "../state/snapshot.ts";
 import { encodeBase64 } from "../structs/json.ts";
 import { SERF_CHECK_ID, SERF_CHECK_NAME, HealthStatus } from "../structs/catalog.ts";
@@ -39,6 +43,9 @@ export interface ServerConfig {
   readonly coordinates?: CoordinateBatchOptions;
   /** Connect (service mesh) and its CA; on by default. */
   readonly connect?: ConnectOptions;
+
+  /** The cluster this server is one of (its log is then shared); absent for a single server. */
+  readonly cluster?: ClusterRole;
 }
 
 /** A state snapshot given to `restore` that does not decode; nothing was written. */
@@ -63,6 +70,10 @@ export class Server {
   readonly coordinates: CoordinateBatcher;
   /** The Connect CA: bootstrap, rotation and pruning are leader duties; signing is any server's. */
   readonly ca: CAManager;
+
+  /** Whether this server runs the leader-only duties now (always, for a single server). */
+  readonly leadership: Leadership;
+  readonly cluster: ClusterRole | null;
   private stopped = false;
   private snapshotting: Promise<void> | null = null;
   private reaper: unknown = null;
@@ -76,8 +87,11 @@ export class Server {
     this.config = config;
     this.clock = config.clock ?? systemClock;
     this.log = config.log;
+    this.cluster = config.cluster ?? null;
+    const cluster = this.cluster;
+    this.leadership = new Leadership(cluster ? () => cluster.holdsLease() : null);
     this.sessions = new SessionTimers(this.clock, (id) => {
-      this.write({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
+      this.leaderWrite({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
     });
     this.coordinates = new CoordinateBatcher((cmd) => this.mustWrite(cmd), this.clock, config.coordinates);
     this.ca = new CAManager(
@@ -95,15 +109,84 @@ export class Server {
     }
     this.log.onCommit((entry) => {
       const cmd = decodeCommand(entry.data);
-      this.results.set(entry.index, this.state.apply(entry.index, cmd));
+      const result = this.state.apply(entry.index, cmd);
+      // Entries other servers appended have nobody waiting here for their outcome.
+      if (entry.local !== false) this.results.set(entry.index, result);
       this.afterApply(cmd);
+      if (this.cluster) this.maybeSnapshot();
     });
-    for (const s of this.state.t.sessions.values()) this.sessions.arm(s.ID, s.TTL);
+    this.log.onRestore?.((snapshot) => this.installSnapshot(snapshot));
+    if (this.cluster) {
+      await this.cluster.start({
+        onLeadership: (leader) => this.onLeadership(leader),
+        serveLeader: (method, args) => this.serveLeader(method, args),
+      });
+    } else {
+      this.armAllSessions();
+    }
     await this.registerSelf();
     this.scheduleReap();
     this.coordinates.start();
     // Leader duty: the single server is always leader today.
     await this.ca.start();
+  }
+
+  /** Whether this server runs the leader-only duties now. */
+  isLeader(): boolean {
+    return this.leadership.isLeader();
+  }
+
+  /** The leader's server address ("ip:port"), "" when there is none. */
+  leaderAddress(): string {
+    if (!this.cluster) return `${this.config.advertiseAddr}:${this.config.serverPort}`;
+    return this.cluster.leader()?.Address ?? "";
+  }
+
+  /** The servers of this datacenter (Consul's Raft configuration). */
+  peers(): RaftPeer[] {
+    if (!this.cluster) return [{ ID: this.config.nodeId, Node: this.config.nodeName, Address: this.leaderAddress() }];
+    return this.cluster.peers();
+  }
+
+  /**
+   * What a read with these options waits for before it runs: null when it
+   * can run at once (a single server; `stale` within `max_stale`). Default
+   * reads wait until this replica has applied everything committed when
+   * they arrived; `consistent` reads append a barrier and wait for it.
+   * Rejects with ApplyError("No cluster leader") when the log is out of reach.
+   */
+  readGate(opts: RequestOptions): Promise<void> | null {
+    if (!this.cluster || this.stopped) return null;
+    if (opts.consistency === "stale" && (opts.maxStaleMs <= 0 || this.lastContactMs() <= opts.maxStaleMs)) return null;
+    if (opts.consistency === "consistent") {
+      return this.write({ Type: MessageType.Barrier, Now: this.clock.now() }).then(() => undefined);
+    }
+    return (this.log.sync?.() ?? Promise.resolve()).catch((err: unknown) => {
+      throw err instanceof LogUnavailableError ? new ApplyError(err.message, { cause: err }) : err;
+    });
+  }
+
+  /** X-Consul-KnownLeader and X-Consul-LastContact for a read (absent fields: a single server). */
+  readMeta(opts: RequestOptions): { knownLeader?: boolean; lastContact?: number } {
+    if (!this.cluster) return {};
+    const knownLeader = this.cluster.leader() !== null;
+    // Default and consistent reads have just heard from the log.
+    return { knownLeader, lastContact: opts.consistency === "stale" && !this.isLeader() ? this.lastContactMs() : 0 };
+  }
+
+  /** Milliseconds since this server last heard from the cluster (0 for a single server). */
+  lastContactMs(): number {
+    if (!this.cluster) return 0;
+    return Math.max(0, this.clock.now() - this.cluster.lastContact());
+  }
+
+  /** Restarts a session's TTL timer, which runs on the leader (Consul forwards renewals there). */
+  async renewSession(id: string, ttl: string): Promise<void> {
+    if (!this.cluster || this.isLeader()) {
+      this.sessions.arm(id, ttl);
+      return;
+    }
+    await this.cluster.callLeader("Session.Renew", { SessionID: id, TTL: ttl });
   }
 
   /** Appends a command and returns what `apply` decided. */
@@ -114,7 +197,13 @@ export class Server {
   /** Like `write`, also answering the log index the command was applied at. */
   async writeIndexed(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
     if (this.stopped) throw new ApplyError("No cluster leader");
-    const index = await this.log.append(encodeCommand(cmd));
+    let index: number;
+    try {
+      index = await this.log.append(encodeCommand(cmd));
+    } catch (err) {
+      if (err instanceof LogUnavailableError) throw new ApplyError(err.message, { cause: err });
+      throw err;
+    }
     const result = this.results.get(index);
     this.results.delete(index);
     this.maybeSnapshot();
@@ -177,6 +266,9 @@ export class Server {
     if (this.stopped) return;
     this.stopped = true;
     this.ca.stop();
+
+    this.leadership.lose();
+    await this.cluster?.stop(false).catch(() => {});
     this.deadlines.stop();
     this.state.hub.fireAll();
     this.sessions.stopAll();
@@ -188,22 +280,77 @@ export class Server {
 
   private afterApply(cmd: Command): void {
     if (cmd.Type === MessageType.Restore) {
-      this.sessions.stopAll();
-      for (const s of this.state.t.sessions.values()) this.sessions.arm(s.ID, s.TTL);
+      this.armAllSessions();
+      // The restored state holds another fence: fence again to keep leading.
+      if (this.leadership.clustered && this.isLeader()) void this.leadership.gain(() => this.appendFence());
       return;
     }
     if (cmd.Type === MessageType.Session && cmd.Op === "create") {
-      if (this.state.t.sessions.has(cmd.Session.ID)) this.sessions.arm(cmd.Session.ID, cmd.Session.TTL);
+      if (this.state.t.sessions.has(cmd.Session.ID) && this.isLeader()) this.sessions.arm(cmd.Session.ID, cmd.Session.TTL);
       return;
     }
+    if (cmd.Type === MessageType.Barrier) return;
     // Sessions vanish by destroy, and by node/check removal in catalog and txn commands.
     if (cmd.Type === MessageType.KVS || cmd.Type === MessageType.Tombstone) return;
     for (const id of this.sessions.armedIds()) if (!this.state.t.sessions.has(id)) this.sessions.disarm(id);
   }
 
+  /** Session timers run on the leader only; it restarts every one at full TTL, as Consul's new leader does. */
+  private armAllSessions(): void {
+    this.sessions.stopAll();
+    if (!this.isLeader()) return;
+    for (const s of this.state.t.sessions.values()) this.sessions.arm(s.ID, s.TTL);
+  }
+
+  private onLeadership(leader: boolean): void {
+    if (leader) {
+      void this.leadership.gain(() => this.appendFence()).then(() => this.armAllSessions());
+    } else {
+      this.leadership.lose();
+      this.sessions.stopAll();
+    }
+  }
+
+  private async appendFence(): Promise<number> {
+    if (this.stopped) throw new ApplyError("No cluster leader");
+    const index = await this.log.append(
+      encodeCommand({ Type: MessageType.Barrier, Now: this.clock.now(), Leader: { ID: this.config.nodeId, Node: this.config.nodeName } }),
+    );
+    this.results.delete(index);
+    return index;
+  }
+
+  /** A leader-only command: refused here when not leading, and in `apply` once another leader has fenced. */
+  private async leaderWrite(cmd: Command): Promise<ApplyResult> {
+    if (!this.isLeader()) throw new ApplyError("Not the cluster leader");
+    const fenced: FencedCommand = { ...cmd, Fence: this.leadership.fence() };
+    return this.write(fenced);
+  }
+
+  /** Calls other servers forward to this one while it leads. */
+  private async serveLeader(method: string, args: unknown): Promise<unknown> {
+    if (!this.isLeader()) throw new ApplyError("No cluster leader");
+    if (method === "Session.Renew") {
+      const a = args as { SessionID?: unknown; TTL?: unknown };
+      if (typeof a.SessionID !== "string" || typeof a.TTL !== "string") throw new ApplyError("rpc error: bad Session.Renew arguments");
+      this.sessions.arm(a.SessionID, a.TTL);
+      return true;
+    }
+    throw new ApplyError(`rpc error: unknown leader method ${method}`);
+  }
+
+  /** The log skipped ahead to a snapshot (this replica missed compacted entries). */
+  private installSnapshot(snapshot: LogSnapshot): void {
+    this.state.restore(snapshot.data);
+    this.results.clear();
+    this.armAllSessions();
+  }
+
   private maybeSnapshot(): void {
     const threshold = this.config.snapshotThreshold ?? 16_384;
     if (this.snapshotting || this.log.entriesSinceSnapshot() < threshold) return;
+    // In a cluster the leader keeps the shared snapshot; the others restore from it.
+    if (this.cluster && !this.isLeader()) return;
     const index = this.state.lastApplied;
     const data = this.state.snapshot();
     this.snapshotting = this.log
@@ -221,7 +368,7 @@ export class Server {
       marks.push({ at: now, index: this.state.lastApplied });
       let reapIndex = 0;
       while (marks.length > 0 && marks[0]!.at <= now - ttl) reapIndex = marks.shift()!.index;
-      if (reapIndex > 0 && !this.stopped) this.write({ Type: MessageType.Tombstone, Now: now, ReapIndex: reapIndex }).catch(() => {});
+      if (reapIndex > 0 && !this.stopped && this.isLeader()) this.leaderWrite({ Type: MessageType.Tombstone, Now: now, ReapIndex: reapIndex }).catch(() => {});
       if (!this.stopped) this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));
     };
     this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));

@@ -7,8 +7,11 @@ import { KvVerb } from "../../structs/kv.ts";
 
 /** The hottest read of the API: no closure, no promise unless it blocks. */
 export function get(s: Server, a: { readonly Key: string }, o: RequestOptions): MaybePromise<QueryReply<KvRow | null>> {
-  if (o.minIndex <= 0) return kvGet(s.state.t, a.Key);
-  return s.query(o, [kvKeyTopic(a.Key)], () => kvGet(s.state.t, a.Key));
+  if (!s.cluster) {
+    if (o.minIndex <= 0) return kvGet(s.state.t, a.Key);
+    return s.query(o, [kvKeyTopic(a.Key)], () => kvGet(s.state.t, a.Key));
+  }
+  return blockingRead(s, o, () => [kvKeyTopic(a.Key)], () => kvGet(s.state.t, a.Key));
 }
 
 export function list(s: Server, a: { readonly Key: string }, o: RequestOptions): MaybePromise<QueryReply<KvRow[]>> {

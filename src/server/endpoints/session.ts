@@ -30,10 +30,13 @@ export function nodeSessions(s: Server, a: { readonly Node: string }, o: Request
   return blockingRead(s, o, () => [Topic.Sessions], () => sessionsOfNode(s.state.t, a.Node));
 }
 
-/** Renew re-arms the TTL timer only; it is not a log write. */
-export function renew(s: Server, a: { readonly SessionID: string }): Session[] {
+/** Renew re-arms the TTL timer only (on the leader, where the timers run); it is not a log write. */
+export function renew(s: Server, a: { readonly SessionID: string }): MaybePromise<Session[]> {
   const session = sessionGet(s.state.t, a.SessionID).value[0];
   if (!session) throw new NotFoundError(`Session id '${a.SessionID}' not found`);
-  s.sessions.arm(session.ID, session.TTL);
-  return [session];
+  if (s.isLeader()) {
+    s.sessions.arm(session.ID, session.TTL);
+    return [session];
+  }
+  return s.renewSession(session.ID, session.TTL).then(() => [session]);
 }

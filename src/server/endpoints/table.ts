@@ -13,6 +13,7 @@ import { dnsLookup } from "./dns_lookup.ts";
 import { eventFire, keyringOperation } from "./internal.ts";
 import * as health from "./health.ts";
 import * as kvs from "./kvs.ts";
+import * as operator from "./operator.ts";
 import * as session from "./session.ts";
 import * as snapshot from "./snapshot.ts";
 import * as status from "./status.ts";
@@ -84,6 +85,9 @@ export const endpoints: EndpointTable = {
   "Coordinate.ListDatacenters": coordinate.listDatacenters,
   "Coordinate.ListNodes": coordinate.listNodes,
   "Coordinate.Node": coordinate.node,
+
+  "Operator.RaftGetConfiguration": operator.raftGetConfiguration,
+  "Operator.RaftRemovePeer": operator.raftRemovePeer,
 };
 
 /** Whether `name` is a method of the table (frames from the wire are checked with it). */

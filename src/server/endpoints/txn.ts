@@ -1,6 +1,7 @@
 /** Txn.* endpoints (Consul's agent/consul/txn_endpoint.go). */
 import type { Server } from "../server.ts";
-import type { QueryReply } from "../../rpc/types.ts";
+import { blockingRead } from "./read.ts";
+import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { MessageType, type TxnError, type TxnOp, type TxnOutcome } from "../../state/mod.ts";
 import { KvVerb } from "../../structs/kv.ts";
 
@@ -18,6 +19,6 @@ export async function apply(s: Server, a: { readonly Ops: TxnOp[] }): Promise<Tx
   return r.value as TxnOutcome;
 }
 
-export function read(s: Server, a: { readonly Ops: TxnOp[] }): QueryReply<TxnOutcome> {
-  return { index: s.lastIndex(), value: s.state.readTxn(a.Ops) };
+export function read(s: Server, a: { readonly Ops: TxnOp[] }, o: RequestOptions): MaybePromise<QueryReply<TxnOutcome>> {
+  return blockingRead(s, { ...o, minIndex: 0 }, () => [], () => ({ index: s.lastIndex(), value: s.state.readTxn(a.Ops) }));
 }
