@@ -9,6 +9,7 @@ import { isLogLevel, type LogLevel } from "./logger.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { isObject } from "../structs/json.ts";
 import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
+import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, type NatsSettings } from "./config_nats.ts";
 
 export interface AgentConfig {
   dev: boolean;
@@ -32,6 +33,10 @@ export interface AgentConfig {
   nodeMeta: Record<string, string>;
   /** Log entries between snapshots (Consul's raft_snapshot_threshold). */
   snapshotThreshold: number;
+  /** Entries kept behind a snapshot when a clustered log is compacted (Consul's raft_trailing_logs). */
+  trailingLogs: number;
+  /** Where a clustered server's log lives (`-nats`, the `nats` block); no URLs: a single server on its own log. */
+  nats: NatsSettings;
   /** DNS: `domain`, `alt_domain`, `recursors`, `translate_wan_addrs` and the `dns_config` block. */
   domain: string;
   altDomain: string;
@@ -119,6 +124,8 @@ export function defaultConfig(): AgentConfig {
     limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024 },
     nodeMeta: {},
     snapshotThreshold: 16_384,
+    trailingLogs: 10_240,
+    nats: defaultNatsSettings(),
     domain: "consul.",
     altDomain: "",
     recursors: [],
@@ -249,6 +256,15 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
         }
         break;
       case "raft_snapshot_threshold": cfg.snapshotThreshold = expect(file, key, v, isNum, "an integer"); break;
+      case "raft_trailing_logs": cfg.trailingLogs = expect(file, key, v, isNum, "an integer"); break;
+      case "nats":
+        try {
+          cfg.nats = mergeNatsBlock(cfg.nats, v, file);
+        } catch (err) {
+          if (err instanceof NatsConfigError) throw new ConfigError(err.message);
+          throw err;
+        }
+        break;
       case "ae_interval": cfg.aeIntervalMs = duration(file, key, v); break;
       case "check_reap_interval": cfg.checkReapIntervalMs = duration(file, key, v); break;
       case "check_update_interval": cfg.checkUpdateIntervalMs = duration(file, key, v); break;
@@ -309,9 +325,12 @@ export function validateConfig(cfg: AgentConfig): void {
     }
     if (![16, 24, 32].includes(raw.length)) throw new ConfigError(`Failed to decode encrypt key: the key must be 16, 24 or 32 bytes of base64 (got ${JSON.stringify(cfg.gossip.encrypt)})`);
   }
-  if (cfg.bootstrapExpect > 1) {
-    throw new ConfigError(`bootstrap_expect = ${cfg.bootstrapExpect} needs a server cluster on NATS JetStream, which is not built yet: use 1 (or -bootstrap)`);
+  if (cfg.bootstrapExpect > 1 && cfg.nats.urls.length === 0) {
+    throw new ConfigError(`bootstrap_expect = ${cfg.bootstrapExpect} needs a server cluster, whose log lives in NATS JetStream: give the NATS servers with -nats (or nats.urls), or use -bootstrap for a single server`);
   }
+  if (cfg.nats.urls.length > 0 && !cfg.server) throw new ConfigError("-nats is for server agents (a cluster's shared log); client agents reach the servers over RPC");
+  if (cfg.nats.urls.length > 0 && cfg.dev) throw new ConfigError("-dev keeps the log in memory; it cannot be combined with -nats");
+  if (cfg.nats.urls.length > 0 && cfg.bootstrap && cfg.bootstrapExpect > 1) throw new ConfigError("Bootstrap mode and bootstrap_expect are mutually exclusive");
   if (cfg.nodeName === "") throw new ConfigError("node_name cannot be empty");
   for (const [name, port] of Object.entries(cfg.ports)) {
     // Consul turns the DNS interface off with -1.

@@ -9,13 +9,13 @@ import { join } from "node:path";
 import { Agent } from "./agent.ts";
 import { CoordinateSync, wanCoordinates } from "./coordinate_sync.ts";
 import { rpcCatalog } from "./catalog_rpc.ts";
+import { openServerStorage, type ServerStorage } from "./server_log.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { type Membership, startMembership } from "./membership.ts";
 import { decodeUserEvent, SERF_NAME_PREFIX } from "./user_event.ts";
 import { resolveDnsConfig, type RunningDns, startAgentDns } from "../dns/mod.ts";
 import { allowAll, createApp } from "../http/mod.ts";
-import { LocalLog, MemoryLog, type Log } from "../log/mod.ts";
 import { memoryUsage, pid } from "../runtime/process.ts";
 import { type HttpListener, serveHttp } from "../runtime/serve.ts";
 import { inProcessRpc, listenRpc, type Rpc, type RpcListener, ServerRouter } from "../rpc/mod.ts";
@@ -97,23 +97,27 @@ async function start(
   let router: ServerRouter | null = null;
   let reconciler: MemberReconciler | null = null;
   let rpcListener: RpcListener | null = null;
+  let storage: ServerStorage | null = null;
   if (cfg.server) {
-    const log: Log = cfg.dev ? new MemoryLog() : new LocalLog({ dir: join(cfg.dataDir, "log") });
+    const opened = await openServerStorage(cfg, id, advertise, logger);
+    storage = opened;
+    undo.push(() => opened.close());
     const srv = new Server({
       datacenter: cfg.datacenter,
       nodeName: cfg.nodeName,
       nodeId: id,
       advertiseAddr: advertise,
       serverPort: cfg.ports.server,
-      log,
+      log: opened.log,
+      ...(opened.cluster ? { cluster: opened.cluster } : {}),
       snapshotThreshold: cfg.snapshotThreshold,
       nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
       coordinates: { periodMs: Math.max(1, Math.ceil(cfg.coordinates.updatePeriodMs)), batchSize: cfg.coordinates.updateBatchSize, maxBatches: cfg.coordinates.updateMaxBatches },
     });
     server = srv;
-    await srv.start();
     undo.push(() => srv.stop());
+    await srv.start();
     logger.info(`server: restored state at index ${srv.lastIndex()}`);
     srv.pools = { lan: membership.lan, wan: membership.wan };
     srv.coordinates.sources = { lan: () => membership.lan.coordinate(), wan: () => wanCoordinates(membership.wan) };
@@ -275,6 +279,7 @@ async function start(
         await rpcListener?.stop();
         router?.close();
         await server?.stop();
+        await storage?.close();
         await http.stop();
         if (cfg.pidFile !== "") await rm(cfg.pidFile, { force: true });
       })();

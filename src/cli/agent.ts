@@ -12,6 +12,7 @@ import {
   startAgent,
   validateConfig,
 } from "../agent/mod.ts";
+import { splitUrls } from "../agent/config_nats.ts";
 import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { VERSION } from "../version.ts";
@@ -47,6 +48,7 @@ const spec = {
   rejoin: boolFlag(false, "Ignores a previous leave and attempts to rejoin the cluster."),
   encrypt: stringFlag("", "Provides the gossip encryption key."),
   "data-dir": stringFlag("", "Path to a data directory to store agent state."),
+  nats: listFlag("NATS server URL(s) holding the cluster's log (servers only). Comma-separated or repeated."),
   "config-file": listFlag("Path to a JSON file to read configuration from. May be given more than once."),
   "config-dir": listFlag("Path to a directory of *.json config files. May be given more than once."),
   "pid-file": stringFlag("", "Path to file to store agent PID."),
@@ -93,6 +95,7 @@ async function buildConfig(argv: string[]): Promise<AgentConfig> {
   if (set.has("rejoin")) cfg.gossip.rejoinAfterLeave = f.rejoin;
   if (f.encrypt) cfg.gossip.encrypt = f.encrypt;
   if (f["data-dir"]) cfg.dataDir = f["data-dir"];
+  if (f.nats.length > 0) cfg.nats = { ...cfg.nats, urls: splitUrls(f.nats) };
   if (f["pid-file"]) cfg.pidFile = f["pid-file"];
   if (f["log-level"]) {
     const l = f["log-level"].toLowerCase();
@@ -142,7 +145,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       `           Client Addr: [${cfg.clientAddr}] (HTTP: ${agent.http.port}, DNS: ${agent.dns?.port ?? -1})`,
       `          Cluster Addr: ${agent.advertiseAddr} (LAN: ${cfg.ports.serfLan}, WAN: ${cfg.ports.serfWan})`,
       `     Gossip Encryption: ${agent.membership.encrypted}`,
-      `               Storage: ${cfg.dev ? "in memory (-dev)" : `${cfg.dataDir}/log`}`,
+      `               Storage: ${cfg.dev ? "in memory (-dev)" : cfg.nats.urls.length > 0 ? `JetStream (NATS ${cfg.nats.urls.join(", ")})` : `${cfg.dataDir}/log`}`,
       "",
       "==> Consulate agent running!",
       "",
