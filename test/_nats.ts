@@ -48,6 +48,8 @@ export interface NatsCluster {
   readonly dir: string;
   /** SIGKILL one node and wait for it to exit. */
   kill(i: number): Promise<void>;
+  /** SIGTERM one node (a graceful shutdown: it hands its Raft leaderships over) and wait for it to exit. */
+  terminate(i: number): Promise<void>;
   /** Starts a killed node again with the same ports and store, and waits until it accepts clients. */
   restart(i: number): Promise<void>;
   /** SIGSTOP / SIGCONT one node (a paused process: sockets stay open, nothing answers). */
@@ -176,6 +178,9 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     async kill(i) {
       await killNode(nodes[i]!);
     },
+    async terminate(i) {
+      await killNode(nodes[i]!, "SIGTERM");
+    },
     async restart(i) {
       const n = nodes[i]!;
       if (n.child !== null) throw new Error(`nats node ${n.name} is still running`);
@@ -215,7 +220,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
 
   try {
     await Promise.all(nodes.map(launch));
-    await cluster.waitJetStream(0);
+    for (let i = 0; i < size; i++) await cluster.waitJetStream(i);
   } catch (err) {
     await cluster.stop();
     throw err;
