@@ -130,9 +130,14 @@ async function start(
     const listener = rpcListener;
     undo.push(() => listener.stop());
     logger.info(`rpc: listening on ${cfg.bindAddr}:${listener.port}`);
-    const rec = new MemberReconciler(srv, membership.lan, { log: (level, msg) => logger[level](`server: ${msg}`) });
+    const rec = new MemberReconciler(srv, membership.lan, { isLeader: () => srv.isLeader(), log: (level, msg) => logger[level](`server: ${msg}`) });
     reconciler = rec;
     rec.start();
+    // A new leader reconciles every member at once, as Consul's establishLeadership does.
+    const offLeadership = srv.leadership.onChange((leader) => {
+      if (leader) rec.reconcileAll().catch(() => {});
+    });
+    undo.push(async () => offLeadership());
     undo.push(() => rec.stop());
     rpc = inProcessRpc(srv);
   } else {

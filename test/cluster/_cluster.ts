@@ -14,6 +14,7 @@ export interface ClusterServer {
   readonly dataDir: string;
   readonly httpPort: number;
   readonly serverPort: number;
+  readonly serfLanPort: number;
   readonly base: string;
   /** NATS URLs this server is given. */
   natsUrls: string[];
@@ -52,6 +53,7 @@ export async function startServerCluster(nats: NatsCluster, opts: ServerClusterO
       dataDir: join(tmp.path, `s${i}`),
       httpPort,
       serverPort: await freePort(),
+      serfLanPort: await freePort(),
       base: `http://127.0.0.1:${httpPort}`,
       natsUrls: opts.natsUrls?.(i) ?? nats.urls,
       proc: null,
@@ -76,7 +78,9 @@ export async function startServerCluster(nats: NatsCluster, opts: ServerClusterO
         "-server-port",
         String(s.serverPort),
         "-serf-lan-port",
-        String(await freePort()),
+        String(s.serfLanPort),
+        // The servers gossip with each other, so the leader reconciles them all into the catalog.
+        ...servers.filter((o) => o !== s).flatMap((o) => ["-retry-join", `127.0.0.1:${o.serfLanPort}`]),
         "-config-file",
         configFile,
       ],
