@@ -127,8 +127,16 @@ export class Server {
     await this.registerSelf();
     this.scheduleReap();
     this.coordinates.start();
-    // Leader duty: the single server is always leader today.
-    await this.ca.start();
+    if (this.cluster) {
+      // CA bootstrap, rotation and pruning follow the lease (a new leader starts them once fenced).
+      this.leadership.onChange((leader) => {
+        if (leader) void this.ca.start();
+        else this.ca.stop();
+      });
+      if (this.isLeader()) await this.ca.start();
+    } else {
+      await this.ca.start();
+    }
   }
 
   /** Whether this server runs the leader-only duties now. */
