@@ -73,23 +73,34 @@ async function digSrv(n: Node, name: string): Promise<string[]> {
     .sort();
 }
 
+let root = "";
+/** Each agent's gossip port, kept across a restart (a member that comes back elsewhere must wait out the dead-node reclaim time). */
+const gossipPorts = new Map<string, number>();
+
+/** Starts (or restarts, on the same data dir and gossip port) one agent of the cluster. */
+async function start(name: string, extra: string[]): Promise<Node> {
+  const dns = await freePort();
+  let serf = gossipPorts.get(name);
+  if (serf === undefined) {
+    serf = await freePort();
+    gossipPorts.set(name, serf);
+  }
+  const args = ["-node", name, "-data-dir", join(root, name), "-encrypt", key1, "-config-file", join(root, "gossip.json"), "-dns-port", String(dns), "-serf-lan-port", String(serf), ...extra];
+  const proc = await startAgent(args);
+  cleanups.push(() => proc.kill());
+  const n = { name, proc, dns };
+  nodes.push(n);
+  return n;
+}
+
 beforeAll(async () => {
   const dir = await tempDir("consulate-cluster-");
   cleanups.push(() => dir.remove());
+  root = dir.path;
   // Fast gossip so failure detection takes seconds, not the LAN defaults' ten.
-  const config = join(dir.path, "gossip.json");
-  await writeFile(config, JSON.stringify({ gossip_lan: { probe_interval: "200ms", probe_timeout: "200ms", gossip_interval: "100ms", suspicion_mult: 3 } }));
-  serfPort = await freePort();
-  const start = async (name: string, extra: string[]): Promise<Node> => {
-    const dns = await freePort();
-    const args = ["-node", name, "-data-dir", join(dir.path, name), "-encrypt", key1, "-config-file", config, "-dns-port", String(dns), ...extra];
-    const proc = await startAgent(args);
-    cleanups.push(() => proc.kill());
-    const n = { name, proc, dns };
-    nodes.push(n);
-    return n;
-  };
-  await start("srv", ["-server", "-bootstrap", "-serf-lan-port", String(serfPort)]);
+  await writeFile(join(root, "gossip.json"), JSON.stringify({ gossip_lan: { probe_interval: "200ms", probe_timeout: "200ms", gossip_interval: "100ms", suspicion_mult: 3 } }));
+  await start("srv", ["-server", "-bootstrap"]);
+  serfPort = gossipPorts.get("srv")!;
   await Promise.all(["c1", "c2", "c3", "c4"].map((c) => start(c, ["-join", `127.0.0.1:${serfPort}`])));
 }, 60_000);
 
@@ -209,4 +220,20 @@ test("a client that leaves gracefully is marked left and deregistered", async ()
     expect(members.out).toMatch(/c4\s+127\.0\.0\.1:\d+\s+failed\s+client/);
     expect(members.out).toMatch(/srv\s+127\.0\.0\.1:\d+\s+alive\s+server/);
   }
+  nodes.splice(nodes.indexOf(c3), 1);
+}, 60_000);
+
+test("the killed client, restarted on its data dir, rejoins by itself with the rotated key and is healthy again", async () => {
+  // No -join: it finds the members it knew; -encrypt names the old key, but the keyring file kept the new one.
+  const c4 = await start("c4", []);
+  await waitFor("c4 to be alive again everywhere and its service healthy", async () => {
+    for (const n of nodes) {
+      const m = (await getJson<Member[]>(n, "/v1/agent/members")).find((x) => x.Name === "c4");
+      if (m?.Status !== 1) return false;
+    }
+    const healthy = await getJson<{ Node: { Node: string } }[]>(byName("c1"), "/v1/health/service/api?passing");
+    return healthy.length === 1 && healthy[0]!.Node.Node === "c4";
+  });
+  expect(c4.proc.output()).toContain("keyring file exists");
+  expect(await digSrv(byName("srv"), "api.service.consul")).toEqual(["9090"]);
 }, 60_000);
