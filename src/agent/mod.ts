@@ -2,3 +2,5 @@ export { type AgentConfig, ConfigError, defaultConfig, devConfig, loadConfigDir,
 export { createLogger, isLogLevel, type Logger, type LogLevel } from "./logger.ts";
 export { type RunningAgent, type StartHooks, startAgent } from "./run.ts";
 export { decodeUserEvent, encodeUserEvent, eventIdToIndex, type FireRequest, SERF_NAME_PREFIX, type UserEvent, UserEventError, UserEvents, USER_EVENT_BUFFER, USER_EVENT_SIZE_LIMIT } from "./user_event.ts";
+export { CA_CHANGE_JITTER_MS, LEAF_IDLE_TTL_MS, LeafCerts, type LeafCertsOptions } from "./leaf_certs.ts";
+export { type BlockingParams, type CachedReply, RootsCache } from "./ca_roots.ts";

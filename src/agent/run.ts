@@ -10,6 +10,7 @@ import { Agent } from "./agent.ts";
 import { CoordinateSync, wanCoordinates } from "./coordinate_sync.ts";
 import { rpcCatalog } from "./catalog_rpc.ts";
 import { openServerStorage, type ServerStorage } from "./server_log.ts";
+import { LeafCerts } from "./leaf_certs.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { type Membership, startMembership } from "./membership.ts";
@@ -186,6 +187,10 @@ async function start(
   await agent.start({ services: cfg.services, checks: cfg.checks });
   undo.push(() => agent.stop());
 
+  // The CA roots and leaf certificate caches behind /v1/agent/connect/ca/*.
+  const leafCerts = new LeafCerts({ rpc, datacenter: cfg.datacenter, clock, random: Math.random, logger });
+  undo.push(async () => leafCerts.stop());
+
   let httpPort = cfg.ports.http;
   const app = createApp({
     ...(server ? { server } : {}),
@@ -213,6 +218,7 @@ async function start(
     limits: { ...cfg.limits, txnMaxOps: 128 },
     authorizer: allowAll,
     localAgent: agent,
+    leafCerts,
     hooks: {
       ...(hooks.onLeave ? { leave: hooks.onLeave } : {}),
       reload: async () => {
@@ -276,6 +282,7 @@ async function start(
       stopping ??= (async () => {
         coordinateSync.stop();
         await dns?.stop();
+        leafCerts.stop();
         // Checks and anti-entropy stop before the leave, so nothing re-registers this node.
         await agent.stop();
         offEvents();

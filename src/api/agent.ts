@@ -1,6 +1,7 @@
 /** The agent endpoints (`/v1/agent/*`), as the Go client's `api.Agent`. */
 import type { Client } from "./client.ts";
 import { ApiDecodeError } from "./errors.ts";
+import { agentConnectCALeaf, agentConnectCARoots, type CARootList, type LeafCert } from "./connect_ca.ts";
 import { encodeJson } from "./json.ts";
 import type { QueryMeta, QueryOptions, WriteOptions } from "./options.ts";
 import { type AgentService, asArray, type HealthCheck, type ServiceAddress, type Weights } from "./types.ts";
@@ -114,6 +115,16 @@ export class Agent {
 
   constructor(c: Client) {
     this.c = c;
+  }
+
+  /** GET /v1/agent/connect/ca/roots (Go's Agent.ConnectCARoots): cached at the agent, blocking. */
+  async connectCARoots(q?: QueryOptions): Promise<[CARootList, QueryMeta]> {
+    return agentConnectCARoots(this.c, q);
+  }
+
+  /** GET /v1/agent/connect/ca/leaf/:service (Go's Agent.ConnectCALeaf): blocks until the leaf is renewed or re-issued. */
+  async connectCALeaf(service: string, q?: QueryOptions): Promise<[LeafCert, QueryMeta]> {
+    return agentConnectCALeaf(this.c, service, q);
   }
 
   async self(q?: QueryOptions): Promise<AgentSelf> {

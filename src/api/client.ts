@@ -15,6 +15,7 @@ import { KV } from "./kv.ts";
 import { Session } from "./session.ts";
 import { ConfigEntries } from "./config_entries.ts";
 import { ConnectIntentions } from "./connect_intentions.ts";
+import { ConnectCA } from "./connect_ca.ts";
 import { Catalog } from "./catalog.ts";
 import { Health } from "./health.ts";
 import { Agent } from "./agent.ts";
@@ -127,6 +128,10 @@ export class Client {
   }
   connectIntentions(): ConnectIntentions {
     return new ConnectIntentions(this);
+  }
+  /** The Connect CA (Go's `api.Connect` CA methods). */
+  connectCA(): ConnectCA {
+    return new ConnectCA(this);
   }
   /** A distributed mutex on one key (Go's `api.LockOpts`). */
   lock(options: LockOptions): Lock {

@@ -54,6 +54,8 @@ export { Txn } from "./txn.ts";
 export { ConfigEntries } from "./config_entries.ts";
 export type { ConfigEntry } from "./config_entries.ts";
 export { ConnectIntentions, intentionPart } from "./connect_intentions.ts";
+export { ConnectCA } from "./connect_ca.ts";
+export type { CAConfig, CARoot, CARootList, LeafCert } from "./connect_ca.ts";
 export type { AgentAuthorize, AgentAuthorizeParams, Intention, IntentionMatchType, IntentionPermission } from "./connect_intentions.ts";
 export type { CheckTxnOp, NodeTxnOp, ServiceTxnOp, TxnError, TxnOp, TxnResponse, TxnResult } from "./txn.ts";
 export {

@@ -18,6 +18,7 @@ import { intentionRoutes } from "./intentions.ts";
 import { coordinateRoutes } from "./coordinate.ts";
 import { connectCatalogRoutes } from "./connect_catalog.ts";
 import { connectCARoutes } from "./connect_ca.ts";
+import { agentConnectCARoutes } from "./agent_connect_ca.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { eventRoutes } from "./event.ts";
@@ -88,6 +89,7 @@ export function createApp(api: ApiContext): Hono {
   agentAuthorizeRoutes(app, api);
   operatorKeyringRoutes(app, api);
   connectCARoutes(app, api);
+  agentConnectCARoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));

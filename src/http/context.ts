@@ -4,6 +4,7 @@ import { HttpError } from "./errors.ts";
 import { type QueryOptions, parseQueryOptions } from "./query.ts";
 import type { RequestMetrics } from "./metrics.ts";
 import type { Agent } from "../agent/agent.ts";
+import type { LeafCerts } from "../agent/leaf_certs.ts";
 import { isPromise, type MaybePromise, type QueryReply, type Rpc } from "../rpc/mod.ts";
 import type { Server } from "../server/mod.ts";
 import type { GossipPool } from "../gossip/mod.ts";
@@ -79,6 +80,8 @@ export interface ApiContext {
   /** The local agent (services, checks, events); the /v1/agent service and check endpoints need it. */
   readonly localAgent?: Agent;
   readonly hooks?: AgentHooks;
+  /** The agent's CA roots and leaf certificate caches (`/v1/agent/connect/ca/*`). */
+  readonly leafCerts?: LeafCerts;
   /** Per-endpoint request timings for `/v1/agent/metrics`; createApp makes one when absent. */
   readonly metrics?: RequestMetrics;
 }

@@ -36,7 +36,7 @@ import {
 import { ensureTrailingNewline } from "../connect/pem.ts";
 import { BadRequestError } from "../rpc/errors.ts";
 import { type ApplyResult, caActiveRoot, caConfig, caRoots, type Command, MessageType, type StateStore } from "../state/mod.ts";
-import { type CAConfigBody, type CAConfigRow, type CARootBody, goTime, type IssuedCert } from "../structs/connect_ca.ts";
+import { type CAConfigBody, type CAConfigRow, type CARootBody, goTime, type IssuedCert, issuedCertJson } from "../structs/connect_ca.ts";
 
 /** What the CA needs from its server. */
 export interface CAHost {
@@ -365,9 +365,9 @@ export class CAManager {
       const info = await certInfo(pem);
       const uri = info.uris[0] ?? "";
       const base = { SerialNumber: hexString(bigintBytes(serial)), CertPEM: pem, ValidAfter: goTime(info.notBefore), ValidBefore: goTime(info.notAfter), CreateIndex: index, ModifyIndex: index };
-      if (id.kind === "service") return { ...base, Service: id.service, ServiceURI: uri };
-      if (id.kind === "agent") return { ...base, Agent: id.agent, AgentURI: uri };
-      return { ...base, Kind: "mesh-gateway", KindURI: uri };
+      if (id.kind === "service") return issuedCertJson({ ...base, Service: id.service, ServiceURI: uri });
+      if (id.kind === "agent") return issuedCertJson({ ...base, Agent: id.agent, AgentURI: uri });
+      return issuedCertJson({ ...base, Kind: "mesh-gateway", KindURI: uri });
     } finally {
       release();
     }

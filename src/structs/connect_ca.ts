@@ -144,3 +144,12 @@ export interface CASignRequest {
   readonly Datacenter: string;
   readonly CSR: string;
 }
+
+/** An IssuedCert with its fields in Consul's order (Go marshals struct fields in declaration order). */
+export function issuedCertJson(c: IssuedCert): IssuedCert {
+  const out: Record<string, unknown> = { SerialNumber: c.SerialNumber, CertPEM: c.CertPEM };
+  const optional = ["PrivateKeyPEM", "Service", "ServiceURI", "Agent", "AgentURI", "Kind", "KindURI"] as const;
+  for (const k of optional) if (c[k] !== undefined && c[k] !== "") out[k] = c[k];
+  Object.assign(out, { ValidAfter: c.ValidAfter, ValidBefore: c.ValidBefore, CreateIndex: c.CreateIndex, ModifyIndex: c.ModifyIndex });
+  return out as unknown as IssuedCert;
+}

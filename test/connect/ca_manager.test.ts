@@ -37,6 +37,7 @@ async function start(connect: ConnectOptions = {}): Promise<{ server: Server; cl
     clock,
     // Timers tick rarely so the fake clock can cross hours quickly.
     tombstoneTtlMs: 100 * HOUR,
+    coordinates: { periodMs: 10_000 * HOUR },
     // The CSR rate limit waits on the clock; tests that want it set it.
     connect: { clusterId: CLUSTER, pruneIntervalMs: 30 * 60_000, ...connect, caConfig: { CSRMaxPerSecond: 0, ...connect.caConfig } },
   });
