@@ -129,6 +129,11 @@ test("five agents join; the clients' services are visible through every agent's 
     expect(await digSrv(n, "web.service.consul")).toEqual(["8081", "8082"]);
     expect(await digSrv(n, "api.service.consul")).toEqual(["9090"]);
   }
+  const wan = await cli(byName("srv"), "members", "-wan");
+  expect(wan.out).toMatch(/srv\.dc1\s+127\.0\.0\.1:\d+\s+alive\s+server/);
+  const detailed = await cli(byName("c1"), "members", "-detailed");
+  expect(detailed.out).toMatch(/srv\s+127\.0\.0\.1:\d+\s+alive\s+\S*role=consul/);
+  expect(detailed.out).toMatch(/c4\s+127\.0\.0\.1:\d+\s+alive\s+\S*role=node/);
   // KV written through one client is read through another (both forward to the server).
   expect((await fetch(`${byName("c1").proc.base}/v1/kv/cluster/greeting`, { method: "PUT", body: "hello" })).status).toBe(200);
   expect(await (await fetch(`${byName("c2").proc.base}/v1/kv/cluster/greeting?raw`)).text()).toBe("hello");
