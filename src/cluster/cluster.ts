@@ -5,7 +5,7 @@
  * leader otherwise. The shared log itself is the JetStreamLog.
  */
 import { Kvm, type KV } from "@nats-io/kv";
-import { StorageType } from "@nats-io/jetstream";
+import { jetstream, StorageType } from "@nats-io/jetstream";
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { callLeader, serveLeader } from "./leader_rpc.ts";
 import { LeaderLease } from "./lease.ts";
@@ -58,7 +58,12 @@ export class ServerCluster implements ClusterRole {
   static async open(opts: ServerClusterOptions): Promise<ServerCluster> {
     const names = clusterNames(opts.self.Datacenter);
     const kv = await whileTransient(Date.now() + 30_000, () =>
-      new Kvm(opts.nc).create(names.kv, { replicas: opts.replicas ?? 3, history: 1, storage: StorageType.File }),
+      // Short requests: a lease renewal that hangs for the client's default 5 s would outlive the lease.
+      new Kvm(jetstream(opts.nc, { timeout: Math.min(2_000, Math.max(250, Math.floor((opts.leaseTtlMs ?? 3_000) / 3))) })).create(names.kv, {
+        replicas: opts.replicas ?? 3,
+        history: 1,
+        storage: StorageType.File,
+      }),
     );
     return new ServerCluster(opts, kv);
   }
