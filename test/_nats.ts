@@ -23,7 +23,7 @@ import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { connect as tcpConnect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { connect } from "@nats-io/transport-node";
+import { connect, type ConnectionOptions } from "@nats-io/transport-node";
 import { jetstreamManager } from "@nats-io/jetstream";
 import { freePort } from "./e2e/_agent.ts";
 
@@ -70,6 +70,12 @@ export interface NatsClusterOptions {
    * client reaches only the URLs it was given; tests use it to cut one client off.
    */
   readonly noAdvertise?: boolean;
+  /** Extra nats-server configuration for every node (a `tls { }` or `authorization { }` block). */
+  readonly extraConfig?: string;
+  /** Scheme of the client URLs (`tls` when the nodes require TLS). */
+  readonly scheme?: "nats" | "tls";
+  /** What the helper's own client connections need (credentials, TLS). */
+  readonly clientOptions?: Omit<ConnectionOptions, "servers">;
 }
 
 const live = new Set<ChildProcess>();
@@ -84,7 +90,7 @@ function installExitHook(): void {
   });
 }
 
-function config(node: NatsNode, routes: number[], cluster: string, single: boolean, noAdvertise: boolean): string {
+function config(node: NatsNode, routes: number[], cluster: string, single: boolean, noAdvertise: boolean, extra: string): string {
   const lines = [
     `server_name: ${node.name}`,
     `listen: 127.0.0.1:${node.port}`,
@@ -100,6 +106,7 @@ function config(node: NatsNode, routes: number[], cluster: string, single: boole
       `}`,
     );
   }
+  if (extra !== "") lines.push(extra);
   return lines.join("\n") + "\n";
 }
 
@@ -132,12 +139,12 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     const clusterPort = await freePort();
     const storeDir = join(dir, `n${i}`);
     await mkdir(storeDir, { recursive: true });
-    nodes.push({ name: `n${i}`, port, clusterPort, url: `nats://127.0.0.1:${port}`, storeDir, child: null, output: "" });
+    nodes.push({ name: `n${i}`, port, clusterPort, url: `${opts.scheme ?? "nats"}://127.0.0.1:${port}`, storeDir, child: null, output: "" });
   }
   const confPath = (n: NatsNode) => join(dir, `${n.name}.conf`);
   for (const n of nodes) {
     const routes = nodes.filter((o) => o !== n).map((o) => o.clusterPort);
-    await writeFile(confPath(n), config(n, routes, clusterName, size === 1, opts.noAdvertise === true));
+    await writeFile(confPath(n), config(n, routes, clusterName, size === 1, opts.noAdvertise === true, opts.extraConfig ?? ""));
   }
 
   const launch = async (n: NatsNode) => {
@@ -194,7 +201,7 @@ export async function startNatsCluster(opts: NatsClusterOptions = {}): Promise<N
     },
     async waitJetStream(i = 0, timeoutMs = 15_000) {
       const deadline = Date.now() + timeoutMs;
-      const nc = await connect({ servers: nodes[i]!.url, reconnect: false });
+      const nc = await connect({ ...opts.clientOptions, servers: nodes[i]!.url, reconnect: false });
       try {
         const jsm = await jetstreamManager(nc, { timeout: 1000, checkAPI: false });
         for (;;) {
