@@ -48,7 +48,7 @@ PIDS=()
 cleanup() {
   for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done
   for p in "${PIDS[@]}"; do wait "$p" 2>/dev/null || true; done
-  rm -rf "$TMP"
+  if [ -n "${KEEP_TMP:-}" ]; then echo "logs kept in $TMP" >&2; else rm -rf "$TMP"; fi
 }
 trap cleanup EXIT
 
@@ -64,10 +64,11 @@ fi
 case "$RUNTIME" in
   node)
     npm run --silent build
-    OURS=(node "$ROOT/bin/consulate.mjs")
-    BARE=(node "$ROOT/bench/dns/bare_responder.mjs")
+    # --trace-gc: the GC pauses behind the latency tail are counted during the p99 runs.
+    OURS=(node --trace-gc "$ROOT/bin/consulate.mjs")
+    BARE=(node --trace-gc "$ROOT/bench/dns/bare_responder.mjs")
     BARE2=()
-    if [ -n "$BASE_TREE" ]; then (cd "$BASE_TREE" && npm run --silent build); BASE=(node "$BASE_TREE/bin/consulate.mjs"); fi ;;
+    if [ -n "$BASE_TREE" ]; then (cd "$BASE_TREE" && npm run --silent build); BASE=(node --trace-gc "$BASE_TREE/bin/consulate.mjs"); fi ;;
   bun)
     OURS=("$ROOT/node_modules/.bin/bun" "$ROOT/src/cli/main.ts")
     BARE=("$ROOT/node_modules/.bin/bun" "$ROOT/bench/dns/bare_responder_bun.mjs")
@@ -106,10 +107,14 @@ PID_UNBOUND=$!; PIDS+=("$PID_UNBOUND")
 taskset -c 0 "${BARE[@]}" "$PORT_BARE" >"$TMP/bare.log" 2>&1 &
 PID_BARE=$!; PIDS+=("$PID_BARE")
 NAMES=(consulate)
+declare -A LOG=([consulate]="$TMP/ours.log" [unbound]="" [bare]="$TMP/bare.log" [baseline]="$TMP/baseline.log" [bare-dgram]="")
 declare -A PORT=([consulate]=$PORT_OURS [unbound]=$PORT_UNBOUND [bare]=$PORT_BARE)
 declare -A PID=([consulate]=$PID_OURS [unbound]=$PID_UNBOUND [bare]=$PID_BARE)
 if [ -n "$BASE_TREE" ]; then
-  taskset -c 0 "${BASE[@]}" agent -dev -node bench -http-port "$PORT_BASE_HTTP" -dns-port "$PORT_BASE" -log-level error >"$TMP/baseline.log" 2>&1 &
+  # Builds from before gossip have no gossip or RPC ports to move off the defaults.
+  BASE_PORTS=()
+  grep -rqs '"serf-wan-port"' "$BASE_TREE/src/cli" "$BASE_TREE/src/agent" && BASE_PORTS=(-server-port 18310 -serf-lan-port 18311 -serf-wan-port 18312)
+  taskset -c 0 "${BASE[@]}" agent -dev -node bench -http-port "$PORT_BASE_HTTP" -dns-port "$PORT_BASE" "${BASE_PORTS[@]}" -log-level error >"$TMP/baseline.log" 2>&1 &
   PID[baseline]=$!; PIDS+=("${PID[baseline]}"); PORT[baseline]=$PORT_BASE; NAMES+=(baseline)
 fi
 NAMES+=(unbound bare)
@@ -156,30 +161,38 @@ run() {
     END { cpu = (done > 0) ? (a - b) / tick * 1e6 / done : 0; printf "%.0f %s %.3f %.2f\n", qps, lost, avg, cpu }'
 }
 
-# p99 PORT PID RATE -> "p50_ms p99_ms lost_pct other_pct" at a fixed offered rate, from per-query latencies;
-# other_pct: how busy the two CPUs were with anything but this server and dnsperf (noise from the shared machine)
+# p99 PORT PID RATE [GCLOG] -> "p50_ms p99_ms lost_pct other_pct scavenges gc_ms completed" at a fixed offered rate,
+# from per-query latencies; other_pct: how busy the two CPUs were with anything but this server and dnsperf (noise
+# from the shared machine); scavenges and gc_ms: GC pauses the server's --trace-gc log shows during the run (node only).
 p99() {
-  local port=$1 pid=$2 rate=$3
-  local s0 s1 t0 t1 u
+  local port=$1 pid=$2 rate=$3 gclog=${4:-} gcout=${5:-/dev/null}
+  local s0 s1 t0 t1 u l0=0
+  [ -n "$gclog" ] && l0=$(wc -l <"$gclog")
   s0=$(cpu_stat); t0=$(cpu_ticks "$pid")
   u=$( { TIMEFORMAT='%U %S'; time taskset -c 1 dnsperf -s 127.0.0.1 -p "$port" -d "$TMP/a.txt" -l "$DURATION" -c "$CLIENTS" -q "$OUTSTANDING" -Q "$rate" -v >"$TMP/lat.txt" 2>&1 || true; } 2>&1 )
   s1=$(cpu_stat); t1=$(cpu_ticks "$pid")
-  local other
+  local other gc="nan nan"
   other=$(echo "$s0 $s1 $t0 $t1 $u" | awk -v tick="$TICK" '{ busy = ($5 - $1) + ($7 - $3); total = ($6 - $2) + ($8 - $4); ours = ($10 - $9) + ($11 + $12) * tick; printf "%.0f", (total > 0 ? (busy - ours) * 100 / total : 0) }')
-  local lost
+  if [ -n "$gclog" ]; then
+    tail -n +"$((l0 + 1))" "$gclog" | tr -d '\000' | grep -aoE '(Scavenge|Mark-Compact)[^,]*, [0-9.]+ / [0-9.]+ ms' | awk '{ for (i = 1; i <= NF; i++) if ($i == "/") { print $(i - 1); break } }' >"$TMP/pauses.txt"
+    cat "$TMP/pauses.txt" >>"$gcout"
+    gc=$(awk '{ n++; ms += $1 } END { printf "%d %.1f", n, ms }' "$TMP/pauses.txt")
+  fi
+  local lost done
   lost=$(awk '/Queries lost:/ { l = $4; gsub(/[()%]/, "", l); print l }' "$TMP/lat.txt")
-  grep -E '^> ' "$TMP/lat.txt" | awk '{print $NF}' | sort -g | awk -v lost="$lost" -v other="$other" '
+  done=$(awk '/Queries completed:/ { print $3 }' "$TMP/lat.txt")
+  grep -E '^> ' "$TMP/lat.txt" | awk '{print $NF}' | sort -g | awk -v lost="$lost" -v other="$other" -v gc="$gc" -v done="${done:-0}" '
     { v[NR] = $1 }
-    END { if (NR == 0) { print "nan nan " lost " " other; exit } i50 = int(NR * 0.50); if (i50 < 1) i50 = 1; i99 = int(NR * 0.99); if (i99 < 1) i99 = 1; printf "%.3f %.3f %s %s\n", v[i50] * 1000, v[i99] * 1000, lost, other }'
+    END { if (NR == 0) { print "nan nan " lost " " other " " gc " " done; exit } i50 = int(NR * 0.50); if (i50 < 1) i50 = 1; i99 = int(NR * 0.99); if (i99 < 1) i99 = 1; printf "%.3f %.3f %s %s %s %s\n", v[i50] * 1000, v[i99] * 1000, lost, other, gc, done }'
 }
 
 median() { sort -g | awk '{ v[NR] = $1 } END { print v[int((NR + 1) / 2)] }'; }
 range() { sort -g | awk '{ v[NR] = $1 } END { printf "%s-%s", v[1], v[NR] }'; }
 
-declare -A QPS CPU LOST AVG P50 P99 P99R PLOST OTHER
+declare -A QPS CPU LOST AVG P50 P99 P99R PLOST OTHER GC
 
 echo "DNS bench: runtime=$RUNTIME rounds=$ROUNDS duration=${DURATION}s dnsperf -c $CLIENTS -q $OUTSTANDING; servers on CPU0, dnsperf on CPU1${BASELINE:+; baseline = $BASELINE ($(git -C "$ROOT" rev-parse --short "$BASELINE"))}"
-for name in "${NAMES[@]}"; do : >"$TMP/$name.runs"; : >"$TMP/$name.lat"; done
+for name in "${NAMES[@]}"; do : >"$TMP/$name.runs"; : >"$TMP/$name.lat"; : >"$TMP/$name.pauses"; done
 for r in $(seq 1 "$ROUNDS"); do
   for name in "${NAMES[@]}"; do
     run "${PORT[$name]}" "${PID[$name]}" "$TMP/a.txt" >>"$TMP/$name.runs"
@@ -195,7 +208,7 @@ done
 HALF=$(( ${QPS[consulate]} / 2 ))
 for r in $(seq 1 "$ROUNDS"); do
   for name in "${NAMES[@]}"; do
-    p99 "${PORT[$name]}" "${PID[$name]}" "$HALF" >>"$TMP/$name.lat"
+    p99 "${PORT[$name]}" "${PID[$name]}" "$HALF" "${LOG[$name]:-}" "$TMP/$name.pauses" >>"$TMP/$name.lat"
   done
 done
 for name in "${NAMES[@]}"; do
@@ -204,6 +217,8 @@ for name in "${NAMES[@]}"; do
   P99R[$name]=$(awk '{print $2}' "$TMP/$name.lat" | range)
   PLOST[$name]=$(awk '{print $3}' "$TMP/$name.lat" | sort -g | tail -1)
   OTHER[$name]=$(awk '{print $4}' "$TMP/$name.lat" | median)
+  GC[$name]=$(awk '$5 != "nan" { n += $5; ms += $6; q += $7 } END { if (q > 0 && n != "") printf "%.1f pauses, %.2f ms in all", n * 1e5 / q, ms * 1e5 / q; else printf "-" }' "$TMP/$name.lat")
+  [ -s "$TMP/$name.pauses" ] && GC[$name]="${GC[$name]}; pause median $(median <"$TMP/$name.pauses") ms, p90 $(sort -g "$TMP/$name.pauses" | awk '{ v[NR] = $1 } END { i = int(NR * 0.9); if (i < 1) i = 1; print v[i] }') ms"
 done
 
 echo
@@ -225,6 +240,10 @@ if [ -n "$BASE_TREE" ]; then
   }'
 fi
 echo "other load: median share of both CPUs used by other processes during each p99 run; above ~10 % the latency figures are mostly noise"
+if [ "$RUNTIME" = node ]; then
+  echo "GC during the p99 runs, per 100k queries (--trace-gc; pauses are wall-clock times, so noise inflates them; how often V8 collects depends on the young generation's size, which it tunes per process):"
+  for name in "${NAMES[@]}"; do [ -n "${LOG[$name]:-}" ] && printf '  %-10s %s\n' "$name" "${GC[$name]}"; done
+fi
 
 # The production mix (A, SRV, NXDOMAIN) against the two real servers.
 echo
