@@ -174,6 +174,12 @@ export async function readText(c: Context, limit: number): Promise<string> {
 export async function readBytes(c: Context, limit: number, tooLarge: (size: number) => string): Promise<Uint8Array> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > limit) throw new HttpError(413, tooLarge(declared));
+  // A declared length within the limit: read the body in one native call (the stream reader costs far more per request).
+  if (c.req.header("content-length") !== undefined && declared <= limit) {
+    const body = new Uint8Array(await c.req.raw.arrayBuffer());
+    if (body.length > limit) throw new HttpError(413, tooLarge(body.length));
+    return body;
+  }
   const stream = c.req.raw.body;
   if (stream === null) return new Uint8Array(0);
   const reader = stream.getReader();
