@@ -67,11 +67,14 @@ interface Result {
   other: number;
   bad: number;
   errs: number;
+  /** CPU per 1,000 requests of each process (ms), by label. */
+  perProcess: Map<string, number>;
 }
 
 const totalCpu = (s: System): number => s.children.reduce((n, c) => n + cpuSeconds(c.pid), 0);
 
 async function runCase(s: System, connections: number, seconds: number): Promise<Result> {
+  const each0 = s.children.map((c) => cpuSeconds(c.pid));
   const cpu0 = totalCpu(s);
   const busy0 = cpuBusySeconds(0);
   const t0 = performance.now();
@@ -86,6 +89,7 @@ async function runCase(s: System, connections: number, seconds: number): Promise
     other: Math.max(0, (100 * (cpuBusySeconds(0) - busy0 - cpu)) / wall),
     bad: r.badStatus,
     errs: r.socketErrors,
+    perProcess: new Map(s.children.map((c, i) => [c.label, r.requests > 0 ? ((cpuSeconds(c.pid) - each0[i]!) * 1e6) / r.requests : Number.NaN])),
   };
 }
 
@@ -104,7 +108,7 @@ async function runFloor(connections: number, seconds: number): Promise<Result> {
   const line = r.stdout.split("\n").find((l) => l.startsWith("JSFLOOR "));
   if (!line) throw new BenchError(`js_floor failed (exit ${r.code}): ${r.stderr || r.stdout}`);
   const j = JSON.parse(line.slice("JSFLOOR ".length)) as { count: number; seconds: number; p50Ms: number; p99Ms: number };
-  return { rps: j.count / j.seconds, p50: j.p50Ms, p99: j.p99Ms, cpu: (cpu * 1e6) / j.count, other: Math.max(0, (100 * (cpuBusySeconds(0) - busy0 - cpu)) / wall), bad: 0, errs: 0 };
+  return { rps: j.count / j.seconds, p50: j.p50Ms, p99: j.p99Ms, cpu: (cpu * 1e6) / j.count, other: Math.max(0, (100 * (cpuBusySeconds(0) - busy0 - cpu)) / wall), bad: 0, errs: 0, perProcess: new Map() };
 }
 
 async function start(): Promise<void> {
@@ -158,6 +162,13 @@ async function main(): Promise<number> {
   out("\n== KV PUT (medians). cpu ms/1k: utime+stime of all the system's processes per 1,000 PUTs; cpu0 other%: CPU0 time spent by anything else");
   out(table(["system", "c", "req/s", "p50 ms", "p99 ms", "cpu ms/1k", "cpu0 other%", "non2xx", "sockerr", "runs req/s"], rows));
   for (const k of keys) if (systems.get(k)!.note) out(`  ${systems.get(k)!.label}: ${systems.get(k)!.note}`);
+  out("\n== Where the CPU goes at c=32: ms per 1,000 PUTs, by process (medians)");
+  for (const k of keys) {
+    const rs = runs.get(`${k}:32`) ?? [];
+    const labels = [...(rs[0]?.perProcess.keys() ?? [])];
+    if (labels.length < 2) continue;
+    out(`  ${systems.get(k)!.label}: ${labels.map((l) => `${l} ${fmt(median(rs.map((r) => r.perProcess.get(l) ?? Number.NaN)))}`).join(", ")}`);
+  }
   const ratio = (a: Key, b: Key, c: number, f: (r: Result) => number): number => (systems.has(a) && systems.has(b) ? med(a, c, f) / med(b, c, f) : Number.NaN);
   const rps = (r: Result) => r.rps;
   const p99 = (r: Result) => r.p99;

@@ -136,12 +136,14 @@ export async function startNats(e: Env, nats: readonly { client: number; route: 
  * JetStream cluster are `-server -bootstrap-expect 3 -nats <urls>`; when the
  * agent does not take them (yet), this throws and the case is skipped.
  */
-export async function startJetStreamCluster(e: Env, httpPorts: readonly number[], nats: readonly Child[], natsUrls: string): Promise<System> {
+export async function startJetStreamCluster(e: Env, httpPorts: readonly number[], nats: readonly Child[], natsUrls: string, profileDir?: string): Promise<System> {
   const servers = httpPorts.map((port, i) => {
     const data = join(e.tmp, `js-data${i}`);
     mkdirSync(data, { recursive: true });
+    // Server 0 takes the HTTP load; with a profile dir it runs under Bun's sampling profiler.
+    const prof = i === 0 && profileDir ? ["--cpu-prof-md", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=200"] : [];
     return startPinned(e.tmp, `consulate-js${i}`, 0, [
-      e.bun, e.agentEntry, "agent", "-server", "-bootstrap-expect", "3", "-nats", natsUrls, "-data-dir", data, "-node", `js${i}`, ...agentPorts(port),
+      e.bun, ...prof, e.agentEntry, "agent", "-server", "-bootstrap-expect", "3", "-nats", natsUrls, "-data-dir", data, "-node", `js${i}`, ...agentPorts(port),
     ]);
   });
   const sys: System = { label: "consulate JetStreamLog, 3 servers", children: [...nats, ...servers], port: httpPorts[0]!, put: KV_PUT, note: "driving server 0; 3 nats-server nodes, stream R3; CPU includes the nats-server nodes" };
