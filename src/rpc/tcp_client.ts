@@ -5,7 +5,7 @@
  * be retried elsewhere; a write that went out may not).
  */
 import { connect, type Socket } from "node:net";
-import { decodeBody, encodeFrame, FrameReader, isReplyFrame, RPC_MAGIC } from "./codec.ts";
+import { decodeBody, encodeFrame, FrameReader, FrameWriter, isReplyFrame, RPC_MAGIC } from "./codec.ts";
 import { RpcError } from "./errors.ts";
 import type { RequestOptions } from "./types.ts";
 import { remoteError } from "./wire_errors.ts";
@@ -85,8 +85,22 @@ export class RpcConnection {
         if (opts.minIndex <= 0) socket.destroy();
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
-      socket.write(frame);
+      this.writerOf(socket).push(frame);
     });
+  }
+
+  private writer: { socket: Socket; out: FrameWriter } | null = null;
+
+  private writerOf(socket: Socket): FrameWriter {
+    if (this.writer?.socket !== socket) {
+      this.writer = {
+        socket,
+        out: new FrameWriter((data) => {
+          if (!socket.destroyed) socket.write(data);
+        }),
+      };
+    }
+    return this.writer.out;
   }
 
   private open(): Promise<Socket> {

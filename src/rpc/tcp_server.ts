@@ -5,7 +5,7 @@
  * (a parked blocking query does not hold up the calls behind it).
  */
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { decodeBody, encodeFrame, FrameReader, isRequestFrame, RPC_MAGIC, type ReplyFrame } from "./codec.ts";
+import { decodeBody, encodeFrame, FrameReader, FrameWriter, isRequestFrame, RPC_MAGIC, type ReplyFrame } from "./codec.ts";
 import { NoPathError, toWireError } from "./errors.ts";
 import { validateArgs, validateOptions } from "./validate.ts";
 import type { Server } from "../server/server.ts";
@@ -56,9 +56,10 @@ export async function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> 
     const reader = new FrameReader();
     let greeted = false;
     let head = new Uint8Array(0);
-    const send = (frame: ReplyFrame) => {
-      if (!socket.destroyed) socket.write(encodeFrame(frame));
-    };
+    const out = new FrameWriter((data) => {
+      if (!socket.destroyed) socket.write(data);
+    });
+    const send = (frame: ReplyFrame) => out.push(encodeFrame(frame));
     socket.on("data", (chunk: Uint8Array) => {
       let data = chunk;
       if (!greeted) {
