@@ -245,7 +245,8 @@ async function start(
     host: cfg.clientAddr,
     port: cfg.ports.dns,
     config: dnsConfig,
-    ...(server ? { state: server.state } : { rpc }),
+    // A server reads its own state, through its read gate in a cluster (allow_stale / max_stale).
+    ...(server ? { state: server.state, readGate: server.readGate.bind(server) } : { rpc }),
     serverPort: cfg.ports.server,
   });
   if (dns) {

@@ -15,6 +15,8 @@ export interface ClusterServer {
   readonly httpPort: number;
   readonly serverPort: number;
   readonly serfLanPort: number;
+  /** UDP and TCP port of its DNS interface. */
+  readonly dnsPort: number;
   readonly base: string;
   /** NATS URLs this server is given. */
   natsUrls: string[];
@@ -54,6 +56,7 @@ export async function startServerCluster(nats: NatsCluster, opts: ServerClusterO
       httpPort,
       serverPort: await freePort(),
       serfLanPort: await freePort(),
+      dnsPort: await freePort(),
       base: `http://127.0.0.1:${httpPort}`,
       natsUrls: opts.natsUrls?.(i) ?? nats.urls,
       proc: null,
@@ -79,6 +82,8 @@ export async function startServerCluster(nats: NatsCluster, opts: ServerClusterO
         String(s.serverPort),
         "-serf-lan-port",
         String(s.serfLanPort),
+        "-dns-port",
+        String(s.dnsPort),
         // The servers gossip with each other, so the leader reconciles them all into the catalog.
         ...servers.filter((o) => o !== s).flatMap((o) => ["-retry-join", `127.0.0.1:${o.serfLanPort}`]),
         "-config-file",
