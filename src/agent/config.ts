@@ -2,6 +2,7 @@
  * Agent configuration: Consul's JSON config files (snake_case keys, merged in
  * order, a directory's *.json files alphabetically), then command-line flags.
  */
+import { type ConnectSettings, ConnectConfigError, defaultConnectSettings, mergeConnectBlock } from "./connect_config.ts";
 import { readdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
 import { join } from "node:path";
@@ -60,6 +61,8 @@ export interface AgentConfig {
    * `update_batch_size` (128) and `update_max_batches` (5). Consul's tuning knobs.
    */
   coordinates: { rateTarget: number; intervalMinMs: number; updatePeriodMs: number; updateBatchSize: number; updateMaxBatches: number };
+  /** The `connect` block: Connect on or off, and the CA's initial configuration. */
+  connect: ConnectSettings;
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
@@ -137,6 +140,7 @@ export function defaultConfig(): AgentConfig {
     defaultIntentionPolicy: "",
     disableCoordinates: false,
     coordinates: { rateTarget: 64, intervalMinMs: 15_000, updatePeriodMs: 5000, updateBatchSize: 128, updateMaxBatches: 5 },
+    connect: defaultConnectSettings(),
     services: [],
     checks: [],
     gossip: { startJoin: [], retryJoin: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
@@ -224,6 +228,14 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
         break;
       }
       case "consul": cfg.coordinates = consulTuning(file, v, cfg.coordinates); break;
+      case "connect":
+        try {
+          cfg.connect = mergeConnectBlock(cfg.connect, v, file);
+        } catch (err) {
+          if (err instanceof ConnectConfigError) throw new ConfigError(err.message);
+          throw err;
+        }
+        break;
       case "node_meta": cfg.nodeMeta = { ...cfg.nodeMeta, ...expect<Record<string, string>>(file, key, v, isObject, "an object") }; break;
       case "ports": {
         const p = expect<Record<string, unknown>>(file, key, v, isObject, "an object");

@@ -115,11 +115,13 @@ async function start(
       nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
       coordinates: { periodMs: Math.max(1, Math.ceil(cfg.coordinates.updatePeriodMs)), batchSize: cfg.coordinates.updateBatchSize, maxBatches: cfg.coordinates.updateMaxBatches },
+      connect: { enabled: cfg.connect.enabled, caConfig: cfg.connect.caConfig, ...(cfg.connect.clusterId !== "" ? { clusterId: cfg.connect.clusterId } : {}) },
     });
     server = srv;
     undo.push(() => srv.stop());
     await srv.start();
     logger.info(`server: restored state at index ${srv.lastIndex()}`);
+    if (srv.ca.lastInitError) logger.error(`connect: Failed to initialize Connect CA (retrying): ${srv.ca.lastInitError.message}`);
     srv.pools = { lan: membership.lan, wan: membership.wan };
     srv.coordinates.sources = { lan: () => membership.lan.coordinate(), wan: () => wanCoordinates(membership.wan) };
     rpcListener = await listenRpc({

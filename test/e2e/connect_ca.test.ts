@@ -9,15 +9,28 @@
  * through its cross-signed chain, and the agents re-issue every cached leaf.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
+import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { type AgentProcess, freePort, startAgent, tempDir } from "./_agent.ts";
+import { spawn } from "node:child_process";
+import { type AgentProcess, BUN, freePort, ROOT, startAgent, tempDir } from "./_agent.ts";
 import { openssl, verifies } from "../connect/_openssl.ts";
 import { Client, type LeafCert } from "../../src/api/mod.ts";
 
+const CLUSTER = "7f42f496-fbc7-8692-05ed-334aa5340c1e";
 const agents = new Map<string, { proc: AgentProcess; api: Client }>();
 const cleanups: (() => Promise<unknown>)[] = [];
 
 const api = (name: string): Client => agents.get(name)!.api;
+let workDir = "";
+
+function cli(name: string, ...args: string[]): Promise<{ code: number | null; out: string; err: string }> {
+  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), ...args.slice(0, 3), "-http-addr", agents.get(name)!.proc.base, ...args.slice(3)], { cwd: ROOT });
+  let out = "";
+  let err = "";
+  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+  child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+  return new Promise((resolve) => child.once("close", (code) => resolve({ code, out, err })));
+}
 
 async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 20_000): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -36,13 +49,17 @@ async function waitFor(what: string, cond: () => Promise<boolean>, timeoutMs = 2
 beforeAll(async () => {
   const dir = await tempDir("consulate-ca-");
   cleanups.push(() => dir.remove());
+  workDir = dir.path;
   const serf = await freePort();
+  // Consul's agent config for the CA: snake_case ca_config keys, a fixed cluster ID.
+  const config = join(dir.path, "connect.json");
+  await writeFile(config, JSON.stringify({ connect: { enabled: true, ca_provider: "consul", ca_config: { cluster_id: CLUSTER, leaf_cert_ttl: "24h" } } }));
   const start = async (name: string, extra: string[]) => {
     const proc = await startAgent(["-node", name, "-data-dir", join(dir.path, name), ...extra]);
     cleanups.push(() => proc.kill());
     agents.set(name, { proc, api: new Client({ address: proc.base }) });
   };
-  await start("srv", ["-server", "-bootstrap", "-serf-lan-port", String(serf)]);
+  await start("srv", ["-server", "-bootstrap", "-serf-lan-port", String(serf), "-config-file", config]);
   await start("cli", ["-join", `127.0.0.1:${serf}`]);
   // The client answers once it knows a server to forward to.
   await waitFor("the client to reach the server", async () => (await api("cli").connectCA().caRoots())[0].Roots.length === 1);
@@ -60,7 +77,11 @@ let before: { web: LeafCert; db: LeafCert; oldRootPem: string } | null = null;
 
 test("a leaf from each agent: openssl shows the SPIFFE URI SAN and verifies it against the roots", async () => {
   const roots = (await api("srv").connectCA().caRoots())[0];
-  expect(roots.TrustDomain).toMatch(/^[0-9a-f-]{36}\.consul$/);
+  expect(roots.TrustDomain).toBe(`${CLUSTER}.consul`);
+  expect((await api("srv").connectCA().caGetConfig())[0].Config).toEqual({ LeafCertTTL: "24h", IntermediateCertTTL: "8760h", RootCertTTL: "87600h" });
+  const got = await cli("cli", "connect", "ca", "get-config");
+  expect(got.code).toBe(0);
+  expect(got.out).toStartWith('{\n\t"Provider": "consul",\n\t"Config": {\n\t\t"IntermediateCertTTL": "8760h",\n\t\t"LeafCertTTL": "24h",');
   // The client agent's cached roots are the server's.
   expect((await api("cli").agent().connectCARoots())[0].ActiveRootID).toBe(roots.ActiveRootID);
 
@@ -71,8 +92,8 @@ test("a leaf from each agent: openssl shows the SPIFFE URI SAN and verifies it a
   const text = x509Text(web.CertPEM);
   expect(text).toContain(`URI:spiffe://${roots.TrustDomain}/ns/default/dc/dc1/svc/web`);
   expect(x509Text(db.CertPEM)).toContain(`URI:spiffe://${roots.TrustDomain}/ns/default/dc/dc1/svc/db`);
-  // Consul's default leaf TTL.
-  expect(Date.parse(web.ValidBefore) - Date.parse(web.ValidAfter)).toBe(72 * 3_600_000);
+  // The configured leaf TTL.
+  expect(Date.parse(web.ValidBefore) - Date.parse(web.ValidAfter)).toBe(24 * 3_600_000);
 
   const pem = await api("cli").connectCA().caRootsPem();
   expect(verifies(web.CertPEM, pem).ok).toBe(true);
@@ -92,8 +113,15 @@ test("root rotation: both generations validate during the change, and every cach
   const { web, db, oldRootPem } = before!;
   const key = openssl(["ecparam", "-name", "prime256v1", "-genkey", "-noout"], {}).out;
   expect(key).toContain("BEGIN EC PRIVATE KEY");
-  // A client agent forwards the change to the server like any write.
-  await api("cli").connectCA().caSetConfig({ Provider: "consul", Config: { LeafCertTTL: "72h", PrivateKey: key } });
+  // `consulate connect ca set-config` on the client agent, which forwards the change to the server like any write.
+  const file = join(workDir, "ca.json");
+  await writeFile(file, JSON.stringify({ Provider: "consul", Config: { LeafCertTTL: "72h", PrivateKey: key } }));
+  const set = await cli("cli", "connect", "ca", "set-config", "-config-file", file);
+  expect(set.err).toBe("");
+  expect(set.out).toBe("Configuration updated!\n");
+  const bad = await cli("cli", "connect", "ca", "set-config", "-config-file", join(workDir, "missing.json"));
+  expect(bad.code).toBe(1);
+  expect(bad.err).toStartWith("Error reading config file: ");
 
   const roots = (await api("srv").connectCA().caRoots())[0];
   expect(roots.Roots).toHaveLength(2);

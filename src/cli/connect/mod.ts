@@ -1,8 +1,9 @@
 /** `consulate connect ...` */
 import { groupCommand } from "../subcommands.ts";
+import { connectCACommand } from "./ca.ts";
 import { connectProxyCommand } from "./proxy.ts";
 
-export { connectProxyCommand };
+export { connectCACommand, connectProxyCommand };
 
 export const connectCommand = groupCommand(
   "connect",
@@ -17,6 +18,7 @@ export const connectCommand = groupCommand(
   For more examples, ask for subcommand help or view the documentation.
 `,
   {
+    ca: connectCACommand,
     proxy: connectProxyCommand,
   },
 );
