@@ -139,6 +139,23 @@ test("five agents join; the clients' services are visible through every agent's 
   expect(await (await fetch(`${byName("c2").proc.base}/v1/kv/cluster/greeting?raw`)).text()).toBe("hello");
 }, 60_000);
 
+test("a user event fired on one client reaches every agent by gossip, and node filters are applied by the receivers", async () => {
+  const fire = await fetch(`${byName("c1").proc.base}/v1/event/fire/deploy`, { method: "PUT", body: "v42" });
+  expect(fire.status).toBe(200);
+  const { ID } = (await fire.json()) as { ID: string };
+  const only = await fetch(`${byName("c1").proc.base}/v1/event/fire/only-c2?node=^c2$`, { method: "PUT" });
+  const onlyId = ((await only.json()) as { ID: string }).ID;
+  await waitFor("the events to reach every agent", async () => {
+    for (const n of nodes) {
+      const events = await getJson<{ ID: string; Name: string; Payload: string | null; LTime: number }[]>(n, "/v1/event/list");
+      const e = events.find((x) => x.ID === ID);
+      if (!e || atob(e.Payload ?? "") !== "v42" || e.LTime < 1) return false;
+      if (events.some((x) => x.ID === onlyId) !== (n.name === "c2")) return false;
+    }
+    return true;
+  });
+}, 60_000);
+
 test("the gossip key is rotated (install, use, remove) with no member ever marked failed", async () => {
   let sampling = true;
   const bad: string[] = [];
