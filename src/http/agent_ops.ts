@@ -59,7 +59,7 @@ export function agentOpsRoutes(app: Hono, api: ApiContext): void {
     const pool = wan ? api.wan : api.lan;
     if (!pool) {
       if (!api.lan && isSelf(api, addr, wan)) return c.body(null, 200);
-      throw new HttpError(500, wan ? "WAN join is only available on server agents" : `1 error occurred:\n\t* Failed to join ${addr}: this agent has no gossip pool\n\n`);
+      throw new HttpError(500, wan ? "Must be a server to join WAN cluster" : `1 error occurred:\n\t* Failed to join ${addr}: this agent has no gossip pool\n\n`);
     }
     try {
       await pool.join([addr]);
