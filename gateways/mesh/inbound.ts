@@ -45,12 +45,12 @@ export class InboundListener {
   private readonly sockets = new Set<Duplex>();
   private unsubscribe: (() => void) | null = null;
   /** Connections refused, by reason class (for tests and metrics). */
-  readonly refused = { tls: 0, plaintext: 0, intention: 0 };
+  readonly refused = { tls: 0, intention: 0 };
 
   constructor(o: InboundOptions) {
     this.o = o;
     this.log = o.logger ?? silentLogger;
-    this.net = createServer({ pauseOnConnect: false }, (raw) => this.accept(raw));
+    this.net = createServer({ noDelay: true }, (raw) => this.accept(raw));
   }
 
   get port(): number {
@@ -93,14 +93,28 @@ export class InboundListener {
     server.on("secureConnection", (s: TLSSocket) => this.secured(s));
     server.on("tlsClientError", (err: Error, s: TLSSocket) => {
       this.refused.tls++;
-      this.log.warn(`inbound: TLS handshake from ${peer(s)} failed: ${err.message}`);
+      const mode = this.o.policy.defaults.mutualTLSMode;
+      this.log.warn(`inbound: TLS handshake from ${peer(s)} failed (mutual TLS mode ${mode}, plaintext refused): ${err.message}`);
     });
     this.tls = server;
   }
 
   private accept(raw: Socket): void {
     this.track(raw);
+    raw.setNoDelay(true);
     raw.on("error", () => raw.destroy());
+    if (this.o.policy.defaults.mutualTLSMode !== "permissive") {
+      // Strict: straight into TLS without reading a byte first, so Node keeps its native TLS path
+      // (a socket with bytes pushed back would be wrapped in a slower JS stream). Plaintext fails the handshake.
+      if (!this.tls) {
+        this.refused.tls++;
+        this.log.warn(`inbound: refused ${peer(raw)}: no leaf certificate yet`);
+        raw.destroy();
+        return;
+      }
+      this.tls.emit("connection", raw);
+      return;
+    }
     const timer = setTimeout(() => raw.destroy(), FIRST_BYTE_TIMEOUT_MS);
     raw.once("data", (first: Uint8Array) => {
       clearTimeout(timer);
@@ -114,13 +128,6 @@ export class InboundListener {
           return;
         }
         this.tls.emit("connection", raw);
-        return;
-      }
-      const mode = this.o.policy.defaults.mutualTLSMode;
-      if (mode !== "permissive") {
-        this.refused.plaintext++;
-        this.log.warn(`inbound: refused plaintext connection from ${peer(raw)}: mutual TLS mode is ${mode}`);
-        raw.destroy();
         return;
       }
       this.log.debug(`inbound: plaintext connection from ${peer(raw)} admitted (permissive mutual TLS)`);

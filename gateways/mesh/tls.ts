@@ -5,7 +5,7 @@
  * required, custom CAs, SNI, hot-swapped contexts; see the README of
  * gateways/).
  */
-import type { ConnectionOptions, PeerCertificate, TLSSocket, TlsOptions } from "node:tls";
+import { type ConnectionOptions, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket, type TlsOptions } from "node:tls";
 import { parseServiceUri, type ServiceIdentity, uriSans } from "./spiffe.ts";
 
 export interface TlsMaterial {
@@ -30,12 +30,22 @@ export function serverTlsOptions(m: TlsMaterial): TlsOptions {
   };
 }
 
+const clientContexts = new WeakMap<TlsMaterial, SecureContext>();
+
+/** One client context per material: parsing PEMs and building the trust store per connection would cost more than the handshake. */
+function clientContext(m: TlsMaterial): SecureContext {
+  let ctx = clientContexts.get(m);
+  if (!ctx) {
+    ctx = createSecureContext({ key: m.keyPem, cert: m.certPem, ca: [...m.roots], minVersion: "TLSv1.2" });
+    clientContexts.set(m, ctx);
+  }
+  return ctx;
+}
+
 /** Client side: the server chain must verify against the roots and the server must be `expect`. */
 export function clientTlsOptions(m: TlsMaterial, sni: string, expect: (id: ServiceIdentity) => string | null): ConnectionOptions {
   return {
-    key: m.keyPem,
-    cert: m.certPem,
-    ca: [...m.roots],
+    secureContext: clientContext(m),
     servername: sni,
     rejectUnauthorized: true,
     minVersion: "TLSv1.2",

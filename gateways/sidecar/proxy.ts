@@ -88,6 +88,12 @@ export class SidecarProxy {
     return this.readyPromise;
   }
 
+  /** Resolves once the leaf, roots and intentions are loaded, so connections are served rather than refused. */
+  async whenServing(): Promise<void> {
+    await this.readyPromise;
+    if (this.identity && this.policy) await Promise.all([this.identity.ready(), this.policy.ready()]);
+  }
+
   get currentConfig(): SidecarConfig | null {
     return this.config;
   }

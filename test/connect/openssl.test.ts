@@ -33,6 +33,7 @@ beforeAll(async () => {
     source: { kind: "static", config: { service: "db", public: { bindAddress: "127.0.0.1", bindPort: 0, localAddress: "127.0.0.1", localPort: appPort }, upstreams: [], protocol: "" } },
   });
   await proxy.start();
+  await proxy.whenServing();
   writeFileSync(join(dir, "ca.pem"), cp.ca.pem);
   // Wait for the leaf so the listener speaks TLS.
   for (let i = 0; i < 50 && !(await proxyReady()); i++) await new Promise((r) => setTimeout(r, 50));

@@ -13,7 +13,7 @@ import { FakeControlPlane } from "./_control_plane.ts";
 let cp: FakeControlPlane;
 const stops: (() => Promise<void> | void)[] = [];
 const logs: string[] = [];
-const logger = { debug: () => {}, info: () => {}, warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
+const logger = { debug: () => {}, info: () => {}, warn: (m: string) => { logs.push(m); if (process.env.DEBUG_LOGS) console.log(m); }, error: (m: string) => logs.push(m) };
 
 async function app(name: string): Promise<{ server: Server; port: number }> {
   const server = createServer((req, res) => {
@@ -46,6 +46,7 @@ async function sidecar(service: string, opts: { localPort?: number; upstreams?: 
   });
   await proxy.start();
   stops.push(() => proxy.stop());
+  await proxy.whenServing();
   return proxy;
 }
 
@@ -123,7 +124,7 @@ test("an L7 intention on an http service refuses POST /admin with Envoy's 403 an
 test("plain TCP to the public listener is refused in strict mode and admitted when service-defaults say permissive", async () => {
   const { db } = await mesh();
   expect(await get(db.publicPort)).toHaveProperty("error");
-  expect(logs.some((l) => l.includes("refused plaintext connection") && l.includes("mutual TLS mode is strict"))).toBe(true);
+  expect(logs.some((l) => l.includes("TLS handshake from") && l.includes("mutual TLS mode strict, plaintext refused"))).toBe(true);
   cp.entries.set("service-defaults/db", { Kind: "service-defaults", Name: "db", MutualTLSMode: "permissive" });
   cp.bump();
   const t0 = Date.now();
