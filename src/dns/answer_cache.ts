@@ -35,24 +35,49 @@ export function cacheKey(query: Uint8Array): string {
 
 const latin1 = new TextDecoder("latin1");
 
+/** Rough memory of one kept record (an Rr object and its share of arrays). */
+const RECORD_WEIGHT = 160;
+/** Rough memory of an entry besides its answer (key, entry object, map slot). */
+const ENTRY_WEIGHT = 256;
+
+/** What an entry is counted as against the byte budget. */
+function weightOf(key: string, e: CachedAnswer): number {
+  const body = e.kind === "bytes" ? e.bytes.length : e.replay.recordCount * RECORD_WEIGHT;
+  return ENTRY_WEIGHT + key.length * 2 + body;
+}
+
 export class AnswerCache {
   readonly limit: number;
-  private readonly entries = new Map<string, CachedAnswer>();
+  readonly maxBytes: number;
+  private readonly entries = new Map<string, { entry: CachedAnswer; weight: number }>();
+  private bytes = 0;
   hits = 0;
   misses = 0;
 
-  constructor(limit = 2048) {
+  /**
+   * At most `limit` entries and about `maxBytes` of memory: a question can
+   * be asked in many spellings (letter case, EDNS sizes), and a large
+   * service's answer is large, so both are bounded.
+   */
+  constructor(limit = 2048, maxBytes = 16 << 20) {
     if (!Number.isInteger(limit) || limit < 1) throw new RangeError(`Answer cache limit must be a positive integer, got ${limit}`);
+    if (!Number.isInteger(maxBytes) || maxBytes < 1) throw new RangeError(`Answer cache byte budget must be a positive integer, got ${maxBytes}`);
     this.limit = limit;
+    this.maxBytes = maxBytes;
   }
 
   get size(): number {
     return this.entries.size;
   }
 
+  /** Approximate memory the kept answers take. */
+  get weight(): number {
+    return this.bytes;
+  }
+
   /** The answer kept for `key` at this catalog version and second, if any. */
   get(key: string, version: number, second: number): CachedAnswer | undefined {
-    const e = this.entries.get(key);
+    const e = this.entries.get(key)?.entry;
     if (e !== undefined && e.version === version && e.second === second) {
       this.hits++;
       return e;
@@ -62,15 +87,25 @@ export class AnswerCache {
   }
 
   set(key: string, entry: CachedAnswer): void {
-    if (!this.entries.has(key) && this.entries.size >= this.limit) {
-      // Oldest first: a Map iterates in insertion order.
-      const oldest = this.entries.keys().next();
-      if (!oldest.done) this.entries.delete(oldest.value);
+    const weight = weightOf(key, entry);
+    if (weight > this.maxBytes) return;
+    const old = this.entries.get(key);
+    if (old !== undefined) {
+      this.bytes -= old.weight;
+      this.entries.delete(key);
     }
-    this.entries.set(key, entry);
+    // Oldest first: a Map iterates in insertion order.
+    while (this.entries.size > 0 && (this.entries.size >= this.limit || this.bytes + weight > this.maxBytes)) {
+      const oldest = this.entries.entries().next().value!;
+      this.bytes -= oldest[1].weight;
+      this.entries.delete(oldest[0]);
+    }
+    this.entries.set(key, { entry, weight });
+    this.bytes += weight;
   }
 
   clear(): void {
     this.entries.clear();
+    this.bytes = 0;
   }
 }

@@ -115,6 +115,13 @@ export class ServiceReplay {
     return new ServiceReplay(ask.qtype, ask.d.config.aRecordLimit, records, srvKeys, addressKeys);
   }
 
+  /** Records kept (answers and extras of every instance), for the cache's memory budget. */
+  get recordCount(): number {
+    let n = 0;
+    for (const r of this.records) n += r.answers.length + r.extras.length;
+    return n;
+  }
+
   /** Draws `random` this many times per deal. */
   get draws(): number {
     return Math.max(0, this.records.length - 1);

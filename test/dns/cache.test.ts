@@ -157,6 +157,27 @@ describe("answer cache", () => {
     expect(cache.size).toBe(0);
   });
 
+  test("a large service asked in many spellings stays within the byte budget", async () => {
+    const catalog = new Catalog();
+    for (let i = 1; i <= 100; i++) catalog.service(`big${i}`, `10.2.${i >> 8}.${i & 255}`, service("big", "big", { Port: 1000 + i }));
+    const e = env(catalog);
+    const cache = new AnswerCache(2048, 64 * 1024);
+    const ctx = ctxFor(catalog.store, e.config, "tcp", cache, () => NOW_MS, seeded(9));
+    const spell = (i: number) => [..."big.service.consul"].map((ch, k) => ((i >> (k % 10)) & 1 ? ch.toUpperCase() : ch)).join("");
+    for (let i = 0; i < 60; i++) {
+      const r = decode((await handleDns(queryBytes(spell(i), "SRV"), ctx)) as Uint8Array);
+      expect(r.answers).toHaveLength(100);
+      expect(cache.weight).toBeLessThanOrEqual(64 * 1024);
+    }
+    expect(cache.size).toBeGreaterThan(0);
+    expect(cache.size).toBeLessThan(60);
+    // A kept entry still answers.
+    const last = spell(59);
+    const before = cache.hits;
+    await handleDns(queryBytes(last, "SRV"), ctx);
+    expect(cache.hits).toBe(before + 1);
+  });
+
   test("keys tell every byte value apart and leave out the ID", () => {
     const keys = new Set<string>();
     for (let b = 0; b < 256; b++) keys.add(cacheKey(new Uint8Array([0, 0, 1, b, 7])));
@@ -176,5 +197,6 @@ describe("answer cache", () => {
     await handleDns(queryBytes("n0.service.consul", "A"), ctx);
     expect(cache.hits).toBe(1);
     expect(() => new AnswerCache(0)).toThrow(RangeError);
+    expect(() => new AnswerCache(8, 0)).toThrow(RangeError);
   });
 });
