@@ -119,9 +119,10 @@ for (const portableUdp of [false, true]) {
     expect(s.shed).toBeGreaterThan(1000);
     expect(s.queueHighWater).toBeLessThanOrEqual(64);
     expect(report.answered).toBeGreaterThan(100);
-    // What is answered waited at most a queue's worth of work (64 x 0.3 ms) and a kernel buffer's;
-    // queued without bound, the last of 60,000 queries at 0.3 ms each would wait some 18 s.
-    expect(report.max).toBeLessThan(500);
+    // What is answered waited at most a queue's worth of work (64 x 0.3 ms) and a kernel buffer's
+    // (typically 50-400 ms here, more on a loaded machine); queued without bound, the last of
+    // 60,000 queries at 0.3 ms each would wait some 18 s.
+    expect(report.max).toBeLessThan(1500);
     const after = performance.now();
     expect(await udpAsk(l.port, queryBytes("web.service.consul", "A"))).not.toBeNull();
     expect(performance.now() - after).toBeLessThan(200);
