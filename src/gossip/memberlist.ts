@@ -47,6 +47,8 @@ export interface MemberlistDelegate {
   notifyMsg(payload: Uint8Array): void;
   /** Messages to piggyback, each fitting `limit` bytes in total with `overhead` per message. */
   getBroadcasts(overhead: number, limit: number): Uint8Array[];
+  /** How many messages wait to be piggybacked (0 lets an idle gossip round end early). */
+  pendingBroadcasts(): number;
   localState(join: boolean): Uint8Array;
   mergeRemoteState(state: Uint8Array, join: boolean): void;
   notifyJoin(n: NodeState): void;
@@ -329,6 +331,7 @@ export class Memberlist {
   }
 
   private gossip(): void {
+    if (this.broadcasts.length === 0 && this.delegate.pendingBroadcasts() === 0) return;
     const now = this.clock.now();
     const peers = this.kRandomNodes(this.config.gossipNodes, (n) => {
       if (n.name === this.name) return true;
@@ -563,12 +566,17 @@ export class Memberlist {
         this.sendUdp(source, [encodeMessage({ t: MsgType.ack, seq: origSeq, payload: new Uint8Array(0) })]);
       },
       onNack: () => {},
-      timer: this.clock.setTimeout(() => {
-        this.ackHandlers.delete(seq);
-        if (!answered && wantNack) this.sendUdp(source, [encodeMessage({ t: MsgType.nack, seq: origSeq })]);
-      }, this.config.probeTimeoutMs),
+      timer: this.clock.setTimeout(() => this.ackHandlers.delete(seq), this.config.probeTimeoutMs),
     };
     this.ackHandlers.set(seq, h);
+    // Nack a little before our own timeout, so the nack reaches the asker before its
+    // probe deadline (memberlist waits the full timeout, so on a fast network its nacks
+    // land just after the deadline and a healthy asker counts them as missing).
+    if (wantNack) {
+      this.clock.setTimeout(() => {
+        if (!answered && !this.stopped) this.sendUdp(source, [encodeMessage({ t: MsgType.nack, seq: origSeq })]);
+      }, this.config.probeTimeoutMs * NACK_FRACTION);
+    }
     this.sendUdp(addr, [encodeMessage({ t: MsgType.ping, seq, node: target, sourceName: this.name, sourceAddr: this.local.addr, sourcePort: this.local.port })]);
   }
 
@@ -655,7 +663,10 @@ export class Memberlist {
     let k = c.lifeguard ? c.suspicionMult - 2 : 0;
     const n = this.estNumNodes();
     if (n - 2 < k) k = 0;
-    const min = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs);
+    // A member that knows it is unhealthy (Lifeguard's local health) waits longer before
+    // declaring anyone dead: its own failed probes and late-arriving refutations are suspect.
+    const scale = c.lifeguard ? this.awareness.health + 1 : 1;
+    const min = suspicionTimeoutMs(c.suspicionMult, n, c.probeIntervalMs) * scale;
     const max = c.lifeguard ? c.suspicionMaxTimeoutMult * min : min;
     this.suspicions.set(
       s.node,
@@ -779,6 +790,9 @@ export class Memberlist {
     await this.transport.close();
   }
 }
+
+/** Relays nack at this fraction of the probe timeout. */
+const NACK_FRACTION = 0.8;
 
 /** First byte of a stream body holding a compound message (no message type uses it). */
 const STREAM_COMPOUND = 0xff;

@@ -489,6 +489,10 @@ export class Serf implements GossipPool, MemberlistDelegate {
     return out;
   }
 
+  pendingBroadcasts(): number {
+    return this.intentBroadcasts.length + this.eventBroadcasts.length + this.queryBroadcasts.length;
+  }
+
   localState(): Uint8Array {
     const statusLTimes = new Map<string, number>();
     const left: string[] = [];
