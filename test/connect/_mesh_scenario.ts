@@ -1,0 +1,160 @@
+/**
+ * The sidecar end-to-end scenario, runtime-neutral so the same file runs
+ * under Bun, Deno and Node (mesh_runtimes.test.ts starts it under each):
+ * a db app behind its sidecar, web's sidecar with an upstream to db, both
+ * configured from `sidecar_service` registrations on a real agent, then
+ *   - web reaches db (upstream port -> mTLS -> public listener -> app),
+ *   - `consulate intention create -deny` stops the next connection within 1 s,
+ *     `-allow` (with -replace) restores it,
+ *   - an L7 service-intentions entry on an http service answers POST /admin 403
+ *     while GET / passes.
+ * Prints one JSON line with the results; exit code 0 when every step held.
+ *
+ *   <runtime> test/connect/_mesh_scenario.ts <agent host:port> <suffix>
+ */
+import { spawn } from "node:child_process";
+import { createServer as createHttpServer, request } from "node:http";
+import { createServer, type AddressInfo } from "node:net";
+import { dirname, join } from "node:path";
+import { fileURLToPath } from "node:url";
+import nodeProcess from "node:process";
+import { Client } from "../../src/api/mod.ts";
+import { lookupProxyIdForSidecar, SidecarProxy } from "../../gateways/sidecar/mod.ts";
+
+const [agentAddr = "127.0.0.1:8500", suffix = "x", rootArg] = nodeProcess.argv.slice(2);
+const ROOT = rootArg ?? join(dirname(fileURLToPath(import.meta.url)), "../..");
+const WEB = `web-${suffix}`;
+const DB = `db-${suffix}`;
+const client = new Client({ address: agentAddr });
+const logs: string[] = [];
+const logger = { debug() {}, info() {}, warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
+
+function freePort(): Promise<number> {
+  return new Promise((resolve) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const p = (s.address() as AddressInfo).port;
+      s.close(() => resolve(p));
+    });
+  });
+}
+
+/** One request on a new connection. */
+function call(port: number, path = "/", method = "GET"): Promise<{ status: number; text: string } | { error: string }> {
+  return new Promise((resolve) => {
+    const req = request({ host: "127.0.0.1", port, path, method, agent: false, timeout: 3000 }, (res) => {
+      let text = "";
+      res.on("data", (c) => (text += c));
+      res.on("end", () => resolve({ status: res.statusCode ?? 0, text }));
+      res.on("error", (e) => resolve({ error: e.message }));
+    });
+    req.on("error", (e) => resolve({ error: e.message }));
+    req.on("timeout", () => req.destroy(new Error("timeout")));
+    req.end();
+  });
+}
+
+/** Runs the consulate CLI (under Bun, the control-plane tool) against the agent. */
+function cli(args: string[], input?: string): Promise<{ code: number | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(join(ROOT, "node_modules/.bin/bun"), [join(ROOT, "src/cli/main.ts"), ...args], {
+      env: { ...nodeProcess.env, CONSUL_HTTP_ADDR: agentAddr },
+      stdio: ["pipe", "pipe", "pipe"],
+    });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (out += d));
+    p.on("close", (code) => resolve({ code, out }));
+    p.stdin.end(input ?? "");
+  });
+}
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<{ value: T; ms: number }> {
+  const t0 = Date.now();
+  for (;;) {
+    const v = await probe();
+    if (v !== null) return { value: v, ms: Date.now() - t0 };
+    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await new Promise((r) => setTimeout(r, 25));
+  }
+}
+
+const result: Record<string, unknown> = { runtime: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "node" };
+const cleanup: (() => Promise<unknown>)[] = [];
+let ok = false;
+try {
+  const app = createHttpServer((req, res) => {
+    req.resume();
+    req.on("end", () => res.end(`${DB} ${req.method} ${req.url}`));
+  });
+  await new Promise<void>((r) => app.listen(0, "127.0.0.1", () => r()));
+  cleanup.push(() => new Promise((r) => app.close(r)));
+  const appPort = (app.address() as AddressInfo).port;
+  const upstreamPort = await freePort();
+  const agent = client.agent();
+  await agent.serviceRegister({ Name: DB, Port: appPort, Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: DB } } } });
+  await agent.serviceRegister({
+    Name: WEB,
+    Port: 1,
+    Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: WEB }, Proxy: { Upstreams: [{ DestinationName: DB, LocalBindPort: upstreamPort }] } } },
+  });
+  cleanup.push(() => agent.serviceDeregister(DB), () => agent.serviceDeregister(WEB));
+  const agentAddress = "127.0.0.1";
+  for (const svc of [DB, WEB]) {
+    const proxy = new SidecarProxy({ client, logger, source: { kind: "registration", proxyId: await lookupProxyIdForSidecar(client, svc), agentAddress } });
+    await proxy.start();
+    cleanup.push(() => proxy.stop());
+  }
+
+  const first = await until("web reaches db", 15_000, async () => {
+    const r = await call(upstreamPort, "/hello");
+    return "status" in r && r.status === 200 ? r : null;
+  });
+  result.reach = { ...first.value, ms: first.ms };
+
+  const deny = await cli(["intention", "create", "-deny", WEB, DB]);
+  if (deny.code !== 0) throw new Error(`intention create -deny: ${deny.out}`);
+  const denied = await until("deny takes effect", 1_000, async () => {
+    const r = await call(upstreamPort);
+    return "error" in r ? r : null;
+  });
+  result.denyMs = denied.ms;
+  const allow = await cli(["intention", "create", "-replace", "-allow", WEB, DB]);
+  if (allow.code !== 0) throw new Error(`intention create -allow: ${allow.out}`);
+  const allowed = await until("allow takes effect", 1_000, async () => {
+    const r = await call(upstreamPort);
+    return "status" in r && r.status === 200 ? r : null;
+  });
+  result.allowMs = allowed.ms;
+
+  const http = await cli(["config", "write", "-"], JSON.stringify({ Kind: "service-defaults", Name: DB, Protocol: "http" }));
+  if (http.code !== 0) throw new Error(`config write service-defaults: ${http.out}`);
+  const l7 = await cli(
+    ["config", "write", "-"],
+    JSON.stringify({
+      Kind: "service-intentions",
+      Name: DB,
+      Sources: [{ Name: WEB, Permissions: [{ Action: "deny", HTTP: { PathPrefix: "/admin", Methods: ["POST"] } }, { Action: "allow", HTTP: { PathPrefix: "/" } }] }],
+    }),
+  );
+  if (l7.code !== 0) throw new Error(`config write service-intentions: ${l7.out}`);
+  cleanup.push(() => cli(["config", "delete", "-kind", "service-intentions", "-name", DB]), () => cli(["config", "delete", "-kind", "service-defaults", "-name", DB]));
+  const forbidden = await until("POST /admin is refused", 2_000, async () => {
+    const r = await call(upstreamPort, "/admin", "POST");
+    return "status" in r && r.status === 403 ? r : null;
+  });
+  result.postAdmin = forbidden.value;
+  result.getRoot = await call(upstreamPort, "/", "GET");
+  result.getAdmin = await call(upstreamPort, "/admin", "GET");
+  ok =
+    (result.getRoot as { status?: number }).status === 200 &&
+    (result.getAdmin as { status?: number }).status === 200 &&
+    forbidden.value.text === "RBAC: access denied";
+} catch (err) {
+  result.error = (err as Error).message;
+  result.logs = logs.slice(-10);
+} finally {
+  for (const c of cleanup.reverse()) await c().catch(() => {});
+}
+result.ok = ok;
+nodeProcess.stdout.write(`${JSON.stringify(result)}\n`);
+nodeProcess.exit(ok ? 0 : 1);

@@ -1,0 +1,64 @@
+/**
+ * The same sidecar scenario (_mesh_scenario.ts: sidecar_service registrations,
+ * web -> two sidecars -> db, intention deny/allow by the CLI within a second,
+ * L7 POST /admin 403) against one real agent, with the sidecars running under
+ * Bun, Deno and Node in turn.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { join } from "node:path";
+import { rm } from "node:fs/promises";
+import { type AgentProcess, BUN, ROOT, startAgent } from "../e2e/_agent.ts";
+
+let agent: AgentProcess;
+const cleanups: (() => Promise<unknown>)[] = [];
+
+beforeAll(async () => {
+  agent = await startAgent(["-dev"]);
+});
+afterAll(async () => {
+  await agent.stop();
+  for (const c of cleanups) await c();
+});
+
+function run(argv: string[]): Promise<{ code: number | null; json: Record<string, unknown> | null; out: string }> {
+  return new Promise((resolve) => {
+    const p = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    p.stdout.on("data", (d) => (out += d));
+    p.stderr.on("data", (d) => (out += d));
+    const t = setTimeout(() => p.kill("SIGKILL"), 40_000);
+    p.on("close", (code) => {
+      clearTimeout(t);
+      const line = out.split("\n").find((l) => l.startsWith("{"));
+      resolve({ code, json: line ? (JSON.parse(line) as Record<string, unknown>) : null, out });
+    });
+  });
+}
+
+const scenario = join(ROOT, "test/connect/_mesh_scenario.ts");
+const addr = () => `127.0.0.1:${agent.port}`;
+
+function check(r: { code: number | null; json: Record<string, unknown> | null; out: string }, runtime: string): void {
+  if (r.code !== 0) throw new Error(`scenario under ${runtime} failed:\n${r.out}`);
+  expect(r.json).toMatchObject({ runtime, ok: true, reach: { status: 200 }, postAdmin: { status: 403, text: "RBAC: access denied" }, getRoot: { status: 200 } });
+  expect(r.json!.denyMs as number).toBeLessThan(1000);
+  expect(r.json!.allowMs as number).toBeLessThan(1000);
+}
+
+test("sidecars under Bun", async () => {
+  check(await run([BUN, scenario, addr(), "bun", ROOT]), "bun");
+}, 60_000);
+
+test("sidecars under Deno", async () => {
+  check(await run([join(ROOT, "node_modules/.bin/deno"), "run", "-A", scenario, addr(), "deno", ROOT]), "deno");
+}, 60_000);
+
+test("sidecars under Node", async () => {
+  // Inside the repo, so the bundle's bare imports resolve from node_modules.
+  const bundle = join(ROOT, "dist", `mesh-scenario-${process.pid}.mjs`);
+  cleanups.push(() => rm(bundle, { force: true }));
+  const b = await run([join(ROOT, "node_modules/.bin/esbuild"), scenario, "--bundle", "--platform=node", "--format=esm", "--target=node20", `--outfile=${bundle}`, "--packages=external", "--log-level=warning"]);
+  expect(b.code).toBe(0);
+  check(await run(["node", bundle, addr(), "node", ROOT]), "node");
+}, 60_000);
