@@ -101,7 +101,10 @@ beforeAll(async () => {
   await writeFile(join(root, "gossip.json"), JSON.stringify({ gossip_lan: { probe_interval: "200ms", probe_timeout: "200ms", gossip_interval: "100ms", suspicion_mult: 3 } }));
   await start("srv", ["-server", "-bootstrap"]);
   serfPort = gossipPorts.get("srv")!;
-  await Promise.all(["c1", "c2", "c3", "c4"].map((c) => start(c, ["-join", `127.0.0.1:${serfPort}`])));
+  // allSettled: if one start fails, the others still finish and register their cleanup before afterAll runs.
+  const started = await Promise.allSettled(["c1", "c2", "c3", "c4"].map((c) => start(c, ["-join", `127.0.0.1:${serfPort}`])));
+  const failed = started.find((r) => r.status === "rejected");
+  if (failed) throw (failed as PromiseRejectedResult).reason;
 }, 60_000);
 
 afterAll(async () => {
