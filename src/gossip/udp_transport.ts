@@ -3,12 +3,13 @@
  * the same port for streams (push-pull, TCP pings, messages too large for a
  * datagram). A stream is one exchange: a length-prefixed request frame, a
  * length-prefixed answer frame (length 0 = no answer), then close.
- * node:dgram and node:net behave the same on Bun, Deno and Node for this.
+ * The UDP socket comes from src/runtime (Bun's native socket, node:dgram
+ * elsewhere); node:net behaves the same on Bun, Deno and Node for this.
  */
-import dgram from "node:dgram";
 import net from "node:net";
 import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
+import { type UdpEndpoint, bindUdp } from "../runtime/udp.ts";
 import type { Address, PacketHandler, StreamDone, StreamHandler, Transport } from "./transport.ts";
 import { parseHostPort } from "./transport.ts";
 
@@ -72,43 +73,48 @@ function defaultAdvertise(bindAddr: string): string {
   return "127.0.0.1";
 }
 
+/** Inbound datagrams go to whoever listens; before listen() they are dropped. */
+interface PacketSink {
+  handler: PacketHandler | null;
+  closed: boolean;
+}
+
 export class UdpTransport implements Transport {
   readonly local: Address;
-  private readonly udp: dgram.Socket;
+  private readonly udp: UdpEndpoint;
   private readonly tcp: net.Server;
+  private readonly sink: PacketSink;
   private readonly open = new Set<net.Socket>();
-  private onPacket: PacketHandler | null = null;
   private onStream: StreamHandler | null = null;
   private closed = false;
 
-  private constructor(udp: dgram.Socket, tcp: net.Server, local: Address) {
+  private constructor(udp: UdpEndpoint, sink: PacketSink, tcp: net.Server, local: Address) {
     this.udp = udp;
+    this.sink = sink;
     this.tcp = tcp;
     this.local = local;
-    udp.on("message", (msg, rinfo) => {
-      if (this.closed || !this.onPacket) return;
-      this.onPacket(new Uint8Array(msg.buffer, msg.byteOffset, msg.length), { addr: rinfo.address, port: rinfo.port });
-    });
-    // Send failures (unreachable hosts, full buffers) are packet loss to gossip, never a crash.
-    udp.on("error", () => {});
     tcp.on("connection", (s) => this.accept(s));
     tcp.on("error", () => {});
   }
 
   static async bind(o: UdpTransportOptions): Promise<UdpTransport> {
-    const type = net.isIPv6(o.bindAddr) ? "udp6" : "udp4";
     for (let attempt = 0; ; attempt++) {
-      const udp = dgram.createSocket({ type, reuseAddr: false });
-      await new Promise<void>((resolve, reject) => {
-        udp.once("error", reject);
-        udp.bind(o.bindPort, o.bindAddr, () => {
-          udp.off("error", reject);
-          resolve();
+      const sink: PacketSink = { handler: null, closed: false };
+      let udp: UdpEndpoint;
+      try {
+        udp = await bindUdp({
+          host: o.bindAddr,
+          port: o.bindPort,
+          // Decoded messages keep views into the datagram (member metadata), so take our own
+          // copy: a native socket may reuse its receive buffer.
+          onMessage: (msg, port, address) => {
+            if (!sink.closed && sink.handler) sink.handler(new Uint8Array(msg), { addr: address, port });
+          },
         });
-      }).catch((e: unknown) => {
+      } catch (e) {
         throw new TransportError(`Failed to bind UDP ${o.bindAddr}:${o.bindPort}: ${(e as Error).message}`);
-      });
-      const port = udp.address().port;
+      }
+      const port = udp.port;
       const tcp = net.createServer();
       const err = await new Promise<Error | null>((resolve) => {
         tcp.once("error", resolve);
@@ -119,22 +125,22 @@ export class UdpTransport implements Transport {
       });
       if (!err) {
         const local = { addr: o.advertiseAddr ?? defaultAdvertise(o.bindAddr), port: o.advertisePort ?? port };
-        return new UdpTransport(udp, tcp, local);
+        return new UdpTransport(udp, sink, tcp, local);
       }
-      udp.close();
+      await udp.close();
       // With an ephemeral port the TCP side may collide: try another.
       if (o.bindPort !== 0 || attempt >= 10) throw new TransportError(`Failed to bind TCP ${o.bindAddr}:${port}: ${err.message}`);
     }
   }
 
   listen(onPacket: PacketHandler, onStream: StreamHandler): void {
-    this.onPacket = onPacket;
+    this.sink.handler = onPacket;
     this.onStream = onStream;
   }
 
   sendPacket(to: Address, data: Uint8Array): void {
     if (this.closed) return;
-    this.udp.send(data, to.port, to.addr, () => {});
+    this.udp.send(data, to.port, to.addr);
   }
 
   sendStream(to: Address, data: Uint8Array, timeoutMs: number, done: StreamDone): void {
@@ -217,11 +223,9 @@ export class UdpTransport implements Transport {
   async close(): Promise<void> {
     if (this.closed) return;
     this.closed = true;
+    this.sink.closed = true;
     for (const s of this.open) s.destroy();
     this.open.clear();
-    await Promise.all([
-      new Promise<void>((r) => this.udp.close(() => r())),
-      new Promise<void>((r) => this.tcp.close(() => r())),
-    ]);
+    await Promise.all([this.udp.close(), new Promise<void>((r) => this.tcp.close(() => r()))]);
   }
 }
