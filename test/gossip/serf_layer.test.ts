@@ -112,4 +112,16 @@ describe("serf layer (simulated)", () => {
     for (const n of c.nodes) expect(statusAt(c, n.name, "n5")).toBe("alive");
     void c.shutdown();
   });
+
+  test("messages too big for a datagram travel over a stream (acks carrying coordinates, here)", () => {
+    // With a 100-byte datagram limit an ack with its coordinate (120 bytes sealed) cannot go by UDP.
+    const c = new SimCluster({ n: 5, seed: 18, config: { udpBufferSize: 100 } });
+    c.runFor(20_000);
+    const s = c.node("n0").serf.stats();
+    expect(s.streamsOpened).toBeGreaterThan(10);
+    expect(c.failures).toEqual([]);
+    // Probes succeeded through the streamed acks, so coordinates moved off the origin.
+    expect(c.node("n0").serf.coordinates().size).toBe(5);
+    void c.shutdown();
+  });
 });
