@@ -7,8 +7,9 @@
  * - `append` publishes the command with a per-write `Nats-Msg-Id`, so a
  *   publish retried after a lost ack is stored once (the stream's duplicate
  *   window), and resolves with the stream sequence (the index) once the local
- *   reader has passed the entry to the consumer. Appends are pipelined: many
- *   publishes are in flight at once and the reader applies them in order.
+ *   reader has passed the entry to the consumer. Appends are pipelined (several
+ *   publishes in flight) and batched under load (see jetstream_writer.ts);
+ *   the entries of a batch share its sequence as their index.
  * - The newest snapshot lives in a JetStream object store; `saveSnapshot`
  *   replaces it and purges the stream behind it (keeping `trailingEntries`),
  *   so a new or wiped server restores the snapshot and replays a short tail.
@@ -23,7 +24,9 @@ import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
 import { Objm, type ObjectStore } from "@nats-io/obj";
 import { nanos, type NatsConnection } from "@nats-io/transport-node";
 import { LogClosedError, LogCorruptionError, LogStateError, LogUnavailableError } from "./errors.ts";
+import { decodeBatch } from "./jetstream_batch.ts";
 import { StreamFeed } from "./jetstream_feed.ts";
+import { type Appended, retryable, StreamWriter, type WriterStats } from "./jetstream_writer.ts";
 import { clusterNames, type ClusterNames } from "./jetstream_names.ts";
 import type { Log, LogEntry, LogSnapshot, RecoveredLog } from "./log.ts";
 import { decodeSnapshot, encodeSnapshotHeader, peekSnapshotIndex } from "./snapshot_file.ts";
@@ -49,15 +52,13 @@ export interface JetStreamLogOptions {
   readonly holdMs?: number;
   /** Prefix of this writer's message ids; random by default (must be unique per process). */
   readonly writerId?: string;
+  /** Publishes awaiting their ack at once; appends beyond wait and leave as one batch. Default 4. */
+  readonly maxInFlight?: number;
 }
 
-export interface JetStreamLogStats {
-  /** Appends acknowledged since open. */
+export interface JetStreamLogStats extends WriterStats {
+  /** Appends of this server applied since open. */
   readonly appends: number;
-  /** Publishes sent again after a timeout or a lost connection. */
-  readonly retries: number;
-  /** Acks that JetStream marked as duplicates (a retried publish already stored). */
-  readonly duplicates: number;
   /** Times the reader jumped to a snapshot because the entries it needed were purged. */
   readonly restores: number;
   /** Entries the reader fetched one by one while its consumer was stalled. */
@@ -66,17 +67,6 @@ export interface JetStreamLogStats {
   readonly consumerRestarts: number;
   readonly snapshotIndex: number;
   readonly lastIndex: number;
-}
-
-interface Pending {
-  readonly data: Uint8Array;
-  readonly resolve: (index: number) => void;
-  readonly reject: (err: unknown) => void;
-  readonly deadline: number;
-  /** Stream sequence from the ack, 0 until it arrives. */
-  seq: number;
-  /** Which publish of this entry is the live one (older answers are ignored). */
-  attempt: number;
 }
 
 interface Waiter {
@@ -113,6 +103,8 @@ export class JetStreamLog implements Log {
   readonly #requestTimeoutMs: number;
   readonly #holdMs: number;
   readonly #writerId: string;
+  readonly #maxInFlight: number;
+  #writer: StreamWriter | null = null;
   #state: State = State.New;
   #js: JetStreamClient | null = null;
   #jsm: JetStreamManager | null = null;
@@ -122,13 +114,11 @@ export class JetStreamLog implements Log {
   /** Highest index known to be committed (acks, read barriers). */
   #knownLast = 0;
   #sweeper: ReturnType<typeof setInterval> | null = null;
-  #consumer: ((entry: LogEntry) => void) | null = null;
+  #consumer: ((entry: LogEntry) => unknown) | null = null;
   #restore: ((snapshot: LogSnapshot) => void) | null = null;
   #buffer: Buffered[] = [];
   #applied = 0;
   #snapshotIndex = 0;
-  #counter = 0;
-  readonly #pending = new Map<string, Pending>();
   #waiters: Waiter[] = [];
   #minWaiter = Infinity;
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
@@ -140,7 +130,7 @@ export class JetStreamLog implements Log {
   #disconnectedAt = 0;
   #statusLoop: { stop(): void } | null = null;
   #lastContact = 0;
-  #stats = { appends: 0, retries: 0, duplicates: 0, restores: 0 };
+  #stats = { appends: 0, restores: 0 };
 
   constructor(options: JetStreamLogOptions) {
     this.#nc = options.nc;
@@ -155,6 +145,7 @@ export class JetStreamLog implements Log {
       throw new RangeError("JetStreamLog appendTimeoutMs must be shorter than duplicateWindowMs, or a late retry could be stored twice");
     }
     this.#writerId = options.writerId ?? crypto.randomUUID();
+    this.#maxInFlight = positive(options.maxInFlight ?? 4, "maxInFlight");
   }
 
   open(): Promise<RecoveredLog> {
@@ -178,9 +169,29 @@ export class JetStreamLog implements Log {
     this.#feed = new StreamFeed(this.#js, this.#jsm, this.names.stream, {
       applied: () => this.#applied,
       target: () => this.#knownLast,
-      deliver: (seq, data, msgId) => this.#accept(seq, data, msgId),
+      deliver: (seq, data, msgId, batch) => this.#accept(seq, data, msgId, batch),
       gap: (first) => this.#recover(first),
     });
+    const max = this.#nc.info?.max_payload ?? 1024 * 1024;
+    this.#writer = new StreamWriter(
+      this.#js,
+      {
+        applied: () => this.#applied,
+        committed: (seq) => {
+          this.#lastContact = Date.now();
+          if (seq > this.#knownLast) this.#knownLast = seq;
+        },
+        mayWait: () => !this.#heldTooLong(),
+      },
+      {
+        subject: this.names.subject,
+        writerId: this.#writerId,
+        appendTimeoutMs: this.#appendTimeoutMs,
+        requestTimeoutMs: this.#requestTimeoutMs,
+        maxInFlight: this.#maxInFlight,
+        maxBatchBytes: max - 4096,
+      },
+    );
     this.#sweeper = setInterval(() => this.#sweep(), 500);
     await whileTransient(deadline, () => this.#ensureStream(this.#jsm!));
     this.#os = await whileTransient(deadline, () =>
@@ -224,7 +235,8 @@ export class JetStreamLog implements Log {
     return { snapshot, entries };
   }
 
-  onCommit(consumer: (entry: LogEntry) => void): void {
+  /** The consumer's return value for an entry is the `result` `appendResult` resolves with. */
+  onCommit(consumer: (entry: LogEntry) => unknown): void {
     this.#consumer = consumer;
     this.#drainBuffer();
   }
@@ -235,28 +247,32 @@ export class JetStreamLog implements Log {
   }
 
   append(data: Uint8Array): Promise<number> {
-    return this.appendWithId(`${this.#writerId}-${++this.#counter}`, data);
+    return this.appendResult(data).then((r) => r.index);
+  }
+
+  /** Appends; resolves with the index and what the commit consumer returned for the entry. */
+  appendResult(data: Uint8Array): Promise<Appended> {
+    const refused = this.#refusal("append") ?? this.#tooLarge(data);
+    if (refused !== null) return Promise.reject(refused);
+    if (this.#heldTooLong()) return Promise.reject(new LogUnavailableError("not connected to NATS"));
+    return this.#writer!.append(data);
   }
 
   /**
-   * Appends with a caller-chosen message id: a second append with the same id
-   * inside the duplicate window is not stored again and resolves with the
-   * first one's index. `append` uses a fresh id per call.
+   * Appends with a caller-chosen message id, alone: a second append with the
+   * same id inside the duplicate window is not stored again and resolves with
+   * the first one's index. `append` uses a fresh id per call.
    */
   appendWithId(id: string, data: Uint8Array): Promise<number> {
-    const refused = this.#refusal("append");
+    const refused = this.#refusal("append") ?? this.#tooLarge(data);
     if (refused !== null) return Promise.reject(refused);
+    return this.#writer!.appendWithId(id, data).then((r) => r.index);
+  }
+
+  #tooLarge(data: Uint8Array): Error | null {
     const max = this.#nc.info?.max_payload ?? 1024 * 1024;
-    if (data.length > max - 1024) {
-      return Promise.reject(new RangeError(`Log entry is ${data.length} bytes; the NATS limit (max_payload ${max}) leaves room for ${max - 1024}`));
-    }
-    if (this.#pending.has(id)) return Promise.reject(new LogStateError(`An append with message id "${id}" is already in flight`));
-    if (this.#heldTooLong()) return Promise.reject(new LogUnavailableError("not connected to NATS"));
-    return new Promise<number>((resolve, reject) => {
-      const p: Pending = { data, resolve, reject, deadline: Date.now() + this.#appendTimeoutMs, seq: 0, attempt: 0 };
-      this.#pending.set(id, p);
-      this.#publish(id, p);
-    });
+    if (data.length <= max - 4096) return null;
+    return new RangeError(`Log entry is ${data.length} bytes; the NATS limit (max_payload ${max}) leaves room for ${max - 4096}`);
   }
 
   lastIndex(): number {
@@ -294,7 +310,15 @@ export class JetStreamLog implements Log {
 
   stats(): JetStreamLogStats {
     const feed = this.#feed?.stats() ?? { directGets: 0, restarts: 0 };
-    return { ...this.#stats, directGets: feed.directGets, consumerRestarts: feed.restarts, snapshotIndex: this.#snapshotIndex, lastIndex: this.#applied };
+    const writer = this.#writer?.stats() ?? { messages: 0, batches: 0, batchedEntries: 0, retries: 0, duplicates: 0 };
+    return {
+      ...writer,
+      ...this.#stats,
+      directGets: feed.directGets,
+      consumerRestarts: feed.restarts,
+      snapshotIndex: this.#snapshotIndex,
+      lastIndex: this.#applied,
+    };
   }
 
   async close(): Promise<void> {
@@ -306,9 +330,7 @@ export class JetStreamLog implements Log {
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#feed?.stop();
-    const err = new LogClosedError("append", { cause: "the log was closed before the entry was applied" });
-    for (const p of this.#pending.values()) p.reject(err);
-    this.#pending.clear();
+    this.#writer?.close(new LogClosedError("append", { cause: "the log was closed before the entry was applied" }));
     for (const w of this.#waiters) w.reject(new LogClosedError("read"));
     this.#waiters = [];
     await this.#snapshotTail;
@@ -317,32 +339,41 @@ export class JetStreamLog implements Log {
   // ---- reading the stream ----
 
   /** One stream message, from the consumer or a direct get, in any order. */
-  #accept(seq: number, data: Uint8Array, id: string): void {
+  #accept(seq: number, data: Uint8Array, id: string, batch: number): void {
     this.#lastContact = Date.now();
     if (seq <= this.#applied || this.#recovering > 0) return;
     if (seq !== this.#applied + 1) {
       this.#recover(seq);
       return;
     }
-    const p = id === "" ? undefined : this.#pending.get(id);
+    const out = id === "" ? undefined : this.#writer!.take(id);
+    // Every replica decodes the same bytes the same way; a malformed batch is skipped by all.
+    const datas = batch === 0 ? [data] : batch < 0 ? [] : (decodeBatch(data, batch) ?? []);
     this.#applied = seq;
     if (seq > this.#knownLast) this.#knownLast = seq;
-    let failure: unknown = null;
-    const entry: LogEntry = { index: seq, data, local: p !== undefined };
-    if (this.#consumer !== null) {
-      try {
-        this.#consumer(entry);
-      } catch (err) {
-        failure = err;
+    for (let j = 0; j < datas.length; j++) {
+      const entry: LogEntry = { index: seq, data: datas[j]!, local: out !== undefined, ...(j > 0 ? { sub: j } : {}), ...(j < datas.length - 1 ? { more: true } : {}) };
+      let result: unknown;
+      let failure: unknown = null;
+      if (this.#consumer !== null) {
+        try {
+          result = this.#consumer(entry);
+        } catch (err) {
+          failure = err;
+        }
+      } else {
+        this.#buffer.push({ entry });
       }
-    } else {
-      this.#buffer.push({ entry });
+      const w = out?.waiting[j];
+      if (w !== undefined) {
+        this.#stats.appends++;
+        if (failure !== null) w.reject(failure);
+        else w.resolve({ index: seq, result });
+      }
     }
-    if (p !== undefined) {
-      this.#pending.delete(id);
-      this.#stats.appends++;
-      if (failure !== null) p.reject(failure);
-      else p.resolve(seq);
+    if (out !== undefined && out.waiting.length > datas.length) {
+      const err = new LogStateError(`Log message ${seq} held fewer entries than were sent in it`);
+      for (const w of out.waiting.slice(datas.length)) w.reject(err);
     }
     if (seq >= this.#minWaiter) this.#wakeWaiters();
   }
@@ -374,14 +405,7 @@ export class JetStreamLog implements Log {
 
   /** Appends acknowledged but still not applied here after their deadline fail (the reader is stuck). */
   #sweep(): void {
-    if (this.#pending.size === 0) return;
-    const now = Date.now();
-    for (const [id, p] of this.#pending) {
-      if (p.seq !== 0 && now >= p.deadline) {
-        this.#pending.delete(id);
-        p.reject(new LogUnavailableError(`entry ${p.seq} is committed but this server has applied only up to ${this.#applied}`));
-      }
-    }
+    this.#writer?.sweep(Date.now(), 0, (seq) => new LogUnavailableError(`entry ${seq} is committed but this server has applied only up to ${this.#applied}`));
   }
 
   #install(snapshot: LogSnapshot): void {
@@ -391,12 +415,7 @@ export class JetStreamLog implements Log {
     else this.#buffer = [{ snapshot }];
     // Appends the snapshot swallowed: their entries are applied, but what
     // applying them decided is unknown here.
-    for (const [id, p] of this.#pending) {
-      if (p.seq !== 0 && p.seq <= snapshot.index) {
-        this.#pending.delete(id);
-        p.reject(new LogStateError(`Entry ${p.seq} was applied from a snapshot; its outcome is unknown`));
-      }
-    }
+    this.#writer?.sweep(0, snapshot.index, () => new LogStateError("unreachable"));
     this.#wakeWaiters();
   }
 
@@ -488,47 +507,6 @@ export class JetStreamLog implements Log {
     }
   }
 
-  // ---- writing ----
-
-  #publish(id: string, p: Pending): void {
-    const attempt = ++p.attempt;
-    this.#js!.publish(this.names.subject, p.data, { msgID: id, timeout: this.#requestTimeoutMs, retries: 0 }).then(
-      (ack) => {
-        this.#lastContact = Date.now();
-        if (ack.duplicate) this.#stats.duplicates++;
-        if (ack.seq > this.#knownLast) this.#knownLast = ack.seq;
-        if (this.#pending.get(id) !== p) return;
-        p.seq = ack.seq;
-        if (ack.seq > this.#applied) return; // the reader resolves it when it gets there
-        this.#pending.delete(id);
-        if (ack.duplicate) {
-          // A second append with an id already stored: it was applied once, before this call.
-          p.resolve(ack.seq);
-        } else {
-          p.reject(new LogStateError(`Entry ${ack.seq} was applied from a snapshot; its outcome is unknown`));
-        }
-      },
-      (err: unknown) => {
-        if (this.#pending.get(id) !== p || p.attempt !== attempt) return; // stored after all, or sent again already
-        if (this.#state === State.Closed) return;
-        if (!retryable(err) || Date.now() >= p.deadline || this.#heldTooLong()) {
-          this.#pending.delete(id);
-          p.reject(
-            retryable(err)
-              ? new LogUnavailableError(`appending to ${this.names.stream} timed out: ${(err as Error).message}`, { cause: err })
-              : err,
-          );
-          return;
-        }
-        this.#stats.retries++;
-        // Same id: if the first publish was stored after all, JetStream answers with its sequence.
-        this.#later(() => {
-          if (this.#pending.get(id) === p && p.attempt === attempt) this.#publish(id, p);
-        }, 100);
-      },
-    );
-  }
-
   // ---- snapshots ----
 
   async #saveSnapshot(snapshot: LogSnapshot): Promise<void> {
@@ -604,15 +582,10 @@ export class JetStreamLog implements Log {
         } else if (r.value.type === "reconnect") {
           this.#connected = true;
           this.#disconnectedAt = 0;
-          this.#republish();
+          this.#writer?.republish();
         }
       }
     })().catch(() => undefined);
-  }
-
-  /** Publishes lost with the old connection would only time out: send them again now (same ids). */
-  #republish(): void {
-    for (const [id, p] of this.#pending) if (p.seq === 0) this.#publish(id, p);
   }
 
   #heldTooLong(): boolean {
@@ -637,29 +610,6 @@ export class JetStreamLog implements Log {
     return new Promise((resolve) => this.#later(resolve, ms));
   }
 }
-
-/**
- * Timeouts, lost connections and "no responders" (no stream leader right now,
- * which the client reports as JetStreamNotEnabled) pass; refusals do not.
- */
-function retryable(err: unknown): boolean {
-  for (let e = err, depth = 0; e instanceof Error && depth < 4; e = e.cause, depth++) {
-    if (e instanceof JetStreamApiError) return e.code === 503 || e.status === 503;
-    if (TRANSIENT.has(e.name) || /timeout|no responders|disconnect|connection (is )?closed/i.test(e.message)) return true;
-  }
-  return false;
-}
-
-const TRANSIENT = new Set([
-  "TimeoutError",
-  "NoRespondersError",
-  "NoResponders",
-  "JetStreamNotEnabled",
-  "RequestError",
-  "ConnectionError",
-  "ClosedConnectionError",
-  "DrainingConnectionError",
-]);
 
 /** Runs `fn` again while it fails with a transient error, until `deadline`. */
 export async function whileTransient<T>(deadline: number, fn: () => Promise<T>): Promise<T> {

@@ -13,14 +13,19 @@
  * was applied.
  */
 import { DeliverPolicy, type ConsumerMessages, type JetStreamClient, type JetStreamManager, type JsMsg } from "@nats-io/jetstream";
+import type { MsgHdrs } from "@nats-io/transport-node";
+import { BATCH_HEADER } from "./jetstream_batch.ts";
 
 export interface FeedHost {
   /** Index of the last entry passed on. */
   applied(): number;
   /** Highest index known to be committed (acks, read barriers); 0 when unknown. */
   target(): number;
-  /** A message of the stream; the host ignores what it already has and sees gaps. */
-  deliver(seq: number, data: Uint8Array, msgId: string): void;
+  /**
+   * A message of the stream (`batch`: its entry count when it is a batch, else
+   * 0); the host ignores what it already has and sees gaps.
+   */
+  deliver(seq: number, data: Uint8Array, msgId: string, batch: number): void;
   /** The entry after `applied()` is gone from the stream (purged behind a snapshot). */
   gap(firstAvailable: number): void;
 }
@@ -100,7 +105,7 @@ export class StreamFeed {
       callback: (m: JsMsg) => {
         if (generation !== this.#generation) return;
         this.#lastDelivery = Date.now();
-        this.#host.deliver(m.seq, m.data, m.headers?.get(MSG_ID) ?? "");
+        this.#host.deliver(m.seq, m.data, m.headers?.get(MSG_ID) ?? "", batchCount(m.headers));
       },
     });
     if (generation !== this.#generation) {
@@ -141,7 +146,7 @@ export class StreamFeed {
           return;
         }
         this.#fills++;
-        this.#host.deliver(m.seq, m.data, m.header?.get(MSG_ID) ?? "");
+        this.#host.deliver(m.seq, m.data, m.header?.get(MSG_ID) ?? "", batchCount(m.header));
       }
     } catch {
       // NATS is not answering: the next tick tries again.
@@ -162,4 +167,12 @@ export class StreamFeed {
       this.#restarting = false;
     }
   }
+}
+
+function batchCount(h: MsgHdrs | undefined): number {
+  const v = h?.get(BATCH_HEADER) ?? "";
+  if (v === "") return 0;
+  const n = Number(v);
+  // A header that is not a count makes the message a malformed batch (skipped alike everywhere).
+  return Number.isSafeInteger(n) && n > 0 ? n : -1;
 }

@@ -17,6 +17,14 @@ export interface LogEntry {
    * `append` here waits for its outcome. Absent means "maybe local".
    */
   readonly local?: boolean;
+  /**
+   * Replicated logs batch entries under load: the entries of one batch share
+   * an index; `sub` is the position (absent for the first), and `more` says
+   * another entry with the same index follows (state is whole only after the
+   * last one, so no snapshot in between).
+   */
+  readonly sub?: number;
+  readonly more?: boolean;
 }
 
 export interface LogSnapshot {
@@ -35,8 +43,11 @@ export interface RecoveredLog {
 export interface Log {
   /** Recovers what is stored. Must be called once, before anything else. */
   open(): Promise<RecoveredLog>;
-  /** Registers the consumer of committed entries (called in index order). */
-  onCommit(consumer: (entry: LogEntry) => void): void;
+  /**
+   * Registers the consumer of committed entries (called in index order). What
+   * it returns for an entry is the `result` of `appendResult`, where offered.
+   */
+  onCommit(consumer: (entry: LogEntry) => unknown): void;
   /**
    * Appends one command. Resolves with its index once it is committed (on disk
    * for LocalLog) and has been passed to the consumer.
@@ -66,4 +77,10 @@ export interface Log {
    * read waits for.
    */
   sync?(): Promise<void>;
+  /**
+   * Replicated logs: like `append`, but also resolves with what the commit
+   * consumer returned for this entry (entries of a batch share an index, so
+   * the index alone cannot name the outcome).
+   */
+  appendResult?(data: Uint8Array): Promise<{ readonly index: number; readonly result: unknown }>;
 }

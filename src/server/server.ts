@@ -104,16 +104,18 @@ export class Server {
   async start(): Promise<void> {
     const recovered = await this.log.open();
     if (recovered.snapshot) this.state.restore(recovered.snapshot.data);
+    const base = this.state.lastApplied;
     for (const entry of recovered.entries) {
-      if (entry.index > this.state.lastApplied) this.state.apply(entry.index, decodeCommand(entry.data));
+      if (entry.index > base) this.state.apply(entry.index, decodeCommand(entry.data), (entry.sub ?? 0) > 0);
     }
     this.log.onCommit((entry) => {
       const cmd = decodeCommand(entry.data);
-      const result = this.state.apply(entry.index, cmd);
-      // Entries other servers appended have nobody waiting here for their outcome.
-      if (entry.local !== false) this.results.set(entry.index, result);
+      const result = this.state.apply(entry.index, cmd, (entry.sub ?? 0) > 0);
+      // A replicated log hands the outcome back through appendResult; a local one by index.
+      if (!this.log.appendResult) this.results.set(entry.index, result);
       this.afterApply(cmd);
-      if (this.cluster) this.maybeSnapshot();
+      if (this.cluster && entry.more !== true) this.maybeSnapshot();
+      return result;
     });
     this.log.onRestore?.((snapshot) => this.installSnapshot(snapshot));
     if (this.cluster) {
@@ -206,11 +208,22 @@ export class Server {
   async writeIndexed(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
     if (this.stopped) throw new ApplyError("No cluster leader");
     let index: number;
+    let outcome: ApplyResult | undefined;
     try {
-      index = await this.log.append(encodeCommand(cmd));
+      if (this.log.appendResult) {
+        const r = await this.log.appendResult(encodeCommand(cmd));
+        index = r.index;
+        outcome = r.result as ApplyResult | undefined;
+      } else {
+        index = await this.log.append(encodeCommand(cmd));
+      }
     } catch (err) {
       if (err instanceof LogUnavailableError) throw new ApplyError(err.message, { cause: err });
       throw err;
+    }
+    if (outcome !== undefined) {
+      this.maybeSnapshot();
+      return { index, result: outcome };
     }
     const result = this.results.get(index);
     this.results.delete(index);

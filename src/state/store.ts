@@ -45,8 +45,14 @@ export class StateStore {
     return this.restoreCount;
   }
 
-  apply(index: number, cmd: Command): ApplyResult {
-    if (index <= this.applied) throw new RangeError(`Log index ${index} already applied (at ${this.applied})`);
+  /**
+   * `continuing`: another command of the same log entry (a batch from a
+   * replicated log, whose commands share the entry's index).
+   */
+  apply(index: number, cmd: Command, continuing = false): ApplyResult {
+    if (continuing ? index !== this.applied : index <= this.applied) {
+      throw new RangeError(`Log index ${index} already applied (at ${this.applied})`);
+    }
     if (cmd.Type === MessageType.Restore) return this.applyRestore(index, cmd.State);
     const journal = new Journal();
     const ctx: WriteContext = { t: this.tables, index, now: cmd.Now, journal };

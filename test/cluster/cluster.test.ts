@@ -240,10 +240,9 @@ describe("a 3-server cluster on a 3-node NATS cluster", () => {
     await cluster.kill(1);
     const { rm } = await import("node:fs/promises");
     await rm(cluster.servers[1]!.dataDir, { recursive: true, force: true });
-    // Enough writes to pass the snapshot threshold (64) several times.
-    for (let n = 0; n < 200; n += 20) {
-      await Promise.all(Array.from({ length: 20 }, (_, k) => put(0, `wipe/k${String(n + k).padStart(3, "0")}`, `v${n + k}`)));
-    }
+    // Enough log entries to pass the snapshot threshold (64) several times
+    // (one at a time: concurrent writes would share batched entries).
+    for (let n = 0; n < 200; n++) await put(0, `wipe/k${String(n).padStart(3, "0")}`, `v${n}`);
     for (let n = 0; n < 5; n++) {
       const body = { Node: `ext${n}`, Address: `10.0.0.${n + 1}`, Service: { Service: "db", Port: 5432 + n, Tags: [`t${n}`] } };
       expect((await http(`${base(2)}/v1/catalog/register`, { method: "PUT", body: JSON.stringify(body) })).status).toBe(200);
