@@ -1,7 +1,7 @@
 /**
- * `consulate snapshot save|inspect|restore` as a user runs them, against a
- * durable server process: the restored state is served, survives a restart,
- * and a bad archive changes nothing.
+ * `consulate snapshot save|inspect|restore` and `operator raft list-peers`
+ * as a user runs them, against a durable server process: the restored state
+ * is served, survives a restart, and a bad archive changes nothing.
  */
 import { afterAll, expect, test } from "bun:test";
 import { readdir, readFile, writeFile } from "node:fs/promises";
@@ -31,6 +31,13 @@ test("save, inspect, restore; the restore survives a restart; a bad archive is r
   for (let i = 0; i < 20; i++) await fetch(`${agent.base}/v1/kv/app/cfg/${i}`, { method: "PUT", body: `v${i}` });
   await fetch(`${agent.base}/v1/kv/other/x`, { method: "PUT", body: "y".repeat(1000) });
   const saved = await kvDump(agent.base);
+
+  // One LocalLog server: list-peers shows it, leading.
+  const peers = await cli(["operator", "raft", "list-peers"]);
+  expect(peers.code).toBe(0);
+  const rows = peers.stdout.trim().split("\n");
+  expect(rows).toHaveLength(2);
+  expect(rows[1]).toMatch(/^snap1\s+\S+\s+127\.0\.0\.1:\d+\s+leader\s+true\s+3$/);
 
   const file = join(dir.path, "backup.snap");
   const save = await cli(["snapshot", "save", file]);
