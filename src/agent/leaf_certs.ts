@@ -16,7 +16,8 @@
  */
 import { type BlockingParams, type CachedReply, RootsCache, waitFor } from "./ca_roots.ts";
 import type { Logger } from "./logger.ts";
-import { certInfo, createCsr, exportSec1Pem, generateKeyPair, RateLimitedError, serviceId, spiffeUri } from "../connect/mod.ts";
+import { createCsr, exportSec1Pem, generateKeyPair, RateLimitedError, serviceId, spiffeUri } from "../connect/mod.ts";
+import { readCert } from "../connect/leaf.ts";
 import { defaultOptions, type Rpc } from "../rpc/mod.ts";
 import type { Clock } from "../server/clock.ts";
 import { type IndexedCARoots, type IssuedCert, issuedCertJson } from "../structs/connect_ca.ts";
@@ -127,7 +128,7 @@ export class LeafCerts {
       const csr = await createCsr({ uri: spiffeUri(serviceId(roots.TrustDomain, this.o.datacenter, e.service)), keys });
       this.issued++;
       const signed = await this.o.rpc.call("ConnectCA.Sign", { CSR: csr }, defaultOptions(this.o.datacenter));
-      const info = await certInfo(signed.CertPEM);
+      const info = readCert(signed.CertPEM);
       const cert = issuedCertJson({ ...signed, PrivateKeyPEM: await exportSec1Pem(keys) });
       e.cert = cert;
       e.authorityKeyId = info.authorityKeyId;

@@ -13,12 +13,12 @@
  */
 import { CertificateError } from "./errors.ts";
 import { keyIdOfSpki, type KeySpec, signatureAlgorithm, specOfSpki } from "./keys.ts";
-import { hexString, plainBytes } from "./pem.ts";
+import { CLOCK_DRIFT_MS, issueLeaf, issuerOf, readCert } from "./leaf.ts";
+import { hexString, pemDecode, plainBytes } from "./pem.ts";
 import { trustDomainFor } from "./spiffe.ts";
 import { x509 } from "./x509.ts";
 
-/** NotBefore is set this far in the past (Consul's CertificateTimeDriftBuffer). */
-export const CLOCK_DRIFT_MS = 60_000;
+export { CLOCK_DRIFT_MS };
 /** A cross-signed root lives 7 days: long enough for every leaf of the old root to be renewed. */
 export const CROSS_SIGN_TTL_MS = 7 * 24 * 3_600_000;
 
@@ -137,37 +137,8 @@ export interface LeafParams {
 }
 
 export async function signLeafCert(p: LeafParams): Promise<string> {
-  const ca = new x509.X509Certificate(p.caCertPem);
-  const caKid = hexString(await keyIdOfSpki(new Uint8Array(ca.publicKey.rawData))).replaceAll(":", "");
-  const leafKid = hexString(await keyIdOfSpki(p.spki)).replaceAll(":", "");
-  const names: x509.JsonGeneralNames = [
-    ...p.dnsNames.map((value) => ({ type: "dns" as const, value })),
-    ...p.ipAddresses.map((value) => ({ type: "ip" as const, value })),
-    ...p.uris.map((value) => ({ type: "url" as const, value })),
-  ];
-  const notBefore = p.nowMs - CLOCK_DRIFT_MS;
-  const cert = await x509.X509CertificateGenerator.create({
-    serialNumber: serialHex(p.serial),
-    issuer: ca.subjectName,
-    notBefore: seconds(notBefore),
-    notAfter: seconds(notBefore + p.ttlMs),
-    publicKey: new x509.PublicKey(plainBytes(p.spki)),
-    signingKey: p.caKey,
-    signingAlgorithm: signatureAlgorithm(p.caSpec),
-    extensions: [
-      new x509.KeyUsagesExtension(
-        x509.KeyUsageFlags.digitalSignature | x509.KeyUsageFlags.keyEncipherment | x509.KeyUsageFlags.dataEncipherment | x509.KeyUsageFlags.keyAgreement,
-        true,
-      ),
-      new x509.ExtendedKeyUsageExtension([x509.ExtendedKeyUsage.clientAuth, x509.ExtendedKeyUsage.serverAuth]),
-      new x509.BasicConstraintsExtension(false, undefined, true),
-      new x509.SubjectKeyIdentifierExtension(leafKid),
-      new x509.AuthorityKeyIdentifierExtension(caKid),
-      // No subject: RFC 5280 then wants the SAN critical (Go does the same).
-      new x509.SubjectAlternativeNameExtension(names, true),
-    ],
-  });
-  return cert.toString("pem") + "\n";
+  const issuer = await issuerOf(p.caCertPem, p.caKey, p.caSpec);
+  return (await issueLeaf(issuer, p)).pem;
 }
 
 /** What the CA reads back from a certificate it made or was given. */
@@ -187,30 +158,21 @@ export interface CertInfo {
 }
 
 export async function certInfo(pem: string): Promise<CertInfo> {
-  let cert: x509.X509Certificate;
-  try {
-    cert = new x509.X509Certificate(pem);
-  } catch (err) {
-    throw new CertificateError(`error parsing cert: ${(err as Error).message}`);
-  }
-  const fp = new Uint8Array(await crypto.subtle.digest("SHA-1", cert.rawData));
-  const skid = cert.getExtension(x509.SubjectKeyIdentifierExtension);
-  const akid = cert.getExtension(x509.AuthorityKeyIdentifierExtension);
-  const bc = cert.getExtension(x509.BasicConstraintsExtension);
-  const san = cert.getExtension(x509.SubjectAlternativeNameExtension);
-  const spki = new Uint8Array(cert.publicKey.rawData);
-  const colon = (hex: string | undefined): string => (hex ? (hex.match(/../g) ?? []).join(":").toLowerCase() : "");
+  const block = pemDecode(pem);
+  if (!block || block.type !== "CERTIFICATE") throw new CertificateError("error parsing cert: no PEM-encoded data found");
+  const c = readCert(block.der);
+  const fp = new Uint8Array(await crypto.subtle.digest("SHA-1", plainBytes(block.der)));
   return {
     fingerprint: hexString(fp),
-    serial: BigInt(`0x${cert.serialNumber || "0"}`),
-    subjectKeyId: colon(skid?.keyId),
-    authorityKeyId: colon(akid?.keyId),
-    notBefore: cert.notBefore,
-    notAfter: cert.notAfter,
-    uris: san ? san.names.items.filter((n) => n.type === "url").map((n) => n.value) : [],
-    isCA: bc?.ca ?? false,
-    spec: await specOfSpki(spki),
-    spki,
+    serial: c.serial,
+    subjectKeyId: c.subjectKeyId,
+    authorityKeyId: c.authorityKeyId,
+    notBefore: c.notBefore,
+    notAfter: c.notAfter,
+    uris: c.uris,
+    isCA: c.isCA,
+    spec: await specOfSpki(c.spki),
+    spki: c.spki,
   };
 }
 

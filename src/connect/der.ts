@@ -7,6 +7,8 @@
 
 export interface Tlv {
   readonly tag: number;
+  /** Offset of the tag byte: `buf.subarray(head, end)` is the whole TLV. */
+  readonly head: number;
   /** Offset of the first content byte. */
   readonly start: number;
   /** Offset one past the last content byte. */
@@ -41,7 +43,7 @@ export function readTlv(buf: Uint8Array, offset: number): Tlv {
   }
   const end = start + len;
   if (end > buf.length) throw new DerError("truncated DER value");
-  return { tag, start, end };
+  return { tag, head: offset, start, end };
 }
 
 /** The TLVs directly inside a constructed value. */

@@ -3,7 +3,7 @@
  * import of the PEM shapes Consul accepts (SEC1, PKCS#1, PKCS#8) and export
  * as SEC1 "EC PRIVATE KEY" (what Consul's leaf PrivateKeyPEM holds) or PKCS#8.
  */
-import { bitString, children, contents, derNull, DerError, explicit, octets, oid, oidString, readTlv, seq, smallInt, Tag } from "./der.ts";
+import { bitString, children, contents, derNull, DerError, explicit, octets, oid, oidString, readTlv, seq, smallInt, Tag, type Tlv } from "./der.ts";
 import { CertificateError } from "./errors.ts";
 import { pemDecode, pemEncode, plainBytes } from "./pem.ts";
 
@@ -84,7 +84,7 @@ function toPkcs8(type: string, der: Uint8Array): { pkcs8: Uint8Array; spec: KeyS
 }
 
 /** The key spec named by a PKCS#8 or SPKI AlgorithmIdentifier (RSA bits come later from the key). */
-function specOfAlgorithm(der: Uint8Array, algId: { start: number; end: number; tag: number }): KeySpec {
+function specOfAlgorithm(der: Uint8Array, algId: Tlv): KeySpec {
   const [algOid, params] = children(der, algId);
   if (!algOid || algOid.tag !== Tag.Oid) throw new CertificateError("malformed key algorithm");
   const name = oidString(contents(der, algOid));

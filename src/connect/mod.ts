@@ -48,5 +48,6 @@ export {
   type KeyType,
 } from "./keys.ts";
 export { ensureTrailingNewline, hexString, pemDecode, pemDecodeAll, pemEncode } from "./pem.ts";
+export { type CertFields, type CsrFields, type Issuer, issueLeaf, issuerOf, type LeafTemplate, readCert, readCsr } from "./leaf.ts";
 export { makeRoot, type MadeRoot, ROOT_NAME } from "./root.ts";
 export { canSign, parseSpiffeUri, serviceId, type SpiffeId, spiffeUri, trustDomainFor } from "./spiffe.ts";

@@ -14,7 +14,6 @@ import { CsrLimiter } from "./csr_limiter.ts";
 import {
   CAConfigError,
   CAUnavailableError,
-  certInfo,
   CONSUL_PROVIDER,
   type ConsulCAConfig,
   crossSignRoot,
@@ -24,15 +23,14 @@ import {
   type KeySpec,
   makeRoot,
   parseConsulCAConfig,
-  parseCsr,
   parseSpiffeUri,
   providerId,
-  signLeafCert,
   SignRequestError,
   type SpiffeId,
   spiffeUri,
   trustDomainFor,
 } from "../connect/mod.ts";
+import { type Issuer, issueLeaf, issuerOf, readCsr } from "../connect/leaf.ts";
 import { ensureTrailingNewline } from "../connect/pem.ts";
 import { BadRequestError } from "../rpc/errors.ts";
 import { type ApplyResult, caActiveRoot, caConfig, caRoots, type Command, MessageType, type StateStore } from "../state/mod.ts";
@@ -76,6 +74,8 @@ interface Signer {
   readonly rootId: string;
   readonly key: CryptoKey;
   readonly spec: KeySpec;
+  /** The active root as leaves' issuer (its subject and key ID), read once. */
+  readonly issuer: Issuer;
 }
 
 function deepEqual(a: unknown, b: unknown): boolean {
@@ -213,7 +213,7 @@ export class CAManager {
       const roots: CARootBody[] = [...existing.value.map((r) => strip(r)), made.root];
       const { value } = await this.write({ Type: MessageType.ConnectCA, Now: this.host.clock.now(), Op: "set-roots-config", Index: existing.index, Roots: roots, Config: body });
       if (value !== true) throw new CAConfigError("could not atomically update roots and config");
-      this.signer = { rootId: made.root.ID, key: made.signingKey, spec: made.spec };
+      this.signer = { rootId: made.root.ID, key: made.signingKey, spec: made.spec, issuer: await issuerOf(made.root.RootCert, made.signingKey, made.spec) };
     });
   }
 
@@ -238,7 +238,7 @@ export class CAManager {
     if (!active) throw new CAUnavailableError("CA is uninitialized and unable to sign certificates yet: no root certificate");
     if (this.signer?.rootId === active.ID) return this.signer;
     const imported = await importPrivateKeyPem(active.SigningKey);
-    this.signer = { rootId: active.ID, key: imported.privateKey, spec: imported.spec };
+    this.signer = { rootId: active.ID, key: imported.privateKey, spec: imported.spec, issuer: await issuerOf(active.RootCert, imported.privateKey, imported.spec) };
     return this.signer;
   }
 
@@ -289,7 +289,7 @@ export class CAManager {
       roots.push(root);
       const { value } = await this.write({ Type: MessageType.ConnectCA, Now: now(), Op: "set-roots-config", Index: existing.index, Roots: roots, Config: body });
       if (value !== true) throw new CAConfigError("could not atomically update roots and config");
-      this.signer = { rootId: root.ID, key: made.signingKey, spec: made.spec };
+      this.signer = { rootId: root.ID, key: made.signingKey, spec: made.spec, issuer: await issuerOf(root.RootCert, made.signingKey, made.spec) };
     });
   }
 
@@ -316,7 +316,7 @@ export class CAManager {
    */
   async sign(csrPem: string): Promise<IssuedCert> {
     if (!this.enabled) throw new CAUnavailableError(CONNECT_NOT_ENABLED);
-    const csr = await parseCsr(csrPem);
+    const csr = await readCsr(csrPem);
     if (csr.uris.length === 0) throw new SignRequestError("CSR SAN does not contain a SPIFFE ID");
     let id: SpiffeId = parseSpiffeUri(csr.uris[0]!);
     const { row, config } = this.current();
@@ -349,22 +349,11 @@ export class CAManager {
       const now = this.host.clock.now();
       if (Date.parse(active.NotAfter) < now) throw new SignRequestError(`root expired: certificate expired, expiration date: ${active.NotAfter}`);
       const { serial, index } = await this.nextSerial();
-      let pem = await signLeafCert({
-        spki: csr.spki,
-        uris,
-        dnsNames: csr.dnsNames,
-        ipAddresses: csr.ipAddresses,
-        caCertPem: active.RootCert,
-        caKey: signer.key,
-        caSpec: signer.spec,
-        serial,
-        nowMs: now,
-        ttlMs: config.leafCertTtlMs,
-      });
+      const leaf = await issueLeaf(signer.issuer, { spki: csr.spki, uris, dnsNames: csr.dnsNames, ipAddresses: csr.ipAddresses, serial, nowMs: now, ttlMs: config.leafCertTtlMs });
+      let pem = leaf.pem;
       for (const inter of active.IntermediateCerts) pem += ensureTrailingNewline(inter);
-      const info = await certInfo(pem);
-      const uri = info.uris[0] ?? "";
-      const base = { SerialNumber: hexString(bigintBytes(serial)), CertPEM: pem, ValidAfter: goTime(info.notBefore), ValidBefore: goTime(info.notAfter), CreateIndex: index, ModifyIndex: index };
+      const uri = uris[0]!;
+      const base = { SerialNumber: hexString(bigintBytes(serial)), CertPEM: pem, ValidAfter: goTime(leaf.notBefore), ValidBefore: goTime(leaf.notAfter), CreateIndex: index, ModifyIndex: index };
       if (id.kind === "service") return issuedCertJson({ ...base, Service: id.service, ServiceURI: uri });
       if (id.kind === "agent") return issuedCertJson({ ...base, Agent: id.agent, AgentURI: uri });
       return issuedCertJson({ ...base, Kind: "mesh-gateway", KindURI: uri });

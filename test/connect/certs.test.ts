@@ -152,6 +152,37 @@ describe("keys and CSRs", () => {
     await expect(parseCsr("garbage")).rejects.toThrow("no PEM-encoded data found");
   });
 
+  test("CSRs made by openssl (EC P-384, RSA) are read and their signatures checked", async () => {
+    const uri = `spiffe://${TD}/ns/default/dc/dc1/svc/api`;
+    for (const gen of [["ecparam", "-name", "secp384r1", "-genkey", "-noout"], ["genrsa", "2048"]]) {
+      const key = openssl(gen, {}).out;
+      const csr = openssl(["req", "-new", "-key", "{k.pem}", "-subj", "/", "-addext", `subjectAltName=URI:${uri},DNS:api.local,IP:10.0.0.7`], { "k.pem": key }).out;
+      expect(csr).toContain("BEGIN CERTIFICATE REQUEST");
+      const parsed = await parseCsr(csr);
+      expect(parsed.uris).toEqual([uri]);
+      expect(parsed.dnsNames).toEqual(["api.local"]);
+      expect(parsed.ipAddresses).toEqual(["10.0.0.7"]);
+      // Signed into a leaf, the SANs and key come through as openssl sees them.
+      const ca = await root(9n);
+      const pem = await signLeafCert({ ...parsed, caCertPem: ca.pem, caKey: ca.keys.privateKey, caSpec: ca.spec, serial: 10n, nowMs: Date.now(), ttlMs: 72 * HOUR });
+      const text = openssl(["x509", "-in", "{l.pem}", "-noout", "-text"], { "l.pem": pem }).out;
+      expect(text).toMatch(/DNS:api\.local, IP Address:10\.0\.0\.7, URI:spiffe:/);
+      expect(verifies(pem, ca.pem).ok).toBe(true);
+    }
+  });
+
+  test("validity past 2049 is written as GeneralizedTime and read back", async () => {
+    const ca = await root(1n);
+    const keys = await generateKeyPair();
+    const csr = await parseCsr(await createCsr({ uri: `spiffe://${TD}/ns/default/dc/dc1/svc/web`, keys }));
+    const start = Date.UTC(2049, 11, 31, 12, 0, 0);
+    const pem = await signLeafCert({ ...csr, caCertPem: ca.pem, caKey: ca.keys.privateKey, caSpec: ca.spec, serial: 2n, nowMs: start, ttlMs: 72 * HOUR });
+    const info = await certInfo(pem);
+    expect(info.notBefore.getTime()).toBe(start - 60_000);
+    expect(info.notAfter.toISOString()).toBe("2050-01-03T11:59:00.000Z");
+    expect(openssl(["x509", "-in", "{l.pem}", "-noout", "-enddate"], { "l.pem": pem }).out.trim()).toBe("notAfter=Jan  3 11:59:00 2050 GMT");
+  });
+
   test("serial numbers encode as positive DER integers", () => {
     expect(serialHex(1n)).toBe("01");
     expect(serialHex(255n)).toBe("00ff");
