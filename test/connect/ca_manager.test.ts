@@ -98,6 +98,32 @@ describe("bootstrap", () => {
     expect(server.lastIndex()).toBe(index);
   });
 
+  test("a server restarted on its log keeps its trust domain, root and key, and signs with them", async () => {
+    const { mkdtemp, rm } = await import("node:fs/promises");
+    const { tmpdir } = await import("node:os");
+    const { join } = await import("node:path");
+    const { LocalLog } = await import("../../src/log/mod.ts");
+    const dir = await mkdtemp(join(tmpdir(), "ca-restart-"));
+    try {
+      const make = () =>
+        new Server({ datacenter: "dc1", nodeName: "n1", nodeId: "x", advertiseAddr: "127.0.0.1", serverPort: 8300, log: new LocalLog({ dir }), connect: { caConfig: { CSRMaxPerSecond: 0 } } });
+      const first = make();
+      await first.start();
+      const before = connectCAEndpoint.readRoots(first).value;
+      await first.stop();
+      const second = make();
+      servers.push(second);
+      await second.start();
+      const after = connectCAEndpoint.readRoots(second).value;
+      expect(after.TrustDomain).toBe(before.TrustDomain);
+      expect(after.Roots.map((r) => r.ID)).toEqual(before.Roots.map((r) => r.ID));
+      const leaf = await connectCAEndpoint.sign(second, { CSR: await createCsr({ uri: `spiffe://${after.TrustDomain}/ns/default/dc/dc1/svc/web`, keys: await generateKeyPair() }) });
+      expect(verifies(leaf.CertPEM, after.Roots[0]!.RootCert).ok).toBe(true);
+    } finally {
+      await rm(dir, { recursive: true, force: true });
+    }
+  });
+
   test("with Connect off the endpoints say so", async () => {
     const { server } = await start({ enabled: false });
     expect(caRoots(server.state.t).value).toHaveLength(0);
