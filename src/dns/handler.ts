@@ -4,6 +4,7 @@
  * thin wrappers around it (server.ts).
  */
 import { AnswerBuilder, MAX_RECURSION_LEVEL, type Outcome, type Resolution } from "./answer.ts";
+import { Buffer } from "node:buffer";
 import { type AnswerCache, type CachedAnswer, cacheKey, MAX_CACHED_ANSWER, MAX_CACHED_QUERY } from "./answer_cache.ts";
 import type { DnsConfig } from "./config.ts";
 import { encodeMessage, MAX_MESSAGE } from "./encode.ts";
@@ -248,7 +249,9 @@ export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: st
 /** A kept answer for a query with the same bytes but (perhaps) another ID. */
 function fromCache(hit: CachedAnswer, bytes: Uint8Array, ctx: DnsContext, nowMs: number): Uint8Array {
   if (hit.kind === "bytes") {
-    const out = hit.bytes.slice();
+    // A pooled copy: cheaper to allocate than a fresh typed array, and the send may outlive this call.
+    const out = Buffer.allocUnsafe(hit.bytes.length);
+    out.set(hit.bytes);
     out[0] = bytes[0]!;
     out[1] = bytes[1]!;
     return out;
