@@ -47,6 +47,9 @@ export async function openServerStorage(cfg: AgentConfig, nodeId: string, advert
     };
   } catch (err) {
     await nc.close();
+    if (/replicas > 1 not supported in non-clustered mode/.test(String(err))) {
+      throw new Error(`${(err as Error).message}: this NATS server runs JetStream without a cluster; set nats.replicas to 1 in the config file`, { cause: err });
+    }
     throw err;
   }
 }
