@@ -81,6 +81,12 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | null>
 const result: Record<string, unknown> = { runtime: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "node" };
 const cleanup: (() => Promise<unknown>)[] = [];
 let ok = false;
+let step = "start";
+// A stuck step still reports where it stuck.
+const watchdog = setTimeout(() => {
+  nodeProcess.stdout.write(`${JSON.stringify({ ...result, ok: false, error: `watchdog: stuck at step "${step}"`, logs: logs.slice(-10) })}\n`);
+  nodeProcess.exit(1);
+}, 30_000);
 try {
   const app = createHttpServer((req, res) => {
     req.resume();
@@ -91,6 +97,7 @@ try {
   const appPort = (app.address() as AddressInfo).port;
   const upstreamPort = await freePort();
   const agent = client.agent();
+  step = "register";
   await agent.serviceRegister({ Name: DB, Port: appPort, Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: DB } } } });
   await agent.serviceRegister({
     Name: WEB,
@@ -99,18 +106,21 @@ try {
   });
   cleanup.push(() => agent.serviceDeregister(DB), () => agent.serviceDeregister(WEB));
   const agentAddress = "127.0.0.1";
+  step = "sidecars";
   for (const svc of [DB, WEB]) {
     const proxy = new SidecarProxy({ client, logger, source: { kind: "registration", proxyId: await lookupProxyIdForSidecar(client, svc), agentAddress } });
     await proxy.start();
     cleanup.push(() => proxy.stop());
   }
 
+  step = "reach";
   const first = await until("web reaches db", 15_000, async () => {
     const r = await call(upstreamPort, "/hello");
     return "status" in r && r.status === 200 ? r : null;
   });
   result.reach = { ...first.value, ms: first.ms };
 
+  step = "deny";
   const deny = await cli(["intention", "create", "-deny", WEB, DB]);
   if (deny.code !== 0) throw new Error(`intention create -deny: ${deny.out}`);
   const denied = await until("deny takes effect", 1_000, async () => {
@@ -118,6 +128,7 @@ try {
     return "error" in r ? r : null;
   });
   result.denyMs = denied.ms;
+  step = "allow";
   const allow = await cli(["intention", "create", "-replace", "-allow", WEB, DB]);
   if (allow.code !== 0) throw new Error(`intention create -allow: ${allow.out}`);
   const allowed = await until("allow takes effect", 1_000, async () => {
@@ -126,6 +137,7 @@ try {
   });
   result.allowMs = allowed.ms;
 
+  step = "l7";
   const http = await cli(["config", "write", "-"], JSON.stringify({ Kind: "service-defaults", Name: DB, Protocol: "http" }));
   if (http.code !== 0) throw new Error(`config write service-defaults: ${http.out}`);
   const l7 = await cli(
@@ -153,8 +165,13 @@ try {
   result.error = (err as Error).message;
   result.logs = logs.slice(-10);
 } finally {
-  for (const c of cleanup.reverse()) await c().catch(() => {});
+  step = "cleanup";
+  for (const c of cleanup.reverse()) {
+    const slow = new Promise((r) => setTimeout(() => r((result.slowCleanup = (Number(result.slowCleanup) || 0) + 1)), 5_000));
+    await Promise.race([c().catch(() => {}), slow]);
+  }
 }
+clearTimeout(watchdog);
 result.ok = ok;
 nodeProcess.stdout.write(`${JSON.stringify(result)}\n`);
 nodeProcess.exit(ok ? 0 : 1);
