@@ -516,6 +516,13 @@ export class JetStreamLog implements Log {
         `Snapshot index ${index} is invalid: it must lie between the previous snapshot (${this.#snapshotIndex}) and the last applied index (${this.#applied})`,
       );
     }
+    // Never replace a newer snapshot (another server may have saved one since).
+    const stored = await this.#os!.info(SNAPSHOT_OBJECT).catch(() => null);
+    const storedIndex = Number(/log index (\d+)/.exec(stored?.deleted === false ? (stored.description ?? "") : "")?.[1] ?? 0);
+    if (storedIndex >= index) {
+      this.#snapshotIndex = Math.max(this.#snapshotIndex, storedIndex);
+      return;
+    }
     const header = encodeSnapshotHeader(snapshot);
     const file = new Uint8Array(header.length + snapshot.data.length);
     file.set(header, 0);

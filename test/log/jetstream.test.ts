@@ -134,8 +134,12 @@ describe("JetStreamLog on a 3-node NATS cluster", () => {
   test("a snapshot compacts the stream; a new replica starts from it plus the tail", async () => {
     const dc = newDc();
     const a = await open(dc, { trailingEntries: 10 });
+    const late = await open(dc, { trailingEntries: 10 });
     for (let i = 1; i <= 50; i++) await a.log.append(enc(`e${i}`));
     await a.log.saveSnapshot({ index: 50, data: enc("state@50") });
+    // A server that snapshots an older state afterwards does not replace the newer snapshot.
+    await until(() => late.log.lastIndex() === 50, "the second replica to catch up");
+    await late.log.saveSnapshot({ index: 45, data: enc("state@45") });
     for (let i = 51; i <= 55; i++) await a.log.append(enc(`e${i}`));
     const jsm = await jetstreamManager(await conn());
     const state = (await jsm.streams.info(a.log.names.stream)).state;
