@@ -15,6 +15,7 @@ import { jetstreamManager } from "@nats-io/jetstream";
 import { startNatsCluster, type NatsCluster } from "../_nats.ts";
 import { startTcpProxy, type TcpProxy } from "../_tcp_proxy.ts";
 import { eventually, http, startServerCluster, type ServerClusterHandle } from "./_cluster.ts";
+import { freePort, startAgent, tempDir } from "../e2e/_agent.ts";
 
 let nats: NatsCluster;
 let proxies: TcpProxy[] = [];
@@ -116,6 +117,34 @@ describe("a 3-server cluster on a 3-node NATS cluster", () => {
     const stale = await getRaw(0, "rw/key", "&stale");
     expect(stale.headers.get("X-Consul-Effective-Consistency")).toBe("stale");
     expect(Number(stale.headers.get("X-Consul-LastContact"))).toBeGreaterThanOrEqual(0);
+  }, 30_000);
+
+  test("a client agent forwards to the servers it learned from gossip", async () => {
+    const dir = await tempDir("consulate-client-");
+    const client = await startAgent([
+      "-node",
+      "c0",
+      "-data-dir",
+      dir.path,
+      "-serf-lan-port",
+      String(await freePort()),
+      "-retry-join",
+      `127.0.0.1:${cluster.servers[0]!.serfLanPort}`,
+    ]);
+    try {
+      await eventually("the client to reach a server", async () => {
+        const r = await http(`${client.base}/v1/kv/client/key`, { method: "PUT", body: "via-client" });
+        return r.status === 200 ? true : null;
+      });
+      const consistent = await http(`${client.base}/v1/kv/client/key?raw&consistent`);
+      expect(await consistent.text()).toBe("via-client");
+      expect(consistent.headers.get("X-Consul-KnownLeader")).toBe("true");
+      // Every server has it, whichever one the client wrote through.
+      for (let i = 0; i < 3; i++) expect(await (await getRaw(i, "client/key")).text()).toBe("via-client");
+    } finally {
+      await client.kill();
+      await dir.remove();
+    }
   }, 30_000);
 
   test("a server cut off from NATS refuses default and consistent reads with 500 No cluster leader, serves stale ones, and recovers by itself", async () => {
