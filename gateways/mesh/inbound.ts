@@ -91,7 +91,12 @@ export class InboundListener {
     if (this.tls || !m) return;
     const server = createTlsServer(serverTlsOptions(m));
     server.on("secureConnection", (s: TLSSocket) => this.secured(s));
-    server.on("tlsClientError", (err: Error, s: TLSSocket) => {
+    server.on("tlsClientError", (err: Error & { code?: string }, s: TLSSocket) => {
+      if (err.code === "ECONNRESET") {
+        // Closed before a handshake began: what the sidecar's own TCP health check does every interval.
+        this.log.debug(`inbound: ${peer(s)} closed before the TLS handshake`);
+        return;
+      }
       this.refused.tls++;
       const mode = this.o.policy.defaults.mutualTLSMode;
       this.log.warn(`inbound: TLS handshake from ${peer(s)} failed (mutual TLS mode ${mode}, plaintext refused): ${err.message}`);
