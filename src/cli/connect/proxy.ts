@@ -68,6 +68,13 @@ const flags = {
   "register-id": stringFlag("", "ID suffix for the service. Use this to disambiguate with other proxies."),
 };
 
+/** hclog's JSON shape (`@timestamp`, `@level`, `@module`, `@message`) for a `<time> [LEVEL] <module>: <message>` line. */
+export function hclogJson(line: string): string {
+  const m = /^(\S+) \[(\w+)\] ([^:]+): ([\s\S]*?)\n?$/.exec(line);
+  if (!m) return JSON.stringify({ "@message": line.trimEnd() });
+  return JSON.stringify({ "@level": m[2]!.toLowerCase(), "@message": m[4], "@module": m[3], "@timestamp": m[1] });
+}
+
 export const connectProxyCommand = defineCommand({
   synopsis: "Runs a Connect proxy",
   help,
@@ -82,7 +89,7 @@ export const connectProxyCommand = defineCommand({
       ui.error(`==> Invalid log level: ${values["log-level"]}`);
       return 1;
     }
-    const logger = createLogger(level, "proxy", (line) => ui.io.stdout(`    ${line}`));
+    const logger = createLogger(level, "proxy", values["log-json"] ? (line) => ui.io.stdout(`${hclogJson(line)}\n`) : (line) => ui.io.stdout(`    ${line}`));
     const client = await connectAgent(values, ui);
     if (!client) return 1;
     ui.output("==> Consul Connect proxy starting...");
