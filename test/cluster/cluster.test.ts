@@ -226,10 +226,12 @@ describe("a 3-server cluster on a 3-node NATS cluster", () => {
     for (const c of cases) await measure(c);
     // Graceful: nats-server usually hands its Raft leaderships over before it exits (not always at once).
     const leaderNow = await streamLeader();
-    await measure({ what: "the stream leader's NATS node (SIGTERM)", node: leaderNow, stop: (i) => nats.terminate(i), boundMs: 25_000 });
-    // SIGKILL of the stream leader: JetStream elects only after its Raft election timeout (4-9 s, not configurable in 2.9).
+    await measure({ what: "the stream leader's NATS node (SIGTERM)", node: leaderNow, stop: (i) => nats.terminate(i), boundMs: 45_000 });
+    // SIGKILL of the stream leader: JetStream elects only after its Raft election timeout (4-9 s, not
+    // configurable in 2.9; seen up to 20 s when a round splits), so the bound that matters is the one
+    // relative to JetStream's own re-election, checked in measure().
     const leaderThen = await streamLeader();
-    await measure({ what: "the stream leader's NATS node (SIGKILL)", node: leaderThen, stop: (i) => nats.kill(i), boundMs: 25_000 });
+    await measure({ what: "the stream leader's NATS node (SIGKILL)", node: leaderThen, stop: (i) => nats.kill(i), boundMs: 45_000 });
     // Every server still serves what was written.
     for (let i = 0; i < 3; i++) {
       expect(await eventually(`s${i} to answer`, async () => ((await getRaw(i, "failover/nats")).status === 200 ? true : null), 20_000)).toBe(true);
