@@ -2,7 +2,7 @@
  * What an inbound endpoint enforces beyond TLS: the intentions naming its
  * service as destination and the service's protocol and MutualTLSMode (from
  * service-defaults and proxy-defaults), each kept current by a blocking query.
- * Until the intentions are known, connections are refused (fail closed).
+ * Until the intentions and defaults are known, connections are refused (fail closed).
  */
 import type { Client } from "../../src/api/mod.ts";
 import { type ConnectionVerdict, judgeConnection, judgeRequest } from "./authz.ts";
@@ -70,9 +70,14 @@ export class InboundPolicy {
     this.fallbackProtocol = protocol;
   }
 
-  /** Resolves once intentions are known. */
+  /** Resolves once intentions and the service's defaults are known. */
   async ready(): Promise<void> {
-    await this.intentionsWatch.ready();
+    await Promise.all([this.intentionsWatch.ready(), this.serviceDefaultsWatch.ready(), this.proxyDefaultsWatch.ready()]);
+  }
+
+  /** Everything a decision needs has arrived at least once. */
+  private get loaded(): boolean {
+    return this.intentionsWatch.value !== undefined && this.serviceDefaultsWatch.value !== undefined && this.proxyDefaultsWatch.value !== undefined;
   }
 
   get defaults(): ServiceDefaults {
@@ -83,7 +88,8 @@ export class InboundPolicy {
 
   connection(source: ServiceIdentity): ConnectionVerdict {
     const set = this.intentionsWatch.value;
-    if (!set) return { allowed: false, perRequest: false, reason: "intentions are not loaded yet" };
+    // Fail closed until the protocol is known too: an http service judged as tcp would skip its L7 checks.
+    if (!set || !this.loaded) return { allowed: false, perRequest: false, reason: "intentions and service defaults are not loaded yet" };
     return judgeConnection(set, source, this.service, this.defaults.protocol);
   }
 
