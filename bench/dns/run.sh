@@ -107,7 +107,9 @@ PID_UNBOUND=$!; PIDS+=("$PID_UNBOUND")
 taskset -c 0 "${BARE[@]}" "$PORT_BARE" >"$TMP/bare.log" 2>&1 &
 PID_BARE=$!; PIDS+=("$PID_BARE")
 NAMES=(consulate)
-declare -A LOG=([consulate]="$TMP/ours.log" [unbound]="" [bare]="$TMP/bare.log" [baseline]="$TMP/baseline.log" [bare-dgram]="")
+# GC pauses are read from --trace-gc logs, which only the Node servers write.
+declare -A LOG=([consulate]="" [unbound]="" [bare]="" [baseline]="" [bare-dgram]="")
+[ "$RUNTIME" = node ] && LOG=([consulate]="$TMP/ours.log" [unbound]="" [bare]="$TMP/bare.log" [baseline]="$TMP/baseline.log" [bare-dgram]="")
 declare -A PORT=([consulate]=$PORT_OURS [unbound]=$PORT_UNBOUND [bare]=$PORT_BARE)
 declare -A PID=([consulate]=$PID_OURS [unbound]=$PID_UNBOUND [bare]=$PID_BARE)
 if [ -n "$BASE_TREE" ]; then
@@ -174,7 +176,7 @@ p99() {
   local other gc="nan nan"
   other=$(echo "$s0 $s1 $t0 $t1 $u" | awk -v tick="$TICK" '{ busy = ($5 - $1) + ($7 - $3); total = ($6 - $2) + ($8 - $4); ours = ($10 - $9) + ($11 + $12) * tick; printf "%.0f", (total > 0 ? (busy - ours) * 100 / total : 0) }')
   if [ -n "$gclog" ]; then
-    tail -n +"$((l0 + 1))" "$gclog" | tr -d '\000' | grep -aoE '(Scavenge|Mark-Compact)[^,]*, [0-9.]+ / [0-9.]+ ms' | awk '{ for (i = 1; i <= NF; i++) if ($i == "/") { print $(i - 1); break } }' >"$TMP/pauses.txt"
+    { tail -n +"$((l0 + 1))" "$gclog" | tr -d '\000' | grep -aoE '(Scavenge|Mark-Compact)[^,]*, [0-9.]+ / [0-9.]+ ms' || true; } | awk '{ for (i = 1; i <= NF; i++) if ($i == "/") { print $(i - 1); break } }' >"$TMP/pauses.txt"
     cat "$TMP/pauses.txt" >>"$gcout"
     gc=$(awk '{ n++; ms += $1 } END { printf "%d %.1f", n, ms }' "$TMP/pauses.txt")
   fi
