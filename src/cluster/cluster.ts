@@ -10,7 +10,7 @@ import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { callLeader, serveLeader } from "./leader_rpc.ts";
 import { LeaderLease } from "./lease.ts";
 import { ServerRegistry, type ServerRecord } from "./registry.ts";
-import { whileTransient } from "../log/jetstream.ts";
+import { whileTransient } from "../log/jetstream_resources.ts";
 import { clusterNames, type ClusterNames } from "../log/jetstream_names.ts";
 import type { ClusterHooks, ClusterRole, RaftPeer } from "../server/cluster_role.ts";
 

@@ -7,7 +7,7 @@
  */
 import type { KV, KvWatchEntry } from "@nats-io/kv";
 import type { QueuedIterator } from "@nats-io/transport-node";
-import { whileTransient } from "../log/jetstream.ts";
+import { whileTransient } from "../log/jetstream_resources.ts";
 
 export interface ServerRecord {
   /** Node ID. */

@@ -10,7 +10,7 @@
  *   reader has passed the entry to the consumer. Appends are pipelined (several
  *   publishes in flight) and batched under load (see jetstream_writer.ts);
  *   the entries of a batch share its sequence as their index.
- * - The newest snapshot lives in a JetStream object store; `saveSnapshot`
+ * - The newest snapshot lives in a JetStream object store (jetstream_resources.ts); `saveSnapshot`
  *   replaces it and purges the stream behind it (keeping `trailingEntries`),
  *   so a new or wiped server restores the snapshot and replays a short tail.
  * - A reader that finds entries missing (purged while it was away) loads the
@@ -19,17 +19,17 @@
  *   sequence (one request shared by every caller that arrived before it was
  *   sent) and waits until the reader has passed it.
  */
-import { DiscardPolicy, jetstream, JetStreamApiError, jetstreamManager, RetentionPolicy, StorageType } from "@nats-io/jetstream";
+import { jetstream, jetstreamManager, StorageType } from "@nats-io/jetstream";
 import type { JetStreamClient, JetStreamManager } from "@nats-io/jetstream";
-import { Objm, type ObjectStore } from "@nats-io/obj";
-import { nanos, type NatsConnection } from "@nats-io/transport-node";
+import { Objm } from "@nats-io/obj";
+import type { NatsConnection } from "@nats-io/transport-node";
 import { LogClosedError, LogCorruptionError, LogStateError, LogUnavailableError } from "./errors.ts";
 import { decodeBatch } from "./jetstream_batch.ts";
 import { StreamFeed } from "./jetstream_feed.ts";
-import { type Appended, retryable, StreamWriter, type WriterStats } from "./jetstream_writer.ts";
+import { type Appended, StreamWriter, type WriterStats } from "./jetstream_writer.ts";
 import { clusterNames, type ClusterNames } from "./jetstream_names.ts";
 import type { Log, LogEntry, LogSnapshot, RecoveredLog } from "./log.ts";
-import { decodeSnapshot, encodeSnapshotHeader, peekSnapshotIndex } from "./snapshot_file.ts";
+import { ensureStream, SnapshotObject, whileTransient } from "./jetstream_resources.ts";
 
 export interface JetStreamLogOptions {
   /** An open connection; the log never closes it. */
@@ -80,8 +80,6 @@ type Buffered = { readonly entry: LogEntry } | { readonly snapshot: LogSnapshot 
 const State = { New: "new", Opening: "opening", Open: "open", Closed: "closed" } as const;
 type State = (typeof State)[keyof typeof State];
 
-const SNAPSHOT_OBJECT = "state";
-
 /**
  * @example
  * ```ts
@@ -108,7 +106,7 @@ export class JetStreamLog implements Log {
   #state: State = State.New;
   #js: JetStreamClient | null = null;
   #jsm: JetStreamManager | null = null;
-  #os: ObjectStore | null = null;
+  #snapshots: SnapshotObject | null = null;
   #feed: StreamFeed | null = null;
   #recovering = 0;
   /** Highest index known to be committed (acks, read barriers). */
@@ -193,10 +191,13 @@ export class JetStreamLog implements Log {
       },
     );
     this.#sweeper = setInterval(() => this.#sweep(), 500);
-    await whileTransient(deadline, () => this.#ensureStream(this.#jsm!));
-    this.#os = await whileTransient(deadline, () =>
+    await whileTransient(deadline, () =>
+      ensureStream(this.#jsm!, { name: this.names.stream, subject: this.names.subject, replicas: this.#replicas, duplicateWindowMs: this.#dupWindowMs }),
+    );
+    const os = await whileTransient(deadline, () =>
       new Objm(this.#js!).create(this.names.snapshots, { replicas: this.#replicas, storage: StorageType.File }),
     );
+    this.#snapshots = new SnapshotObject(os, this.names.snapshots);
 
     // Restore the newest snapshot, then read the stream from just after it up
     // to what it held when we looked; the reader keeps going from there.
@@ -517,17 +518,12 @@ export class JetStreamLog implements Log {
       );
     }
     // Never replace a newer snapshot (another server may have saved one since).
-    const stored = await this.#os!.info(SNAPSHOT_OBJECT).catch(() => null);
-    const storedIndex = Number(/log index (\d+)/.exec(stored?.deleted === false ? (stored.description ?? "") : "")?.[1] ?? 0);
+    const storedIndex = await this.#snapshots!.storedIndex();
     if (storedIndex >= index) {
       this.#snapshotIndex = Math.max(this.#snapshotIndex, storedIndex);
       return;
     }
-    const header = encodeSnapshotHeader(snapshot);
-    const file = new Uint8Array(header.length + snapshot.data.length);
-    file.set(header, 0);
-    file.set(snapshot.data, header.length);
-    await this.#os!.putBlob({ name: SNAPSHOT_OBJECT, description: `state at log index ${index}` }, file);
+    await this.#snapshots!.put(snapshot);
     this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
     // Purge only behind a stored snapshot, keeping a tail so replicas a
     // little behind catch up from entries rather than from the snapshot.
@@ -536,45 +532,12 @@ export class JetStreamLog implements Log {
   }
 
   async #loadSnapshot(): Promise<LogSnapshot | null> {
-    const file = await this.#os!.getBlob(SNAPSHOT_OBJECT);
-    if (file === null) return null;
-    const where = `object store ${this.names.snapshots}/${SNAPSHOT_OBJECT}`;
-    const index = peekSnapshotIndex(file);
-    if (index === null) throw new LogCorruptionError(where, 0, "not a snapshot file");
-    const decoded = decodeSnapshot(file, index);
-    if (!decoded.ok) throw new LogCorruptionError(where, 0, decoded.reason);
-    this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
-    return decoded.snapshot;
+    const snapshot = await this.#snapshots!.load();
+    if (snapshot !== null) this.#snapshotIndex = Math.max(this.#snapshotIndex, snapshot.index);
+    return snapshot;
   }
 
   // ---- plumbing ----
-
-  async #ensureStream(jsm: JetStreamManager): Promise<void> {
-    const config = {
-      name: this.names.stream,
-      subjects: [this.names.subject],
-      num_replicas: this.#replicas,
-      storage: StorageType.File,
-      retention: RetentionPolicy.Limits,
-      discard: DiscardPolicy.Old,
-      duplicate_window: nanos(this.#dupWindowMs),
-      allow_direct: true,
-    };
-    try {
-      await jsm.streams.info(this.names.stream);
-      return;
-    } catch (err) {
-      if (!(err instanceof JetStreamApiError) || err.code !== 10059) throw err; // 10059: stream not found
-    }
-    try {
-      await jsm.streams.add(config);
-    } catch (err) {
-      // Another server created it first.
-      await jsm.streams.info(this.names.stream).catch(() => {
-        throw err;
-      });
-    }
-  }
 
   #watchConnection(): void {
     const it = this.#nc.status()[Symbol.asyncIterator]();
@@ -615,19 +578,6 @@ export class JetStreamLog implements Log {
 
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.#later(resolve, ms));
-  }
-}
-
-/** Runs `fn` again while it fails with a transient error, until `deadline`. */
-export async function whileTransient<T>(deadline: number, fn: () => Promise<T>): Promise<T> {
-  for (;;) {
-    try {
-      return await fn();
-    } catch (err) {
-      if (!retryable(err) && !/jetstream (is )?not (enabled|available)|temporarily unavailable|no suitable peers|insufficient resources/i.test(String(err))) throw err;
-      if (Date.now() >= deadline) throw err;
-      await new Promise((r) => setTimeout(r, 200));
-    }
   }
 }
 
