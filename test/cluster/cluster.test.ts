@@ -61,7 +61,7 @@ async function getRaw(i: number, key: string, query = ""): Promise<Response> {
 }
 
 /** PUTs until one succeeds; returns ms since `since`. */
-async function nextWrite(i: number, since: number, key: string): Promise<number> {
+async function nextWrite(i: number, since: number, key: string, giveUpMs = 60_000): Promise<number> {
   for (let n = 0; ; n++) {
     try {
       const r = await put(i, key, `v${n}`);
@@ -69,7 +69,7 @@ async function nextWrite(i: number, since: number, key: string): Promise<number>
     } catch {
       // a timed-out request: try again
     }
-    if (Date.now() - since > 60_000) throw new Error("no write succeeded within 60 s");
+    if (Date.now() - since > giveUpMs) throw new Error(`no write succeeded within ${giveUpMs / 1000} s`);
   }
 }
 
@@ -229,9 +229,11 @@ describe("a 3-server cluster on a 3-node NATS cluster", () => {
     await measure({ what: "the stream leader's NATS node (SIGTERM)", node: leaderNow, stop: (i) => nats.terminate(i), boundMs: 45_000 });
     // SIGKILL of the stream leader: JetStream elects only after its Raft election timeout (4-9 s, not
     // configurable in 2.9; seen up to 20 s when a round splits), so the bound that matters is the one
-    // relative to JetStream's own re-election, checked in measure().
+    // relative to JetStream's own re-election, checked in measure(). On a loaded two-core machine
+    // JetStream's own re-election has taken 34 s and more, so the absolute bound here only says the
+    // cluster comes back at all; the 2.5 s over JetStream's election is what is ours.
     const leaderThen = await streamLeader();
-    await measure({ what: "the stream leader's NATS node (SIGKILL)", node: leaderThen, stop: (i) => nats.kill(i), boundMs: 45_000 });
+    await measure({ what: "the stream leader's NATS node (SIGKILL)", node: leaderThen, stop: (i) => nats.kill(i), boundMs: 120_000 });
     // Every server still serves what was written.
     for (let i = 0; i < 3; i++) {
       expect(await eventually(`s${i} to answer`, async () => ((await getRaw(i, "failover/nats")).status === 200 ? true : null), 20_000)).toBe(true);
@@ -246,7 +248,7 @@ describe("a 3-server cluster on a 3-node NATS cluster", () => {
       const watching = (async () => {
         const nc = await connect({ servers: nats.nodes.filter((_, i) => i !== c.node).map((n) => n.url) });
         const jsm = await jetstreamManager(nc, { timeout: 500, checkAPI: false });
-        while (Date.now() - stopped < 60_000) {
+        while (Date.now() - stopped < Math.max(60_000, c.boundMs)) {
           const leader = await jsm.streams.info(STREAM).then((i) => i.cluster?.leader ?? "", () => "");
           if (leader !== "" && (leader !== nats.nodes[c.node]!.name || before !== nats.nodes[c.node]!.name)) {
             electedMs = Date.now() - stopped;
@@ -256,7 +258,7 @@ describe("a 3-server cluster on a 3-node NATS cluster", () => {
         }
         await nc.close();
       })();
-      const ms = await nextWrite(0, stopped, "failover/nats");
+      const ms = await nextWrite(0, stopped, "failover/nats", Math.max(60_000, c.boundMs));
       await watching;
       console.log(`failover: stopped ${c.what} -> next successful write ${ms} ms (JetStream had a stream leader again after ${electedMs} ms)`);
       expect(ms).toBeLessThan(c.boundMs);
@@ -265,7 +267,7 @@ describe("a 3-server cluster on a 3-node NATS cluster", () => {
       await nats.restart(c.node);
       await nats.waitJetStream(c.node);
     }
-  }, 120_000);
+  }, 300_000);
 
   test("a wiped server catches up from the snapshot plus the tail and serves the same data", async () => {
     await cluster.kill(1);
