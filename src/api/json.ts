@@ -5,47 +5,15 @@
  * `Flags` often do not: the lock and semaphore markers (0x2ddccbc058a50c18,
  * 0xe0f69a2baa414de0) are above it, and `JSON.parse` would silently round them.
  */
+import { parseJsonPreservingBigInts } from "../structs/json.ts";
 
 /**
  * Parses JSON text; integers outside the safe range come back as decimal
- * strings so the caller can turn them into `bigint` without loss.
+ * strings so the caller can turn them into `bigint` without loss (one linear
+ * pass, shared with the HTTP server's body decoding).
  */
 export function parseJson(text: string): unknown {
-  if (!/\d{16}/.test(text)) return JSON.parse(text);
-  return JSON.parse(quoteLargeIntegers(text));
-}
-
-function quoteLargeIntegers(text: string): string {
-  let out = "";
-  let copiedUpTo = 0;
-  let i = 0;
-  while (i < text.length) {
-    const ch = text.charCodeAt(i);
-    if (ch === 0x22 /* " */) {
-      i++;
-      while (i < text.length) {
-        const c = text.charCodeAt(i);
-        if (c === 0x5c /* \ */) i += 2;
-        else if (c === 0x22) break;
-        else i++;
-      }
-      i++;
-      continue;
-    }
-    if (ch === 0x2d /* - */ || (ch >= 0x30 && ch <= 0x39)) {
-      const start = i;
-      i++;
-      while (i < text.length && /[0-9.eE+-]/.test(text[i] ?? "")) i++;
-      const token = text.slice(start, i);
-      if (/^-?\d+$/.test(token) && !Number.isSafeInteger(Number(token))) {
-        out += text.slice(copiedUpTo, start) + `"${token}"`;
-        copiedUpTo = i;
-      }
-      continue;
-    }
-    i++;
-  }
-  return out + text.slice(copiedUpTo);
+  return parseJsonPreservingBigInts(text, Number.MAX_SAFE_INTEGER);
 }
 
 export interface EncodeOptions {

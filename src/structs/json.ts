@@ -18,16 +18,89 @@ export function isObject(v: unknown): v is Record<string, unknown> {
   return typeof v === "object" && v !== null && !Array.isArray(v);
 }
 
+/** The deepest nesting of arrays and objects a JSON body may have (Consul's own bodies stay under 20). */
+export const MAX_JSON_DEPTH = 128;
+
+/** A JSON body nested deeper than the limit: refused before it is parsed, so no recursive walk can overflow the stack. */
+export class JsonDepthError extends RangeError {
+  override readonly name = "JsonDepthError";
+  readonly limit: number;
+  constructor(limit: number) {
+    super(`JSON nested deeper than ${limit} levels`);
+    this.limit = limit;
+  }
+}
+
 /**
  * Parses JSON, keeping integers too large for a double exact by turning them
  * into strings (the decoders accept uint64 fields as numbers or strings).
+ * One linear pass finds them and checks the nesting depth; integers longer
+ * than any 64-bit one are left to JSON.parse (the decoders refuse them).
  */
-export function parseJsonPreservingBigInts(text: string): unknown {
-  const guarded = text.replace(/("(?:[^"\\]|\\.)*")|(-?\d{16,})(?=\s*[,}\]])/g, (m, str: string | undefined, big: string | undefined) => {
-    if (str !== undefined) return str;
-    return big !== undefined && !Number.isSafeInteger(Number(big)) ? `"${big}"` : m;
-  });
-  return JSON.parse(guarded);
+export function parseJsonPreservingBigInts(text: string, maxDepth = MAX_JSON_DEPTH): unknown {
+  return JSON.parse(quoteUnsafeIntegers(text, maxDepth));
+}
+
+const OPEN_BRACKET = 0x5b;
+const OPEN_BRACE = 0x7b;
+const CLOSE_BRACKET = 0x5d;
+const CLOSE_BRACE = 0x7d;
+const QUOTE = 0x22;
+const BACKSLASH = 0x5c;
+const MINUS = 0x2d;
+
+function isNumberChar(c: number): boolean {
+  return (c >= 0x30 && c <= 0x39) || c === 0x2e || c === 0x65 || c === 0x45 || c === 0x2b || c === MINUS;
+}
+
+function quoteUnsafeIntegers(text: string, maxDepth: number): string {
+  let out: string[] | null = null;
+  let copiedUpTo = 0;
+  let depth = 0;
+  const n = text.length;
+  let i = 0;
+  while (i < n) {
+    const c = text.charCodeAt(i);
+    if (c === QUOTE) {
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (d === BACKSLASH) i += 2;
+        else if (d === QUOTE) break;
+        else i++;
+      }
+      i++;
+    } else if (c === OPEN_BRACKET || c === OPEN_BRACE) {
+      if (++depth > maxDepth) throw new JsonDepthError(maxDepth);
+      i++;
+    } else if (c === CLOSE_BRACKET || c === CLOSE_BRACE) {
+      depth--;
+      i++;
+    } else if (c === MINUS || (c >= 0x30 && c <= 0x39)) {
+      const start = i;
+      let integer = true;
+      i++;
+      while (i < n) {
+        const d = text.charCodeAt(i);
+        if (!isNumberChar(d)) break;
+        if (d < 0x30 || d > 0x39) integer = false;
+        i++;
+      }
+      const digits = i - start - (c === MINUS ? 1 : 0);
+      // 16 digits may pass 2^53; more than 20 is past any uint64 or int64.
+      if (integer && digits >= 16 && digits <= 20) {
+        const token = text.slice(start, i);
+        if (!Number.isSafeInteger(Number(token))) {
+          out ??= [];
+          out.push(text.slice(copiedUpTo, start), '"', token, '"');
+          copiedUpTo = i;
+        }
+      }
+    } else i++;
+  }
+  if (out === null) return text;
+  out.push(text.slice(copiedUpTo));
+  return out.join("");
 }
 
 const BIG_MARK = "\u0000u64:";

@@ -1,0 +1,61 @@
+/**
+ * A dev agent started as a real process for the adversarial tests, with its
+ * DNS and server RPC ports known, plus the probes each test runs while it is
+ * under attack: a `GET /v1/status/leader` and a `dig`, each timed.
+ */
+import { spawn } from "node:child_process";
+import { freePort, startAgent, type AgentProcess } from "../e2e/_agent.ts";
+
+export interface Target extends AgentProcess {
+  readonly dnsPort: number;
+  readonly rpcPort: number;
+}
+
+export async function startTarget(extra: string[] = []): Promise<Target> {
+  const dnsPort = await freePort();
+  const rpcPort = await freePort();
+  const agent = await startAgent(["-dev", "-node", "adv", "-dns-port", String(dnsPort), "-server-port", String(rpcPort), ...extra]);
+  return Object.assign(agent, { dnsPort, rpcPort });
+}
+
+export interface Probe {
+  readonly ok: boolean;
+  readonly ms: number;
+  readonly detail: string;
+}
+
+/** `GET /v1/status/leader`, timed; never throws. */
+export async function probeHttp(base: string, timeoutMs = 10_000): Promise<Probe> {
+  const t = performance.now();
+  try {
+    const res = await fetch(`${base}/v1/status/leader`, { signal: AbortSignal.timeout(timeoutMs) });
+    const text = await res.text();
+    return { ok: res.status === 200, ms: performance.now() - t, detail: `${res.status} ${text}` };
+  } catch (err) {
+    return { ok: false, ms: performance.now() - t, detail: (err as Error).message };
+  }
+}
+
+/** `dig` for the agent's own node (over TCP with `+tcp`), timed; never throws. */
+export function probeDns(port: number, ...opts: string[]): Promise<Probe> {
+  const t = performance.now();
+  return new Promise((resolve) => {
+    const child = spawn("dig", ["@127.0.0.1", "-p", String(port), "adv.node.consul", "A", "+time=5", "+tries=1", "+short", ...opts]);
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.on("close", (code) => resolve({ ok: code === 0 && out.includes("127.0.0.1"), ms: performance.now() - t, detail: out.trim() }));
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** Resident set size of a process in bytes, from /proc (0 where there is none). */
+export async function rssOf(pid: number): Promise<number> {
+  try {
+    const status = await Bun.file(`/proc/${pid}/status`).text();
+    const kb = /VmRSS:\s+(\d+)/.exec(status)?.[1];
+    return kb === undefined ? 0 : Number(kb) * 1024;
+  } catch {
+    return 0;
+  }
+}
