@@ -10,6 +10,7 @@ import { isLogLevel, type LogLevel } from "./logger.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { isObject } from "../structs/json.ts";
 import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
+import { checkKeys, unknownKey } from "./config_keys.ts";
 import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, type NatsSettings } from "./config_nats.ts";
 
 export interface AgentConfig {
@@ -171,8 +172,10 @@ const isStrList = (x: unknown) => Array.isArray(x) && x.every(isStr);
 /** The `consul` tuning block; of it, only `coordinate` is read. */
 function consulTuning(file: string, v: unknown, current: AgentConfig["coordinates"]): AgentConfig["coordinates"] {
   const block = expect<Record<string, unknown>>(file, "consul", v, isObject, "an object");
+  checkKeys(file, "consul.", block, ["coordinate"]);
   if (block.coordinate === undefined) return current;
   const c = expect<Record<string, unknown>>(file, "consul.coordinate", block.coordinate, isObject, "an object");
+  checkKeys(file, "consul.coordinate.", c, ["update_period", "update_batch_size", "update_max_batches"]);
   const out = { ...current };
   const positive = (k: string) => expect<number>(file, `consul.coordinate.${k}`, c[k], (x) => isNum(x) && (x as number) > 0, "a positive integer");
   if (c.update_period !== undefined) out.updatePeriodMs = duration(file, "consul.coordinate.update_period", c.update_period);
@@ -183,6 +186,7 @@ function consulTuning(file: string, v: unknown, current: AgentConfig["coordinate
 
 function gossipTimings(file: string, key: string, v: unknown): GossipTimings {
   const o = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
+  checkKeys(file, `${key}.`, o, ["gossip_nodes", "suspicion_mult", "retransmit_mult", "gossip_interval", "probe_interval", "probe_timeout"]);
   const out: GossipTimings = {};
   const int = (k: string) => expect<number>(file, `${key}.${k}`, o[k], (x) => isNum(x) && (x as number) > 0, "a positive integer");
   if ("gossip_nodes" in o) out.gossipNodes = int("gossip_nodes");
@@ -194,7 +198,7 @@ function gossipTimings(file: string, key: string, v: unknown): GossipTimings {
   return out;
 }
 
-/** Merges one parsed config file into `cfg`. Unknown keys are ignored (with Consul's many options). */
+/** Merges one parsed config file into `cfg`. An unknown key is an error that names it and the file, as in Consul. */
 export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string): void {
   if (!isObject(raw)) throw new ConfigError(`${file}: config must be a JSON object`);
   for (const [key, v] of Object.entries(raw)) {
@@ -229,6 +233,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       }
       case "consul": cfg.coordinates = consulTuning(file, v, cfg.coordinates); break;
       case "connect":
+        if (isObject(v)) checkKeys(file, "connect.", v, ["enabled", "ca_provider", "ca_config"]);
         try {
           cfg.connect = mergeConnectBlock(cfg.connect, v, file);
         } catch (err) {
@@ -239,6 +244,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "node_meta": cfg.nodeMeta = { ...cfg.nodeMeta, ...expect<Record<string, string>>(file, key, v, isObject, "an object") }; break;
       case "ports": {
         const p = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
+        checkKeys(file, "ports.", p, ["http", "dns", "server", "serf_lan", "serf_wan", "sidecar_min_port", "sidecar_max_port"]);
         const port = (k: string) => expect<number>(file, `ports.${k}`, p[k], isNum, "an integer");
         if ("http" in p) cfg.ports.http = port("http");
         if ("dns" in p) cfg.ports.dns = port("dns");
@@ -251,6 +257,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       }
       case "limits": {
         const l = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
+        checkKeys(file, "limits.", l, ["kv_max_value_size", "txn_max_req_len"]);
         if ("kv_max_value_size" in l) cfg.limits.kvMaxValueSize = expect(file, "limits.kv_max_value_size", l.kv_max_value_size, isNum, "an integer");
         if ("txn_max_req_len" in l) cfg.limits.txnMaxReqLen = expect(file, "limits.txn_max_req_len", l.txn_max_req_len, isNum, "an integer");
         break;
@@ -294,7 +301,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "gossip_wan": cfg.gossip.wan = { ...cfg.gossip.wan, ...gossipTimings(file, key, v) }; break;
       case "check": cfg.checks.push(v); break;
       case "checks": cfg.checks.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
-      default: break;
+      default: throw unknownKey(file, key);
     }
   }
 }

@@ -147,7 +147,7 @@ function bool(key: string, v: unknown): boolean {
   return v;
 }
 
-/** Merges a `dns_config` object from a config file into `into`. Unknown keys are ignored. */
+/** Merges a `dns_config` object from a config file into `into`. An unknown key is an error, as in Consul. */
 export function mergeDnsOptions(into: DnsOptions, raw: unknown): DnsOptions {
   if (!isObject(raw)) throw new DnsConfigError("dns_config must be an object");
   const out: DnsOptions = { ...into, serviceTtlMs: { ...into.serviceTtlMs }, soa: { ...into.soa } };
@@ -181,7 +181,10 @@ export function mergeDnsOptions(into: DnsOptions, raw: unknown): DnsOptions {
         if ("min_ttl" in v) out.soa.minTtl = int("soa.min_ttl", v.min_ttl);
         break;
       }
-      default: break;
+      // Deprecated in Consul and about Enterprise namespaces: accepted, with nothing to do.
+      case "prefer_namespace": break;
+      default:
+        throw new DnsConfigError(`invalid config key dns_config.${key}`);
     }
   }
   return out;
