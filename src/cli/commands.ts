@@ -20,6 +20,7 @@ import { rttCommand } from "./rtt.ts";
 import { operatorCommand } from "./operator/mod.ts";
 import { servicesCommand } from "./services/mod.ts";
 import { snapshotCommand } from "./snapshot/mod.ts";
+import { tlsCommand } from "./tls/mod.ts";
 import { versionCommand } from "./version.ts";
 import { watchCommand } from "./watch/mod.ts";
 import { columnize } from "./format/columnize.ts";
@@ -58,6 +59,7 @@ export const commands: Readonly<Record<string, Command>> = {
   rtt: rttCommand,
   services: servicesCommand,
   snapshot: snapshotCommand,
+  tls: tlsCommand,
   version: versionCommand,
   watch: watchCommand,
 };
