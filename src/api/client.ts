@@ -14,6 +14,7 @@ import { parseQueryMeta, type QueryMeta, type QueryOptions, type WriteOptions } 
 import { KV } from "./kv.ts";
 import { Session } from "./session.ts";
 import { ConfigEntries } from "./config_entries.ts";
+import { DiscoveryChain } from "./discovery_chain.ts";
 import { ConnectIntentions } from "./connect_intentions.ts";
 import { ConnectCA } from "./connect_ca.ts";
 import { Catalog } from "./catalog.ts";
@@ -125,6 +126,9 @@ export class Client {
   }
   configEntries(): ConfigEntries {
     return new ConfigEntries(this);
+  }
+  discoveryChain(): DiscoveryChain {
+    return new DiscoveryChain(this);
   }
   connectIntentions(): ConnectIntentions {
     return new ConnectIntentions(this);

@@ -52,6 +52,7 @@ export { Snapshot } from "./snapshot.ts";
 export { Status } from "./status.ts";
 export { Txn } from "./txn.ts";
 export { ConfigEntries } from "./config_entries.ts";
+export { type CompiledDiscoveryChainWire, DiscoveryChain, type DiscoveryChainOptions, type DiscoveryGraphNodeWire, type DiscoveryTargetWire } from "./discovery_chain.ts";
 export type { ConfigEntry } from "./config_entries.ts";
 export { ConnectIntentions, intentionPart } from "./connect_intentions.ts";
 export { ConnectCA } from "./connect_ca.ts";

@@ -15,6 +15,7 @@ import { agentAuthorizeRoutes } from "./agent_authorize.ts";
 import { catalogRoutes } from "./catalog.ts";
 import { configRoutes } from "./config.ts";
 import { intentionRoutes } from "./intentions.ts";
+import { discoveryChainRoutes } from "./discovery_chain.ts";
 import { coordinateRoutes } from "./coordinate.ts";
 import { connectCatalogRoutes } from "./connect_catalog.ts";
 import { connectCARoutes } from "./connect_ca.ts";
@@ -85,6 +86,7 @@ export function createApp(api: ApiContext): Hono {
   eventRoutes(app, api);
   configRoutes(app, api);
   intentionRoutes(app, api);
+  discoveryChainRoutes(app, api);
   coordinateRoutes(app, api);
   agentAuthorizeRoutes(app, api);
   operatorKeyringRoutes(app, api);

@@ -22,6 +22,18 @@ import type { Intention } from "../structs/intention.ts";
 import type { CoordinateEntry, CoordinateUpdateRequest, DatacenterMap } from "../structs/coordinate.ts";
 import type { CAConfigJson, IndexedCARoots, IssuedCert } from "../structs/connect_ca.ts";
 import type { CAConfigUpdate } from "../server/ca_manager.ts";
+import type { CompiledChain } from "../connect/discoverychain/mod.ts";
+
+/** Consul's DiscoveryChainRequest besides QueryOptions. */
+export interface DiscoveryChainArgs {
+  readonly Name: string;
+  /** `?compile-dc`; "" compiles for the server's own datacenter. */
+  readonly EvaluateInDatacenter: string;
+  readonly OverrideProtocol: string;
+  /** Nanoseconds. */
+  readonly OverrideConnectTimeout: number;
+  readonly OverrideMeshGateway: { readonly Mode: string };
+}
 
 interface E<A, R> {
   readonly args: A;
@@ -139,6 +151,8 @@ export interface Endpoints {
   "ConfigEntry.Delete": E<{ readonly Kind: string; readonly Name: string; readonly CAS?: number }, { readonly Deleted: boolean }>;
   "ConfigEntry.Get": E<{ readonly Kind: string; readonly Name: string }, QueryReply<StoredConfigEntry | null>>;
   "ConfigEntry.List": E<{ readonly Kind: string }, QueryReply<StoredConfigEntry[]>>;
+  /** The compiled discovery chain of a service; a chain Consul would refuse throws its graph error. */
+  "DiscoveryChain.Get": E<DiscoveryChainArgs, QueryReply<CompiledChain>>;
 
   /** Intention edits; the reply is the legacy ID for create/update, "" otherwise. */
   "Intention.Apply": E<{ readonly Op: "create" | "update" | "upsert" | "delete"; readonly Intention: IntentionInput }, string>;

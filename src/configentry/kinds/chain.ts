@@ -37,11 +37,11 @@ const routeDestination = struct(
   ["RequestHeaders", ptr(headerModifiers), "o"],
   ["ResponseHeaders", ptr(headerModifiers), "o"],
 );
-const route = struct(["Match", ptr(struct(["HTTP", ptr(httpMatch), "o"])), "o"], ["Destination", ptr(routeDestination), "o"]);
+export const serviceRouteSchema = struct(["Match", ptr(struct(["HTTP", ptr(httpMatch), "o"])), "o"], ["Destination", ptr(routeDestination), "o"]);
 
-export const serviceRouterSchema = struct(["Kind", str], ["Name", str], ["Routes", list(route)], meta);
+export const serviceRouterSchema = struct(["Kind", str], ["Name", str], ["Routes", list(serviceRouteSchema)], meta);
 
-const split = struct(
+export const serviceSplitSchema = struct(
   ["Weight", float],
   ["Service", str, "o"],
   ["ServiceSubset", str, "o"],
@@ -50,7 +50,7 @@ const split = struct(
   ["RequestHeaders", ptr(headerModifiers), "o"],
   ["ResponseHeaders", ptr(headerModifiers), "o"],
 );
-export const serviceSplitterSchema = struct(["Kind", str], ["Name", str], ["Splits", list(split)], meta);
+export const serviceSplitterSchema = struct(["Kind", str], ["Name", str], ["Splits", list(serviceSplitSchema)], meta);
 
 const subset = struct(["Filter", str, "o"], ["OnlyPassing", bool, "o"]);
 const redirect = struct(
@@ -87,7 +87,7 @@ const hashPolicy = struct(
   ["SourceIP", bool, "o", ["source_ip"]],
   ["Terminal", bool, "o"],
 );
-const loadBalancer = struct(
+export const loadBalancerSchema = struct(
   ["Policy", str, "o"],
   ["RingHashConfig", ptr(struct(["MinimumRingSize", uint, "o"], ["MaximumRingSize", uint, "o"])), "o"],
   ["LeastRequestConfig", ptr(struct(["ChoiceCount", uint, "o"])), "o"],
@@ -103,7 +103,7 @@ export const serviceResolverSchema = struct(
   ["ConnectTimeout", durationText, "o"],
   ["RequestTimeout", durationText, "o"],
   ["PrioritizeByLocality", ptr(prioritizeByLocality), "o"],
-  ["LoadBalancer", ptr(loadBalancer), "o"],
+  ["LoadBalancer", ptr(loadBalancerSchema), "o"],
   meta,
 );
 

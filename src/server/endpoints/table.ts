@@ -6,6 +6,7 @@
 import * as catalog from "./catalog.ts";
 import * as config from "./config.ts";
 import * as coordinate from "./coordinate.ts";
+import * as discoveryChain from "./discovery_chain.ts";
 import * as intention from "./intention.ts";
 import * as connect from "./connect_catalog.ts";
 import * as connectCA from "./connect_ca.ts";
@@ -58,6 +59,7 @@ export const endpoints: EndpointTable = {
   "ConfigEntry.Delete": config.remove,
   "ConfigEntry.Get": config.get,
   "ConfigEntry.List": config.list,
+  "DiscoveryChain.Get": discoveryChain.get,
 
   "Intention.Apply": intention.apply,
   "Intention.Get": intention.get,
