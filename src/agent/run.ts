@@ -230,7 +230,7 @@ async function start(
       memory: memoryUsage,
     },
   });
-  const http = await serveHttp({ hostname: cfg.clientAddr, port: cfg.ports.http, fetch: (req) => app.fetch(req) });
+  const http = await serveHttp({ hostname: cfg.clientAddr, port: cfg.ports.http, fetch: (req, remoteAddress) => app.fetch(req, { remoteAddress }) });
   undo.push(() => http.stop());
   httpPort = http.port;
   logger.info(`http: listening on ${cfg.clientAddr}:${http.port}`);

@@ -30,6 +30,7 @@ import { missingParamRoutes } from "./missing.ts";
 import { operatorKeyringRoutes } from "./operator_keyring.ts";
 import { requestToken } from "./query.ts";
 import { operatorRoutes } from "./operator.ts";
+import { preparedQueryRoutes } from "./prepared_query.ts";
 import { sessionRoutes } from "./session.ts";
 import { snapshotRoutes } from "./snapshot.ts";
 import { statusRoutes } from "./status.ts";
@@ -92,6 +93,7 @@ export function createApp(api: ApiContext): Hono {
   operatorKeyringRoutes(app, api);
   connectCARoutes(app, api);
   agentConnectCARoutes(app, api);
+  preparedQueryRoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));

@@ -22,6 +22,8 @@ import type { Intention } from "../structs/intention.ts";
 import type { CoordinateEntry, CoordinateUpdateRequest, DatacenterMap } from "../structs/coordinate.ts";
 import type { CAConfigJson, IndexedCARoots, IssuedCert } from "../structs/connect_ca.ts";
 import type { CAConfigUpdate } from "../server/ca_manager.ts";
+import type { PreparedQuery } from "../structs/prepared_query.ts";
+import type { ExecuteArgs, ExecuteRemoteArgs, ExecuteReply } from "../query/execute.ts";
 import type { CompiledChain } from "../connect/discoverychain/mod.ts";
 
 /** Consul's DiscoveryChainRequest besides QueryOptions. */
@@ -86,7 +88,7 @@ export type DnsLookupOp =
   | { readonly Op: "nodes"; readonly Dc: string }
   | { readonly Op: "instancesByAddress"; readonly Dc: string; readonly Address: string }
   | { readonly Op: "servers"; readonly Dc: string }
-  | { readonly Op: "preparedQuery"; readonly Dc: string; readonly Name: string; readonly SourceIp: string };
+  | { readonly Op: "preparedQuery"; readonly Dc: string; readonly Name: string; readonly SourceIp: string; readonly Agent?: string };
 
 /** The answer to each DnsLookupOp, in order (the DnsLookup method's return value). */
 export type DnsLookupAnswer = ServiceInstance[] | Node | Node[] | PreparedQueryResult | string | null;
@@ -199,6 +201,18 @@ export interface Endpoints {
   "Coordinate.ListNodes": E<Empty, QueryReply<CoordinateEntry[]>>;
   /** One node's coordinates (one per segment; none when it has not sent any). */
   "Coordinate.Node": E<{ readonly Node: string }, QueryReply<CoordinateEntry[]>>;
+
+  /** Create, update or delete a prepared query; the reply is its ID (create makes one). */
+  "PreparedQuery.Apply": E<{ readonly Op: "create" | "update" | "delete"; readonly Query: PreparedQuery }, string>;
+  /** One query by ID, as a list of one; NotFoundError "Query not found" when there is none. */
+  "PreparedQuery.Get": E<{ readonly QueryID: string }, QueryReply<PreparedQuery[]>>;
+  "PreparedQuery.List": E<Empty, QueryReply<PreparedQuery[]>>;
+  /** The query an ID or name resolves to, a template rendered for the name. */
+  "PreparedQuery.Explain": E<ExecuteArgs, QueryReply<PreparedQuery>>;
+  /** Runs a query here, failing over to other datacenters as it says. */
+  "PreparedQuery.Execute": E<ExecuteArgs, QueryReply<ExecuteReply>>;
+  /** Runs a query shipped from another datacenter here only (no sorting, no further failover). */
+  "PreparedQuery.ExecuteRemote": E<ExecuteRemoteArgs, QueryReply<ExecuteReply>>;
 
   /** The servers of the datacenter (Consul's Raft configuration). */
   "Operator.RaftGetConfiguration": E<Empty, QueryReply<RaftConfiguration>>;

@@ -59,6 +59,11 @@ const READS = new Set<string>([
   "Coordinate.ListDatacenters",
   "Coordinate.ListNodes",
   "Coordinate.Node",
+  "PreparedQuery.Get",
+  "PreparedQuery.List",
+  "PreparedQuery.Explain",
+  "PreparedQuery.Execute",
+  "PreparedQuery.ExecuteRemote",
 ]);
 
 /** Marks more methods as safe to resend (for endpoints added elsewhere). */

@@ -9,6 +9,7 @@ import type { KvVerb } from "../structs/kv.ts";
 import type { SessionBehavior, ServiceCheckRef } from "../structs/session.ts";
 import type { EntryBody } from "../configentry/kinds/kind.ts";
 import type { CoordinateEntry } from "../structs/coordinate.ts";
+import type { PreparedQuery } from "../structs/prepared_query.ts";
 
 export const MessageType = {
   Register: 0,
@@ -69,6 +70,17 @@ export interface ConfigEntryCommand {
 }
 
 /**
+ * A prepared query write (Consul's PreparedQueryRequest): the proposer
+ * fills in the ID of a new query; delete looks only at `Query.ID`.
+ */
+export interface PreparedQueryCommand {
+  readonly Type: typeof MessageType.PreparedQuery;
+  readonly Now: number;
+  readonly Op: "create" | "update" | "delete";
+  readonly Query: PreparedQuery;
+}
+
+/**
  * An intention edit (Consul's IntentionMutation), applied to the destination's
  * `service-intentions` entry. `Value` is the source entry to store.
  */
@@ -101,6 +113,7 @@ export type Command =
   /** Network coordinates batched by a server (Consul's CoordinateBatchUpdateType). */
   | { Type: typeof MessageType.CoordinateBatchUpdate; Now: number; Coordinates: CoordinateEntry[] }
   | ConfigEntryCommand
+  | PreparedQueryCommand
   | { Type: typeof MessageType.Intention; Now: number; Mutation: IntentionMutation }
   /** `State` is a state snapshot (`StateStore.snapshot()` bytes), base64. */
   | { Type: typeof MessageType.Restore; Now: number; State: string }

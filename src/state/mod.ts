@@ -1,5 +1,5 @@
 export { StateStore, type ApplyResult, LEADER_TABLE } from "./store.ts";
-export { type Command, type ConfigEntryCommand, type ConfigEntryOp, type FencedCommand, type IntentionMutation, MessageType, encodeCommand, decodeCommand, type KvCommandEntry, type SessionCommandBody, type TxnOp } from "./commands.ts";
+export { type Command, type PreparedQueryCommand, type ConfigEntryCommand, type ConfigEntryOp, type FencedCommand, type IntentionMutation, MessageType, encodeCommand, decodeCommand, type KvCommandEntry, type SessionCommandBody, type TxnOp } from "./commands.ts";
 export { StateError } from "./context.ts";
 export { Tables, type KvRow, type ServiceRow, nodeKey } from "./tables.ts";
 export { kvGet, kvList, kvKeys, KV_TABLE } from "./kv.ts";
@@ -14,3 +14,4 @@ export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic } f
 export { CONFIG_TABLE, configEntryGet, configEntryList, configKindTopic, configLookup } from "./config_entries.ts";
 export { intentionGet, intentionGetExact, intentionList, intentionMatch, intentionMatchOne } from "./intentions.ts";
 export { applyCoordinateBatch, COORDINATES_TABLE, COORDINATES_TOPIC, coordinateList, coordinateSet, coordinatesOfNode } from "./coordinates.ts";
+export { MISSING_QUERY_ID, QUERIES_TABLE, QUERIES_TOPIC, QueryResolveError, queryGet, queryList, queryResolve } from "./prepared_query.ts";

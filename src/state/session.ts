@@ -3,6 +3,7 @@ import type { SessionCommandBody } from "./commands.ts";
 import { bump, StateError, touch, type WriteContext } from "./context.ts";
 import { KV_TABLE, kvRemove } from "./kv.ts";
 import { setLockDelay } from "./lock_delay.ts";
+import { deleteQueriesOfSession } from "./prepared_query.ts";
 import { nodeKey, type Tables, cmp } from "./tables.ts";
 import { Topic } from "./watch.ts";
 import { HealthStatus } from "../structs/catalog.ts";
@@ -56,6 +57,7 @@ export function sessionDestroy(ctx: WriteContext, id: string): boolean {
     }
     setLockDelay(ctx, key, session.LockDelayMs);
   }
+  deleteQueriesOfSession(ctx, id);
   t.sessions.delete(id);
   bump(ctx, SESSIONS_TABLE);
   touch(ctx, Topic.Sessions);

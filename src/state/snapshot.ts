@@ -4,6 +4,7 @@ import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 import { type CoordinateEntry, isValidCoordinate } from "../structs/coordinate.ts";
 import { coordinateKey } from "./coordinates.ts";
+import type { PreparedQuery } from "../structs/prepared_query.ts";
 
 interface SnapshotFile {
   Version: 1;
@@ -23,6 +24,8 @@ interface SnapshotFile {
   CARoots?: CARootRow[];
   CAConfig?: CAConfigRow[];
   CAMeta?: [string, number][];
+  /** Absent in snapshots written before prepared queries existed. */
+  PreparedQueries?: PreparedQuery[];
 }
 
 /**
@@ -51,6 +54,7 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     CARoots: rows(t.caRoots.entries()),
     CAConfig: rows(t.caConfig.entries()),
     CAMeta: byKey(t.caMeta.entries()),
+    PreparedQueries: rows(t.preparedQueries.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }
@@ -98,6 +102,12 @@ function checkShape(file: unknown): asserts file is SnapshotFile {
   if (file.Coordinates !== undefined) {
     each("Coordinates", (r) => obj(r) && typeof r.Node === "string" && typeof r.Segment === "string" && obj(r.Coord) && Array.isArray(r.Coord.Vec));
   }
+  if (file.PreparedQueries !== undefined) {
+    each(
+      "PreparedQueries",
+      (r) => obj(r) && typeof r.ID === "string" && typeof r.Name === "string" && typeof r.Session === "string" && obj(r.Template) && obj(r.Service) && obj(r.DNS),
+    );
+  }
   each("Sessions", (r) => obj(r) && typeof r.ID === "string" && typeof r.Node === "string" && Array.isArray(r.NodeChecks) && Array.isArray(r.ServiceChecks));
 }
 
@@ -125,5 +135,6 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.caRoots.reset((file.CARoots ?? []).map((r) => [r.ID, r]));
   t.caConfig.reset((file.CAConfig ?? []).map((c) => ["config", c]));
   t.caMeta.reset(file.CAMeta ?? []);
+  t.preparedQueries.reset((file.PreparedQueries ?? []).map((q) => [q.ID, q]));
   return { tables: t, index: file.Index };
 }

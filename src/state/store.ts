@@ -14,6 +14,7 @@ import { Journal } from "./journal.ts";
 import { applyKvVerb, reapTombstones } from "./kv.ts";
 import { pruneLockDelays } from "./lock_delay.ts";
 import { sessionCreate, sessionDestroy } from "./session.ts";
+import { applyPreparedQuery } from "./prepared_query.ts";
 import { decodeSnapshot, encodeSnapshot } from "./snapshot.ts";
 import { Tables } from "./tables.ts";
 import { decodeBase64 } from "../structs/json.ts";
@@ -177,6 +178,8 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
       return applyIntentionMutation(ctx, cmd.Mutation);
     case MessageType.ConnectCA:
       return applyConnectCA(ctx, cmd);
+    case MessageType.PreparedQuery:
+      return applyPreparedQuery(ctx, cmd);
     default:
       throw new StateError(`Unknown command type ${(cmd as { Type: unknown }).Type}`);
   }

@@ -9,6 +9,7 @@ import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
 import type { DirEntry } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
+import type { PreparedQuery } from "../structs/prepared_query.ts";
 import { type JournalRef, TrackedMap } from "./journal.ts";
 import { SortedKeys } from "./sorted_keys.ts";
 
@@ -63,6 +64,8 @@ export class Tables {
   readonly caRoots = new TrackedMap<string, CARootRow>(this.ref);
   readonly caConfig = new TrackedMap<string, CAConfigRow>(this.ref);
   readonly caMeta = new TrackedMap<string, number>(this.ref);
+  /** Prepared queries by ID. */
+  readonly preparedQueries = new TrackedMap<string, PreparedQuery>(this.ref);
 
   readonly servicesByNode = new Map<string, Set<string>>();
   readonly servicesByName = new Map<string, Set<string>>();
@@ -76,6 +79,12 @@ export class Tables {
   readonly configEntriesByKind = new Map<string, Set<string>>();
   /** node -> coordinate keys of that node (one per segment). */
   readonly coordinatesByNode = new Map<string, Set<string>>();
+  /** lower-cased query name -> query ID. */
+  readonly queriesByName = new Map<string, string>();
+  /** lower-cased template name (the prefix it answers) -> query ID. */
+  readonly queryTemplates = new Map<string, string>();
+  /** session -> IDs of the queries bound to it. */
+  readonly queriesBySession = new Map<string, Set<string>>();
 
   constructor() {
     this.kvs.onChange((key, before, after) => {
@@ -105,6 +114,18 @@ export class Tables {
     this.coordinates.onChange((key, before, after) => {
       if (before) removeFrom(this.coordinatesByNode, before.Node, key);
       if (after) addTo(this.coordinatesByNode, after.Node, key);
+    });
+    this.preparedQueries.onChange((id, before, after) => {
+      if (before) {
+        if (before.Name !== "") this.queriesByName.delete(before.Name.toLowerCase());
+        if (before.Template.Type !== "") this.queryTemplates.delete(before.Name.toLowerCase());
+        if (before.Session !== "") removeFrom(this.queriesBySession, before.Session, id);
+      }
+      if (after) {
+        if (after.Name !== "") this.queriesByName.set(after.Name.toLowerCase(), id);
+        if (after.Template.Type !== "") this.queryTemplates.set(after.Name.toLowerCase(), id);
+        if (after.Session !== "") addTo(this.queriesBySession, after.Session, id);
+      }
     });
     this.sessions.onChange((id, before, after) => {
       if (before) {

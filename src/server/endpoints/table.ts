@@ -15,6 +15,7 @@ import { eventFire, keyringOperation } from "./internal.ts";
 import * as health from "./health.ts";
 import * as kvs from "./kvs.ts";
 import * as operator from "./operator.ts";
+import * as preparedQuery from "./prepared_query.ts";
 import * as session from "./session.ts";
 import * as snapshot from "./snapshot.ts";
 import * as status from "./status.ts";
@@ -87,6 +88,13 @@ export const endpoints: EndpointTable = {
   "Coordinate.ListDatacenters": coordinate.listDatacenters,
   "Coordinate.ListNodes": coordinate.listNodes,
   "Coordinate.Node": coordinate.node,
+
+  "PreparedQuery.Apply": preparedQuery.apply,
+  "PreparedQuery.Get": preparedQuery.get,
+  "PreparedQuery.List": preparedQuery.list,
+  "PreparedQuery.Explain": preparedQuery.explain,
+  "PreparedQuery.Execute": preparedQuery.execute,
+  "PreparedQuery.ExecuteRemote": preparedQuery.executeRemote,
 
   "Operator.RaftGetConfiguration": operator.raftGetConfiguration,
   "Operator.RaftRemovePeer": operator.raftRemovePeer,
