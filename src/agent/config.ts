@@ -12,6 +12,7 @@ import { isObject } from "../structs/json.ts";
 import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
 import { checkKeys, unknownKey } from "./config_keys.ts";
 import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, type NatsSettings } from "./config_nats.ts";
+import { defaultFederationSettings, FederationConfigError, type FederationSettings, mergeFederationBlock } from "../../federation/config.ts";
 
 export interface AgentConfig {
   dev: boolean;
@@ -39,6 +40,10 @@ export interface AgentConfig {
   trailingLogs: number;
   /** Where a clustered server's log lives (`-nats`, the `nats` block); no URLs: a single server on its own log. */
   nats: NatsSettings;
+  /** Cross-datacenter links (`federation` block, `-federation-nats`); see federation/config.ts. */
+  federation: FederationSettings;
+  /** `advertise_addr_wan` / `-advertise-wan`: the address other datacenters' servers reach this one's WAN gossip on. */
+  advertiseWanAddr: string;
   /** DNS: `domain`, `alt_domain`, `recursors`, `translate_wan_addrs` and the `dns_config` block. */
   domain: string;
   altDomain: string;
@@ -86,6 +91,10 @@ export interface GossipSettings {
   startJoin: string[];
   /** `-retry-join` / `retry_join`: joined in the background until one answers. */
   retryJoin: string[];
+  /** `-join-wan` / `start_join_wan`: WAN pool members joined at start (servers). */
+  startJoinWan: string[];
+  /** `-retry-join-wan` / `retry_join_wan`: WAN pool members joined in the background until one answers. */
+  retryJoinWan: string[];
   /** `retry_interval` (30s) and `retry_max` (0 = forever). */
   retryIntervalMs: number;
   retryMax: number;
@@ -130,6 +139,8 @@ export function defaultConfig(): AgentConfig {
     snapshotThreshold: 16_384,
     trailingLogs: 10_240,
     nats: defaultNatsSettings(),
+    federation: defaultFederationSettings(),
+    advertiseWanAddr: "",
     domain: "consul.",
     altDomain: "",
     recursors: [],
@@ -144,7 +155,7 @@ export function defaultConfig(): AgentConfig {
     connect: defaultConnectSettings(),
     services: [],
     checks: [],
-    gossip: { startJoin: [], retryJoin: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
+    gossip: { startJoin: [], retryJoin: [], startJoinWan: [], retryJoinWan: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
   };
 }
 
@@ -284,6 +295,17 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
           throw err;
         }
         break;
+      case "federation":
+        try {
+          cfg.federation = mergeFederationBlock(cfg.federation, v, file);
+        } catch (err) {
+          if (err instanceof FederationConfigError) throw new ConfigError(err.message);
+          throw err;
+        }
+        break;
+      case "advertise_addr_wan": cfg.advertiseWanAddr = expect(file, key, v, isStr, "a string"); break;
+      case "start_join_wan": cfg.gossip.startJoinWan.push(...expect<string[]>(file, key, v, isStrList, "a list of strings")); break;
+      case "retry_join_wan": cfg.gossip.retryJoinWan.push(...expect<string[]>(file, key, v, isStrList, "a list of strings")); break;
       case "ae_interval": cfg.aeIntervalMs = duration(file, key, v); break;
       case "check_reap_interval": cfg.checkReapIntervalMs = duration(file, key, v); break;
       case "check_update_interval": cfg.checkUpdateIntervalMs = duration(file, key, v); break;

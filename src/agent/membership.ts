@@ -11,6 +11,8 @@ import type { Logger } from "./logger.ts";
 import { createPool, DEV_CONFIG, type GossipConfig, type GossipPool, LAN_CONFIG, WAN_CONFIG } from "../gossip/mod.ts";
 import type { ServerInfo, ServerSource } from "../rpc/router.ts";
 import { VERSION } from "../version.ts";
+import { ownNatsUrls } from "../../federation/config.ts";
+import { NATS_TAG } from "../../federation/links.ts";
 
 export interface Membership {
   readonly lan: GossipPool;
@@ -107,6 +109,12 @@ function parseSnapshot(v: unknown): RejoinSnapshot | null {
   return { left: s.left, members: s.members as Record<string, string> };
 }
 
+/** A server's WAN tags: the LAN ones, plus the NATS URLs other datacenters reach this one's servers through. */
+function wanTags(cfg: AgentConfig, tags: Record<string, string>): Record<string, string> {
+  const urls = ownNatsUrls(cfg.federation, cfg.nats.urls);
+  return urls.length > 0 ? { ...tags, [NATS_TAG]: urls.join(",") } : tags;
+}
+
 const hostPort = (addr: string, port: number): string => (addr.includes(":") ? `[${addr}]:${port}` : `${addr}:${port}`);
 
 /** The alive servers of `dc` in the LAN pool, recomputed only when membership changes. */
@@ -161,8 +169,8 @@ export async function startMembership(cfg: AgentConfig, nodeId: string, advertis
         label: "wan",
         bindAddr: cfg.bindAddr,
         bindPort: cfg.ports.serfWan,
-        advertiseAddr: advertise,
-        tags,
+        advertiseAddr: cfg.advertiseWanAddr || advertise,
+        tags: wanTags(cfg, tags),
         config: { ...timings(cfg.dev ? DEV_CONFIG : WAN_CONFIG, cfg.gossip.wan), disableCoordinates: cfg.disableCoordinates },
         ...(wanKeys.length > 0 ? { keyring: { keys: wanKeys } } : {}),
         onKeyringChange: persistKeys(wanFile),
@@ -193,20 +201,24 @@ export async function startMembership(cfg: AgentConfig, nodeId: string, advertis
   });
 
   let stopped = false;
-  let retryTimer: ReturnType<typeof setTimeout> | null = null;
-  const retryJoin = (attempt: number) => {
-    if (stopped || cfg.gossip.retryJoin.length === 0) return;
-    lan
-      .join(cfg.gossip.retryJoin)
-      .then((n) => logger.info(`Join cluster completed. Synced with ${n} initial agents`))
+  const retryTimers = new Set<ReturnType<typeof setTimeout>>();
+  const retryJoin = (pool: GossipPool, addrs: readonly string[], label: string, attempt: number) => {
+    if (stopped || addrs.length === 0) return;
+    pool
+      .join([...addrs])
+      .then((n) => logger.info(`Join ${label} completed. Synced with ${n} initial agents`))
       .catch((err: unknown) => {
         if (stopped) return;
         if (cfg.gossip.retryMax > 0 && attempt >= cfg.gossip.retryMax) {
-          logger.error(`max join retry exhausted: ${(err as Error).message}`);
+          logger.error(`max join ${label} retry exhausted: ${(err as Error).message}`);
           return;
         }
-        logger.warn(`Join cluster failed, will retry: retry_interval=${cfg.gossip.retryIntervalMs}ms error=${(err as Error).message}`);
-        retryTimer = setTimeout(() => retryJoin(attempt + 1), cfg.gossip.retryIntervalMs);
+        logger.warn(`Join ${label} failed, will retry: retry_interval=${cfg.gossip.retryIntervalMs}ms error=${(err as Error).message}`);
+        const t = setTimeout(() => {
+          retryTimers.delete(t);
+          retryJoin(pool, addrs, label, attempt + 1);
+        }, cfg.gossip.retryIntervalMs);
+        retryTimers.add(t);
       });
   };
 
@@ -231,12 +243,18 @@ export async function startMembership(cfg: AgentConfig, nodeId: string, advertis
       } else if (previous?.left) {
         logger.info("agent: left the cluster before the restart; not rejoining (use -rejoin to do so)");
       }
-      retryJoin(1);
+      if (wan && cfg.gossip.startJoinWan.length > 0) {
+        const n = await wan.join(cfg.gossip.startJoinWan);
+        logger.info(`(WAN) joined: number_of_nodes=${n}`);
+      }
+      retryJoin(lan, cfg.gossip.retryJoin, "cluster", 1);
+      if (wan) retryJoin(wan, cfg.gossip.retryJoinWan, "WAN", 1);
     },
     async stop({ leave }) {
       if (stopped) return;
       stopped = true;
-      if (retryTimer) clearTimeout(retryTimer);
+      for (const t of retryTimers) clearTimeout(t);
+      retryTimers.clear();
       if (snapshotTimer) clearTimeout(snapshotTimer);
       offSnapshot();
       if (leave) {

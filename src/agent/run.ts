@@ -23,6 +23,7 @@ import { inProcessRpc, listenRpc, type Rpc, type RpcListener, ServerRouter } fro
 import { MemberReconciler } from "../server/reconcile.ts";
 import { Server, systemClock } from "../server/mod.ts";
 import { VERSION } from "../version.ts";
+import { type Federation, startFederation } from "../../federation/mod.ts";
 
 export interface RunningAgent {
   /** The server in this process; null on a client agent. */
@@ -99,6 +100,7 @@ async function start(
   let reconciler: MemberReconciler | null = null;
   let rpcListener: RpcListener | null = null;
   let storage: ServerStorage | null = null;
+  let federation: Federation | null = null;
   if (cfg.server) {
     const opened = await openServerStorage(cfg, id, advertise, logger);
     storage = opened;
@@ -124,10 +126,26 @@ async function start(
     if (srv.ca.lastInitError) logger.error(`connect: Failed to initialize Connect CA (retrying): ${srv.ca.lastInitError.message}`);
     srv.pools = { lan: membership.lan, wan: membership.wan };
     srv.coordinates.sources = { lan: () => membership.lan.coordinate(), wan: () => wanCoordinates(membership.wan) };
+    // Other datacenters: requests for them go over NATS (federation/); ours are answered on our NATS too.
+    const fed = await startFederation({
+      server: srv,
+      local: inProcessRpc(srv),
+      federation: cfg.federation,
+      nats: cfg.nats,
+      wan: membership.wan,
+      nodeName: cfg.nodeName,
+      log: (level, msg) => logger[level](msg),
+    });
+    federation = fed;
+    if (fed) {
+      undo.push(() => fed.stop());
+      logger.info(`federation: answering for ${cfg.datacenter} on NATS; links follow the WAN pool`);
+    }
     rpcListener = await listenRpc({
       host: cfg.bindAddr,
       port: cfg.ports.server,
       server: srv,
+      ...(fed ? { forward: fed.rpc } : {}),
       onBadPeer: (remote, reason) => logger.warn(`rpc: dropped connection from ${remote}: ${reason}`),
     });
     const listener = rpcListener;
@@ -142,7 +160,7 @@ async function start(
     });
     undo.push(async () => offLeadership());
     undo.push(() => rec.stop());
-    rpc = inProcessRpc(srv);
+    rpc = fed ? fed.rpc : inProcessRpc(srv);
   } else {
     const r = new ServerRouter({
       source: membership.servers,
@@ -200,6 +218,7 @@ async function start(
     ...(router ? { knownServers: () => router.knownServers() } : {}),
     lan: membership.lan,
     ...(membership.wan ? { wan: membership.wan } : {}),
+    ...(federation ? { federationGauges: federation.gauges.bind(federation) } : {}),
     agent: {
       nodeName: cfg.nodeName,
       nodeId: id,
@@ -292,6 +311,7 @@ async function start(
         await membership.stop({ leave: opts.leave ?? false });
         await reconciler?.stop();
         await rpcListener?.stop();
+        await federation?.stop();
         router?.close();
         await server?.stop();
         await storage?.close();

@@ -13,6 +13,7 @@ import {
   validateConfig,
 } from "../agent/mod.ts";
 import { splitUrls } from "../agent/config_nats.ts";
+import { federationNatsFlag } from "../../federation/config.ts";
 import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { VERSION } from "../version.ts";
@@ -45,6 +46,10 @@ const spec = {
   "retry-join": listFlag("Address of an agent to join at start time with retries enabled. Can be specified multiple times."),
   "retry-interval": stringFlag("", "Time to wait between join attempts."),
   "retry-max": intFlag(-1, "Maximum number of join attempts. Defaults to 0, which will retry indefinitely."),
+  "join-wan": listFlag("Address of a server in another datacenter to join at start time (WAN pool). Can be specified multiple times."),
+  "retry-join-wan": listFlag("Address of a server in another datacenter to join with retries enabled (WAN pool). Can be specified multiple times."),
+  "advertise-wan": stringFlag("", "Sets address to advertise on WAN instead of -advertise address."),
+  "federation-nats": listFlag("NATS URL(s) of this datacenter that carry requests from other datacenters (servers; default: -nats). Comma-separated or repeated."),
   rejoin: boolFlag(false, "Ignores a previous leave and attempts to rejoin the cluster."),
   encrypt: stringFlag("", "Provides the gossip encryption key."),
   "data-dir": stringFlag("", "Path to a data directory to store agent state."),
@@ -86,6 +91,16 @@ async function buildConfig(argv: string[]): Promise<AgentConfig> {
   if (f["serf-wan-port"] !== -2) cfg.ports.serfWan = f["serf-wan-port"];
   if (f.join.length > 0) cfg.gossip.startJoin = [...cfg.gossip.startJoin, ...f.join];
   if (f["retry-join"].length > 0) cfg.gossip.retryJoin = [...cfg.gossip.retryJoin, ...f["retry-join"]];
+  if (f["join-wan"].length > 0) cfg.gossip.startJoinWan = [...cfg.gossip.startJoinWan, ...f["join-wan"]];
+  if (f["retry-join-wan"].length > 0) cfg.gossip.retryJoinWan = [...cfg.gossip.retryJoinWan, ...f["retry-join-wan"]];
+  if (f["advertise-wan"]) cfg.advertiseWanAddr = f["advertise-wan"];
+  if (f["federation-nats"].length > 0) {
+    try {
+      cfg.federation = { ...cfg.federation, natsUrls: federationNatsFlag(f["federation-nats"]) };
+    } catch (err) {
+      throw new ConfigError((err as Error).message);
+    }
+  }
   if (f["retry-interval"]) {
     const ms = parseGoDuration(f["retry-interval"]);
     if (ms === null || ms <= 0) throw new ConfigError(`Invalid -retry-interval: ${f["retry-interval"]}`);

@@ -40,9 +40,10 @@ export class NatsConnectError extends Error {
 
 /**
  * Connects, retrying until `timeoutMs` passes (a server may start before its
- * NATS cluster does).
+ * NATS cluster does); 0 tries once. `overrides` tunes the connection (the
+ * links to other datacenters ping more often than the log's connection).
  */
-export async function connectNats(settings: NatsSettings, name: string, timeoutMs = 30_000): Promise<NatsConnection> {
+export async function connectNats(settings: NatsSettings, name: string, timeoutMs = 30_000, overrides: Partial<ConnectionOptions> = {}): Promise<NatsConnection> {
   if (settings.urls.length === 0) throw new NatsConnectError("No NATS servers given: set -nats or nats.urls");
   const opts: ConnectionOptions = {
     servers: [...settings.urls],
@@ -53,6 +54,7 @@ export async function connectNats(settings: NatsSettings, name: string, timeoutM
     pingInterval: 5_000,
     maxPingOut: 2,
     timeout: 2_000,
+    ...overrides,
   };
   if (settings.tls) {
     const t = settings.tls;

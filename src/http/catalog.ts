@@ -7,6 +7,7 @@ import { nearArg } from "./coordinate.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { serviceNodeJson } from "../structs/catalog.ts";
+import { defaultOptions } from "../rpc/mod.ts";
 import { nodeSchema, nodeServiceSchema, serviceNodeSchema } from "../filter/mod.ts";
 
 function param(c: Context, name: string, what: string): string {
@@ -28,7 +29,8 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     return json(c, await api.rpc.call("Catalog.Deregister", req, q), q);
   });
 
-  app.get("/v1/catalog/datacenters", (c) => json(c, [api.agent.datacenter]));
+  // Reachable datacenters nearest first, as the servers' WAN pool and links tell (a client agent asks a server).
+  app.get("/v1/catalog/datacenters", async (c) => json(c, await api.rpc.call("Catalog.ListDatacenters", {}, defaultOptions(api.agent.datacenter))));
 
   app.get("/v1/catalog/nodes", (c) => {
     const url = urlOf(c);

@@ -82,6 +82,8 @@ export interface ApiContext {
   readonly hooks?: AgentHooks;
   /** The agent's CA roots and leaf certificate caches (`/v1/agent/connect/ca/*`). */
   readonly leafCerts?: LeafCerts;
+  /** Federation gauges (one per known datacenter) for `/v1/agent/metrics`; absent when not federated. */
+  readonly federationGauges?: () => readonly { readonly name: string; readonly value: number; readonly labels: Record<string, string> }[];
   /** Per-endpoint request timings for `/v1/agent/metrics`; createApp makes one when absent. */
   readonly metrics?: RequestMetrics;
 }
@@ -99,7 +101,9 @@ export function urlOf(c: Context): URL {
 }
 
 export function queryOptions(c: Context, api: ApiContext): QueryOptions {
-  return parseQueryOptions(urlOf(c), api.agent.datacenter);
+  const q = parseQueryOptions(urlOf(c), api.agent.datacenter);
+  // A blocking read forwarded to another datacenter is cancelled there when the client goes away.
+  return q.minIndex > 0 && q.datacenter !== api.agent.datacenter ? { ...q, signal: c.req.raw.signal } : q;
 }
 
 /** Sets Consul's query meta headers; X-Consul-Index is never 0. */

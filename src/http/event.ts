@@ -53,7 +53,8 @@ export function eventRoutes(app: Hono, api: ApiContext): void {
   app.put("/v1/event/fire/:name{.+}", async (c) => {
     const agent = localAgent(api);
     const p = urlOf(c).searchParams;
-    checkDatacenter(api, p.get("dc") || api.agent.datacenter);
+    const dc = p.get("dc") || api.agent.datacenter;
+    if (dc !== api.agent.datacenter && !api.lan) checkDatacenter(api, dc);
     const payload = await readBytes(c, MAX_FIRE_BODY, (n) => `Request body too large, max size: ${MAX_FIRE_BODY} bytes (got ${n})`);
     const req = {
       name: c.req.param("name"),
@@ -63,9 +64,10 @@ export function eventRoutes(app: Hono, api: ApiContext): void {
       tagFilter: p.get("tag") ?? "",
     };
     if (!api.lan) return json(c, userEventJson(agent.events.fire(req)));
+    // With gossip, a server of the target datacenter broadcasts it on its LAN pool (Consul's Internal.EventFire).
     // With gossip, a server broadcasts it (Consul's Internal.EventFire) and every agent, this one included, takes it from the pool.
     const event = agent.events.prepare(req);
-    await api.rpc.call("Internal.EventFire", { Name: SERF_NAME_PREFIX + event.Name, Payload: encodeUserEvent(event) }, defaultOptions(api.agent.datacenter));
+    await api.rpc.call("Internal.EventFire", { Name: SERF_NAME_PREFIX + event.Name, Payload: encodeUserEvent(event) }, defaultOptions(dc));
     return json(c, userEventJson(event));
   });
 

@@ -12,6 +12,8 @@ export interface QueryOptions {
   readonly filter: string;
   readonly datacenter: string;
   readonly pretty: boolean;
+  /** The client's request signal, on blocking reads for another datacenter (cancels the remote wait). */
+  readonly signal?: AbortSignal;
 }
 
 /** Presence-only flags: `?stale`, `?stale=1` and `?stale=anything` all count. */

@@ -10,7 +10,7 @@ import { NoPathError, toWireError } from "./errors.ts";
 import { validateArgs, validateOptions } from "./validate.ts";
 import type { Server } from "../server/server.ts";
 import { type EndpointTable, endpoints, type Handler, isMethod } from "../server/endpoints/table.ts";
-import type { Method } from "./types.ts";
+import type { Method, Rpc } from "./types.ts";
 
 export interface RpcListenerOptions {
   readonly host: string;
@@ -18,6 +18,8 @@ export interface RpcListenerOptions {
   readonly port: number;
   readonly server: Server;
   readonly table?: EndpointTable;
+  /** Where calls for other datacenters go (federation); without it they fail with "No path to datacenter". */
+  readonly forward?: Rpc;
   /** Told about connections dropped for bad input (never thrown). */
   readonly onBadPeer?: (remote: string, reason: string) => void;
 }
@@ -43,7 +45,11 @@ export async function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> 
 
   const dispatch = (method: Method, args: unknown, o: Parameters<Handler<Method>>[2]): unknown => {
     validateOptions(o);
-    if (o.datacenter !== dc && o.datacenter !== "") throw new NoPathError();
+    if (o.datacenter !== dc && o.datacenter !== "") {
+      if (!opts.forward) throw new NoPathError();
+      validateArgs(method, args);
+      return opts.forward.call(method, args as never, o);
+    }
     validateArgs(method, args);
     return (table[method] as Handler<Method>)(opts.server, args as never, o);
   };

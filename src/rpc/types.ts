@@ -29,6 +29,12 @@ export interface RequestOptions {
   readonly maxStaleMs: number;
   /** ACL token, once ACLs exist. */
   readonly token?: string;
+  /**
+   * Aborts when the caller went away (the HTTP client closed): a blocking
+   * call forwarded to another datacenter is cancelled there. Never crosses
+   * the wire.
+   */
+  readonly signal?: AbortSignal;
 }
 
 /** A read's answer with Consul's QueryMeta. Absent fields mean "known leader, in contact". */

@@ -24,6 +24,15 @@ export interface BlockingOptions {
   readonly minIndex: number;
   /** `?wait=` in ms; 0 means the default. */
   readonly waitMs: number;
+  /** Ends the wait early (the caller went away); the current result is answered. */
+  readonly signal?: AbortSignal;
+}
+
+/** Resolves when `signal` aborts; never without one. */
+function abortOf(signal: AbortSignal | undefined): Promise<void> | null {
+  if (!(signal instanceof AbortSignal)) return null;
+  if (signal.aborted) return Promise.resolve();
+  return new Promise((resolve) => signal.addEventListener("abort", () => resolve(), { once: true }));
 }
 
 export class Deadlines {
@@ -76,11 +85,12 @@ export async function blockingQuery<T>(
   let result = run();
   if (opts.minIndex <= 0 || result.index > opts.minIndex) return result;
   const deadline = Date.now() + effectiveWait(opts.waitMs);
-  const timeout = deadlines.until(deadline);
+  const aborted = abortOf(opts.signal);
+  const timeout = aborted ? Promise.race([deadlines.until(deadline), aborted]) : deadlines.until(deadline);
   for (;;) {
     const changed = topics.length === 1 ? hub.wait(topics[0]!) : Promise.race(topics.map((t) => hub.wait(t)));
     const fired = await Promise.race([changed.then(() => true), timeout.then(() => false)]);
     result = run();
-    if (!fired || result.index > opts.minIndex || isStopped() || Date.now() >= deadline) return result;
+    if (!fired || result.index > opts.minIndex || isStopped() || Date.now() >= deadline || opts.signal?.aborted === true) return result;
   }
 }

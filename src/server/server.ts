@@ -11,6 +11,7 @@ import type { ClusterRole, RaftPeer } from "./cluster_role.ts";
 import { Leadership } from "./leadership.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { GossipPool } from "../gossip/mod.ts";
+import type { RemoteDatacenters } from "./remote.ts";
 import { CoordinateBatcher, type CoordinateBatchOptions } from "./coordinates.ts";
 import { LogUnavailableError } from "../log/errors.ts";
 import type { Log, LogSnapshot } from "../log/log.ts";
@@ -82,6 +83,8 @@ export class Server {
    * keyring operations go through them); null without gossip.
    */
   pools: { readonly lan: GossipPool; readonly wan: GossipPool | null } | null = null;
+  /** Other datacenters, once the agent is federated (federation/); null for a datacenter alone. */
+  remote: RemoteDatacenters | null = null;
 
   constructor(config: ServerConfig) {
     this.config = config;

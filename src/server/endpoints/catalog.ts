@@ -18,7 +18,9 @@ export async function deregister(s: Server, req: DeregisterRequest): Promise<tru
   return true;
 }
 
+/** Reachable datacenters, nearest first (this one first). */
 export function listDatacenters(s: Server): string[] {
+  if (s.remote) return s.remote.datacenters().map((d) => d.datacenter);
   return [s.config.datacenter];
 }
 

@@ -1,0 +1,151 @@
+/**
+ * Cross-datacenter RPC over real NATS: two datacenters, each a server on its
+ * own log with its own single NATS node, linked only by client connections.
+ * Reads, writes and blocking reads reach the other datacenter; a cancelled
+ * blocking call ends there; a datacenter that goes away fails fast and comes
+ * back by itself; malformed requests are refused.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect, type NatsConnection } from "@nats-io/transport-node";
+import { Federation } from "../../federation/mod.ts";
+import { rpcSubject } from "../../federation/subjects.ts";
+import { decodeReply } from "../../federation/wire.ts";
+import { startNatsCluster, type NatsCluster } from "../_nats.ts";
+import { MemoryLog } from "../../src/log/mod.ts";
+import { inProcessRpc, NoPathError, type RequestOptions } from "../../src/rpc/mod.ts";
+import { Server } from "../../src/server/mod.ts";
+
+interface Dc {
+  nats: NatsCluster;
+  server: Server;
+  nc: NatsConnection;
+  fed: Federation;
+}
+
+const dcs: Record<string, Dc> = {};
+const opts = (datacenter: string, extra: Partial<RequestOptions> = {}): RequestOptions => ({ datacenter, minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0, ...extra });
+const kv = (Key: string, v: string) => ({ Op: "set" as const, Entry: { Key, Value: btoa(v), Flags: "0", Session: "", ModifyIndex: 0 } });
+const connector = (urls: readonly string[]) => connect({ servers: [...urls], maxReconnectAttempts: -1, reconnectTimeWait: 100, pingInterval: 1000, timeout: 1000 });
+
+beforeAll(async () => {
+  for (const name of ["dc1", "dc2"]) {
+    const nats = await startNatsCluster({ size: 1, name: `fed-${name}` });
+    const server = new Server({ datacenter: name, nodeName: `s-${name}`, nodeId: crypto.randomUUID(), advertiseAddr: "127.0.0.1", serverPort: 0, log: new MemoryLog() });
+    await server.start();
+    const nc = await connect({ servers: nats.urls });
+    dcs[name] = { nats, server, nc } as Dc;
+  }
+  for (const [name, dc] of Object.entries(dcs)) {
+    const other = name === "dc1" ? "dc2" : "dc1";
+    dc.fed = new Federation({ server: dc.server, local: inProcessRpc(dc.server), nc: dc.nc, connector, staticUrls: { [other]: dcs[other]!.nats.urls }, wan: null });
+  }
+  const deadline = Date.now() + 10_000;
+  while (!(dcs.dc1!.fed.links.isUp("dc2") && dcs.dc2!.fed.links.isUp("dc1")) && Date.now() < deadline) await Bun.sleep(50);
+}, 30_000);
+
+afterAll(async () => {
+  for (const dc of Object.values(dcs)) {
+    await dc.fed?.stop().catch(() => {});
+    await dc.nc.close().catch(() => {});
+    await dc.server.stop().catch(() => {});
+    await dc.nats.stop();
+  }
+});
+
+test("reads and writes for another datacenter are answered there; local calls stay local", async () => {
+  const rpc = dcs.dc1!.fed.rpc;
+  expect(await rpc.call("KVS.Apply", kv("where", "dc2"), opts("dc2"))).toBe(true);
+  expect(dcs.dc2!.server.state.t.kvs.get("where")).toBeDefined();
+  expect(dcs.dc1!.server.state.t.kvs.get("where")).toBeUndefined();
+  const got = await rpc.call("KVS.Get", { Key: "where" }, opts("dc2"));
+  expect(new TextDecoder().decode(got.value!.Value!)).toBe("dc2");
+  expect((await rpc.call("KVS.Get", { Key: "where" }, opts("dc1"))).value).toBeNull();
+  // Endpoint errors come back as the same class with Consul's prefix.
+  await expect(Promise.resolve(rpc.call("Session.Renew", { SessionID: "00000000-0000-0000-0000-000000000000" }, opts("dc2")))).rejects.toThrow();
+  expect(dcs.dc1!.fed.datacenters().map((d) => d.datacenter)).toEqual(["dc1", "dc2"]);
+  expect(dcs.dc2!.server.remote).not.toBeNull();
+});
+
+test("a blocking read made in dc1 parks in dc2 and wakes on a dc2 write", async () => {
+  const rpc = dcs.dc1!.fed.rpc;
+  const first = await rpc.call("KVS.Get", { Key: "watched" }, opts("dc2"));
+  const started = Date.now();
+  const parked = Promise.resolve(rpc.call("KVS.Get", { Key: "watched" }, opts("dc2", { minIndex: first.index, waitMs: 20_000 })));
+  await Bun.sleep(200);
+  expect(dcs.dc2!.fed.responder.stats.parked).toBe(1);
+  await dcs.dc2!.fed.rpc.call("KVS.Apply", kv("watched", "now"), opts("dc2"));
+  const woke = await parked;
+  expect(woke.index).toBeGreaterThan(first.index);
+  expect(new TextDecoder().decode(woke.value!.Value!)).toBe("now");
+  expect(Date.now() - started).toBeLessThan(10_000);
+});
+
+test("a blocking read whose caller goes away is cancelled in the target datacenter", async () => {
+  const rpc = dcs.dc1!.fed.rpc;
+  const first = await rpc.call("KVS.Get", { Key: "never" }, opts("dc2"));
+  const ac = new AbortController();
+  const cancelledBefore = dcs.dc2!.fed.responder.stats.cancelled;
+  const call = Promise.resolve(rpc.call("KVS.Get", { Key: "never" }, opts("dc2", { minIndex: first.index, waitMs: 60_000, signal: ac.signal })));
+  await Bun.sleep(200);
+  expect(dcs.dc2!.fed.responder.stats.parked).toBe(1);
+  ac.abort();
+  await expect(call).rejects.toThrow("request cancelled");
+  const deadline = Date.now() + 3000;
+  while (dcs.dc2!.fed.responder.stats.parked > 0 && Date.now() < deadline) await Bun.sleep(20);
+  expect(dcs.dc2!.fed.responder.stats.parked).toBe(0);
+  expect(dcs.dc2!.fed.responder.stats.cancelled).toBe(cancelledBefore + 1);
+});
+
+test("an unknown datacenter fails at once with No path to datacenter", async () => {
+  const started = Date.now();
+  for (const dc of ["dc9", "bad.name", "dc2.>"]) {
+    await expect(Promise.resolve(dcs.dc1!.fed.rpc.call("KVS.Get", { Key: "x" }, opts(dc)))).rejects.toBeInstanceOf(NoPathError);
+  }
+  expect(Date.now() - started).toBeLessThan(1000);
+});
+
+test("malformed, mis-addressed and oversize requests are refused with an error answer", async () => {
+  const nc = dcs.dc2!.nc;
+  const ask = async (subject: string, body: Uint8Array) => decodeReply((await nc.request(subject, body, { timeout: 2000 })).data);
+  const bad = await ask(rpcSubject("dc2", "KVS.Get"), new TextEncoder().encode("{not json"));
+  expect(bad && "e" in bad ? bad.e.code : "").toBe("BadRequestError");
+  const wrongShape = await ask(rpcSubject("dc2", "KVS.Apply"), new TextEncoder().encode(JSON.stringify({ i: 0, m: "KVS.Apply", a: { Op: "set", Entry: 5 }, o: opts("dc2") })));
+  expect(wrongShape && "e" in wrongShape ? wrongShape.e.code : "").toBe("BadRequestError");
+  const otherDc = await ask(rpcSubject("dc2", "KVS.Get"), new TextEncoder().encode(JSON.stringify({ i: 0, m: "KVS.Get", a: { Key: "a" }, o: opts("dc1") })));
+  expect(otherDc && "e" in otherDc ? otherDc.e.code : "").toBe("NoPathError");
+  const unknown = await ask(rpcSubject("dc2", "Nope.Nope"), new TextEncoder().encode(JSON.stringify({ i: 0, m: "Nope.Nope", a: {}, o: opts("dc2") })));
+  expect(unknown && "e" in unknown ? unknown.e.message : "").toContain("can't find method");
+  const deep = "[".repeat(100_000) + "]".repeat(100_000);
+  const tooDeep = await ask(rpcSubject("dc2", "KVS.Get"), new TextEncoder().encode(deep));
+  expect(tooDeep && "e" in tooDeep ? tooDeep.e.code : "").toBe("BadRequestError");
+  // Nothing was written by any of them.
+  expect(dcs.dc2!.server.state.t.kvs.has("a")).toBe(false);
+});
+
+test("a datacenter that goes away fails fast and drops from the list; it comes back by itself", async () => {
+  const dc2 = dcs.dc2!;
+  await dc2.nats.kill(0);
+  const deadline = Date.now() + 5000;
+  while (dcs.dc1!.fed.links.isUp("dc2") && Date.now() < deadline) await Bun.sleep(20);
+  const started = Date.now();
+  await expect(Promise.resolve(dcs.dc1!.fed.rpc.call("KVS.Get", { Key: "where" }, opts("dc2")))).rejects.toBeInstanceOf(NoPathError);
+  expect(Date.now() - started).toBeLessThan(1000);
+  expect(dcs.dc1!.fed.datacenters().map((d) => d.datacenter)).toEqual(["dc1"]);
+  expect(dcs.dc1!.fed.gauges().find((g) => g.labels.datacenter === "dc2")?.value).toBe(0);
+  // dc1 keeps serving itself.
+  expect(await dcs.dc1!.fed.rpc.call("KVS.Apply", kv("local", "ok"), opts("dc1"))).toBe(true);
+  await dc2.nats.restart(0);
+  // The responder's own connection and dc1's link both reconnect by themselves.
+  const back = Date.now() + 15_000;
+  let answer: unknown = null;
+  while (Date.now() < back) {
+    try {
+      answer = await dcs.dc1!.fed.rpc.call("KVS.Get", { Key: "where" }, opts("dc2"));
+      break;
+    } catch {
+      await Bun.sleep(100);
+    }
+  }
+  expect(answer).not.toBeNull();
+  expect(dcs.dc1!.fed.datacenters().map((d) => d.datacenter)).toEqual(["dc1", "dc2"]);
+}, 30_000);
