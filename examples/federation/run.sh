@@ -1,0 +1,156 @@
+#!/usr/bin/env bash
+# Three federated datacenters on one machine: dc1 (primary), dc2 and dc3, each
+# with its own NATS node (JetStream on) and one Consulate server, on loopback.
+#
+#   run.sh up          start all three; prints DC=dcN HTTP=127.0.0.1:<port> DNS=127.0.0.1:<port>
+#   run.sh stop dcN    kill every process of dcN (server and NATS) at once
+#   run.sh start dcN   bring dcN back on the same data
+#   run.sh down        stop everything
+#
+# BASE_DIR (default: a folder under /tmp) holds every file; PORT_BASE (default
+# 27000) moves every port into [PORT_BASE, PORT_BASE+300): dcN uses the block
+# of 100 from PORT_BASE+(N-1)*100. dc1 and dc2 keep their log in JetStream;
+# dc3's server runs on the embedded LocalLog and uses NATS for federation only.
+set -euo pipefail
+
+ROOT=$(cd "$(dirname "$0")/../.." && pwd)
+BASE_DIR=${BASE_DIR:-/tmp/consulate-federation}
+PORT_BASE=${PORT_BASE:-27000}
+DCS=(dc1 dc2 dc3)
+NATS_SERVER=${NATS_SERVER:-$(command -v nats-server || echo /usr/sbin/nats-server)}
+if [ -n "${CONSULATE:-}" ]; then read -r -a CONSULATE_CMD <<<"$CONSULATE"
+elif [ -x "$ROOT/node_modules/.bin/bun" ]; then CONSULATE_CMD=("$ROOT/node_modules/.bin/bun" "$ROOT/src/cli/main.ts")
+else CONSULATE_CMD=(node "$ROOT/bin/consulate.mjs"); fi
+
+idx() { echo "${1#dc}"; }
+base() { echo $((PORT_BASE + ($(idx "$1") - 1) * 100)); }
+nats_port() { echo $(($(base "$1") + 0)); }
+http_port() { echo $(($(base "$1") + 10)); }
+dns_port() { echo $(($(base "$1") + 11)); }
+server_port() { echo $(($(base "$1") + 12)); }
+lan_port() { echo $(($(base "$1") + 13)); }
+wan_port() { echo $(($(base "$1") + 14)); }
+dir() { echo "$BASE_DIR/$1"; }
+
+valid_dc() {
+  case "${1:-}" in dc1|dc2|dc3) ;; *) echo "unknown datacenter \"${1:-}\" (dc1, dc2 or dc3)" >&2; exit 2 ;; esac
+}
+
+write_configs() { # dc
+  local dc=$1 d; d=$(dir "$dc")
+  mkdir -p "$d/nats" "$d/data"
+  cat >"$d/nats.conf" <<CONF
+server_name: nats-$dc
+listen: 127.0.0.1:$(nats_port "$dc")
+jetstream { store_dir: "$d/nats", max_memory_store: 64MB, max_file_store: 1GB }
+CONF
+  local b; b=$(base "$dc")
+  local log_block=""
+  if [ "$dc" != dc3 ]; then log_block="\"nats\": { \"urls\": [\"nats://127.0.0.1:$(nats_port "$dc")\"], \"replicas\": 1, \"lease_ttl\": \"2s\" },"; fi
+  cat >"$d/agent.json" <<CONF
+{
+  "datacenter": "$dc",
+  "primary_datacenter": "dc1",
+  "node_name": "srv-$dc",
+  "server": true,
+  "bootstrap": true,
+  "data_dir": "$d/data",
+  "bind_addr": "127.0.0.1",
+  "client_addr": "127.0.0.1",
+  $log_block
+  "federation": { "nats": ["nats://127.0.0.1:$(nats_port "$dc")"] },
+  "ports": { "http": $(http_port "$dc"), "dns": $(dns_port "$dc"), "server": $(server_port "$dc"), "serf_lan": $(lan_port "$dc"), "serf_wan": $(wan_port "$dc"), "sidecar_min_port": $((b + 50)), "sidecar_max_port": $((b + 99)) },
+  "retry_interval": "1s",
+  "gossip_wan": { "probe_interval": "1s", "probe_timeout": "500ms" }
+}
+CONF
+}
+
+alive() { [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; }
+
+start_dc() { # dc
+  local dc=$1 d; d=$(dir "$dc")
+  [ -f "$d/agent.json" ] || write_configs "$dc"
+  if ! alive "$d/nats.pid"; then
+    setsid "$NATS_SERVER" -c "$d/nats.conf" >>"$d/nats.log" 2>&1 </dev/null &
+    echo $! >"$d/nats.pid"
+  fi
+  if ! alive "$d/server.pid"; then
+    local joins=() other
+    for other in "${DCS[@]}"; do [ "$other" = "$dc" ] || joins+=(-retry-join-wan "127.0.0.1:$(wan_port "$other")"); done
+    setsid "${CONSULATE_CMD[@]}" agent -config-file "$d/agent.json" "${joins[@]}" -log-level info >>"$d/server.log" 2>&1 </dev/null &
+    echo $! >"$d/server.pid"
+  fi
+}
+
+wait_ready() { # dc, deadline (epoch seconds): the server answers with a leader
+  local dc=$1 deadline=$2 d; d=$(dir "$dc")
+  until [ -n "$(curl -sf --max-time 2 "http://127.0.0.1:$(http_port "$dc")/v1/status/leader" 2>/dev/null | tr -d '"')" ]; do
+    if ! alive "$d/server.pid"; then echo "the $dc server exited; see $d/server.log:" >&2; tail -20 "$d/server.log" >&2; return 1; fi
+    if [ "$(date +%s)" -ge "$deadline" ]; then echo "$dc did not become ready; see $d/server.log" >&2; return 1; fi
+    sleep 0.3
+  done
+}
+
+wait_linked() { # dc, deadline: every other running datacenter is listed and answers a ?dc= read
+  local dc=$1 deadline=$2 other
+  for other in "${DCS[@]}"; do
+    [ "$other" = "$dc" ] && continue
+    alive "$(dir "$other")/server.pid" || continue
+    until curl -sf --max-time 2 "http://127.0.0.1:$(http_port "$dc")/v1/catalog/nodes?dc=$other" >/dev/null 2>&1 &&
+      curl -sf --max-time 2 "http://127.0.0.1:$(http_port "$dc")/v1/catalog/datacenters" 2>/dev/null | grep -q "\"$other\""; do
+      if [ "$(date +%s)" -ge "$deadline" ]; then echo "$dc cannot reach $other; see $(dir "$dc")/server.log" >&2; return 1; fi
+      sleep 0.3
+    done
+  done
+}
+
+print_dc() { echo "DC=$1 HTTP=127.0.0.1:$(http_port "$1") DNS=127.0.0.1:$(dns_port "$1")"; }
+
+stop_dc() { # dc: SIGKILL server and NATS together
+  local d pids=() f; d=$(dir "$1")
+  for f in "$d/server.pid" "$d/nats.pid"; do
+    if alive "$f"; then pids+=("$(cat "$f")"); fi
+  done
+  if [ ${#pids[@]} -gt 0 ]; then
+    kill -KILL "${pids[@]}" 2>/dev/null || true
+    for _ in $(seq 1 100); do
+      local any=0 p
+      for p in "${pids[@]}"; do kill -0 "$p" 2>/dev/null && any=1; done
+      [ $any -eq 0 ] && break
+      sleep 0.1
+    done
+  fi
+  rm -f "$d/server.pid" "$d/nats.pid"
+}
+
+cmd=${1:-}
+case "$cmd" in
+  up)
+    mkdir -p "$BASE_DIR"
+    for dc in "${DCS[@]}"; do start_dc "$dc"; done
+    deadline=$(($(date +%s) + 240))
+    for dc in "${DCS[@]}"; do wait_ready "$dc" "$deadline"; done
+    for dc in "${DCS[@]}"; do wait_linked "$dc" "$deadline"; done
+    for dc in "${DCS[@]}"; do print_dc "$dc"; done
+    ;;
+  start)
+    valid_dc "${2:-}"
+    start_dc "$2"
+    deadline=$(($(date +%s) + 240))
+    wait_ready "$2" "$deadline"
+    wait_linked "$2" "$deadline"
+    print_dc "$2"
+    ;;
+  stop)
+    valid_dc "${2:-}"
+    stop_dc "$2"
+    ;;
+  down)
+    for dc in "${DCS[@]}"; do stop_dc "$dc"; done
+    ;;
+  *)
+    echo "usage: $0 up | stop dcN | start dcN | down   (env: BASE_DIR, PORT_BASE)" >&2
+    exit 2
+    ;;
+esac
