@@ -10,6 +10,7 @@ import net from "node:net";
 import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
 import { type UdpEndpoint, bindUdp } from "../runtime/udp.ts";
+import { FrameAssembler } from "../structs/frames.ts";
 import type { Address, PacketHandler, StreamDone, StreamHandler, Transport } from "./transport.ts";
 import { parseHostPort } from "./transport.ts";
 
@@ -36,32 +37,16 @@ function frame(data: Uint8Array): Uint8Array {
   return out;
 }
 
-/** Collects one length-prefixed frame from a socket's chunks. */
+/** Collects the one length-prefixed frame a stream carries, in time linear in its size. */
 class FrameReader {
-  private chunks: Uint8Array[] = [];
-  private size = 0;
+  private readonly frames = new FrameAssembler({ maxBytes: MAX_FRAME });
 
   push(chunk: Uint8Array): Uint8Array | null | "too-large" {
-    this.chunks.push(chunk);
-    this.size += chunk.length;
-    if (this.size < 4) return null;
-    const all = this.concat();
-    const len = new DataView(all.buffer, all.byteOffset, all.byteLength).getUint32(0);
-    if (len > MAX_FRAME) return "too-large";
-    if (all.length < 4 + len) return null;
-    return all.subarray(4, 4 + len);
-  }
-
-  private concat(): Uint8Array {
-    if (this.chunks.length === 1) return this.chunks[0] as Uint8Array;
-    const out = new Uint8Array(this.size);
-    let o = 0;
-    for (const c of this.chunks) {
-      out.set(c, o);
-      o += c.length;
+    try {
+      return this.frames.push(chunk)[0] ?? null;
+    } catch {
+      return "too-large";
     }
-    this.chunks = [out];
-    return out;
   }
 }
 

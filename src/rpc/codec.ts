@@ -10,14 +10,24 @@
  * a Uint8Array "\u0000b<base64>". A real string that starts with NUL is sent
  * as "\u0000s<string>", so no user value can be mistaken for a tag.
  */
+import { FrameAssembler } from "../structs/frames.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 import type { WireError } from "./errors.ts";
 import type { RequestOptions } from "./types.ts";
 
 /** A connection opens with these bytes (and a version), so a stray client is refused at once. */
 export const RPC_MAGIC = new Uint8Array([0x43, 0x53, 0x4c, 0x54, 0x01]); // "CSLT" v1
+export { FrameError } from "../structs/frames.ts";
+
 /** Largest frame either side accepts; past it the connection is dropped. */
 export const MAX_FRAME = 128 * 1024 * 1024;
+/**
+ * Largest request frame the server RPC port accepts: the largest writes (a
+ * txn of 64 full KV values) fit with room to spare, while one unauthenticated
+ * connection cannot make the server buffer and parse 128 MiB. Replies (a
+ * snapshot) may be larger.
+ */
+export const MAX_REQUEST_FRAME = 64 * 1024 * 1024;
 
 export interface RequestFrame {
   readonly i: number;
@@ -113,43 +123,22 @@ export function decodeBody(body: Uint8Array): unknown {
   return untag(JSON.parse(decoder.decode(body)));
 }
 
-/** A malformed frame; the connection that sent it is closed. */
-export class FrameError extends Error {
-  override readonly name = "FrameError";
+const FRAME_START = encoder.encode('{"i":');
+
+/** Every frame is an object whose first key is the id: anything else is not a Consulate peer, refused from its first bytes. */
+function checkFrameStart(start: Uint8Array): string | null {
+  for (let i = 0; i < start.length; i++) if (start[i] !== FRAME_START[i]) return "frame does not start as a Consulate RPC frame";
+  return null;
 }
 
 /**
- * Reassembles frames from stream chunks. `push` returns the complete bodies
- * the chunk finished (as byte views), throwing FrameError on a length past
- * MAX_FRAME.
+ * Reassembles frames from stream chunks in linear time. `push` returns the
+ * complete bodies the chunk finished (as byte views), throwing FrameError on
+ * a length past `maxBytes` or a body that does not start like a frame.
  */
-export class FrameReader {
-  private buf = new Uint8Array(0);
-
-  push(chunk: Uint8Array): Uint8Array[] {
-    let data: Uint8Array;
-    if (this.buf.length === 0) data = chunk;
-    else {
-      data = new Uint8Array(this.buf.length + chunk.length);
-      data.set(this.buf);
-      data.set(chunk, this.buf.length);
-    }
-    const out: Uint8Array[] = [];
-    let at = 0;
-    while (data.length - at >= 4) {
-      const len = new DataView(data.buffer, data.byteOffset + at, 4).getUint32(0);
-      if (len > MAX_FRAME) throw new FrameError(`frame of ${len} bytes exceeds the limit of ${MAX_FRAME}`);
-      if (data.length - at - 4 < len) break;
-      out.push(data.subarray(at + 4, at + 4 + len));
-      at += 4 + len;
-    }
-    this.buf = at === data.length ? new Uint8Array(0) : data.slice(at);
-    return out;
-  }
-
-  /** Bytes held that do not yet make a frame. */
-  get pending(): number {
-    return this.buf.length;
+export class FrameReader extends FrameAssembler {
+  constructor(maxBytes = MAX_FRAME) {
+    super({ maxBytes, startBytes: FRAME_START.length, checkStart: checkFrameStart });
   }
 }
 

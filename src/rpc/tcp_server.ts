@@ -5,7 +5,7 @@
  * (a parked blocking query does not hold up the calls behind it).
  */
 import { createServer, type Server as NetServer, type Socket } from "node:net";
-import { decodeBody, encodeFrame, FrameReader, FrameWriter, isRequestFrame, RPC_MAGIC, type ReplyFrame } from "./codec.ts";
+import { decodeBody, encodeFrame, FrameReader, FrameWriter, isRequestFrame, MAX_REQUEST_FRAME, RPC_MAGIC, type ReplyFrame } from "./codec.ts";
 import { NoPathError, toWireError } from "./errors.ts";
 import { validateArgs, validateOptions } from "./validate.ts";
 import type { Server } from "../server/server.ts";
@@ -59,7 +59,7 @@ export async function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> 
     sockets.add(socket);
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
-    const reader = new FrameReader();
+    const reader = new FrameReader(MAX_REQUEST_FRAME);
     let greeted = false;
     let head = new Uint8Array(0);
     const out = new FrameWriter((data) => {

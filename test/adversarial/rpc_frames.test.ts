@@ -1,0 +1,107 @@
+/**
+ * Finding 2 of the hardening issue: the server RPC port joined its buffer on
+ * every chunk, so one connection sending a 96 MiB frame burned ~100 CPU
+ * seconds and stalled HTTP and gossip. Reassembly is linear now, request
+ * frames are capped, and a peer sending garbage is cut off at once.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { connect, type Socket } from "node:net";
+import { RPC_MAGIC } from "../../src/rpc/codec.ts";
+import { probeDns, probeHttp, sleep, startTarget, type Target } from "./_agent.ts";
+
+let agent: Target;
+beforeAll(async () => {
+  agent = await startTarget();
+});
+afterAll(async () => {
+  await agent?.stop();
+});
+
+function open(port: number): Promise<Socket> {
+  return new Promise((resolve, reject) => {
+    const s = connect({ host: "127.0.0.1", port }, () => resolve(s));
+    s.once("error", reject);
+  });
+}
+
+const closed = (s: Socket) => new Promise<void>((r) => (s.destroyed ? r() : s.once("close", () => r())));
+
+function header(len: number): Uint8Array {
+  const h = new Uint8Array(4);
+  new DataView(h.buffer).setUint32(0, len);
+  return h;
+}
+
+function drainedOrClosed(s: Socket): Promise<void> {
+  return new Promise((resolve) => {
+    const done = () => {
+      s.off("drain", done);
+      s.off("close", done);
+      resolve();
+    };
+    s.once("drain", done);
+    s.once("close", done);
+  });
+}
+
+/** Writes `total` bytes of `fill` in 1 MiB pieces, stopping when the server closes the socket. */
+async function stream(s: Socket, total: number, fill: number): Promise<number> {
+  const piece = new Uint8Array(1 << 20).fill(fill);
+  let sent = 0;
+  while (sent < total && !s.destroyed) {
+    const n = Math.min(piece.length, total - sent);
+    const ok = s.write(piece.subarray(0, n));
+    sent += n;
+    if (!ok) await drainedOrClosed(s);
+  }
+  return sent;
+}
+
+test("a 96 MiB frame is refused from its header, and garbage from its first bytes", async () => {
+  const big = await open(agent.rpcPort);
+  big.on("error", () => {});
+  big.write(RPC_MAGIC);
+  big.write(header(96 << 20));
+  const t = performance.now();
+  await closed(big);
+  expect(performance.now() - t).toBeLessThan(5000);
+
+  const junk = await open(agent.rpcPort);
+  junk.on("error", () => {});
+  junk.write(RPC_MAGIC);
+  junk.write(header(32 << 20));
+  const sent = await stream(junk, 32 << 20, 0x41);
+  await closed(junk);
+  // Cut off long before the 32 MiB it announced were taken in.
+  expect(sent).toBeLessThan(32 << 20);
+});
+
+test("a frame near the cap streams in while HTTP and DNS keep answering, and is answered", async () => {
+  const size = (32 << 20) - 1024;
+  const s = await open(agent.rpcPort);
+  s.on("error", () => {});
+  let reply = "";
+  s.on("data", (d: Buffer) => (reply += d.toString("latin1")));
+  s.write(RPC_MAGIC);
+  const start = new TextEncoder().encode('{"i":7,"m":"Status.Leader","o":{},"a":"');
+  const end = new TextEncoder().encode('"}');
+  s.write(header(size));
+  s.write(start);
+  const t = performance.now();
+  const sending = stream(s, size - start.length - end.length, 0x61).then(() => s.write(end));
+  const probes: { http: number; dns: number }[] = [];
+  while (probes.length < 3) {
+    const [http, dns] = await Promise.all([probeHttp(agent.base), probeDns(agent.dnsPort)]);
+    expect(http.ok).toBe(true);
+    expect(dns.ok).toBe(true);
+    probes.push({ http: http.ms, dns: dns.ms });
+    await sleep(50);
+  }
+  await sending;
+  for (let i = 0; i < 400 && !reply.includes('"i":7'); i++) await sleep(25);
+  console.log(`${(size / 1048576).toFixed(0)} MiB frame sent in ${(performance.now() - t).toFixed(0)} ms; probes during it (ms): ${JSON.stringify(probes.map((p) => [Math.round(p.http), Math.round(p.dns)]))}`);
+  expect(reply).toContain('"i":7');
+  for (const p of probes) expect(Math.max(p.http, p.dns)).toBeLessThan(3000);
+  s.destroy();
+  expect((await probeHttp(agent.base)).ok).toBe(true);
+});
