@@ -15,7 +15,7 @@ import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { type Membership, startMembership } from "./membership.ts";
 import { decodeUserEvent, SERF_NAME_PREFIX } from "./user_event.ts";
-import { resolveDnsConfig, type RunningDns, startAgentDns } from "../dns/mod.ts";
+import { dnsReadOptions, resolveDnsConfig, rpcQueryRunner, type RunningDns, startAgentDns } from "../dns/mod.ts";
 import { allowAll, createApp } from "../http/mod.ts";
 import { memoryUsage, pid } from "../runtime/process.ts";
 import { type HttpListener, serveHttp } from "../runtime/serve.ts";
@@ -268,6 +268,7 @@ async function start(
     config: dnsConfig,
     // A server reads its own state, through its read gate in a cluster (allow_stale / max_stale).
     ...(server ? { state: server.state, readGate: server.readGate.bind(server) } : { rpc }),
+    ...(server ? { queries: rpcQueryRunner(rpc, (dc) => ({ ...dnsReadOptions(dnsConfig), datacenter: dc })) } : {}),
     serverPort: cfg.ports.server,
   });
   if (dns) {

@@ -9,6 +9,7 @@ import { type Recursor, UpstreamRecursor } from "./recursor.ts";
 import { type DnsHandle, type DnsListener, type DnsServerStats, listenDns } from "./server.ts";
 import { resolveOverRpc, servfail } from "./rpc_lookup.ts";
 import { StateDnsLookup, type StateSource } from "./state_lookup.ts";
+import { QueryingLookup, type QueryRunner } from "./query_lookup.ts";
 import type { RequestOptions, Rpc } from "../rpc/types.ts";
 
 /** How the DNS interface reads (Consul's dns_config.allow_stale and max_stale). */
@@ -35,6 +36,8 @@ export interface AgentDnsOptions {
    */
   readonly readGate?: (opts: RequestOptions) => Promise<void> | null;
   readonly serverPort: number;
+  /** A server agent runs prepared queries through this (PreparedQuery.Execute); without it they answer NXDOMAIN. */
+  readonly queries?: QueryRunner;
 }
 
 export interface RunningDns {
@@ -50,27 +53,27 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
     config.recursors.length > 0 ? new UpstreamRecursor({ servers: config.recursors, timeoutMs: config.recursorTimeoutMs, strategy: config.recursorStrategy }) : null;
   let handle: DnsHandle;
   if (opts.state) {
-    const lookup = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
+    const state = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
+    const querying = opts.queries ? new QueryingLookup(state, opts.queries, config.nodeName) : null;
+    const lookup = querying ?? state;
     const udpCtx = { config, lookup, recursor, transport: "udp" as const, cache: new AnswerCache() };
     const tcpCtx = { config, lookup, recursor, transport: "tcp" as const, cache: new AnswerCache() };
     const gate = opts.readGate;
     const reads = dnsReadOptions(config);
     handle = (query, transport, remoteAddress) => {
       const ctx = transport === "udp" ? udpCtx : tcpCtx;
+      const run = querying ? () => querying.answer(() => handleDns(query, ctx, remoteAddress)) : () => handleDns(query, ctx, remoteAddress);
       // allow_stale: this server's state, unless it is older than max_stale; else (or without allow_stale) wait until it has caught up.
       const wait = gate ? gate(reads) : null;
-      if (wait === null) return handleDns(query, ctx, remoteAddress);
-      return wait.then(
-        () => handleDns(query, ctx, remoteAddress),
-        () => servfail(query),
-      );
+      if (wait === null) return run();
+      return wait.then(run, () => servfail(query));
     };
   } else if (opts.rpc) {
     const rpc = opts.rpc;
     const stale = { allowStale: config.allowStale, maxStaleMs: config.maxStaleMs };
     handle = async (query, transport, remoteAddress) => {
       try {
-        return await resolveOverRpc(rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress), stale);
+        return await resolveOverRpc(rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress), stale, config.nodeName);
       } catch {
         // No server answered: SERVFAIL, as Consul's DNS does when its RPC fails.
         return servfail(query);

@@ -79,7 +79,7 @@ export class AnswerBuilder implements CnameResolver {
         // Prepared-query answers depend on the client's address, so they are never global for ECS.
         if (!result) return { kind: "nxdomain", ecsGlobal: false };
         const ttl = result.ttlSeconds ?? serviceTtlSeconds(cfg, result.service);
-        const out = service({ dc: result.datacenter, service: result.service, instances: result.instances, ttl });
+        const out = service({ dc: result.datacenter, service: result.service, instances: result.instances, ttl, ordered: true });
         if (out.kind === "answer") return { ...out, ecsGlobal: false };
         return out.kind === "recurse" ? out : { kind: out.kind, ecsGlobal: false };
       }

@@ -12,7 +12,7 @@ export interface ServiceInstance {
   readonly checks: readonly HealthCheck[];
 }
 
-/** A prepared query's outcome, once prepared queries exist. */
+/** A prepared query's outcome: its instances, already filtered and ordered by the server. */
 export interface PreparedQueryResult {
   readonly service: string;
   readonly datacenter: string;
@@ -49,6 +49,6 @@ export interface DnsLookup {
   instancesByAddress(dc: string, address: string): readonly ServiceInstance[];
   /** The datacenter's Consul servers (the `consul` service), for NS answers. */
   servers(dc: string): readonly ServiceInstance[];
-  /** Executes a prepared query by name or ID; null when none exists. */
+  /** Executes a prepared query by name or ID; null when none exists (or its answer is not known yet, see query_lookup.ts). */
   preparedQuery(dc: string, nameOrId: string, sourceIp: string): PreparedQueryResult | null;
 }

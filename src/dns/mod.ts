@@ -18,3 +18,4 @@ export { type DnsHandle, type DnsListener, DnsListenError, type DnsServerOptions
 export { type AgentDnsOptions, dnsReadOptions, type RunningDns, startAgentDns } from "./agent_dns.ts";
 export { DropOldestQueue } from "./queue.ts";
 export { AnswerCache } from "./answer_cache.ts";
+export { dnsResult, QueryingLookup, type QueryRunner, rpcQueryRunner } from "./query_lookup.ts";

@@ -40,10 +40,14 @@ export class RpcDnsLookup implements DnsLookup {
   private readonly answers = new Map<string, DnsLookupAnswer>();
   private missing = new Map<string, DnsLookupOp>();
 
-  constructor(rpc: Rpc, datacenter: string, stale: StaleReads = LEADER_READS) {
+  /** This agent's node, for prepared queries' `near=_agent`. */
+  private readonly agent: string;
+
+  constructor(rpc: Rpc, datacenter: string, stale: StaleReads = LEADER_READS, agent = "") {
     this.rpc = rpc;
     this.dc = datacenter;
     this.stale = stale;
+    this.agent = agent;
   }
 
   /** Questions the last run could not answer. */
@@ -101,7 +105,7 @@ export class RpcDnsLookup implements DnsLookup {
     return this.ask<ServiceInstance[]>({ Op: "servers", Dc: dc }, []);
   }
   preparedQuery(dc: string, nameOrId: string, sourceIp: string): PreparedQueryResult | null {
-    return this.ask<PreparedQueryResult | null>({ Op: "preparedQuery", Dc: dc, Name: nameOrId, SourceIp: sourceIp }, null);
+    return this.ask<PreparedQueryResult | null>({ Op: "preparedQuery", Dc: dc, Name: nameOrId, SourceIp: sourceIp, Agent: this.agent }, null);
   }
 }
 
@@ -112,8 +116,8 @@ const MAX_PASSES = 4;
  * Runs `run` against a fresh RpcDnsLookup until it asks nothing new. A run
  * that had to guess is thrown away; the last one is returned.
  */
-export async function resolveOverRpc<R>(rpc: Rpc, datacenter: string, run: (lookup: DnsLookup) => R, stale: StaleReads = LEADER_READS): Promise<R> {
-  const lookup = new RpcDnsLookup(rpc, datacenter, stale);
+export async function resolveOverRpc<R>(rpc: Rpc, datacenter: string, run: (lookup: DnsLookup) => R, stale: StaleReads = LEADER_READS, agent = ""): Promise<R> {
+  const lookup = new RpcDnsLookup(rpc, datacenter, stale, agent);
   let out = run(lookup);
   for (let pass = 0; pass < MAX_PASSES && lookup.misses > 0; pass++) {
     await lookup.fill();

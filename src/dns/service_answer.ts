@@ -17,6 +17,12 @@ export interface ServiceRequest {
   readonly service: string;
   readonly instances: readonly ServiceInstance[];
   readonly ttl: number;
+  /**
+   * The instances are already chosen and ordered (a prepared query's: its
+   * own health rules, shuffled or sorted by `near` on the server): no health
+   * filter and no shuffle here.
+   */
+  readonly ordered?: boolean;
 }
 
 interface Records {
@@ -54,11 +60,11 @@ interface Deck {
 }
 
 export function serviceAnswer(d: BuilderDeps, resolver: CnameResolver, req: ServiceRequest, qName: string, qtype: number, respDomain: string, level: number): Outcome {
-  const list = healthy(req.instances, d.config.onlyPassing);
+  const list = req.ordered ? [...req.instances] : healthy(req.instances, d.config.onlyPassing);
   if (list.length === 0) return NXDOMAIN;
   const ask: Ask = { d, resolver, req, qName, qtype, respDomain, level };
   const rec = d.recorder;
-  if (rec) {
+  if (rec && !req.ordered) {
     rec.services++;
     if (level === MAX_RECURSION_LEVEL) {
       const replay = ServiceReplay.of(ask, list);
@@ -68,7 +74,7 @@ export function serviceAnswer(d: BuilderDeps, resolver: CnameResolver, req: Serv
       }
     }
   }
-  shuffle(list, d.random);
+  if (!req.ordered) shuffle(list, d.random);
   const deck: Deck = {
     size: list.length,
     records: (k) => instanceRecords(ask, list[k]!, qtype, true)!,

@@ -3,13 +3,13 @@
  * the RPC port (real sockets, dig as the client).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import { resolveDnsConfig, type RunningDns, startAgentDns } from "../../src/dns/mod.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
 import { defaultOptions, listenRpc, type RpcListener, ServerRouter, staticServers } from "../../src/rpc/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 import { defaultDnsOptions } from "../../src/dns/mod.ts";
 import { freePort } from "../e2e/_agent.ts";
+import { digAt } from "./_dig.ts";
 
 let server: Server;
 let listener: RpcListener;
@@ -59,13 +59,7 @@ afterAll(async () => {
   await server?.stop();
 });
 
-async function dig(port: number, ...args: string[]): Promise<string> {
-  const child = spawn("dig", ["@127.0.0.1", "-p", String(port), "+time=2", "+tries=1", ...args]);
-  let out = "";
-  child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-  await new Promise<void>((r) => child.once("close", () => r()));
-  return out;
-}
+const dig = digAt;
 
 test("service A and SRV answers come from the server's catalog", async () => {
   const a = await dig(dns.port, "web.service.consul", "A", "+short");

@@ -3,7 +3,10 @@
  * interface, answered by this server's own DNS lookup over its state.
  */
 import type { Server } from "../server.ts";
-import { type DnsLookup, StateDnsLookup } from "../../dns/mod.ts";
+import { type DnsLookup, dnsResult, StateDnsLookup } from "../../dns/mod.ts";
+import { execute } from "./prepared_query.ts";
+import { NotFoundError } from "../../rpc/errors.ts";
+import { isPromise } from "../../rpc/types.ts";
 import type { DnsLookupAnswer, DnsLookupOp } from "../../rpc/methods.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { blockingRead } from "./read.ts";
@@ -50,5 +53,25 @@ export function answer(l: DnsLookup, op: DnsLookupOp): DnsLookupAnswer {
 export function dnsLookup(s: Server, a: { readonly Ops: readonly DnsLookupOp[] }, o: RequestOptions): MaybePromise<QueryReply<DnsLookupAnswer[]>> {
   const l = lookupOf(s);
   const opts = o.minIndex === 0 ? o : { ...o, minIndex: 0 };
+  if (a.Ops.some((op) => op.Op === "preparedQuery")) return withQueries(s, l, a.Ops, opts);
   return blockingRead(s, opts, () => [], () => ({ index: s.state.lastApplied, value: a.Ops.map((op) => answer(l, op)) }));
+}
+
+/** A batch with prepared queries: those run PreparedQuery.Execute (which may fail over and wait). */
+async function withQueries(s: Server, l: DnsLookup, ops: readonly DnsLookupOp[], o: RequestOptions): Promise<QueryReply<DnsLookupAnswer[]>> {
+  const base = await blockingRead(s, o, () => [], () => ({ index: s.state.lastApplied, value: null }));
+  const value = await Promise.all(
+    ops.map(async (op): Promise<DnsLookupAnswer> => {
+      if (op.Op !== "preparedQuery") return answer(l, op);
+      const args = { QueryIDOrName: op.Name, Limit: 0, Connect: false, Source: { Node: "", Ip: op.SourceIp }, Agent: { Node: op.Agent ?? "", Datacenter: op.Dc, Segment: "" } };
+      try {
+        const r = execute(s, args, { ...o, datacenter: op.Dc });
+        return dnsResult((isPromise(r) ? await r : r).value);
+      } catch (err) {
+        if (err instanceof NotFoundError) return null;
+        throw err;
+      }
+    }),
+  );
+  return { ...base, value };
 }
