@@ -89,7 +89,9 @@ export class Agent {
     this.o = options;
     this.identity = options.identity;
     this.local = new LocalState(() => options.clock.now());
-    this.writer = options.stateFile ? new StateWriter(options.stateFile) : null;
+    this.writer = options.stateFile
+      ? new StateWriter(options.stateFile, (what, err) => options.logger.error(`agent: ${what} left out of the persisted state: ${err.message}`))
+      : null;
     this.events = new UserEvents({ nodeName: options.identity.node, services: () => this.local.liveServices() });
     this.ae = new AntiEntropy({
       local: this.local,
@@ -107,7 +109,14 @@ export class Agent {
   async start(config: ConfigDefinitions): Promise<void> {
     const saved = this.o.stateFile ? await loadPersisted(this.o.stateFile) : null;
     if (saved) {
-      for (const s of saved.services) if (!s.fromConfig) this.addService(s.service, [], s.token, false, false);
+      for (const s of saved.services) {
+        if (s.fromConfig) continue;
+        try {
+          this.addService(s.service, [], s.token, false, false);
+        } catch (err) {
+          this.o.logger.warn(`agent: dropping persisted service ${s.service.ID}: ${(err as Error).message}`);
+        }
+      }
       for (const c of saved.checks) {
         if (c.fromConfig) continue;
         try {

@@ -274,21 +274,38 @@ export class AntiEntropy {
     return { ID: id.id, Node: id.node, Address: id.address, Datacenter: id.datacenter, TaggedAddresses: id.taggedAddresses, NodeMeta: id.meta };
   }
 
-  /** Pushes everything out of sync; stops at the first error (left for a retry). */
+  /**
+   * Pushes everything out of sync. An entry the server refuses does not hold
+   * up the others: each is tried, and the first error is thrown at the end
+   * (the failed entries stay out of sync for the retry).
+   */
   async syncChanges(): Promise<void> {
     const { local, rpc, identity } = this.o;
+    let firstError: unknown = null;
+    const attempt = async (what: string, push: () => Promise<void>): Promise<boolean> => {
+      try {
+        await push();
+        return true;
+      } catch (err) {
+        firstError ??= err;
+        this.o.logger.debug(`anti-entropy: failed to sync ${what}: ${(err as Error).message}`);
+        return false;
+      }
+    };
     for (const [sid, ls] of [...local.services]) {
-      if (ls.deleted) {
+      if (!ls.deleted) continue;
+      await attempt(`removal of service ${JSON.stringify(sid)}`, async () => {
         await rpc.deregister({ Node: identity.node, ServiceID: sid, CheckID: "" });
         local.forgetService(sid);
         for (const [cid, lc] of [...local.checks]) if (lc.deleted && lc.check.ServiceID === sid) local.forgetCheck(cid);
-      }
+      });
     }
     for (const [cid, lc] of [...local.checks]) {
-      if (lc.deleted) {
+      if (!lc.deleted) continue;
+      await attempt(`removal of check ${JSON.stringify(cid)}`, async () => {
         await rpc.deregister({ Node: identity.node, ServiceID: "", CheckID: cid });
         local.forgetCheck(cid);
-      }
+      });
     }
     if (!local.nodeInSync) {
       await rpc.register({ ...this.nodeRequest(), Service: null, Checks: [], SkipNodeUpdate: false });
@@ -297,19 +314,24 @@ export class AntiEntropy {
     for (const ls of local.services.values()) {
       if (ls.deleted || ls.inSync) continue;
       const checks = [...local.checks.values()].filter((c) => !c.deleted && c.check.ServiceID === ls.service.ID);
-      await rpc.register({
-        ...this.nodeRequest(),
-        Service: ls.service,
-        Checks: checks.map((c) => ({ ...c.check, Node: identity.node })),
-        SkipNodeUpdate: true,
+      await attempt(`service ${JSON.stringify(ls.service.ID)}`, async () => {
+        await rpc.register({
+          ...this.nodeRequest(),
+          Service: ls.service,
+          Checks: checks.map((c) => ({ ...c.check, Node: identity.node })),
+          SkipNodeUpdate: true,
+        });
+        ls.inSync = true;
+        for (const c of checks) if (c.deferredUntil === null) c.inSync = true;
       });
-      ls.inSync = true;
-      for (const c of checks) if (c.deferredUntil === null) c.inSync = true;
     }
     for (const lc of local.checks.values()) {
       if (lc.deleted || lc.inSync || lc.deferredUntil !== null) continue;
-      await rpc.register({ ...this.nodeRequest(), Service: null, Checks: [{ ...lc.check, Node: identity.node }], SkipNodeUpdate: true });
-      lc.inSync = true;
+      await attempt(`check ${JSON.stringify(lc.check.CheckID)}`, async () => {
+        await rpc.register({ ...this.nodeRequest(), Service: null, Checks: [{ ...lc.check, Node: identity.node }], SkipNodeUpdate: true });
+        lc.inSync = true;
+      });
     }
+    if (firstError !== null) throw firstError;
   }
 }

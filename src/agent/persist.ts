@@ -24,14 +24,38 @@ export async function loadPersisted(file: string): Promise<PersistedState> {
   }
 }
 
+/**
+ * The state as JSON, entry by entry: an entry that cannot be encoded is left
+ * out and reported, so one bad registration never stops the others from
+ * being saved.
+ */
+export function encodeState(state: PersistedState, skipped: (what: string, err: Error) => void): string {
+  const each = <T>(list: readonly T[], name: (x: T) => string): string =>
+    list
+      .flatMap((x) => {
+        try {
+          return [JSON.stringify(x)];
+        } catch (err) {
+          skipped(name(x), err as Error);
+          return [];
+        }
+      })
+      .join(",");
+  const services = each(state.services, (s) => `service ${JSON.stringify(s.service.ID)}`);
+  const checks = each(state.checks, (c) => `check ${JSON.stringify(c.check.CheckID)}`);
+  return `{"services":[${services}],"checks":[${checks}],"maintenance":${JSON.stringify(state.maintenance ?? [])}}`;
+}
+
 /** Writes serially; a write requested while one runs is folded into the next. */
 export class StateWriter {
   private readonly file: string;
+  private readonly skipped: (what: string, err: Error) => void;
   private running: Promise<void> | null = null;
   private again = false;
 
-  constructor(file: string) {
+  constructor(file: string, skipped: (what: string, err: Error) => void = () => {}) {
     this.file = file;
+    this.skipped = skipped;
   }
 
   save(snapshot: () => PersistedState): Promise<void> {
@@ -44,7 +68,7 @@ export class StateWriter {
         this.again = false;
         await mkdir(dirname(this.file), { recursive: true });
         const tmp = `${this.file}.tmp`;
-        await writeFile(tmp, JSON.stringify(snapshot()));
+        await writeFile(tmp, encodeState(snapshot(), this.skipped));
         await rename(tmp, this.file);
       } while (this.again);
     })().finally(() => (this.running = null));

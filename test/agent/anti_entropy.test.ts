@@ -113,3 +113,18 @@ test("sync interval scales with cluster size like Consul's", () => {
   expect(scaleFactor(256)).toBe(2);
   expect(scaleFactor(1024)).toBe(4);
 });
+
+test("a service the server refuses does not hold up the others", async () => {
+  const picky = (real: CatalogRpc): CatalogRpc => ({
+    ...real,
+    register: (r) => (r.Service?.ID === "bad" ? Promise.reject(new Error("refused")) : real.register(r)),
+  });
+  const { clock, local, ae, catalog } = await setup({ rpc: picky });
+  local.addService(svc("bad", 1));
+  local.addService(svc("web", 80));
+  local.addService(svc("zzz", 81));
+  await clock.advance(10);
+  expect(catalog()?.services.map((s) => s.ID)).toEqual(["web", "zzz"]);
+  expect(ae.stats.failures).toBeGreaterThanOrEqual(1);
+  expect(local.services.get("bad")?.inSync).toBe(false);
+});
