@@ -132,3 +132,24 @@ export class Reader {
     this.buffered += c.length;
   }
 }
+
+/** Resolves with `s` once it emits `event` ("connect", or "secureConnect" for TLS); an error or the deadline destroys it and rejects. */
+export function whenConnected<S extends Duplex>(s: S, event: "connect" | "secureConnect", timeoutMs: number, timeoutMessage: string): Promise<S> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => {
+      s.destroy();
+      reject(new Error(timeoutMessage));
+    }, timeoutMs);
+    const onError = (err: Error) => {
+      clearTimeout(timer);
+      s.destroy();
+      reject(err);
+    };
+    s.once(event, () => {
+      clearTimeout(timer);
+      s.off("error", onError);
+      resolve(s);
+    });
+    s.once("error", onError);
+  });
+}

@@ -9,7 +9,7 @@ import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { Client } from "../../src/api/mod.ts";
 import type { MeshIdentity } from "./identity.ts";
 import { errorText, type MeshLogger, silentLogger } from "./log.ts";
-import { splice } from "./relay.ts";
+import { splice, whenConnected } from "./relay.ts";
 import { fetchUpstream, type UpstreamInstance } from "./sources.ts";
 import { serviceSni } from "./spiffe.ts";
 import { clientTlsOptions, type TlsMaterial } from "./tls.ts";
@@ -78,24 +78,8 @@ export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target:
   const opts = clientTlsOptions(m, sni, (id) =>
     id.service === target.service && id.namespace === ns ? null : `server identity is service "${id.service}" (namespace ${id.namespace}), expected "${target.service}"`,
   );
-  return new Promise((resolve, reject) => {
-    const s = tlsConnect({ ...opts, host: instance.address, port: instance.port });
-    const timer = setTimeout(() => {
-      s.destroy();
-      reject(new Error(`TLS handshake with ${instance.address}:${instance.port} timed out`));
-    }, timeoutMs);
-    s.once("secureConnect", () => {
-      clearTimeout(timer);
-      s.off("error", onError);
-      resolve(s);
-    });
-    const onError = (err: Error) => {
-      clearTimeout(timer);
-      s.destroy();
-      reject(err);
-    };
-    s.once("error", onError);
-  });
+  const s = tlsConnect({ ...opts, host: instance.address, port: instance.port });
+  return whenConnected(s, "secureConnect", timeoutMs, `TLS handshake with ${instance.address}:${instance.port} timed out`);
 }
 
 /** Tries instances in round-robin turn until one answers (at most `attempts`). */

@@ -17,8 +17,21 @@ export interface Instance {
   passing?: boolean;
 }
 
+/** A mesh gateway instance as the catalog lists it (`lan` is its address, `wan` its tagged WAN address). */
+export interface GatewayInstance {
+  readonly id: string;
+  readonly lan: { address: string; port: number };
+  readonly wan: { address: string; port: number };
+  passing?: boolean;
+}
+
 export class FakeControlPlane {
   index = 1;
+  datacenter = "dc1";
+  /** Other datacenters' control planes, answering `?dc=<name>` (cross-datacenter forwarding). */
+  readonly peers = new Map<string, FakeControlPlane>();
+  /** Mesh gateways by service name. */
+  readonly gateways = new Map<string, GatewayInstance[]>();
   ca!: TestCa;
   extraRoots: { ID: string; RootCert: string; IntermediateCerts: string[] }[] = [];
   readonly leaves = new Map<string, TestLeaf>();
@@ -32,9 +45,10 @@ export class FakeControlPlane {
   private server!: Server;
   private waiters: (() => void)[] = [];
 
-  static async start(): Promise<FakeControlPlane> {
+  static async start(o: { datacenter?: string; ca?: TestCa } = {}): Promise<FakeControlPlane> {
     const cp = new FakeControlPlane();
-    cp.ca = await makeCa("Consul CA 1");
+    cp.datacenter = o.datacenter ?? "dc1";
+    cp.ca = o.ca ?? (await makeCa("Consul CA 1"));
     cp.server = createServer((req, res) => void cp.handle(req, res));
     await new Promise<void>((r) => cp.server.listen(0, "127.0.0.1", () => r()));
     return cp;
@@ -61,7 +75,7 @@ export class FakeControlPlane {
   rootId = "root-1";
 
   async issueLeaf(service: string): Promise<TestLeaf> {
-    const made = await makeLeaf(this.ca, service);
+    const made = await makeLeaf(this.ca, service, { datacenter: this.datacenter });
     const leaf = { ...made, certPem: made.certPem + this.crossPem };
     this.leaves.set(service, leaf);
     this.bump();
@@ -107,6 +121,13 @@ export class FakeControlPlane {
       return;
     }
     const url = new URL(req.url ?? "/", "http://x");
+    const dc = url.searchParams.get("dc");
+    if (dc && dc !== this.datacenter) {
+      const peer = this.peers.get(dc);
+      if (peer) return peer.handle(req, res);
+      res.writeHead(500).end("No path to datacenter");
+      return;
+    }
     const minIndex = Number(url.searchParams.get("index") ?? "0");
     if (minIndex > 0 && minIndex >= this.index) {
       const wait = Math.min(Number((url.searchParams.get("wait") ?? "1000ms").replace("ms", "")), 2_000);
@@ -135,7 +156,7 @@ export class FakeControlPlane {
         CertPEM: leaf.certPem,
         PrivateKeyPEM: leaf.keyPem,
         Service: m[1],
-        ServiceURI: `spiffe://${TRUST_DOMAIN}/ns/default/dc/dc1/svc/${m[1]}`,
+        ServiceURI: `spiffe://${TRUST_DOMAIN}/ns/default/dc/${this.datacenter}/svc/${m[1]}`,
         ValidAfter: leaf.notBefore.toISOString(),
         ValidBefore: leaf.notAfter.toISOString(),
       });
@@ -161,6 +182,24 @@ export class FakeControlPlane {
     if ((m = /^\/v1\/config\/([^/]+)\/(.+)$/.exec(p))) {
       const e = this.entries.get(`${m[1]}/${m[2]}`);
       return e ? send(200, e) : send(404, `Config entry not found for "${m[1]}" / "${m[2]}"`);
+    }
+    if (p === "/v1/catalog/datacenters") return send(200, [this.datacenter, ...this.peers.keys()].sort());
+    if (p === "/v1/agent/self") return send(200, { Config: { Datacenter: this.datacenter, NodeName: "n1" }, Member: { Addr: "127.0.0.1" } });
+    if (p === "/v1/catalog/services") {
+      const filter = url.searchParams.get("filter") ?? "";
+      const names = filter.includes("mesh-gateway") ? [...this.gateways.keys()] : [...this.instances.keys(), ...this.gateways.keys()];
+      return send(200, Object.fromEntries(names.map((n) => [n, []])));
+    }
+    if ((m = /^\/v1\/health\/service\/(.+)$/.exec(p))) {
+      const list = (this.gateways.get(m[1]!) ?? []).filter((g) => g.passing !== false || !url.searchParams.has("passing"));
+      return send(
+        200,
+        list.map((g) => ({
+          Node: { Node: "n1", Address: "127.0.0.1" },
+          Service: { ID: g.id, Kind: "mesh-gateway", Address: g.lan.address, Port: g.lan.port, TaggedAddresses: { lan: { Address: g.lan.address, Port: g.lan.port }, wan: { Address: g.wan.address, Port: g.wan.port } } },
+          Checks: [],
+        })),
+      );
     }
     if ((m = /^\/v1\/health\/connect\/(.+)$/.exec(p))) {
       const list = (this.instances.get(m[1]!) ?? []).filter((i) => i.passing !== false || !url.searchParams.has("passing"));

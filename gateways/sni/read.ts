@@ -1,0 +1,47 @@
+/**
+ * Reads a connection's ClientHello off the socket without consuming it for
+ * good: bytes are gathered (in a buffer that doubles, so a hello trickling in
+ * a byte per segment costs linear copying) until the hello parses, is refused,
+ * times out, or the client closes. The socket is left paused with nothing
+ * lost; the caller forwards or pushes back the bytes it was given.
+ */
+import type { Socket } from "node:net";
+import { type ClientHelloInfo, peekClientHello, type PeekRefusal } from "./clienthello.ts";
+
+export type HelloRead =
+  | { readonly ok: true; readonly hello: ClientHelloInfo; readonly bytes: Uint8Array }
+  | { readonly ok: false; readonly reason: PeekRefusal | "timeout" | "truncated" | "closed"; readonly detail: string };
+
+export function readClientHello(s: Socket, timeoutMs: number): Promise<HelloRead> {
+  return new Promise((resolve) => {
+    let buf = new Uint8Array(2048);
+    let len = 0;
+    const finish = (r: HelloRead) => {
+      clearTimeout(timer);
+      s.off("data", onData);
+      s.off("end", onEnd);
+      s.off("close", onEnd);
+      resolve(r);
+    };
+    const timer = setTimeout(() => finish({ ok: false, reason: "timeout", detail: `no complete ClientHello within ${timeoutMs} ms (${len} bytes read)` }), timeoutMs);
+    const onEnd = () =>
+      finish(len === 0 ? { ok: false, reason: "closed", detail: "closed before sending a byte" } : { ok: false, reason: "truncated", detail: `closed after ${len} bytes of an incomplete ClientHello` });
+    const onData = (chunk: Uint8Array) => {
+      if (len + chunk.length > buf.length) {
+        const next = new Uint8Array(Math.max(buf.length * 2, len + chunk.length));
+        next.set(buf.subarray(0, len));
+        buf = next;
+      }
+      buf.set(chunk, len);
+      len += chunk.length;
+      const r = peekClientHello(buf.subarray(0, len));
+      if (r.status === "more") return;
+      s.pause();
+      if (r.status === "error") finish({ ok: false, reason: r.reason, detail: r.detail });
+      else finish({ ok: true, hello: r.hello, bytes: buf.subarray(0, len) });
+    };
+    s.on("data", onData);
+    s.on("end", onEnd);
+    s.on("close", onEnd);
+  });
+}
