@@ -57,13 +57,24 @@ export class InboundListener {
     return (this.net.address() as AddressInfo | null)?.port ?? 0;
   }
 
-  async start(): Promise<number> {
+  /** Follows the TLS material without binding a port: a gateway that accepts connections itself hands them in with `adopt`. */
+  attach(): void {
+    if (this.unsubscribe) return;
     const m = this.o.identity.material;
     if (m) this.ensureTls();
     this.unsubscribe = this.o.identity.onChange((mat) => {
       if (this.tls) this.tls.setSecureContext(serverTlsOptions(mat));
       else this.ensureTls();
     });
+  }
+
+  /** Takes over a connection accepted elsewhere (any bytes already read pushed back onto it). */
+  adopt(raw: Socket): void {
+    this.accept(raw);
+  }
+
+  async start(): Promise<number> {
+    this.attach();
     await new Promise<void>((resolve, reject) => {
       this.net.once("error", reject);
       this.net.listen(this.o.bindPort, this.o.bindAddress, () => {
@@ -77,7 +88,7 @@ export class InboundListener {
   async stop(): Promise<void> {
     this.unsubscribe?.();
     for (const s of this.sockets) s.destroy();
-    await new Promise<void>((r) => this.net.close(() => r()));
+    if (this.net.listening) await new Promise<void>((r) => this.net.close(() => r()));
     this.tls?.close();
   }
 

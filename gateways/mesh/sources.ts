@@ -105,6 +105,9 @@ export interface ConfigEntryWire {
   Protocol?: string;
   MutualTLSMode?: string;
   Config?: Record<string, unknown>;
+  MeshGateway?: { Mode?: string };
+  /** A terminating-gateway entry's linked services. */
+  Services?: unknown[];
 }
 
 /** A config entry, or null when there is none (a 404 still carries the index to block on). */

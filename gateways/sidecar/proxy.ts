@@ -10,10 +10,9 @@ import type { Duplex } from "node:stream";
 import type { Client } from "../../src/api/mod.ts";
 import { MeshIdentity } from "../mesh/identity.ts";
 import { type InboundContext, InboundListener } from "../mesh/inbound.ts";
-import { relayHttp } from "../mesh/http_relay.ts";
 import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
 import { InboundPolicy } from "../mesh/policy.ts";
-import { splice } from "../mesh/relay.ts";
+import { serveAdmitted } from "../mesh/serve.ts";
 import { type AgentServiceWire, fetchAgentService } from "../mesh/sources.ts";
 import { UpstreamListener, UpstreamResolver } from "../mesh/upstream.ts";
 import { Watch } from "../mesh/watch.ts";
@@ -210,26 +209,6 @@ export class SidecarProxy {
         });
         s.once("error", reject);
       });
-    if (ctx.perRequest && ctx.source) {
-      const source = ctx.source;
-      relayHttp({
-        client,
-        connectApp,
-        decide: (head) => policy.request(source, head),
-        onDenied: (head, reason) => this.log.warn(`inbound: ${source.service} ${head.method} ${head.target} denied: ${reason}`),
-        onError: (err) => this.log.debug(`inbound http relay: ${errorText(err)}`),
-      });
-      return;
-    }
-    connectApp().then(
-      (app) => {
-        app.on("error", () => app.destroy());
-        splice(client, app);
-      },
-      (err) => {
-        this.log.warn(`inbound: local app ${pub.localAddress}:${pub.localPort} unreachable: ${errorText(err)}`);
-        client.destroy();
-      },
-    );
+    serveAdmitted({ client, ctx, policy, connectApp, app: `local app ${pub.localAddress}:${pub.localPort}`, log: this.log });
   }
 }

@@ -2,9 +2,10 @@
  * `-register` of `consulate connect proxy` (Consul's RegisterMonitor): the
  * proxy registers itself as `<service>-proxy`, a connect-proxy with a TTL
  * check it passes three times per TTL, re-registers if the catalog lost it,
- * and deregisters on shutdown.
+ * and deregisters on shutdown. A gateway registers its own definition (kind,
+ * tagged addresses, a TCP check the agent runs) through the same loop.
  */
-import type { Client } from "../../src/api/mod.ts";
+import type { AgentServiceRegistration, Client } from "../../src/api/mod.ts";
 import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
 
 export const REGISTER_RECONCILE_MS = 30_000;
@@ -19,6 +20,8 @@ export interface RegisterMonitorOptions {
   readonly logger?: MeshLogger;
   readonly reconcileMs?: number;
   readonly ttlMs?: number;
+  /** Registered as given instead of a connect-proxy with a TTL check (no heartbeat is sent). */
+  readonly definition?: AgentServiceRegistration & { ID: string; Name: string };
 }
 
 export class RegisterMonitor {
@@ -33,7 +36,11 @@ export class RegisterMonitor {
   }
 
   get serviceId(): string {
-    return `${this.o.service}-proxy${this.o.idSuffix ? `-${this.o.idSuffix}` : ""}`;
+    return this.o.definition?.ID ?? `${this.o.service}-proxy${this.o.idSuffix ? `-${this.o.idSuffix}` : ""}`;
+  }
+
+  private get serviceName(): string {
+    return this.o.definition?.Name ?? `${this.o.service}-proxy`;
   }
 
   get checkId(): string {
@@ -52,15 +59,15 @@ export class RegisterMonitor {
       this.timers.push(setTimeout(tick, ms));
     };
     every(this.o.reconcileMs ?? REGISTER_RECONCILE_MS, () => this.register());
-    every((this.o.ttlMs ?? REGISTER_TTL_MS) / 3, () => this.heartbeat());
+    if (!this.o.definition) every((this.o.ttlMs ?? REGISTER_TTL_MS) / 3, () => this.heartbeat());
   }
 
   private async register(): Promise<void> {
     try {
-      const [current] = await this.o.client.catalog().service(`${this.o.service}-proxy`, "", { stale: true });
+      const [current] = await this.o.client.catalog().service(this.serviceName, "", { stale: true });
       const mine = current.find((s) => s.ServiceID === this.serviceId);
       if (mine && mine.ServiceAddress === this.o.address && mine.ServicePort === this.o.port) return;
-      await this.o.client.agent().serviceRegister({
+      await this.o.client.agent().serviceRegister(this.o.definition ?? {
         Kind: "connect-proxy",
         ID: this.serviceId,
         Name: `${this.o.service}-proxy`,

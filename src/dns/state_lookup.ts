@@ -7,6 +7,7 @@ import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.t
 import { canonicalIp } from "./names.ts";
 import { CHECKS, NODES, SERVICES } from "../state/catalog.ts";
 import { CONFIG_TABLE, configKey } from "../state/config_entries.ts";
+import { terminatingGatewayRows } from "../state/connect_read.ts";
 import type { ServiceRow, Tables } from "../state/tables.ts";
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 
@@ -146,7 +147,13 @@ export class StateDnsLookup implements DnsLookup {
 
   connectInstances(dc: string, service: string): readonly ServiceInstance[] {
     if (!this.knowsDatacenter(dc)) return [];
-    return this.cached(`c\u0000${service.toLowerCase()}`, (t) => this.toInstances(t, this.connectIndex.get(service.toLowerCase()) ?? []));
+    return this.cached(`c\u0000${service.toLowerCase()}`, (t) => {
+      const rows = [...(this.connectIndex.get(service.toLowerCase()) ?? [])];
+      // Terminating gateways answer for the services their config entry links.
+      const names = new Set([service, ...(this.serviceNames.get(service.toLowerCase()) ?? [])]);
+      for (const name of names) rows.push(...terminatingGatewayRows(t, name));
+      return this.toInstances(t, rows);
+    });
   }
 
   ingressInstances(dc: string, service: string): readonly ServiceInstance[] {

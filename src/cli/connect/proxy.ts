@@ -5,7 +5,8 @@
  */
 import { createLogger, isLogLevel } from "../../agent/logger.ts";
 import { defineCommand, errorText } from "../command.ts";
-import { boolFlag, stringFlag } from "../flags.ts";
+import { boolFlag, durationFlag, intFlag, stringFlag } from "../flags.ts";
+import { runGateway } from "./gateway.ts";
 import { clientFlags, connectAgent, serverFlags } from "../http_flags.ts";
 import { listFlag } from "../services/register.ts";
 import {
@@ -66,6 +67,13 @@ const flags = {
   listen: stringFlag("", "Address to listen for inbound connections to the proxied service. Must be specified with -service and -service-addr."),
   register: boolFlag(false, "Self-register with the local Consul agent. Only useful with -listen."),
   "register-id": stringFlag("", "ID suffix for the service. Use this to disambiguate with other proxies."),
+  gateway: stringFlag("", "The type of gateway to run: \"mesh\" or \"terminating\". With -register the gateway registers itself with the agent."),
+  address: stringFlag("", "LAN address (host:port) a gateway listens on and advertises."),
+  "wan-address": stringFlag("", "WAN address (host:port) a mesh gateway advertises to other datacenters; it listens there too when it differs from -address."),
+  "deregister-after-critical": stringFlag("6h", "The amount of time the gateway's health check can be failing before it is deregistered."),
+  "admin-bind": stringFlag("", "host:port of a gateway's admin listener (/stats/prometheus and /ready); empty for none."),
+  "max-connections": intFlag(10000, "Concurrent client connections a gateway accepts; more are closed with a log line."),
+  "drain-timeout": durationFlag(15_000, "How long a gateway lets open connections finish after SIGTERM before closing them."),
 };
 
 /** hclog's JSON shape (`@timestamp`, `@level`, `@module`, `@message`) for a `<time> [LEVEL] <module>: <message>` line. */
@@ -93,6 +101,7 @@ export const connectProxyCommand = defineCommand({
     const client = await connectAgent(values, ui);
     if (!client) return 1;
     ui.output("==> Consul Connect proxy starting...");
+    if (values.gateway !== "") return runGateway({ ...values, service: values.service }, ui, client, logger);
 
     let proxyId = values["proxy-id"] || ui.io.env("CONNECT_PROXY_ID") || "";
     const sidecarFor = values["sidecar-for"] || ui.io.env("CONNECT_SIDECAR_FOR") || "";

@@ -4,10 +4,10 @@ import type { Server } from "../server.ts";
 import type { Near, ServiceNodeRow } from "../../rpc/methods.ts";
 import { near } from "./rtt.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
-import { type CheckServiceNode, connectRead, Topic } from "../../state/mod.ts";
+import { type CheckServiceNode, configKindTopic, connectRead, Topic } from "../../state/mod.ts";
 
-/** Proxies are other service names, so any catalog change may concern the service. */
-const TOPICS = [Topic.Services, Topic.Checks, Topic.Nodes];
+/** Proxies are other service names, so any catalog change may concern the service; so may a terminating gateway's entry. */
+const TOPICS = [Topic.Services, Topic.Checks, Topic.Nodes, configKindTopic("terminating-gateway")];
 
 export function catalogServiceNodes(s: Server, a: { readonly ServiceName: string } & Near, o: RequestOptions): MaybePromise<QueryReply<ServiceNodeRow[]>> {
   return blockingRead(s, o, () => TOPICS, () => near(s, a, connectRead.connectServiceNodes(s.state.t, a.ServiceName), (r) => r.node.Node));

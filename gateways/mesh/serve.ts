@@ -1,0 +1,49 @@
+/**
+ * What a mesh endpoint does with a connection its inbound listener admitted:
+ * an L4 splice to the app, or, when each HTTP request must be judged (an http
+ * service), the L7 relay that answers denied requests 403. Shared by the
+ * sidecar (the app is local) and the terminating gateway (the app is an
+ * external service's instance).
+ */
+import type { Duplex } from "node:stream";
+import { relayHttp } from "./http_relay.ts";
+import type { InboundContext } from "./inbound.ts";
+import { errorText, type MeshLogger } from "./log.ts";
+import type { InboundPolicy } from "./policy.ts";
+import { splice } from "./relay.ts";
+
+export interface ServeAdmittedOptions {
+  readonly client: Duplex;
+  readonly ctx: InboundContext;
+  readonly policy: InboundPolicy;
+  /** Opens the connection to the app. */
+  readonly connectApp: () => Promise<Duplex>;
+  /** Names the app in log lines. */
+  readonly app: string;
+  readonly log: MeshLogger;
+}
+
+export function serveAdmitted(o: ServeAdmittedOptions): void {
+  const { client, ctx, log } = o;
+  if (ctx.perRequest && ctx.source) {
+    const source = ctx.source;
+    relayHttp({
+      client,
+      connectApp: o.connectApp,
+      decide: (head) => o.policy.request(source, head),
+      onDenied: (head, reason) => log.warn(`inbound: ${source.service} ${head.method} ${head.target} denied: ${reason}`),
+      onError: (err) => log.debug(`inbound http relay: ${errorText(err)}`),
+    });
+    return;
+  }
+  o.connectApp().then(
+    (app) => {
+      app.on("error", () => app.destroy());
+      splice(client, app);
+    },
+    (err) => {
+      log.warn(`inbound: ${o.app} unreachable: ${errorText(err)}`);
+      client.destroy();
+    },
+  );
+}
