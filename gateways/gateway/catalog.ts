@@ -65,6 +65,13 @@ export class ServiceSetFollower<T> {
     return this.names.value !== undefined;
   }
 
+  /** The names and every name's instances have arrived at least once. */
+  get complete(): boolean {
+    if (this.names.value === undefined) return false;
+    for (const w of this.perName.values()) if (w.value === undefined) return false;
+    return true;
+  }
+
   /** The instances of `name`, or undefined when it is not (yet) known. */
   get(name: string): T | undefined {
     return this.perName.get(name)?.value;

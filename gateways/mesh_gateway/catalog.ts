@@ -96,6 +96,11 @@ export class MeshGatewayCatalog {
     };
   }
 
+  /** The trust domain and every local service's instances are known (a new service's first answer included). */
+  get complete(): boolean {
+    return this.roots.value !== undefined && this.services.complete;
+  }
+
   /** Figures for the metrics page. */
   stats(): Record<string, number> {
     return { known_services: this.services.entries().length, known_datacenters: this.remotes.size };

@@ -60,7 +60,7 @@ export class MeshGateway {
   }
 
   get ready(): boolean {
-    return this.catalog.table() !== null && !this.listeners.draining;
+    return this.catalog.complete && !this.listeners.draining;
   }
 
   /** Binds the listeners and starts following the catalog; connections are refused (not_ready) until the table is loaded. */

@@ -223,6 +223,7 @@ test("drain: no new connections, open ones finish before the deadline, the rest 
   open.on("error", () => {});
   let reply = "";
   open.on("data", (c) => (reply += c));
+  const closed = new Promise((r) => open.once("close", r));
   await new Promise((r) => open.once("connect", r));
   open.write(hello);
   await new Promise((r) => setTimeout(r, 100));
@@ -235,7 +236,7 @@ test("drain: no new connections, open ones finish before the deadline, the rest 
   });
   expect(["ECONNREFUSED", "closed"]).toContain(refused);
   open.end();
-  await new Promise((r) => open.once("close", r));
+  await closed;
   expect(reply).toBe(`db got ${hello.length}`);
   expect(await draining).toBe(0);
 }, 20_000);
