@@ -75,7 +75,8 @@ export class AnswerBuilder implements CnameResolver {
       }
       case "query": {
         const dc = q.datacenter ?? local;
-        const result = lookup.knowsDatacenter(dc) ? lookup.preparedQuery(dc, q.query, this.d.sourceIp) : null;
+        // Another datacenter's query is executed there when this agent is federated; the lookup answers null when it cannot.
+        const result = lookup.preparedQuery(dc, q.query, this.d.sourceIp);
         // Prepared-query answers depend on the client's address, so they are never global for ECS.
         if (!result) return { kind: "nxdomain", ecsGlobal: false };
         const ttl = result.ttlSeconds ?? serviceTtlSeconds(cfg, result.service);

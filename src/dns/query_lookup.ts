@@ -9,7 +9,7 @@
 import type { DnsReply } from "./handler.ts";
 import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
 import type { ExecuteReply } from "../query/execute.ts";
-import { NotFoundError } from "../rpc/errors.ts";
+import { NoPathError, NotFoundError } from "../rpc/errors.ts";
 import { isPromise, type MaybePromise, type RequestOptions, type Rpc } from "../rpc/types.ts";
 import type { Node } from "../structs/catalog.ts";
 import { parseGoDuration } from "../structs/duration.ts";
@@ -43,7 +43,7 @@ export function rpcQueryRunner(rpc: Rpc, opts: (dc: string) => RequestOptions): 
       Agent: { Node: agent, Datacenter: dc, Segment: "" },
     };
     const onError = (err: unknown): null => {
-      if (err instanceof NotFoundError) return null;
+      if (err instanceof NotFoundError || err instanceof NoPathError) return null;
       throw err;
     };
     try {

@@ -228,7 +228,7 @@ export class StateDnsLookup implements DnsLookup {
   }
 
   preparedQuery(_dc: string, _nameOrId: string, _sourceIp: string): PreparedQueryResult | null {
-    // Prepared queries are not stored yet: every name is unknown (NXDOMAIN).
+    // This lookup only reads state: prepared queries run through QueryingLookup (query_lookup.ts).
     return null;
   }
 }

@@ -134,7 +134,49 @@ const dnsOp: Check = (v, p) => {
   for (const f of fields) str(v[f], `${p}.${f}`);
 };
 
+const failover = obj({ NearestN: num, Datacenters: nullable(arr(str)), Targets: nullable(arr(obj({ Peer: str, Datacenter: str }))) });
+const preparedQuery = obj({
+  ID: str,
+  Name: str,
+  Session: str,
+  Token: str,
+  Template: obj({ Type: str, Regexp: str, RemoveEmptyTags: bool }),
+  Service: obj({
+    Service: str,
+    SamenessGroup: str,
+    Failover: failover,
+    OnlyPassing: bool,
+    IgnoreCheckIDs: nullable(arr(str)),
+    Near: str,
+    Tags: nullable(arr(str)),
+    NodeMeta: nullable(map(str)),
+    ServiceMeta: nullable(map(str)),
+    Connect: bool,
+    Peer: str,
+    Tiers: optional(
+      arr(obj({ Service: optional(str), Tags: optional(arr(str)), NodeMeta: optional(map(str)), ServiceMeta: optional(map(str)), OnlyPassing: optional(bool), Failover: optional(failover) })),
+    ),
+    SkipLocal: optional(bool),
+    MinHealthy: optional(num),
+  }),
+  DNS: obj({ TTL: str }),
+  CreateIndex: num,
+  ModifyIndex: num,
+});
+const executeArgs = obj({
+  QueryIDOrName: str,
+  Limit: num,
+  Connect: bool,
+  Source: obj({ Node: str, Ip: str }),
+  Agent: obj({ Node: str, Datacenter: str, Segment: str }),
+});
+
 const validators: Partial<Record<Method, Check>> = {
+  "PreparedQuery.Apply": obj({ Op: oneOf(["create", "update", "delete"]), Query: preparedQuery }),
+  "PreparedQuery.Get": obj({ QueryID: str }),
+  "PreparedQuery.Explain": executeArgs,
+  "PreparedQuery.Execute": executeArgs,
+  "PreparedQuery.ExecuteRemote": obj({ Query: preparedQuery, Limit: num, Connect: bool }),
   "Catalog.Register": register,
   "Catalog.Deregister": obj({ Node: str, ServiceID: str, CheckID: str }),
   "Catalog.ListServices": obj({ NodeMeta: arr(arr(str)), Filter: str }),

@@ -5,7 +5,7 @@
 import type { Server } from "../server.ts";
 import { type DnsLookup, dnsResult, StateDnsLookup } from "../../dns/mod.ts";
 import { execute } from "./prepared_query.ts";
-import { NotFoundError } from "../../rpc/errors.ts";
+import { NoPathError, NotFoundError } from "../../rpc/errors.ts";
 import { isPromise } from "../../rpc/types.ts";
 import type { DnsLookupAnswer, DnsLookupOp } from "../../rpc/methods.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
@@ -65,10 +65,13 @@ async function withQueries(s: Server, l: DnsLookup, ops: readonly DnsLookupOp[],
       if (op.Op !== "preparedQuery") return answer(l, op);
       const args = { QueryIDOrName: op.Name, Limit: 0, Connect: false, Source: { Node: "", Ip: op.SourceIp }, Agent: { Node: op.Agent ?? "", Datacenter: op.Dc, Segment: "" } };
       try {
-        const r = execute(s, args, { ...o, datacenter: op.Dc });
+        // Another datacenter's query runs there (Consul forwards PreparedQuery.Execute with the dc).
+        const remote = op.Dc !== s.config.datacenter;
+        if (remote && !s.remote) return null;
+        const r = remote ? s.remote!.rpc.call("PreparedQuery.Execute", args, { ...o, datacenter: op.Dc }) : execute(s, args, o);
         return dnsResult((isPromise(r) ? await r : r).value);
       } catch (err) {
-        if (err instanceof NotFoundError) return null;
+        if (err instanceof NotFoundError || err instanceof NoPathError) return null;
         throw err;
       }
     }),

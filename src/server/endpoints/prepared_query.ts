@@ -1,25 +1,39 @@
 /** PreparedQuery.* endpoints (Consul's agent/consul/prepared_query_endpoint.go). */
 import { blockingRead, withMeta } from "./read.ts";
 import { ApplyError, type Server } from "../server.ts";
-import { executeHere, executeQuery, type ExecuteArgs, type ExecuteRemoteArgs, type ExecuteReply, type QueryRemotes } from "../../query/execute.ts";
-import { NotFoundError } from "../../rpc/errors.ts";
+import { type ExecuteDeps, executeHere, executeQuery, type ExecuteArgs, type ExecuteRemoteArgs, type ExecuteReply, type QueryRemotes } from "../../query/execute.ts";
+import { NotFoundError, RpcError } from "../../rpc/errors.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { MessageType, QUERIES_TOPIC, queryGet, queryList, queryResolve, QueryResolveError } from "../../state/mod.ts";
 import { parseGoDuration } from "../../structs/duration.ts";
 import { type PreparedQuery, QUERY_NOT_FOUND, queryProblem } from "../../structs/prepared_query.ts";
 
-/** How long one remote datacenter may take during failover before it is skipped. */
-export const REMOTE_TIMEOUT_MS = 400;
-
-const remotes = new WeakMap<Server, QueryRemotes>();
-
 /**
- * Gives a server its way to other datacenters (federation calls this once it
- * is connected). Until then failover knows no other datacenter.
+ * How long one remote datacenter may take during failover before it is
+ * skipped; a datacenter that cannot be reached at all fails at once.
  */
-export function setQueryRemotes(s: Server, r: QueryRemotes | null): void {
-  if (r) remotes.set(s, r);
-  else remotes.delete(s);
+export const REMOTE_TIMEOUT_MS = 1000;
+
+/** Failover over the server's federation (Server.remote); null for a datacenter alone. */
+function remotesOf(s: Server, o: RequestOptions): QueryRemotes | null {
+  const r = s.remote;
+  if (!r) return null;
+  const local = s.config.datacenter;
+  return {
+    datacentersByDistance: () => r.datacenters().map((d) => d.datacenter).filter((dc) => dc !== local),
+    executeRemote: (dc, args, timeoutMs) => {
+      const opts: RequestOptions = { datacenter: dc, minIndex: 0, waitMs: 0, consistency: o.consistency, maxStaleMs: o.maxStaleMs, ...(o.token !== undefined ? { token: o.token } : {}) };
+      return withTimeout(Promise.resolve(r.rpc.call("PreparedQuery.ExecuteRemote", args, opts)), timeoutMs, dc).then((reply) => reply.value);
+    },
+  };
+}
+
+function withTimeout<T>(p: Promise<T>, ms: number, dc: string): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new RpcError(`datacenter ${dc} did not answer within ${ms} ms`)), ms);
+  });
+  return Promise.race([p, late]).finally(() => clearTimeout(timer));
 }
 
 export async function apply(s: Server, a: { readonly Op: "create" | "update" | "delete"; readonly Query: PreparedQuery }): Promise<string> {
@@ -84,12 +98,12 @@ export function explain(s: Server, a: ExecuteArgs, o: RequestOptions): MaybeProm
   });
 }
 
-function deps(s: Server) {
+function deps(s: Server, o: RequestOptions): ExecuteDeps {
   return {
     datacenter: s.config.datacenter,
     tables: s.state.t,
     random: Math.random,
-    remotes: remotes.get(s) ?? null,
+    remotes: remotesOf(s, o),
     remoteTimeoutMs: REMOTE_TIMEOUT_MS,
   };
 }
@@ -97,12 +111,12 @@ function deps(s: Server) {
 export function execute(s: Server, a: ExecuteArgs, o: RequestOptions): MaybePromise<QueryReply<ExecuteReply>> {
   return gated(s, o, () => {
     const { index, query } = resolve(s, a);
-    const r = executeQuery(deps(s), query, a);
+    const r = executeQuery(deps(s, o), query, a);
     const at = Math.max(index, s.state.lastApplied);
     return r instanceof Promise ? r.then((value) => ({ index: at, value })) : { index: at, value: r };
   });
 }
 
 export function executeRemote(s: Server, a: ExecuteRemoteArgs, o: RequestOptions): MaybePromise<QueryReply<ExecuteReply>> {
-  return gated(s, o, () => ({ index: s.state.lastApplied, value: executeHere(deps(s), a.Query, a.Limit, a.Connect) }));
+  return gated(s, o, () => ({ index: s.state.lastApplied, value: executeHere(deps(s, o), a.Query, a.Limit, a.Connect) }));
 }
