@@ -269,6 +269,7 @@ async function start(
     // A server reads its own state, through its read gate in a cluster (allow_stale / max_stale).
     ...(server ? { state: server.state, readGate: server.readGate.bind(server) } : { rpc }),
     ...(server ? { queries: rpcQueryRunner(rpc, (dc) => ({ ...dnsReadOptions(dnsConfig), datacenter: dc })) } : {}),
+    ...(federation ? { remote: { rpc, isRemote: (dc: string) => dc !== cfg.datacenter && federation!.links.get(dc) !== null } } : {}),
     serverPort: cfg.ports.server,
   });
   if (dns) {

@@ -38,6 +38,28 @@ export interface AgentDnsOptions {
   readonly serverPort: number;
   /** A server agent runs prepared queries through this (PreparedQuery.Execute); without it they answer NXDOMAIN. */
   readonly queries?: QueryRunner;
+  /**
+   * Other datacenters (a federated server): names under `<dc>` are answered
+   * by a server of that datacenter over `rpc`, uncached; local names keep
+   * the state store and the answer cache.
+   */
+  readonly remote?: { readonly rpc: Rpc; isRemote(dc: string): boolean };
+}
+
+/** The lower-cased labels of the first question's name; null when it cannot be read. */
+export function questionLabels(query: Uint8Array): string[] | null {
+  if (query.length < 12 || ((query[4]! << 8) | query[5]!) < 1) return null;
+  const labels: string[] = [];
+  let at = 12;
+  while (at < query.length && query[at] !== 0) {
+    const len = query[at]!;
+    if ((len & 0xc0) !== 0 || at + 1 + len > query.length) return null;
+    let label = "";
+    for (let i = at + 1; i <= at + len; i++) label += String.fromCharCode(query[i]!);
+    labels.push(label.toLowerCase());
+    at += len + 1;
+  }
+  return labels;
 }
 
 export interface RunningDns {
@@ -60,7 +82,20 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
     const tcpCtx = { config, lookup, recursor, transport: "tcp" as const, cache: new AnswerCache() };
     const gate = opts.readGate;
     const reads = dnsReadOptions(config);
+    const remote = opts.remote;
+    const stale = { allowStale: config.allowStale, maxStaleMs: config.maxStaleMs };
+    const isRemote = (dc: string) => remote?.isRemote(dc.toLowerCase()) ?? false;
     handle = (query, transport, remoteAddress) => {
+      // A name that mentions another datacenter is answered there (a label that merely looks like one only skips the cache).
+      if (remote && questionLabels(query)?.some(isRemote)) {
+        return (async () => {
+          try {
+            return await resolveOverRpc(remote.rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress), stale, config.nodeName, isRemote);
+          } catch {
+            return servfail(query);
+          }
+        })();
+      }
       const ctx = transport === "udp" ? udpCtx : tcpCtx;
       const run = querying ? () => querying.answer(() => handleDns(query, ctx, remoteAddress)) : () => handleDns(query, ctx, remoteAddress);
       // allow_stale: this server's state, unless it is older than max_stale; else (or without allow_stale) wait until it has caught up.

@@ -42,12 +42,15 @@ export class RpcDnsLookup implements DnsLookup {
 
   /** This agent's node, for prepared queries' `near=_agent`. */
   private readonly agent: string;
+  /** Other datacenters this agent can ask (federation); each one's questions go to it. */
+  private readonly remote: ((dc: string) => boolean) | null;
 
-  constructor(rpc: Rpc, datacenter: string, stale: StaleReads = LEADER_READS, agent = "") {
+  constructor(rpc: Rpc, datacenter: string, stale: StaleReads = LEADER_READS, agent = "", remote: ((dc: string) => boolean) | null = null) {
     this.rpc = rpc;
     this.dc = datacenter;
     this.stale = stale;
     this.agent = agent;
+    this.remote = remote;
   }
 
   /** Questions the last run could not answer. */
@@ -55,19 +58,32 @@ export class RpcDnsLookup implements DnsLookup {
     return this.missing.size;
   }
 
-  /** Asks a server every question the last run recorded. */
+  /** Asks a server every question the last run recorded: one call per datacenter asked about. */
   async fill(): Promise<void> {
-    const ops = [...this.missing.values()];
+    const byDc = new Map<string, DnsLookupOp[]>();
+    for (const op of this.missing.values()) {
+      const dc = "Dc" in op && !this.knowsLocal(op.Dc) ? op.Dc.toLowerCase() : this.dc;
+      const list = byDc.get(dc) ?? [];
+      list.push(op);
+      byDc.set(dc, list);
+    }
     this.missing = new Map();
-    if (ops.length === 0) return;
-    let reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(this.dc, this.stale));
+    await Promise.all([...byDc].map(([dc, ops]) => this.fillFrom(dc, ops)));
+  }
+
+  private async fillFrom(dc: string, ops: DnsLookupOp[]): Promise<void> {
+    let reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(dc, this.stale));
     if (this.stale.allowStale && (reply.lastContact ?? 0) > this.stale.maxStaleMs) {
       // "Query results too stale, re-requesting": once more, from a server that has caught up.
       this.staleRetries++;
-      reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(this.dc, LEADER_READS));
+      reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(dc, LEADER_READS));
     }
     const answers = reply.value;
     ops.forEach((op, i) => this.answers.set(keyOf(op), answers[i] ?? null));
+  }
+
+  private knowsLocal(dc: string): boolean {
+    return dc.toLowerCase() === this.dc.toLowerCase();
   }
 
   private ask<T extends DnsLookupAnswer>(op: DnsLookupOp, unknown: T): T {
@@ -78,7 +94,7 @@ export class RpcDnsLookup implements DnsLookup {
   }
 
   knowsDatacenter(dc: string): boolean {
-    return dc.toLowerCase() === this.dc.toLowerCase();
+    return this.knowsLocal(dc) || (this.remote?.(dc) ?? false);
   }
   serviceInstances(dc: string, service: string): readonly ServiceInstance[] {
     return this.ask<ServiceInstance[]>({ Op: "serviceInstances", Dc: dc, Name: service }, []);
@@ -116,8 +132,15 @@ const MAX_PASSES = 4;
  * Runs `run` against a fresh RpcDnsLookup until it asks nothing new. A run
  * that had to guess is thrown away; the last one is returned.
  */
-export async function resolveOverRpc<R>(rpc: Rpc, datacenter: string, run: (lookup: DnsLookup) => R, stale: StaleReads = LEADER_READS, agent = ""): Promise<R> {
-  const lookup = new RpcDnsLookup(rpc, datacenter, stale, agent);
+export async function resolveOverRpc<R>(
+  rpc: Rpc,
+  datacenter: string,
+  run: (lookup: DnsLookup) => R,
+  stale: StaleReads = LEADER_READS,
+  agent = "",
+  remote: ((dc: string) => boolean) | null = null,
+): Promise<R> {
+  const lookup = new RpcDnsLookup(rpc, datacenter, stale, agent, remote);
   let out = run(lookup);
   for (let pass = 0; pass < MAX_PASSES && lookup.misses > 0; pass++) {
     await lookup.fill();
