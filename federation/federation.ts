@@ -19,13 +19,17 @@ import { DatacenterLinks } from "./links.ts";
 import { type Responder, serveDatacenter } from "./responder.ts";
 import { FederatedRpc } from "./rpc.ts";
 import type { GossipPool } from "../src/gossip/mod.ts";
+import { primaryForwardingTable } from "./primary.ts";
+import { ConfigReplicator, type ReplicationStatus } from "./replication.ts";
+import { inProcessRpc } from "../src/rpc/inprocess.ts";
 import type { Rpc } from "../src/rpc/types.ts";
+import { type EndpointTable, endpoints } from "../src/server/endpoints/table.ts";
 import type { Server } from "../src/server/server.ts";
 
 export interface FederationOptions {
   readonly server: Server;
-  /** The server's own transport (in-process). */
-  readonly local: Rpc;
+  /** The primary datacenter (`primary_datacenter`); "" or our own: we are the primary. */
+  readonly primary: string;
   /** A connection to this datacenter's NATS (the federation's own, not the log's). */
   readonly nc: NatsConnection;
   /** Opens links to other datacenters. */
@@ -40,11 +44,19 @@ export class Federation {
   readonly rpc: FederatedRpc;
   readonly links: DatacenterLinks;
   readonly responder: Responder;
+  /** The server's endpoint table with primary-owned writes forwarded; every transport of this server uses it. */
+  readonly table: EndpointTable;
+  /** Config entries (and intentions) from the primary, on the leader of a secondary. */
+  readonly replicator: ConfigReplicator;
+  private primaryDc: string;
   private readonly o: FederationOptions;
+  private offLeadership: (() => void) | null = null;
 
   constructor(o: FederationOptions) {
     this.o = o;
     this.datacenter = o.server.config.datacenter;
+    this.primaryDc = o.primary === "" ? this.datacenter : o.primary;
+    this.table = primaryForwardingTable(endpoints, () => this.primaryDc, () => this.rpc);
     this.links = new DatacenterLinks({
       datacenter: this.datacenter,
       connector: o.connector,
@@ -52,13 +64,28 @@ export class Federation {
       ...(o.log ? { log: o.log } : {}),
     });
     if (o.wan) this.links.followWan(o.wan);
-    this.rpc = new FederatedRpc(this.datacenter, o.local, this.links);
+    this.rpc = new FederatedRpc(this.datacenter, inProcessRpc(o.server, this.table), this.links);
     this.responder = serveDatacenter({
       nc: o.nc,
       server: o.server,
+      table: this.table,
       onBadRequest: (subject, reason) => o.log?.("warn", `federation: refused a request on ${subject}: ${reason}`),
     });
     o.server.remote = { rpc: this.rpc, datacenters: () => this.datacenters() };
+    this.replicator = new ConfigReplicator({ server: o.server, rpc: this.rpc, primary: () => this.primaryDc, ...(o.log ? { log: o.log } : {}) });
+    // Replication is a leader duty (one writer per datacenter).
+    const follow = (leader: boolean) => (leader ? this.replicator.start() : void this.replicator.stop());
+    this.offLeadership = o.server.leadership.onChange(follow);
+    follow(o.server.isLeader());
+  }
+
+  /** The datacenter authoritative for config entries, intentions and the CA root. */
+  get primary(): string {
+    return this.primaryDc;
+  }
+
+  replicationStatus(): ReplicationStatus {
+    return this.replicator.status();
   }
 
   /** Reachable datacenters, nearest first (this one first). */
@@ -75,11 +102,21 @@ export class Federation {
     const known = new Set([...reachable, ...this.links.names()]);
     const out: { name: string; value: number; labels: Record<string, string> }[] = [...known].sort().map((dc) => ({ name: "consulate.federation.datacenter.reachable", value: reachable.has(dc) ? 1 : 0, labels: { datacenter: dc } }));
     out.push({ name: "consulate.federation.datacenters.reachable", value: reachable.size, labels: {} });
+    const r = this.replicator.status();
+    if (r.Enabled) {
+      out.push(
+        { name: "consulate.replication.config_entries.index", value: r.ReplicatedIndex, labels: { source: r.SourceDatacenter } },
+        { name: "consulate.replication.config_entries.lag_ms", value: r.LagMs, labels: { source: r.SourceDatacenter } },
+        { name: "consulate.replication.config_entries.healthy", value: r.LagMs === 0 && r.LastSuccess !== "0001-01-01T00:00:00Z" ? 1 : 0, labels: { source: r.SourceDatacenter } },
+      );
+    }
     return out;
   }
 
   async stop(): Promise<void> {
     if (this.o.server.remote?.rpc === this.rpc) this.o.server.remote = null;
+    this.offLeadership?.();
+    await this.replicator.stop();
     await this.responder.stop();
     await this.links.close();
   }

@@ -9,12 +9,11 @@ import { Federation } from "./federation.ts";
 import type { LinkLog } from "./link.ts";
 import { connectNats, type NatsSettings } from "../src/cluster/nats.ts";
 import type { GossipPool } from "../src/gossip/mod.ts";
-import type { Rpc } from "../src/rpc/types.ts";
 import type { Server } from "../src/server/server.ts";
 
 export interface StartFederationOptions {
   readonly server: Server;
-  readonly local: Rpc;
+  readonly primary: string;
   readonly federation: FederationSettings;
   /** The agent's `nats` settings (credentials and TLS are shared; the URLs are the log's). */
   readonly nats: NatsSettings;
@@ -33,7 +32,7 @@ export async function startFederation(o: StartFederationOptions): Promise<Federa
   try {
     const fed = new Federation({
       server: o.server,
-      local: o.local,
+      primary: o.primary,
       nc,
       connector: (urls, name) => connectNats({ ...o.nats, urls: [...urls] }, name, 0, LINK_OPTIONS),
       staticUrls: o.federation.datacenters,

@@ -129,7 +129,7 @@ async function start(
     // Other datacenters: requests for them go over NATS (federation/); ours are answered on our NATS too.
     const fed = await startFederation({
       server: srv,
-      local: inProcessRpc(srv),
+      primary: cfg.primaryDatacenter,
       federation: cfg.federation,
       nats: cfg.nats,
       wan: membership.wan,
@@ -145,7 +145,7 @@ async function start(
       host: cfg.bindAddr,
       port: cfg.ports.server,
       server: srv,
-      ...(fed ? { forward: fed.rpc } : {}),
+      ...(fed ? { forward: fed.rpc, table: fed.table } : {}),
       onBadPeer: (remote, reason) => logger.warn(`rpc: dropped connection from ${remote}: ${reason}`),
     });
     const listener = rpcListener;
@@ -218,7 +218,7 @@ async function start(
     ...(router ? { knownServers: () => router.knownServers() } : {}),
     lan: membership.lan,
     ...(membership.wan ? { wan: membership.wan } : {}),
-    ...(federation ? { federationGauges: federation.gauges.bind(federation) } : {}),
+    ...(federation ? { federation } : {}),
     agent: {
       nodeName: cfg.nodeName,
       nodeId: id,

@@ -44,7 +44,7 @@ export function metricsSummary(api: ApiContext, requests: RequestMetrics): Metri
       gauge("consul.session.active", t.sessions.size),
     );
   }
-  for (const g of api.federationGauges?.() ?? []) gauges.push({ Name: g.name, Value: g.value, Labels: g.labels });
+  for (const g of api.federation?.gauges() ?? []) gauges.push({ Name: g.name, Value: g.value, Labels: g.labels });
   gauges.push(gauge("consul.runtime.uptime_seconds", Math.floor(requests.uptimeSeconds)));
   const counters: SampledValue[] = [];
   const agent = api.localAgent;

@@ -31,6 +31,15 @@ export interface AgentInfo {
   readonly disableCoordinates?: boolean;
 }
 
+/** What the HTTP API shows of federation (federation/ implements it). */
+export interface FederationApi {
+  readonly primary: string;
+  /** Gauges for `/v1/agent/metrics`: reachability per datacenter, replication. */
+  gauges(): readonly { readonly name: string; readonly value: number; readonly labels: Record<string, string> }[];
+  /** `/v1/operator/replication`. */
+  replicationStatus(): object;
+}
+
 export interface Limits {
   readonly kvMaxValueSize: number;
   readonly txnMaxReqLen: number;
@@ -82,8 +91,8 @@ export interface ApiContext {
   readonly hooks?: AgentHooks;
   /** The agent's CA roots and leaf certificate caches (`/v1/agent/connect/ca/*`). */
   readonly leafCerts?: LeafCerts;
-  /** Federation gauges (one per known datacenter) for `/v1/agent/metrics`; absent when not federated. */
-  readonly federationGauges?: () => readonly { readonly name: string; readonly value: number; readonly labels: Record<string, string> }[];
+  /** Other datacenters (a federated server agent); absent when not federated. */
+  readonly federation?: FederationApi;
   /** Per-endpoint request timings for `/v1/agent/metrics`; createApp makes one when absent. */
   readonly metrics?: RequestMetrics;
 }

@@ -75,7 +75,7 @@ function ensureEntry(ctx: WriteContext, entry: EntryBody): void {
     ModifyIndex: ctx.index,
   });
   bump(ctx, CONFIG_TABLE);
-  touch(ctx, configKindTopic(entry.Kind));
+  touch(ctx, configKindTopic(entry.Kind), configKindTopic("")); // "" wakes lists of every kind
 }
 
 function deleteEntry(ctx: WriteContext, kind: string, name: string): void {
@@ -90,7 +90,7 @@ function deleteEntry(ctx: WriteContext, kind: string, name: string): void {
   }
   ctx.t.configEntries.delete(key);
   bump(ctx, CONFIG_TABLE);
-  touch(ctx, configKindTopic(kind));
+  touch(ctx, configKindTopic(kind), configKindTopic(""));
 }
 
 /**

@@ -12,7 +12,7 @@ import { rpcSubject } from "../../federation/subjects.ts";
 import { decodeReply } from "../../federation/wire.ts";
 import { startNatsCluster, type NatsCluster } from "../_nats.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
-import { inProcessRpc, NoPathError, type RequestOptions } from "../../src/rpc/mod.ts";
+import { NoPathError, type RequestOptions } from "../../src/rpc/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 
 interface Dc {
@@ -37,7 +37,7 @@ beforeAll(async () => {
   }
   for (const [name, dc] of Object.entries(dcs)) {
     const other = name === "dc1" ? "dc2" : "dc1";
-    dc.fed = new Federation({ server: dc.server, local: inProcessRpc(dc.server), nc: dc.nc, connector, staticUrls: { [other]: dcs[other]!.nats.urls }, wan: null });
+    dc.fed = new Federation({ server: dc.server, primary: "dc1", nc: dc.nc, connector, staticUrls: { [other]: dcs[other]!.nats.urls }, wan: null });
   }
   const deadline = Date.now() + 10_000;
   while (!(dcs.dc1!.fed.links.isUp("dc2") && dcs.dc2!.fed.links.isUp("dc1")) && Date.now() < deadline) await Bun.sleep(50);
