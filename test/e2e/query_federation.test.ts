@@ -1,0 +1,157 @@
+/**
+ * Prepared-query failover across three real datacenters (examples/federation/run.sh:
+ * one NATS node and one server each, linked over NATS and WAN gossip), asked
+ * over HTTP and with dig the way a user does.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { spawn } from "node:child_process";
+import { createServer } from "node:net";
+import { join } from "node:path";
+import { ROOT, tempDir } from "./_agent.ts";
+import { digAt } from "../dns/_dig.ts";
+
+const SCRIPT = join(ROOT, "examples/federation/run.sh");
+const http = new Map<string, string>();
+const dnsPort = new Map<string, number>();
+let env: Record<string, string> = {};
+let removeDir: () => Promise<void> = async () => {};
+
+function run(...args: string[]): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const child = spawn("bash", [SCRIPT, ...args], { env: { ...process.env, ...env }, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout.on("data", (d: Buffer) => (out += d.toString()));
+    child.stderr.on("data", (d: Buffer) => (out += d.toString()));
+    child.once("close", (code) => (code === 0 ? resolve(out) : reject(new Error(`run.sh ${args.join(" ")} exited ${code}:\n${out}`))));
+  });
+}
+
+function portFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = createServer();
+    s.once("error", () => resolve(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => resolve(true)));
+  });
+}
+
+/** A block of 300 ports whose used ones are free now. */
+async function portBase(): Promise<number> {
+  for (;;) {
+    const base = 30_000 + Math.floor(Math.random() * 300) * 100;
+    let ok = true;
+    for (let dc = 0; dc < 3 && ok; dc++) for (const off of [0, 10, 11, 12, 13, 14]) if (!(await portFree(base + dc * 100 + off))) ok = false;
+    if (ok) return base;
+  }
+}
+
+async function call(dc: string, method: string, path: string, body?: unknown): Promise<Response> {
+  return fetch(`http://${http.get(dc)}${path}`, { method, ...(body === undefined ? {} : { body: JSON.stringify(body) }) });
+}
+
+async function register(dc: string, node: string, addr: string, status: string): Promise<void> {
+  const res = await call(dc, "PUT", "/v1/catalog/register", {
+    Node: node,
+    Address: addr,
+    Service: { ID: "api", Service: "api", Port: 8080 },
+    Check: { CheckID: "api-health", Name: "api", Status: status, ServiceID: "api" },
+  });
+  expect(res.status).toBe(200);
+}
+
+async function createQuery(dc: string, body: unknown): Promise<void> {
+  const res = await call(dc, "POST", "/v1/query", body);
+  expect(res.status).toBe(200);
+}
+
+interface Executed {
+  Datacenter: string;
+  Failovers: number;
+  Nodes: { Node: { Address: string } }[];
+}
+
+async function execute(name: string): Promise<Executed & { ms: number }> {
+  const started = performance.now();
+  const res = await call("dc1", "GET", `/v1/query/${name}/execute`);
+  const ms = performance.now() - started;
+  expect(res.status).toBe(200);
+  return { ...((await res.json()) as Executed), ms };
+}
+
+const addrs = (r: Executed): string[] => r.Nodes.map((n) => n.Node.Address).sort();
+const dig = async (name: string, dc = "dc1"): Promise<string[]> => (await digAt(dnsPort.get(dc)!, name, "A", "+short")).trim().split("\n").filter((l) => l !== "").sort();
+
+beforeAll(async () => {
+  const dir = await tempDir("consulate-query-fed-");
+  removeDir = dir.remove;
+  env = { BASE_DIR: dir.path, PORT_BASE: String(await portBase()) };
+  const out = await run("up");
+  for (const m of out.matchAll(/DC=(dc\d) HTTP=(\S+) DNS=127\.0\.0\.1:(\d+)/g)) {
+    http.set(m[1]!, m[2]!);
+    dnsPort.set(m[1]!, Number(m[3]));
+  }
+  expect(http.size).toBe(3);
+  for (const i of [1, 2]) await register("dc2", `dc2-api${i}`, `10.2.0.${i}`, "passing");
+  for (const i of [1, 2]) await register("dc3", `dc3-api${i}`, `10.3.0.${i}`, "passing");
+  await register("dc1", "dc1-api1", "10.1.0.1", "critical");
+  await createQuery("dc1", { Name: "api", Service: { Service: "api", Failover: { NearestN: 2 } }, DNS: { TTL: "3s" } });
+  await createQuery("dc1", { Name: "api-pinned", Service: { Service: "api", Failover: { Datacenters: ["dc3", "dc2"] } } });
+  await createQuery("dc1", { Name: "api-dc2-first", Service: { Service: "api", Failover: { Datacenters: ["dc2", "dc3"] } } });
+  await createQuery("dc3", { Name: "api", Service: { Service: "api" } });
+}, 300_000);
+
+afterAll(async () => {
+  await run("down").catch(() => {});
+  await removeDir();
+}, 60_000);
+
+test("failover across datacenters: nearest by WAN RTT, listed order, a failed datacenter skipped, a stopped one never waited for", async () => {
+  // NearestN follows the distance order dc1 reports (loopback RTTs are close, so read it rather than assume it).
+  let nearest = "";
+  for (let attempt = 0; attempt < 5; attempt++) {
+    const order = (await (await call("dc1", "GET", "/v1/catalog/datacenters")).json()) as string[];
+    const r = await execute("api");
+    expect(r.Failovers).toBe(1);
+    if (r.Datacenter === order[1]) {
+      nearest = r.Datacenter;
+      break;
+    }
+  }
+  expect(["dc2", "dc3"]).toContain(nearest);
+
+  // The listed order: dc3 answers (HTTP and DNS, with the query's TTL), the client sees dc3's instances.
+  const pinned = await execute("api-pinned");
+  expect(pinned).toMatchObject({ Datacenter: "dc3", Failovers: 1 });
+  expect(addrs(pinned)).toEqual(["10.3.0.1", "10.3.0.2"]);
+  expect(await dig("api-pinned.query.consul")).toEqual(["10.3.0.1", "10.3.0.2"]);
+  // <query>.query.<dc>.consul runs dc3's own "api" query in dc3.
+  expect(await dig("api.query.dc3.consul")).toEqual(["10.3.0.1", "10.3.0.2"]);
+
+  // dc3's instances fail: dc2 answers.
+  for (const i of [1, 2]) await register("dc3", `dc3-api${i}`, `10.3.0.${i}`, "critical");
+  const moved = await execute("api-pinned");
+  expect(moved).toMatchObject({ Datacenter: "dc2", Failovers: 2 });
+  expect(await dig("api-pinned.query.consul")).toEqual(["10.2.0.1", "10.2.0.2"]);
+  for (const i of [1, 2]) await register("dc3", `dc3-api${i}`, `10.3.0.${i}`, "passing");
+
+  // dc2 stopped as a whole (server and NATS killed): a query that lists it first answers from dc3 within a second.
+  await run("stop", "dc2");
+  const times: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    const r = await execute("api-dc2-first");
+    expect(r.Datacenter).toBe("dc3");
+    expect(addrs(r)).toEqual(["10.3.0.1", "10.3.0.2"]);
+    times.push(r.ms);
+  }
+  times.sort((a, b) => a - b);
+  console.log(`api-dc2-first with dc2 stopped: ${times.map((t) => t.toFixed(0)).join(", ")} ms`);
+  expect(times[1]!).toBeLessThan(1000);
+  const started = performance.now();
+  expect(await dig("api-dc2-first.query.consul")).toEqual(["10.3.0.1", "10.3.0.2"]);
+  expect(performance.now() - started).toBeLessThan(2000);
+
+  // SkipLocal across real datacenters: healthy in dc1, still answered from elsewhere.
+  await register("dc1", "dc1-api1", "10.1.0.1", "passing");
+  await createQuery("dc1", { Name: "api-away", Service: { Service: "api", SkipLocal: true, Failover: { Datacenters: ["dc2", "dc3"] } } });
+  expect(await execute("api")).toMatchObject({ Datacenter: "dc1", Failovers: 0 });
+  expect(await execute("api-away")).toMatchObject({ Datacenter: "dc3" });
+}, 120_000);
