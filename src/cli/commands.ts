@@ -1,67 +1,56 @@
 /** The top-level command table and usage text. */
 import type { Command } from "./command.ts";
 import type { CliIo } from "./io.ts";
-import { catalogCommand } from "./catalog/mod.ts";
-import { configCommand } from "./config/mod.ts";
-import { intentionCommand } from "./intention/mod.ts";
-import { connectCommand } from "./connect/mod.ts";
-import { eventCommand } from "./event.ts";
-import { forceLeaveCommand } from "./force_leave.ts";
-import { joinCommand } from "./join.ts";
-import { keygenCommand } from "./keygen.ts";
-import { keyringCommand } from "./keyring.ts";
-import { kvCommand } from "./kv/mod.ts";
-import { leaveCommand } from "./leave.ts";
-import { lockCommand } from "./lock.ts";
-import { maintCommand } from "./maint.ts";
-import { membersCommand } from "./members.ts";
-import { reloadCommand } from "./reload.ts";
-import { rttCommand } from "./rtt.ts";
-import { operatorCommand } from "./operator/mod.ts";
-import { servicesCommand } from "./services/mod.ts";
-import { snapshotCommand } from "./snapshot/mod.ts";
-import { tlsCommand } from "./tls/mod.ts";
 import { versionCommand } from "./version.ts";
-import { watchCommand } from "./watch/mod.ts";
 import { columnize } from "./format/columnize.ts";
 
 /**
- * `agent` is built elsewhere (`./agent.ts`) and loaded only when asked for,
- * so every other command works, and starts fast, without it.
+ * A command whose code is loaded only when it runs, so `consulate version` or
+ * `consulate kv get` never parse the agent, the mesh or the NATS client
+ * (each is a chunk of its own in the Node bundle).
  */
-const agentCommand: Command = {
-  synopsis: "Runs a Consulate agent",
-  help: () => "Usage: consulate agent [options]\n\n  Starts the Consulate agent and runs until an interrupt is received.\n",
-  async run(args: string[], _io: CliIo): Promise<number> {
-    const mod: { agentCommand(args: string[]): Promise<number> } = await import("./agent.ts");
-    return mod.agentCommand(args);
-  },
-};
+export interface LazyCommand extends Command {
+  load(): Promise<Command>;
+}
 
-export const commands: Readonly<Record<string, Command>> = {
-  agent: agentCommand,
-  catalog: catalogCommand,
-  config: configCommand,
-  connect: connectCommand,
-  event: eventCommand,
-  "force-leave": forceLeaveCommand,
-  intention: intentionCommand,
-  join: joinCommand,
-  keygen: keygenCommand,
-  keyring: keyringCommand,
-  kv: kvCommand,
-  leave: leaveCommand,
-  lock: lockCommand,
-  maint: maintCommand,
-  members: membersCommand,
-  operator: operatorCommand,
-  reload: reloadCommand,
-  rtt: rttCommand,
-  services: servicesCommand,
-  snapshot: snapshotCommand,
-  tls: tlsCommand,
+function lazy(name: string, synopsis: string, load: () => Promise<Command>): LazyCommand {
+  return {
+    synopsis,
+    load,
+    help: () => `Run "consulate ${name} -h" for this command's help.\n`,
+    async run(args: string[], io: CliIo): Promise<number> {
+      return (await load()).run(args, io);
+    },
+  };
+}
+
+export const commands: Readonly<Record<string, Command | LazyCommand>> = {
+  agent: lazy("agent", "Runs a Consulate agent", async () => {
+    const { agentCommand } = await import("./agent.ts");
+    return { synopsis: "Runs a Consulate agent", help: () => "Usage: consulate agent [options]\n", run: (args) => agentCommand(args) };
+  }),
+  catalog: lazy("catalog", "Interact with the catalog", async () => (await import("./catalog/mod.ts")).catalogCommand),
+  config: lazy("config", "Interact with Consul's Centralized Configurations", async () => (await import("./config/mod.ts")).configCommand),
+  connect: lazy("connect", "Interact with Consul Connect", async () => (await import("./connect/mod.ts")).connectCommand),
+  event: lazy("event", "Fire a new event", async () => (await import("./event.ts")).eventCommand),
+  "force-leave": lazy("force-leave", 'Forces a member of the cluster to enter the "left" state', async () => (await import("./force_leave.ts")).forceLeaveCommand),
+  intention: lazy("intention", "Interact with Connect service intentions", async () => (await import("./intention/mod.ts")).intentionCommand),
+  join: lazy("join", "Tell Consul agent to join cluster", async () => (await import("./join.ts")).joinCommand),
+  keygen: lazy("keygen", "Generates a new encryption key", async () => (await import("./keygen.ts")).keygenCommand),
+  keyring: lazy("keyring", "Manages gossip layer encryption keys", async () => (await import("./keyring.ts")).keyringCommand),
+  kv: lazy("kv", "Interact with the key-value store", async () => (await import("./kv/mod.ts")).kvCommand),
+  leave: lazy("leave", "Gracefully leaves the Consul cluster and shuts down", async () => (await import("./leave.ts")).leaveCommand),
+  lock: lazy("lock", "Execute a command holding a lock", async () => (await import("./lock.ts")).lockCommand),
+  maint: lazy("maint", "Controls node or service maintenance mode", async () => (await import("./maint.ts")).maintCommand),
+  members: lazy("members", "Lists the members of a Consul cluster", async () => (await import("./members.ts")).membersCommand),
+  operator: lazy("operator", "Provides cluster-level tools for Consul operators", async () => (await import("./operator/mod.ts")).operatorCommand),
+  reload: lazy("reload", "Triggers the agent to reload configuration files", async () => (await import("./reload.ts")).reloadCommand),
+  rtt: lazy("rtt", "Estimates network round trip time between nodes", async () => (await import("./rtt.ts")).rttCommand),
+  services: lazy("services", "Interact with services", async () => (await import("./services/mod.ts")).servicesCommand),
+  snapshot: lazy("snapshot", "Saves, restores and inspects snapshots of Consul server state", async () => (await import("./snapshot/mod.ts")).snapshotCommand),
+  tls: lazy("tls", "Builtin helpers for creating CAs and certificates", async () => (await import("./tls/mod.ts")).tlsCommand),
   version: versionCommand,
-  watch: watchCommand,
+  watch: lazy("watch", "Watch for changes in Consul", async () => (await import("./watch/mod.ts")).watchCommand),
 };
 
 export function topUsage(): string {

@@ -1,9 +1,11 @@
 /** How the intention commands print intentions (Go's api.Intention.String and command/intention/format.go). */
 import { type Intention, intentionPart } from "../../api/mod.ts";
 
-/** `web => db (allow)`, namespaces shown only when not the default. */
+/** `web => db (allow)`, or `(2 permissions)` for an L7 intention; namespaces shown only when not the default. */
 export function intentionLine(ixn: Intention): string {
-  return `${intentionPart(ixn.SourceNS, ixn.SourceName)} => ${intentionPart(ixn.DestinationNS, ixn.DestinationName)} (${ixn.Action ?? ""})`;
+  const n = ixn.Permissions?.length ?? 0;
+  const detail = n === 0 ? (ixn.Action ?? "") : n === 1 ? "1 permission" : `${n} permissions`;
+  return `${intentionPart(ixn.SourceNS, ixn.SourceName)} => ${intentionPart(ixn.DestinationNS, ixn.DestinationName)} (${detail})`;
 }
 
 /** Go's time.RFC850 in UTC: `Monday, 02-Jan-06 15:04:05 UTC`; a missing time is Go's zero time. */
