@@ -49,7 +49,8 @@ export class GatewayListeners {
     const seen = new Set<string>();
     for (const b of this.o.binds) {
       const key = `${b.host}:${b.port}`;
-      if (seen.has(key)) continue;
+      // Port 0 asks for a fresh port each time, so only fixed ports can repeat.
+      if (b.port !== 0 && seen.has(key)) continue;
       seen.add(key);
       const server = createServer({ allowHalfOpen: this.o.allowHalfOpen ?? false, noDelay: true }, (s) => this.accept(s));
       await new Promise<void>((resolve, reject) => {

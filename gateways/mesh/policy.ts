@@ -86,6 +86,11 @@ export class InboundPolicy {
     return fromEntries || !this.fallbackProtocol ? d : { ...d, protocol: this.fallbackProtocol.toLowerCase() };
   }
 
+  /** `MeshGateway.Mode` of the service's service-defaults, else of proxy-defaults ("" when neither sets one). */
+  get meshGatewayMode(): string {
+    return (this.serviceDefaultsWatch.value?.MeshGateway?.Mode || this.proxyDefaultsWatch.value?.MeshGateway?.Mode || "").toLowerCase();
+  }
+
   connection(source: ServiceIdentity): ConnectionVerdict {
     const set = this.intentionsWatch.value;
     // Fail closed until the protocol is known too: an http service judged as tcp would skip its L7 checks.

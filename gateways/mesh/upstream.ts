@@ -7,6 +7,7 @@
 import { createServer, type AddressInfo, type Server as NetServer, type Socket } from "node:net";
 import { connect as tlsConnect, type TLSSocket } from "node:tls";
 import type { Client } from "../../src/api/mod.ts";
+import { allEndpoints, type Endpoint, meshGatewaysOf, type ServiceSetFollower } from "../gateway/catalog.ts";
 import type { MeshIdentity } from "./identity.ts";
 import { errorText, type MeshLogger, silentLogger } from "./log.ts";
 import { splice, whenConnected } from "./relay.ts";
@@ -22,15 +23,40 @@ export interface UpstreamTarget {
   readonly datacenter?: string;
 }
 
-/** Healthy instances of one upstream service, handed out round-robin. */
+/** How a sidecar reaches another datacenter's service (Consul's MeshGateway.Mode); "" and "none" dial its instances directly. */
+export type MeshGatewayRoute = "direct" | "local" | "remote";
+
+export interface UpstreamResolverOptions {
+  readonly client: Client;
+  readonly target: UpstreamTarget;
+  readonly logger?: MeshLogger;
+  /** The mesh gateway mode in force for this upstream, already resolved by precedence. */
+  readonly meshGatewayMode?: () => string;
+  /** This endpoint's datacenter (null until known). */
+  readonly localDatacenter?: () => string | null;
+}
+
+/**
+ * Where connections for one upstream go, handed out round-robin: its healthy
+ * Connect instances, or for a service in another datacenter with mode
+ * `local` this datacenter's mesh gateways (LAN addresses), with mode
+ * `remote` that datacenter's mesh gateways (WAN addresses). The TLS session
+ * is end to end with the service either way: only the dialled address changes.
+ */
 export class UpstreamResolver {
   readonly target: UpstreamTarget;
+  private readonly o: UpstreamResolverOptions;
+  private readonly log: MeshLogger;
   private readonly watch: Watch<UpstreamInstance[]>;
+  private localGateways: ServiceSetFollower<Endpoint[]> | null = null;
+  private remoteGateways: ServiceSetFollower<Endpoint[]> | null = null;
+  private lastRoute: MeshGatewayRoute | null = null;
   private cursor = 0;
 
-  constructor(o: { client: Client; target: UpstreamTarget; logger?: MeshLogger }) {
+  constructor(o: UpstreamResolverOptions) {
+    this.o = o;
     this.target = o.target;
-    const log = o.logger ?? silentLogger;
+    const log = (this.log = o.logger ?? silentLogger);
     this.watch = new Watch({
       name: `upstream ${o.target.service}`,
       fetch: (p) => fetchUpstream(o.client, o.target.service, o.target.datacenter ?? "", p),
@@ -46,16 +72,45 @@ export class UpstreamResolver {
     return this;
   }
 
-  stop(): Promise<void> {
-    return this.watch.stop();
+  async stop(): Promise<void> {
+    await Promise.all([this.watch.stop(), this.localGateways?.stop(), this.remoteGateways?.stop()]);
   }
 
-  ready(): Promise<UpstreamInstance[]> {
-    return this.watch.ready();
+  /** The route in force now: gateways only for a service of another datacenter. */
+  get route(): MeshGatewayRoute {
+    const dc = this.target.datacenter ?? "";
+    const local = this.o.localDatacenter?.() ?? null;
+    let r: MeshGatewayRoute = "direct";
+    if (dc !== "" && local !== null && dc !== local) {
+      const mode = (this.o.meshGatewayMode?.() ?? "").toLowerCase();
+      r = mode === "local" ? "local" : mode === "remote" ? "remote" : "direct";
+    }
+    if (r !== this.lastRoute) {
+      this.lastRoute = r;
+      this.log.info(`upstream "${this.target.service}"${dc ? ` in ${dc}` : ""}: ${r === "direct" ? "dialling its instances directly" : `through the ${r === "local" ? "local" : `${dc}`} mesh gateways (mode ${r})`}`);
+    }
+    return r;
+  }
+
+  private gateways(route: "local" | "remote"): ServiceSetFollower<Endpoint[]> {
+    if (route === "local") return (this.localGateways ??= meshGatewaysOf(this.o.client, "", this.log).start());
+    return (this.remoteGateways ??= meshGatewaysOf(this.o.client, this.target.datacenter ?? "", this.log).start());
+  }
+
+  async ready(): Promise<readonly UpstreamInstance[]> {
+    const r = this.route;
+    if (r === "direct") return this.watch.ready();
+    await this.gateways(r).ready();
+    return this.instances;
   }
 
   get instances(): readonly UpstreamInstance[] {
-    return this.watch.value ?? [];
+    const r = this.route;
+    if (r === "direct") return this.watch.value ?? [];
+    return allEndpoints(this.gateways(r)).map((e) => {
+      const at = r === "remote" && e.wan ? e.wan : e;
+      return { address: at.address, port: at.port, id: e.id, node: e.node };
+    });
   }
 
   /** The next instance in turn, or null when none is healthy. */

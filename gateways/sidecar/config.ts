@@ -20,6 +20,8 @@ export interface UpstreamConfig {
   readonly datacenter: string;
   readonly bindAddress: string;
   readonly bindPort: number;
+  /** The upstream's `MeshGateway.Mode` ("" when it sets none). */
+  readonly meshGatewayMode?: string;
 }
 
 export interface SidecarConfig {
@@ -29,18 +31,30 @@ export interface SidecarConfig {
   readonly upstreams: readonly UpstreamConfig[];
   /** `Proxy.Config.protocol`, used when no config entry names the protocol. */
   readonly protocol: string;
+  /** The proxy registration's `Proxy.MeshGateway.Mode` ("" when it sets none). */
+  readonly meshGatewayMode?: string;
 }
 
 export class SidecarConfigError extends Error {
   override readonly name = "SidecarConfigError";
 }
 
+/** `MeshGateway` as registered: `Mode` over the JSON API, `mode` when it came from an HCL/JSON config file as written. */
+interface ModeWire {
+  Mode?: string;
+  mode?: string;
+}
+
+const modeOf = (m: ModeWire | undefined): string => (m?.Mode ?? m?.mode ?? "").toLowerCase();
+
 interface ProxyWire {
   DestinationServiceName?: string;
   LocalServiceAddress?: string;
   LocalServicePort?: number;
   Config?: Record<string, unknown>;
+  MeshGateway?: ModeWire;
   Upstreams?: {
+    MeshGateway?: ModeWire;
     DestinationType?: string;
     DestinationName?: string;
     DestinationNamespace?: string;
@@ -73,6 +87,7 @@ export function configFromRegistration(svc: AgentServiceWire, agentAddress: stri
       datacenter: u.Datacenter ?? "",
       bindAddress: u.LocalBindAddress || "127.0.0.1",
       bindPort: u.LocalBindPort ?? 0,
+      meshGatewayMode: modeOf(u.MeshGateway),
     }));
   return {
     service: dest,
@@ -87,6 +102,7 @@ export function configFromRegistration(svc: AgentServiceWire, agentAddress: stri
         : null,
     upstreams,
     protocol: str("protocol"),
+    meshGatewayMode: modeOf(p.MeshGateway),
   };
 }
 

@@ -32,7 +32,7 @@ interface RunningUpstream {
   readonly listener: UpstreamListener;
 }
 
-const upstreamKey = (u: UpstreamConfig) => JSON.stringify([u.destinationName, u.destinationNamespace, u.datacenter, u.bindAddress, u.bindPort]);
+const upstreamKey = (u: UpstreamConfig) => JSON.stringify([u.destinationName, u.destinationNamespace, u.datacenter, u.bindAddress, u.bindPort, u.meshGatewayMode ?? ""]);
 const publicKey = (p: PublicListenerConfig | null) => JSON.stringify(p);
 
 export class SidecarProxy {
@@ -183,6 +183,9 @@ export class SidecarProxy {
         client: this.o.client,
         target: { service: u.destinationName, namespace: u.destinationNamespace, datacenter: u.datacenter },
         logger: this.log,
+        // Consul's precedence: the upstream's own mode, then the proxy registration's, then service-defaults, then proxy-defaults.
+        meshGatewayMode: () => u.meshGatewayMode || this.config?.meshGatewayMode || policy.meshGatewayMode,
+        localDatacenter: () => identity.datacenter,
       }).start();
       const listener = new UpstreamListener({ identity, resolver, bindAddress: u.bindAddress, bindPort: u.bindPort, logger: this.log });
       try {

@@ -42,6 +42,8 @@ export class FakeControlPlane {
   /** When true, every request fails with a reset (the agent is "down"). */
   down = false;
   requests = 0;
+  /** Every request's path and X-Consul-Token, in order. */
+  readonly seen: { token: string; path: string }[] = [];
   private server!: Server;
   private waiters: (() => void)[] = [];
 
@@ -116,6 +118,8 @@ export class FakeControlPlane {
 
   private async handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
     this.requests++;
+    this.seen.push({ token: String(req.headers["x-consul-token"] ?? ""), path: (req.url ?? "").split("?")[0]! });
+    if (this.seen.length > 10_000) this.seen.splice(0, 5_000);
     if (this.down) {
       req.socket.destroy();
       return;

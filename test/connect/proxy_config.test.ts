@@ -16,10 +16,11 @@ test("a connect-proxy registration becomes listeners: the catalog's address, the
         LocalServiceAddress: "127.0.0.1",
         LocalServicePort: 8080,
         Config: { protocol: "http" },
+        MeshGateway: { Mode: "local" },
         Upstreams: [
           { DestinationType: "service", DestinationName: "db", LocalBindPort: 9191 },
           { DestinationType: "prepared_query", DestinationName: "q", LocalBindPort: 9192 },
-          { DestinationName: "cache", Datacenter: "dc2", LocalBindAddress: "127.0.0.2", LocalBindPort: 9193 },
+          { DestinationName: "cache", Datacenter: "dc2", LocalBindAddress: "127.0.0.2", LocalBindPort: 9193, MeshGateway: { mode: "Remote" } },
         ],
       },
     },
@@ -29,10 +30,11 @@ test("a connect-proxy registration becomes listeners: the catalog's address, the
     service: "web",
     public: { bindAddress: "10.0.0.5", bindPort: 21000, localAddress: "127.0.0.1", localPort: 8080 },
     upstreams: [
-      { destinationName: "db", destinationNamespace: "", datacenter: "", bindAddress: "127.0.0.1", bindPort: 9191 },
-      { destinationName: "cache", destinationNamespace: "", datacenter: "dc2", bindAddress: "127.0.0.2", bindPort: 9193 },
+      { destinationName: "db", destinationNamespace: "", datacenter: "", bindAddress: "127.0.0.1", bindPort: 9191, meshGatewayMode: "" },
+      { destinationName: "cache", destinationNamespace: "", datacenter: "dc2", bindAddress: "127.0.0.2", bindPort: 9193, meshGatewayMode: "remote" },
     ],
     protocol: "http",
+    meshGatewayMode: "local",
   });
   expect(() => configFromRegistration({ ID: "x", Service: "x", Address: "", Port: 1 }, "")).toThrow(SidecarConfigError);
   expect(() => configFromRegistration({ ID: "p", Service: "p", Kind: "connect-proxy", Address: "", Port: 1, Proxy: {} }, "")).toThrow("has no Proxy.DestinationServiceName");
