@@ -32,7 +32,20 @@ export interface AgentConfig {
   logLevel: LogLevel;
   enableScriptChecks: boolean;
   enableLocalScriptChecks: boolean;
-  limits: { kvMaxValueSize: number; txnMaxReqLen: number };
+  /**
+   * Consul's `limits` block: value sizes, and per-client connection caps
+   * (`http_max_conns_per_client` 200, `rpc_max_conns_per_client` 100, 0 = no
+   * cap), `rpc_handshake_timeout` (5s), plus Consulate's `http_read_timeout`
+   * (30s): how long a request's body may take to arrive.
+   */
+  limits: {
+    kvMaxValueSize: number;
+    txnMaxReqLen: number;
+    httpMaxConnsPerClient: number;
+    rpcMaxConnsPerClient: number;
+    rpcHandshakeTimeoutMs: number;
+    httpReadTimeoutMs: number;
+  };
   nodeMeta: Record<string, string>;
   /** Log entries between snapshots (Consul's raft_snapshot_threshold). */
   snapshotThreshold: number;
@@ -134,7 +147,7 @@ export function defaultConfig(): AgentConfig {
     logLevel: "info",
     enableScriptChecks: false,
     enableLocalScriptChecks: false,
-    limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024 },
+    limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024, httpMaxConnsPerClient: 200, rpcMaxConnsPerClient: 100, rpcHandshakeTimeoutMs: 5000, httpReadTimeoutMs: 30_000 },
     nodeMeta: {},
     snapshotThreshold: 16_384,
     trailingLogs: 10_240,
@@ -268,7 +281,12 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       }
       case "limits": {
         const l = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
-        checkKeys(file, "limits.", l, ["kv_max_value_size", "txn_max_req_len"]);
+        checkKeys(file, "limits.", l, ["kv_max_value_size", "txn_max_req_len", "http_max_conns_per_client", "rpc_max_conns_per_client", "rpc_handshake_timeout", "http_read_timeout"]);
+        const atLeastZero = (k: string) => expect<number>(file, `limits.${k}`, l[k], (x) => isNum(x) && (x as number) >= 0, "an integer, 0 or more");
+        if ("http_max_conns_per_client" in l) cfg.limits.httpMaxConnsPerClient = atLeastZero("http_max_conns_per_client");
+        if ("rpc_max_conns_per_client" in l) cfg.limits.rpcMaxConnsPerClient = atLeastZero("rpc_max_conns_per_client");
+        if ("rpc_handshake_timeout" in l) cfg.limits.rpcHandshakeTimeoutMs = duration(file, "limits.rpc_handshake_timeout", l.rpc_handshake_timeout);
+        if ("http_read_timeout" in l) cfg.limits.httpReadTimeoutMs = duration(file, "limits.http_read_timeout", l.http_read_timeout);
         if ("kv_max_value_size" in l) cfg.limits.kvMaxValueSize = expect(file, "limits.kv_max_value_size", l.kv_max_value_size, isNum, "an integer");
         if ("txn_max_req_len" in l) cfg.limits.txnMaxReqLen = expect(file, "limits.txn_max_req_len", l.txn_max_req_len, isNum, "an integer");
         break;

@@ -19,6 +19,7 @@ import { dnsReadOptions, resolveDnsConfig, rpcQueryRunner, type RunningDns, star
 import { allowAll, createApp } from "../http/mod.ts";
 import { memoryUsage, pid } from "../runtime/process.ts";
 import { type HttpListener, serveHttp } from "../runtime/serve.ts";
+import { limitPerClient, TOO_MANY_CONNECTIONS } from "../http/client_limit.ts";
 import { inProcessRpc, listenRpc, type Rpc, type RpcListener, ServerRouter } from "../rpc/mod.ts";
 import { MemberReconciler } from "../server/reconcile.ts";
 import { Server, systemClock } from "../server/mod.ts";
@@ -146,6 +147,8 @@ async function start(
       port: cfg.ports.server,
       server: srv,
       ...(fed ? { forward: fed.rpc, table: fed.table } : {}),
+      maxConnsPerClient: cfg.limits.rpcMaxConnsPerClient,
+      handshakeTimeoutMs: cfg.limits.rpcHandshakeTimeoutMs,
       onBadPeer: (remote, reason) => logger.warn(`rpc: dropped connection from ${remote}: ${reason}`),
     });
     const listener = rpcListener;
@@ -249,7 +252,14 @@ async function start(
       memory: memoryUsage,
     },
   });
-  const http = await serveHttp({ hostname: cfg.clientAddr, port: cfg.ports.http, fetch: (req, remoteAddress) => app.fetch(req, { remoteAddress }) });
+  const readTimeoutMs = cfg.limits.httpReadTimeoutMs;
+  const http = await serveHttp({
+    hostname: cfg.clientAddr,
+    port: cfg.ports.http,
+    fetch: limitPerClient(cfg.limits.httpMaxConnsPerClient, (req, remoteAddress) => app.fetch(req, { remoteAddress, readTimeoutMs })),
+    maxConnsPerClient: cfg.limits.httpMaxConnsPerClient,
+    tooManyConnections: TOO_MANY_CONNECTIONS,
+  });
   undo.push(() => http.stop());
   httpPort = http.port;
   logger.info(`http: listening on ${cfg.clientAddr}:${http.port}`);

@@ -6,6 +6,7 @@
  * timeout and per-connection back-pressure.
  */
 import { createServer, type Server as NetServer, type Socket as NetSocket } from "node:net";
+import { PerClientCount } from "../structs/per_client.ts";
 import type { DnsReply, Transport } from "./handler.ts";
 import { DropOldestQueue } from "./queue.ts";
 import { bindUdp as bindUdpSocket, type UdpEndpoint } from "../runtime/udp.ts";
@@ -33,6 +34,9 @@ export interface DnsServerOptions {
   /** Answers waiting on the recursors, across both transports. */
   readonly maxAsync?: number;
   readonly maxTcpConnections?: number;
+  /** TCP connections one client address may hold (100), so one client cannot take all of `maxTcpConnections`. */
+  readonly maxTcpPerClient?: number;
+  /** A TCP connection idle this long is closed, and so is one whose query has not fully arrived this long after its first byte. */
   readonly tcpIdleTimeoutMs?: number;
   /** Answers a TCP connection may have in flight before it is paused. */
   readonly tcpMaxInFlight?: number;
@@ -159,14 +163,27 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
   };
 
   const connections = new Set<NetSocket>();
+  const perClient = new PerClientCount(opts.maxTcpPerClient ?? 100);
+  const idleMs = opts.tcpIdleTimeoutMs ?? 8000;
   // --- TCP
   const onConnection = (sock: NetSocket) => {
+    const address = sock.remoteAddress ?? "";
+    const release = perClient.acquire(address);
+    if (release === null) {
+      sock.destroy();
+      return;
+    }
     connections.add(sock);
     sock.setNoDelay(true);
-    sock.setTimeout(opts.tcpIdleTimeoutMs ?? 8000, () => sock.destroy());
+    sock.setTimeout(idleMs, () => sock.destroy());
+    // Bytes trickled in keep the idle timer from firing: a query must also arrive whole in time.
+    let partial: ReturnType<typeof setTimeout> | undefined;
     sock.on("error", () => {});
-    sock.on("close", () => connections.delete(sock));
-    const address = sock.remoteAddress ?? "";
+    sock.on("close", () => {
+      clearTimeout(partial);
+      connections.delete(sock);
+      release();
+    });
     let buf: Buffer = Buffer.alloc(0);
     let inFlight = 0;
     const write = (r: Uint8Array) => {
@@ -204,7 +221,11 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
           write,
         );
       }
-      if (buf.length === 0) buf = Buffer.alloc(0);
+      if (buf.length === 0) {
+        buf = Buffer.alloc(0);
+        clearTimeout(partial);
+        partial = undefined;
+      } else partial ??= setTimeout(() => sock.destroy(), idleMs);
     });
   };
 

@@ -101,6 +101,8 @@ export function createApp(api: ApiContext): Hono {
   app.notFound((c) => c.text(`404 page not found`, 404));
 
   app.onError((err, c) => {
+    // A body that did not arrive in time: the connection is not worth keeping.
+    if (err instanceof HttpError && err.status === 408) return c.text(err.message, 408, { Connection: "close" });
     if (err instanceof HttpError) return c.text(err.message, err.status as 400);
     if (err instanceof FilterError) return c.text(err.message, 400);
     if (err instanceof DecodeError) return c.text(err.message, 400);

@@ -44,6 +44,8 @@ export interface Limits {
   readonly kvMaxValueSize: number;
   readonly txnMaxReqLen: number;
   readonly txnMaxOps: number;
+  /** How long a request body may take to arrive before the request is answered 408 (30 s when absent). */
+  readonly httpReadTimeoutMs?: number;
 }
 
 /** The single hook every request passes through; allow-all until ACLs land. */
@@ -183,8 +185,29 @@ export async function readText(c: Context, limit: number): Promise<string> {
   return new TextDecoder().decode(await readBytes(c, limit, (n) => `Request body too large, max size: ${limit} bytes (got ${n})`));
 }
 
-/** Reads the body, stopping as soon as it passes `limit`, so a body without a Content-Length cannot exhaust memory. */
+/** How long a body may take to arrive unless the listener says otherwise (`limits.http_read_timeout`). */
+export const DEFAULT_BODY_READ_TIMEOUT_MS = 30_000;
+
+/**
+ * Reads the body, stopping as soon as it passes `limit`, so a body without a
+ * Content-Length cannot exhaust memory, or its deadline, so a body trickled a
+ * byte at a time cannot hold a request (and its connection) open for ever.
+ */
 export async function readBytes(c: Context, limit: number, tooLarge: (size: number) => string): Promise<Uint8Array> {
+  const env = c.env as { readTimeoutMs?: number } | undefined;
+  const ms = env?.readTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const late = new Promise<never>((_, reject) => {
+    timer = setTimeout(() => reject(new HttpError(408, `Request body not received within ${ms} ms`)), ms);
+  });
+  try {
+    return await Promise.race([readBody(c, limit, tooLarge), late]);
+  } finally {
+    clearTimeout(timer);
+  }
+}
+
+async function readBody(c: Context, limit: number, tooLarge: (size: number) => string): Promise<Uint8Array> {
   const declared = Number(c.req.header("content-length") ?? "0");
   if (declared > limit) throw new HttpError(413, tooLarge(declared));
   // A declared length within the limit: read the body in one native call (the stream reader costs far more per request).

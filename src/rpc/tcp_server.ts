@@ -11,6 +11,7 @@ import { validateArgs, validateOptions } from "./validate.ts";
 import type { Server } from "../server/server.ts";
 import { type EndpointTable, endpoints, type Handler, isMethod } from "../server/endpoints/table.ts";
 import type { Method, Rpc } from "./types.ts";
+import { PerClientCount } from "../structs/per_client.ts";
 
 export interface RpcListenerOptions {
   readonly host: string;
@@ -20,6 +21,10 @@ export interface RpcListenerOptions {
   readonly table?: EndpointTable;
   /** Where calls for other datacenters go (federation); without it they fail with "No path to datacenter". */
   readonly forward?: Rpc;
+  /** Connections one client address may hold (Consul's `limits.rpc_max_conns_per_client`, 100; 0: no cap). */
+  readonly maxConnsPerClient?: number;
+  /** Time a new connection has to send the preamble (Consul's `limits.rpc_handshake_timeout`, 5 s). */
+  readonly handshakeTimeoutMs?: number;
   /** Told about connections dropped for bad input (never thrown). */
   readonly onBadPeer?: (remote: string, reason: string) => void;
 }
@@ -54,9 +59,17 @@ export async function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> 
     return (table[method] as Handler<Method>)(opts.server, args as never, o);
   };
 
+  const perClient = new PerClientCount(opts.maxConnsPerClient ?? 100);
   const serve = (socket: Socket) => {
+    const release = perClient.acquire(socket.remoteAddress ?? "");
+    if (release === null) return refuse(socket, `client already holds the most connections allowed (rpc_max_conns_per_client)`);
+    socket.once("close", release);
     stats.connections++;
     sockets.add(socket);
+    const handshake = setTimeout(() => {
+      if (!greeted) refuse(socket, "no preamble within the handshake timeout (rpc_handshake_timeout)");
+    }, opts.handshakeTimeoutMs ?? 5000);
+    socket.once("close", () => clearTimeout(handshake));
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 10_000);
     const reader = new FrameReader(MAX_REQUEST_FRAME);
@@ -78,6 +91,7 @@ export async function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> 
         }
         for (let i = 0; i < RPC_MAGIC.length; i++) if (joined[i] !== RPC_MAGIC[i]) return refuse(socket, "not a Consulate RPC client (bad preamble)");
         greeted = true;
+        clearTimeout(handshake);
         data = joined.subarray(RPC_MAGIC.length);
       }
       let bodies: Uint8Array[];

@@ -5,6 +5,7 @@
  * Blocking queries park requests for up to ten minutes, so every adapter turns
  * off the runtime's own request and idle time-outs.
  */
+import { PerClientCount } from "../structs/per_client.ts";
 /** `remoteAddress` is a function because looking the peer up costs time on every request. */
 export type FetchHandler = (request: Request, remoteAddress: () => string) => Response | Promise<Response>;
 
@@ -20,6 +21,15 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly fetch: FetchHandler;
+  /**
+   * Open connections one client address may hold (0: no cap). Applied where
+   * the server shows connections as they are accepted (node:http); Bun.serve
+   * and Deno.serve do not, and rely on the per-client request cap the
+   * handler applies (src/http/client_limit.ts).
+   */
+  readonly maxConnsPerClient?: number;
+  /** Body sent with the 429 that refuses a connection past the cap. */
+  readonly tooManyConnections?: string;
 }
 
 interface BunServer {
@@ -100,6 +110,8 @@ async function serveNode(options: ServeOptions): Promise<HttpListener> {
     hostname: options.hostname,
   });
   const http = server as import("node:http").Server;
+  const max = options.maxConnsPerClient ?? 0;
+  if (max > 0) capConnections(http, max, options.tooManyConnections ?? "");
   http.requestTimeout = 0;
   http.headersTimeout = 60_000;
   http.keepAliveTimeout = 65_000;
@@ -118,4 +130,18 @@ async function serveNode(options: ServeOptions): Promise<HttpListener> {
         http.closeAllConnections();
       }),
   };
+}
+
+/** Refuses a client's connections past `max` open ones with a bare 429, as Consul's connection limiter does. */
+function capConnections(http: import("node:http").Server, max: number, body: string): void {
+  const open = new PerClientCount(max);
+  const refusal = `HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${new TextEncoder().encode(body).length}\r\nConnection: close\r\n\r\n${body}`;
+  http.on("connection", (socket: import("node:net").Socket) => {
+    const release = open.acquire(socket.remoteAddress ?? "");
+    if (release === null) {
+      socket.end(refusal);
+      return;
+    }
+    socket.once("close", release);
+  });
 }

@@ -27,4 +27,7 @@ test("known keys still merge", () => {
   expect(cfg.datacenter).toBe("dc9");
   expect(cfg.ports.http).toBe(1234);
   expect(cfg.limits.kvMaxValueSize).toBe(10);
+  mergeConfigObject(cfg, { limits: { http_max_conns_per_client: 0, rpc_max_conns_per_client: 7, rpc_handshake_timeout: "2s", http_read_timeout: "1m" } }, "agent.json");
+  expect(cfg.limits).toMatchObject({ httpMaxConnsPerClient: 0, rpcMaxConnsPerClient: 7, rpcHandshakeTimeoutMs: 2000, httpReadTimeoutMs: 60_000 });
+  expect(() => mergeConfigObject(cfg, { limits: { http_max_conns_per_client: -1 } }, "agent.json")).toThrow("limits.http_max_conns_per_client must be an integer, 0 or more");
 });
