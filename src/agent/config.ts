@@ -11,6 +11,7 @@ import { parseGoDuration } from "../structs/duration.ts";
 import { isObject } from "../structs/json.ts";
 import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
 import { checkKeys, unknownKey } from "./config_keys.ts";
+import { parseHclConfig } from "./config_hcl.ts";
 import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, type NatsSettings } from "./config_nats.ts";
 import { defaultFederationSettings, FederationConfigError, type FederationSettings, mergeFederationBlock } from "../../federation/config.ts";
 
@@ -353,11 +354,16 @@ export async function loadConfigFile(cfg: AgentConfig, path: string): Promise<vo
   } catch (err) {
     throw new ConfigError(`Error reading config file "${path}": ${(err as Error).message}`);
   }
+  if (/\.hcl$/i.test(path)) {
+    mergeConfigObject(cfg, await parseHclConfig(text, path), path);
+    return;
+  }
   let raw: unknown;
   try {
     raw = JSON.parse(text);
   } catch (err) {
-    throw new ConfigError(`Error parsing ${path}: ${(err as Error).message}`);
+    const hint = /^\s*[A-Za-z_][\w-]*\s*(=|\{|")/.test(text) ? ' (this looks like HCL: name the file "*.hcl" to have it read as HCL)' : "";
+    throw new ConfigError(`Error parsing ${path}: ${(err as Error).message}${hint}`);
   }
   mergeConfigObject(cfg, raw, path);
 }
@@ -369,7 +375,8 @@ export async function loadConfigDir(cfg: AgentConfig, dir: string): Promise<void
   } catch (err) {
     throw new ConfigError(`Error reading config dir "${dir}": ${(err as Error).message}`);
   }
-  for (const name of names.filter((n) => n.endsWith(".json")).sort()) await loadConfigFile(cfg, join(dir, name));
+  // Consul reads both formats from a config dir, in name order.
+  for (const name of names.filter((n) => n.endsWith(".json") || n.endsWith(".hcl")).sort()) await loadConfigFile(cfg, join(dir, name));
 }
 
 /** Checks what a started agent relies on. */

@@ -14,12 +14,13 @@ import {
 } from "../agent/mod.ts";
 import { splitUrls } from "../agent/config_nats.ts";
 import { federationNatsFlag } from "../../federation/config.ts";
+import { portInUseHint } from "./agent_hints.ts";
 import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { VERSION } from "../version.ts";
 
 function listFlag(usageText: string): Flag<string[]> {
-  return { kind: "string", initial: [], usage: usageText, placeholder: "=<value>", group: "command", parse: (raw, prev) => [...prev, raw] };
+  return { kind: "string", initial: [], usage: usageText, placeholder: "value", group: "command", parse: (raw, prev) => [...prev, raw] };
 }
 
 const spec = {
@@ -54,8 +55,8 @@ const spec = {
   encrypt: stringFlag("", "Provides the gossip encryption key."),
   "data-dir": stringFlag("", "Path to a data directory to store agent state."),
   nats: listFlag("NATS server URL(s) holding the cluster's log (servers only). Comma-separated or repeated."),
-  "config-file": listFlag("Path to a JSON file to read configuration from. May be given more than once."),
-  "config-dir": listFlag("Path to a directory of *.json config files. May be given more than once."),
+  "config-file": listFlag("Path to a JSON or HCL file to read configuration from. May be given more than once."),
+  "config-dir": listFlag("Path to a directory of *.json and *.hcl config files. May be given more than once."),
   "pid-file": stringFlag("", "Path to file to store agent PID."),
   "log-level": stringFlag("", "Log level of the agent."),
   "enable-script-checks": boolFlag(false, "Enables health check scripts."),
@@ -133,7 +134,11 @@ export async function agentCommand(argv: string[]): Promise<number> {
       writeStderr(usage(HELP, spec) + "\n");
       return 0;
     }
-    if (err instanceof ConfigError || err instanceof FlagError) {
+    if (err instanceof FlagError) {
+      writeStderr(`==> ${err.message}\n    Run "consulate agent -h" for the list of flags.\n`);
+      return 1;
+    }
+    if (err instanceof ConfigError) {
       writeStderr(`==> ${err.message}\n`);
       return 1;
     }
@@ -147,7 +152,9 @@ export async function agentCommand(argv: string[]): Promise<number> {
   try {
     agent = await startAgent(cfg, logger, { onLeave: () => requestLeave(), reloadConfig: () => buildConfig(argv) });
   } catch (err) {
-    writeStderr(`==> Error starting agent: ${(err as Error).message}\n`);
+    const message = (err as Error).message;
+    const hint = portInUseHint(message, cfg.ports);
+    writeStderr(`==> Error starting agent: ${message}\n${hint ? `    ${hint}\n` : ""}`);
     return 1;
   }
   writeStdout(

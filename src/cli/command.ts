@@ -2,6 +2,12 @@
 import { FlagError, HelpRequested, parseFlags, usage, type FlagSpec, type Parsed } from "./flags.ts";
 import type { CliIo } from "./io.ts";
 import { Ui } from "./io.ts";
+import { ApiConnectionError } from "../api/mod.ts";
+
+/** Said when no agent answers: how the CLI picks the agent it talks to. */
+export function noAgentHint(address: string): string {
+  return `Is an agent running at ${address}? Start one with "consulate agent -dev", or point the CLI at yours with -http-addr or CONSUL_HTTP_ADDR.`;
+}
 
 export interface Command {
   /** One line for the command list. */
@@ -52,7 +58,19 @@ export function defineCommand<S extends FlagSpec>(def: {
   };
 }
 
-/** Message of an error as Consul prints it after "Error ...: ". */
+/**
+ * Message of an error as Consul prints it after "Error ...: "; when no agent
+ * answered, a second line says how the CLI picks its agent.
+ */
 export function errorText(err: unknown): string {
+  if (err instanceof ApiConnectionError && /connection refused|no such host/.test(err.message)) {
+    let where = err.url;
+    try {
+      where = new URL(err.url).host;
+    } catch {
+      // keep the URL as given
+    }
+    return `${err.message}\n${noAgentHint(where)}`;
+  }
   return err instanceof Error ? err.message : String(err);
 }

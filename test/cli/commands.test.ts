@@ -101,7 +101,10 @@ test("a bad address or an unreachable agent is reported like Consul", async () =
   const port = await freePort();
   const down = await run(["kv", "get", "k"], { env: { CONSUL_HTTP_ADDR: `127.0.0.1:${port}` } });
   expect(down.code).toBe(1);
-  expect(down.err).toBe(`Error querying Consul agent: Get "http://127.0.0.1:${port}/v1/kv/k": connect: connection refused\n`);
+  expect(down.err).toBe(
+    `Error querying Consul agent: Get "http://127.0.0.1:${port}/v1/kv/k": connect: connection refused\n` +
+      `Is an agent running at 127.0.0.1:${port}? Start one with "consulate agent -dev", or point the CLI at yours with -http-addr or CONSUL_HTTP_ADDR.\n`,
+  );
   const members = await run(["members", `-http-addr=http://127.0.0.1:${port}`]);
   expect(members.code).toBe(1);
   expect(members.err.startsWith("Error retrieving members: Get ")).toBe(true);
