@@ -21,6 +21,7 @@ import { FederatedRpc } from "./rpc.ts";
 import type { GossipPool } from "../src/gossip/mod.ts";
 import { primaryForwardingTable } from "./primary.ts";
 import { ConfigReplicator, type ReplicationStatus } from "./replication.ts";
+import { CAReplicator } from "./ca_replication.ts";
 import { inProcessRpc } from "../src/rpc/inprocess.ts";
 import type { Rpc } from "../src/rpc/types.ts";
 import { type EndpointTable, endpoints } from "../src/server/endpoints/table.ts";
@@ -48,6 +49,8 @@ export class Federation {
   readonly table: EndpointTable;
   /** Config entries (and intentions) from the primary, on the leader of a secondary. */
   readonly replicator: ConfigReplicator;
+  /** The primary's roots and this datacenter's intermediate, on the leader of a secondary. */
+  readonly caReplicator: CAReplicator;
   private primaryDc: string;
   private readonly o: FederationOptions;
   private offLeadership: (() => void) | null = null;
@@ -73,8 +76,17 @@ export class Federation {
     });
     o.server.remote = { rpc: this.rpc, datacenters: () => this.datacenters() };
     this.replicator = new ConfigReplicator({ server: o.server, rpc: this.rpc, primary: () => this.primaryDc, ...(o.log ? { log: o.log } : {}) });
+    this.caReplicator = new CAReplicator({ server: o.server, rpc: this.rpc, primary: () => this.primaryDc, ...(o.log ? { log: o.log } : {}) });
     // Replication is a leader duty (one writer per datacenter).
-    const follow = (leader: boolean) => (leader ? this.replicator.start() : void this.replicator.stop());
+    const follow = (leader: boolean) => {
+      if (leader) {
+        this.replicator.start();
+        this.caReplicator.start();
+      } else {
+        void this.replicator.stop();
+        void this.caReplicator.stop();
+      }
+    };
     this.offLeadership = o.server.leadership.onChange(follow);
     follow(o.server.isLeader());
   }
@@ -84,8 +96,8 @@ export class Federation {
     return this.primaryDc;
   }
 
-  replicationStatus(): ReplicationStatus {
-    return this.replicator.status();
+  replicationStatus(): ReplicationStatus & { CA: ReturnType<CAReplicator["status"]> } {
+    return { ...this.replicator.status(), CA: this.caReplicator.status() };
   }
 
   /** Reachable datacenters, nearest first (this one first). */
@@ -117,6 +129,7 @@ export class Federation {
     if (this.o.server.remote?.rpc === this.rpc) this.o.server.remote = null;
     this.offLeadership?.();
     await this.replicator.stop();
+    await this.caReplicator.stop();
     await this.responder.stop();
     await this.links.close();
   }

@@ -9,7 +9,7 @@ import type { EndpointTable, Handler } from "../src/server/endpoints/table.ts";
 import type { Server } from "../src/server/server.ts";
 
 /** Methods that write what the primary owns. */
-export const PRIMARY_WRITES = ["ConfigEntry.Apply", "ConfigEntry.Delete", "Intention.Apply"] as const satisfies readonly Method[];
+export const PRIMARY_WRITES = ["ConfigEntry.Apply", "ConfigEntry.Delete", "Intention.Apply", "ConnectCA.ConfigurationSet"] as const satisfies readonly Method[];
 
 /**
  * `base` with PRIMARY_WRITES sent to `primary()` when that is not this

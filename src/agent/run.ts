@@ -118,7 +118,12 @@ async function start(
       nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
       coordinates: { periodMs: Math.max(1, Math.ceil(cfg.coordinates.updatePeriodMs)), batchSize: cfg.coordinates.updateBatchSize, maxBatches: cfg.coordinates.updateMaxBatches },
-      connect: { enabled: cfg.connect.enabled, caConfig: cfg.connect.caConfig, ...(cfg.connect.clusterId !== "" ? { clusterId: cfg.connect.clusterId } : {}) },
+      connect: {
+        enabled: cfg.connect.enabled,
+        caConfig: cfg.connect.caConfig,
+        // A secondary datacenter takes its roots from the primary instead of making its own.
+        secondary: cfg.primaryDatacenter !== "" && cfg.primaryDatacenter !== cfg.datacenter,
+        ...(cfg.connect.clusterId !== "" ? { clusterId: cfg.connect.clusterId } : {}) },
     });
     server = srv;
     undo.push(() => srv.stop());

@@ -172,6 +172,8 @@ export interface Endpoints {
   "ConnectCA.ConfigurationSet": E<{ readonly Config: CAConfigUpdate }, true>;
   /** Signs a leaf CSR (PEM); the reply has no private key (the caller made it). */
   "ConnectCA.Sign": E<{ readonly CSR: string }, IssuedCert>;
+  /** The primary signs a secondary's self-signed CA certificate (PEM) into an intermediate (PEM) under its active root. */
+  "ConnectCA.SignIntermediate": E<{ readonly CSR: string }, string>;
 
   /** The state as a snapshot archive (gzipped tar: meta.json, state.bin, SHA256SUMS); the index is the snapshot's. */
   "Snapshot.Save": E<Empty, QueryReply<Uint8Array>>;

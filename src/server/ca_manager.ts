@@ -16,7 +16,9 @@ import {
   CAUnavailableError,
   CONSUL_PROVIDER,
   type ConsulCAConfig,
+  certInfo,
   crossSignRoot,
+  verifySignedBy,
   defaultCAConfigMap,
   hexString,
   importPrivateKeyPem,
@@ -56,6 +58,12 @@ export interface ConnectOptions {
   readonly pruneIntervalMs?: number;
   /** Retry delay of a failed bootstrap. */
   readonly initRetryMs?: number;
+  /**
+   * A secondary datacenter's CA: it never bootstraps a root of its own; its
+   * roots, trust domain and signing intermediate come from the primary
+   * (federation/ installs them with `installFromPrimary`).
+   */
+  readonly secondary?: boolean;
 }
 
 /** A configuration change as PUT /v1/connect/ca/configuration sends it. */
@@ -72,6 +80,8 @@ export const STATE_READ_ONLY = "Provider State is read-only. It must be omitted 
 
 interface Signer {
   readonly rootId: string;
+  /** The certificate whose key signs leaves: the root, or a secondary's intermediate. */
+  readonly cert: string;
   readonly key: CryptoKey;
   readonly spec: KeySpec;
   /** The active root as leaves' issuer (its subject and key ID), read once. */
@@ -103,10 +113,13 @@ export class CAManager {
   private running = false;
   /** Why the last bootstrap failed, for logs and tests. */
   lastInitError: Error | null = null;
+  /** Whether this is a secondary datacenter's CA (changes when a secondary is promoted). */
+  secondary: boolean;
 
   constructor(host: CAHost, opts: ConnectOptions = {}) {
     this.host = host;
     this.opts = opts;
+    this.secondary = opts.secondary ?? false;
     this.limiter = new CsrLimiter(host.clock);
   }
 
@@ -197,9 +210,11 @@ export class CAManager {
       const stored = caConfig(this.t).value;
       const active = caActiveRoot(this.t);
       if (stored && active) {
-        await this.loadSigner();
+        if (active.SigningKey !== "") await this.loadSigner();
         return;
       }
+      // A secondary waits for the primary's roots.
+      if (this.secondary) return;
       const body: CAConfigBody = stored ?? {
         ClusterID: this.opts.clusterId ?? crypto.randomUUID(),
         Provider: CONSUL_PROVIDER,
@@ -213,7 +228,7 @@ export class CAManager {
       const roots: CARootBody[] = [...existing.value.map((r) => strip(r)), made.root];
       const { value } = await this.write({ Type: MessageType.ConnectCA, Now: this.host.clock.now(), Op: "set-roots-config", Index: existing.index, Roots: roots, Config: body });
       if (value !== true) throw new CAConfigError("could not atomically update roots and config");
-      this.signer = { rootId: made.root.ID, key: made.signingKey, spec: made.spec, issuer: await issuerOf(made.root.RootCert, made.signingKey, made.spec) };
+      this.signer = { rootId: made.root.ID, cert: made.root.RootCert, key: made.signingKey, spec: made.spec, issuer: await issuerOf(made.root.RootCert, made.signingKey, made.spec) };
     });
   }
 
@@ -236,10 +251,54 @@ export class CAManager {
   private async loadSigner(): Promise<Signer> {
     const active = caActiveRoot(this.t);
     if (!active) throw new CAUnavailableError("CA is uninitialized and unable to sign certificates yet: no root certificate");
-    if (this.signer?.rootId === active.ID) return this.signer;
+    const signingCert = active.SigningCert ?? active.RootCert;
+    if (this.signer?.rootId === active.ID && this.signer.cert === signingCert) return this.signer;
+    if (active.SigningKey === "") throw new CAUnavailableError("CA is uninitialized and unable to sign certificates yet: no signing key for this datacenter");
     const imported = await importPrivateKeyPem(active.SigningKey);
-    this.signer = { rootId: active.ID, key: imported.privateKey, spec: imported.spec, issuer: await issuerOf(active.RootCert, imported.privateKey, imported.spec) };
+    this.signer = { rootId: active.ID, cert: signingCert, key: imported.privateKey, spec: imported.spec, issuer: await issuerOf(signingCert, imported.privateKey, imported.spec) };
     return this.signer;
+  }
+
+  /**
+   * Signs a secondary datacenter's CA certificate with the active root
+   * (Consul's ConnectCA.SignIntermediate): the answer is an intermediate
+   * with the secondary's subject and key, issued by this root. The request
+   * must be a self-signed CA certificate (proof that the secondary holds
+   * its key) naming this trust domain.
+   */
+  signIntermediate(caPem: string): Promise<string> {
+    if (!this.enabled) return Promise.reject(new CAUnavailableError(CONNECT_NOT_ENABLED));
+    return this.serialize(async () => {
+      if (this.secondary) throw new CAUnavailableError("Only the primary datacenter signs intermediates");
+      const td = this.trustDomain();
+      let info: { uris: readonly string[]; isCA: boolean };
+      try {
+        info = await certInfo(caPem);
+      } catch (err) {
+        throw new BadRequestError(`Invalid intermediate request: ${(err as Error).message}`);
+      }
+      if (!(await verifySignedBy(caPem, caPem).catch(() => false))) throw new BadRequestError("Invalid intermediate request: the certificate is not self-signed by its key");
+      if (!info.isCA) throw new BadRequestError("Invalid intermediate request: not a CA certificate");
+      if (td === "" || !info.uris.some((u) => u.toLowerCase().startsWith(`spiffe://${td}`))) throw new BadRequestError(`Invalid intermediate request: not a CA of trust domain ${td}`);
+      const signer = await this.loadSigner();
+      const active = caActiveRoot(this.t)!;
+      return crossSignRoot({ newRootPem: caPem, oldRootPem: active.RootCert, oldKey: signer.key, oldSpec: signer.spec, serial: (await this.nextSerial()).serial, nowMs: this.host.clock.now() });
+    });
+  }
+
+  /**
+   * A secondary stores the primary's roots and configuration, with its own
+   * signing key and intermediate on the active root (federation/ calls this
+   * on the secondary's leader). One command, checked against the roots index.
+   */
+  installFromPrimary(roots: CARootBody[], config: CAConfigBody): Promise<void> {
+    return this.serialize(async () => {
+      const existing = caRoots(this.t);
+      const { value } = await this.write({ Type: MessageType.ConnectCA, Now: this.host.clock.now(), Op: "set-roots-config", Index: existing.index, Roots: roots, Config: config });
+      if (value !== true) throw new CAConfigError("could not atomically update roots and config");
+      this.signer = null;
+      await this.loadSigner().catch(() => {});
+    });
   }
 
   /**
@@ -289,7 +348,7 @@ export class CAManager {
       roots.push(root);
       const { value } = await this.write({ Type: MessageType.ConnectCA, Now: now(), Op: "set-roots-config", Index: existing.index, Roots: roots, Config: body });
       if (value !== true) throw new CAConfigError("could not atomically update roots and config");
-      this.signer = { rootId: root.ID, key: made.signingKey, spec: made.spec, issuer: await issuerOf(root.RootCert, made.signingKey, made.spec) };
+      this.signer = { rootId: root.ID, cert: root.RootCert, key: made.signingKey, spec: made.spec, issuer: await issuerOf(root.RootCert, made.signingKey, made.spec) };
     });
   }
 

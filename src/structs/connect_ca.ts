@@ -26,6 +26,12 @@ export interface CARootRow {
   readonly SigningKey: string;
   /** Identity of the provider configuration that made this root (Consul's provider ID). */
   readonly ProviderID: string;
+  /**
+   * In a secondary datacenter: the intermediate (signed by this primary root)
+   * whose key, `SigningKey`, signs the datacenter's leaves (Consul's
+   * CARoot.SigningCert). Absent in the primary: the root signs itself.
+   */
+  readonly SigningCert?: string;
   readonly CreateIndex: number;
   readonly ModifyIndex: number;
 }

@@ -72,6 +72,7 @@ export const endpoints: EndpointTable = {
   "ConnectCA.ConfigurationGet": connectCA.configurationGet,
   "ConnectCA.ConfigurationSet": connectCA.configurationSet,
   "ConnectCA.Sign": connectCA.sign,
+  "ConnectCA.SignIntermediate": (s, a) => s.ca.signIntermediate(a.CSR),
 
   "Snapshot.Save": snapshot.save,
   "Snapshot.Restore": snapshot.restore,

@@ -1,0 +1,157 @@
+/**
+ * The Connect CA of a secondary datacenter (Consul's secondary CA
+ * initialization and roots watch): its leader keeps a blocking
+ * `ConnectCA.Roots` open on the primary; whenever the primary's roots
+ * change it stores them (one trust domain, the same roots served in every
+ * datacenter), and when the primary's active root is new it makes a key and
+ * a self-signed CA certificate and has the primary sign it into an
+ * intermediate (`ConnectCA.SignIntermediate`). That intermediate signs the
+ * secondary's leaves, so a leaf from any datacenter verifies against the
+ * roots any datacenter serves, and a root rotation in the primary reaches
+ * every secondary with a fresh intermediate.
+ */
+import { makeRoot, parseConsulCAConfig } from "../src/connect/mod.ts";
+import type { Rpc } from "../src/rpc/types.ts";
+import type { Server } from "../src/server/server.ts";
+import { caActiveRoot } from "../src/state/mod.ts";
+import type { CAConfigBody, CARootBody, CARootJson, IndexedCARoots } from "../src/structs/connect_ca.ts";
+
+const WAIT_MS = 60_000;
+const BACKOFF_MIN_MS = 200;
+const BACKOFF_MAX_MS = 2_000;
+
+export interface CAReplicatorOptions {
+  readonly server: Server;
+  readonly rpc: Rpc;
+  readonly primary: () => string;
+  readonly log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+}
+
+export interface CAReplicationStatus {
+  /** The primary's roots index last installed. */
+  readonly RootsIndex: number;
+  /** The primary root our intermediate is signed by ("" until one is). */
+  readonly ActiveRootID: string;
+  readonly Intermediates: number;
+  readonly LastError: string;
+}
+
+export class CAReplicator {
+  private readonly o: CAReplicatorOptions;
+  private running = false;
+  private abort: AbortController | null = null;
+  private loop: Promise<void> | null = null;
+  private index = 0;
+  private intermediates = 0;
+  private lastError = "";
+
+  constructor(o: CAReplicatorOptions) {
+    this.o = o;
+  }
+
+  start(): void {
+    if (this.running || !this.o.server.ca.enabled) return;
+    this.running = true;
+    this.loop = this.run();
+  }
+
+  async stop(): Promise<void> {
+    this.running = false;
+    this.abort?.abort();
+    await this.loop;
+    this.loop = null;
+  }
+
+  status(): CAReplicationStatus {
+    return { RootsIndex: this.index, ActiveRootID: caActiveRoot(this.o.server.state.t)?.ID ?? "", Intermediates: this.intermediates, LastError: this.lastError };
+  }
+
+  private async run(): Promise<void> {
+    let backoff = BACKOFF_MIN_MS;
+    while (this.running) {
+      const primary = this.o.primary();
+      if (primary === this.o.server.config.datacenter) {
+        await sleep(500);
+        continue;
+      }
+      this.abort = new AbortController();
+      try {
+        const opts = { datacenter: primary, minIndex: this.index, waitMs: WAIT_MS, consistency: "default" as const, maxStaleMs: 0, signal: this.abort.signal };
+        const reply = await this.o.rpc.call("ConnectCA.Roots", {}, opts);
+        if (!this.running) break;
+        if (reply.index !== this.index || this.needsIntermediate(reply.value)) await this.install(primary, reply.value);
+        this.index = reply.index;
+        this.lastError = "";
+        backoff = BACKOFF_MIN_MS;
+      } catch (err) {
+        if (!this.running) break;
+        this.lastError = (err as Error).message;
+        this.o.log?.("debug", `connect: secondary CA round failed (retrying in ${backoff} ms): ${this.lastError}`);
+        await sleep(backoff);
+        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
+      }
+    }
+  }
+
+  private needsIntermediate(roots: IndexedCARoots): boolean {
+    const local = caActiveRoot(this.o.server.state.t);
+    return roots.ActiveRootID !== "" && (!local || local.ID !== roots.ActiveRootID || !local.SigningCert || local.SigningKey === "");
+  }
+
+  private async install(primary: string, roots: IndexedCARoots): Promise<void> {
+    const active = roots.Roots.find((r) => r.ID === roots.ActiveRootID);
+    if (!active || roots.TrustDomain === "") return; // The primary has no CA yet.
+    const server = this.o.server;
+    const cfg = (await this.o.rpc.call("ConnectCA.ConfigurationGet", {}, { datacenter: primary, minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0 })).value;
+    const clusterId = roots.TrustDomain.replace(/\.consul$/, "");
+    let signingKey: string;
+    let signingCert: string;
+    const local = caActiveRoot(server.state.t);
+    if (this.needsIntermediate(roots)) {
+      const parsed = parseConsulCAConfig({ ...cfg.Config, PrivateKey: "", RootCert: "", SkipValidate: true });
+      const made = await makeRoot({ config: parsed, providerId: `secondary:${server.config.datacenter}`, clusterId, serial: async () => randomSerial(), nowMs: server.clock.now() });
+      signingCert = await this.o.rpc.call("ConnectCA.SignIntermediate", { CSR: made.root.RootCert }, { datacenter: primary, minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0 });
+      signingKey = made.root.SigningKey;
+      this.intermediates++;
+      this.o.log?.("info", `connect: intermediate for ${server.config.datacenter} signed by ${primary}'s root ${active.ID}`);
+    } else {
+      signingKey = local!.SigningKey;
+      signingCert = local!.SigningCert!;
+    }
+    const body = roots.Roots.map((r) => rootBody(r, r.ID === active.ID ? { signingKey, signingCert } : null));
+    const config: CAConfigBody = { ClusterID: clusterId, Provider: cfg.Provider, Config: cfg.Config, State: null, ForceWithoutCrossSigning: cfg.ForceWithoutCrossSigning };
+    await server.ca.installFromPrimary(body, config);
+  }
+}
+
+function rootBody(r: CARootJson, signing: { signingKey: string; signingCert: string } | null): CARootBody {
+  const intermediates = r.IntermediateCerts ?? [];
+  return {
+    ID: r.ID,
+    Name: r.Name,
+    SerialNumber: String(r.SerialNumber),
+    SigningKeyID: r.SigningKeyID,
+    ExternalTrustDomain: r.ExternalTrustDomain,
+    NotBefore: r.NotBefore,
+    NotAfter: r.NotAfter,
+    RootCert: r.RootCert,
+    IntermediateCerts: signing ? [signing.signingCert, ...intermediates] : [...intermediates],
+    Active: r.Active,
+    RotatedOutAt: 0,
+    PrivateKeyType: r.PrivateKeyType,
+    PrivateKeyBits: r.PrivateKeyBits,
+    SigningKey: signing?.signingKey ?? "",
+    ProviderID: "",
+    ...(signing ? { SigningCert: signing.signingCert } : {}),
+  };
+}
+
+function randomSerial(): bigint {
+  const b = crypto.getRandomValues(new Uint8Array(8));
+  b[0]! &= 0x7f;
+  return BigInt(`0x${[...b].map((x) => x.toString(16).padStart(2, "0")).join("")}`);
+}
+
+function sleep(ms: number): Promise<void> {
+  return new Promise((r) => setTimeout(r, ms));
+}
