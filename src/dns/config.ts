@@ -17,6 +17,12 @@ export interface DnsOptions {
   /** Service name, `prefix*` or `*` -> TTL in ms. */
   serviceTtlMs: Record<string, number>;
   udpAnswerLimit: number;
+  /**
+   * Largest UDP answer sent whatever size a client advertises with EDNS
+   * (`dns_config.udp_max_payload`, Consulate's own; 1232 as current resolvers
+   * use, so an answer is never a large amplifier or IP-fragmented).
+   */
+  udpMaxPayload: number;
   aRecordLimit: number;
   enableTruncate: boolean;
   onlyPassing: boolean;
@@ -52,6 +58,7 @@ export function defaultDnsOptions(): DnsOptions {
     nodeTtlMs: 0,
     serviceTtlMs: {},
     udpAnswerLimit: 3,
+    udpMaxPayload: 1232,
     aRecordLimit: 0,
     enableTruncate: false,
     onlyPassing: false,
@@ -162,6 +169,12 @@ export function mergeDnsOptions(into: DnsOptions, raw: unknown): DnsOptions {
         break;
       }
       case "udp_answer_limit": out.udpAnswerLimit = int(key, v); break;
+      case "udp_max_payload": {
+        const n = int(key, v);
+        if (n < 512 || n > 65535) throw new DnsConfigError(`dns_config.udp_max_payload must be between 512 and 65535, got ${n}`);
+        out.udpMaxPayload = n;
+        break;
+      }
       case "a_record_limit": out.aRecordLimit = int(key, v); break;
       case "enable_truncate": out.enableTruncate = bool(key, v); break;
       case "only_passing": out.onlyPassing = bool(key, v); break;

@@ -125,12 +125,13 @@ function finish(msg: Message, q: Query, ctx: DnsContext, ecsGlobal: boolean): Ui
   let trimmed: boolean;
   // Most answers fit as they are: encode once, and trim only when they do not.
   if (ctx.transport === "udp") {
-    const maxSize = q.edns && q.edns.udpSize > 512 ? Math.min(q.edns.udpSize, 65535 - 68) : 512;
+    const udpSize = q.edns ? Math.min(q.edns.udpSize, cfg.udpMaxPayload) : null;
+    const maxSize = udpSize !== null && udpSize > 512 ? Math.min(udpSize, 65535 - 68) : 512;
     if (maxSize > 512 || msg.answer.length <= Math.min(8, cfg.udpAnswerLimit)) {
       const out = encodeIfFits(msg, opt, compress, maxSize - 8);
       if (out) return checked(out);
     }
-    trimmed = trimUdp(msg, q.edns ? q.edns.udpSize : null, cfg.udpAnswerLimit, compress, optLength(opt));
+    trimmed = trimUdp(msg, udpSize, cfg.udpAnswerLimit, compress, optLength(opt));
   } else {
     const out = msg.answer.length <= 1024 ? encodeIfFits(msg, opt, compress, 65523) : null;
     if (out) return checked(out);

@@ -181,8 +181,16 @@ export async function readJson(c: Context, limit = 64 * 1024 * 1024): Promise<un
   }
 }
 
+/** Invalid UTF-8 is refused rather than stored as U+FFFD (a node name or key would no longer be what the client sent). */
+const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
+
 export async function readText(c: Context, limit: number): Promise<string> {
-  return new TextDecoder().decode(await readBytes(c, limit, (n) => `Request body too large, max size: ${limit} bytes (got ${n})`));
+  const bytes = await readBytes(c, limit, (n) => `Request body too large, max size: ${limit} bytes (got ${n})`);
+  try {
+    return strictUtf8.decode(bytes);
+  } catch {
+    throw new HttpError(400, "Request decode failed: body is not valid UTF-8");
+  }
 }
 
 /** How long a body may take to arrive unless the listener says otherwise (`limits.http_read_timeout`). */

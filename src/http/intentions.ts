@@ -109,7 +109,7 @@ async function intentionBody(c: Context, style: "create" | "update"): Promise<In
     return decodeIntentionBody(await body(c));
   } catch (err) {
     const msg = (err as Error).message;
-    if (style === "create") throw new HttpError(500, `Failed to decode request body: ${msg}`);
+    if (style === "create") throw new HttpError(400, `Failed to decode request body: ${msg}`);
     throw new HttpError(400, `Request decode failed: ${msg}`);
   }
 }

@@ -50,9 +50,10 @@ export function decodeSessionCreate(body: unknown, defaultNode: string, id: stri
   const ttl = str(field(b, "TTL"), "TTL");
   if (ttl !== "") {
     const ms = parseGoDuration(ttl);
-    if (ms === null) throw new HttpError(500, `Session TTL '${ttl}' invalid: time: invalid duration "${ttl}"`);
+    // Consul answers these from its RPC layer as 500; they are the caller's mistake, so 400 with the same text.
+    if (ms === null) throw new HttpError(400, `Session TTL '${ttl}' invalid: time: invalid duration "${ttl}"`);
     if (ms !== 0 && (ms < SESSION_TTL_MIN_MS || ms > SESSION_TTL_MAX_MS)) {
-      throw new HttpError(500, `Invalid Session TTL '${Math.round(ms * 1e6)}', must be between [${formatGoDuration(SESSION_TTL_MIN_MS)}=${formatGoDuration(SESSION_TTL_MAX_MS)}]`);
+      throw new HttpError(400, `Invalid Session TTL '${Math.round(ms * 1e6)}', must be between [${formatGoDuration(SESSION_TTL_MIN_MS)}=${formatGoDuration(SESSION_TTL_MAX_MS)}]`);
     }
   }
   // Both lists default to serfHealth; then Consul's fixupEmptySessionChecks:

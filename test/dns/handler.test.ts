@@ -196,9 +196,9 @@ describe("order, TTLs and limits", () => {
 
   test("EDNS0: the client's buffer size bounds the answer, and the OPT is echoed", async () => {
     const c = many(300);
-    const big = await ask(env(c), "big.service.consul", "A", { edns: 8192 });
+    const big = await ask(env(c, { udpMaxPayload: 65535 }), "big.service.consul", "A", { edns: 8192 });
     expect(big.answers).toHaveLength(300);
-    const fits = await ask(env(c), "big.service.consul", "A", { edns: 4096 });
+    const fits = await ask(env(c, { udpMaxPayload: 65535 }), "big.service.consul", "A", { edns: 4096 });
     expect(fits.raw.length).toBeLessThanOrEqual(4096);
     expect(fits.answers!.length).toBeGreaterThan(200);
     const opt = big.additionals!.find((a) => a.type === "OPT") as { udpPayloadSize: number } | undefined;
@@ -214,6 +214,16 @@ describe("order, TTLs and limits", () => {
     expect(glue).toEqual(targets);
     const noEdns = await ask(env(c), "big.service.consul", "SRV");
     expect(noEdns.raw.length).toBeLessThanOrEqual(512);
+  });
+
+  test("a UDP answer is capped at 1232 bytes (udp_max_payload) whatever EDNS size the client claims", async () => {
+    const c = many(300);
+    const r = await ask(env(c, { enableTruncate: true }), "big.service.consul", "A", { edns: 65535 });
+    expect(r.raw.length).toBeLessThanOrEqual(1232);
+    expect(r.flags & TC).toBe(TC);
+    const raised = await ask(env(c, { udpMaxPayload: 4096 }), "big.service.consul", "A", { edns: 65535 });
+    expect(raised.raw.length).toBeGreaterThan(1232);
+    expect(raised.raw.length).toBeLessThanOrEqual(4096);
   });
 
   test("a TCP answer stays under 64 KiB however many instances there are", async () => {

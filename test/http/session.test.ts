@@ -122,17 +122,17 @@ describe("create", () => {
     expect(await res2.text()).toContain("Missing node registration");
   });
 
-  test("TTL bounds: 500 Invalid Session TTL with the value in ns", async () => {
+  test("TTL bounds: 400 Invalid Session TTL with the value in ns", async () => {
     for (const [ttl, ns] of [
       ["5s", "5000000000"],
       ["25h", "90000000000000"],
     ]) {
       const res = await h.put("/v1/session/create", { TTL: ttl });
-      expect(res.status).toBe(500);
+      expect(res.status).toBe(400);
       expect(await res.text()).toBe(`Invalid Session TTL '${ns}', must be between [10s=24h0m0s]`);
     }
     const bad = await h.put("/v1/session/create", { TTL: "soon" });
-    expect(bad.status).toBe(500);
+    expect(bad.status).toBe(400);
     expect(await bad.text()).toStartWith("Session TTL 'soon' invalid");
     for (const ok of ["10s", "24h", "0s"]) expect((await h.put("/v1/session/create", { TTL: ok })).status).toBe(200);
   });
