@@ -12,6 +12,8 @@ import { isObject } from "../structs/json.ts";
 import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
 import { checkKeys, unknownKey } from "./config_keys.ts";
 import { parseHclConfig } from "./config_hcl.ts";
+import { defaultAclSettings, mergeAclBlock } from "./config_acl.ts";
+import type { AgentAclSettings } from "./acl.ts";
 import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, type NatsSettings } from "./config_nats.ts";
 import { defaultFederationSettings, FederationConfigError, type FederationSettings, mergeFederationBlock } from "../../federation/config.ts";
 
@@ -83,6 +85,8 @@ export interface AgentConfig {
   coordinates: { rateTarget: number; intervalMinMs: number; updatePeriodMs: number; updateBatchSize: number; updateMaxBatches: number };
   /** The `connect` block: Connect on or off, and the CA's initial configuration. */
   connect: ConnectSettings;
+  /** The `acl` block. */
+  acl: AgentAclSettings;
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
@@ -167,6 +171,7 @@ export function defaultConfig(): AgentConfig {
     disableCoordinates: false,
     coordinates: { rateTarget: 64, intervalMinMs: 15_000, updatePeriodMs: 5000, updateBatchSize: 128, updateMaxBatches: 5 },
     connect: defaultConnectSettings(),
+    acl: defaultAclSettings(),
     services: [],
     checks: [],
     gossip: { startJoin: [], retryJoin: [], startJoinWan: [], retryJoinWan: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
@@ -266,6 +271,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
           throw err;
         }
         break;
+      case "acl": cfg.acl = mergeAclBlock(cfg.acl, v, file); break;
       case "node_meta": cfg.nodeMeta = { ...cfg.nodeMeta, ...expect<Record<string, string>>(file, key, v, isObject, "an object") }; break;
       case "ports": {
         const p = expect<Record<string, unknown>>(file, key, v, isObject, "an object");

@@ -11,7 +11,6 @@ import { ConfigError } from "./config.ts";
 
 /** Consul options (top-level, or "block.key" inside a block) that are not built yet, with what they are. */
 export const NOT_SUPPORTED_YET: Readonly<Record<string, string>> = {
-  acl: "ACLs",
   acl_datacenter: "ACLs",
   acl_default_policy: "ACLs",
   acl_down_policy: "ACLs",

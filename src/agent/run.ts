@@ -9,6 +9,7 @@ import { join } from "node:path";
 import { Agent } from "./agent.ts";
 import { CoordinateSync, wanCoordinates } from "./coordinate_sync.ts";
 import { rpcCatalog } from "./catalog_rpc.ts";
+import { AgentAcl, dnsAuthorizer, remoteResolver, serverResolver, withToken } from "./acl.ts";
 import { openServerStorage, type ServerStorage } from "./server_log.ts";
 import { LeafCerts } from "./leaf_certs.ts";
 import type { AgentConfig } from "./config.ts";
@@ -124,6 +125,14 @@ async function start(
         // A secondary datacenter takes its roots from the primary instead of making its own.
         secondary: cfg.primaryDatacenter !== "" && cfg.primaryDatacenter !== cfg.datacenter,
         ...(cfg.connect.clusterId !== "" ? { clusterId: cfg.connect.clusterId } : {}) },
+      acl: {
+        enabled: cfg.acl.enabled,
+        defaultPolicy: cfg.acl.defaultPolicy,
+        downPolicy: cfg.acl.downPolicy,
+        initialManagement: cfg.acl.tokens.initial_management ?? "",
+        tokenTtlMs: cfg.acl.tokenTtlMs,
+        bootstrapResetPath: cfg.dev ? "" : join(cfg.dataDir, "acl-bootstrap-reset"),
+      },
     });
     server = srv;
     undo.push(() => srv.stop());
@@ -180,6 +189,10 @@ async function start(
   }
 
   const clock = server?.clock ?? systemClock;
+  const srvForAcl = server;
+  const acl = new AgentAcl(cfg.acl, srvForAcl ? serverResolver(srvForAcl) : remoteResolver(rpc, cfg.datacenter, cfg.acl), cfg.nodeName);
+  // The agent's own RPC acts with its agent token; HTTP requests carry theirs.
+  const agentRpc = cfg.acl.enabled ? withToken(rpc, () => acl.agentToken) : rpc;
   const agent = new Agent({
     identity: {
       node: cfg.nodeName,
@@ -189,7 +202,7 @@ async function start(
       taggedAddresses: { lan: advertise, lan_ipv4: advertise, wan: advertise, wan_ipv4: advertise },
       meta: { "consul-network-segment": "", ...cfg.nodeMeta },
     },
-    rpc: rpcCatalog(rpc, cfg.datacenter),
+    rpc: rpcCatalog(agentRpc, cfg.datacenter),
     clock,
     random: Math.random,
     logger,
@@ -216,7 +229,7 @@ async function start(
   undo.push(() => agent.stop());
 
   // The CA roots and leaf certificate caches behind /v1/agent/connect/ca/*.
-  const leafCerts = new LeafCerts({ rpc, datacenter: cfg.datacenter, clock, random: Math.random, logger });
+  const leafCerts = new LeafCerts({ rpc: agentRpc, datacenter: cfg.datacenter, clock, random: Math.random, logger });
   undo.push(async () => leafCerts.stop());
 
   let httpPort = cfg.ports.http;
@@ -246,6 +259,7 @@ async function start(
     },
     limits: { ...cfg.limits, txnMaxOps: 128 },
     authorizer: allowAll,
+    acl,
     localAgent: agent,
     leafCerts,
     hooks: {
@@ -282,9 +296,10 @@ async function start(
     port: cfg.ports.dns,
     config: dnsConfig,
     // A server reads its own state, through its read gate in a cluster (allow_stale / max_stale).
-    ...(server ? { state: server.state, readGate: server.readGate.bind(server) } : { rpc }),
     ...(server ? { queries: rpcQueryRunner(rpc, (dc) => ({ ...dnsReadOptions(dnsConfig), datacenter: dc })) } : {}),
     ...(federation ? { remote: { rpc, isRemote: (dc: string) => dc !== cfg.datacenter && federation!.links.get(dc) !== null } } : {}),
+    ...(server ? { state: server.state, readGate: server.readGate.bind(server) } : { rpc: cfg.acl.enabled ? withToken(rpc, () => acl.token("dns") || acl.defaultToken) : rpc }),
+    ...(server && cfg.acl.enabled ? { authorizer: dnsAuthorizer(server, acl) } : {}),
     serverPort: cfg.ports.server,
   });
   if (dns) {
@@ -292,7 +307,7 @@ async function start(
     logger.info(`dns: listening on ${cfg.clientAddr}:${dns.port} (udp, tcp)`);
   }
   const coordinateSync = new CoordinateSync({
-    rpc,
+    rpc: agentRpc,
     node: cfg.nodeName,
     datacenter: cfg.datacenter,
     source: () => (cfg.disableCoordinates ? null : { coordinate: () => membership.lan.coordinate(), memberCount: () => membership.lan.numAliveMembers() }),

@@ -24,6 +24,7 @@ import { Event } from "./event.ts";
 import { Operator } from "./operator.ts";
 import { Snapshot } from "./snapshot.ts";
 import { Status } from "./status.ts";
+import { ACL } from "./acl.ts";
 import { Coordinate } from "./coordinate.ts";
 import { Txn } from "./txn.ts";
 import { Lock, type LockOptions } from "./lock.ts";
@@ -111,6 +112,10 @@ export class Client {
   }
   status(): Status {
     return new Status(this);
+  }
+
+  acl(): ACL {
+    return new ACL(this);
   }
   coordinate(): Coordinate {
     return new Coordinate(this);

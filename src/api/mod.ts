@@ -50,6 +50,7 @@ export type { RaftConfiguration, RaftServer } from "./operator.ts";
 export type { KeyringOptions, KeyringResponse } from "./keyring.ts";
 export { Snapshot } from "./snapshot.ts";
 export { Status } from "./status.ts";
+export { ACL, type ACLLink, type ACLNodeIdentity, type ACLPolicy, type ACLPolicyInput, type ACLPolicyListEntry, type ACLRole, type ACLRoleInput, type ACLServiceIdentity, type ACLToken, type ACLTokenInput, type TokenListFilter } from "./acl.ts";
 export { Txn } from "./txn.ts";
 export { ConfigEntries } from "./config_entries.ts";
 export { type CompiledDiscoveryChainWire, DiscoveryChain, type DiscoveryChainOptions, type DiscoveryGraphNodeWire, type DiscoveryTargetWire } from "./discovery_chain.ts";

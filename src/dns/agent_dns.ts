@@ -11,6 +11,8 @@ import { resolveOverRpc, servfail } from "./rpc_lookup.ts";
 import { StateDnsLookup, type StateSource } from "./state_lookup.ts";
 import { QueryingLookup, type QueryRunner } from "./query_lookup.ts";
 import type { RequestOptions, Rpc } from "../rpc/types.ts";
+import type { Authorizer } from "../acl/mod.ts";
+import { AclDnsLookup } from "./acl_lookup.ts";
 
 /** How the DNS interface reads (Consul's dns_config.allow_stale and max_stale). */
 export function dnsReadOptions(config: DnsConfig): RequestOptions {
@@ -44,6 +46,8 @@ export interface AgentDnsOptions {
    * the state store and the answer cache.
    */
   readonly remote?: { readonly rpc: Rpc; isRemote(dc: string): boolean };
+  /** With ACLs on (server agents): the dns token's authorizer now; DNS hides what it cannot read. */
+  readonly authorizer?: () => Authorizer;
 }
 
 /** The lower-cased labels of the first question's name; null when it cannot be read. */
@@ -77,7 +81,8 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
   if (opts.state) {
     const state = new StateDnsLookup(opts.state, { datacenter: config.datacenter, selfNode: config.nodeName, serverPort: opts.serverPort });
     const querying = opts.queries ? new QueryingLookup(state, opts.queries, config.nodeName) : null;
-    const lookup = querying ?? state;
+    const base = querying ?? state;
+    const lookup = opts.authorizer ? new AclDnsLookup(base, opts.authorizer) : base;
     const udpCtx = { config, lookup, recursor, transport: "udp" as const, cache: new AnswerCache() };
     const tcpCtx = { config, lookup, recursor, transport: "tcp" as const, cache: new AnswerCache() };
     const gate = opts.readGate;

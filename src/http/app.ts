@@ -1,4 +1,7 @@
-import { urlOf } from "./context.ts";
+import { setRequestToken, urlOf } from "./context.ts";
+import { aclRoutes, agentTokenRoutes } from "./acl.ts";
+import { guardAgentRoute } from "./acl_guard.ts";
+import { ACLDisabledError, ACLNotFoundError, PermissionDeniedError } from "../acl/mod.ts";
 /**
  * The `/v1` HTTP API as a hono app. `app.request()` runs the whole pipeline
  * without a socket, which is how handler tests drive it.
@@ -59,13 +62,24 @@ export function createApp(api: ApiContext): Hono {
   // One middleware for every request: the authorizer hook, then request metrics.
   app.use("*", async (c, next) => {
     const started = performance.now();
-    c.header("X-Consul-Default-ACL-Policy", "allow");
     const url = urlOf(c);
     const token = requestToken(url, c.req.raw.headers);
     if (!api.authorizer.authorize({ token, method: c.req.method, path: url.pathname })) {
+      c.header("X-Consul-Default-ACL-Policy", "allow");
       return c.text("Permission denied", 403);
     }
-    await next();
+    const acl = api.acl;
+    if (acl?.enabled) {
+      c.header("X-Consul-Default-ACL-Policy", acl.settings.defaultPolicy);
+      const effective = token || acl.defaultToken;
+      setRequestToken(c, effective);
+      const rewrite = await guardAgentRoute(c, api, effective, c.req.method, url.pathname);
+      await next();
+      if (rewrite) c.res = await rewrite(c.res);
+    } else {
+      c.header("X-Consul-Default-ACL-Policy", "allow");
+      await next();
+    }
     const route = routePath(c, -1);
     if (route !== "*" && route !== "/*") requests.record(c.req.method, pathLabel(route), performance.now() - started);
   });
@@ -96,6 +110,8 @@ export function createApp(api: ApiContext): Hono {
   connectCARoutes(app, api);
   agentConnectCARoutes(app, api);
   preparedQueryRoutes(app, api);
+  aclRoutes(app, api);
+  agentTokenRoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));
@@ -104,6 +120,8 @@ export function createApp(api: ApiContext): Hono {
     // A body that did not arrive in time: the connection is not worth keeping.
     if (err instanceof HttpError && err.status === 408) return c.text(err.message, 408, { Connection: "close" });
     if (err instanceof HttpError) return c.text(err.message, err.status as 400);
+    if (err instanceof PermissionDeniedError || err instanceof ACLNotFoundError) return c.text(err.message, 403);
+    if (err instanceof ACLDisabledError) return c.text(err.message, 401);
     if (err instanceof FilterError) return c.text(err.message, 400);
     if (err instanceof DecodeError) return c.text(err.message, 400);
     if (err instanceof UnknownServiceError || err instanceof UnknownCheckError) return c.text(err.message, 404);

@@ -10,6 +10,7 @@ import type { Server } from "../server/mod.ts";
 import type { GossipPool } from "../gossip/mod.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { parseJsonPreservingBigInts, toJson } from "../structs/json.ts";
+import type { AgentAcl } from "../agent/acl.ts";
 
 export interface AgentInfo {
   readonly nodeName: string;
@@ -88,6 +89,8 @@ export interface ApiContext {
   readonly agent: AgentInfo;
   readonly limits: Limits;
   readonly authorizer: Authorizer;
+  /** The agent's ACL configuration and token resolution; absent or disabled: no ACLs. */
+  readonly acl?: AgentAcl;
   /** The local agent (services, checks, events); the /v1/agent service and check endpoints need it. */
   readonly localAgent?: Agent;
   readonly hooks?: AgentHooks;
@@ -111,10 +114,25 @@ export function urlOf(c: Context): URL {
   return url;
 }
 
+const tokens = new WeakMap<Request, string>();
+
+/** Records the token a request acts with (set once by the ACL middleware). */
+export function setRequestToken(c: Context, token: string): void {
+  tokens.set(c.req.raw, token);
+}
+
+/** The token a request acts with: its own, else the agent's default token, else "" (anonymous). */
+export function tokenOf(c: Context): string {
+  return tokens.get(c.req.raw) ?? "";
+}
+
+/** The request's query options, carrying its ACL token to the server. */
 export function queryOptions(c: Context, api: ApiContext): QueryOptions {
   const q = parseQueryOptions(urlOf(c), api.agent.datacenter);
   // A blocking read forwarded to another datacenter is cancelled there when the client goes away.
-  return q.minIndex > 0 && q.datacenter !== api.agent.datacenter ? { ...q, signal: c.req.raw.signal } : q;
+  const token = tokens.get(c.req.raw);
+  const withToken = token ? { ...q, token } : q;
+  return withToken.minIndex > 0 && withToken.datacenter !== api.agent.datacenter ? { ...withToken, signal: c.req.raw.signal } : withToken;
 }
 
 /** Sets Consul's query meta headers; X-Consul-Index is never 0. */
@@ -123,6 +141,7 @@ export function setMeta(c: Context, meta: QueryReply<unknown>, q: QueryOptions):
   c.header("X-Consul-KnownLeader", meta.knownLeader === false ? "false" : "true");
   c.header("X-Consul-LastContact", String(meta.lastContact ?? 0));
   c.header("X-Consul-Effective-Consistency", q.consistency === "default" ? "leader" : q.consistency);
+  if (meta.filteredByACLs) c.header("X-Consul-Results-Filtered-By-ACLs", "true");
 }
 
 export function json(c: Context, body: unknown, q?: { pretty: boolean }, status: 200 | 409 = 200): Response {

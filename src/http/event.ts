@@ -6,7 +6,7 @@
  */
 import type { Context, Hono } from "hono";
 import { localAgent } from "./agent_local.ts";
-import { type ApiContext, checkDatacenter, json, readBytes, urlOf } from "./context.ts";
+import { type ApiContext, checkDatacenter, json, readBytes, tokenOf, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { encodeUserEvent, EVENT_TOPIC, eventIdToIndex, SERF_NAME_PREFIX, type UserEvent } from "../agent/user_event.ts";
 import { defaultOptions } from "../rpc/mod.ts";
@@ -67,7 +67,7 @@ export function eventRoutes(app: Hono, api: ApiContext): void {
     // With gossip, a server of the target datacenter broadcasts it on its LAN pool (Consul's Internal.EventFire).
     // With gossip, a server broadcasts it (Consul's Internal.EventFire) and every agent, this one included, takes it from the pool.
     const event = agent.events.prepare(req);
-    await api.rpc.call("Internal.EventFire", { Name: SERF_NAME_PREFIX + event.Name, Payload: encodeUserEvent(event) }, defaultOptions(dc));
+    await api.rpc.call("Internal.EventFire", { Name: SERF_NAME_PREFIX + event.Name, Payload: encodeUserEvent(event) }, { ...defaultOptions(dc), token: tokenOf(c) });
     return json(c, userEventJson(event));
   });
 

@@ -14,6 +14,8 @@ export interface QueryOptions {
   readonly pretty: boolean;
   /** The client's request signal, on blocking reads for another datacenter (cancels the remote wait). */
   readonly signal?: AbortSignal;
+  /** The ACL token the request acts with ("" or absent: anonymous). */
+  readonly token?: string;
 }
 
 /** Presence-only flags: `?stale`, `?stale=1` and `?stale=anything` all count. */

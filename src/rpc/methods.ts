@@ -36,6 +36,9 @@ export interface DiscoveryChainArgs {
   readonly OverrideConnectTimeout: number;
   readonly OverrideMeshGateway: { readonly Mode: string };
 }
+import type { ACLPolicy, ACLRole, ACLToken } from "../structs/acl.ts";
+import type { TokenListArgs, TokenSetArgs } from "../server/endpoints/acl.ts";
+import type { ResolvedToken } from "../server/acl.ts";
 
 interface E<A, R> {
   readonly args: A;
@@ -220,6 +223,23 @@ export interface Endpoints {
   "Operator.RaftGetConfiguration": E<Empty, QueryReply<RaftConfiguration>>;
   /** Drops a server from the configuration by ID or by "ip:port". */
   "Operator.RaftRemovePeer": E<{ readonly ID: string; readonly Address: string }, true>;
+  "ACL.BootstrapTokens": E<Empty, ACLToken & { ID: string }>;
+  "ACL.TokenSet": E<TokenSetArgs, ACLToken>;
+  "ACL.TokenClone": E<{ readonly AccessorID: string; readonly Description: string }, ACLToken>;
+  /** `Self`: TokenID is the caller's secret (GET /v1/acl/token/self). */
+  "ACL.TokenRead": E<{ readonly TokenID: string; readonly Self: boolean }, QueryReply<ACLToken | null>>;
+  "ACL.TokenDelete": E<{ readonly TokenID: string }, string>;
+  "ACL.TokenList": E<TokenListArgs, QueryReply<ACLToken[]>>;
+  /** The caller's token, resolved to its identity and rules (client agents build their authorizers from it). */
+  "ACL.ResolveToken": E<Empty, ResolvedToken>;
+  "ACL.PolicySet": E<{ readonly Policy: unknown; readonly Create: boolean; readonly ID?: string }, ACLPolicy>;
+  "ACL.PolicyRead": E<{ readonly PolicyID: string; readonly PolicyName: string }, QueryReply<ACLPolicy | null>>;
+  "ACL.PolicyList": E<Empty, QueryReply<Omit<ACLPolicy, "Rules">[]>>;
+  "ACL.PolicyDelete": E<{ readonly PolicyID: string }, string>;
+  "ACL.RoleSet": E<{ readonly Role: unknown; readonly Create: boolean; readonly ID?: string }, ACLRole>;
+  "ACL.RoleRead": E<{ readonly RoleID: string; readonly RoleName: string }, QueryReply<ACLRole | null>>;
+  "ACL.RoleList": E<{ readonly Policy: string }, QueryReply<ACLRole[]>>;
+  "ACL.RoleDelete": E<{ readonly RoleID: string }, string>;
 }
 
 export type { Empty };

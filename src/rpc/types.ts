@@ -45,6 +45,8 @@ export interface QueryReply<T> {
   readonly knownLeader?: boolean;
   /** X-Consul-LastContact in ms; absent means 0. */
   readonly lastContact?: number;
+  /** X-Consul-Results-Filtered-By-ACLs: the token could not see part of the answer. */
+  readonly filteredByACLs?: boolean;
 }
 
 export type Method = keyof Endpoints;

@@ -208,6 +208,19 @@ const validators: Partial<Record<Method, Check>> = {
   "ConnectCA.ConfigurationSet": obj({ Config: obj({ Provider: str, Config: anyObj, State: nullable(map(str)), ForceWithoutCrossSigning: bool }) }),
   "ConnectCA.Sign": obj({ CSR: str }),
   "ConnectCA.SignIntermediate": obj({ CSR: str }),
+  // ACL bodies (Token, Policy, Role) are decoded field by field by the endpoints.
+  "ACL.TokenSet": obj({ Create: bool, AccessorID: optional(str) }),
+  "ACL.TokenClone": obj({ AccessorID: str, Description: str }),
+  "ACL.TokenRead": obj({ TokenID: str, Self: bool }),
+  "ACL.TokenDelete": obj({ TokenID: str }),
+  "ACL.TokenList": obj({ Policy: str, Role: str, ServiceName: str, AuthMethod: str }),
+  "ACL.PolicySet": obj({ Create: bool, ID: optional(str) }),
+  "ACL.PolicyRead": obj({ PolicyID: str, PolicyName: str }),
+  "ACL.PolicyDelete": obj({ PolicyID: str }),
+  "ACL.RoleSet": obj({ Create: bool, ID: optional(str) }),
+  "ACL.RoleRead": obj({ RoleID: str, RoleName: str }),
+  "ACL.RoleList": obj({ Policy: str }),
+  "ACL.RoleDelete": obj({ RoleID: str }),
 };
 
 /**
@@ -225,7 +238,7 @@ export function registerValidator(method: Method, check: (args: unknown) => void
   validators[method] = (v) => check(v);
 }
 
-const options = obj({ datacenter: str, minIndex: num, waitMs: num, consistency: oneOf(["default", "stale", "consistent"]), maxStaleMs: num });
+const options = obj({ datacenter: str, minIndex: num, waitMs: num, consistency: oneOf(["default", "stale", "consistent"]), maxStaleMs: num, token: optional(str) });
 
 /** The request options of a frame from the wire. */
 export function validateOptions(o: unknown): void {

@@ -6,6 +6,7 @@
  */
 import { type BlockingOptions, blockingQuery, Deadlines, type QueryResult } from "./blocking.ts";
 import { CAManager, type ConnectOptions } from "./ca_manager.ts";
+import { ACL_DISABLED, type AclSettings, builtinPolicies, builtinTokens, ServerAcl } from "./acl.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ClusterRole, RaftPeer } from "./cluster_role.ts";
 import { Leadership } from "./leadership.ts";
@@ -45,6 +46,9 @@ export interface ServerConfig {
   /** Connect (service mesh) and its CA; on by default. */
   readonly connect?: ConnectOptions;
 
+  /** The `acl` block: off unless enabled. */
+  readonly acl?: AclSettings;
+
   /** The cluster this server is one of (its log is then shared); absent for a single server. */
   readonly cluster?: ClusterRole;
 }
@@ -71,6 +75,8 @@ export class Server {
   readonly coordinates: CoordinateBatcher;
   /** The Connect CA: bootstrap, rotation and pruning are leader duties; signing is any server's. */
   readonly ca: CAManager;
+  /** Token resolution and the ACL settings. */
+  readonly acl: ServerAcl;
 
   /** Whether this server runs the leader-only duties now (always, for a single server). */
   readonly leadership: Leadership;
@@ -97,6 +103,7 @@ export class Server {
       this.leaderWrite({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
     });
     this.coordinates = new CoordinateBatcher((cmd) => this.mustWrite(cmd), this.clock, config.coordinates);
+    this.acl = new ServerAcl(this.state, config.acl ?? ACL_DISABLED, config.datacenter, () => this.clock.now());
     this.ca = new CAManager(
       { state: this.state, clock: this.clock, datacenter: config.datacenter, writeIndexed: (cmd) => this.writeIndexed(cmd) },
       config.connect,
@@ -135,13 +142,26 @@ export class Server {
     if (this.cluster) {
       // CA bootstrap, rotation and pruning follow the lease (a new leader starts them once fenced).
       this.leadership.onChange((leader) => {
-        if (leader) void this.ca.start();
-        else this.ca.stop();
+        if (leader) {
+          void this.ca.start();
+          void this.initializeAcl().catch(() => {});
+        } else this.ca.stop();
       });
-      if (this.isLeader()) await this.ca.start();
+      if (this.isLeader()) await Promise.all([this.ca.start(), this.initializeAcl()]);
     } else {
-      await this.ca.start();
+      await Promise.all([this.ca.start(), this.initializeAcl()]);
     }
+  }
+
+  /**
+   * The leader's ACL set-up (Consul's initializeACLs): the built-in policies,
+   * the anonymous token and `initial_management`, each written only if missing.
+   */
+  private async initializeAcl(): Promise<void> {
+    if (!this.acl.enabled) return;
+    const now = this.clock.now();
+    await this.mustWrite({ Type: MessageType.ACLPolicySet, Now: now, Op: "policy-set", Policies: builtinPolicies(now), IfMissing: true });
+    await this.mustWrite({ Type: MessageType.ACLTokenSet, Now: now, Op: "token-set", Tokens: builtinTokens(this.acl.settings, now), IfMissing: true });
   }
 
   /** Whether this server runs the leader-only duties now. */

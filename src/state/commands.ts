@@ -10,6 +10,7 @@ import type { SessionBehavior, ServiceCheckRef } from "../structs/session.ts";
 import type { EntryBody } from "../configentry/kinds/kind.ts";
 import type { CoordinateEntry } from "../structs/coordinate.ts";
 import type { PreparedQuery } from "../structs/prepared_query.ts";
+import type { ACLCommandBody } from "./acl.ts";
 
 export const MessageType = {
   Register: 0,
@@ -21,9 +22,17 @@ export const MessageType = {
   PreparedQuery: 7,
   Txn: 8,
   /** Intention edits through the /v1/connect/intentions API (Consul's IntentionRequestType). */
+  /** ACL bootstrap (Consul's ACLBootstrapRequestType). */
+  ACLBootstrap: 11,
   Intention: 12,
   ConnectCA: 13,
+  ACLTokenSet: 17,
+  ACLTokenDelete: 18,
+  ACLPolicySet: 19,
+  ACLPolicyDelete: 20,
   ConfigEntry: 22,
+  ACLRoleSet: 23,
+  ACLRoleDelete: 24,
   /** Consulate's own, above Consul's range: a no-op entry a `consistent` read waits for. */
   Barrier: 120,
   /** Consulate's own: replaces the whole state with a snapshot (`PUT /v1/snapshot`). */
@@ -122,7 +131,28 @@ export type Command =
    * fence a newly elected leader appends before its first leader-only command.
    */
   | { Type: typeof MessageType.Barrier; Now: number; Leader?: { ID: string; Node: string } }
-  | ({ Type: typeof MessageType.ConnectCA; Now: number } & ConnectCAOp);
+  | ({ Type: typeof MessageType.ConnectCA; Now: number } & ConnectCAOp)
+  | ({ Type: ACLMessageType; Now: number } & ACLCommandBody);
+
+export type ACLMessageType =
+  | typeof MessageType.ACLBootstrap
+  | typeof MessageType.ACLTokenSet
+  | typeof MessageType.ACLTokenDelete
+  | typeof MessageType.ACLPolicySet
+  | typeof MessageType.ACLPolicyDelete
+  | typeof MessageType.ACLRoleSet
+  | typeof MessageType.ACLRoleDelete;
+
+/** The log type of each ACL operation (Consul's numbering). */
+export const ACL_OP_TYPE: Readonly<Record<ACLCommandBody["Op"], ACLMessageType>> = {
+  bootstrap: MessageType.ACLBootstrap,
+  "token-set": MessageType.ACLTokenSet,
+  "token-delete": MessageType.ACLTokenDelete,
+  "policy-set": MessageType.ACLPolicySet,
+  "policy-delete": MessageType.ACLPolicyDelete,
+  "role-set": MessageType.ACLRoleSet,
+  "role-delete": MessageType.ACLRoleDelete,
+};
 
 /**
  * A leader-only command (session TTL expiry, tombstone reaping, ...) carries

@@ -1,6 +1,7 @@
 /** Whole-state snapshots: every table as JSON, secondary indexes rebuilt on load. */
 import { cmp, Tables, type KvRow } from "./tables.ts";
 import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
+import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 import { type CoordinateEntry, isValidCoordinate } from "../structs/coordinate.ts";
 import { coordinateKey } from "./coordinates.ts";
@@ -26,6 +27,11 @@ interface SnapshotFile {
   CAMeta?: [string, number][];
   /** Absent in snapshots written before prepared queries existed. */
   PreparedQueries?: PreparedQuery[];
+  /** ACLs; absent in snapshots written before ACLs existed. */
+  ACLTokens?: ACLToken[];
+  ACLPolicies?: ACLPolicyRow[];
+  ACLRoles?: ACLRole[];
+  ACLMeta?: [string, number][];
 }
 
 /**
@@ -55,6 +61,10 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     CAConfig: rows(t.caConfig.entries()),
     CAMeta: byKey(t.caMeta.entries()),
     PreparedQueries: rows(t.preparedQueries.entries()),
+    ACLTokens: rows(t.aclTokens.entries()),
+    ACLPolicies: rows(t.aclPolicies.entries()),
+    ACLRoles: rows(t.aclRoles.entries()),
+    ACLMeta: byKey(t.aclMeta.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }
@@ -108,6 +118,10 @@ function checkShape(file: unknown): asserts file is SnapshotFile {
       (r) => obj(r) && typeof r.ID === "string" && typeof r.Name === "string" && typeof r.Session === "string" && obj(r.Template) && obj(r.Service) && obj(r.DNS),
     );
   }
+  if (file.ACLTokens !== undefined) each("ACLTokens", (r) => obj(r) && typeof r.AccessorID === "string" && typeof r.SecretID === "string" && Array.isArray(r.Policies));
+  if (file.ACLPolicies !== undefined) each("ACLPolicies", (r) => obj(r) && typeof r.ID === "string" && typeof r.Name === "string" && obj(r.Parsed));
+  if (file.ACLRoles !== undefined) each("ACLRoles", (r) => obj(r) && typeof r.ID === "string" && typeof r.Name === "string" && Array.isArray(r.Policies));
+  if (file.ACLMeta !== undefined) each("ACLMeta", pair);
   each("Sessions", (r) => obj(r) && typeof r.ID === "string" && typeof r.Node === "string" && Array.isArray(r.NodeChecks) && Array.isArray(r.ServiceChecks));
 }
 
@@ -136,5 +150,9 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.caConfig.reset((file.CAConfig ?? []).map((c) => ["config", c]));
   t.caMeta.reset(file.CAMeta ?? []);
   t.preparedQueries.reset((file.PreparedQueries ?? []).map((q) => [q.ID, q]));
+  t.aclTokens.reset((file.ACLTokens ?? []).map((r) => [r.AccessorID, r]));
+  t.aclPolicies.reset((file.ACLPolicies ?? []).map((r) => [r.ID, r]));
+  t.aclRoles.reset((file.ACLRoles ?? []).map((r) => [r.ID, r]));
+  t.aclMeta.reset(file.ACLMeta ?? []);
   return { tables: t, index: file.Index };
 }

@@ -10,6 +10,7 @@ import { applyConfigEntry, applyIntentionMutation } from "./config_entries.ts";
 import { type Command, type FencedCommand, MessageType } from "./commands.ts";
 import { bump, StateError, type WriteContext } from "./context.ts";
 import { applyConnectCA } from "./connect_ca.ts";
+import { applyACL } from "./acl.ts";
 import { Journal } from "./journal.ts";
 import { applyKvVerb, reapTombstones } from "./kv.ts";
 import { pruneLockDelays } from "./lock_delay.ts";
@@ -180,6 +181,14 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
       return applyConnectCA(ctx, cmd);
     case MessageType.PreparedQuery:
       return applyPreparedQuery(ctx, cmd);
+    case MessageType.ACLBootstrap:
+    case MessageType.ACLTokenSet:
+    case MessageType.ACLTokenDelete:
+    case MessageType.ACLPolicySet:
+    case MessageType.ACLPolicyDelete:
+    case MessageType.ACLRoleSet:
+    case MessageType.ACLRoleDelete:
+      return applyACL(ctx, cmd);
     default:
       throw new StateError(`Unknown command type ${(cmd as { Type: unknown }).Type}`);
   }

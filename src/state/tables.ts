@@ -10,6 +10,7 @@ import type { DirEntry } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
 import type { PreparedQuery } from "../structs/prepared_query.ts";
+import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { type JournalRef, TrackedMap } from "./journal.ts";
 import { SortedKeys } from "./sorted_keys.ts";
 
@@ -66,6 +67,15 @@ export class Tables {
   readonly caMeta = new TrackedMap<string, number>(this.ref);
   /** Prepared queries by ID. */
   readonly preparedQueries = new TrackedMap<string, PreparedQuery>(this.ref);
+
+  /** ACL tokens by AccessorID, policies and roles by ID; `aclMeta` holds the bootstrap index. */
+  readonly aclTokens = new TrackedMap<string, ACLToken>(this.ref);
+  readonly aclPolicies = new TrackedMap<string, ACLPolicyRow>(this.ref);
+  readonly aclRoles = new TrackedMap<string, ACLRole>(this.ref);
+  readonly aclMeta = new TrackedMap<string, number>(this.ref);
+  readonly aclTokenBySecret = new Map<string, string>();
+  readonly aclPolicyByName = new Map<string, string>();
+  readonly aclRoleByName = new Map<string, string>();
 
   readonly servicesByNode = new Map<string, Set<string>>();
   readonly servicesByName = new Map<string, Set<string>>();
@@ -127,6 +137,13 @@ export class Tables {
         if (after.Session !== "") addTo(this.queriesBySession, after.Session, id);
       }
     });
+    const unique = <V>(index: Map<string, string>, field: (v: V) => string) => (key: string, before: V | undefined, after: V | undefined) => {
+      if (before && index.get(field(before)) === key) index.delete(field(before));
+      if (after) index.set(field(after), key);
+    };
+    this.aclTokens.onChange(unique<ACLToken>(this.aclTokenBySecret, (v) => v.SecretID));
+    this.aclPolicies.onChange(unique<ACLPolicyRow>(this.aclPolicyByName, (v) => v.Name));
+    this.aclRoles.onChange(unique<ACLRole>(this.aclRoleByName, (v) => v.Name));
     this.sessions.onChange((id, before, after) => {
       if (before) {
         removeFrom(this.sessionsByNode, before.Node, id);

@@ -3,6 +3,8 @@
  * them. Every transport dispatches through it (in-process directly; the RPC
  * port and NATS after decoding a frame).
  */
+import * as acl from "./acl.ts";
+import { withAcl } from "./acl_enforce.ts";
 import * as catalog from "./catalog.ts";
 import * as config from "./config.ts";
 import * as coordinate from "./coordinate.ts";
@@ -26,7 +28,7 @@ import type { ArgsOf, MaybePromise, Method, ReplyOf, RequestOptions } from "../.
 export type Handler<M extends Method> = (server: Server, args: ArgsOf<M>, opts: RequestOptions) => MaybePromise<ReplyOf<M>>;
 export type EndpointTable = { readonly [M in Method]: Handler<M> };
 
-export const endpoints: EndpointTable = {
+const unguarded: EndpointTable = {
   "Catalog.Register": catalog.register,
   "Catalog.Deregister": catalog.deregister,
   "Catalog.ListDatacenters": catalog.listDatacenters,
@@ -99,9 +101,28 @@ export const endpoints: EndpointTable = {
 
   "Operator.RaftGetConfiguration": operator.raftGetConfiguration,
   "Operator.RaftRemovePeer": operator.raftRemovePeer,
+
+  "ACL.BootstrapTokens": acl.bootstrap,
+  "ACL.TokenSet": acl.tokenSet,
+  "ACL.TokenClone": acl.tokenClone,
+  "ACL.TokenRead": acl.tokenRead,
+  "ACL.TokenDelete": acl.tokenDelete,
+  "ACL.TokenList": acl.tokenList,
+  "ACL.ResolveToken": acl.resolveToken,
+  "ACL.PolicySet": acl.policySet,
+  "ACL.PolicyRead": acl.policyRead,
+  "ACL.PolicyList": acl.policyList,
+  "ACL.PolicyDelete": acl.policyDelete,
+  "ACL.RoleSet": acl.roleSet,
+  "ACL.RoleRead": acl.roleRead,
+  "ACL.RoleList": acl.roleList,
+  "ACL.RoleDelete": acl.roleDelete,
 };
 
 /** Whether `name` is a method of the table (frames from the wire are checked with it). */
 export function isMethod(name: string): name is Method {
   return Object.hasOwn(endpoints, name);
 }
+
+/** Every endpoint, behind the ACL rules of acl_enforce.ts. */
+export const endpoints: EndpointTable = withAcl(unguarded);

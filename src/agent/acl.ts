@@ -1,0 +1,141 @@
+/**
+ * The agent's side of ACLs (Consul's agent ACL resolver and token store): its
+ * `acl` settings, its tokens (default, agent, agent_recovery, dns, ...), and
+ * token secret -> Authorizer. A server agent resolves in-process; a client
+ * agent asks a server (ACL.ResolveToken) and caches the answer for
+ * `token_ttl`, following `down_policy` when no server answers.
+ */
+import { ACLNotFoundError, ALLOW_ALL, Authorizer, type DefaultPolicy, PolicyAuthorizer } from "../acl/mod.ts";
+import type { MaybePromise, Rpc } from "../rpc/mod.ts";
+import type { ResolvedToken } from "../server/acl.ts";
+import type { Server } from "../server/mod.ts";
+
+export const TOKEN_NAMES = ["default", "agent", "agent_recovery", "dns", "replication", "config_file_service_registration", "initial_management"] as const;
+export type TokenName = (typeof TOKEN_NAMES)[number];
+
+export interface AgentAclSettings {
+  readonly enabled: boolean;
+  readonly defaultPolicy: "allow" | "deny";
+  readonly downPolicy: "allow" | "deny" | "extend-cache" | "async-cache";
+  readonly tokenTtlMs: number;
+  readonly enableTokenPersistence: boolean;
+  readonly tokens: Partial<Record<TokenName, string>>;
+}
+
+export const AGENT_ACL_DISABLED: AgentAclSettings = {
+  enabled: false,
+  defaultPolicy: "allow",
+  downPolicy: "extend-cache",
+  tokenTtlMs: 30_000,
+  enableTokenPersistence: false,
+  tokens: {},
+};
+
+/** How secrets are turned into authorizers: in-process on a server, by RPC on a client. */
+export type ResolveFn = (secret: string) => MaybePromise<Authorizer>;
+
+export class AgentAcl {
+  readonly settings: AgentAclSettings;
+  private readonly tokens: Map<TokenName, string>;
+  private readonly resolveFn: ResolveFn;
+  private readonly nodeName: string;
+
+  constructor(settings: AgentAclSettings, resolve: ResolveFn, nodeName: string) {
+    this.settings = settings;
+    this.resolveFn = resolve;
+    this.nodeName = nodeName;
+    this.tokens = new Map(Object.entries(settings.tokens).filter(([, v]) => v) as [TokenName, string][]);
+  }
+
+  get enabled(): boolean {
+    return this.settings.enabled;
+  }
+
+  token(name: TokenName): string {
+    return this.tokens.get(name) ?? "";
+  }
+
+  /** `PUT /v1/agent/token/:type` and `acl set-agent-token`. */
+  setToken(name: TokenName, secret: string): void {
+    this.tokens.set(name, secret);
+  }
+
+  /** The token a request without one acts with. */
+  get defaultToken(): string {
+    return this.token("default");
+  }
+
+  /** The agent's own token for its RPC (anti-entropy, coordinates): `agent`, else `default`. */
+  get agentToken(): string {
+    return this.token("agent") || this.token("default");
+  }
+
+  authorizer(secret: string): MaybePromise<Authorizer> {
+    if (!this.settings.enabled) return ALLOW_ALL;
+    const recovery = this.token("agent_recovery");
+    // The recovery token works without any server: agent write on this node, node read everywhere (Consul's agentRecoveryAuthorizer).
+    if (recovery !== "" && secret === recovery) {
+      return new Authorizer("agent-recovery", new PolicyAuthorizer([{ agent: [{ Name: this.nodeName, Policy: "write" }], node_prefix: [{ Name: "", Policy: "read" }] }]), "deny");
+    }
+    return this.resolveFn(secret);
+  }
+}
+
+/** A server agent: its own server resolves (cached by ACL index there). */
+export function serverResolver(server: Server): ResolveFn {
+  return (secret) => server.acl.authorizer(secret);
+}
+
+/** A client agent: ACL.ResolveToken on a server, cached for `token_ttl`; `down_policy` when none answers. */
+export function remoteResolver(rpc: Rpc, datacenter: string, settings: AgentAclSettings, now: () => number = Date.now): ResolveFn {
+  const cache = new Map<string, { authz: Authorizer; fetchedAt: number }>();
+  const build = (r: ResolvedToken): Authorizer =>
+    new Authorizer(r.AccessorID, r.Rules.length > 0 ? new PolicyAuthorizer(r.Rules) : null, settings.defaultPolicy as DefaultPolicy);
+  const fetch = async (secret: string): Promise<Authorizer> => {
+    const r = await rpc.call("ACL.ResolveToken", {}, { datacenter, minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0, token: secret });
+    const authz = build(r);
+    if (cache.size > 10_000) cache.clear();
+    cache.set(secret, { authz, fetchedAt: now() });
+    return authz;
+  };
+  return (secret) => {
+    const hit = cache.get(secret);
+    if (hit && now() - hit.fetchedAt < settings.tokenTtlMs) return hit.authz;
+    if (hit && settings.downPolicy === "async-cache") {
+      void fetch(secret).catch(() => {});
+      return hit.authz;
+    }
+    return fetch(secret).catch((err: unknown) => {
+      if (err instanceof ACLNotFoundError) {
+        cache.delete(secret);
+        throw err;
+      }
+      // No server answered: Consul's down_policy.
+      if (settings.downPolicy === "allow") return new Authorizer("", null, "allow");
+      if (settings.downPolicy === "deny") return new Authorizer("", null, "deny");
+      if (hit) return hit.authz;
+      return new Authorizer("", null, "deny");
+    });
+  };
+}
+
+/** The agent's own calls (anti-entropy, coordinates, leaf signing, DNS) act with `token()` unless they carry one. */
+export function withToken(rpc: Rpc, token: () => string): Rpc {
+  return {
+    call(method, args, opts) {
+      return rpc.call(method, args, opts.token === undefined ? { ...opts, token: token() } : opts);
+    },
+  };
+}
+
+/** A server agent's DNS: the `dns` token's authorizer (else the default token's); one that does not resolve sees nothing. */
+export function dnsAuthorizer(server: Server, acl: AgentAcl): () => Authorizer {
+  const denyAll = new Authorizer("", null, "deny");
+  return () => {
+    try {
+      return server.acl.authorizer(acl.token("dns") || acl.defaultToken);
+    } catch {
+      return denyAll;
+    }
+  };
+}

@@ -1,0 +1,99 @@
+/** A server with ACLs on and the /v1 API over it via `app.request()` (no sockets). */
+import { AgentAcl, serverResolver } from "../../src/agent/acl.ts";
+import { allowAll, type ApiContext, createApp } from "../../src/http/mod.ts";
+import { MemoryLog } from "../../src/log/mod.ts";
+import { inProcessRpc } from "../../src/rpc/mod.ts";
+import { Server } from "../../src/server/mod.ts";
+import type { Hono } from "hono";
+
+/** Real timers, but a wall clock the test can move forward (token expiry) without firing every periodic timer on the way. */
+export class SkewClock {
+  offset = 0;
+  now(): number {
+    return Date.now() + this.offset;
+  }
+  setTimeout(fn: () => void, ms: number): unknown {
+    return setTimeout(fn, ms);
+  }
+  clearTimeout(handle: unknown): void {
+    clearTimeout(handle as ReturnType<typeof setTimeout>);
+  }
+}
+
+export const ROOT = "11111111-2222-4333-8444-555555555555";
+
+export interface AclHarness {
+  readonly server: Server;
+  readonly app: Hono;
+  readonly acl: AgentAcl;
+  readonly clock: SkewClock;
+  req(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
+  json<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; status?: number }): Promise<T>;
+  stop(): Promise<void>;
+}
+
+export async function startAclHarness(o: { defaultPolicy?: "allow" | "deny"; enabled?: boolean; tokens?: Record<string, string>; resetPath?: string } = {}): Promise<AclHarness> {
+  const enabled = o.enabled ?? true;
+  const defaultPolicy = o.defaultPolicy ?? "deny";
+  const clock = new SkewClock();
+  const server = new Server({
+    datacenter: "dc1",
+    nodeName: "node1",
+    nodeId: "5bd7bb38-9e23-4f5a-8c2b-1d8a7b3f7e10",
+    advertiseAddr: "10.1.2.3",
+    serverPort: 8300,
+    log: new MemoryLog(),
+    connect: { enabled: false },
+    clock,
+    acl: { enabled, defaultPolicy, downPolicy: "extend-cache", initialManagement: ROOT, tokenTtlMs: 30_000, bootstrapResetPath: o.resetPath ?? "" },
+  });
+  await server.start();
+  const acl = new AgentAcl(
+    { enabled, defaultPolicy, downPolicy: "extend-cache", tokenTtlMs: 30_000, enableTokenPersistence: false, tokens: o.tokens ?? {} },
+    serverResolver(server),
+    "node1",
+  );
+  const api: ApiContext = {
+    server,
+    rpc: inProcessRpc(server),
+    agent: {
+      nodeName: "node1",
+      nodeId: "5bd7bb38-9e23-4f5a-8c2b-1d8a7b3f7e10",
+      datacenter: "dc1",
+      primaryDatacenter: "dc1",
+      advertiseAddr: "10.1.2.3",
+      bindAddr: "0.0.0.0",
+      serverPort: 8300,
+      serfLanPort: 8301,
+      httpPort: () => 8500,
+      server: true,
+      version: "1.21.0",
+      revision: "test",
+      startedAt: Date.now(),
+    },
+    limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024, txnMaxOps: 128 },
+    authorizer: allowAll,
+    acl,
+  };
+  const app = createApp(api);
+  const req: AclHarness["req"] = (method, path, opts = {}) => {
+    const headers: Record<string, string> = { ...(opts.headers ?? {}) };
+    if (opts.token !== undefined) headers["X-Consul-Token"] = opts.token;
+    const body = opts.body === undefined ? undefined : typeof opts.body === "string" ? opts.body : JSON.stringify(opts.body);
+    return Promise.resolve(app.request(`http://consul.test${path}`, { method, headers, ...(body !== undefined ? { body } : {}) }));
+  };
+  return {
+    server,
+    app,
+    acl,
+    clock,
+    req,
+    async json(method, path, opts = {}) {
+      const res = await req(method, path, opts);
+      const want = opts.status ?? 200;
+      if (res.status !== want) throw new Error(`${method} ${path}: expected ${want}, got ${res.status}: ${await res.text()}`);
+      return res.json();
+    },
+    stop: () => server.stop(),
+  };
+}
