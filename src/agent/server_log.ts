@@ -25,7 +25,7 @@ export async function openServerStorage(cfg: AgentConfig, nodeId: string, advert
   if (cfg.dev) return { log: new MemoryLog(), description: "in memory (-dev)", close: async () => {} };
   if (cfg.nats.urls.length === 0) {
     const dir = join(cfg.dataDir, "log");
-    return { log: new LocalLog({ dir }), description: dir, close: async () => {} };
+    return { log: new LocalLog({ dir, onRepair: (message) => logger.warn(`log: ${message}`) }), description: dir, close: async () => {} };
   }
   const nc = await connectNats(cfg.nats, `consulate ${cfg.nodeName}`);
   try {

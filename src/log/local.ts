@@ -26,6 +26,8 @@ export interface LocalLogOptions {
   readonly segmentBytes?: number;
   /** Upper bound on the bytes one batch writes at once. Default 8 MiB. */
   readonly maxBatchBytes?: number;
+  /** Told what open() repaired or passed over (a torn tail cut off, a damaged snapshot), for the operator's log. */
+  readonly onRepair?: (message: string) => void;
 }
 
 export interface LocalLogStats {
@@ -93,11 +95,13 @@ export class LocalLog implements Log {
   #batches = 0;
   #syncs = 0;
   #truncatedBytes = 0;
+  readonly #onRepair: (message: string) => void;
 
   constructor(options: LocalLogOptions) {
     this.#dir = options.dir;
     this.#segmentBytes = positive(options.segmentBytes ?? 64 * 1024 * 1024, "segmentBytes");
     this.#maxBatchBytes = positive(options.maxBatchBytes ?? 8 * 1024 * 1024, "maxBatchBytes");
+    this.#onRepair = options.onRepair ?? (() => {});
   }
 
   open(): Promise<RecoveredLog> {
@@ -113,6 +117,9 @@ export class LocalLog implements Log {
     try {
       await fs.mkdir(this.#dir, { recursive: true });
       const rec = await recoverDirectory(this.#dir);
+      for (const d of rec.damagedSnapshots) {
+        this.#onRepair(`snapshot ${path.join(this.#dir, d.name)} is damaged (${d.reason}); recovering from an older snapshot and the log; the file is left for inspection`);
+      }
       for (const name of rec.obsolete) await removeIfPresent(path.join(this.#dir, name));
       this.#segments = rec.segments;
       this.#snapshotFiles = rec.snapshotFiles;
@@ -130,6 +137,10 @@ export class LocalLog implements Log {
           await handle.datasync();
           this.#syncs++;
           this.#truncatedBytes = rec.tornTail.fileBytes - rec.tornTail.validBytes;
+          this.#onRepair(
+            `cut a damaged tail of ${this.#truncatedBytes} bytes off ${path.join(this.#dir, rec.tornTail.name)} at byte ${rec.tornTail.validBytes} (${rec.tornTail.reason}): ` +
+              `a batch interrupted mid-write, never acknowledged; the log continues at index ${rec.lastIndex + 1}`,
+          );
         }
       }
       this.#state = State.Open;

@@ -52,6 +52,8 @@ export interface Recovery {
   /** Byte length of the verified part of the last segment. */
   readonly lastSegmentBytes: number;
   readonly tornTail: TornTail | null;
+  /** Snapshot files newer than the one used that could not be read, with why. */
+  readonly damagedSnapshots: readonly { readonly name: string; readonly reason: string }[];
   /** Files that are fully covered by the snapshot or left over by a crash. */
   readonly obsolete: string[];
 }
@@ -60,7 +62,7 @@ export async function recoverDirectory(dir: string): Promise<Recovery> {
   const names = (await fs.readdir(dir)).sort();
   const obsolete = names.filter((n) => n.endsWith(TMP_SUFFIX));
 
-  const { snapshot, kept: snapshotFiles, older } = await readNewestSnapshot(dir, names);
+  const { snapshot, kept: snapshotFiles, older, damaged } = await readNewestSnapshot(dir, names);
   obsolete.push(...older);
   const covered = snapshot?.index ?? 0;
 
@@ -82,10 +84,12 @@ export async function recoverDirectory(dir: string): Promise<Recovery> {
   let expected = live[0]?.first ?? covered + 1;
   if (live[0] !== undefined && (live[0].first < 1 || live[0].first > covered + 1)) {
     const missing = covered + 1 === live[0].first - 1 ? `${covered + 1}` : `${covered + 1} to ${live[0].first - 1}`;
+    // Most often the entries were compacted into a snapshot that is now damaged: name it.
+    const blame = damaged.map((d) => `; snapshot ${path.join(dir, d.name)} is damaged (${d.reason})`).join("");
     throw new LogCorruptionError(
       path.join(dir, live[0].name),
       0,
-      live[0].first < 1 ? "segment starts at index 0" : `entries ${missing} are missing (no segment or snapshot holds them)`,
+      live[0].first < 1 ? "segment starts at index 0" : `entries ${missing} are missing (no segment or snapshot holds them)${blame}`,
     );
   }
 
@@ -134,18 +138,19 @@ export async function recoverDirectory(dir: string): Promise<Recovery> {
     lastIndex = covered;
   }
 
-  return { snapshot, snapshotFiles, entries, lastIndex, segments: live, lastSegmentBytes, tornTail, obsolete };
+  return { snapshot, snapshotFiles, entries, lastIndex, segments: live, lastSegmentBytes, tornTail, damagedSnapshots: damaged, obsolete };
 }
 
 async function readNewestSnapshot(
   dir: string,
   names: readonly string[],
-): Promise<{ snapshot: LogSnapshot | null; kept: SnapshotFileInfo[]; older: string[] }> {
+): Promise<{ snapshot: LogSnapshot | null; kept: SnapshotFileInfo[]; older: string[]; damaged: { name: string; reason: string }[] }> {
   const files = names
     .map((name) => ({ name, index: parseSnapshotName(name) }))
     .filter((s): s is SnapshotFileInfo => s.index !== null)
     .sort((a, b) => b.index - a.index);
   const kept: SnapshotFileInfo[] = [];
+  const damaged: { name: string; reason: string }[] = [];
   for (let i = 0; i < files.length; i++) {
     const info = files[i] as SnapshotFileInfo;
     kept.push(info);
@@ -155,10 +160,11 @@ async function readNewestSnapshot(
     // needs were already compacted away the continuity check reports it.
     const decoded = decodeSnapshot(new Uint8Array(buf.buffer, buf.byteOffset, buf.length), info.index);
     if (decoded.ok) {
-      return { snapshot: decoded.snapshot, kept, older: files.slice(i + 1).map((f) => f.name) };
+      return { snapshot: decoded.snapshot, kept, older: files.slice(i + 1).map((f) => f.name), damaged };
     }
+    damaged.push({ name: info.name, reason: decoded.reason });
   }
-  return { snapshot: null, kept, older: [] };
+  return { snapshot: null, kept, older: [], damaged };
 }
 
 /**

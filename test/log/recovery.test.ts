@@ -66,9 +66,13 @@ test("garbage appended after the last record is truncated away", () =>
     const garbage = new Uint8Array(3000);
     for (let i = 0; i < garbage.length; i++) garbage[i] = (i * 7919 + 13) & 0xff;
     await fs.appendFile(seg, garbage);
-    const log = new LocalLog({ dir });
+    const said: string[] = [];
+    const log = new LocalLog({ dir, onRepair: (m) => said.push(m) });
     await log.open();
     expect(log.stats().truncatedBytes).toBe(3000);
+    // The repair is reported: how much was cut, from which file, where the log continues.
+    expect(said).toEqual([expect.stringContaining(`cut a damaged tail of 3000 bytes off ${seg}`)]);
+    expect(said[0]).toContain("continues at index 11");
     await log.close();
     await expectRecovered(dir, 10);
   }));

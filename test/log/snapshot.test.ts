@@ -117,8 +117,10 @@ test("an unreadable newest snapshot falls back to the older one while its segmen
     await fs.writeFile(path.join(dir, "snapshot-00000000000000000008.bin"), bytes("CSNP-truncated"));
     await fs.writeFile(path.join(dir, "snapshot-00000000000000000009.bin.tmp"), bytes("left by a crash"));
 
-    const again = new LocalLog({ dir });
+    const said: string[] = [];
+    const again = new LocalLog({ dir, onRepair: (m) => said.push(m) });
     const rec = await again.open();
+    expect(said).toEqual([expect.stringContaining(`snapshot ${path.join(dir, "snapshot-00000000000000000008.bin")} is damaged`)]);
     expect(text(rec.snapshot?.data ?? new Uint8Array())).toBe("s3");
     expect(indexes(rec.entries)).toEqual(range(4, 8));
     expect((await listDir(dir)).some((n) => n.endsWith(".tmp"))).toBe(false);
@@ -138,7 +140,10 @@ test("a bad snapshot whose entries were compacted away is a LogCorruptionError",
     buf[buf.length - 1] = (buf[buf.length - 1] as number) ^ 0x01;
     await fs.writeFile(snap, buf);
     const again = new LocalLog({ dir });
-    await expect(again.open()).rejects.toBeInstanceOf(LogCorruptionError);
+    const err = await again.open().catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(LogCorruptionError);
+    // The message names the damaged snapshot, not only the entries it held.
+    expect((err as Error).message).toContain(`snapshot ${snap} is damaged (checksum mismatch)`);
     await again.close();
   }));
 
