@@ -22,6 +22,8 @@ export interface UpstreamConfig {
   readonly bindPort: number;
   /** The upstream's `MeshGateway.Mode` ("" when it sets none). */
   readonly meshGatewayMode?: string;
+  /** The upstream's opaque `Config` (limits, passive_health_check, connect_timeout_ms, protocol). */
+  readonly config?: Record<string, unknown>;
 }
 
 export interface SidecarConfig {
@@ -61,6 +63,7 @@ interface ProxyWire {
     Datacenter?: string;
     LocalBindAddress?: string;
     LocalBindPort?: number;
+    Config?: Record<string, unknown>;
   }[];
 }
 
@@ -88,6 +91,7 @@ export function configFromRegistration(svc: AgentServiceWire, agentAddress: stri
       bindAddress: u.LocalBindAddress || "127.0.0.1",
       bindPort: u.LocalBindPort ?? 0,
       meshGatewayMode: modeOf(u.MeshGateway),
+      ...(u.Config && Object.keys(u.Config).length > 0 ? { config: u.Config } : {}),
     }));
   return {
     service: dest,

@@ -14,7 +14,8 @@ import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
 import { InboundPolicy } from "../mesh/policy.ts";
 import { serveAdmitted } from "../mesh/serve.ts";
 import { type AgentServiceWire, fetchAgentService } from "../mesh/sources.ts";
-import { UpstreamListener, UpstreamResolver } from "../mesh/upstream.ts";
+import { parseUpstreamSettings } from "../l7/upstream_config.ts";
+import { ChainUpstream } from "./chain_upstream.ts";
 import { Watch } from "../mesh/watch.ts";
 import { configFromRegistration, type PublicListenerConfig, type SidecarConfig, type UpstreamConfig } from "./config.ts";
 
@@ -28,11 +29,10 @@ export interface SidecarOptions {
 
 interface RunningUpstream {
   readonly key: string;
-  readonly resolver: UpstreamResolver;
-  readonly listener: UpstreamListener;
+  readonly upstream: ChainUpstream;
 }
 
-const upstreamKey = (u: UpstreamConfig) => JSON.stringify([u.destinationName, u.destinationNamespace, u.datacenter, u.bindAddress, u.bindPort, u.meshGatewayMode ?? ""]);
+const upstreamKey = (u: UpstreamConfig) => JSON.stringify([u.destinationName, u.destinationNamespace, u.datacenter, u.bindAddress, u.bindPort, u.meshGatewayMode ?? "", u.config ?? null]);
 const publicKey = (p: PublicListenerConfig | null) => JSON.stringify(p);
 
 export class SidecarProxy {
@@ -90,7 +90,7 @@ export class SidecarProxy {
   /** Resolves once the leaf, roots and intentions are loaded, so connections are served rather than refused. */
   async whenServing(): Promise<void> {
     await this.readyPromise;
-    if (this.identity && this.policy) await Promise.all([this.identity.ready(), this.policy.ready()]);
+    if (this.identity && this.policy) await Promise.all([this.identity.ready(), this.policy.ready(), ...[...this.upstreams.values()].map((u) => u.upstream.ready())]);
   }
 
   get currentConfig(): SidecarConfig | null {
@@ -104,7 +104,7 @@ export class SidecarProxy {
   /** Bound ports of the upstream listeners, by destination name. */
   get upstreamPorts(): Record<string, number> {
     const out: Record<string, number> = {};
-    for (const u of this.upstreams.values()) out[u.resolver.target.service] = u.listener.port;
+    for (const u of this.upstreams.values()) out[u.upstream.service] = u.upstream.port;
     return out;
   }
 
@@ -123,7 +123,7 @@ export class SidecarProxy {
     await this.registration?.stop();
     await this.applying;
     await this.inbound?.stop();
-    for (const u of this.upstreams.values()) await Promise.all([u.listener.stop(), u.resolver.stop()]);
+    for (const u of this.upstreams.values()) await u.upstream.stop();
     this.upstreams.clear();
     await this.policy?.stop();
     await this.identity?.stop();
@@ -173,30 +173,33 @@ export class SidecarProxy {
     const wanted = new Map(cfg.upstreams.map((u) => [upstreamKey(u), u]));
     for (const [key, running] of this.upstreams) {
       if (wanted.has(key)) continue;
-      await Promise.all([running.listener.stop(), running.resolver.stop()]);
+      await running.upstream.stop();
       this.upstreams.delete(key);
-      this.log.info(`upstream "${running.resolver.target.service}" removed`);
+      this.log.info(`upstream "${running.upstream.service}" removed`);
     }
     for (const [key, u] of wanted) {
       if (this.upstreams.has(key)) continue;
-      const resolver = new UpstreamResolver({
+      const upstream = new ChainUpstream({
         client: this.o.client,
-        target: { service: u.destinationName, namespace: u.destinationNamespace, datacenter: u.datacenter },
+        identity,
+        service: u.destinationName,
+        datacenter: u.datacenter,
+        bindAddress: u.bindAddress,
+        bindPort: u.bindPort,
+        settings: parseUpstreamSettings(u.config),
         logger: this.log,
         // Consul's precedence: the upstream's own mode, then the proxy registration's, then service-defaults, then proxy-defaults.
         meshGatewayMode: () => u.meshGatewayMode || this.config?.meshGatewayMode || policy.meshGatewayMode,
-        localDatacenter: () => identity.datacenter,
-      }).start();
-      const listener = new UpstreamListener({ identity, resolver, bindAddress: u.bindAddress, bindPort: u.bindPort, logger: this.log });
+      });
       try {
-        await listener.start();
+        await upstream.start();
       } catch (err) {
-        await resolver.stop();
+        await upstream.stop();
         this.log.error(`upstream "${u.destinationName}" cannot listen on ${u.bindAddress}:${u.bindPort}: ${errorText(err)}`);
         continue;
       }
-      this.upstreams.set(key, { key, resolver, listener });
-      this.log.info(`upstream "${u.destinationName}" listening on ${u.bindAddress}:${listener.port}`);
+      this.upstreams.set(key, { key, upstream });
+      this.log.info(`upstream "${u.destinationName}" listening on ${u.bindAddress}:${upstream.port}`);
     }
     this.config = cfg;
     this.readyResolve();

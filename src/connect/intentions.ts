@@ -210,8 +210,8 @@ export function authorizeConnection(ixns: readonly Intention[], source: ServiceR
 
 const regexCache = new Map<string, RegExp>();
 
-/** A full-string RE2 match, as Envoy's safe_regex matchers do. */
-function fullMatch(pattern: string, value: string): boolean {
+/** Whether `value` matches the RE2 `pattern` as a whole (Envoy's safe_regex semantics). */
+export function fullMatch(pattern: string, value: string): boolean {
   let re = regexCache.get(pattern);
   if (!re) {
     re = compileRe2(`^(?:${pattern})$`);

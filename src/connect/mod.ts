@@ -5,6 +5,7 @@ export {
   comparePrecedence,
   type EvaluateOptions,
   findIntention,
+  fullMatch,
   headerMatches,
   httpPermissionMatches,
   type HttpRequestInfo,

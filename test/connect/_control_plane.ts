@@ -7,6 +7,8 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo } from "node:net";
 import { intentionPrecedence, sortByPrecedence } from "../../src/connect/mod.ts";
+import { compileChain, renderChain } from "../../src/connect/discoverychain/mod.ts";
+import { decodeConfigEntry } from "../../src/configentry/registry.ts";
 import type { Intention, IntentionPermission } from "../../src/structs/intention.ts";
 import { crossSign, makeCa, makeLeaf, type TestCa, type TestLeaf, TRUST_DOMAIN } from "./_certs.ts";
 
@@ -209,8 +211,14 @@ export class FakeControlPlane {
       const list = (this.instances.get(m[1]!) ?? []).filter((i) => i.passing !== false || !url.searchParams.has("passing"));
       return send(
         200,
-        list.map((i) => ({ Node: { Node: "n1", Address: "127.0.0.1" }, Service: { ID: i.id, Address: i.address, Port: i.port }, Checks: [] })),
+        list.map((i) => ({ Node: { Node: "n1", Address: "127.0.0.1" }, Service: { ID: i.id, Address: i.address, Port: i.port }, Checks: i.passing === false ? [{ Status: "critical" }] : [] })),
       );
+    }
+    if ((m = /^\/v1\/discovery-chain\/(.+)$/.exec(p))) {
+      const entries = [...this.entries.values()].map((e) => decodeConfigEntry(e));
+      const lookup = { get: (k: string, n: string) => entries.find((e) => e.Kind === k && e.Name === n), list: (k: string) => entries.filter((e) => e.Kind === k) };
+      const chain = compileChain({ serviceName: m[1]!, datacenter: url.searchParams.get("compile-dc") || "dc1", trustDomain: TRUST_DOMAIN, entries: lookup });
+      return send(200, { Chain: renderChain(chain) });
     }
     send(404, "404 page not found");
   }

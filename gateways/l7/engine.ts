@@ -1,0 +1,250 @@
+/**
+ * The request path of an L7 upstream, independent of the wire: pick the
+ * route, a weighted leg and its cluster, rewrite the path and headers, pick
+ * an endpoint (failover targets in order, ejected endpoints skipped, the
+ * cluster's load-balancer policy and hash), enforce the circuit breakers,
+ * then try, time out and retry as the route says. A Transport (HTTP/1.1
+ * over mutual TLS in the sidecar) carries each attempt.
+ */
+import { applyHeaderModifiers, type Fields } from "./headers.ts";
+import { requestHash } from "./hash_policy.ts";
+import { type Balancer, type LbEndpoint, makeBalancer } from "./lb.ts";
+import { CircuitBreaker } from "./limits.ts";
+import { rewritePath, routeMatches } from "./match.ts";
+import { OutlierDetector } from "./outlier.ts";
+import type { ChainPlan, ClusterPlan, LegPlan, RoutePlan, TargetPlan } from "./plan.ts";
+import type { L7Request } from "./request.ts";
+import type { UpstreamSettings } from "./upstream_config.ts";
+
+/** Envoy's route timeout when none is configured. */
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
+
+export interface Instance {
+  readonly address: string;
+  readonly port: number;
+}
+
+export interface Endpoint extends LbEndpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly target: TargetPlan;
+}
+
+export interface OutboundRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly headers: Fields;
+  readonly body: Uint8Array;
+}
+
+export type AttemptOutcome<R> =
+  | { readonly kind: "response"; readonly status: number; readonly headers: Fields; readonly response: R }
+  | { readonly kind: "failure"; readonly reason: "connect-failure" | "reset" | "overflow"; readonly message: string };
+
+export interface Transport<R> {
+  /** One attempt; resolves with the response head (the body is still to be read) or how it failed. */
+  send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<R>>;
+  /** Drops a response that will not be forwarded (a retried one). */
+  discard(r: R): void;
+}
+
+export type Handled<R> =
+  | { readonly kind: "local"; readonly status: number; readonly headers: Fields; readonly body: string }
+  | {
+      readonly kind: "upstream";
+      readonly status: number;
+      readonly headers: Fields;
+      readonly response: R;
+      /** Aborts when the request timeout runs out while the body still streams. */
+      readonly signal: AbortSignal;
+      readonly idleTimeoutMs: number;
+      /** Call once the body is through (or failed). */
+      done(): void;
+    };
+
+export class ClusterRuntime {
+  readonly plan: ClusterPlan;
+  readonly breaker: CircuitBreaker;
+  readonly outlier: OutlierDetector | null;
+  readonly balancer: Balancer;
+  readonly connectTimeoutMs: number;
+  readonly active = new Map<string, number>();
+  readonly key: string;
+
+  constructor(plan: ClusterPlan, settings: UpstreamSettings, key: string) {
+    this.plan = plan;
+    this.key = key;
+    this.breaker = new CircuitBreaker(settings.limits ?? {});
+    this.outlier = settings.passiveHealthCheck ? new OutlierDetector(settings.passiveHealthCheck) : null;
+    this.balancer = makeBalancer(plan.lb);
+    this.connectTimeoutMs = settings.connectTimeoutMs || plan.connectTimeoutMs;
+  }
+}
+
+const local = (status: number, body: string, extra: Fields = []): Handled<never> => ({ kind: "local", status, headers: [["content-type", "text/plain"], ...extra], body });
+
+const GRPC_RETRY: Record<string, string> = { "1": "cancelled", "4": "deadline-exceeded", "8": "resource-exhausted", "13": "internal", "14": "unavailable" };
+
+function retriableStatus(on: ReadonlySet<string>, codes: ReadonlySet<number>, status: number, headers: Fields): boolean {
+  if (on.has("5xx") && status >= 500) return true;
+  if (on.has("gateway-error") && (status === 502 || status === 503 || status === 504)) return true;
+  if (on.has("retriable-4xx") && status === 409) return true;
+  if (on.has("retriable-status-codes") && codes.has(status)) return true;
+  const grpc = headers.find(([k]) => k.toLowerCase() === "grpc-status")?.[1];
+  if (grpc !== undefined && GRPC_RETRY[grpc] && on.has(GRPC_RETRY[grpc]!)) return true;
+  return false;
+}
+
+function retriableFailure(on: ReadonlySet<string>, reason: "connect-failure" | "reset" | "overflow"): boolean {
+  if (reason === "overflow") return false;
+  if (on.has("5xx") || on.has("gateway-error") || on.has("reset")) return true;
+  return reason === "connect-failure" && on.has("connect-failure");
+}
+
+function pickLeg(legs: readonly LegPlan[], random: () => number): LegPlan {
+  if (legs.length === 1) return legs[0]!;
+  const total = legs.reduce((a, l) => a + l.weight, 0);
+  let x = random() * total;
+  for (const l of legs) {
+    x -= l.weight;
+    if (x < 0) return l;
+  }
+  return legs[legs.length - 1]!;
+}
+
+export class L7Engine<R> {
+  private readonly transport: Transport<R>;
+  private readonly instances: (targetId: string) => readonly Instance[];
+  private readonly random: () => number;
+  private plan: ChainPlan | null = null;
+  private clusters = new Map<string, ClusterRuntime>();
+
+  constructor(o: { transport: Transport<R>; instances: (targetId: string) => readonly Instance[]; random?: () => number }) {
+    this.transport = o.transport;
+    this.instances = o.instances;
+    this.random = o.random ?? Math.random;
+  }
+
+  get currentPlan(): ChainPlan | null {
+    return this.plan;
+  }
+
+  get clusterRuntimes(): ReadonlyMap<string, ClusterRuntime> {
+    return this.clusters;
+  }
+
+  /** Installs a new plan; a cluster whose plan and settings did not change keeps its breaker, ejections and balancer. */
+  setPlan(plan: ChainPlan, settings: UpstreamSettings): void {
+    const next = new Map<string, ClusterRuntime>();
+    for (const [name, c] of plan.clusters) {
+      const key = JSON.stringify([c, settings]);
+      const prev = this.clusters.get(name);
+      next.set(name, prev && prev.key === key ? prev : new ClusterRuntime(c, settings, key));
+    }
+    this.clusters = next;
+    this.plan = plan;
+  }
+
+  /** The endpoints a cluster would use now: the first target with an available instance (failover order). */
+  endpoints(c: ClusterRuntime): Endpoint[] {
+    const plan = this.plan!;
+    let panic: Endpoint[] = [];
+    for (const id of c.plan.targets) {
+      const target = plan.targets.get(id)!;
+      const all = this.instances(id).map((i) => ({ address: i.address, port: i.port, key: `${i.address}:${i.port}`, target, active: c.active.get(`${i.address}:${i.port}`) ?? 0 }));
+      const live = c.outlier ? all.filter((e) => !c.outlier!.isEjected(e.key)) : all;
+      if (live.length > 0) return live;
+      if (panic.length === 0) panic = all;
+    }
+    // Every instance ejected: Envoy's panic mode spreads over all of them rather than failing.
+    return panic;
+  }
+
+  private matchRoute(req: L7Request): RoutePlan | null {
+    for (const r of this.plan?.routes ?? []) if (routeMatches(r.match, req)) return r;
+    return null;
+  }
+
+  async handle(req: L7Request): Promise<Handled<R>> {
+    if (!this.plan) return local(503, "no healthy upstream");
+    const route = this.matchRoute(req);
+    if (!route) return local(404, "no route matched");
+    const leg = pickLeg(route.legs, this.random);
+    const cluster = this.clusters.get(leg.cluster)!;
+    const out: OutboundRequest = {
+      method: req.method,
+      target: rewritePath(route.match, route.prefixRewrite, req.target),
+      headers: applyHeaderModifiers(req.headers, [route.requestHeaders, leg.requestHeaders]),
+      body: req.body,
+    };
+    const timeoutMs = route.requestTimeoutMs || cluster.plan.requestTimeoutMs || DEFAULT_REQUEST_TIMEOUT_MS;
+    const lb = route.lb ?? cluster.plan.lb;
+    const { hash, setCookie } = requestHash(lb?.HashPolicies, req, this.random);
+    if (!cluster.breaker.tryRequest()) return local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", [["x-envoy-overloaded", "true"]]);
+    const deadline = new AbortController();
+    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    let released = false;
+    const release = () => {
+      if (released) return;
+      released = true;
+      clearTimeout(timer);
+      cluster.breaker.releaseRequest();
+    };
+    const retries = route.retry?.numRetries ?? 0;
+    const on = route.retry?.on ?? new Set<string>();
+    const codes = route.retry?.statusCodes ?? new Set<number>();
+    let last: Handled<R> = local(503, "no healthy upstream");
+    try {
+      for (let attempt = 0; attempt <= retries; attempt++) {
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.floor(this.random() * 25 * 2 ** Math.min(attempt - 1, 4))));
+        if (deadline.signal.aborted) break;
+        const eps = this.endpoints(cluster);
+        const ep = cluster.balancer.pick(eps, hash);
+        if (!ep) {
+          last = local(503, "no healthy upstream");
+          break;
+        }
+        cluster.active.set(ep.key, (cluster.active.get(ep.key) ?? 0) + 1);
+        const unactive = () => cluster.active.set(ep.key, Math.max(0, (cluster.active.get(ep.key) ?? 1) - 1));
+        const res = await this.transport.send(ep, cluster, out, deadline.signal);
+        if (res.kind === "failure") {
+          unactive();
+          if (res.reason === "overflow") {
+            last = local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", [["x-envoy-overloaded", "true"]]);
+            break;
+          }
+          cluster.outlier?.report(ep.key, true, eps.length);
+          last = local(503, `upstream connect error or disconnect/reset before headers. reset reason: ${res.reason === "connect-failure" ? "connection failure" : "connection termination"}`);
+          if (deadline.signal.aborted || !retriableFailure(on, res.reason)) break;
+          continue;
+        }
+        cluster.outlier?.report(ep.key, res.status >= 500, eps.length);
+        if (attempt < retries && !deadline.signal.aborted && retriableStatus(on, codes, res.status, res.headers)) {
+          unactive();
+          this.transport.discard(res.response);
+          continue;
+        }
+        const headers = applyHeaderModifiers(res.headers, [leg.responseHeaders, route.responseHeaders]);
+        if (setCookie) headers.push(["set-cookie", setCookie]);
+        return {
+          kind: "upstream",
+          status: res.status,
+          headers,
+          response: res.response,
+          signal: deadline.signal,
+          idleTimeoutMs: route.idleTimeoutMs,
+          done: () => {
+            unactive();
+            release();
+          },
+        };
+      }
+    } catch (err) {
+      release();
+      throw err;
+    }
+    release();
+    if (deadline.signal.aborted) return local(504, "upstream request timeout");
+    return last;
+  }
+}

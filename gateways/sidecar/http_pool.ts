@@ -1,0 +1,209 @@
+/**
+ * HTTP/1.1 keep-alive connections over mutual TLS to the instances of an
+ * upstream cluster: the sidecar's Transport for the L7 engine. Connections
+ * are reused per endpoint; a cluster holds at most MaxConnections of them,
+ * requests beyond wait (up to MaxPendingRequests) for one to come free, and
+ * anything more is shed as an overflow.
+ */
+import type { TLSSocket } from "node:tls";
+import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
+import type { Fields } from "../l7/headers.ts";
+import { type BodyFraming, closesConnection, HttpParseError, parseResponseHead, type ResponseHead, responseFraming } from "../mesh/http1.ts";
+import { readHead } from "../mesh/http_relay.ts";
+import type { MeshIdentity } from "../mesh/identity.ts";
+import { Reader, write } from "../mesh/relay.ts";
+import { dialInstance } from "../mesh/upstream.ts";
+
+export interface PooledConn {
+  readonly socket: TLSSocket;
+  readonly reader: Reader;
+  readonly cluster: string;
+  readonly endpoint: string;
+  reused: boolean;
+}
+
+export interface PooledResponse {
+  readonly conn: PooledConn;
+  readonly head: ResponseHead;
+  readonly framing: BodyFraming;
+  readonly reason: string;
+}
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te"]);
+
+export function serializeRequest(req: OutboundRequest): Uint8Array {
+  let head = `${req.method} ${req.target} HTTP/1.1\r\n`;
+  for (const [k, v] of req.headers) if (!HOP_BY_HOP.has(k.toLowerCase())) head += `${k}: ${v}\r\n`;
+  head += "\r\n";
+  const h = new TextEncoder().encode(head);
+  if (req.body.length === 0) return h;
+  const out = new Uint8Array(h.length + req.body.length);
+  out.set(h);
+  out.set(req.body, h.length);
+  return out;
+}
+
+interface ClusterConns {
+  total: number;
+  readonly idle: Map<string, PooledConn[]>;
+  readonly waiters: (() => void)[];
+}
+
+export class HttpPool implements Transport<PooledResponse> {
+  private readonly identity: MeshIdentity;
+  private readonly clusters = new Map<string, ClusterConns>();
+  private readonly all = new Set<TLSSocket>();
+  private stopped = false;
+
+  constructor(identity: MeshIdentity) {
+    this.identity = identity;
+  }
+
+  private conns(cluster: string): ClusterConns {
+    let c = this.clusters.get(cluster);
+    if (!c) {
+      c = { total: 0, idle: new Map(), waiters: [] };
+      this.clusters.set(cluster, c);
+    }
+    return c;
+  }
+
+  /** Connections per cluster (admin view). */
+  stats(): Record<string, { connections: number; idle: number }> {
+    const out: Record<string, { connections: number; idle: number }> = {};
+    for (const [k, c] of this.clusters) out[k] = { connections: c.total, idle: [...c.idle.values()].reduce((a, l) => a + l.length, 0) };
+    return out;
+  }
+
+  private forget(conn: PooledConn): void {
+    const c = this.conns(conn.cluster);
+    const list = c.idle.get(conn.endpoint);
+    const i = list?.indexOf(conn) ?? -1;
+    if (i >= 0) list!.splice(i, 1);
+  }
+
+  private closed(conn: PooledConn): void {
+    this.forget(conn);
+    const c = this.conns(conn.cluster);
+    c.total--;
+    c.waiters.shift()?.();
+  }
+
+  private async acquire(ep: Endpoint, cluster: ClusterRuntime, signal: AbortSignal): Promise<PooledConn | "overflow"> {
+    const c = this.conns(cluster.plan.name);
+    for (;;) {
+      const idle = c.idle.get(ep.key);
+      const conn = idle?.pop();
+      if (conn) {
+        conn.reused = true;
+        return conn;
+      }
+      if (c.total < cluster.breaker.maxConnections) break;
+      // Full: wait for a connection to come free, within MaxPendingRequests.
+      if (!cluster.breaker.tryPending()) return "overflow";
+      try {
+        await new Promise<void>((resolve, reject) => {
+          const onAbort = () => reject(new Error("aborted while pending"));
+          signal.addEventListener("abort", onAbort, { once: true });
+          c.waiters.push(() => {
+            signal.removeEventListener("abort", onAbort);
+            resolve();
+          });
+        });
+      } finally {
+        cluster.breaker.releasePending();
+      }
+      // A freed idle connection of another endpoint is closed to make room.
+      if (!c.idle.get(ep.key)?.length && c.total >= cluster.breaker.maxConnections) {
+        for (const list of c.idle.values()) {
+          const other = list.pop();
+          if (other) {
+            other.socket.destroy();
+            break;
+          }
+        }
+      }
+    }
+    c.total++;
+    let socket: TLSSocket;
+    try {
+      const m = this.identity.material ?? (await this.identity.ready());
+      socket = await dialInstance(m, { address: ep.address, port: ep.port, id: ep.key, node: "" }, { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter }, this.identity.datacenter ?? "", cluster.connectTimeoutMs);
+    } catch (err) {
+      c.total--;
+      c.waiters.shift()?.();
+      throw err;
+    }
+    socket.setNoDelay(true);
+    this.all.add(socket);
+    const conn: PooledConn = { socket, reader: new Reader(socket), cluster: cluster.plan.name, endpoint: ep.key, reused: false };
+    socket.once("close", () => {
+      this.all.delete(socket);
+      this.closed(conn);
+    });
+    socket.on("error", () => socket.destroy());
+    if (this.stopped) socket.destroy();
+    return conn;
+  }
+
+  /** Hands a connection whose response is fully read back for reuse. */
+  release(conn: PooledConn): void {
+    if (conn.socket.destroyed || this.stopped) return;
+    const c = this.conns(conn.cluster);
+    const list = c.idle.get(conn.endpoint) ?? [];
+    list.push(conn);
+    c.idle.set(conn.endpoint, list);
+    c.waiters.shift()?.();
+  }
+
+  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<PooledResponse>> {
+    const bytes = serializeRequest(req);
+    for (let fresh = 0; fresh < 2; fresh++) {
+      let conn: PooledConn | "overflow";
+      try {
+        conn = await this.acquire(ep, cluster, signal);
+      } catch (err) {
+        return { kind: "failure", reason: signal.aborted ? "reset" : "connect-failure", message: (err as Error).message };
+      }
+      if (conn === "overflow") return { kind: "failure", reason: "overflow", message: "pending requests overflow" };
+      const c = conn;
+      const onAbort = () => c.socket.destroy();
+      signal.addEventListener("abort", onAbort, { once: true });
+      try {
+        await write(c.socket, bytes);
+        for (;;) {
+          const raw = await readHead(c.reader, 502);
+          if (raw === null) throw new HttpParseError(502, "upstream closed the connection before answering");
+          const head = parseResponseHead(raw);
+          if (head.status >= 100 && head.status < 200) continue;
+          const line = new TextDecoder().decode(raw.subarray(0, raw.indexOf(10)));
+          const reason = /^HTTP\/1\.[01] \d{3} ?(.*?)\r?$/.exec(line)?.[1] ?? "";
+          const fields: Fields = head.headers.fields.map(([k, v]) => [k, v]);
+          return { kind: "response", status: head.status, headers: fields, response: { conn: c, head, framing: responseFraming(head, req.method), reason } };
+        }
+      } catch (err) {
+        c.socket.destroy();
+        // A kept-alive connection the server had already closed: try once more on a new one.
+        if (c.reused && !signal.aborted) continue;
+        return { kind: "failure", reason: "reset", message: (err as Error).message };
+      } finally {
+        signal.removeEventListener("abort", onAbort);
+      }
+    }
+    return { kind: "failure", reason: "reset", message: "upstream reset" };
+  }
+
+  discard(r: PooledResponse): void {
+    r.conn.socket.destroy();
+  }
+
+  /** Whether a response's connection may carry another request once its body is read. */
+  reusable(r: PooledResponse): boolean {
+    return r.framing.kind !== "close" && !closesConnection(r.head.version, r.head.headers);
+  }
+
+  stop(): void {
+    this.stopped = true;
+    for (const s of this.all) s.destroy();
+  }
+}
