@@ -72,7 +72,13 @@ class LeastRequest implements Balancer {
   }
 }
 
-/** Ketama-style ring: each endpoint owns ring/N points; a key goes to the first point at or after its hash. */
+/**
+ * Ketama-style ring: a key goes to the first point at or after its hash.
+ * Every endpoint owns the same number of points (a quarter of
+ * MinimumRingSize, within MaximumRingSize in total) whatever the number of
+ * endpoints, so adding one only takes keys over to it and never moves a key
+ * between the others.
+ */
 class RingHash implements Balancer {
   private readonly min: number;
   private readonly max: number;
@@ -84,7 +90,7 @@ class RingHash implements Balancer {
     this.max = Math.max(max || 8 * 1024 * 1024, this.min);
   }
   private build(endpoints: readonly LbEndpoint[]): void {
-    const perHost = Math.ceil(Math.min(this.max, Math.max(this.min, endpoints.length)) / endpoints.length);
+    const perHost = Math.max(1, Math.min(Math.ceil(this.min / 4), Math.floor(this.max / endpoints.length)));
     const entries: [number, number][] = [];
     endpoints.forEach((e, i) => {
       for (let r = 0; r < perHost; r++) entries.push([hash32(`${e.key}_${r}`), i]);

@@ -14,11 +14,12 @@
  */
 import { spawn } from "node:child_process";
 import { createServer as createHttpServer, request } from "node:http";
-import { createServer, type AddressInfo } from "node:net";
+import type { AddressInfo } from "node:net";
 import { dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
 import nodeProcess from "node:process";
 import { Client } from "../../src/api/mod.ts";
+import { freePort, runtimeName, until } from "./_scenario_util.ts";
 import { lookupProxyIdForSidecar, SidecarProxy } from "../../gateways/sidecar/mod.ts";
 
 const [agentAddr = "127.0.0.1:8500", suffix = "x", rootArg] = nodeProcess.argv.slice(2);
@@ -29,14 +30,6 @@ const client = new Client({ address: agentAddr });
 const logs: string[] = [];
 const logger = { debug() {}, info() {}, warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
 
-function freePort(): Promise<number> {
-  return new Promise((resolve) => {
-    const s = createServer().listen(0, "127.0.0.1", () => {
-      const p = (s.address() as AddressInfo).port;
-      s.close(() => resolve(p));
-    });
-  });
-}
 
 /** One request on a new connection. */
 function call(port: number, path = "/", method = "GET"): Promise<{ status: number; text: string } | { error: string }> {
@@ -68,17 +61,8 @@ function cli(args: string[], input?: string): Promise<{ code: number | null; out
   });
 }
 
-async function until<T>(what: string, ms: number, probe: () => Promise<T | null>): Promise<{ value: T; ms: number }> {
-  const t0 = Date.now();
-  for (;;) {
-    const v = await probe();
-    if (v !== null) return { value: v, ms: Date.now() - t0 };
-    if (Date.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
-    await new Promise((r) => setTimeout(r, 25));
-  }
-}
 
-const result: Record<string, unknown> = { runtime: typeof (globalThis as { Deno?: unknown }).Deno !== "undefined" ? "deno" : typeof (globalThis as { Bun?: unknown }).Bun !== "undefined" ? "bun" : "node" };
+const result: Record<string, unknown> = { runtime: runtimeName() };
 const cleanup: (() => Promise<unknown>)[] = [];
 let ok = false;
 let step = "start";

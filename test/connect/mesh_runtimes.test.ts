@@ -5,10 +5,9 @@
  * Bun, Deno and Node in turn.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { spawn } from "node:child_process";
 import { join } from "node:path";
-import { rm } from "node:fs/promises";
 import { type AgentProcess, BUN, ROOT, startAgent } from "../e2e/_agent.ts";
+import { bundleForNode, runScenario } from "./_scenario_runner.ts";
 
 let agent: AgentProcess;
 const cleanups: (() => Promise<unknown>)[] = [];
@@ -21,20 +20,7 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-function run(argv: string[]): Promise<{ code: number | null; json: Record<string, unknown> | null; out: string }> {
-  return new Promise((resolve) => {
-    const p = spawn(argv[0]!, argv.slice(1), { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
-    let out = "";
-    p.stdout.on("data", (d) => (out += d));
-    p.stderr.on("data", (d) => (out += d));
-    const t = setTimeout(() => p.kill("SIGKILL"), 40_000);
-    p.on("close", (code) => {
-      clearTimeout(t);
-      const line = out.split("\n").find((l) => l.startsWith("{"));
-      resolve({ code, json: line ? (JSON.parse(line) as Record<string, unknown>) : null, out });
-    });
-  });
-}
+const run = (argv: string[]) => runScenario(argv, 40_000);
 
 const scenario = join(ROOT, "test/connect/_mesh_scenario.ts");
 const addr = () => `127.0.0.1:${agent.port}`;
@@ -55,10 +41,7 @@ test("sidecars under Deno", async () => {
 }, 60_000);
 
 test("sidecars under Node", async () => {
-  // Inside the repo, so the bundle's bare imports resolve from node_modules.
-  const bundle = join(ROOT, "dist", `mesh-scenario-${process.pid}.mjs`);
-  cleanups.push(() => rm(bundle, { force: true }));
-  const b = await run([join(ROOT, "node_modules/.bin/esbuild"), scenario, "--bundle", "--platform=node", "--format=esm", "--target=node20", `--outfile=${bundle}`, "--packages=external", "--log-level=warning"]);
-  expect(b.code).toBe(0);
+  const { bundle, remove } = await bundleForNode(scenario, "mesh-scenario");
+  cleanups.push(remove);
   check(await run(["node", bundle, addr(), "node", ROOT]), "node");
 }, 60_000);
