@@ -254,6 +254,7 @@ async function start(
       version: VERSION,
       revision: "",
       startedAt: Date.now(),
+      gossipEncrypted: membership.encrypted,
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
       disableCoordinates: cfg.disableCoordinates,
     },

@@ -34,6 +34,7 @@ export const commands: Readonly<Record<string, Command | LazyCommand>> = {
   connect: lazy("connect", "Interact with Consul Connect", async () => (await import("./connect/mod.ts")).connectCommand),
   event: lazy("event", "Fire a new event", async () => (await import("./event.ts")).eventCommand),
   "force-leave": lazy("force-leave", 'Forces a member of the cluster to enter the "left" state', async () => (await import("./force_leave.ts")).forceLeaveCommand),
+  info: lazy("info", "Provides debugging information for operators.", async () => (await import("./info.ts")).infoCommand),
   intention: lazy("intention", "Interact with Connect service intentions", async () => (await import("./intention/mod.ts")).intentionCommand),
   join: lazy("join", "Tell Consul agent to join cluster", async () => (await import("./join.ts")).joinCommand),
   keygen: lazy("keygen", "Generates a new encryption key", async () => (await import("./keygen.ts")).keygenCommand),

@@ -3,6 +3,7 @@ import type { Hono } from "hono";
 import { type ApiContext, json, urlOf } from "./context.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { agentMember } from "../gossip/mod.ts";
+import { agentStats } from "./agent_stats.ts";
 
 /** `?filter=` selectors of `/v1/agent/members` (api.AgentMember). */
 const memberSchema: FieldSchema = {
@@ -90,16 +91,7 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
       },
       Coord: null,
       Member: api.lan ? agentMember(api.lan.localMember()) : member(api),
-      Stats: {
-        agent: {
-          checks: String(api.localAgent?.local.liveChecks().length ?? 0),
-          services: String(api.localAgent?.local.liveServices().length ?? 0),
-        },
-        consul: api.server
-          ? { server: "true", leader: "true", known_datacenters: "1", last_log_index: String(api.server.lastIndex()) }
-          : { server: "false", known_servers: String(api.knownServers?.() ?? 0) },
-        runtime: { uptime_seconds: String(Math.floor((Date.now() - a.startedAt) / 1000)) },
-      },
+      Stats: agentStats(api),
       Meta: {},
       xDS: null,
     });

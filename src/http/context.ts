@@ -26,6 +26,8 @@ export interface AgentInfo {
   readonly revision: string;
   readonly primaryDatacenter: string;
   readonly startedAt: number;
+  /** Whether gossip is encrypted (for `Stats` in /v1/agent/self). */
+  readonly gossipEncrypted?: boolean;
   /** `default_intention_policy`: what /v1/agent/connect/authorize decides when no intention matches (unset: the ACL default, allow). */
   readonly defaultIntentionPolicy?: "allow" | "deny";
   /** `disable_coordinates`: the /v1/coordinate endpoints answer 401 "Coordinate support disabled". */
