@@ -76,7 +76,7 @@ export class CAReplicator {
       }
       this.abort = new AbortController();
       try {
-        const opts = { datacenter: primary, minIndex: this.index, waitMs: WAIT_MS, consistency: "default" as const, maxStaleMs: 0, signal: this.abort.signal };
+        const opts = { datacenter: primary, minIndex: this.index === 0 ? 0 : Math.max(1, this.index), waitMs: WAIT_MS, consistency: "default" as const, maxStaleMs: 0, signal: this.abort.signal };
         const reply = await this.o.rpc.call("ConnectCA.Roots", {}, opts);
         if (!this.running) break;
         if (reply.index !== this.index || this.needsIntermediate(reply.value)) await this.install(primary, reply.value);

@@ -122,7 +122,8 @@ export class ConfigReplicator {
         const reply = await this.o.rpc.call(
           "ConfigEntry.List",
           { Kind: "" },
-          { datacenter: primary, minIndex: this.replicatedIndex, waitMs: WAIT_MS, consistency: "default", maxStaleMs: 0, signal: this.abort.signal },
+          // An index of 0 (no entry ever written) must still block: a list at index 0 answers at once.
+          { datacenter: primary, minIndex: this.rounds === 0 ? 0 : Math.max(1, this.replicatedIndex), waitMs: WAIT_MS, consistency: "default", maxStaleMs: 0, signal: this.abort.signal },
         );
         if (!this.running) break;
         // An index that went back means the primary's state was replaced (restore, new primary): compare everything.

@@ -21,7 +21,7 @@ import dnsPacket from "dns-packet";
 const ROOT = resolve(import.meta.dir, "../..");
 const RUN = join(ROOT, "examples/federation/run.sh");
 const SECONDS = Number(process.argv[2] ?? 5);
-const env = { ...process.env, BASE_DIR: mkdtempSync(join(tmpdir(), "consulate-bench-fed-")), PORT_BASE: String(31_000 + Math.floor(Math.random() * 200) * 100) };
+const env = { ...process.env, BASE_DIR: mkdtempSync(join(tmpdir(), "consulate-bench-fed-")), PORT_BASE: String(20_000 + Math.floor(Math.random() * 120) * 100) };
 const sh = (...args: string[]) => execFileSync("bash", [RUN, ...args], { env, encoding: "utf8", timeout: 300_000 });
 
 function pct(sorted: number[], p: number): number {

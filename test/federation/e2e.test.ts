@@ -38,7 +38,7 @@ async function portFree(port: number): Promise<boolean> {
 /** A PORT_BASE whose 300 ports look free (the ones run.sh binds are checked). */
 async function freeBase(): Promise<number> {
   for (;;) {
-    const base = 30_000 + Math.floor(Math.random() * 300) * 100;
+    const base = 20_000 + Math.floor(Math.random() * 120) * 100; // below the ephemeral range (32768+)
     let ok = true;
     for (let dc = 0; dc < 3 && ok; dc++) for (const off of [0, 10, 11, 12, 13, 14]) if (!(await portFree(base + dc * 100 + off))) ok = false;
     if (ok) return base;
