@@ -15,6 +15,7 @@
 import { Awareness } from "./awareness.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import type { Clock } from "./clock.ts";
+import { DropCounter } from "./drops.ts";
 import type { GossipConfig } from "./config.ts";
 import { pushPullScaleMs, retransmitLimit, suspicionTimeoutMs } from "./config.ts";
 import type { AliveMsg, DeadMsg, Message, NodeStateName, PushNodeState, PushPullMsg, SuspectMsg, Versions } from "./messages.ts";
@@ -91,6 +92,7 @@ export class Memberlist {
   private readonly envelope: Envelope;
   private readonly delegate: MemberlistDelegate;
   private readonly stats: PoolStats;
+  private readonly drops: DropCounter;
   private readonly log: Log;
 
   /** Probe order (shuffled at each wrap); includes ourselves. */
@@ -121,6 +123,7 @@ export class Memberlist {
     this.envelope = o.envelope;
     this.delegate = o.delegate;
     this.stats = o.stats;
+    this.drops = new DropCounter(o.stats, o.log, o.clock);
     this.log = o.log;
     this.awareness = new Awareness(o.config.awarenessMaxMultiplier);
     this.broadcasts = new BroadcastQueue(() => retransmitLimit(this.config.retransmitMult, this.estNumNodes()));
@@ -301,7 +304,7 @@ export class Memberlist {
         this.stats.streamsOpened++;
         this.transport.sendStream(target, seal(this.envelope, ping), remaining, (err, answer) => {
           if (err || !answer || finished) return;
-          const m = this.openSingle(answer);
+          const m = this.openSingle(answer, `${target.addr}:${target.port}`);
           if (m && m.t === MsgType.ack && m.seq === seq) fallbackOk = true;
         });
       }
@@ -381,7 +384,7 @@ export class Memberlist {
     this.transport.sendStream(to, req, this.config.tcpTimeoutMs, (err, answer) => {
       if (err) return done(err);
       if (!answer) return done(new MemberlistError("Push/pull got no answer"));
-      const m = this.openSingle(answer);
+      const m = this.openSingle(answer, `${to.addr}:${to.port}`);
       if (!m || m.t !== MsgType.pushPull) return done(new MemberlistError("Push/pull answer was not a state exchange"));
       this.mergeRemote(m);
       done(null);
@@ -441,17 +444,17 @@ export class Memberlist {
 
   // ---- receiving -------------------------------------------------------------
 
-  private openSingle(data: Uint8Array): Message | null {
+  private openSingle(data: Uint8Array, from: string): Message | null {
     const o = open(this.envelope, data);
     if (!o.ok) {
-      this.stats.dropped[o.reason]++;
+      this.drops.drop(o.reason, from);
       return null;
     }
     try {
       return decodeMessage(o.body);
     } catch (e) {
       if (!(e instanceof WireDecodeError)) throw e;
-      this.stats.dropped.malformed++;
+      this.drops.drop("malformed", from);
       return null;
     }
   }
@@ -461,8 +464,9 @@ export class Memberlist {
     this.stats.packetsReceived++;
     this.stats.bytesReceived += data.length;
     const o = open(this.envelope, data);
+    const source = `${from.addr}:${from.port}`;
     if (!o.ok) {
-      this.stats.dropped[o.reason]++;
+      this.drops.drop(o.reason, source);
       return;
     }
     let parts: Uint8Array[];
@@ -470,7 +474,7 @@ export class Memberlist {
       parts = decodeCompound(o.body);
     } catch (e) {
       if (!(e instanceof WireDecodeError)) throw e;
-      this.stats.dropped.malformed++;
+      this.drops.drop("malformed", source);
       return;
     }
     for (const p of parts) {
@@ -479,7 +483,7 @@ export class Memberlist {
         m = decodeMessage(p);
       } catch (e) {
         if (!(e instanceof WireDecodeError)) throw e;
-        this.stats.dropped.malformed++;
+        this.drops.drop("malformed", source);
         continue;
       }
       this.handle(m, from);
@@ -490,8 +494,9 @@ export class Memberlist {
     if (this.stopped) return reply(null);
     this.stats.streamsAccepted++;
     const o = open(this.envelope, data);
+    const source = `${from.addr}:${from.port}`;
     if (!o.ok) {
-      this.stats.dropped[o.reason]++;
+      this.drops.drop(o.reason, source);
       return reply(null);
     }
     let m: Message;
@@ -505,7 +510,7 @@ export class Memberlist {
       m = decodeMessage(o.body);
     } catch (e) {
       if (!(e instanceof WireDecodeError)) throw e;
-      this.stats.dropped.malformed++;
+      this.drops.drop("malformed", source);
       return reply(null);
     }
     if (m.t === MsgType.pushPull) {

@@ -7,6 +7,7 @@
  * failed and left members, reconnect attempts, and Vivaldi coordinates fed
  * by probe RTTs. This class is the GossipPool the agent drives.
  */
+import { DropCounter } from "./drops.ts";
 import { BroadcastQueue } from "./broadcast_queue.ts";
 import type { Clock } from "./clock.ts";
 import type { GossipConfig } from "./config.ts";
@@ -119,6 +120,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
   private readonly transport: Transport;
   private readonly log: Log;
   private readonly statsObj: PoolStats = emptyStats();
+  private readonly drops: DropCounter;
   private tags: Record<string, string>;
   private readonly onKeyringChange: ((keys: string[], primary: string) => void) | undefined;
 
@@ -151,6 +153,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
     this.envelope = o.envelope;
     this.transport = o.transport;
     this.log = o.log;
+    this.drops = new DropCounter(this.statsObj, o.log, o.clock);
     this.tags = { ...o.tags };
     this.onKeyringChange = o.onKeyringChange;
     checkMeta(this.tags);
@@ -453,7 +456,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
       m = decodeSerf(payload);
     } catch (e) {
       if (!(e instanceof WireDecodeError)) throw e;
-      this.statsObj.dropped.malformed++;
+      this.drops.drop("malformed", "a member (Serf payload)");
       return;
     }
     switch (m.t) {
@@ -521,7 +524,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
       pp = decodeSerf(buf);
     } catch (e) {
       if (!(e instanceof WireDecodeError)) throw e;
-      this.statsObj.dropped.malformed++;
+      this.drops.drop("malformed", "a member (Serf payload)");
       return;
     }
     if (pp.t !== SerfType.pushPull) return;

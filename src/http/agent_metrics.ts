@@ -57,6 +57,13 @@ export function metricsSummary(api: ApiContext, requests: RequestMetrics): Metri
       counterValue("consul.agent.anti_entropy.failures", agent.ae.stats.failures, s),
     );
   }
+  // Inbound gossip thrown away, by pool and reason (bad key, replay, truncated...).
+  for (const [network, pool] of [["lan", api.lan], ["wan", api.wan]] as const) {
+    if (!pool) continue;
+    for (const [reason, n] of Object.entries(pool.stats().dropped)) {
+      counters.push(counterValue("consul.memberlist.dropped", n, requests.uptimeSeconds, { network, reason }));
+    }
+  }
   return { Timestamp: metricsTimestamp(Date.now()), Gauges: gauges, Points: [], Counters: counters, Samples: requests.samples() };
 }
 

@@ -9,13 +9,15 @@ import { freePort, startAgent, type AgentProcess } from "../e2e/_agent.ts";
 export interface Target extends AgentProcess {
   readonly dnsPort: number;
   readonly rpcPort: number;
+  readonly serfLanPort: number;
 }
 
 export async function startTarget(extra: string[] = []): Promise<Target> {
   const dnsPort = await freePort();
   const rpcPort = await freePort();
-  const agent = await startAgent(["-dev", "-node", "adv", "-dns-port", String(dnsPort), "-server-port", String(rpcPort), ...extra]);
-  return Object.assign(agent, { dnsPort, rpcPort });
+  const serfLanPort = await freePort();
+  const agent = await startAgent(["-dev", "-node", "adv", "-dns-port", String(dnsPort), "-server-port", String(rpcPort), "-serf-lan-port", String(serfLanPort), ...extra]);
+  return Object.assign(agent, { dnsPort, rpcPort, serfLanPort });
 }
 
 export interface Probe {

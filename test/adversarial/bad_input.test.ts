@@ -4,7 +4,8 @@
  * malformed intention bodies and out-of-range session TTLs answering 500.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { probeHttp, startTarget, type Target } from "./_agent.ts";
+import { createSocket } from "node:dgram";
+import { probeHttp, sleep, startTarget, type Target } from "./_agent.ts";
 
 let agent: Target;
 beforeAll(async () => {
@@ -51,4 +52,19 @@ test("malformed JSON to POST /v1/connect/intentions and out-of-range session TTL
   const bad = await send("PUT", "/v1/session/create", '{"TTL":"5x"}');
   expect(bad.status).toBe(400);
   expect(bad.text).toStartWith("Session TTL '5x' invalid");
+});
+
+test("dropped gossip packets are counted by reason in /v1/agent/metrics", async () => {
+  const udp = createSocket("udp4");
+  for (const junk of [new Uint8Array([1]), new Uint8Array([9, 0, 0, 0, 0]), new Uint8Array(40).fill(7)]) {
+    await new Promise<void>((r) => udp.send(junk, agent.serfLanPort, "127.0.0.1", () => r()));
+  }
+  udp.close();
+  await sleep(200);
+  const m = (await (await fetch(`${agent.base}/v1/agent/metrics`)).json()) as { Counters: { Name: string; Count: number; Labels: Record<string, string> }[] };
+  const dropped = m.Counters.filter((c) => c.Name === "consul.memberlist.dropped" && c.Labels.network === "lan");
+  expect(dropped.map((c) => c.Labels.reason).sort()).toContain("malformed");
+  expect(dropped.reduce((n, c) => n + c.Count, 0)).toBeGreaterThanOrEqual(3);
+  const prom = await (await fetch(`${agent.base}/v1/agent/metrics?format=prometheus`)).text();
+  expect(prom).toContain("consul_memberlist_dropped");
 });
