@@ -1,5 +1,5 @@
 /** `consulate agent`: runs an agent until SIGINT/SIGTERM (Consul's command/agent). */
-import { boolFlag, type Flag, FlagError, HelpRequested, intFlag, parseFlags, stringFlag, usage } from "./flags.ts";
+import { boolFlag, type Flag, FlagError, HelpRequested, intFlag, listFlag, parseFlags, stringFlag, usage } from "./flags.ts";
 import {
   type AgentConfig,
   ConfigError,
@@ -18,10 +18,6 @@ import { portInUseHint } from "./agent_hints.ts";
 import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { VERSION } from "../version.ts";
-
-function listFlag(usageText: string): Flag<string[]> {
-  return { kind: "string", initial: [], usage: usageText, placeholder: "value", group: "command", parse: (raw, prev) => [...prev, raw] };
-}
 
 const spec = {
   dev: boolFlag(false, "Starts the agent in development mode: a server with its log in memory."),

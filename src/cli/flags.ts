@@ -59,6 +59,11 @@ export function boolFlag(initial: boolean, usage: string, opt: Opt = {}): Flag<b
   };
 }
 
+/** A string flag that may be given several times; its value is every occurrence, in order. */
+export function listFlag(usageText: string, opt: Opt = {}): Flag<string[]> {
+  return { kind: "string", initial: [], usage: usageText, placeholder: opt.placeholder ?? "value", group: opt.group ?? "command", parse: (raw, prev) => [...prev, raw] };
+}
+
 export function stringFlag(initial: string, usage: string, opt: Opt = {}): Flag<string> {
   return { kind: "string", initial, usage, placeholder: opt.placeholder ?? "string", group: opt.group ?? "command", parse: (raw) => raw };
 }
