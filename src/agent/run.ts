@@ -297,7 +297,7 @@ async function start(
     port: cfg.ports.dns,
     config: dnsConfig,
     // A server reads its own state, through its read gate in a cluster (allow_stale / max_stale).
-    ...(server ? { queries: rpcQueryRunner(rpc, (dc) => ({ ...dnsReadOptions(dnsConfig), datacenter: dc })) } : {}),
+    ...(server ? { queries: rpcQueryRunner(rpc, (dc) => ({ ...dnsReadOptions(dnsConfig), datacenter: dc }), cfg.datacenter) } : {}),
     ...(federation ? { remote: { rpc, isRemote: (dc: string) => dc !== cfg.datacenter && federation!.links.get(dc) !== null } } : {}),
     ...(server ? { state: server.state, readGate: server.readGate.bind(server) } : { rpc: cfg.acl.enabled ? withToken(rpc, () => acl.token("dns") || acl.defaultToken) : rpc }),
     ...(server && cfg.acl.enabled ? { authorizer: dnsAuthorizer(server, acl) } : {}),

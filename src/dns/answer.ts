@@ -75,12 +75,14 @@ export class AnswerBuilder implements CnameResolver {
       }
       case "query": {
         const dc = q.datacenter ?? local;
-        // Another datacenter's query is executed there when this agent is federated; the lookup answers null when it cannot.
-        const result = lookup.preparedQuery(dc, q.query, this.d.sourceIp);
+        const result = lookup.knowsDatacenter(dc) ? lookup.preparedQuery(dc, q.query, this.d.sourceIp) : null;
         // Prepared-query answers depend on the client's address, so they are never global for ECS.
         if (!result) return { kind: "nxdomain", ecsGlobal: false };
         const ttl = result.ttlSeconds ?? serviceTtlSeconds(cfg, result.service);
-        const out = service({ dc: result.datacenter, service: result.service, instances: result.instances, ttl, ordered: true });
+        const req = { dc: result.datacenter, service: result.service, instances: result.instances, ttl, chosen: true };
+        // A local answer without `near` depends only on this datacenter's state: shuffled and kept like a service answer.
+        if (result.cacheable) return service(req);
+        const out = service({ ...req, ordered: true });
         if (out.kind === "answer") return { ...out, ecsGlobal: false };
         return out.kind === "recurse" ? out : { kind: out.kind, ecsGlobal: false };
       }

@@ -19,6 +19,12 @@ export interface PreparedQueryResult {
   /** The query's DNS.TTL, in seconds, when it sets one. */
   readonly ttlSeconds: number | null;
   readonly instances: readonly ServiceInstance[];
+  /**
+   * True when the answer came from this datacenter's state alone, unsorted
+   * (no `near`, no failover): it may be shuffled and cached like a service
+   * answer until the state changes.
+   */
+  readonly cacheable?: boolean;
 }
 
 export interface DnsLookup {

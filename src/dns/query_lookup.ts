@@ -17,14 +17,15 @@ import { parseGoDuration } from "../structs/duration.ts";
 /** Runs a query by name or ID for a DNS question; null when there is no such query. */
 export type QueryRunner = (dc: string, nameOrId: string, sourceIp: string, agent: string) => MaybePromise<PreparedQueryResult | null>;
 
-/** An execute reply as the DNS answer builder reads it. */
-export function dnsResult(r: ExecuteReply): PreparedQueryResult {
+/** An execute reply as the DNS answer builder reads it; `localDc` is the datacenter whose state a cache follows. */
+export function dnsResult(r: ExecuteReply, localDc: string | null = null): PreparedQueryResult {
   const ttl = r.DNS.TTL === "" ? null : parseGoDuration(r.DNS.TTL);
   return {
     service: r.Service,
     datacenter: r.Datacenter,
     ttlSeconds: ttl === null ? null : Math.floor(ttl / 1000),
     instances: r.Nodes.map((n): ServiceInstance => ({ node: n.Node, service: n.Service, checks: n.Checks })),
+    cacheable: r.Failovers === 0 && r.NearSorted !== true && r.Datacenter === localDc,
   };
 }
 
@@ -33,7 +34,7 @@ export function dnsResult(r: ExecuteReply): PreparedQueryResult {
  * query says so). Unknown queries answer null (NXDOMAIN); other failures
  * throw.
  */
-export function rpcQueryRunner(rpc: Rpc, opts: (dc: string) => RequestOptions): QueryRunner {
+export function rpcQueryRunner(rpc: Rpc, opts: (dc: string) => RequestOptions, local: string | null = null): QueryRunner {
   return (dc, nameOrId, sourceIp, agent) => {
     const args = {
       QueryIDOrName: nameOrId,
@@ -47,8 +48,9 @@ export function rpcQueryRunner(rpc: Rpc, opts: (dc: string) => RequestOptions): 
       throw err;
     };
     try {
-      const r = rpc.call("PreparedQuery.Execute", args, opts(dc));
-      return isPromise(r) ? r.then((v) => dnsResult(v.value), onError) : dnsResult(r.value);
+      const o = opts(dc);
+      const r = rpc.call("PreparedQuery.Execute", args, o);
+      return isPromise(r) ? r.then((v) => dnsResult(v.value, local), onError) : dnsResult(r.value, local);
     } catch (err) {
       return onError(err);
     }

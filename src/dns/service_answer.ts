@@ -18,10 +18,11 @@ export interface ServiceRequest {
   readonly instances: readonly ServiceInstance[];
   readonly ttl: number;
   /**
-   * The instances are already chosen and ordered (a prepared query's: its
-   * own health rules, shuffled or sorted by `near` on the server): no health
-   * filter and no shuffle here.
+   * The instances are already chosen (a prepared query's, by its own health
+   * rules): no health filter here.
    */
+  readonly chosen?: boolean;
+  /** ...and ordered (sorted by `near` on the server, or from another datacenter): no shuffle and no replay either. */
   readonly ordered?: boolean;
 }
 
@@ -60,7 +61,7 @@ interface Deck {
 }
 
 export function serviceAnswer(d: BuilderDeps, resolver: CnameResolver, req: ServiceRequest, qName: string, qtype: number, respDomain: string, level: number): Outcome {
-  const list = req.ordered ? [...req.instances] : healthy(req.instances, d.config.onlyPassing);
+  const list = req.chosen || req.ordered ? [...req.instances] : healthy(req.instances, d.config.onlyPassing);
   if (list.length === 0) return NXDOMAIN;
   const ask: Ask = { d, resolver, req, qName, qtype, respDomain, level };
   const rec = d.recorder;

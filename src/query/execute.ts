@@ -25,6 +25,8 @@ export interface ExecuteReply {
   readonly Datacenter: string;
   readonly PeerName: string;
   readonly Failovers: number;
+  /** Consulate's own, not on Consul's wire: a sort by distance was asked (`near`), so the order matters. */
+  readonly NearSorted?: boolean;
 }
 
 /** Who asked (Consul's QuerySource for the agent and for `?near`). */
@@ -99,6 +101,7 @@ function localAnswer(deps: ExecuteDeps, q: PreparedQuery, args: ExecuteArgs): Ex
   let nodes = shuffle(localInstances(deps.tables, q.Service, args.Connect).nodes, deps.random);
   let source = args.Source.Node;
   if (source === "" && q.Service.Near !== "") source = q.Service.Near;
+  const nearAsked = source !== "";
   if (source === "_agent") source = args.Agent.Node;
   else if (source === "_ip") {
     source = "";
@@ -117,7 +120,8 @@ function localAnswer(deps: ExecuteDeps, q: PreparedQuery, args: ExecuteArgs): Ex
     if (at > 0) [nodes[0], nodes[at]] = [nodes[at]!, nodes[0]!];
   }
   if (args.Limit > 0 && nodes.length > args.Limit) nodes = nodes.slice(0, args.Limit);
-  return reply(deps.datacenter, q, nodes, 0);
+  const r = reply(deps.datacenter, q, nodes, 0);
+  return nearAsked ? { ...r, NearSorted: true } : r;
 }
 
 /** Consul's queryFailover plan: NearestN by distance, then the listed datacenters it knows, each once. */
