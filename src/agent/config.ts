@@ -14,6 +14,7 @@ import { checkKeys, unknownKey } from "./config_keys.ts";
 import { parseHclConfig } from "./config_hcl.ts";
 import { defaultAclSettings, mergeAclBlock } from "./config_acl.ts";
 import type { AgentAclSettings } from "./acl.ts";
+import { defaultTlsSettings, mergeAutoEncryptBlock, mergeLegacyKey, mergeTlsBlock, TlsSetupError, type TlsSettings } from "../tls/mod.ts";
 import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, type NatsSettings } from "./config_nats.ts";
 import { defaultFederationSettings, FederationConfigError, type FederationSettings, mergeFederationBlock } from "../../federation/config.ts";
 
@@ -29,7 +30,8 @@ export interface AgentConfig {
   bindAddr: string;
   clientAddr: string;
   advertiseAddr: string;
-  ports: { http: number; dns: number; server: number; serfLan: number; serfWan: number; sidecarMinPort: number; sidecarMaxPort: number };
+  /** `http` and `https` take -1 for off (HTTPS is off unless set, 8501 by convention). */
+  ports: { http: number; https: number; dns: number; server: number; serfLan: number; serfWan: number; sidecarMinPort: number; sidecarMaxPort: number };
   dataDir: string;
   pidFile: string;
   logLevel: LogLevel;
@@ -90,6 +92,8 @@ export interface AgentConfig {
   /** Raw `services`/`checks` blocks, for the agent's local state. */
   services: unknown[];
   checks: unknown[];
+  /** Agent TLS: the `tls` block, its older top-level keys and `auto_encrypt`. */
+  tls: TlsSettings;
   /** Gossip membership (`-join`, `-retry-join`, `-rejoin`, `-encrypt`, `gossip_lan`/`gossip_wan`). */
   gossip: GossipSettings;
 }
@@ -146,7 +150,7 @@ export function defaultConfig(): AgentConfig {
     bindAddr: "127.0.0.1",
     clientAddr: "127.0.0.1",
     advertiseAddr: "",
-    ports: { http: 8500, dns: 8600, server: 8300, serfLan: 8301, serfWan: 8302, sidecarMinPort: 21000, sidecarMaxPort: 21255 },
+    ports: { http: 8500, https: -1, dns: 8600, server: 8300, serfLan: 8301, serfWan: 8302, sidecarMinPort: 21000, sidecarMaxPort: 21255 },
     dataDir: "",
     pidFile: "",
     logLevel: "info",
@@ -174,6 +178,7 @@ export function defaultConfig(): AgentConfig {
     acl: defaultAclSettings(),
     services: [],
     checks: [],
+    tls: defaultTlsSettings(),
     gossip: { startJoin: [], retryJoin: [], startJoinWan: [], retryJoinWan: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
   };
 }
@@ -275,9 +280,10 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "node_meta": cfg.nodeMeta = { ...cfg.nodeMeta, ...expect<Record<string, string>>(file, key, v, isObject, "an object") }; break;
       case "ports": {
         const p = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
-        checkKeys(file, "ports.", p, ["http", "dns", "server", "serf_lan", "serf_wan", "sidecar_min_port", "sidecar_max_port"]);
+        checkKeys(file, "ports.", p, ["http", "https", "dns", "server", "serf_lan", "serf_wan", "sidecar_min_port", "sidecar_max_port"]);
         const port = (k: string) => expect<number>(file, `ports.${k}`, p[k], isNum, "an integer");
         if ("http" in p) cfg.ports.http = port("http");
+        if ("https" in p) cfg.ports.https = port("https");
         if ("dns" in p) cfg.ports.dns = port("dns");
         if ("server" in p) cfg.ports.server = port("server");
         if ("serf_lan" in p) cfg.ports.serfLan = port("serf_lan");
@@ -348,8 +354,22 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "gossip_wan": cfg.gossip.wan = { ...cfg.gossip.wan, ...gossipTimings(file, key, v) }; break;
       case "check": cfg.checks.push(v); break;
       case "checks": cfg.checks.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
-      default: throw unknownKey(file, key);
+      case "tls": tlsSetting(file, () => mergeTlsBlock(cfg.tls, v)); break;
+      case "auto_encrypt": tlsSetting(file, () => mergeAutoEncryptBlock(cfg.tls, v)); break;
+      default:
+        if (tlsSetting(file, () => mergeLegacyKey(cfg.tls, key, v))) break;
+        throw unknownKey(file, key);
     }
+  }
+}
+
+/** Runs a TLS settings step, with its errors as ConfigErrors naming the file. */
+function tlsSetting<T>(file: string, step: () => T): T {
+  try {
+    return step();
+  } catch (err) {
+    if (err instanceof TlsSetupError) throw new ConfigError(`Error parsing ${file}: ${err.message}`);
+    throw err;
   }
 }
 
@@ -405,8 +425,8 @@ export function validateConfig(cfg: AgentConfig): void {
   if (cfg.nats.urls.length > 0 && cfg.bootstrap && cfg.bootstrapExpect > 1) throw new ConfigError("Bootstrap mode and bootstrap_expect are mutually exclusive");
   if (cfg.nodeName === "") throw new ConfigError("node_name cannot be empty");
   for (const [name, port] of Object.entries(cfg.ports)) {
-    // Consul turns the DNS interface off with -1.
-    const min = name === "dns" ? -1 : 0;
+    // Consul turns the DNS and HTTP(S) interfaces off with -1.
+    const min = name === "dns" || name === "http" || name === "https" ? -1 : 0;
     if (port < min || port > 65535) throw new ConfigError(`ports.${name} out of range: ${port}`);
   }
 }

@@ -19,19 +19,27 @@ import { decodeUserEvent, SERF_NAME_PREFIX } from "./user_event.ts";
 import { dnsReadOptions, resolveDnsConfig, rpcQueryRunner, type RunningDns, startAgentDns } from "../dns/mod.ts";
 import { allowAll, createApp } from "../http/mod.ts";
 import { memoryUsage, pid } from "../runtime/process.ts";
-import { type HttpListener, serveHttp } from "../runtime/serve.ts";
+import type { HttpListener } from "../runtime/serve.ts";
 import { limitPerClient, TOO_MANY_CONNECTIONS } from "../http/client_limit.ts";
 import { inProcessRpc, listenRpc, type Rpc, type RpcListener, ServerRouter } from "../rpc/mod.ts";
 import { MemberReconciler } from "../server/reconcile.ts";
 import { Server, systemClock } from "../server/mod.ts";
 import { VERSION } from "../version.ts";
+import { reloadTls, rpcServerTls, startHttpListeners, startTls } from "./tls_setup.ts";
+import type { HttpsListener } from "../runtime/serve_tls.ts";
+import type { TlsContext } from "../tls/mod.ts";
 import { type Federation, startFederation } from "../../federation/mod.ts";
 
 export interface RunningAgent {
   /** The server in this process; null on a client agent. */
   readonly server: Server | null;
   readonly agent: Agent;
+  /** The plain HTTP listener, or the HTTPS one when HTTP is off (`ports.http = -1`). */
   readonly http: HttpListener;
+  /** The HTTPS listener (`ports.https`), or null. */
+  readonly https: HttpsListener | null;
+  /** The agent's TLS state, or null when no TLS is configured. */
+  readonly tls: TlsContext | null;
   /** Null when `ports.dns` is negative (DNS off). */
   readonly dns: RunningDns | null;
   readonly membership: Membership;
@@ -39,6 +47,8 @@ export interface RunningAgent {
   readonly rpcListener: RpcListener | null;
   readonly nodeId: string;
   readonly advertiseAddr: string;
+  /** Applies a re-read configuration (SIGHUP, `consulate reload`): TLS files, then services and checks. */
+  reload(next: AgentConfig): Promise<void>;
   /**
    * Stops everything. With `leave`, the agent first leaves the gossip pools,
    * so the others mark it left and the servers deregister it.
@@ -93,6 +103,7 @@ async function start(
   advertise: string,
   undo: (() => Promise<unknown>)[],
 ): Promise<RunningAgent> {
+  const tls = await startTls(cfg, logger);
   const membership = await startMembership(cfg, id, advertise, logger);
   undo.push(() => membership.stop({ leave: false }));
 
@@ -164,6 +175,7 @@ async function start(
       maxConnsPerClient: cfg.limits.rpcMaxConnsPerClient,
       handshakeTimeoutMs: cfg.limits.rpcHandshakeTimeoutMs,
       onBadPeer: (remote, reason) => logger.warn(`rpc: dropped connection from ${remote}: ${reason}`),
+      ...(tls ? { tls: rpcServerTls(tls) } : {}),
     });
     const listener = rpcListener;
     undo.push(() => listener.stop());
@@ -181,6 +193,7 @@ async function start(
   } else {
     const r = new ServerRouter({
       source: membership.servers,
+      ...(tls ? { tls: () => tls.outgoingRpc() } : {}),
       onFailover: (name, err) => logger.warn(`rpc: server ${name} failed (${err.message}); trying another`),
     });
     router = r;
@@ -267,22 +280,24 @@ async function start(
       ...(hooks.onLeave ? { leave: hooks.onLeave } : {}),
       reload: async () => {
         const next = hooks.reloadConfig ? await hooks.reloadConfig() : cfg;
-        await agent.reload({ services: next.services, checks: next.checks });
+        await reloadAll(next);
       },
       memory: memoryUsage,
     },
   });
+  const reloadAll = async (next: AgentConfig) => {
+    await reloadTls(tls, next, listeners, logger);
+    await agent.reload({ services: next.services, checks: next.checks });
+  };
   const readTimeoutMs = cfg.limits.httpReadTimeoutMs;
-  const http = await serveHttp({
-    hostname: cfg.clientAddr,
-    port: cfg.ports.http,
+  const listeners = await startHttpListeners(cfg, tls, {
     fetch: limitPerClient(cfg.limits.httpMaxConnsPerClient, (req, remoteAddress) => app.fetch(req, { remoteAddress, readTimeoutMs })),
     maxConnsPerClient: cfg.limits.httpMaxConnsPerClient,
     tooManyConnections: TOO_MANY_CONNECTIONS,
-  });
-  undo.push(() => http.stop());
+  }, logger);
+  undo.push(() => listeners.stop());
+  const http = (listeners.http ?? listeners.https)!;
   httpPort = http.port;
-  logger.info(`http: listening on ${cfg.clientAddr}:${http.port}`);
   const dnsConfig = resolveDnsConfig({
     domain: cfg.domain,
     altDomain: cfg.altDomain,
@@ -328,11 +343,14 @@ async function start(
     server,
     agent,
     http,
+    https: listeners.https,
+    tls,
     dns,
     membership,
     rpcListener,
     nodeId: id,
     advertiseAddr: advertise,
+    reload: reloadAll,
     stop(opts = {}) {
       stopping ??= (async () => {
         coordinateSync.stop();
@@ -348,7 +366,7 @@ async function start(
         router?.close();
         await server?.stop();
         await storage?.close();
-        await http.stop();
+        await listeners.stop();
         if (cfg.pidFile !== "") await rm(cfg.pidFile, { force: true });
       })();
       return stopping;

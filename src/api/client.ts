@@ -29,6 +29,7 @@ import { Coordinate } from "./coordinate.ts";
 import { Txn } from "./txn.ts";
 import { Lock, type LockOptions } from "./lock.ts";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";
+import { hasTlsSettings, type TlsConfig, tlsFetch } from "./tls.ts";
 
 export interface ClientOptions {
   /** `host:port`, `http://host:port[/prefix]` or `https://...`; default `127.0.0.1:8500`. */
@@ -43,7 +44,9 @@ export interface ClientOptions {
   readonly waitTime?: number;
   /** Extra headers sent on every request. */
   readonly headers?: Readonly<Record<string, string>>;
-  /** Transport; defaults to the global `fetch`. Tests inject a fake here. */
+  /** HTTPS settings: the agent's CA, a client certificate, the name to verify (Go's api.TLSConfig). */
+  readonly tls?: TlsConfig;
+  /** Transport; defaults to the global `fetch` (node:https when `tls` is given). Tests inject a fake here. */
   readonly fetch?: (request: Request) => Promise<Response>;
 }
 
@@ -89,7 +92,7 @@ export class Client {
     this.datacenter = options.datacenter ?? "";
     this.waitTime = options.waitTime ?? 0;
     this.headers = options.headers ?? {};
-    this.fetchFn = options.fetch ?? ((request) => fetch(request));
+    this.fetchFn = options.fetch ?? (hasTlsSettings(options.tls) ? tlsFetch(options.tls) : (request) => fetch(request));
   }
 
   kv(): KV {

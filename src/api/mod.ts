@@ -11,6 +11,7 @@
  * ```
  */
 export { Client, escapePath } from "./client.ts";
+export { TLS_ENV, type TlsConfig, tlsConfigFromEnv, tlsFetch } from "./tls.ts";
 export type { ClientOptions, HttpMethod, RawRequest, RawResponse } from "./client.ts";
 export type { QueryMeta, QueryOptions, WriteOptions } from "./options.ts";
 export { parseQueryMeta } from "./options.ts";

@@ -32,6 +32,7 @@ const spec = {
   client: stringFlag("", "Sets the address to bind for client access (HTTP, DNS)."),
   advertise: stringFlag("", "Sets the advertise address to use."),
   "http-port": intFlag(-2, "Sets the HTTP API port to listen on."),
+  "https-port": intFlag(-2, "Sets the HTTPS API port to listen on."),
   "dns-port": intFlag(-2, "DNS port to use."),
   domain: stringFlag("", "Domain to use for DNS interface."),
   "alt-domain": stringFlag("", "Alternate domain to use for DNS interface."),
@@ -79,6 +80,7 @@ async function buildConfig(argv: string[]): Promise<AgentConfig> {
   if (f.client) cfg.clientAddr = f.client;
   if (f.advertise) cfg.advertiseAddr = f.advertise;
   if (f["http-port"] !== -2) cfg.ports.http = f["http-port"];
+  if (f["https-port"] !== -2) cfg.ports.https = f["https-port"];
   if (f["dns-port"] !== -2) cfg.ports.dns = f["dns-port"];
   if (f.domain) cfg.domain = f.domain;
   if (f["alt-domain"]) cfg.altDomain = f["alt-domain"];
@@ -160,7 +162,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
       `             Node name: '${cfg.nodeName}'`,
       `            Datacenter: '${cfg.datacenter}' (Segment: '<all>')`,
       `                Server: ${cfg.server} (Bootstrap: ${cfg.bootstrap || cfg.dev})`,
-      `           Client Addr: [${cfg.clientAddr}] (HTTP: ${agent.http.port}, DNS: ${agent.dns?.port ?? -1})`,
+      `           Client Addr: [${cfg.clientAddr}] (HTTP: ${cfg.ports.http < 0 ? -1 : agent.http.port}, HTTPS: ${agent.https?.port ?? -1}, DNS: ${agent.dns?.port ?? -1})`,
       `          Cluster Addr: ${agent.advertiseAddr} (LAN: ${cfg.ports.serfLan}, WAN: ${cfg.ports.serfWan})`,
       `     Gossip Encryption: ${agent.membership.encrypted}`,
       `               Storage: ${cfg.dev ? "in memory (-dev)" : cfg.nats.urls.length > 0 ? `JetStream (NATS ${cfg.nats.urls.join(", ")})` : `${cfg.dataDir}/log`}`,
@@ -174,7 +176,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   const offHup = onSignal("SIGHUP", () => {
     writeStdout("==> Caught signal: hangup\n==> Reloading configuration...\n");
     buildConfig(argv)
-      .then((next) => running.agent.reload({ services: next.services, checks: next.checks }))
+      .then((next) => running.reload(next))
       .catch((err: unknown) => writeStderr(`==> Failed to reload configs: ${(err as Error).message}\n`));
   });
   const reason = await Promise.race([

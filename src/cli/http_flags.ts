@@ -3,7 +3,7 @@
  * client they build. Flags win over the environment, which wins over the
  * default address 127.0.0.1:8500.
  */
-import { Client, type ClientOptions } from "../api/mod.ts";
+import { Client, type ClientOptions, type TlsConfig, tlsConfigFromEnv } from "../api/mod.ts";
 import { boolFlag, parseBool, stringFlag, type Flag } from "./flags.ts";
 import { errorText } from "./command.ts";
 import type { CliIo, Ui } from "./io.ts";
@@ -29,6 +29,26 @@ export const clientFlags = {
     "File containing the ACL token to use in the request instead of one specified via the -token argument or CONSUL_HTTP_TOKEN environment variable. This can also be specified via the CONSUL_HTTP_TOKEN_FILE environment variable.",
     { placeholder: "value", group: "http" },
   ),
+  "ca-file": stringFlag("", "Path to a CA file to use for TLS when communicating with Consul. This can also be specified via the CONSUL_CACERT environment variable.", {
+    placeholder: "value",
+    group: "http",
+  }),
+  "ca-path": stringFlag("", "Path to a directory of CA certificates to use for TLS when communicating with Consul. This can also be specified via the CONSUL_CAPATH environment variable.", {
+    placeholder: "value",
+    group: "http",
+  }),
+  "client-cert": stringFlag("", "Path to a client cert file to use for TLS when 'verify_incoming' is enabled. This can also be specified via the CONSUL_CLIENT_CERT environment variable.", {
+    placeholder: "value",
+    group: "http",
+  }),
+  "client-key": stringFlag("", "Path to a client key file to use for TLS when 'verify_incoming' is enabled. This can also be specified via the CONSUL_CLIENT_KEY environment variable.", {
+    placeholder: "value",
+    group: "http",
+  }),
+  "tls-server-name": stringFlag("", "The server name to use as the SNI host when connecting via TLS. This can also be specified via the CONSUL_TLS_SERVER_NAME environment variable.", {
+    placeholder: "value",
+    group: "http",
+  }),
 } as const satisfies Record<string, Flag<string>>;
 
 export const serverFlags = {
@@ -47,6 +67,11 @@ export interface HttpFlagValues {
   readonly "http-addr": string;
   readonly token: string;
   readonly "token-file": string;
+  readonly "ca-file"?: string;
+  readonly "ca-path"?: string;
+  readonly "client-cert"?: string;
+  readonly "client-key"?: string;
+  readonly "tls-server-name"?: string;
   readonly datacenter?: string;
 }
 
@@ -70,6 +95,14 @@ export async function apiClient(values: HttpFlagValues, io: CliIo): Promise<Clie
   }
   if (token) options.token = token;
   if (values.datacenter) options.datacenter = values.datacenter;
+  // Flags win over CONSUL_CACERT and friends, field by field.
+  const tls: { -readonly [K in keyof TlsConfig]: TlsConfig[K] } = tlsConfigFromEnv((name) => io.env(name));
+  if (values["ca-file"]) tls.caFile = values["ca-file"];
+  if (values["ca-path"]) tls.caPath = values["ca-path"];
+  if (values["client-cert"]) tls.certFile = values["client-cert"];
+  if (values["client-key"]) tls.keyFile = values["client-key"];
+  if (values["tls-server-name"]) tls.serverName = values["tls-server-name"];
+  if (Object.keys(tls).length > 0) options.tls = tls;
   return new Client(options);
 }
 

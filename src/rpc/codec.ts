@@ -19,6 +19,9 @@ import type { RequestOptions } from "./types.ts";
 export const RPC_MAGIC = new Uint8Array([0x43, 0x53, 0x4c, 0x54, 0x01]); // "CSLT" v1
 export { FrameError } from "../structs/frames.ts";
 
+/** Consul's RPC type bytes for TLS (agent/pool/conn.go): the first byte of a connection that then speaks TLS. */
+export const RPC_TLS = 0x03;
+export const RPC_TLS_INSECURE = 0x07;
 /** Largest frame either side accepts; past it the connection is dropped. */
 export const MAX_FRAME = 128 * 1024 * 1024;
 /**

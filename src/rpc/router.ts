@@ -8,6 +8,7 @@
 import { NoServersError } from "./errors.ts";
 import type { ArgsOf, Method, ReplyOf, RequestOptions, Rpc } from "./types.ts";
 import { RpcConnection, TransportError } from "./tcp_client.ts";
+import type { ClientTls } from "../tls/context.ts";
 
 export interface ServerInfo {
   /** Node name of the server. */
@@ -76,6 +77,8 @@ export interface RouterOptions {
   readonly random?: () => number;
   readonly connectTimeoutMs?: number;
   readonly callTimeoutMs?: number;
+  /** TLS for connections to the servers (asked per new connection). */
+  readonly tls?: () => ClientTls | null;
   /** Told when a server fails a call and the router moves on. */
   readonly onFailover?: (server: string, err: Error) => void;
 }
@@ -133,7 +136,7 @@ export class ServerRouter implements Rpc {
     const key = keyOf(s);
     let c = this.conns.get(key);
     if (!c) {
-      c = new RpcConnection({ host: s.host, port: s.port, connectTimeoutMs: this.o.connectTimeoutMs, callTimeoutMs: this.o.callTimeoutMs });
+      c = new RpcConnection({ host: s.host, port: s.port, connectTimeoutMs: this.o.connectTimeoutMs, callTimeoutMs: this.o.callTimeoutMs, ...(this.o.tls ? { tls: this.o.tls } : {}) });
       this.conns.set(key, c);
     }
     return c;

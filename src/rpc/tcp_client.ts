@@ -5,11 +5,13 @@
  * be retried elsewhere; a write that went out may not).
  */
 import { connect, type Socket } from "node:net";
-import { decodeBody, encodeFrame, FrameReader, FrameWriter, isReplyFrame, RPC_MAGIC } from "./codec.ts";
+import { decodeBody, encodeFrame, FrameReader, FrameWriter, isReplyFrame, RPC_MAGIC, RPC_TLS, RPC_TLS_INSECURE } from "./codec.ts";
 import { RpcError } from "./errors.ts";
 import type { RequestOptions } from "./types.ts";
 import { remoteError } from "./wire_errors.ts";
 import { effectiveWait, MAX_WAIT_MS } from "../server/blocking.ts";
+import type { ClientTls } from "../tls/context.ts";
+import { describeTlsError, dialTls } from "../tls/sockets.ts";
 
 /** The call never reached a server, or its answer never came back. */
 export class TransportError extends RpcError {
@@ -30,6 +32,10 @@ export interface ConnectionOptions {
   readonly connectTimeoutMs?: number;
   /** A non-blocking call that takes longer than this fails and drops the connection (ms). */
   readonly callTimeoutMs?: number;
+  /** TLS for each new connection (asked when dialling, so reloads apply); null or absent for plain text. */
+  readonly tls?: () => ClientTls | null;
+  /** Consul's "TLS insecure" byte: no client certificate, only AutoEncrypt.Sign is answered. */
+  readonly insecure?: boolean;
 }
 
 interface Pending {
@@ -43,6 +49,8 @@ export class RpcConnection {
   readonly port: number;
   private readonly connectTimeoutMs: number;
   private readonly callTimeoutMs: number;
+  private readonly tls: (() => ClientTls | null) | undefined;
+  private readonly insecure: boolean;
   private socket: Socket | null = null;
   private connecting: Promise<Socket> | null = null;
   private readonly pending = new Map<number, Pending>();
@@ -54,6 +62,8 @@ export class RpcConnection {
     this.port = opts.port;
     this.connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
     this.callTimeoutMs = opts.callTimeoutMs ?? 60_000;
+    this.tls = opts.tls;
+    this.insecure = opts.insecure ?? false;
   }
 
   get address(): string {
@@ -105,46 +115,57 @@ export class RpcConnection {
 
   private open(): Promise<Socket> {
     this.connecting ??= new Promise<Socket>((resolve, reject) => {
-      const socket = connect({ host: this.host, port: this.port });
+      const raw = connect({ host: this.host, port: this.port });
+      const tls = this.tls?.() ?? null;
       const reader = new FrameReader();
-      const timer = setTimeout(() => socket.destroy(new Error(`timed out after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
+      const timer = setTimeout(() => raw.destroy(new Error(`timed out after ${this.connectTimeoutMs} ms`)), this.connectTimeoutMs);
       let up = false;
-      socket.once("connect", () => {
+      let handshaking = false;
+      const failConnect = (why: string, cause?: unknown) => {
+        if (up) return;
+        up = true;
+        clearTimeout(timer);
+        this.connecting = null;
+        raw.destroy();
+        reject(new TransportError(`rpc error: failed to connect to ${this.address}: ${why}`, false, { cause }));
+      };
+      const ready = (socket: Socket) => {
         clearTimeout(timer);
         up = true;
-        socket.setNoDelay(true);
-        socket.setKeepAlive(true, 10_000);
+        socket.on("data", (chunk: Uint8Array) => {
+          let bodies: Uint8Array[];
+          try {
+            bodies = reader.push(chunk);
+          } catch {
+            socket.destroy();
+            return;
+          }
+          for (const body of bodies) this.deliver(body, socket);
+        });
+        socket.on("error", () => socket.destroy());
+        socket.on("close", () => {
+          if (this.socket === socket) this.socket = null;
+          this.failAll(new TransportError(`rpc error: connection to ${this.address} lost`, true));
+        });
         socket.write(RPC_MAGIC);
         this.socket = socket;
         this.connecting = null;
         resolve(socket);
+      };
+      raw.once("connect", () => {
+        raw.setNoDelay(true);
+        raw.setKeepAlive(true, 10_000);
+        if (!tls) return ready(raw);
+        // From here the TLS socket reports how the connection ended.
+        handshaking = true;
+        raw.write(new Uint8Array([this.insecure ? RPC_TLS_INSECURE : RPC_TLS]));
+        dialTls(raw, tls).then(ready, (err: Error) => failConnect(`TLS handshake failed: ${describeTlsError(err)}`, err));
       });
-      socket.on("data", (chunk: Uint8Array) => {
-        let bodies: Uint8Array[];
-        try {
-          bodies = reader.push(chunk);
-        } catch {
-          socket.destroy();
-          return;
-        }
-        for (const body of bodies) this.deliver(body, socket);
+      raw.on("error", (err: Error) => {
+        if (!handshaking) failConnect(err.message, err);
       });
-      socket.on("error", (err: Error) => {
-        if (!up) {
-          clearTimeout(timer);
-          this.connecting = null;
-          reject(new TransportError(`rpc error: failed to connect to ${this.address}: ${err.message}`, false, { cause: err }));
-        }
-      });
-      socket.on("close", () => {
-        clearTimeout(timer);
-        if (!up) {
-          this.connecting = null;
-          reject(new TransportError(`rpc error: failed to connect to ${this.address}: connection closed`, false));
-          return;
-        }
-        if (this.socket === socket) this.socket = null;
-        this.failAll(new TransportError(`rpc error: connection to ${this.address} lost`, true));
+      raw.on("close", () => {
+        if (!handshaking) failConnect("connection closed");
       });
     });
     return this.connecting;

@@ -11,18 +11,10 @@ import { verifySignedBy } from "../connect/certs.ts";
 import { pemDecode, pemEncode } from "../connect/pem.ts";
 import { CIPHER_SUITES, type ProtocolTls, resolveProtocol, type TlsSettings, type TlsVersion } from "./config.ts";
 import { type KeyPair, loadMaterial, type Material } from "./material.ts";
+import type { HttpsTls } from "../runtime/serve_tls.ts";
 
-/** What a TLS listener needs (node:tls / Bun.serve shapes). */
-export interface ServerTls {
-  readonly cert: string;
-  readonly key: string;
-  readonly ca: readonly string[];
-  /** Ask for, and require, a client certificate signed by `ca`. */
-  readonly requestCert: boolean;
-  readonly minVersion: "TLSv1" | "TLSv1.1" | "TLSv1.2" | "TLSv1.3";
-  /** OpenSSL cipher list; "" for the runtime's defaults. */
-  readonly ciphers: string;
-}
+/** What a TLS listener needs (node:tls / Bun.serve shapes): the runtime's HTTPS options, used for the RPC port too. */
+export type ServerTls = HttpsTls;
 
 /** What a TLS dialer needs. */
 export interface ClientTls {

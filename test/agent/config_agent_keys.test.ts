@@ -12,10 +12,12 @@ test("sync and reap periods are Go durations; bad or non-positive ones are refus
   expect(() => mergeConfigObject(cfg, { ae_interval: 5 }, "d.json")).toThrow(ConfigError);
 });
 
-test("ports.dns = -1 turns DNS off, as in Consul; other ports may not be negative", () => {
+test("ports.dns = -1 turns DNS off, as in Consul (and http/https = -1 their listeners); other ports may not be negative", () => {
   const cfg = devConfig();
   cfg.ports.dns = -1;
   expect(() => validateConfig(cfg)).not.toThrow();
   cfg.ports.http = -1;
-  expect(() => validateConfig(cfg)).toThrow(new ConfigError("ports.http out of range: -1"));
+  expect(() => validateConfig(cfg)).not.toThrow();
+  cfg.ports.server = -1;
+  expect(() => validateConfig(cfg)).toThrow(new ConfigError("ports.server out of range: -1"));
 });

@@ -18,7 +18,7 @@ test("a Consul feature that is not built yet is refused, saying so, instead of f
   for (const key of Object.keys(NOT_SUPPORTED_YET).filter((k) => !k.includes("."))) {
     expect(() => merge({ [key]: {} })).toThrow(`${key} is a Consul option that Consulate does not support yet`);
   }
-  expect(() => merge({ ports: { https: 8501 } })).toThrow("ports.https is a Consul option that Consulate does not support yet (agent TLS");
+  expect(() => merge({ ports: { grpc: 8502 } })).toThrow("ports.grpc is a Consul option that Consulate does not support yet");
 });
 
 test("known keys still merge", () => {
