@@ -17,6 +17,7 @@ import type { TxnOp } from "../../state/commands.ts";
 import { intentionGet, nodeKey } from "../../state/mod.ts";
 import type { ServiceInstance } from "../../dns/lookup.ts";
 import type { DnsLookupAnswer } from "../../rpc/methods.ts";
+import { type PreparedQuery, REDACTED_TOKEN } from "../../structs/prepared_query.ts";
 import type { EndpointTable, Handler } from "./table.ts";
 
 type Check<M extends Method> = (a: Authorizer, args: ArgsOf<M>, s: Server) => void;
@@ -222,9 +223,18 @@ export const ENFORCE: { readonly [M in Method]?: Rule<M> } = {
   "Coordinate.ListNodes": { filter: (a, v) => keep(v, (c) => a.allowed("node", "read", c.Node)) },
   "Coordinate.Node": { filter: (a, v) => keep(v, (c) => a.allowed("node", "read", c.Node)) },
 
+  // Consul's redactPreparedQueryTokens: a query's token is shown only to a caller with acl:write.
+  "PreparedQuery.Get": { filter: (a, v) => v.map((q) => redactQueryToken(a, q)) },
+  "PreparedQuery.List": { filter: (a, v) => v.map((q) => redactQueryToken(a, q)) },
+  "PreparedQuery.Explain": { filter: (a, v) => redactQueryToken(a, v) },
+
   "Operator.RaftGetConfiguration": { check: (a) => demand(a, "operator", "read") },
   "Operator.RaftRemovePeer": { check: (a) => demand(a, "operator", "write") },
 };
+
+function redactQueryToken(a: Authorizer, q: PreparedQuery): PreparedQuery {
+  return q.Token === "" || a.allowed("acl", "write") ? q : { ...q, Token: REDACTED_TOKEN };
+}
 
 /** Intention.Get's single answer: the read is refused rather than filtered, as Consul's. */
 function intentionGetCheck(a: Authorizer, v: { DestinationName: string }): void {
