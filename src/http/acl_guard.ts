@@ -162,10 +162,16 @@ export function agentRouteRule(method: string, path: string): { rule: RouteRule;
  * Checks an agent-local request; answers the filter to apply to its JSON
  * answer, if any. Resolving the token also refuses unknown secrets here.
  */
-export async function guardAgentRoute(c: Context, api: ApiContext, token: string, method: string, path: string): Promise<((res: Response) => Promise<Response>) | null> {
-  const acl = api.acl!;
+export function guardAgentRoute(c: Context, api: ApiContext, token: string, method: string, path: string): Promise<((res: Response) => Promise<Response>) | null> | null {
+  // Everything else is checked by the server it reaches; the hot paths (KV, catalog, health) skip the table.
+  if (!path.startsWith("/v1/agent/") && !path.startsWith("/v1/event/")) return null;
   const found = agentRouteRule(method, path);
   if (!found) return null;
+  return guard(c, api, token, found);
+}
+
+async function guard(c: Context, api: ApiContext, token: string, found: { rule: RouteRule; match: RegExpMatchArray }): Promise<((res: Response) => Promise<Response>) | null> {
+  const acl = api.acl!;
   const r = acl.authorizer(token);
   const authz = isPromise(r) ? await r : r;
   await found.rule.check?.({ authz, api, c, node: api.agent.nodeName }, found.match);

@@ -73,7 +73,8 @@ export function createApp(api: ApiContext): Hono {
       c.header("X-Consul-Default-ACL-Policy", acl.settings.defaultPolicy);
       const effective = token || acl.defaultToken;
       setRequestToken(c, effective);
-      const rewrite = await guardAgentRoute(c, api, effective, c.req.method, url.pathname);
+      const guarded = guardAgentRoute(c, api, effective, c.req.method, url.pathname);
+      const rewrite = guarded === null ? null : await guarded;
       await next();
       if (rewrite) c.res = await rewrite(c.res);
     } else {

@@ -1,0 +1,118 @@
+/**
+ * KV GET rate with ACLs on (default deny, a token whose policy has 50 rules)
+ * against ACLs off, in one run: two dev agents started here, alternated
+ * rounds of closed-loop GETs from this process, median of each side.
+ *
+ *     bun bench/acl/run.ts [seconds-per-round=3] [rounds=3] [concurrency=32]
+ *
+ * Prints both rates and on/off (the issue's target: >= 0.9).
+ */
+import { spawn, type ChildProcess } from "node:child_process";
+import { createServer } from "node:net";
+import { mkdtemp, rm, writeFile } from "node:fs/promises";
+import { tmpdir } from "node:os";
+import { join, resolve } from "node:path";
+
+const ROOT = resolve(import.meta.dir, "../..");
+const BUN = join(ROOT, "node_modules/.bin/bun");
+const MGMT = "7b1c2f4e-1d3a-4b5c-8d6e-9f0a1b2c3d4e";
+const [seconds = 3, rounds = 3, concurrency = 32] = process.argv.slice(2).map(Number);
+
+async function freePort(): Promise<number> {
+  return new Promise((res) => {
+    const s = createServer().listen(0, "127.0.0.1", () => {
+      const port = (s.address() as { port: number }).port;
+      s.close(() => res(port));
+    });
+  });
+}
+
+async function agent(dir: string, acl: boolean): Promise<{ base: string; child: ChildProcess }> {
+  const http = await freePort();
+  const config = join(dir, `${acl ? "on" : "off"}.json`);
+  await writeFile(config, JSON.stringify(acl ? { acl: { enabled: true, default_policy: "deny", tokens: { initial_management: MGMT } } } : {}));
+  const args = ["src/cli/main.ts", "agent", "-dev", "-node", acl ? "acl-on" : "acl-off", "-config-file", config, "-http-port", String(http), "-log-level", "warn"];
+  for (const f of ["-dns-port", "-serf-lan-port", "-serf-wan-port", "-server-port"]) args.push(f, String(await freePort()));
+  const child = spawn(BUN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  let out = "";
+  child.stdout!.on("data", (d: Buffer) => (out += d));
+  child.stderr!.on("data", (d: Buffer) => (out += d));
+  const deadline = Date.now() + 30_000;
+  while (!out.includes("agent running!")) {
+    if (Date.now() > deadline || child.exitCode !== null) throw new Error(`agent did not start:\n${out}`);
+    await Bun.sleep(50);
+  }
+  return { base: `http://127.0.0.1:${http}`, child };
+}
+
+async function put(url: string, body: string, token = MGMT): Promise<unknown> {
+  const res = await fetch(url, { method: "PUT", body, headers: { "X-Consul-Token": token } });
+  if (!res.ok) throw new Error(`${url}: ${res.status} ${await res.text()}`);
+  return res.json();
+}
+
+/** Closed-loop GETs for `seconds`; requests a second. */
+async function load(url: string, token: string): Promise<number> {
+  const end = performance.now() + seconds * 1000;
+  let done = 0;
+  const headers = token ? { "X-Consul-Token": token } : undefined;
+  await Promise.all(
+    Array.from({ length: concurrency }, async () => {
+      while (performance.now() < end) {
+        const res = await fetch(url, headers ? { headers } : {});
+        if (res.status !== 200) throw new Error(`GET ${url}: ${res.status} ${await res.text()}`);
+        await res.arrayBuffer();
+        done++;
+      }
+    }),
+  );
+  return done / seconds;
+}
+
+const median = (xs: number[]): number => [...xs].sort((a, b) => a - b)[Math.floor(xs.length / 2)]!;
+
+const dir = await mkdtemp(join(tmpdir(), "bench-acl-"));
+const off = await agent(dir, false);
+const on = await agent(dir, true);
+try {
+  // 50 rules: 49 that do not match the key (prefixes, exact keys, other resources), and the one that does.
+  const rules: string[] = [];
+  for (let i = 0; i < 20; i++) rules.push(`key_prefix "team${i}/" { policy = "write" }`);
+  for (let i = 0; i < 15; i++) rules.push(`key "config/item${i}" { policy = "read" }`);
+  for (let i = 0; i < 14; i++) rules.push(`service "svc${i}" { policy = "read" }`);
+  rules.push(`key_prefix "bench/" { policy = "read" }`);
+  let token = "";
+  for (let attempt = 0; ; attempt++) {
+    try {
+      const policy = (await put(`${on.base}/v1/acl/policy`, JSON.stringify({ Name: "bench", Rules: rules.join("\n") }))) as { ID: string };
+      token = ((await put(`${on.base}/v1/acl/token`, JSON.stringify({ Policies: [{ ID: policy.ID }] }))) as { SecretID: string }).SecretID;
+      break;
+    } catch (err) {
+      if (attempt > 50) throw err;
+      await Bun.sleep(100); // the leader writes the management token just after start
+    }
+  }
+  await put(`${off.base}/v1/kv/bench/key`, "x".repeat(64));
+  await put(`${on.base}/v1/kv/bench/key`, "x".repeat(64));
+  // Warm up both (JIT, token cache).
+  await load(`${off.base}/v1/kv/bench/key`, "");
+  await load(`${on.base}/v1/kv/bench/key`, token);
+  const offRates: number[] = [];
+  const onRates: number[] = [];
+  for (let r = 0; r < rounds; r++) {
+    offRates.push(await load(`${off.base}/v1/kv/bench/key`, ""));
+    onRates.push(await load(`${on.base}/v1/kv/bench/key`, token));
+  }
+  const a = median(offRates);
+  const b = median(onRates);
+  console.log(`KV GET, ${concurrency} concurrent, ${rounds} rounds of ${seconds}s each, median req/s`);
+  console.log(`  ACLs off:                        ${a.toFixed(0)}  (rounds: ${offRates.map((x) => x.toFixed(0)).join(", ")})`);
+  console.log(`  ACLs on, token with ${rules.length} rules:   ${b.toFixed(0)}  (rounds: ${onRates.map((x) => x.toFixed(0)).join(", ")})`);
+  // Rounds run in pairs, so the ratio of each pair cancels most of what a shared machine's load does to both.
+  const pairs = onRates.map((x, i) => x / offRates[i]!);
+  console.log(`  on/off: ${(b / a).toFixed(3)} (medians); ${median(pairs).toFixed(3)} (median of paired rounds: ${pairs.map((x) => x.toFixed(2)).join(", ")})`);
+} finally {
+  off.child.kill("SIGKILL");
+  on.child.kill("SIGKILL");
+  await rm(dir, { recursive: true, force: true });
+}
