@@ -26,6 +26,7 @@ import { MemberReconciler } from "../server/reconcile.ts";
 import { Server, systemClock } from "../server/mod.ts";
 import { VERSION } from "../version.ts";
 import { reloadTls, rpcServerTls, startHttpListeners, startTls } from "./tls_setup.ts";
+import { AutoEncrypt, watchConnectRoots } from "./auto_encrypt.ts";
 import type { HttpsListener } from "../runtime/serve_tls.ts";
 import type { TlsContext } from "../tls/mod.ts";
 import { type Federation, startFederation } from "../../federation/mod.ts";
@@ -114,6 +115,9 @@ async function start(
   let rpcListener: RpcListener | null = null;
   let storage: ServerStorage | null = null;
   let federation: Federation | null = null;
+  let autoEncrypt: AutoEncrypt | null = null;
+  /** Run first when the agent stops. */
+  const stopHooks: (() => void)[] = [];
   if (cfg.server) {
     const opened = await openServerStorage(cfg, id, advertise, logger);
     storage = opened;
@@ -179,6 +183,14 @@ async function start(
     });
     const listener = rpcListener;
     undo.push(() => listener.stop());
+    if (tls && cfg.tls.autoEncrypt.allowTls) {
+      srv.autoEncrypt = { manualCaRoots: () => [...tls.manualRpcCas], verifyServerHostname: () => tls.rpc.verifyServerHostname };
+      // Client agents of auto_encrypt show Connect CA certificates: trust its roots, and follow rotations.
+      let watching = true;
+      void watchConnectRoots(inProcessRpc(srv), tls, cfg.datacenter, () => !watching, (err) => logger.debug(`auto_encrypt: roots watch: ${err.message}`));
+      undo.push(async () => (watching = false));
+      stopHooks.push(() => (watching = false));
+    }
     logger.info(`rpc: listening on ${cfg.bindAddr}:${listener.port}`);
     const rec = new MemberReconciler(srv, membership.lan, { isLeader: () => srv.isLeader(), log: (level, msg) => logger[level](`server: ${msg}`) });
     reconciler = rec;
@@ -199,6 +211,12 @@ async function start(
     router = r;
     undo.push(async () => r.close());
     rpc = r;
+    if (tls?.autoEncryptClient) {
+      const ae = new AutoEncrypt({ ctx: tls, datacenter: cfg.datacenter, nodeName: cfg.nodeName, dnsSan: cfg.tls.autoEncrypt.dnsSan, ipSan: cfg.tls.autoEncrypt.ipSan, servers: membership.servers, rpc: r, logger });
+      autoEncrypt = ae;
+      undo.push(async () => ae.stop());
+      stopHooks.push(() => ae.stop());
+    }
   }
 
   const clock = server?.clock ?? systemClock;
@@ -336,6 +354,7 @@ async function start(
   coordinateSync.start();
   undo.push(async () => coordinateSync.stop());
   await membership.startJoins();
+  autoEncrypt?.start();
   if (cfg.pidFile !== "") await writeFile(cfg.pidFile, `${pid()}`);
 
   let stopping: Promise<void> | null = null;
@@ -353,6 +372,7 @@ async function start(
     reload: reloadAll,
     stop(opts = {}) {
       stopping ??= (async () => {
+        for (const h of stopHooks) h();
         coordinateSync.stop();
         await dns?.stop();
         leafCerts.stop();

@@ -26,6 +26,14 @@ import type { PreparedQuery } from "../structs/prepared_query.ts";
 import type { ExecuteArgs, ExecuteRemoteArgs, ExecuteReply } from "../query/execute.ts";
 import type { CompiledChain } from "../connect/discoverychain/mod.ts";
 
+/** Consul's structs.SignedResponse: the certificate, the Connect CA roots, the agent CA(s) and whether servers are checked by name. */
+export interface AutoEncryptSigned {
+  readonly IssuedCert: IssuedCert;
+  readonly ConnectCARoots: IndexedCARoots;
+  readonly ManualCARoots: readonly string[];
+  readonly VerifyServerHostname: boolean;
+}
+
 /** Consul's DiscoveryChainRequest besides QueryOptions. */
 export interface DiscoveryChainArgs {
   readonly Name: string;
@@ -175,6 +183,8 @@ export interface Endpoints {
   "ConnectCA.ConfigurationSet": E<{ readonly Config: CAConfigUpdate }, true>;
   /** Signs a leaf CSR (PEM); the reply has no private key (the caller made it). */
   "ConnectCA.Sign": E<{ readonly CSR: string }, IssuedCert>;
+  /** auto_encrypt: signs a client agent's CSR with the Connect CA and tells it what to trust (Consul's AutoEncrypt.Sign). */
+  "AutoEncrypt.Sign": E<{ readonly CSR: string }, AutoEncryptSigned>;
   /** The primary signs a secondary's self-signed CA certificate (PEM) into an intermediate (PEM) under its active root. */
   "ConnectCA.SignIntermediate": E<{ readonly CSR: string }, string>;
 

@@ -207,6 +207,7 @@ const validators: Partial<Record<Method, Check>> = {
   "Coordinate.Node": obj({ Node: str }),
   "ConnectCA.ConfigurationSet": obj({ Config: obj({ Provider: str, Config: anyObj, State: nullable(map(str)), ForceWithoutCrossSigning: bool }) }),
   "ConnectCA.Sign": obj({ CSR: str }),
+  "AutoEncrypt.Sign": obj({ CSR: str }),
   "ConnectCA.SignIntermediate": obj({ CSR: str }),
   // ACL bodies (Token, Policy, Role) are decoded field by field by the endpoints.
   "ACL.TokenSet": obj({ Create: bool, AccessorID: optional(str) }),

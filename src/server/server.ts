@@ -89,6 +89,8 @@ export class Server {
    * keyring operations go through them); null without gossip.
    */
   pools: { readonly lan: GossipPool; readonly wan: GossipPool | null } | null = null;
+  /** auto_encrypt.allow_tls: what AutoEncrypt.Sign tells client agents; null when it is off. */
+  autoEncrypt: { manualCaRoots(): string[]; verifyServerHostname(): boolean } | null = null;
   /** Other datacenters, once the agent is federated (federation/); null for a datacenter alone. */
   remote: RemoteDatacenters | null = null;
 

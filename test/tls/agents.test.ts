@@ -71,7 +71,7 @@ beforeAll(async () => {
   await writePair("other-client", await sign("client.dc1.consul", ["client.dc1.consul", "localhost"], ["clientAuth", "serverAuth"], other));
 
   serverPorts = { https: await freePort(), rpc: await freePort(), serf: await freePort() };
-  server = await agentWith("s1", tlsConfig("server", { ports: { https: serverPorts.https } }), [
+  server = await agentWith("s1", tlsConfig("server", { ports: { https: serverPorts.https }, auto_encrypt: { allow_tls: true } }), [
     "-dev",
     "-server-port",
     String(serverPorts.rpc),
@@ -95,6 +95,18 @@ test("a client agent with a certificate of the agent CA joins and forwards RPC o
   });
   expect(await (await fetch(`${server.base}/v1/kv/from-c1?raw`)).text()).toBe("hello");
   expect(await (await fetch(`${c1.base}/v1/catalog/nodes`)).json()).toEqual(expect.arrayContaining([expect.objectContaining({ Node: "c1" })]));
+}, 40_000);
+
+test("auto_encrypt: a client agent with only the CA file gets a Connect CA certificate from the server and works", async () => {
+  const config = { tls: { defaults: { ca_file: f("ca.pem"), verify_outgoing: true }, internal_rpc: { verify_server_hostname: true } }, auto_encrypt: { tls: true } };
+  const c4 = await agentWith("c4", config, ["-data-dir", f("c4-data"), ...join1()]);
+  await eventually("a KV write through the auto_encrypt client", async () => {
+    const r = await fetch(`${c4.base}/v1/kv/from-c4`, { method: "PUT", body: "auto" });
+    return r.status === 200 ? true : null;
+  });
+  expect(await (await fetch(`${server.base}/v1/kv/from-c4?raw`)).text()).toBe("auto");
+  // The server requires client certificates (verify_incoming), and c4 was given none: the one it shows came from AutoEncrypt.Sign.
+  expect(c4.output()).not.toContain("AutoEncrypt.Sign RPC failed");
 }, 40_000);
 
 test("a client certificate from another CA is refused by the server, which logs why", async () => {

@@ -9,7 +9,7 @@ import { CONNECT_NOT_ENABLED } from "../ca_manager.ts";
 import type { Server } from "../server.ts";
 import { CAUnavailableError } from "../../connect/errors.ts";
 import { trustDomainFor } from "../../connect/spiffe.ts";
-import type { Empty } from "../../rpc/methods.ts";
+import type { AutoEncryptSigned, Empty } from "../../rpc/methods.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { caConfig, caRoots, Topic } from "../../state/mod.ts";
 import { type CAConfigJson, caConfigJson, caRootJson, type IndexedCARoots, type IssuedCert } from "../../structs/connect_ca.ts";
@@ -61,4 +61,18 @@ export async function configurationSet(server: Server, args: { readonly Config: 
 export async function sign(server: Server, args: { readonly CSR: string }): Promise<IssuedCert> {
   requireConnect(server);
   return server.ca.sign(args.CSR);
+}
+
+/**
+ * AutoEncrypt.Sign (Consul's agent/consul/auto_encrypt_endpoint.go): a client
+ * agent's CSR signed by the Connect CA, with the roots and the agent CA it
+ * should trust; only on servers with auto_encrypt.allow_tls.
+ */
+export async function autoEncryptSign(server: Server, args: { readonly CSR: string }): Promise<AutoEncryptSigned> {
+  const ae = server.autoEncrypt;
+  if (!ae) throw new CAUnavailableError("AutoEncrypt.Sign disabled");
+  requireConnect(server);
+  const cert = await server.ca.sign(args.CSR);
+  if (cert.Agent === undefined || cert.Agent === "") throw new CAUnavailableError("AutoEncrypt.Sign only signs agent certificates");
+  return { IssuedCert: cert, ConnectCARoots: readRoots(server).value, ManualCARoots: ae.manualCaRoots(), VerifyServerHostname: ae.verifyServerHostname() };
 }

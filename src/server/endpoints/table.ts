@@ -74,6 +74,7 @@ const unguarded: EndpointTable = {
   "ConnectCA.ConfigurationGet": connectCA.configurationGet,
   "ConnectCA.ConfigurationSet": connectCA.configurationSet,
   "ConnectCA.Sign": connectCA.sign,
+  "AutoEncrypt.Sign": connectCA.autoEncryptSign,
   "ConnectCA.SignIntermediate": (s, a) => s.ca.signIntermediate(a.CSR),
 
   "Snapshot.Save": snapshot.save,
