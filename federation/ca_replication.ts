@@ -62,6 +62,12 @@ export class CAReplicator {
     this.loop = null;
   }
 
+  /** Forgets the roots index (the primary changed): the next round installs the new primary's roots. */
+  reset(): void {
+    this.index = 0;
+    this.abort?.abort();
+  }
+
   status(): CAReplicationStatus {
     return { RootsIndex: this.index, ActiveRootID: caActiveRoot(this.o.server.state.t)?.ID ?? "", Intermediates: this.intermediates, LastError: this.lastError };
   }

@@ -22,6 +22,7 @@ import type { GossipPool } from "../src/gossip/mod.ts";
 import { primaryForwardingTable } from "./primary.ts";
 import { ConfigReplicator, type ReplicationStatus } from "./replication.ts";
 import { CAReplicator } from "./ca_replication.ts";
+import { formatClaim, parseClaim, PRIMARY_TAG, type PrimaryClaim, saveClaim, supersedes } from "./primary_state.ts";
 import { inProcessRpc } from "../src/rpc/inprocess.ts";
 import type { Rpc } from "../src/rpc/types.ts";
 import { type EndpointTable, endpoints } from "../src/server/endpoints/table.ts";
@@ -31,6 +32,10 @@ export interface FederationOptions {
   readonly server: Server;
   /** The primary datacenter (`primary_datacenter`); "" or our own: we are the primary. */
   readonly primary: string;
+  /** A promotion kept from before a restart; it wins over `primary` when its epoch is higher. */
+  readonly claim?: PrimaryClaim | null;
+  /** Where the primary claim is kept (null: not kept). */
+  readonly claimFile?: string | null;
   /** A connection to this datacenter's NATS (the federation's own, not the log's). */
   readonly nc: NatsConnection;
   /** Opens links to other datacenters. */
@@ -51,15 +56,17 @@ export class Federation {
   readonly replicator: ConfigReplicator;
   /** The primary's roots and this datacenter's intermediate, on the leader of a secondary. */
   readonly caReplicator: CAReplicator;
-  private primaryDc: string;
+  private claim: PrimaryClaim;
   private readonly o: FederationOptions;
   private offLeadership: (() => void) | null = null;
 
   constructor(o: FederationOptions) {
     this.o = o;
     this.datacenter = o.server.config.datacenter;
-    this.primaryDc = o.primary === "" ? this.datacenter : o.primary;
-    this.table = primaryForwardingTable(endpoints, () => this.primaryDc, () => this.rpc);
+    const configured: PrimaryClaim = { datacenter: o.primary === "" ? this.datacenter : o.primary, epoch: 0 };
+    this.claim = o.claim && o.claim.epoch > 0 ? o.claim : configured;
+    o.server.ca.secondary = this.claim.datacenter !== this.datacenter;
+    this.table = primaryForwardingTable(endpoints, () => this.claim.datacenter, () => this.rpc);
     this.links = new DatacenterLinks({
       datacenter: this.datacenter,
       connector: o.connector,
@@ -75,8 +82,8 @@ export class Federation {
       onBadRequest: (subject, reason) => o.log?.("warn", `federation: refused a request on ${subject}: ${reason}`),
     });
     o.server.remote = { rpc: this.rpc, datacenters: () => this.datacenters() };
-    this.replicator = new ConfigReplicator({ server: o.server, rpc: this.rpc, primary: () => this.primaryDc, ...(o.log ? { log: o.log } : {}) });
-    this.caReplicator = new CAReplicator({ server: o.server, rpc: this.rpc, primary: () => this.primaryDc, ...(o.log ? { log: o.log } : {}) });
+    this.replicator = new ConfigReplicator({ server: o.server, rpc: this.rpc, primary: () => this.claim.datacenter, ...(o.log ? { log: o.log } : {}) });
+    this.caReplicator = new CAReplicator({ server: o.server, rpc: this.rpc, primary: () => this.claim.datacenter, ...(o.log ? { log: o.log } : {}) });
     // Replication is a leader duty (one writer per datacenter).
     const follow = (leader: boolean) => {
       if (leader) {
@@ -89,11 +96,65 @@ export class Federation {
     };
     this.offLeadership = o.server.leadership.onChange(follow);
     follow(o.server.isLeader());
+    if (o.wan) this.followPrimaryClaims(o.wan);
+  }
+
+  /** The (primary, epoch) this server follows. */
+  get primaryClaim(): PrimaryClaim {
+    return this.claim;
+  }
+
+  /**
+   * Makes this datacenter the primary (Consul issue 7817): a claim with an
+   * epoch above every one known, kept on disk and spread by WAN gossip; the
+   * other datacenters (and the old primary when it returns) adopt it.
+   */
+  async promote(): Promise<PrimaryClaim> {
+    let top = this.claim.epoch;
+    for (const m of this.o.wan?.members() ?? []) top = Math.max(top, parseClaim(m.Tags[PRIMARY_TAG])?.epoch ?? 0);
+    await this.adopt({ datacenter: this.datacenter, epoch: top + 1 });
+    return this.claim;
+  }
+
+  private followPrimaryClaims(wan: GossipPool): void {
+    const advertise = () => {
+      const tags = wan.localMember().Tags;
+      if (tags[PRIMARY_TAG] !== formatClaim(this.claim)) wan.setTags({ ...tags, [PRIMARY_TAG]: formatClaim(this.claim) });
+    };
+    advertise();
+    const look = () => {
+      for (const m of wan.members()) {
+        const c = parseClaim(m.Tags[PRIMARY_TAG]);
+        if (c && supersedes(c, this.claim)) void this.adopt(c);
+      }
+    };
+    look();
+    const off = wan.on((e) => {
+      if (e.type === "member-join" || e.type === "member-update") look();
+    });
+    this.offClaims = () => off();
+    this.advertiseClaim = advertise;
+  }
+
+  private offClaims: (() => void) | null = null;
+  private advertiseClaim: (() => void) | null = null;
+
+  private async adopt(c: PrimaryClaim): Promise<void> {
+    const was = this.claim.datacenter;
+    this.claim = c;
+    this.o.server.ca.secondary = c.datacenter !== this.datacenter;
+    this.advertiseClaim?.();
+    await saveClaim(this.o.claimFile ?? null, c).catch((err: unknown) => this.o.log?.("warn", `federation: cannot keep the primary claim: ${(err as Error).message}`));
+    if (was !== c.datacenter) {
+      this.o.log?.("info", `federation: primary datacenter is now ${c.datacenter} (epoch ${c.epoch}, was ${was})`);
+      this.replicator.reset();
+      this.caReplicator.reset();
+    }
   }
 
   /** The datacenter authoritative for config entries, intentions and the CA root. */
   get primary(): string {
-    return this.primaryDc;
+    return this.claim.datacenter;
   }
 
   replicationStatus(): ReplicationStatus & { CA: ReturnType<CAReplicator["status"]> } {
@@ -128,6 +189,7 @@ export class Federation {
   async stop(): Promise<void> {
     if (this.o.server.remote?.rpc === this.rpc) this.o.server.remote = null;
     this.offLeadership?.();
+    this.offClaims?.();
     await this.replicator.stop();
     await this.caReplicator.stop();
     await this.responder.stop();

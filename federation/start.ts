@@ -6,6 +6,7 @@
  */
 import { ownNatsUrls, type FederationSettings } from "./config.ts";
 import { Federation } from "./federation.ts";
+import { loadClaim } from "./primary_state.ts";
 import type { LinkLog } from "./link.ts";
 import { connectNats, type NatsSettings } from "../src/cluster/nats.ts";
 import type { GossipPool } from "../src/gossip/mod.ts";
@@ -20,6 +21,8 @@ export interface StartFederationOptions {
   readonly wan: GossipPool | null;
   readonly nodeName: string;
   readonly log: LinkLog;
+  /** Where a promotion is kept across restarts (null in -dev). */
+  readonly claimFile: string | null;
 }
 
 const LINK_OPTIONS = { pingInterval: 1_000, maxPingOut: 2, timeout: 1_000, reconnectTimeWait: 250, reconnectJitter: 50 } as const;
@@ -33,6 +36,8 @@ export async function startFederation(o: StartFederationOptions): Promise<Federa
     const fed = new Federation({
       server: o.server,
       primary: o.primary,
+      claim: await loadClaim(o.claimFile),
+      claimFile: o.claimFile,
       nc,
       connector: (urls, name) => connectNats({ ...o.nats, urls: [...urls] }, name, 0, LINK_OPTIONS),
       staticUrls: o.federation.datacenters,

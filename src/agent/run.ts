@@ -165,6 +165,7 @@ async function start(
       wan: membership.wan,
       nodeName: cfg.nodeName,
       log: (level, msg) => logger[level](msg),
+      claimFile: cfg.dev ? null : join(cfg.dataDir, "federation-primary.json"),
     });
     federation = fed;
     if (fed) {

@@ -47,7 +47,7 @@ export type {
 export { Event, eventIdToIndex, userEventToWire } from "./event.ts";
 export type { FireParams, UserEvent } from "./event.ts";
 export { Operator } from "./operator.ts";
-export type { RaftConfiguration, RaftServer } from "./operator.ts";
+export type { FederationStatus, RaftConfiguration, RaftServer } from "./operator.ts";
 export type { KeyringOptions, KeyringResponse } from "./keyring.ts";
 export { Snapshot } from "./snapshot.ts";
 export { Status } from "./status.ts";

@@ -36,6 +36,16 @@ function toServer(j: unknown): RaftServer {
   return s;
 }
 
+/** `GET /v1/operator/federation` (Consulate's own). */
+export interface FederationStatus {
+  Datacenter: string;
+  PrimaryDatacenter: string;
+  /** Promotions so far (0: the configured primary). */
+  Epoch: number;
+  Federated: boolean;
+  Datacenters: { Datacenter: string; RTTMs: number | null }[];
+}
+
 export class Operator {
   private readonly c: Client;
 
@@ -70,5 +80,16 @@ export class Operator {
   /** Removes a key that is not the primary one (`DELETE`). */
   keyringRemove(key: string, o?: KeyringOptions, w?: WriteOptions): Promise<void> {
     return keyringWrite(this.c, "DELETE", key, o, w);
+  }
+
+  /** This datacenter's view of the federation (`GET /v1/operator/federation`). */
+  async federation(q?: QueryOptions): Promise<FederationStatus> {
+    const [status] = await this.c.query("/v1/operator/federation", q, (j) => j as FederationStatus);
+    return status;
+  }
+
+  /** Makes the agent's datacenter the primary (`PUT /v1/operator/federation/promote`). */
+  async federationPromote(w?: WriteOptions): Promise<{ PrimaryDatacenter: string; Epoch: number }> {
+    return (await this.c.write("PUT", "/v1/operator/federation/promote", undefined, w)) as { PrimaryDatacenter: string; Epoch: number };
   }
 }

@@ -33,7 +33,7 @@ import { missingParamRoutes } from "./missing.ts";
 import { operatorKeyringRoutes } from "./operator_keyring.ts";
 import { requestToken } from "./query.ts";
 import { operatorRoutes } from "./operator.ts";
-import { operatorReplicationRoutes } from "./operator_replication.ts";
+import { operatorFederationRoutes } from "./operator_federation.ts";
 import { preparedQueryRoutes } from "./prepared_query.ts";
 import { sessionRoutes } from "./session.ts";
 import { snapshotRoutes } from "./snapshot.ts";
@@ -94,7 +94,7 @@ export function createApp(api: ApiContext): Hono {
   snapshotRoutes(app, api);
   statusRoutes(app, api);
   operatorRoutes(app, api);
-  operatorReplicationRoutes(app, api);
+  operatorFederationRoutes(app, api);
   agentRoutes(app, api);
   agentServiceRoutes(app, api);
   agentCheckRoutes(app, api);

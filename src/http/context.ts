@@ -41,6 +41,11 @@ export interface FederationApi {
   gauges(): readonly { readonly name: string; readonly value: number; readonly labels: Record<string, string> }[];
   /** `/v1/operator/replication`. */
   replicationStatus(): object;
+  /** The primary this server follows, and since which promotion (0: as configured). */
+  readonly primaryClaim: { readonly datacenter: string; readonly epoch: number };
+  /** Makes this datacenter the primary. */
+  promote(): Promise<{ readonly datacenter: string; readonly epoch: number }>;
+  datacenters(): readonly { readonly datacenter: string; readonly rttMs: number }[];
 }
 
 export interface Limits {

@@ -282,7 +282,8 @@ export class CAManager {
       if (td === "" || !info.uris.some((u) => u.toLowerCase().startsWith(`spiffe://${td}`))) throw new BadRequestError(`Invalid intermediate request: not a CA of trust domain ${td}`);
       const signer = await this.loadSigner();
       const active = caActiveRoot(this.t)!;
-      return crossSignRoot({ newRootPem: caPem, oldRootPem: active.RootCert, oldKey: signer.key, oldSpec: signer.spec, serial: (await this.nextSerial()).serial, nowMs: this.host.clock.now() });
+      // Issued by whatever signs here: the root in the first primary, the intermediate in a promoted secondary.
+      return crossSignRoot({ newRootPem: caPem, oldRootPem: active.SigningCert ?? active.RootCert, oldKey: signer.key, oldSpec: signer.spec, serial: (await this.nextSerial()).serial, nowMs: this.host.clock.now() });
     });
   }
 
@@ -340,7 +341,7 @@ export class CAManager {
       let root = made.root;
       if (active && !update.ForceWithoutCrossSigning) {
         const old = await this.loadSigner();
-        const xc = await crossSignRoot({ newRootPem: root.RootCert, oldRootPem: active.RootCert, oldKey: old.key, oldSpec: old.spec, serial: (await this.nextSerial()).serial, nowMs: now() });
+        const xc = await crossSignRoot({ newRootPem: root.RootCert, oldRootPem: old.cert, oldKey: old.key, oldSpec: old.spec, serial: (await this.nextSerial()).serial, nowMs: now() });
         root = { ...root, IntermediateCerts: [xc] };
       }
       const existing = caRoots(this.t);

@@ -224,3 +224,40 @@ test("with the primary stopped, secondaries serve intentions and config entries 
   expect(after.EntriesWritten).toBe(before.EntriesWritten + 1);
   expect(after.LagMs).toBe(0);
 }, 120_000);
+
+test("a secondary promoted to primary takes config entry writes and replicates them; the old primary comes back as a secondary", async () => {
+  expect((await run("stop", "dc1")).code).toBe(0);
+  const promote = await sh(join(ROOT, "node_modules/.bin/bun"), [join(ROOT, "src/cli/main.ts"), "operator", "federation", "promote", `-http-addr=${http.dc2}`]);
+  expect(promote.out).toContain("Datacenter dc2 is now the primary datacenter (epoch 1)");
+  await until("dc3 to follow dc2", async () => (await j<{ PrimaryDatacenter: string }>("dc3", "/v1/operator/federation")).PrimaryDatacenter === "dc2", 10_000);
+  // Written in dc3: forwarded to the new primary, replicated back.
+  expect((await put("dc3", "/v1/config", { Kind: "service-defaults", Name: "promoted", Protocol: "http2" })).status).toBe(200);
+  expect((await j<{ Protocol: string }>("dc2", "/v1/config/service-defaults/promoted")).Protocol).toBe("http2");
+  await until("the entry in dc3", async () => (await api("dc3", "/v1/config/service-defaults/promoted")).status === 200, 5_000);
+  expect((await run("start", "dc1")).code).toBe(0);
+  const dc1 = await until("dc1 to follow dc2", async () => {
+    const s = await j<{ PrimaryDatacenter: string; Epoch: number }>("dc1", "/v1/operator/federation");
+    return s.PrimaryDatacenter === "dc2" ? s : null;
+  }, 15_000);
+  expect(dc1.Epoch).toBe(1);
+  await until("the entry in dc1", async () => (await api("dc1", "/v1/config/service-defaults/promoted")).status === 200, 10_000);
+  // dc1 gave up its own root's key: it signs with an intermediate from dc2 now, and its leaves verify with the roots dc3 serves.
+  const ca = await until("dc1's intermediate from dc2", async () => {
+    const r = await j<{ CA: { Intermediates: number } }>("dc1", "/v1/operator/replication");
+    return r.CA.Intermediates >= 1 ? r.CA : null;
+  }, 15_000);
+  expect(ca.Intermediates).toBeGreaterThanOrEqual(1);
+  const roots = await j<{ Roots: { RootCert: string }[] }>("dc3", "/v1/connect/ca/roots");
+  await writeFile(join(baseDir, "roots-dc3.pem"), roots.Roots.map((r) => r.RootCert).join(""));
+  // A leaf for a service dc1 never signed before: leaf + dc1's intermediate + dc2's, up to the shared root.
+  const leaf = await until("a leaf signed in dc1", async () => {
+    const r = await fetch(`http://${http.dc1}/v1/agent/connect/ca/leaf/api-${Date.now()}`);
+    return r.status === 200 ? ((await r.json()) as { CertPEM: string }) : null;
+  }, 10_000);
+  const certs = leaf.CertPEM.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g)!;
+  expect(certs.length).toBeGreaterThanOrEqual(3);
+  await writeFile(join(baseDir, "leaf1.pem"), `${certs[0]}\n`);
+  await writeFile(join(baseDir, "chain1.pem"), `${certs.slice(1).join("\n")}\n`);
+  const ok = await sh("openssl", ["verify", "-CAfile", join(baseDir, "roots-dc3.pem"), "-untrusted", join(baseDir, "chain1.pem"), join(baseDir, "leaf1.pem")]);
+  expect(ok.out).toContain("leaf1.pem: OK");
+}, 120_000);

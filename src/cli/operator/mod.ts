@@ -1,6 +1,7 @@
 /** `consulate operator ...` */
 import { groupCommand } from "../subcommands.ts";
 import { formatPeers, operatorRaftListPeersCommand } from "./list_peers.ts";
+import { operatorFederationCommand } from "./federation.ts";
 
 export { formatPeers, operatorRaftListPeersCommand };
 
@@ -30,5 +31,5 @@ export const operatorCommand = groupCommand(
   Run consulate operator <subcommand> with no arguments for help on that
   subcommand.
 `,
-  { raft: operatorRaftCommand },
+  { raft: operatorRaftCommand, federation: operatorFederationCommand },
 );
