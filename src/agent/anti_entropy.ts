@@ -282,9 +282,11 @@ export class AntiEntropy {
   async syncChanges(): Promise<void> {
     const { local, rpc, identity } = this.o;
     let firstError: unknown = null;
-    const attempt = async (what: string, push: () => Promise<void>): Promise<boolean> => {
+    // `done` is Consul's info line for a success ("Synced service: service=web").
+    const attempt = async (what: string, done: string, push: () => Promise<void>): Promise<boolean> => {
       try {
         await push();
+        this.o.logger.info(done);
         return true;
       } catch (err) {
         firstError ??= err;
@@ -294,7 +296,7 @@ export class AntiEntropy {
     };
     for (const [sid, ls] of [...local.services]) {
       if (!ls.deleted) continue;
-      await attempt(`removal of service ${JSON.stringify(sid)}`, async () => {
+      await attempt(`removal of service ${JSON.stringify(sid)}`, `Deregistered service: service=${sid}`, async () => {
         await rpc.deregister({ Node: identity.node, ServiceID: sid, CheckID: "" });
         local.forgetService(sid);
         for (const [cid, lc] of [...local.checks]) if (lc.deleted && lc.check.ServiceID === sid) local.forgetCheck(cid);
@@ -302,7 +304,7 @@ export class AntiEntropy {
     }
     for (const [cid, lc] of [...local.checks]) {
       if (!lc.deleted) continue;
-      await attempt(`removal of check ${JSON.stringify(cid)}`, async () => {
+      await attempt(`removal of check ${JSON.stringify(cid)}`, `Deregistered check: check=${cid}`, async () => {
         await rpc.deregister({ Node: identity.node, ServiceID: "", CheckID: cid });
         local.forgetCheck(cid);
       });
@@ -314,7 +316,7 @@ export class AntiEntropy {
     for (const ls of local.services.values()) {
       if (ls.deleted || ls.inSync) continue;
       const checks = [...local.checks.values()].filter((c) => !c.deleted && c.check.ServiceID === ls.service.ID);
-      await attempt(`service ${JSON.stringify(ls.service.ID)}`, async () => {
+      await attempt(`service ${JSON.stringify(ls.service.ID)}`, `Synced service: service=${ls.service.ID}`, async () => {
         await rpc.register({
           ...this.nodeRequest(),
           Service: ls.service,
@@ -327,7 +329,7 @@ export class AntiEntropy {
     }
     for (const lc of local.checks.values()) {
       if (lc.deleted || lc.inSync || lc.deferredUntil !== null) continue;
-      await attempt(`check ${JSON.stringify(lc.check.CheckID)}`, async () => {
+      await attempt(`check ${JSON.stringify(lc.check.CheckID)}`, `Synced check: check=${lc.check.CheckID}`, async () => {
         await rpc.register({ ...this.nodeRequest(), Service: null, Checks: [{ ...lc.check, Node: identity.node }], SkipNodeUpdate: true });
         lc.inSync = true;
       });

@@ -1,5 +1,6 @@
 /** Leveled log lines on stderr, in Consul's `<time> [LEVEL] <name>: <message>` shape. */
 import { writeStderr } from "../runtime/process.ts";
+import { formatLogText, type LogBroker } from "./log_broker.ts";
 
 export const LogLevels = ["trace", "debug", "info", "warn", "error"] as const;
 export type LogLevel = (typeof LogLevels)[number];
@@ -11,17 +12,23 @@ export interface Logger {
   warn(msg: string): void;
   error(msg: string): void;
   named(name: string): Logger;
+  /** Where watchers (`/v1/agent/monitor`) get the lines, at their own level; absent for loggers nobody can watch. */
+  readonly broker?: LogBroker;
 }
 
 export function isLogLevel(v: string): v is LogLevel {
   return (LogLevels as readonly string[]).includes(v);
 }
 
-export function createLogger(level: LogLevel, name = "agent", sink: (line: string) => void = writeStderr): Logger {
+export function createLogger(level: LogLevel, name = "agent", sink: (line: string) => void = writeStderr, broker?: LogBroker): Logger {
   const min = LogLevels.indexOf(level);
-  const at = (l: LogLevel) => (msg: string) => {
-    if (LogLevels.indexOf(l) < min) return;
-    sink(`${new Date().toISOString()} [${l.toUpperCase()}] ${name}: ${msg}\n`);
+  const at = (l: LogLevel) => (message: string) => {
+    const logged = LogLevels.indexOf(l) >= min;
+    const watched = broker?.wants(l) ?? false;
+    if (!logged && !watched) return;
+    const entry = { time: new Date(), level: l, name, message };
+    if (logged) sink(`${formatLogText(entry)}\n`);
+    if (watched) broker?.publish(entry);
   };
   return {
     trace: at("trace"),
@@ -29,6 +36,7 @@ export function createLogger(level: LogLevel, name = "agent", sink: (line: strin
     info: at("info"),
     warn: at("warn"),
     error: at("error"),
-    named: (n) => createLogger(level, `${name}.${n}`, sink),
+    named: (n) => createLogger(level, `${name}.${n}`, sink, broker),
+    ...(broker ? { broker } : {}),
   };
 }

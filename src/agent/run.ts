@@ -294,6 +294,7 @@ async function start(
     authorizer: allowAll,
     acl,
     localAgent: agent,
+    ...(logger.broker ? { logs: logger.broker } : {}),
     leafCerts,
     hooks: {
       ...(hooks.onLeave ? { leave: hooks.onLeave } : {}),
@@ -387,6 +388,7 @@ async function start(
         router?.close();
         await server?.stop();
         await storage?.close();
+        logger.broker?.close();
         await listeners.stop();
         if (cfg.pidFile !== "") await rm(cfg.pidFile, { force: true });
       })();

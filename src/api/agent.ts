@@ -1,6 +1,6 @@
 /** The agent endpoints (`/v1/agent/*`), as the Go client's `api.Agent`. */
 import type { Client } from "./client.ts";
-import { ApiDecodeError } from "./errors.ts";
+import { ApiDecodeError, ApiError } from "./errors.ts";
 import { agentConnectCALeaf, agentConnectCARoots, type CARootList, type LeafCert } from "./connect_ca.ts";
 import { encodeJson } from "./json.ts";
 import type { QueryMeta, QueryOptions, WriteOptions } from "./options.ts";
@@ -224,6 +224,24 @@ export class Agent {
     await this.c.write("PUT", `/v1/agent/join/${addr}`, undefined, undefined, wan ? [["wan", "1"]] : undefined);
   }
 
+  /**
+   * Streams the agent's log lines (`/v1/agent/monitor`) at `logLevel` (default
+   * INFO; the agent sends levels below its own too), as JSON objects with
+   * `logJson`. Resolves once the agent has answered (refusals throw here);
+   * the lines end when the agent closes the stream or `signal` aborts.
+   */
+  async monitor(opts: { logLevel?: string; logJson?: boolean; signal?: AbortSignal } = {}): Promise<AsyncGenerator<string>> {
+    const params: Array<[string, string]> = [];
+    if (opts.logLevel) params.push(["loglevel", opts.logLevel]);
+    if (opts.logJson) params.push(["logjson", ""]);
+    const request = { method: "GET" as const, path: "/v1/agent/monitor", params, query: opts.signal ? { signal: opts.signal } : {} };
+    const response = await this.c.open(request);
+    if (response.status !== 200) {
+      throw new ApiError(response.status, (await response.text()).trim(), "GET", "/v1/agent/monitor");
+    }
+    return readLines(response, opts.signal);
+  }
+
   /** Asks the agent to leave gracefully and shut down. */
   async leave(): Promise<void> {
     await this.c.write("PUT", "/v1/agent/leave", undefined, undefined);
@@ -279,5 +297,34 @@ export class Agent {
     this.c.requireStatus(request, response, [200, 404, 429, 503]);
     if (response.status === 404) return null;
     return this.c.decode(request, response) as AgentServiceChecksInfo;
+  }
+}
+
+/** A streamed body as lines; a read that fails because `signal` aborted just ends the lines. */
+async function* readLines(response: Response, signal: AbortSignal | undefined): AsyncGenerator<string> {
+  if (!response.body) return;
+  const decoder = new TextDecoder();
+  let pending = "";
+  const reader = response.body.getReader();
+  try {
+    for (;;) {
+      let chunk;
+      try {
+        chunk = await reader.read();
+      } catch (err) {
+        if (signal?.aborted) return;
+        throw err;
+      }
+      if (chunk.done) break;
+      pending += decoder.decode(chunk.value, { stream: true });
+      let nl;
+      while ((nl = pending.indexOf("\n")) >= 0) {
+        yield pending.slice(0, nl);
+        pending = pending.slice(nl + 1);
+      }
+    }
+    if (pending !== "") yield pending;
+  } finally {
+    reader.releaseLock();
   }
 }

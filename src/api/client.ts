@@ -182,6 +182,14 @@ export class Client {
 
   /** Sends one request and reads the whole body. Throws `ApiConnectionError` when the agent is unreachable. */
   async send(request: RawRequest): Promise<RawResponse> {
+    const started = performance.now();
+    const response = await this.open(request);
+    const body = new Uint8Array(await response.arrayBuffer());
+    return { status: response.status, headers: response.headers, body, requestTime: performance.now() - started };
+  }
+
+  /** Sends one request and hands back the response with its body unread (for streams such as the monitor). */
+  async open(request: RawRequest): Promise<Response> {
     const url = this.url(request);
     const headers = new Headers(this.headers);
     const token = request.query?.token || request.write?.token || this.token;
@@ -192,18 +200,14 @@ export class Client {
     const init: RequestInit = { method: request.method, headers };
     if (request.body !== undefined) init.body = request.body;
     if (signal) init.signal = signal;
-    const started = performance.now();
-    let response: Response;
     try {
-      response = await this.fetchFn(new Request(url, init));
+      return await this.fetchFn(new Request(url, init));
     } catch (err) {
       if (signal?.aborted) throw err;
       throw new ApiConnectionError(`${goMethod(request.method)} "${url}": ${describeNetworkError(err)}`, url, {
         cause: err,
       });
     }
-    const body = new Uint8Array(await response.arrayBuffer());
-    return { status: response.status, headers: response.headers, body, requestTime: performance.now() - started };
   }
 
   /** Throws `ApiError` unless the status is one of `ok` (default 200). */

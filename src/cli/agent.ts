@@ -15,6 +15,7 @@ import {
 import { splitUrls } from "../agent/config_nats.ts";
 import { federationNatsFlag } from "../../federation/config.ts";
 import { portInUseHint } from "./agent_hints.ts";
+import { LogBroker } from "../agent/log_broker.ts";
 import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { VERSION } from "../version.ts";
@@ -142,7 +143,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
     }
     throw err;
   }
-  const logger = createLogger(cfg.logLevel);
+  const logger = createLogger(cfg.logLevel, "agent", writeStderr, new LogBroker());
   writeStdout(`==> Starting Consulate agent...\n`);
   let requestLeave: () => void = () => {};
   const leaveRequested = new Promise<"leave">((resolve) => (requestLeave = () => resolve("leave")));

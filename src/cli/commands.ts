@@ -45,6 +45,7 @@ export const commands: Readonly<Record<string, Command | LazyCommand>> = {
   lock: lazy("lock", "Execute a command holding a lock", async () => (await import("./lock.ts")).lockCommand),
   maint: lazy("maint", "Controls node or service maintenance mode", async () => (await import("./maint.ts")).maintCommand),
   members: lazy("members", "Lists the members of a Consul cluster", async () => (await import("./members.ts")).membersCommand),
+  monitor: lazy("monitor", "Stream logs from a Consul agent", async () => (await import("./monitor.ts")).monitorCommand),
   operator: lazy("operator", "Provides cluster-level tools for Consul operators", async () => (await import("./operator/mod.ts")).operatorCommand),
   reload: lazy("reload", "Triggers the agent to reload configuration files", async () => (await import("./reload.ts")).reloadCommand),
   rtt: lazy("rtt", "Estimates network round trip time between nodes", async () => (await import("./rtt.ts")).rttCommand),

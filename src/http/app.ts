@@ -9,6 +9,7 @@ import { ACLDisabledError, ACLNotFoundError, PermissionDeniedError } from "../ac
 import { Hono } from "hono";
 import { routePath } from "hono/route";
 import { agentRoutes } from "./agent.ts";
+import { agentMonitorRoutes } from "./agent_monitor.ts";
 import { agentCheckRoutes } from "./agent_checks.ts";
 import { agentHealthRoutes } from "./agent_health.ts";
 import { agentMetricsRoutes } from "./agent_metrics.ts";
@@ -96,6 +97,7 @@ export function createApp(api: ApiContext): Hono {
   operatorRoutes(app, api);
   operatorFederationRoutes(app, api);
   agentRoutes(app, api);
+  agentMonitorRoutes(app, api);
   agentServiceRoutes(app, api);
   agentCheckRoutes(app, api);
   agentHealthRoutes(app, api);

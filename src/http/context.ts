@@ -4,6 +4,7 @@ import { HttpError } from "./errors.ts";
 import { type QueryOptions, parseQueryOptions } from "./query.ts";
 import type { RequestMetrics } from "./metrics.ts";
 import type { Agent } from "../agent/agent.ts";
+import type { LogBroker } from "../agent/log_broker.ts";
 import type { LeafCerts } from "../agent/leaf_certs.ts";
 import { isPromise, type MaybePromise, type QueryReply, type Rpc } from "../rpc/mod.ts";
 import type { Server } from "../server/mod.ts";
@@ -100,6 +101,8 @@ export interface ApiContext {
   readonly acl?: AgentAcl;
   /** The local agent (services, checks, events); the /v1/agent service and check endpoints need it. */
   readonly localAgent?: Agent;
+  /** The agent's log lines for `/v1/agent/monitor`; absent for an agent nobody can watch. */
+  readonly logs?: LogBroker;
   readonly hooks?: AgentHooks;
   /** The agent's CA roots and leaf certificate caches (`/v1/agent/connect/ca/*`). */
   readonly leafCerts?: LeafCerts;
