@@ -41,6 +41,7 @@ node_prefix "" { policy = "read" }
       ["GET", "/v1/operator/raft/configuration", undefined, `Permission denied: anonymous token lacks permission 'operator:read'${ANON_SUFFIX}`],
       ["GET", "/v1/agent/self", undefined, `Permission denied: anonymous token lacks permission 'agent:read' on "node1"${ANON_SUFFIX}`],
       ["PUT", "/v1/session/create", { Node: "n1" }, `Permission denied: anonymous token lacks permission 'session:write' on "n1"${ANON_SUFFIX}`],
+      ["POST", "/v1/query", { Name: "q1", Service: { Service: "web" } }, `Permission denied: anonymous token lacks permission 'query:write' on "q1"${ANON_SUFFIX}`],
       ["GET", "/v1/connect/ca/configuration", undefined, `Permission denied: anonymous token lacks permission 'operator:read'${ANON_SUFFIX}`],
     ];
     for (const [method, path, body, text] of cases) {
@@ -115,6 +116,18 @@ node_prefix "" { policy = "read" }
     expect(Number(res.headers.get("X-Consul-Index"))).toBeGreaterThan(Number(index));
     expect(await res.json()).toEqual([]);
     expect(res.headers.get("X-Consul-Results-Filtered-By-ACLs")).toBe("true");
+  });
+
+  test("prepared queries: listed only with query:read on their name; execution filtered by the query's stored token", async () => {
+    const created = await h.json("POST", "/v1/query", { token: ROOT, body: { Name: "webq", Token: app.SecretID, Service: { Service: "db" } } });
+    expect(await h.json("GET", "/v1/query", { token: app.SecretID })).toEqual([]);
+    const listed = await h.json("GET", "/v1/query", { token: ROOT });
+    expect(listed.map((q: { ID: string }) => q.ID)).toEqual([created.ID]);
+    // The stored token may not read db, so its execution answers no instances even for the management token.
+    const exec = await h.json("GET", `/v1/query/${created.ID}/execute`, { token: ROOT });
+    expect(exec.Nodes).toEqual([]);
+    const open = await h.json("POST", "/v1/query", { token: ROOT, body: { Name: "dbq", Service: { Service: "db" } } });
+    expect((await h.json("GET", `/v1/query/${open.ID}/execute`, { token: ROOT })).Nodes.length).toBe(1);
   });
 
   test("the management token may do everything; the agent's default token stands in for requests without one", async () => {

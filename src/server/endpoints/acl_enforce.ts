@@ -21,7 +21,7 @@ import { type PreparedQuery, REDACTED_TOKEN } from "../../structs/prepared_query
 import type { EndpointTable, Handler } from "./table.ts";
 
 type Check<M extends Method> = (a: Authorizer, args: ArgsOf<M>, s: Server) => void;
-type Filter<M extends Method> = (a: Authorizer, value: FilteredValue<M>, args: ArgsOf<M>) => FilteredValue<M>;
+type Filter<M extends Method> = (a: Authorizer, value: FilteredValue<M>, args: ArgsOf<M>, s: Server) => FilteredValue<M>;
 type FilteredValue<M extends Method> = ReplyOf<M> extends QueryReply<infer T> ? T : never;
 
 interface Rule<M extends Method> {
@@ -223,10 +223,35 @@ export const ENFORCE: { readonly [M in Method]?: Rule<M> } = {
   "Coordinate.ListNodes": { filter: (a, v) => keep(v, (c) => a.allowed("node", "read", c.Node)) },
   "Coordinate.Node": { filter: (a, v) => keep(v, (c) => a.allowed("node", "read", c.Node)) },
 
-  // Consul's redactPreparedQueryTokens: a query's token is shown only to a caller with acl:write.
-  "PreparedQuery.Get": { filter: (a, v) => v.map((q) => redactQueryToken(a, q)) },
-  "PreparedQuery.List": { filter: (a, v) => v.map((q) => redactQueryToken(a, q)) },
+  // Consul's redactPreparedQueryTokens: a query's token is shown only to a caller with acl:write; queries need query:read on their name.
   "PreparedQuery.Explain": { filter: (a, v) => redactQueryToken(a, v) },
+
+  "PreparedQuery.Apply": {
+    check: (a, r, s) => {
+      demand(a, "query", "write", r.Query.Name);
+      const existing = s.state.t.preparedQueries.get(r.Query.ID);
+      if (existing && existing.Name !== r.Query.Name) demand(a, "query", "write", existing.Name);
+    },
+  },
+  "PreparedQuery.Get": { filter: (a, v) => keep(v, (q) => a.allowed("query", "read", q.Name)).map((q) => redactQueryToken(a, q)) },
+  "PreparedQuery.List": { filter: (a, v) => keep(v, (q) => a.allowed("query", "read", q.Name)).map((q) => redactQueryToken(a, q)) },
+  "PreparedQuery.Execute": {
+    filter: (a, v, args, s) => {
+      // Results are filtered with the query's stored token when it has one, else the caller's (Consul's Execute).
+      const t = s.state.t;
+      const q = t.preparedQueries.get(args.QueryIDOrName) ?? t.preparedQueries.get(t.queriesByName.get(args.QueryIDOrName.toLowerCase()) ?? "");
+      let authz = a;
+      if (q?.Token) {
+        try {
+          authz = s.acl.authorizer(q.Token);
+        } catch {
+          authz = a;
+        }
+      }
+      return { ...v, Nodes: keep(v.Nodes, (n) => nodeOk(authz, n.Node) && serviceOk(authz, n.Service.Service)) };
+    },
+  },
+  "DiscoveryChain.Get": { check: (a, r) => demand(a, "service", "read", r.Name) },
 
   "Operator.RaftGetConfiguration": { check: (a) => demand(a, "operator", "read") },
   "Operator.RaftRemovePeer": { check: (a) => demand(a, "operator", "write") },
@@ -241,13 +266,13 @@ function intentionGetCheck(a: Authorizer, v: { DestinationName: string }): void 
   demand(a, "intention", "read", v.DestinationName);
 }
 
-function filterReply<M extends Method>(method: M, rule: Rule<M>, a: Authorizer, args: ArgsOf<M>, r: QueryReply<unknown>): QueryReply<unknown> {
+function filterReply<M extends Method>(s: Server, method: M, rule: Rule<M>, a: Authorizer, args: ArgsOf<M>, r: QueryReply<unknown>): QueryReply<unknown> {
   if (method === "Intention.Get") {
     intentionGetCheck(a, r.value as { DestinationName: string });
     return r;
   }
   dropped = false;
-  const value = rule.filter!(a, r.value as FilteredValue<M>, args);
+  const value = rule.filter!(a, r.value as FilteredValue<M>, args, s);
   const filtered = dropped && a.accessorId !== ANONYMOUS_TOKEN_ID;
   dropped = false;
   return filtered ? { ...r, value, filteredByACLs: true } : { ...r, value };
@@ -268,8 +293,8 @@ export function withAcl(table: EndpointTable): EndpointTable {
       rule.check?.(a, args, s);
       if (!rule.filter) return handler(s, args, opts);
       const r = handler(s, args, opts) as MaybePromise<QueryReply<unknown>>;
-      if (r instanceof Promise) return r.then((v) => filterReply(method, rule, a, args, v)) as Promise<ReplyOf<Method>>;
-      return filterReply(method, rule, a, args, r) as ReplyOf<Method>;
+      if (r instanceof Promise) return r.then((v) => filterReply(s, method, rule, a, args, v)) as Promise<ReplyOf<Method>>;
+      return filterReply(s, method, rule, a, args, r) as ReplyOf<Method>;
     };
   }
   return out as unknown as EndpointTable;
