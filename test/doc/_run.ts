@@ -33,7 +33,7 @@ const AGENT_PORTS = [
 ] as const;
 const AGENT_RE = /\bconsulate(\.mjs)? agent\b|\bmain\.ts agent\b|\bdeno task dev\b/;
 const COMMAND_TIMEOUT_MS = 30_000;
-const EVENTUALLY_MS = 30_000;
+const EVENTUALLY_MS = 60_000;
 const READY_MS = 60_000;
 
 export interface Failure {
