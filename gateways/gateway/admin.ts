@@ -11,6 +11,8 @@ export interface AdminOptions {
   readonly port: number;
   readonly metrics: () => string;
   readonly ready: () => boolean;
+  /** More GET paths answered with JSON (a sidecar's `/clusters` and `/config_dump`). */
+  readonly json?: Readonly<Record<string, () => unknown>>;
 }
 
 export class AdminServer {
@@ -25,6 +27,8 @@ export class AdminServer {
         res.writeHead(405, { "content-type": "text/plain" }).end("method not allowed\n");
       } else if (path === "/stats/prometheus" || path === "/metrics") {
         res.writeHead(200, { "content-type": "text/plain; version=0.0.4" }).end(this.o.metrics());
+      } else if (path !== undefined && this.o.json?.[path]) {
+        res.writeHead(200, { "content-type": "application/json" }).end(`${JSON.stringify(this.o.json[path]!(), null, 2)}\n`);
       } else if (path === "/ready") {
         const ok = this.o.ready();
         res.writeHead(ok ? 200 : 503, { "content-type": "text/plain" }).end(ok ? "LIVE\n" : "NOT READY\n");

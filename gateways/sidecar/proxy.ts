@@ -113,6 +113,39 @@ export class SidecarProxy {
     return this.identity?.leaf?.SerialNumber;
   }
 
+  /**
+   * The effective configuration (the equivalent of Envoy's /config_dump):
+   * the public listener and, per upstream, its listener, routes and clusters
+   * with their instances, circuit breakers and ejection state.
+   */
+  configDump(): Record<string, unknown> {
+    const pub = this.config?.public ?? null;
+    return {
+      service: this.config?.service ?? null,
+      listeners: {
+        public: pub ? { address: `${pub.bindAddress}:${this.publicPort}`, localApp: `${pub.localAddress}:${pub.localPort}` } : null,
+        upstreams: [...this.upstreams.values()].map((u) => ({ service: u.upstream.service, address: `127.0.0.1:${u.upstream.port}` })),
+      },
+      upstreams: [...this.upstreams.values()].map((u) => u.upstream.adminView()),
+    };
+  }
+
+  /** Every upstream cluster with its instances and health (the equivalent of Envoy's /clusters). */
+  clusters(): Record<string, unknown>[] {
+    return [...this.upstreams.values()].flatMap((u) => (u.upstream.adminView().clusters as Record<string, unknown>[]).map((c) => ({ upstream: u.upstream.service, ...c })));
+  }
+
+  /** Prometheus text: per-cluster requests in flight and overflows. */
+  prometheus(): string {
+    const lines = ["# TYPE consulate_sidecar_upstream_rq_active gauge", "# TYPE consulate_sidecar_upstream_rq_overflow counter"];
+    for (const c of this.clusters()) {
+      const b = c.circuitBreakers as { activeRequests: number; overflows: number };
+      const label = `upstream="${String(c.upstream)}",cluster="${String(c.name)}"`;
+      lines.push(`consulate_sidecar_upstream_rq_active{${label}} ${b.activeRequests}`, `consulate_sidecar_upstream_rq_overflow{${label}} ${b.overflows}`);
+    }
+    return `${lines.join("\n")}\n`;
+  }
+
   get inboundListener(): InboundListener | null {
     return this.inbound;
   }

@@ -206,10 +206,13 @@ try {
   const afterEject = bad.hits;
   const healthy = await Promise.all(Array.from({ length: 10 }, () => call(ports.pool!, "/")));
   const ejected = bad.hits === afterEject && healthy.every((r) => okText(r) !== null);
+  // The admin view (/clusters) shows the ejection.
+  const poolView = web.clusters().find((c) => c.upstream === n("pool")) as { outlierDetection: Record<string, { ejected: boolean }> } | undefined;
+  const ejectedInView = Object.values(poolView?.outlierDetection ?? {}).filter((s) => s.ejected).length;
   bad.mode = "ok";
   const back = await until("the ejected instance is readmitted", 5_000, async () => ((okText(await call(ports.pool!, "/")) ?? "").startsWith(n("pool-bad")) ? true : null));
-  result.ejection = { badHitsWhileBroken, ejected, readmittedMs: back.ms };
-  expect("passive health: ejected after MaxFailures, readmitted after BaseEjectionTime", badHitsWhileBroken === 3 && ejected && back.ms >= 500, result.ejection);
+  result.ejection = { badHitsWhileBroken, ejected, ejectedInView, readmittedMs: back.ms };
+  expect("passive health: ejected after MaxFailures, shown in /clusters, readmitted after BaseEjectionTime", badHitsWhileBroken === 3 && ejected && ejectedInView === 1 && back.ms >= 500, result.ejection);
 
   step = "ring";
   const keys = Array.from({ length: 24 }, (_, i) => `user-${i}`);

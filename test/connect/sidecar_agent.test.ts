@@ -55,13 +55,28 @@ async function register(agent: AgentProcess, body: unknown): Promise<void> {
 test("-sidecar-for binds the registration's listeners, follows a re-registration, and keeps serving while the agent is gone", async () => {
   const agent = await startAgent(["-dev"]);
   cleanups.push(() => agent.kill());
-  const [up1, up2, pub] = [await freePort(), await freePort(), await freePort()];
-  const web = (upstream: number) => ({ Name: "web", Port: 8080, Connect: { SidecarService: { Port: pub, Proxy: { Upstreams: [{ DestinationName: "db", LocalBindPort: upstream }] } } } });
+  const [up1, up2, pub, adm] = [await freePort(), await freePort(), await freePort(), await freePort()];
+  const web = (upstream: number) => ({
+    Name: "web",
+    Port: 8080,
+    Connect: { SidecarService: { Port: pub, Proxy: { Upstreams: [{ DestinationName: "db", LocalBindPort: upstream, Config: { limits: { max_concurrent_requests: 7 }, passive_health_check: { max_failures: 2 } } }] } } },
+  });
   await register(agent, web(up1));
 
-  const p = proxyProcess(["-sidecar-for", "web", "-http-addr", `127.0.0.1:${agent.port}`]);
+  const p = proxyProcess(["-sidecar-for", "web", "-http-addr", `127.0.0.1:${agent.port}`, "-admin-bind", `127.0.0.1:${adm}`]);
   await eventually("upstream listener", 10_000, () => listening(up1));
   await eventually("public listener", 5_000, () => listening(pub));
+  // The admin listener shows the effective config: listeners, the upstream's chain, its cluster with breakers and ejection state.
+  await eventually("admin listener", 5_000, () => listening(adm));
+  const getDump = async () => (await (await fetch(`http://127.0.0.1:${adm}/config_dump`)).json()) as { upstreams: { protocol: string | null }[] };
+  await eventually("the chain in the admin view", 5_000, async () => (await getDump()).upstreams[0]?.protocol === "tcp");
+  const dump = (await (await fetch(`http://127.0.0.1:${adm}/config_dump`)).json()) as { service: string; listeners: { upstreams: { service: string; address: string }[] }; upstreams: { protocol: string }[] };
+  expect(dump.service).toBe("web");
+  expect(dump.listeners.upstreams).toEqual([{ service: "db", address: `127.0.0.1:${up1}` }]);
+  expect(dump.upstreams[0]!.protocol).toBe("tcp");
+  const clusters = (await (await fetch(`http://127.0.0.1:${adm}/clusters`)).json()) as Record<string, unknown>[];
+  expect(clusters).toMatchObject([{ upstream: "db", name: "db.default.default.dc1", targets: [{ id: "db.default.default.dc1", instances: [] }], circuitBreakers: { maxRequests: 7, maxConnections: 1024 }, outlierDetection: {} }]);
+  expect((await fetch(`http://127.0.0.1:${adm}/ready`)).status).toBe(200);
   expect(p.output()).toContain("Configuration mode: Agent API");
   expect(p.output()).toContain("Sidecar for ID: web");
   expect(p.output()).toContain("Proxy ID: web-sidecar-proxy");

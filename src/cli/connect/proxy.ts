@@ -6,6 +6,7 @@
 import { createLogger, isLogLevel } from "../../agent/logger.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { boolFlag, durationFlag, intFlag, stringFlag } from "../flags.ts";
+import { AdminServer } from "../../../gateways/gateway/admin.ts";
 import { runGateway } from "./gateway.ts";
 import { clientFlags, connectAgent, serverFlags } from "../http_flags.ts";
 import { listFlag } from "../services/register.ts";
@@ -71,7 +72,7 @@ const flags = {
   address: stringFlag("", "LAN address (host:port) a gateway listens on and advertises."),
   "wan-address": stringFlag("", "WAN address (host:port) a mesh gateway advertises to other datacenters; it listens there too when it differs from -address."),
   "deregister-after-critical": stringFlag("6h", "The amount of time the gateway's health check can be failing before it is deregistered."),
-  "admin-bind": stringFlag("", "host:port of a gateway's admin listener (/stats/prometheus and /ready); empty for none."),
+  "admin-bind": stringFlag("", "host:port of the admin listener: /config_dump and /clusters (a sidecar's effective config as JSON), /stats/prometheus and /ready; empty for none."),
   "max-connections": intFlag(10000, "Concurrent client connections a gateway accepts; more are closed with a log line."),
   "drain-timeout": durationFlag(15_000, "How long a gateway lets open connections finish after SIGTERM before closing them."),
 };
@@ -146,7 +147,15 @@ export const connectProxyCommand = defineCommand({
       return 1;
     }
 
+    let adminAt: { host: string; port: number } | null = null;
+    try {
+      if (values["admin-bind"] !== "") adminAt = parseHostPort(values["admin-bind"], "-admin-bind", "127.0.0.1");
+    } catch (err) {
+      ui.error(`==> Error preparing configuration: ${errorText(err)}`);
+      return 1;
+    }
     const proxy = new SidecarProxy({ client, source, logger });
+    let admin: AdminServer | null = null;
     let stopping: Promise<void> | null = null;
     let monitor: RegisterMonitor | null = null;
     let resolveDone: () => void = () => {};
@@ -154,6 +163,7 @@ export const connectProxyCommand = defineCommand({
     const stop = () => {
       stopping ??= (async () => {
         await monitor?.stop();
+        await admin?.stop();
         await proxy.stop();
         resolveDone();
       })();
@@ -168,6 +178,26 @@ export const connectProxyCommand = defineCommand({
       for (const off of offs) off();
       await proxy.stop();
       return 1;
+    }
+    if (adminAt) {
+      const a = new AdminServer({
+        host: adminAt.host,
+        port: adminAt.port,
+        metrics: () => proxy.prometheus(),
+        ready: () => proxy.currentConfig !== null,
+        json: { "/config_dump": () => proxy.configDump(), "/clusters": () => proxy.clusters() },
+      });
+      try {
+        await a.start();
+      } catch (err) {
+        ui.error(`==> Failed starting the admin listener on ${adminAt.host}:${adminAt.port}: ${errorText(err)}`);
+        stop();
+        await done;
+        for (const off of offs) off();
+        return 1;
+      }
+      admin = a;
+      logger.info(`admin listener on ${adminAt.host}:${a.port} (/config_dump, /clusters, /stats/prometheus, /ready)`);
     }
     if (values.register && listen) {
       monitor = new RegisterMonitor({ client, service: values.service, address: listen.host, port: proxy.publicPort || listen.port, idSuffix: values["register-id"], logger });
