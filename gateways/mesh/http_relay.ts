@@ -24,6 +24,8 @@ import { Reader, splice, write } from "./relay.ts";
 export interface RequestDecision {
   readonly allowed: boolean;
   readonly reason: string;
+  /** A refusal other than the RBAC 403: 429 for a rate-limited request. */
+  readonly status?: 429;
 }
 
 export interface HttpRelayOptions {
@@ -37,6 +39,8 @@ export interface HttpRelayOptions {
 
 /** Envoy's answer to a request its RBAC filter refuses. */
 const FORBIDDEN = "HTTP/1.1 403 Forbidden\r\ncontent-type: text/plain\r\ncontent-length: 19\r\n\r\nRBAC: access denied";
+/** Envoy's answer when its local rate limit refuses a request. */
+const RATE_LIMITED = "HTTP/1.1 429 Too Many Requests\r\ncontent-type: text/plain\r\ncontent-length: 18\r\nx-envoy-ratelimited: true\r\n\r\nlocal_rate_limited";
 
 function statusText(status: number, body: string): string {
   const reason = status === 400 ? "Bad Request" : status === 431 ? "Request Header Fields Too Large" : status === 502 ? "Bad Gateway" : "Service Unavailable";
@@ -156,7 +160,8 @@ export function relayHttp(o: HttpRelayOptions): void {
       const verdict = o.decide(head);
       if (!verdict.allowed) {
         o.onDenied?.(head, verdict.reason);
-        push({ kind: "local", response: close ? FORBIDDEN.replace("\r\n\r\n", "\r\nconnection: close\r\n\r\n") : FORBIDDEN, close });
+        const refusal = verdict.status === 429 ? RATE_LIMITED : FORBIDDEN;
+        push({ kind: "local", response: close ? refusal.replace("\r\n\r\n", "\r\nconnection: close\r\n\r\n") : refusal, close });
         await pumpBody(fromClient, framing, null);
         if (close) break;
         continue;

@@ -8,6 +8,9 @@ import type { Client } from "../../src/api/mod.ts";
 import { type ConnectionVerdict, judgeConnection, judgeRequest } from "./authz.ts";
 import type { RequestHead } from "./http1.ts";
 import { errorText, type MeshLogger, silentLogger } from "./log.ts";
+import { type InstanceRateLimits, RateLimiter } from "../l7/rate_limit.ts";
+import { splitTarget } from "../l7/request.ts";
+import type { RequestDecision } from "./http_relay.ts";
 import { type ConfigEntryWire, fetchConfigEntry, fetchIntentions, type IntentionSet, resolveServiceDefaults, type ServiceDefaults } from "./sources.ts";
 import type { ServiceIdentity } from "./spiffe.ts";
 import { Watch } from "./watch.ts";
@@ -27,6 +30,8 @@ export class InboundPolicy {
   private readonly serviceDefaultsWatch: Watch<ConfigEntryWire | null>;
   private readonly proxyDefaultsWatch: Watch<ConfigEntryWire | null>;
   private fallbackProtocol: string;
+  private rateLimiterKey = "null";
+  private limiter: RateLimiter | null = null;
 
   constructor(o: InboundPolicyOptions) {
     this.service = o.service;
@@ -98,9 +103,25 @@ export class InboundPolicy {
     return judgeConnection(set, source, this.service, this.defaults.protocol);
   }
 
-  request(source: ServiceIdentity, head: RequestHead): { allowed: boolean; reason: string } {
+  /** The instance-level rate limiter of the current service-defaults (null when none is configured). */
+  private get rateLimiter(): RateLimiter | null {
+    const rl = this.serviceDefaultsWatch.value?.RateLimits?.InstanceLevel ?? null;
+    const key = JSON.stringify(rl);
+    if (key !== this.rateLimiterKey) {
+      this.rateLimiterKey = key;
+      const limiter = rl ? new RateLimiter(rl as InstanceRateLimits) : null;
+      this.limiter = limiter?.active ? limiter : null;
+    }
+    return this.limiter;
+  }
+
+  request(source: ServiceIdentity, head: RequestHead): RequestDecision {
     const set = this.intentionsWatch.value;
     if (!set) return { allowed: false, reason: "intentions are not loaded yet" };
-    return judgeRequest(set, source, this.service, { method: head.method, path: head.target, headers: head.headers });
+    const d = judgeRequest(set, source, this.service, { method: head.method, path: head.target, headers: head.headers });
+    if (!d.allowed) return d;
+    const limiter = this.rateLimiter;
+    if (limiter && !limiter.allow(splitTarget(head.target).path)) return { allowed: false, reason: "rate limited (service-defaults RateLimits)", status: 429 };
+    return d;
   }
 }

@@ -102,6 +102,8 @@ export async function fetchIntentions(client: Client, service: string, p: Blocki
 }
 
 export interface ConfigEntryWire {
+  /** service-defaults RateLimits (instance-level token buckets, applied on the inbound side). */
+  RateLimits?: { InstanceLevel?: Record<string, unknown> };
   Protocol?: string;
   MutualTLSMode?: string;
   Config?: Record<string, unknown>;

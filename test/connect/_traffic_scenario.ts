@@ -179,6 +179,21 @@ try {
   result.router = admin;
   expect("router /admin -> expadmin with PrefixRewrite", okText(admin) === `${n("expadmin-1")} /users?x=1`, admin);
 
+  step = "rate limit";
+  await config({ Kind: "service-defaults", Name: n("expadmin"), RateLimits: { InstanceLevel: { RequestsPerSecond: 5, RequestsMaxBurst: 5 } } });
+  await until("the rate limit applies", 3_000, async () => {
+    const r = await call(ports.expense!, "/admin/x");
+    return "status" in r && r.status === 429 ? true : null;
+  });
+  await new Promise((r) => setTimeout(r, 1200));
+  const limited = [];
+  for (let i = 0; i < 20; i++) limited.push(await call(ports.expense!, "/admin/x"));
+  const passed = limited.filter((r) => okText(r) !== null).length;
+  const refused = limited.filter((r) => "status" in r && r.status === 429 && r.text === "local_rate_limited").length;
+  result.rateLimit = { passed, refused };
+  expect("RateLimits 5/s burst 5: the burst passes, the rest get 429", passed >= 5 && passed <= 9 && passed + refused === 20, result.rateLimit);
+  await client.configEntries().delete("service-defaults", n("expadmin"));
+
   step = "retries";
   let flakyFailures = 0;
   for (let i = 0; i < 30; i++) if (okText(await call(ports.flaky!, `/r${i}`)) === null) flakyFailures++;
