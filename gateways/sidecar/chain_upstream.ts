@@ -189,6 +189,8 @@ export class ChainUpstream {
     const json = JSON.stringify(chain);
     if (json === this.chainJson) return;
     const plan = planChain(chain);
+    // Whether a target is reached through mesh gateways depends on this proxy's datacenter, known from its leaf.
+    if (this.o.identity.datacenter === null) await this.within(this.o.identity.ready());
     const fresh: Promise<unknown>[] = [];
     const keep = new Set<string>();
     for (const t of plan.targets.values()) {
@@ -210,11 +212,7 @@ export class ChainUpstream {
       if (cur) void cur.watch.stop();
       this.targets.set(t.id, { key, watch });
     }
-    if (fresh.length > 0) {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      await Promise.race([Promise.all(fresh), new Promise((r) => (timer = setTimeout(r, TARGETS_READY_MS)))]);
-      clearTimeout(timer);
-    }
+    if (fresh.length > 0) await this.within(Promise.all(fresh));
     if (this.stopped) return;
     this.engine.setPlan(plan, this.settings);
     this.chainJson = json;
@@ -225,6 +223,13 @@ export class ChainUpstream {
     }
     this.log.info(`upstream "${this.o.service}": chain (${plan.protocol}) with ${plan.routes.length} route(s), ${plan.clusters.size} cluster(s)`);
     this.planReady();
+  }
+
+  /** Waits for `p`, at most TARGETS_READY_MS. */
+  private async within(p: Promise<unknown>): Promise<void> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    await Promise.race([p.catch(() => {}), new Promise((r) => (timer = setTimeout(r, TARGETS_READY_MS)))]);
+    clearTimeout(timer);
   }
 
   private accept(s: Socket): void {
@@ -247,13 +252,7 @@ export class ChainUpstream {
       } else this.serveTcp(s, plan);
     };
     if (this.engine.currentPlan) go();
-    else {
-      let timer: ReturnType<typeof setTimeout> | undefined;
-      void Promise.race([this.firstPlan, new Promise((r) => (timer = setTimeout(r, TARGETS_READY_MS)))]).then(() => {
-        clearTimeout(timer);
-        go();
-      });
-    }
+    else void this.within(this.firstPlan).then(go);
   }
 
   /** L4: the first route's first cluster, by its balancer, over mutual TLS. */
