@@ -20,6 +20,7 @@ import { generateCa, generateCert } from "../../src/tls/mod.ts";
 import { RPC_MAGIC } from "../../src/rpc/codec.ts";
 
 let dir: { path: string; remove(): Promise<void> };
+let caKeyPem = "";
 const agents: AgentProcess[] = [];
 let server: AgentProcess;
 let serverPorts: { https: number; rpc: number; serf: number };
@@ -60,6 +61,7 @@ async function eventually<T>(what: string, fn: () => Promise<T | null>, ms = 15_
 beforeAll(async () => {
   dir = await tempDir("tls-agents-");
   const ca = await generateCa({ days: 30 });
+  caKeyPem = ca.keyPem;
   await writeFile(f("ca.pem"), ca.certPem);
   const sign = (name: string, dnsNames: string[], ext: ("serverAuth" | "clientAuth")[], on = ca) =>
     generateCert({ caPem: on.certPem, caKeyPem: on.keyPem, name, days: 30, dnsNames, ipAddresses: ["127.0.0.1"], extKeyUsage: ext });
@@ -243,3 +245,20 @@ test("plain text and random bytes to the TLS RPC port are cut off at once, witho
   // Loose on purpose (shared machine): a stalled server would be seconds, not a few ms.
   expect(busy).toBeLessThan(quiet * 5 + 20);
 }, 30_000);
+
+test("a reload swaps the HTTPS certificate for new connections without dropping the agent", async () => {
+  const serial = () =>
+    spawnSync("sh", ["-c", `echo | openssl s_client -connect 127.0.0.1:${serverPorts.https} -CAfile ${f("ca.pem")} -cert ${f("cli.pem")} -key ${f("cli-key.pem")} 2>/dev/null | openssl x509 -noout -serial`], { encoding: "utf8" }).stdout.trim();
+  const before = serial();
+  expect(before).toMatch(/^serial=/);
+  const { readFileSync } = await import("node:fs");
+  // A new server certificate from the same CA, written over the old files.
+  await writePair("server", await generateCert({ caPem: readFileSync(f("ca.pem"), "utf8"), caKeyPem, name: "server.dc1.consul", days: 30, dnsNames: ["server.dc1.consul", "localhost"], ipAddresses: ["127.0.0.1"], extKeyUsage: ["serverAuth", "clientAuth"] }));
+  const r = await fetch(`${server.base}/v1/agent/reload`, { method: "PUT" });
+  expect(r.status).toBe(200);
+  const after = serial();
+  expect(after).toMatch(/^serial=/);
+  expect(after).not.toBe(before);
+  // Still serving, over both HTTP and HTTPS.
+  expect((await fetch(`${server.base}/v1/status/leader`)).status).toBe(200);
+}, 20_000);
