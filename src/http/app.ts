@@ -1,4 +1,5 @@
 import { setRequestToken, urlOf } from "./context.ts";
+import { redirectUnclean } from "./clean_path.ts";
 import { aclRoutes, agentTokenRoutes } from "./acl.ts";
 import { guardAgentRoute } from "./acl_guard.ts";
 import { ACLDisabledError, ACLNotFoundError, PermissionDeniedError } from "../acl/mod.ts";
@@ -64,6 +65,8 @@ export function createApp(api: ApiContext): Hono {
   app.use("*", async (c, next) => {
     const started = performance.now();
     const url = urlOf(c);
+    const redirect = redirectUnclean(c, url);
+    if (redirect) return redirect;
     const token = requestToken(url, c.req.raw.headers);
     if (!api.authorizer.authorize({ token, method: c.req.method, path: url.pathname })) {
       c.header("X-Consul-Default-ACL-Policy", "allow");
