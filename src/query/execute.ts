@@ -147,14 +147,13 @@ const hasFailover = (f: QueryFailoverOptions): boolean => f.NearestN > 0 || (f.D
 export function executeQuery(deps: ExecuteDeps, query: PreparedQuery, args: ExecuteArgs): ExecuteReply | Promise<ExecuteReply> {
   const min = Math.max(1, query.Service.MinHealthy ?? 1);
   const skipLocal = query.Service.SkipLocal === true;
-  const tiers = tierQueries(query);
-  // The common case: the first tier answers locally, with no promise.
+  // The common case: the query itself answers locally, with no promise and no copy of it.
   if (!skipLocal) {
-    const first = localAnswer(deps, tiers[0]!, args);
+    const first = localAnswer(deps, query, args);
     if (first.Nodes.length >= min) return first;
-    if (tiers.length === 1 && !hasFailover(tiers[0]!.Service.Failover)) return first;
+    if ((query.Service.Tiers ?? []).length === 0 && !hasFailover(query.Service.Failover)) return first;
   }
-  return failover(deps, tiers, args, min, skipLocal);
+  return failover(deps, tierQueries(query), args, min, skipLocal);
 }
 
 async function failover(deps: ExecuteDeps, tiers: PreparedQuery[], args: ExecuteArgs, min: number, skipLocal: boolean): Promise<ExecuteReply> {
