@@ -1,0 +1,13 @@
+#!/usr/bin/env bash
+# Mesh gateway SNI passthrough: ours vs HAProxy (tcp mode, req_ssl_sni) vs
+# direct, in one run, with ratios (recipe (c) of the shared BENCHMARKS.md).
+#
+#     bench/gateway/run.sh [seconds-per-measurement]      (default 5; ~3 min)
+#
+# Env: GATEWAY_BENCH_ROUNDS (3). Needs haproxy, nginx, h2load, openssl, taskset.
+set -uo pipefail
+cd "$(dirname "$0")/../.."
+. bench/_pinned.sh
+
+run_pinned GATEWAY_BENCH_TMP gateway bench/gateway/run.ts "$@"
+exit $?
