@@ -34,6 +34,8 @@ export interface UpstreamResolverOptions {
   readonly meshGatewayMode?: () => string;
   /** This endpoint's datacenter (null until known). */
   readonly localDatacenter?: () => string | null;
+  /** Resolves once the config entries the mode depends on are loaded; until then a cross-datacenter upstream has no route. */
+  readonly modeLoaded?: Promise<unknown>;
 }
 
 /**
@@ -51,10 +53,13 @@ export class UpstreamResolver {
   private localGateways: ServiceSetFollower<Endpoint[]> | null = null;
   private remoteGateways: ServiceSetFollower<Endpoint[]> | null = null;
   private lastRoute: MeshGatewayRoute | null = null;
+  private modeKnown: boolean;
   private cursor = 0;
 
   constructor(o: UpstreamResolverOptions) {
     this.o = o;
+    this.modeKnown = o.modeLoaded === undefined;
+    void o.modeLoaded?.then(() => (this.modeKnown = true));
     this.target = o.target;
     const log = (this.log = o.logger ?? silentLogger);
     this.watch = new Watch({
@@ -74,6 +79,12 @@ export class UpstreamResolver {
 
   async stop(): Promise<void> {
     await Promise.all([this.watch.stop(), this.localGateways?.stop(), this.remoteGateways?.stop()]);
+  }
+
+  private get crossDatacenter(): boolean {
+    const dc = this.target.datacenter ?? "";
+    const local = this.o.localDatacenter?.() ?? null;
+    return dc !== "" && local !== null && dc !== local;
   }
 
   /** The route in force now: gateways only for a service of another datacenter. */
@@ -98,6 +109,7 @@ export class UpstreamResolver {
   }
 
   async ready(): Promise<readonly UpstreamInstance[]> {
+    if (this.crossDatacenter && !this.modeKnown) await this.o.modeLoaded;
     const r = this.route;
     if (r === "direct") return this.watch.ready();
     await this.gateways(r).ready();
@@ -105,6 +117,8 @@ export class UpstreamResolver {
   }
 
   get instances(): readonly UpstreamInstance[] {
+    // Until the mode is known, a cross-datacenter upstream has nowhere to go (dialling waits in ready()).
+    if (this.crossDatacenter && !this.modeKnown) return [];
     const r = this.route;
     if (r === "direct") return this.watch.value ?? [];
     return allEndpoints(this.gateways(r)).map((e) => {
