@@ -47,6 +47,8 @@ export interface ChainUpstreamOptions {
    * mode compiled into each target.
    */
   readonly meshGatewayMode?: () => string;
+  /** Resolves once the config entries behind `meshGatewayMode` are loaded: no plan is installed (nothing is dialled) before. */
+  readonly modeLoaded?: Promise<unknown>;
 }
 
 interface TargetWatch {
@@ -185,6 +187,8 @@ export class ChainUpstream {
   }
 
   private async applyChain(chain: CompiledDiscoveryChainWire): Promise<void> {
+    // A target in another datacenter must not be routed before its mesh gateway mode is known.
+    if (this.o.modeLoaded) await this.o.modeLoaded;
     if (this.stopped) return;
     const json = JSON.stringify(chain);
     if (json === this.chainJson) return;

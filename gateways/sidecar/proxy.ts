@@ -223,6 +223,7 @@ export class SidecarProxy {
         logger: this.log,
         // Consul's precedence: the upstream's own mode, then the proxy registration's, then service-defaults, then proxy-defaults.
         meshGatewayMode: () => u.meshGatewayMode || this.config?.meshGatewayMode || policy.meshGatewayMode,
+        modeLoaded: policy.ready(),
       });
       try {
         await upstream.start();
