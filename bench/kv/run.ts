@@ -6,7 +6,7 @@
  * process left behind even if this runner dies.
  */
 import { execFileSync } from "node:child_process";
-import { mkdirSync, mkdtempSync, readFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -74,7 +74,10 @@ function agentArgv(kind: "durable" | "dev", port: number): string[] {
   const base = port - PORTS.durable;
   const common = ["-http-port", String(port), "-client", HOST, "-bind", HOST, "-dns-port", String(28700 + base), "-server-port", String(28300 + base), "-serf-lan-port", String(28301 + base), "-serf-wan-port", String(28302 + base), "-log-level", "warn"];
   const mode = kind === "dev" ? ["-dev"] : ["-server", "-bootstrap", "-data-dir", join(TMP, "consulate-data")];
-  return [BUN, AGENT_ENTRY, "agent", ...mode, "-node", `bench-${kind}`, ...common];
+  // The fan-out parks thousands of watchers from one address: lift the per-client cap (200 by default, as Consul's).
+  const limits = join(TMP, "limits.json");
+  writeFileSync(limits, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }));
+  return [BUN, AGENT_ENTRY, "agent", ...mode, "-node", `bench-${kind}`, ...common, "-config-file", limits];
 }
 
 async function startTarget(key: TargetKey): Promise<void> {

@@ -27,9 +27,9 @@ test("a 160k-digit body is refused quickly while status and DNS keep answering",
   expect(r.text).toContain("Request decode failed");
   expect(http.ok).toBe(true);
   expect(dns.ok).toBe(true);
-  // Quadratic parsing took tens of seconds here; linear takes milliseconds. The bound is loose for a shared machine.
-  expect(r.ms).toBeLessThan(3000);
-  expect(http.ms).toBeLessThan(3000);
+  // Quadratic parsing took ~22 s here (48 s on the reporter's machine); linear takes milliseconds. The bound is loose for a loaded machine.
+  expect(r.ms).toBeLessThan(10_000);
+  expect(http.ms).toBeLessThan(10_000);
 });
 
 test("64-bit integers stay exact through the linear parse", async () => {
