@@ -1,5 +1,6 @@
 import { setRequestToken, urlOf } from "./context.ts";
 import { redirectUnclean } from "./clean_path.ts";
+import { methodCheck } from "./methods.ts";
 import { aclRoutes, agentTokenRoutes } from "./acl.ts";
 import { guardAgentRoute } from "./acl_guard.ts";
 import { ACLDisabledError, ACLNotFoundError, PermissionDeniedError } from "../acl/mod.ts";
@@ -67,6 +68,8 @@ export function createApp(api: ApiContext): Hono {
     const url = urlOf(c);
     const redirect = redirectUnclean(c, url);
     if (redirect) return redirect;
+    const wrongMethod = methodCheck(c, url.pathname);
+    if (wrongMethod) return wrongMethod;
     const token = requestToken(url, c.req.raw.headers);
     if (!api.authorizer.authorize({ token, method: c.req.method, path: url.pathname })) {
       c.header("X-Consul-Default-ACL-Policy", "allow");
