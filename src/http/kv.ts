@@ -66,6 +66,11 @@ function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
   return out + "]";
 }
 
+/** Consul's 413 text for a KV body over `kv_max_value_size`. */
+export function kvTooLarge(size: number, limit: number): string {
+  return `Request body(${size} bytes) too large, max size: ${limit} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`;
+}
+
 export function kvRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/kv/*", (c) => {
     const url = urlOf(c);
@@ -127,10 +132,11 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
       session = p.get("release")!;
     }
     const limit = api.limits.kvMaxValueSize;
-    const value = await readBytes(c, limit, (n) => `Value exceeds ${limit} byte limit: request body (${n} bytes) is too large`);
+    const value = await readBytes(c, limit, (n) => kvTooLarge(n, limit));
     const ok = await api.rpc.call(
       "KVS.Apply",
-      { Op: verb as KvVerb, Entry: { Key: key, Value: encodeBase64(value), Flags: flags, Session: session, ModifyIndex: modifyIndex } },
+      // Consul stores an empty body as no value at all: it reads back as `"Value": null`.
+      { Op: verb as KvVerb, Entry: { Key: key, Value: value.length === 0 ? null : encodeBase64(value), Flags: flags, Session: session, ModifyIndex: modifyIndex } },
       q,
     );
     return json(c, ok, q);

@@ -37,13 +37,22 @@ describe("GET/PUT/DELETE one key", () => {
     expect(dec(b!.Value)).toBe("2");
   });
 
-  test("an empty body stores an empty value (not null)", async () => {
+  test("an empty body and a folder read back as \"Value\": null, as Consul's nil buffer does", async () => {
     await h.putJson("/v1/kv/empty", "");
     const [e] = await h.getJson<Entry[]>("/v1/kv/empty");
-    expect(e!.Value === null || e!.Value === "").toBe(true);
+    expect(e!.Value).toBeNull();
+    expect(await (await h.get("/v1/kv/empty")).text()).toContain('"Value":null');
     const raw = await h.get("/v1/kv/empty?raw");
     expect(raw.status).toBe(200);
     expect(await raw.text()).toBe("");
+    await h.putJson("/v1/kv/folder/", undefined);
+    const listed = await h.getJson<Entry[]>("/v1/kv/folder/?recurse");
+    expect(listed.map((x) => [x.Key, x.Value])).toEqual([["folder/", null]]);
+    expect(await (await h.get("/v1/kv/folder/?pretty")).text()).toContain('"Value": null');
+    // A value then an empty body: back to null.
+    await h.putJson("/v1/kv/empty", "x");
+    await h.putJson("/v1/kv/empty", "");
+    expect((await h.getJson<Entry[]>("/v1/kv/empty"))[0]!.Value).toBeNull();
   });
 
   test("a miss is 404 with an empty body and index headers", async () => {
@@ -275,16 +284,20 @@ describe("acquire and release", () => {
     const [e] = await h.getJson<Entry[]>("/v1/kv/lock/c");
     expect(e!.Session).toBe(s);
     expect(dec(e!.Value)).toBe("b");
+    // Consul's kvsSetTxn keeps the session but takes LockIndex from the request, which a PUT leaves 0.
+    expect(e!.LockIndex).toBe(0);
   });
 });
 
 describe("limits and validation", () => {
-  test(`a value over ${KV_MAX} bytes is 413 "Value exceeds..." and the store is unchanged`, async () => {
+  test(`a value over ${KV_MAX} bytes is 413 with Consul's text and the store is unchanged`, async () => {
     await h.putJson("/v1/kv/big", "small");
     const before = await (await h.get("/v1/kv/big")).text();
     const res = await h.put("/v1/kv/big", new Uint8Array(KV_MAX + 1));
     expect(res.status).toBe(413);
-    expect(await res.text()).toStartWith("Value exceeds");
+    expect(await res.text()).toBe(
+      `Request body(${KV_MAX + 1} bytes) too large, max size: ${KV_MAX} bytes. See https://developer.hashicorp.com/docs/agent/config/config-files#kv_max_value_size.`,
+    );
     expect(await (await h.get("/v1/kv/big")).text()).toBe(before);
     // Exactly at the limit is accepted.
     expect((await h.put("/v1/kv/big", new Uint8Array(KV_MAX))).status).toBe(200);
@@ -302,7 +315,7 @@ describe("limits and validation", () => {
     });
     const res = await h.request("/v1/kv/streamed", { method: "PUT", body: endless, duplex: "half" } as RequestInit);
     expect(res.status).toBe(413);
-    expect(await res.text()).toStartWith("Value exceeds");
+    expect(await res.text()).toMatch(new RegExp(`^Request body\\(\\d+ bytes\\) too large, max size: ${KV_MAX} bytes\\. See `));
     expect(pulled).toBeLessThanOrEqual(KV_MAX + 4 * chunk.length);
     expect((await h.get("/v1/kv/streamed")).status).toBe(404);
   });
