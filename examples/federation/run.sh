@@ -11,6 +11,8 @@
 # 27000) moves every port into [PORT_BASE, PORT_BASE+300): dcN uses the block
 # of 100 from PORT_BASE+(N-1)*100. dc1 and dc2 keep their log in JetStream;
 # dc3's server runs on the embedded LocalLog and uses NATS for federation only.
+# ADVERTISE_WAN_dcN (optional) sets dcN's advertise_addr_wan, the address the
+# other datacenters' servers gossip with it on (e.g. a relay that adds delay).
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -45,7 +47,8 @@ listen: 127.0.0.1:$(nats_port "$dc")
 jetstream { store_dir: "$d/nats", max_memory_store: 64MB, max_file_store: 1GB }
 CONF
   local b; b=$(base "$dc")
-  local log_block=""
+  local log_block="" adv_var="ADVERTISE_WAN_$dc" adv_block=""
+  if [ -n "${!adv_var:-}" ]; then adv_block="\"advertise_addr_wan\": \"${!adv_var}\","; fi
   if [ "$dc" != dc3 ]; then log_block="\"nats\": { \"urls\": [\"nats://127.0.0.1:$(nats_port "$dc")\"], \"replicas\": 1, \"lease_ttl\": \"2s\" },"; fi
   cat >"$d/agent.json" <<CONF
 {
@@ -58,6 +61,7 @@ CONF
   "bind_addr": "127.0.0.1",
   "client_addr": "127.0.0.1",
   $log_block
+  $adv_block
   "federation": { "nats": ["nats://127.0.0.1:$(nats_port "$dc")"] },
   "ports": { "http": $(http_port "$dc"), "dns": $(dns_port "$dc"), "server": $(server_port "$dc"), "serf_lan": $(lan_port "$dc"), "serf_wan": $(wan_port "$dc"), "sidecar_min_port": $((b + 50)), "sidecar_max_port": $((b + 99)) },
   "retry_interval": "1s",

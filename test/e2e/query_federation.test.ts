@@ -5,7 +5,8 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { createSocket, type Socket as UdpSocket } from "node:dgram";
+import { connect, createServer, type Server } from "node:net";
 import { join } from "node:path";
 import { ROOT, tempDir } from "./_agent.ts";
 import { digAt } from "../dns/_dig.ts";
@@ -15,6 +16,44 @@ const http = new Map<string, string>();
 const dnsPort = new Map<string, number>();
 let env: Record<string, string> = {};
 let removeDir: () => Promise<void> = async () => {};
+
+/**
+ * dc2 and dc3 advertise their WAN gossip on 127.0.0.2 / 127.0.0.3, where a relay
+ * forwards to the server on 127.0.0.1, holding each UDP packet for `delayMs` first.
+ * Pings to that datacenter's server then take that much longer, so the WAN
+ * coordinates (and the datacenter order) move the way a farther datacenter's would.
+ */
+interface Relay {
+  delayMs: number;
+  close(): Promise<void>;
+}
+const relays = new Map<string, Relay>();
+
+async function startRelay(host: string, port: number): Promise<Relay> {
+  const udp: UdpSocket = createSocket("udp4");
+  const out: UdpSocket = createSocket("udp4");
+  const tcp: Server = createServer((c) => {
+    const up = connect(port, "127.0.0.1");
+    c.pipe(up).pipe(c);
+    c.on("error", () => up.destroy());
+    up.on("error", () => c.destroy());
+  });
+  const relay: Relay = {
+    delayMs: 0,
+    close: async () => {
+      await new Promise<void>((r) => udp.close(() => r()));
+      await new Promise<void>((r) => out.close(() => r()));
+      await new Promise<void>((r) => tcp.close(() => r()));
+    },
+  };
+  udp.on("message", (msg) => {
+    setTimeout(() => out.send(msg, port, "127.0.0.1", () => {}), relay.delayMs);
+  });
+  await new Promise<void>((r) => udp.bind(port, host, () => r()));
+  await new Promise<void>((r) => out.bind(0, "127.0.0.1", () => r()));
+  await new Promise<void>((r) => tcp.listen(port, host, () => r()));
+  return relay;
+}
 
 function run(...args: string[]): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -77,13 +116,43 @@ async function execute(name: string): Promise<Executed & { ms: number }> {
   return { ...((await res.json()) as Executed), ms };
 }
 
+/** Delays pings to `far`'s server until dc1 lists `near` before `far` (WAN coordinates moved). */
+async function nearer(near: string, far: string): Promise<void> {
+  relays.get(near)!.delayMs = 0;
+  relays.get(far)!.delayMs = 150;
+  console.log(`making ${near} nearer than ${far}; dc1 lists ${((await (await call("dc1", "GET", "/v1/catalog/datacenters")).json()) as string[]).join(", ")}`);
+  const deadline = Date.now() + 60_000;
+  let order: string[] = [];
+  while (Date.now() < deadline) {
+    order = (await (await call("dc1", "GET", "/v1/catalog/datacenters")).json()) as string[];
+    if (order.indexOf(near) >= 0 && order.indexOf(near) < order.indexOf(far)) {
+      // Twice in a row a second apart, so the order has settled rather than flickered.
+      await Bun.sleep(1000);
+      order = (await (await call("dc1", "GET", "/v1/catalog/datacenters")).json()) as string[];
+      if (order.indexOf(near) < order.indexOf(far)) {
+        console.log(`${near} nearer than ${far} after ${((Date.now() - deadline + 60_000) / 1000).toFixed(1)} s: ${order.join(", ")}`);
+        return;
+      }
+    }
+    await Bun.sleep(500);
+  }
+  throw new Error(`dc1 still lists ${order.join(", ")} (wanted ${near} before ${far})`);
+}
+
 const addrs = (r: Executed): string[] => r.Nodes.map((n) => n.Node.Address).sort();
 const dig = async (name: string, dc = "dc1"): Promise<string[]> => (await digAt(dnsPort.get(dc)!, name, "A", "+short")).trim().split("\n").filter((l) => l !== "").sort();
 
 beforeAll(async () => {
   const dir = await tempDir("consulate-query-fed-");
   removeDir = dir.remove;
-  env = { BASE_DIR: dir.path, PORT_BASE: String(await portBase()) };
+  const base = await portBase();
+  env = { BASE_DIR: dir.path, PORT_BASE: String(base) };
+  for (const n of [2, 3]) {
+    env[`ADVERTISE_WAN_dc${n}`] = `127.0.0.${n}`;
+    relays.set(`dc${n}`, await startRelay(`127.0.0.${n}`, base + (n - 1) * 100 + 14));
+  }
+  // dc3 starts out the farther one, so making it the nearer below is a change the coordinates must follow.
+  relays.get("dc3")!.delayMs = 150;
   const out = await run("up");
   for (const m of out.matchAll(/DC=(dc\d) HTTP=(\S+) DNS=127\.0\.0\.1:(\d+)/g)) {
     http.set(m[1]!, m[2]!);
@@ -101,22 +170,25 @@ beforeAll(async () => {
 
 afterAll(async () => {
   await run("down").catch(() => {});
+  for (const r of relays.values()) await r.close().catch(() => {});
   await removeDir();
 }, 60_000);
 
 test("failover across datacenters: nearest by WAN RTT, listed order, a failed datacenter skipped, a stopped one never waited for", async () => {
-  // NearestN follows the distance order dc1 reports (loopback RTTs are close, so read it rather than assume it).
-  let nearest = "";
-  for (let attempt = 0; attempt < 5; attempt++) {
-    const order = (await (await call("dc1", "GET", "/v1/catalog/datacenters")).json()) as string[];
-    const r = await execute("api");
-    expect(r.Failovers).toBe(1);
-    if (r.Datacenter === order[1]) {
-      nearest = r.Datacenter;
-      break;
-    }
-  }
-  expect(["dc2", "dc3"]).toContain(nearest);
+  // dc3 nearer to dc1 than dc2 (dc2's pings delayed): NearestN answers from dc3, then from dc2 once dc3's instances fail.
+  await nearer("dc3", "dc2");
+  const near3 = await execute("api");
+  expect(near3).toMatchObject({ Datacenter: "dc3", Failovers: 1 });
+  expect(addrs(near3)).toEqual(["10.3.0.1", "10.3.0.2"]);
+  for (const i of [1, 2]) await register("dc3", `dc3-api${i}`, `10.3.0.${i}`, "critical");
+  expect(await execute("api")).toMatchObject({ Datacenter: "dc2", Failovers: 2 });
+  for (const i of [1, 2]) await register("dc3", `dc3-api${i}`, `10.3.0.${i}`, "passing");
+  // The other way round: dc2 nearer, NearestN answers from dc2 although dc3 is healthy.
+  await nearer("dc2", "dc3");
+  const near2 = await execute("api");
+  expect(near2).toMatchObject({ Datacenter: "dc2", Failovers: 1 });
+  expect(addrs(near2)).toEqual(["10.2.0.1", "10.2.0.2"]);
+  for (const r of relays.values()) r.delayMs = 0;
 
   // The listed order: dc3 answers (HTTP and DNS, with the query's TTL), the client sees dc3's instances.
   const pinned = await execute("api-pinned");
@@ -154,4 +226,4 @@ test("failover across datacenters: nearest by WAN RTT, listed order, a failed da
   await createQuery("dc1", { Name: "api-away", Service: { Service: "api", SkipLocal: true, Failover: { Datacenters: ["dc2", "dc3"] } } });
   expect(await execute("api")).toMatchObject({ Datacenter: "dc1", Failovers: 0 });
   expect(await execute("api-away")).toMatchObject({ Datacenter: "dc3" });
-}, 120_000);
+}, 240_000);
