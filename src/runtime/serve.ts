@@ -6,6 +6,7 @@
  * off the runtime's own request and idle time-outs.
  */
 import { PerClientCount } from "../structs/per_client.ts";
+import { canonicalHeaderKey, withCanonicalHeaders } from "./canonical_headers.ts";
 /** `remoteAddress` is a function because looking the peer up costs time on every request. */
 export type FetchHandler = (request: Request, remoteAddress: () => string) => Response | Promise<Response>;
 
@@ -58,11 +59,17 @@ interface DenoGlobal {
   ): DenoServer;
 }
 
-export async function serveHttp(options: ServeOptions): Promise<HttpListener> {
+export async function serveHttp(serveOptions: ServeOptions): Promise<HttpListener> {
   const g = globalThis as { Bun?: BunGlobal; Deno?: DenoGlobal };
+  // Bun and Deno write names as the Response holds them; node:http as writeHead gets them (serveNode).
+  const handler = serveOptions.fetch;
+  const options: ServeOptions = {
+    ...serveOptions,
+    fetch: async (req, remote) => withCanonicalHeaders(await handler(req, remote)),
+  };
   if (g.Bun) return serveBun(g.Bun, options);
   if (g.Deno) return serveDeno(g.Deno, options);
-  return serveNode(options);
+  return serveNode(serveOptions);
 }
 
 function serveBun(bun: BunGlobal, options: ServeOptions): HttpListener {
@@ -110,6 +117,7 @@ async function serveNode(options: ServeOptions): Promise<HttpListener> {
     hostname: options.hostname,
   });
   const http = server as import("node:http").Server;
+  http.prependListener("request", (_req: unknown, res: import("node:http").ServerResponse) => canonicalWriteHead(res));
   const max = options.maxConnsPerClient ?? 0;
   if (max > 0) capConnections(http, max, options.tooManyConnections ?? "");
   http.requestTimeout = 0;
@@ -130,6 +138,17 @@ async function serveNode(options: ServeOptions): Promise<HttpListener> {
         http.closeAllConnections();
       }),
   };
+}
+
+/** Canonical header names for what the adapter hands to `writeHead` as a record. */
+function canonicalWriteHead(res: import("node:http").ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, headers?: unknown) => import("node:http").ServerResponse;
+  res.writeHead = ((status: number, headers?: unknown) => {
+    if (headers === null || typeof headers !== "object" || Array.isArray(headers)) return writeHead(status, headers);
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(headers)) out[canonicalHeaderKey(name)] = value;
+    return writeHead(status, out);
+  }) as typeof res.writeHead;
 }
 
 /** Refuses a client's connections past `max` open ones with a bare 429, as Consul's connection limiter does. */
