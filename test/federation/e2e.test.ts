@@ -200,7 +200,10 @@ test("stopping dc2: ?dc=dc2 fails within 1 s, dc1 and dc3 keep serving; dc2 heal
 
 test("with the primary stopped, secondaries serve intentions and config entries from their replicas; replication resumes when it returns", async () => {
   expect((await put("dc1", "/v1/config", { Kind: "service-defaults", Name: "api", Protocol: "http" })).status).toBe(200);
-  await until("the entry in dc3", async () => (await api("dc3", "/v1/config/service-defaults/api")).status === 200, 5_000);
+  // Both secondaries must hold it before the primary goes (dc2 was restarted by the test before).
+  for (const dc of ["dc3", "dc2"]) {
+    await until(`the entry in ${dc}`, async () => (await api(dc, "/v1/config/service-defaults/api")).status === 200, 15_000);
+  }
   const before = await j<{ ReplicatedIndex: number; EntriesWritten: number }>("dc3", "/v1/operator/replication");
   expect((await run("stop", "dc1")).code).toBe(0);
   expect((await j<{ Protocol: string }>("dc3", "/v1/config/service-defaults/api")).Protocol).toBe("http");
