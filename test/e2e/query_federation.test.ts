@@ -197,6 +197,12 @@ test("failover across datacenters: nearest by WAN RTT, listed order, a failed da
   expect(await dig("api-pinned.query.consul")).toEqual(["10.3.0.1", "10.3.0.2"]);
   // <query>.query.<dc>.consul runs dc3's own "api" query in dc3.
   expect(await dig("api.query.dc3.consul")).toEqual(["10.3.0.1", "10.3.0.2"]);
+  // And over HTTP: ?dc=dc3 executes dc3's own "api" query there (dc1's "api" would answer from its nearest).
+  const inDc3 = await call("dc1", "GET", "/v1/query/api/execute?dc=dc3");
+  expect(inDc3.status).toBe(200);
+  const r3 = (await inDc3.json()) as Executed;
+  expect(r3).toMatchObject({ Datacenter: "dc3", Failovers: 0 });
+  expect(addrs(r3)).toEqual(["10.3.0.1", "10.3.0.2"]);
 
   // dc3's instances fail: dc2 answers.
   for (const i of [1, 2]) await register("dc3", `dc3-api${i}`, `10.3.0.${i}`, "critical");
