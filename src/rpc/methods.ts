@@ -19,6 +19,8 @@ import type { EntryBody } from "../configentry/kinds/kind.ts";
 import type { IntentionInput } from "../configentry/intention_view.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
 import type { Intention } from "../structs/intention.ts";
+import type { AutopilotConfigBody, AutopilotConfigRow } from "../structs/autopilot.ts";
+import type { AutopilotStateReply, OperatorHealthReply } from "../server/endpoints/autopilot.ts";
 import type { CoordinateEntry, CoordinateUpdateRequest, DatacenterMap } from "../structs/coordinate.ts";
 import type { CAConfigJson, IndexedCARoots, IssuedCert } from "../structs/connect_ca.ts";
 import type { CAConfigUpdate } from "../server/ca_manager.ts";
@@ -233,6 +235,12 @@ export interface Endpoints {
   "Operator.RaftGetConfiguration": E<Empty, QueryReply<RaftConfiguration>>;
   /** Drops a server from the configuration by ID or by "ip:port". */
   "Operator.RaftRemovePeer": E<{ readonly ID: string; readonly Address: string }, true>;
+  /** The autopilot configuration (Consul's defaults until one is written). */
+  "Operator.AutopilotGetConfiguration": E<Empty, QueryReply<AutopilotConfigRow>>;
+  /** Stores it; with `CAS`, only if its ModifyIndex is still `CAS`. */
+  "Operator.AutopilotSetConfiguration": E<{ readonly Config: AutopilotConfigBody; readonly CAS?: number }, boolean>;
+  "Operator.ServerHealth": E<Empty, OperatorHealthReply>;
+  "Operator.AutopilotState": E<Empty, AutopilotStateReply>;
   "ACL.BootstrapTokens": E<Empty, ACLToken & { ID: string }>;
   "ACL.TokenSet": E<TokenSetArgs, ACLToken>;
   "ACL.TokenClone": E<{ readonly AccessorID: string; readonly Description: string }, ACLToken>;

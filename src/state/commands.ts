@@ -11,6 +11,7 @@ import type { EntryBody } from "../configentry/kinds/kind.ts";
 import type { CoordinateEntry } from "../structs/coordinate.ts";
 import type { PreparedQuery } from "../structs/prepared_query.ts";
 import type { ACLCommandBody } from "./acl.ts";
+import type { AutopilotConfigBody } from "../structs/autopilot.ts";
 
 export const MessageType = {
   Register: 0,
@@ -21,6 +22,8 @@ export const MessageType = {
   CoordinateBatchUpdate: 6,
   PreparedQuery: 7,
   Txn: 8,
+  /** Autopilot configuration (Consul's AutopilotRequestType). */
+  Autopilot: 9,
   /** Intention edits through the /v1/connect/intentions API (Consul's IntentionRequestType). */
   /** ACL bootstrap (Consul's ACLBootstrapRequestType). */
   ACLBootstrap: 11,
@@ -132,6 +135,8 @@ export type Command =
    */
   | { Type: typeof MessageType.Barrier; Now: number; Leader?: { ID: string; Node: string } }
   | ({ Type: typeof MessageType.ConnectCA; Now: number } & ConnectCAOp)
+  /** Stores the autopilot configuration; with `CAS`, only if its ModifyIndex is still `CAS`. Answers true or false. */
+  | { Type: typeof MessageType.Autopilot; Now: number; Config: AutopilotConfigBody; CAS?: number }
   | ({ Type: ACLMessageType; Now: number } & ACLCommandBody);
 
 export type ACLMessageType =

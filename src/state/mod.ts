@@ -8,6 +8,7 @@ export * as catalogRead from "./catalog_read.ts";
 export type { CheckServiceNode, Read } from "./catalog_read.ts";
 export * as connectRead from "./connect_read.ts";
 export { isReadOnlyTxn, type TxnOutcome, type TxnResult, type TxnError } from "./txn.ts";
+export { applyAutopilotSet, autopilotConfig, AUTOPILOT_TABLE } from "./autopilot.ts";
 export { applyConnectCA, caActiveRoot, caConfig, caRoots, caSerial, CA_CONFIG_TABLE, CA_ROOTS_TABLE } from "./connect_ca.ts";
 export type { ConnectCAOp } from "./commands.ts";
 export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic } from "./watch.ts";

@@ -1,6 +1,7 @@
 /** Whole-state snapshots: every table as JSON, secondary indexes rebuilt on load. */
 import { cmp, Tables, type KvRow } from "./tables.ts";
 import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
+import type { AutopilotConfigRow } from "../structs/autopilot.ts";
 import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 import { type CoordinateEntry, isValidCoordinate } from "../structs/coordinate.ts";
@@ -25,6 +26,8 @@ interface SnapshotFile {
   CARoots?: CARootRow[];
   CAConfig?: CAConfigRow[];
   CAMeta?: [string, number][];
+  /** Absent in snapshots written before autopilot configuration existed. */
+  Autopilot?: AutopilotConfigRow[];
   /** Absent in snapshots written before prepared queries existed. */
   PreparedQueries?: PreparedQuery[];
   /** ACLs; absent in snapshots written before ACLs existed. */
@@ -60,6 +63,7 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     CARoots: rows(t.caRoots.entries()),
     CAConfig: rows(t.caConfig.entries()),
     CAMeta: byKey(t.caMeta.entries()),
+    Autopilot: rows(t.autopilot.entries()),
     PreparedQueries: rows(t.preparedQueries.entries()),
     ACLTokens: rows(t.aclTokens.entries()),
     ACLPolicies: rows(t.aclPolicies.entries()),
@@ -149,6 +153,7 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.caRoots.reset((file.CARoots ?? []).map((r) => [r.ID, r]));
   t.caConfig.reset((file.CAConfig ?? []).map((c) => ["config", c]));
   t.caMeta.reset(file.CAMeta ?? []);
+  t.autopilot.reset((file.Autopilot ?? []).map((c) => ["config", c]));
   t.preparedQueries.reset((file.PreparedQueries ?? []).map((q) => [q.ID, q]));
   t.aclTokens.reset((file.ACLTokens ?? []).map((r) => [r.AccessorID, r]));
   t.aclPolicies.reset((file.ACLPolicies ?? []).map((r) => [r.ID, r]));

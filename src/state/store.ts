@@ -10,6 +10,7 @@ import { applyConfigEntry, applyIntentionMutation } from "./config_entries.ts";
 import { type Command, type FencedCommand, MessageType } from "./commands.ts";
 import { bump, StateError, type WriteContext } from "./context.ts";
 import { applyConnectCA } from "./connect_ca.ts";
+import { applyAutopilotSet } from "./autopilot.ts";
 import { applyACL } from "./acl.ts";
 import { Journal } from "./journal.ts";
 import { applyKvVerb, reapTombstones } from "./kv.ts";
@@ -179,6 +180,8 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
       return applyIntentionMutation(ctx, cmd.Mutation);
     case MessageType.ConnectCA:
       return applyConnectCA(ctx, cmd);
+    case MessageType.Autopilot:
+      return applyAutopilotSet(ctx, cmd.Config, cmd.CAS);
     case MessageType.PreparedQuery:
       return applyPreparedQuery(ctx, cmd);
     case MessageType.ACLBootstrap:

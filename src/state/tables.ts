@@ -6,6 +6,7 @@
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 import type { CoordinateEntry } from "../structs/coordinate.ts";
 import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
+import type { AutopilotConfigRow } from "../structs/autopilot.ts";
 import type { DirEntry } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
@@ -65,6 +66,8 @@ export class Tables {
   readonly caRoots = new TrackedMap<string, CARootRow>(this.ref);
   readonly caConfig = new TrackedMap<string, CAConfigRow>(this.ref);
   readonly caMeta = new TrackedMap<string, number>(this.ref);
+  /** The single autopilot configuration under AUTOPILOT_KEY. */
+  readonly autopilot = new TrackedMap<string, AutopilotConfigRow>(this.ref);
   /** Prepared queries by ID. */
   readonly preparedQueries = new TrackedMap<string, PreparedQuery>(this.ref);
 

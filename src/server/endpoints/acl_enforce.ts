@@ -255,6 +255,10 @@ export const ENFORCE: { readonly [M in Method]?: Rule<M> } = {
 
   "Operator.RaftGetConfiguration": { check: (a) => demand(a, "operator", "read") },
   "Operator.RaftRemovePeer": { check: (a) => demand(a, "operator", "write") },
+  "Operator.AutopilotGetConfiguration": { check: (a) => demand(a, "operator", "read") },
+  "Operator.AutopilotSetConfiguration": { check: (a) => demand(a, "operator", "write") },
+  "Operator.ServerHealth": { check: (a) => demand(a, "operator", "read") },
+  "Operator.AutopilotState": { check: (a) => demand(a, "operator", "read") },
 };
 
 function redactQueryToken(a: Authorizer, q: PreparedQuery): PreparedQuery {

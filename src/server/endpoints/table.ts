@@ -17,6 +17,7 @@ import { eventFire, keyringOperation } from "./internal.ts";
 import * as health from "./health.ts";
 import * as kvs from "./kvs.ts";
 import * as operator from "./operator.ts";
+import * as autopilot from "./autopilot.ts";
 import * as preparedQuery from "./prepared_query.ts";
 import * as session from "./session.ts";
 import * as snapshot from "./snapshot.ts";
@@ -102,6 +103,10 @@ const unguarded: EndpointTable = {
 
   "Operator.RaftGetConfiguration": operator.raftGetConfiguration,
   "Operator.RaftRemovePeer": operator.raftRemovePeer,
+  "Operator.AutopilotGetConfiguration": autopilot.autopilotGetConfiguration,
+  "Operator.AutopilotSetConfiguration": autopilot.autopilotSetConfiguration,
+  "Operator.ServerHealth": (s: Server) => autopilot.serverHealth(s),
+  "Operator.AutopilotState": (s: Server) => autopilot.autopilotState(s),
 
   "ACL.BootstrapTokens": acl.bootstrap,
   "ACL.TokenSet": acl.tokenSet,
