@@ -33,6 +33,7 @@ export const commands: Readonly<Record<string, Command | LazyCommand>> = {
   catalog: lazy("catalog", "Interact with the catalog", async () => (await import("./catalog/mod.ts")).catalogCommand),
   config: lazy("config", "Interact with Consul's Centralized Configurations", async () => (await import("./config/mod.ts")).configCommand),
   connect: lazy("connect", "Interact with Consul Connect", async () => (await import("./connect/mod.ts")).connectCommand),
+  debug: lazy("debug", "Records a debugging archive for operators", async () => (await import("./debug/mod.ts")).debugCommand),
   event: lazy("event", "Fire a new event", async () => (await import("./event.ts")).eventCommand),
   "force-leave": lazy("force-leave", 'Forces a member of the cluster to enter the "left" state', async () => (await import("./force_leave.ts")).forceLeaveCommand),
   info: lazy("info", "Provides debugging information for operators.", async () => (await import("./info.ts")).infoCommand),
