@@ -27,7 +27,7 @@ import { NODE_MAINT_ID, nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMa
 import { loadPersisted, type PersistedState, StateWriter } from "./persist.ts";
 import { decodeServiceRegistration, serviceCheckIdentity, type ServiceRegistration, sidecarDefaultChecks } from "./service_def.ts";
 import { ConnectProxyKind, SIDECAR_SUFFIX } from "../structs/proxy.ts";
-import { UserEvents } from "./user_event.ts";
+import { type UserEvent, UserEvents } from "./user_event.ts";
 import type { Clock } from "../server/clock.ts";
 import { formatGoDuration } from "../structs/duration.ts";
 import type { Obj } from "../structs/decode.ts";
@@ -42,6 +42,8 @@ export interface AgentOptions {
   readonly stateFile: string | null;
   readonly enableScriptChecks: boolean;
   readonly enableLocalScriptChecks: boolean;
+  /** Handlers of internal user events (`_rexec`), by name. */
+  readonly internalEvents?: Readonly<Record<string, (e: UserEvent) => void>>;
   readonly aeIntervalMs?: number;
   readonly checkReapIntervalMs?: number;
   readonly checkUpdateIntervalMs?: number;
@@ -92,7 +94,11 @@ export class Agent {
     this.writer = options.stateFile
       ? new StateWriter(options.stateFile, (what, err) => options.logger.error(`agent: ${what} left out of the persisted state: ${err.message}`))
       : null;
-    this.events = new UserEvents({ nodeName: options.identity.node, services: () => this.local.liveServices() });
+    this.events = new UserEvents({
+      nodeName: options.identity.node,
+      services: () => this.local.liveServices(),
+      ...(options.internalEvents ? { internal: options.internalEvents } : {}),
+    });
     this.ae = new AntiEntropy({
       local: this.local,
       rpc: options.rpc,

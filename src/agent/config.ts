@@ -37,6 +37,8 @@ export interface AgentConfig {
   logLevel: LogLevel;
   enableScriptChecks: boolean;
   enableLocalScriptChecks: boolean;
+  /** `disable_remote_exec`: `consul exec` jobs are refused unless set to false (Consul's default is true). */
+  disableRemoteExec: boolean;
   /**
    * Consul's `limits` block: value sizes, and per-client connection caps
    * (`http_max_conns_per_client` 200, `rpc_max_conns_per_client` 100, 0 = no
@@ -156,6 +158,7 @@ export function defaultConfig(): AgentConfig {
     logLevel: "info",
     enableScriptChecks: false,
     enableLocalScriptChecks: false,
+    disableRemoteExec: true,
     limits: { kvMaxValueSize: 512 * 1024, txnMaxReqLen: 512 * 1024, httpMaxConnsPerClient: 200, rpcMaxConnsPerClient: 100, rpcHandshakeTimeoutMs: 5000, httpReadTimeoutMs: 30_000 },
     nodeMeta: {},
     snapshotThreshold: 16_384,
@@ -259,6 +262,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       }
       case "enable_script_checks": cfg.enableScriptChecks = expect(file, key, v, isBool, "a boolean"); break;
       case "enable_local_script_checks": cfg.enableLocalScriptChecks = expect(file, key, v, isBool, "a boolean"); break;
+      case "disable_remote_exec": cfg.disableRemoteExec = expect(file, key, v, isBool, "a boolean"); break;
       case "disable_coordinates": cfg.disableCoordinates = expect(file, key, v, isBool, "a boolean"); break;
       case "sync_coordinate_interval_min": cfg.coordinates = { ...cfg.coordinates, intervalMinMs: duration(file, key, v) }; break;
       case "sync_coordinate_rate_target": {

@@ -4,6 +4,7 @@
  * client, the router that forwards to the servers gossip tells about; then
  * the local agent, the HTTP API and DNS.
  */
+import { RemoteExec, REMOTE_EXEC_EVENT } from "./remote_exec.ts";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { Agent } from "./agent.ts";
@@ -225,7 +226,11 @@ async function start(
   const acl = new AgentAcl(cfg.acl, srvForAcl ? serverResolver(srvForAcl) : remoteResolver(rpc, cfg.datacenter, cfg.acl), cfg.nodeName);
   // The agent's own RPC acts with its agent token; HTTP requests carry theirs.
   const agentRpc = cfg.acl.enabled ? withToken(rpc, () => acl.agentToken) : rpc;
+  const remoteExec = new RemoteExec({ nodeName: cfg.nodeName, datacenter: cfg.datacenter, disabled: cfg.disableRemoteExec, rpc: agentRpc, logger });
+  undo.push(async () => remoteExec.stop());
+  stopHooks.push(() => remoteExec.stop());
   const agent = new Agent({
+    internalEvents: { [REMOTE_EXEC_EVENT]: (e) => remoteExec.handle(e) },
     identity: {
       node: cfg.nodeName,
       id,

@@ -49,6 +49,11 @@ export interface UserEventsOptions {
   /** The agent's live services, for the service and tag filters. */
   readonly services: () => readonly ServiceDef[];
   readonly newId?: () => string;
+  /**
+   * Internal events (Consul's `_rexec`) go to their handler once they pass
+   * the filters, and are not kept in the list.
+   */
+  readonly internal?: Readonly<Record<string, (e: UserEvent) => void>>;
 }
 
 export class UserEvents {
@@ -99,6 +104,11 @@ export class UserEvents {
     if (!this.shouldProcess(event)) return false;
     this.seen.add(event.ID);
     if (this.seen.size > USER_EVENT_BUFFER * 4) this.seen.delete(this.seen.values().next().value!);
+    const handler = this.o.internal?.[event.Name];
+    if (handler) {
+      handler(event);
+      return true;
+    }
     this.buf.push(event);
     if (this.buf.length > USER_EVENT_BUFFER) this.buf.shift();
     this.hub.fire(EVENT_TOPIC);

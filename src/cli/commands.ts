@@ -35,6 +35,7 @@ export const commands: Readonly<Record<string, Command | LazyCommand>> = {
   connect: lazy("connect", "Interact with Consul Connect", async () => (await import("./connect/mod.ts")).connectCommand),
   debug: lazy("debug", "Records a debugging archive for operators", async () => (await import("./debug/mod.ts")).debugCommand),
   event: lazy("event", "Fire a new event", async () => (await import("./event.ts")).eventCommand),
+  exec: lazy("exec", "Executes a command on Consul nodes", async () => (await import("./exec.ts")).execCommand),
   "force-leave": lazy("force-leave", 'Forces a member of the cluster to enter the "left" state', async () => (await import("./force_leave.ts")).forceLeaveCommand),
   info: lazy("info", "Provides debugging information for operators.", async () => (await import("./info.ts")).infoCommand),
   intention: lazy("intention", "Interact with Connect service intentions", async () => (await import("./intention/mod.ts")).intentionCommand),

@@ -31,17 +31,9 @@ export const eventCommand = defineCommand({
       ui.error(usage(help, flags));
       return 1;
     }
-    for (const [what, pattern] of [["node", values.node], ["service", values.service], ["tag", values.tag]] as const) {
-      if (pattern === "") continue;
-      try {
-        compileRe2(pattern);
-      } catch (err) {
-        ui.error(`Failed to compile ${what} filter regexp: ${errorText(err)}`);
-        return 1;
-      }
-    }
-    if (values.tag !== "" && values.service === "") {
-      ui.error("Cannot provide tag filter without service filter.");
+    const bad = filterError(values);
+    if (bad !== null) {
+      ui.error(bad);
       return 1;
     }
     if (args.length > 1) {
@@ -75,3 +67,16 @@ export const eventCommand = defineCommand({
     return 0;
   },
 });
+
+/** The CLI's check of the node/service/tag filters of an event (shared with `exec`); null when they are fine. */
+export function filterError(f: { readonly node: string; readonly service: string; readonly tag: string }): string | null {
+  for (const [what, pattern] of [["node", f.node], ["service", f.service], ["tag", f.tag]] as const) {
+    if (pattern === "") continue;
+    try {
+      compileRe2(pattern);
+    } catch (err) {
+      return `Failed to compile ${what} filter regexp: ${errorText(err)}`;
+    }
+  }
+  return f.tag !== "" && f.service === "" ? "Cannot provide tag filter without service filter." : null;
+}

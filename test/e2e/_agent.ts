@@ -66,7 +66,7 @@ async function startOnce(args: string[], opts: { port?: number }): Promise<Agent
   for (const flag of ["-dns-port", "-serf-lan-port", "-serf-wan-port", "-server-port"]) {
     if (!args.includes(flag)) extra.push(flag, String(await freePort()));
   }
-  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, ...extra, "-http-port", String(port), "-log-level", "warn"], {
+  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, ...extra, "-http-port", String(port), ...(args.includes("-log-level") ? [] : ["-log-level", "warn"])], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
