@@ -1,4 +1,6 @@
 /** Operator endpoints (`/v1/operator/raft/*`), as the Go client's `api.Operator`. */
+import type { AutopilotConfigBody, AutopilotConfigRow } from "../structs/autopilot.ts";
+import type { AutopilotStateReply } from "../server/endpoints/autopilot.ts";
 import type { Client } from "./client.ts";
 import type { QueryOptions } from "./options.ts";
 import { asArray } from "./types.ts";
@@ -46,6 +48,8 @@ export interface FederationStatus {
   Datacenters: { Datacenter: string; RTTMs: number | null }[];
 }
 
+export type { AutopilotConfigBody, AutopilotConfigRow, AutopilotStateReply };
+
 export class Operator {
   private readonly c: Client;
 
@@ -60,6 +64,24 @@ export class Operator {
       return { Servers: asArray<unknown>(o.Servers ?? []).map(toServer), Index: typeof o.Index === "number" ? o.Index : 0 };
     });
     return config;
+  }
+
+  /** The autopilot configuration (`GET /v1/operator/autopilot/configuration`). */
+  async autopilotGetConfiguration(q?: QueryOptions): Promise<AutopilotConfigRow> {
+    const [config] = await this.c.query("/v1/operator/autopilot/configuration", q, (j) => j as AutopilotConfigRow);
+    return config;
+  }
+
+  /** Stores it; with `cas`, only if its ModifyIndex is still `cas`. Answers whether it was stored. */
+  async autopilotSetConfiguration(config: AutopilotConfigBody, cas?: number, w?: WriteOptions): Promise<boolean> {
+    const params: [string, string][] = cas === undefined ? [] : [["cas", String(cas)]];
+    return (await this.c.write("PUT", "/v1/operator/autopilot/configuration", JSON.stringify(config), w, params)) === true;
+  }
+
+  /** Autopilot's view of the servers (`GET /v1/operator/autopilot/state`). */
+  async autopilotState(q?: QueryOptions): Promise<AutopilotStateReply> {
+    const [state] = await this.c.query("/v1/operator/autopilot/state", q, (j) => j as AutopilotStateReply);
+    return state;
   }
 
   /** Gossip keys on every ring (`GET /v1/operator/keyring`). */

@@ -2,6 +2,7 @@
 import { groupCommand } from "../subcommands.ts";
 import { formatPeers, operatorRaftListPeersCommand } from "./list_peers.ts";
 import { operatorFederationCommand } from "./federation.ts";
+import { operatorAutopilotCommand } from "./autopilot.ts";
 
 export { formatPeers, operatorRaftListPeersCommand };
 
@@ -31,5 +32,5 @@ export const operatorCommand = groupCommand(
   Run consulate operator <subcommand> with no arguments for help on that
   subcommand.
 `,
-  { raft: operatorRaftCommand, federation: operatorFederationCommand },
+  { raft: operatorRaftCommand, autopilot: operatorAutopilotCommand, federation: operatorFederationCommand },
 );
