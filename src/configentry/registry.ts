@@ -4,6 +4,7 @@
  * validate (the entry's own Normalize/Validate). Rendering writes a stored
  * entry back as Consul's JSON.
  */
+import { oversizedString, stringProblem } from "../structs/limits.ts";
 import { decodeWithSchema, formatDecodeErrors, formatMultiError } from "./decode.ts";
 import { encodeWithSchema } from "./encode.ts";
 import { chainTargets, serviceResolver, serviceRouter, serviceSplitter } from "./kinds/chain.ts";
@@ -100,6 +101,9 @@ export function decodeConfigEntry(raw: unknown): EntryBody {
   if (typeof kindVal !== "string") throw new ConfigEntryDecodeError("Kind value in payload is not a string");
   const def = KINDS.get(kindVal);
   if (!def) throw new ConfigEntryDecodeError(`invalid config entry kind: ${kindVal}`);
+  const name = raw.Name ?? raw.name;
+  const tooBig = (typeof name === "string" ? stringProblem("Name", name) : null) ?? oversizedString(raw, "");
+  if (tooBig !== null) throw new ConfigEntryDecodeError(tooBig);
   const { value, errors, unused } = decodeWithSchema(raw, def.schema);
   if (errors.length > 0) throw new ConfigEntryDecodeError(formatDecodeErrors(errors));
   const problems = unusedKeyProblems(unused);

@@ -5,6 +5,7 @@ import { HttpError } from "./errors.ts";
 import { SERF_CHECK_ID } from "../structs/catalog.ts";
 import { durationFromJson, formatGoDuration, parseGoDuration } from "../structs/duration.ts";
 import { field, isObject } from "../structs/json.ts";
+import { oversizedString, stringProblem } from "../structs/limits.ts";
 import {
   DEFAULT_LOCK_DELAY_MS,
   MAX_LOCK_DELAY_MS,
@@ -26,6 +27,8 @@ function strings(v: unknown, what: string): string[] {
 function str(v: unknown, what: string): string {
   if (v === undefined || v === null) return "";
   if (typeof v !== "string") throw new HttpError(400, `Request decode failed: ${what} must be a string`);
+  const problem = stringProblem(what.slice(what.lastIndexOf(".") + 1), v);
+  if (problem !== null) throw new HttpError(400, `Request decode failed: ${problem}`);
   return v;
 }
 
@@ -33,6 +36,8 @@ function str(v: unknown, what: string): string {
 export function decodeSessionCreate(body: unknown, defaultNode: string, id: string): SessionCommandBody {
   if (body !== null && !isObject(body)) throw new HttpError(400, "Request decode failed: body must be a JSON object");
   const b = body ?? {};
+  const tooBig = oversizedString(b, "");
+  if (tooBig !== null) throw new HttpError(400, `Request decode failed: ${tooBig}`);
   let lockDelayMs = DEFAULT_LOCK_DELAY_MS;
   const ld = field(b, "LockDelay", "lock_delay");
   if (ld !== undefined && ld !== null) {

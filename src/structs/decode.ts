@@ -3,6 +3,7 @@
  * snake_case aliases, and a DecodeError (answered with 400) on a wrong type.
  */
 import { field, isObject } from "./json.ts";
+import { listProblem, mapProblem, oversizedString, stringProblem } from "./limits.ts";
 
 /** A request body that does not have the shape Consul expects. */
 export class DecodeError extends Error {
@@ -19,7 +20,8 @@ export function str(o: Obj, name: string, ...aliases: string[]): string {
   const v = field(o, name, ...aliases);
   if (v === undefined || v === null) return "";
   if (typeof v !== "string") return fail(`${name} must be a string, got ${JSON.stringify(v)}`);
-  return v;
+  const problem = stringProblem(name, v);
+  return problem ? fail(problem) : v;
 }
 
 export function num(o: Obj, name: string, ...aliases: string[]): number {
@@ -40,13 +42,16 @@ export function strList(o: Obj, name: string, ...aliases: string[]): string[] {
   const v = field(o, name, ...aliases);
   if (v === undefined || v === null) return [];
   if (!Array.isArray(v) || v.some((x) => typeof x !== "string")) return fail(`${name} must be a list of strings`);
-  return v as string[];
+  const problem = listProblem(name, v as string[]);
+  return problem ? fail(problem) : (v as string[]);
 }
 
 export function strMap(o: Obj, name: string, ...aliases: string[]): Record<string, string> {
   const v = field(o, name, ...aliases);
   if (v === undefined || v === null) return {};
   if (!isObject(v) || Object.values(v).some((x) => typeof x !== "string")) return fail(`${name} must be a map of strings`);
+  const problem = mapProblem(name, v as Record<string, string>);
+  if (problem !== null) throw new DecodeError(problem);
   return v as Record<string, string>;
 }
 
@@ -54,7 +59,8 @@ export function obj(o: Obj, name: string, ...aliases: string[]): Obj | null {
   const v = field(o, name, ...aliases);
   if (v === undefined || v === null) return null;
   if (!isObject(v)) return fail(`${name} must be an object`);
-  return v;
+  const problem = oversizedString(v, name);
+  return problem ? fail(problem) : v;
 }
 
 export function objList(o: Obj, name: string, ...aliases: string[]): Obj[] {

@@ -34,11 +34,47 @@ test("invalid UTF-8 in a node name or a txn key is refused, not stored as U+FFFD
   expect(nodes.some((n) => n.Node.includes("\uFFFD"))).toBe(false);
 });
 
-test("a 6 MB string field is decoded without overflowing the stack", async () => {
+test("a 6 MB string field is refused with 400 naming the field and the limit, without overflowing the stack", async () => {
   const r = await send("PUT", "/v1/catalog/register", `{"Node":"big","Address":"${"x".repeat(6_000_000)}"}`);
   expect(r.text).not.toContain("call stack");
-  expect(r.status).toBeLessThan(500);
+  expect(r).toEqual({ status: 400, text: "Request decode failed: Address is too long (6000000 characters; limit: 512 characters)" });
+  expect((await fetch(`${agent.base}/v1/catalog/node/big`).then((x) => x.json())) as unknown).toBeNull();
   expect((await probeHttp(agent.base)).ok).toBe(true);
+});
+
+test("per-field limits: each oversized field answers 400 naming it and its limit, and nothing is stored", async () => {
+  const long = (n: number) => "x".repeat(n);
+  const svc = (s: Record<string, unknown>) => JSON.stringify({ Node: "lim", Address: "10.0.0.9", Service: { Service: "web", ...s } });
+  const meta = Object.fromEntries(Array.from({ length: 65 }, (_, i) => [`k${i}`, "v"]));
+  const cases: [string, string, string, string][] = [
+    ["PUT", "/v1/catalog/register", JSON.stringify({ Node: long(513), Address: "10.0.0.9" }), "Node is too long (513 characters; limit: 512 characters)"],
+    ["PUT", "/v1/catalog/register", svc({ ID: long(600) }), "ID is too long (600 characters; limit: 512 characters)"],
+    ["PUT", "/v1/catalog/register", svc({ Tags: Array.from({ length: 257 }, (_, i) => `t${i}`) }), "Tags has too many entries (257; limit: 256)"],
+    ["PUT", "/v1/catalog/register", svc({ Tags: [long(513)] }), "Tags entry is too long (513 characters; limit: 512 characters)"],
+    ["PUT", "/v1/catalog/register", svc({ Meta: { [long(129)]: "v" } }), "Invalid Service Meta: Key is too long (limit: 128 characters)"],
+    ["PUT", "/v1/catalog/register", svc({ Meta: { k: long(513) } }), "Invalid Service Meta: Value is too long (limit: 512 characters)"],
+    ["PUT", "/v1/catalog/register", svc({ Meta: meta }), "Invalid Service Meta: Node metadata cannot contain more than 64 key/value pairs"],
+    ["PUT", "/v1/catalog/register", JSON.stringify({ Node: "lim", Address: "10.0.0.9", NodeMeta: { k: long(513) } }), "Invalid NodeMeta: Value is too long (limit: 512 characters)"],
+    ["PUT", "/v1/catalog/register", JSON.stringify({ Node: "lim", Address: "10.0.0.9", Check: { Name: "c", Output: long(70_000) } }), "Output is too long (70000 characters; limit: 65536 characters)"],
+    ["PUT", "/v1/catalog/register", svc({ Proxy: { Config: { blob: long(600_000) } } }), "Service.Proxy.Config.blob is too long (600000 characters; limit: 524288 characters)"],
+    ["PUT", "/v1/agent/service/register", JSON.stringify({ Name: long(513) }), "Name is too long (513 characters; limit: 512 characters)"],
+    ["PUT", "/v1/agent/check/register", JSON.stringify({ Name: "c", TTL: "10s", Notes: long(70_000) }), "Notes is too long (70000 characters; limit: 65536 characters)"],
+    ["PUT", "/v1/session/create", JSON.stringify({ Name: long(513) }), "Name is too long (513 characters; limit: 512 characters)"],
+    ["PUT", "/v1/config", JSON.stringify({ Kind: "service-defaults", Name: long(513) }), "Name is too long (513 characters; limit: 512 characters)"],
+    ["PUT", "/v1/config", JSON.stringify({ Kind: "service-defaults", Name: "lim", Meta: { k: long(600_000) } }), "Meta.k is too long (600000 characters; limit: 524288 characters)"],
+  ];
+  for (const [method, path, body, message] of cases) {
+    const r = await send(method, path, body);
+    expect({ path, status: r.status }).toEqual({ path, status: 400 });
+    expect(r.text).toContain(message);
+  }
+  expect(await fetch(`${agent.base}/v1/catalog/node/lim`).then((x) => x.json())).toBeNull();
+  expect(await fetch(`${agent.base}/v1/agent/services`).then((x) => x.json())).toEqual({});
+  expect(await fetch(`${agent.base}/v1/agent/checks`).then((x) => x.json())).toEqual({});
+  expect(await fetch(`${agent.base}/v1/session/list`).then((x) => x.json())).toEqual([]);
+  expect(await fetch(`${agent.base}/v1/config/service-defaults`).then((x) => x.json())).toEqual([]);
+  const ok = await send("PUT", "/v1/catalog/register", svc({ ID: long(512), Tags: [long(512)], Meta: { [long(128)]: long(512) } }));
+  expect(ok.status).toBe(200);
 });
 
 test("malformed JSON to POST /v1/connect/intentions and out-of-range session TTLs answer 400 with Consul's texts", async () => {

@@ -6,6 +6,7 @@
  */
 import { field, isObject } from "../../structs/json.ts";
 import { parseGoDuration } from "../../structs/duration.ts";
+import { oversizedString, stringProblem } from "../../structs/limits.ts";
 import { type CheckDefinition, emptyCheckDefinition } from "./definition.ts";
 import { CheckDefinitionError, CheckErrorCode } from "./errors.ts";
 import { type ScriptPolicy, validateCheckDefinition } from "./validate.ts";
@@ -33,6 +34,8 @@ export function decodeCheckDefinition(raw: unknown, options: DecodeOptions = {})
   if (!isObject(raw)) {
     throw decodeError(`json: cannot unmarshal ${jsonKind(raw)} into Go value of type structs.${goType}`);
   }
+  const tooBig = oversizedString(raw, "");
+  if (tooBig !== null) throw decodeError(`Request decode failed: ${tooBig}`);
   const r = new Reader(raw, goType);
   const def = emptyCheckDefinition();
   def.ID = r.str("ID") || r.str("CheckID");
@@ -93,6 +96,8 @@ class Reader {
     const v = field(this.o, name);
     if (v === undefined || v === null) return "";
     if (typeof v !== "string") throw this.typeError(name, v, "string");
+    const problem = stringProblem(name, v);
+    if (problem !== null) throw decodeError(`Request decode failed: ${problem}`);
     return v;
   }
 
