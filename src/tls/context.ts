@@ -13,7 +13,7 @@ import { CIPHER_SUITES, type ProtocolTls, resolveProtocol, type TlsSettings, typ
 import { type KeyPair, loadMaterial, type Material } from "./material.ts";
 import type { HttpsTls } from "../runtime/serve_tls.ts";
 
-/** What a TLS listener needs (node:tls / Bun.serve shapes): the runtime's HTTPS options, used for the RPC port too. */
+/** What a TLS listener needs (the node:tls and native-server option shapes): the runtime's HTTPS options, used for the RPC port too. */
 export type ServerTls = HttpsTls;
 
 /** What a TLS dialer needs. */
