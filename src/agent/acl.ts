@@ -9,6 +9,7 @@ import { ACLNotFoundError, ALLOW_ALL, Authorizer, type DefaultPolicy, PolicyAuth
 import type { MaybePromise, Rpc } from "../rpc/mod.ts";
 import type { ResolvedToken } from "../server/acl.ts";
 import type { Server } from "../server/mod.ts";
+import { loadPersistedTokens, savePersistedTokens } from "./acl_tokens_file.ts";
 
 export const TOKEN_NAMES = ["default", "agent", "agent_recovery", "dns", "replication", "config_file_service_registration", "initial_management"] as const;
 export type TokenName = (typeof TOKEN_NAMES)[number];
@@ -39,12 +40,33 @@ export class AgentAcl {
   private readonly tokens: Map<TokenName, string>;
   private readonly resolveFn: ResolveFn;
   private readonly nodeName: string;
+  /** `<data_dir>/acl-tokens.json` with `enable_token_persistence`, else null. */
+  private readonly persistFile: string | null;
+  /** Tokens set through the API (the ones persisted). */
+  private readonly fromApi = new Map<TokenName, string>();
 
-  constructor(settings: AgentAclSettings, resolve: ResolveFn, nodeName: string) {
+  constructor(settings: AgentAclSettings, resolve: ResolveFn, nodeName: string, persistFile: string | null = null) {
     this.settings = settings;
     this.resolveFn = resolve;
     this.nodeName = nodeName;
+    this.persistFile = settings.enableTokenPersistence ? persistFile : null;
     this.tokens = new Map(Object.entries(settings.tokens).filter(([, v]) => v) as [TokenName, string][]);
+  }
+
+  /**
+   * Loads the persisted tokens over the configured ones (Consul: the persisted
+   * token wins); answers the names both set, for a warning. A no-op without persistence.
+   */
+  async loadPersisted(): Promise<TokenName[]> {
+    if (this.persistFile === null) return [];
+    const saved = await loadPersistedTokens(this.persistFile);
+    const both: TokenName[] = [];
+    for (const [name, secret] of Object.entries(saved) as [TokenName, string][]) {
+      if (this.settings.tokens[name]) both.push(name);
+      this.tokens.set(name, secret);
+      this.fromApi.set(name, secret);
+    }
+    return both;
   }
 
   get enabled(): boolean {
@@ -55,9 +77,18 @@ export class AgentAcl {
     return this.tokens.get(name) ?? "";
   }
 
-  /** `PUT /v1/agent/token/:type` and `acl set-agent-token`. */
-  setToken(name: TokenName, secret: string): void {
+  /** `PUT /v1/agent/token/:type` and `acl set-agent-token`; persisted first with `enable_token_persistence` (nothing changes if that fails). */
+  async setToken(name: TokenName, secret: string): Promise<void> {
+    if (this.persistFile !== null) {
+      const next = { ...Object.fromEntries(this.fromApi), [name]: secret };
+      try {
+        await savePersistedTokens(this.persistFile, next);
+      } catch (err) {
+        throw new Error(`Failed to persist tokens - ${(err as Error).message}`, { cause: err });
+      }
+    }
     this.tokens.set(name, secret);
+    this.fromApi.set(name, secret);
   }
 
   /** The token a request without one acts with. */

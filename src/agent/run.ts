@@ -7,6 +7,7 @@
 import { RemoteExec, REMOTE_EXEC_EVENT } from "./remote_exec.ts";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
+import { tokensFilePath } from "./acl_tokens_file.ts";
 import { Agent } from "./agent.ts";
 import { CoordinateSync, wanCoordinates } from "./coordinate_sync.ts";
 import { rpcCatalog } from "./catalog_rpc.ts";
@@ -223,7 +224,17 @@ async function start(
 
   const clock = server?.clock ?? systemClock;
   const srvForAcl = server;
-  const acl = new AgentAcl(cfg.acl, srvForAcl ? serverResolver(srvForAcl) : remoteResolver(rpc, cfg.datacenter, cfg.acl), cfg.nodeName);
+  const acl = new AgentAcl(
+    cfg.acl,
+    srvForAcl ? serverResolver(srvForAcl) : remoteResolver(rpc, cfg.datacenter, cfg.acl),
+    cfg.nodeName,
+    cfg.dev || cfg.dataDir === "" ? null : tokensFilePath(cfg.dataDir),
+  );
+  try {
+    for (const name of await acl.loadPersisted()) logger.warn(`acl: "${name}" token present in both the configuration and persisted token store, using the persisted token`);
+  } catch (err) {
+    logger.warn(`acl: unable to load persisted tokens: ${(err as Error).message}`);
+  }
   // The agent's own RPC acts with its agent token; HTTP requests carry theirs.
   const agentRpc = cfg.acl.enabled ? withToken(rpc, () => acl.agentToken) : rpc;
   const remoteExec = new RemoteExec({ nodeName: cfg.nodeName, datacenter: cfg.datacenter, disabled: cfg.disableRemoteExec, rpc: agentRpc, logger });

@@ -164,7 +164,7 @@ export function agentTokenRoutes(app: Hono, api: ApiContext): void {
     if (name === undefined) throw new HttpError(404, `Token "${c.req.param("type")}" is unknown`);
     const body = (await readJson(c, ACL_BODY_LIMIT)) as { Token?: unknown } | null;
     if (body === null || typeof body !== "object" || typeof body.Token !== "string") throw new HttpError(400, "Request decode failed: Token must be a string");
-    api.acl.setToken(name, body.Token);
+    await api.acl.setToken(name, body.Token);
     return c.body(null, 200);
   });
 }

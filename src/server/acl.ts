@@ -49,6 +49,8 @@ export class ServerAcl {
   private readonly datacenter: string;
   private readonly now: () => number;
   private cache = new Map<string, { authz: Authorizer; expiresAt: number }>();
+  /** Whether this datacenter is the primary (authoritative for global tokens); federation sets it. */
+  isPrimary: () => boolean = () => true;
   private cacheIndex = -1;
 
   constructor(state: StateStore, settings: AclSettings, datacenter: string, now: () => number) {

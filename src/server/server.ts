@@ -9,6 +9,7 @@ import { CAManager, type ConnectOptions } from "./ca_manager.ts";
 import { ACL_DISABLED, type AclSettings, builtinPolicies, builtinTokens, ServerAcl } from "./acl.ts";
 import { type Clock, systemClock } from "./clock.ts";
 import type { ClusterRole, RaftPeer } from "./cluster_role.ts";
+import { AclTokenReaper } from "./acl_reaper.ts";
 import { Leadership } from "./leadership.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { GossipPool } from "../gossip/mod.ts";
@@ -77,6 +78,8 @@ export class Server {
   readonly ca: CAManager;
   /** Token resolution and the ACL settings. */
   readonly acl: ServerAcl;
+  /** Deletes expired tokens while this server leads. */
+  private readonly aclReaper: AclTokenReaper;
 
   /** Whether this server runs the leader-only duties now (always, for a single server). */
   readonly leadership: Leadership;
@@ -106,6 +109,14 @@ export class Server {
     });
     this.coordinates = new CoordinateBatcher((cmd) => this.mustWrite(cmd), this.clock, config.coordinates);
     this.acl = new ServerAcl(this.state, config.acl ?? ACL_DISABLED, config.datacenter, () => this.clock.now());
+    this.aclReaper = new AclTokenReaper({
+      clock: this.clock,
+      tables: () => this.state.t,
+      enabled: () => this.acl.enabled,
+      isLeader: () => this.isLeader() && !this.stopped,
+      reapsGlobal: () => this.acl.isPrimary(),
+      deleteTokens: (ids) => this.leaderWrite({ Type: MessageType.ACLTokenDelete, Now: this.clock.now(), Op: "token-delete", AccessorIDs: ids }),
+    });
     this.ca = new CAManager(
       { state: this.state, clock: this.clock, datacenter: config.datacenter, writeIndexed: (cmd) => this.writeIndexed(cmd) },
       config.connect,
@@ -140,6 +151,7 @@ export class Server {
     }
     await this.registerSelf();
     this.scheduleReap();
+    if (this.acl.enabled) this.aclReaper.start();
     this.coordinates.start();
     if (this.cluster) {
       // CA bootstrap, rotation and pruning follow the lease (a new leader starts them once fenced).
@@ -319,6 +331,7 @@ export class Server {
     this.state.hub.fireAll();
     this.sessions.stopAll();
     this.coordinates.stop();
+    this.aclReaper.stop();
     if (this.reaper) this.clock.clearTimeout(this.reaper);
     await this.snapshotting;
     await this.log.close();

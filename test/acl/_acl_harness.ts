@@ -1,7 +1,7 @@
 /** A server with ACLs on and the /v1 API over it via `app.request()` (no sockets). */
 import { AgentAcl, serverResolver } from "../../src/agent/acl.ts";
 import { allowAll, type ApiContext, createApp } from "../../src/http/mod.ts";
-import { MemoryLog } from "../../src/log/mod.ts";
+import { type Log, MemoryLog } from "../../src/log/mod.ts";
 import { inProcessRpc } from "../../src/rpc/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 import type { Hono } from "hono";
@@ -32,27 +32,43 @@ export interface AclHarness {
   stop(): Promise<void>;
 }
 
-export async function startAclHarness(o: { defaultPolicy?: "allow" | "deny"; enabled?: boolean; tokens?: Record<string, string>; resetPath?: string } = {}): Promise<AclHarness> {
+export interface AclHarnessOptions {
+  defaultPolicy?: "allow" | "deny";
+  enabled?: boolean;
+  tokens?: Record<string, string>;
+  resetPath?: string;
+  /** A durable log (restart tests); a MemoryLog by default. */
+  log?: Log;
+  snapshotThreshold?: number;
+  clock?: SkewClock;
+  /** `enable_token_persistence` with this acl-tokens.json. */
+  persistFile?: string;
+}
+
+export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHarness> {
   const enabled = o.enabled ?? true;
   const defaultPolicy = o.defaultPolicy ?? "deny";
-  const clock = new SkewClock();
+  const clock = o.clock ?? new SkewClock();
   const server = new Server({
     datacenter: "dc1",
     nodeName: "node1",
     nodeId: "5bd7bb38-9e23-4f5a-8c2b-1d8a7b3f7e10",
     advertiseAddr: "10.1.2.3",
     serverPort: 8300,
-    log: new MemoryLog(),
+    log: o.log ?? new MemoryLog(),
+    ...(o.snapshotThreshold !== undefined ? { snapshotThreshold: o.snapshotThreshold } : {}),
     connect: { enabled: false },
     clock,
     acl: { enabled, defaultPolicy, downPolicy: "extend-cache", initialManagement: ROOT, tokenTtlMs: 30_000, bootstrapResetPath: o.resetPath ?? "" },
   });
   await server.start();
   const acl = new AgentAcl(
-    { enabled, defaultPolicy, downPolicy: "extend-cache", tokenTtlMs: 30_000, enableTokenPersistence: false, tokens: o.tokens ?? {} },
+    { enabled, defaultPolicy, downPolicy: "extend-cache", tokenTtlMs: 30_000, enableTokenPersistence: o.persistFile !== undefined, tokens: o.tokens ?? {} },
     serverResolver(server),
     "node1",
+    o.persistFile ?? null,
   );
+  await acl.loadPersisted();
   const api: ApiContext = {
     server,
     rpc: inProcessRpc(server),

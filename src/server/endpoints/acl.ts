@@ -78,6 +78,10 @@ function policyLinks(s: Server, given: { ID: string; Name: string }[]): ACLLink[
   return resolveLinks(given, (id) => t.aclPolicies.get(id), (n) => aclPolicyByName(t, n), "policy");
 }
 
+function expired(t: ACLToken, now: number): boolean {
+  return t.ExpirationTime !== undefined && Date.parse(t.ExpirationTime) <= now;
+}
+
 // ---- bootstrap ----
 
 export async function bootstrap(s: Server): Promise<ACLToken & { ID: string }> {
@@ -224,7 +228,9 @@ export function tokenRead(s: Server, a: { readonly TokenID: string; readonly Sel
   const caller = a.Self ? authz(s, o) : need(s, o, "read");
   return blockingRead(s, o, () => [ACL_TOPIC], () => {
     const t = s.state.t;
-    const token = a.Self ? aclTokenBySecret(t, a.TokenID || "anonymous") : t.aclTokens.get(a.TokenID);
+    const found = a.Self ? aclTokenBySecret(t, a.TokenID || "anonymous") : t.aclTokens.get(a.TokenID);
+    // An expired token reads as missing at once, before the reaper deletes it (Consul's IsExpired checks).
+    const token = found && !expired(found, s.clock.now()) ? found : undefined;
     if (a.Self && !token) throw new ACLNotFoundError();
     return { index: aclIndex(t), value: token ? present(s, token, a.Self || caller.allowed("acl", "write")) : null };
   });
@@ -253,7 +259,9 @@ export function tokenList(s: Server, a: TokenListArgs, o: RequestOptions): Maybe
   return blockingRead(s, o, () => [ACL_TOPIC], () => {
     const t = s.state.t;
     const out: ACLToken[] = [];
+    const now = s.clock.now();
     for (const token of t.aclTokens.values()) {
+      if (expired(token, now)) continue;
       if (a.Policy && !token.Policies.some((p) => p.ID === a.Policy)) continue;
       if (a.Role && !token.Roles.some((r) => r.ID === a.Role)) continue;
       if (a.ServiceName && !token.ServiceIdentities.some((si) => si.ServiceName === a.ServiceName)) continue;
