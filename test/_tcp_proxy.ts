@@ -12,7 +12,8 @@ export interface TcpProxy {
   close(): Promise<void>;
 }
 
-export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"): Promise<TcpProxy> {
+/** `record`, when given, sees every chunk relayed in either direction (a capture of the link). */
+export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1", record?: (chunk: Buffer) => void): Promise<TcpProxy> {
   const sockets = new Set<Socket>();
   let isCut = false;
   const server: Server = createServer((client) => {
@@ -31,6 +32,10 @@ export async function startTcpProxy(targetPort: number, targetHost = "127.0.0.1"
     };
     client.on("error", drop).on("close", drop);
     upstream.on("error", drop).on("close", drop);
+    if (record) {
+      client.on("data", (d: Buffer) => record(Buffer.from(d)));
+      upstream.on("data", (d: Buffer) => record(Buffer.from(d)));
+    }
     client.pipe(upstream);
     upstream.pipe(client);
   });

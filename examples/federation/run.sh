@@ -13,12 +13,13 @@
 # dc3's server runs on the embedded LocalLog and uses NATS for federation only.
 # ADVERTISE_WAN_dcN (optional) sets dcN's advertise_addr_wan, the address the
 # other datacenters' servers gossip with it on (e.g. a relay that adds delay).
+# DATACENTERS (optional, e.g. "dc1 dc2") runs fewer of the three.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
 BASE_DIR=${BASE_DIR:-/tmp/consulate-federation}
 PORT_BASE=${PORT_BASE:-27000}
-DCS=(dc1 dc2 dc3)
+read -r -a DCS <<<"${DATACENTERS:-dc1 dc2 dc3}"
 NATS_SERVER=${NATS_SERVER:-$(command -v nats-server || echo /usr/sbin/nats-server)}
 if [ -n "${CONSULATE:-}" ]; then read -r -a CONSULATE_CMD <<<"$CONSULATE"
 elif [ -x "$ROOT/node_modules/.bin/bun" ]; then CONSULATE_CMD=("$ROOT/node_modules/.bin/bun" "$ROOT/src/cli/main.ts")
@@ -35,7 +36,10 @@ wan_port() { echo $(($(base "$1") + 14)); }
 dir() { echo "$BASE_DIR/$1"; }
 
 valid_dc() {
-  case "${1:-}" in dc1|dc2|dc3) ;; *) echo "unknown datacenter \"${1:-}\" (dc1, dc2 or dc3)" >&2; exit 2 ;; esac
+  local d
+  for d in "${DCS[@]}"; do [ "$d" = "${1:-}" ] && return 0; done
+  echo "unknown datacenter \"${1:-}\" (${DCS[*]})" >&2
+  exit 2
 }
 
 write_configs() { # dc
