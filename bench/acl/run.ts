@@ -7,6 +7,7 @@
  *
  * Prints both rates and on/off (the issue's target: >= 0.9).
  */
+import { consulateArgv, runtimeBanner, sutRuntime } from "../_runtime.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -14,7 +15,7 @@ import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const BUN = join(ROOT, "node_modules/.bin/bun");
+const RUNTIME = sutRuntime();
 const MGMT = "7b1c2f4e-1d3a-4b5c-8d6e-9f0a1b2c3d4e";
 const [seconds = 3, rounds = 3, concurrency = 32] = process.argv.slice(2).map(Number);
 
@@ -31,9 +32,9 @@ async function agent(dir: string, acl: boolean): Promise<{ base: string; child: 
   const http = await freePort();
   const config = join(dir, `${acl ? "on" : "off"}.json`);
   await writeFile(config, JSON.stringify(acl ? { acl: { enabled: true, default_policy: "deny", tokens: { initial_management: MGMT } } } : {}));
-  const args = ["src/cli/main.ts", "agent", "-dev", "-node", acl ? "acl-on" : "acl-off", "-config-file", config, "-http-port", String(http), "-log-level", "warn"];
+  const [cmd, ...args] = [...consulateArgv(RUNTIME), "agent", "-dev", "-node", acl ? "acl-on" : "acl-off", "-config-file", config, "-http-port", String(http), "-log-level", "warn"];
   for (const f of ["-dns-port", "-serf-lan-port", "-serf-wan-port", "-server-port"]) args.push(f, String(await freePort()));
-  const child = spawn(BUN, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(cmd!, args, { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
   let out = "";
   child.stdout!.on("data", (d: Buffer) => (out += d));
   child.stderr!.on("data", (d: Buffer) => (out += d));
@@ -105,6 +106,7 @@ try {
   }
   const a = median(offRates);
   const b = median(onRates);
+  console.log(runtimeBanner(RUNTIME));
   console.log(`KV GET, ${concurrency} concurrent, ${rounds} rounds of ${seconds}s each, median req/s`);
   console.log(`  ACLs off:                        ${a.toFixed(0)}  (rounds: ${offRates.map((x) => x.toFixed(0)).join(", ")})`);
   console.log(`  ACLs on, token with ${rules.length} rules:   ${b.toFixed(0)}  (rounds: ${onRates.map((x) => x.toFixed(0)).join(", ")})`);

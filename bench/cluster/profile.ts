@@ -19,8 +19,8 @@ import { type Env, HOST, startJetStreamCluster, startNats } from "./targets.ts";
 const SECONDS = Number(args()[0] ?? "10");
 const E: Env = {
   tmp: env("KV_BENCH_TMP") ?? mkdtempSync(join(tmpdir(), "consulate-bench-cluster-")),
-  bun: env("KV_BENCH_BUN") ?? "node_modules/.bin/bun",
-  agentEntry: env("KV_BENCH_AGENT_ENTRY") ?? "src/cli/main.ts",
+  // Bun's sampling profiler (--cpu-prof-md): this profile runs the servers on Bun whatever RUNTIME says.
+  agent: [env("KV_BENCH_BUN") ?? "node_modules/.bin/bun", "src/cli/main.ts"],
   etcd: "/usr/bin/etcd",
   natsServer: env("CLUSTER_BENCH_NATS") ?? "/usr/sbin/nats-server",
 };

@@ -14,14 +14,16 @@ import { args, env, exit, onSignal, writeStderr, writeStdout } from "../../src/r
 import { type Child, cpuBusySeconds, cpuSeconds, runPinned, stopAll } from "../kv/procs.ts";
 import { fmt, fmtInt, type Goal, median, table, verdict } from "../kv/report.ts";
 import { wrk } from "../kv/wrk.ts";
+import { consulateArgv, runtimeBanner, sutRuntime } from "../_runtime.ts";
 import { BenchError, type Env, HOST, startEtcd, startJetStreamCluster, startLocalLog, startNats, type System } from "./targets.ts";
 
 const SECONDS = Number(args()[0] ?? env("CLUSTER_BENCH_SECONDS") ?? "4");
 const REPS = Number(env("CLUSTER_BENCH_REPS") ?? "3");
+const RUNTIME = sutRuntime();
+const BUN = env("KV_BENCH_BUN") ?? "node_modules/.bin/bun";
 const E: Env = {
   tmp: env("KV_BENCH_TMP") ?? mkdtempSync(join(tmpdir(), "consulate-bench-cluster-")),
-  bun: env("KV_BENCH_BUN") ?? "node_modules/.bin/bun",
-  agentEntry: env("KV_BENCH_AGENT_ENTRY") ?? "src/cli/main.ts",
+  agent: consulateArgv(RUNTIME),
   etcd: env("KV_BENCH_ETCD") ?? "/usr/bin/etcd",
   natsServer: env("CLUSTER_BENCH_NATS") ?? "/usr/sbin/nats-server",
 };
@@ -102,7 +104,7 @@ async function runFloor(connections: number, seconds: number): Promise<Result> {
   const cpu0 = natsChildren.reduce((n, c) => n + cpuSeconds(c.pid), 0);
   const busy0 = cpuBusySeconds(0);
   const t0 = performance.now();
-  const r = await runPinned(E.tmp, "js-floor", 1, [E.bun, "bench/cluster/js_floor.ts", natsUrls, String(seconds), String(connections)], (seconds + 30) * 1000);
+  const r = await runPinned(E.tmp, "js-floor", 1, [BUN, "bench/cluster/js_floor.ts", natsUrls, String(seconds), String(connections)], (seconds + 30) * 1000);
   const cpu = natsChildren.reduce((n, c) => n + cpuSeconds(c.pid), 0) - cpu0;
   const wall = (performance.now() - t0) / 1000;
   const line = r.stdout.split("\n").find((l) => l.startsWith("JSFLOOR "));
@@ -134,7 +136,8 @@ async function main(): Promise<number> {
       return "unknown";
     }
   };
-  out(`Cluster bench  ${new Date().toISOString()}  commit ${version("git", ["rev-parse", "--short", "HEAD"])}  bun ${version(E.bun, ["--version"])}  ${version(E.etcd, ["--version"])}  ${version(E.natsServer, ["--version"])}`);
+  out(`Cluster bench  ${new Date().toISOString()}  commit ${version("git", ["rev-parse", "--short", "HEAD"])}  ${version(E.etcd, ["--version"])}  ${version(E.natsServer, ["--version"])}`);
+  out(runtimeBanner(RUNTIME));
   out(`KV PUT, wrk -t1 -c32 -d${SECONDS}s (and c=1), ${REPS} rounds, systems interleaved; every process of a system on CPU0, wrk on CPU1; tmp ${E.tmp}`);
   await start();
   for (const [k, why] of skipped) out(`  skipped ${k}: ${why}`);

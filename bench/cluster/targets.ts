@@ -28,8 +28,8 @@ export class BenchError extends Error {
 
 export interface Env {
   readonly tmp: string;
-  readonly bun: string;
-  readonly agentEntry: string;
+  /** The command that runs `consulate` on the runtime under test (bench/_runtime.ts). */
+  readonly agent: readonly string[];
   readonly etcd: string;
   readonly natsServer: string;
 }
@@ -88,7 +88,7 @@ const KV_PUT = { method: "PUT", path: "/v1/kv/foo", body: "bar" } as const;
 export async function startLocalLog(e: Env, port: number): Promise<System> {
   const data = join(e.tmp, "local-data");
   mkdirSync(data, { recursive: true });
-  const c = startPinned(e.tmp, "consulate-local", 0, [e.bun, e.agentEntry, "agent", "-server", "-bootstrap", "-data-dir", data, "-node", "local1", ...agentPorts(port)]);
+  const c = startPinned(e.tmp, "consulate-local", 0, [...e.agent, "agent", "-server", "-bootstrap", "-data-dir", data, "-node", "local1", ...agentPorts(port)]);
   await agentReady(c, port);
   return { label: "consulate LocalLog, 1 server", children: [c], port, put: KV_PUT, note: "fsync per group commit" };
 }
@@ -143,7 +143,7 @@ export async function startJetStreamCluster(e: Env, httpPorts: readonly number[]
     // Server 0 takes the HTTP load; with a profile dir it runs under Bun's sampling profiler.
     const prof = i === 0 && profileDir ? ["--cpu-prof-md", `--cpu-prof-dir=${profileDir}`, "--cpu-prof-interval=200"] : [];
     return startPinned(e.tmp, `consulate-js${i}`, 0, [
-      e.bun, ...prof, e.agentEntry, "agent", "-server", "-bootstrap-expect", "3", "-nats", natsUrls, "-data-dir", data, "-node", `js${i}`, ...agentPorts(port),
+      e.agent[0]!, ...prof, ...e.agent.slice(1), "agent", "-server", "-bootstrap-expect", "3", "-nats", natsUrls, "-data-dir", data, "-node", `js${i}`, ...agentPorts(port),
     ]);
   });
   const sys: System = { label: "consulate JetStreamLog, 3 servers", children: [...nats, ...servers], port: httpPorts[0]!, put: KV_PUT, note: "driving server 0; 3 nats-server nodes, stream R3; CPU includes the nats-server nodes" };

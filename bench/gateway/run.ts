@@ -9,6 +9,7 @@
  *   3. bulk bytes after a ClientHello (opaque to both proxies: the per-byte cost),
  * with each proxy's CPU (utime+stime from /proc) per request, per connection and per GB.
  */
+import { consulateArgv, runtimeBanner, sutRuntime } from "../_runtime.ts";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { connect as netConnect, createServer, type AddressInfo } from "node:net";
@@ -22,7 +23,7 @@ import { type Child, cpuSeconds, runPinned, sleep, startPinned, stopAll, waitRea
 const TMP = process.env.GATEWAY_BENCH_TMP ?? "/tmp";
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.env.GATEWAY_BENCH_ROUNDS ?? 3);
-const BUN = process.env.KV_BENCH_BUN ?? "node_modules/.bin/bun";
+const RUNTIME = sutRuntime();
 const WEB_SNI = `web.default.dc1.internal.${TRUST_DOMAIN}`;
 const BULK_SNI = `bulk.default.dc1.internal.${TRUST_DOMAIN}`;
 
@@ -81,7 +82,7 @@ http { access_log off; client_body_temp_path ${TMP}; proxy_temp_path ${TMP}; fas
 
   // The proxies on CPU0.
   const oursPort = await freePort();
-  const ours = startPinned(TMP, "gateway", 0, [BUN, "src/cli/main.ts", "connect", "proxy", "-gateway=mesh", "-address", `127.0.0.1:${oursPort}`, "-http-addr", cp.address, "-max-connections", "9000", "-log-level", "error"]);
+  const ours = startPinned(TMP, "gateway", 0, [...consulateArgv(RUNTIME), "connect", "proxy", "-gateway=mesh", "-address", `127.0.0.1:${oursPort}`, "-http-addr", cp.address, "-max-connections", "9000", "-log-level", "error"]);
   const haPort = await freePort();
   writeFileSync(
     join(TMP, "haproxy.cfg"),
@@ -177,7 +178,7 @@ backend be_bulk
 
   const med = (name: string, k: keyof Row) => median(rows[name]![k]);
   const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "n/a");
-  process.stdout.write(`\nmedians of ${ROUNDS} round(s), ${SECONDS} s per measurement; proxies on CPU0, load and backends on CPU1\n\n`);
+  process.stdout.write(`\n${runtimeBanner(RUNTIME)}\nmedians of ${ROUNDS} round(s), ${SECONDS} s per measurement; proxies on CPU0, load and backends on CPU1\n\n`);
   process.stdout.write("| path | small req/s (h2load c=32) | mean ms | proxy CPU µs/req | new conn/s | proxy CPU µs/conn | bulk MB/s | proxy CPU s/GB |\n|---|---|---|---|---|---|---|---|\n");
   for (const p of paths) {
     process.stdout.write(`| ${p.name} | ${f(med(p.name, "rps"))} | ${f(med(p.name, "mean"), 3)} | ${f(med(p.name, "cpuReq"), 1)} | ${f(med(p.name, "cps"))} | ${f(med(p.name, "cpuConn"))} | ${f(med(p.name, "mbps"))} | ${f(med(p.name, "cpuGb"), 2)} |\n`);

@@ -183,11 +183,16 @@ async function run(port: number, n: number, serverPid: number, key: string): Pro
     putSock.once("error", j);
   });
   let putMs = Number.NaN;
-  putSock.once("data", () => (putMs = performance.now() - t0));
+  const putAnswered = new Promise<void>((r) => putSock.once("data", () => {
+    putMs = performance.now() - t0;
+    r();
+  }));
   const body = `fanout-${Date.now()}`;
   t0 = performance.now();
   putSock.write(`PUT /v1/kv/${key} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   if (woken < connected) await Promise.race([allWoken, sleep(WAKE_TIMEOUT_MS)]);
+  // The PUT's own answer may come after the watchers' (a durable PUT answers after its fsync).
+  await Promise.race([putAnswered, sleep(2000)]);
 
   const times = watchers.flatMap((w) => (w.firstByteMs !== null && w.firstByteMs >= 0 ? [w.firstByteMs] : [])).sort((a, b) => a - b);
   const result: FanoutResult = {

@@ -5,7 +5,7 @@
 #
 #     bench/proxy/run.sh [seconds-per-wrk-run]      (default 4; ~2 min)
 #
-# Env: PROXY_BENCH_ROUNDS (3), PROXY_BENCH_RUNTIME (bun | node | deno: what runs the sidecars).
+# Env: PROXY_BENCH_ROUNDS (3), RUNTIME (node | bun | deno: what runs the sidecars; default what `npx consulate` runs on).
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/_pinned.sh

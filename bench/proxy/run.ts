@@ -5,6 +5,7 @@
  * medians with ratios. Sidecars are pinned to CPU0 (the system under test);
  * wrk, the app and the agent to CPU1.
  */
+import { defaultRuntime, type Runtime, runtimeBanner } from "../_runtime.ts";
 import { execFileSync } from "node:child_process";
 import { rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -14,7 +15,8 @@ import { wrk, type WrkResult } from "./wrk.ts";
 
 const SECONDS = Number(process.argv[2] ?? "4");
 const ROUNDS = Number(process.env.PROXY_BENCH_ROUNDS ?? "3");
-const RUNTIME = process.env.PROXY_BENCH_RUNTIME ?? "bun";
+// RUNTIME=node|bun|deno as every bench (PROXY_BENCH_RUNTIME is the older name); default: what `npx consulate` runs on.
+const RUNTIME = process.env.RUNTIME || process.env.PROXY_BENCH_RUNTIME || defaultRuntime();
 const TMP = process.env.PROXY_BENCH_TMP ?? "/tmp";
 const ROOT = join(import.meta.dir, "../..");
 const BUN = join(ROOT, "node_modules/.bin/bun");
@@ -120,6 +122,7 @@ async function main(): Promise<void> {
   ] as const;
   const results: Record<string, { direct: WrkResult[]; via: WrkResult[]; sidecarUsPerReq: number[] }> = {};
   for (const m of modes) results[m.name] = { direct: [], via: [], sidecarUsPerReq: [] };
+  console.log(runtimeBanner(RUNTIME as Runtime));
   console.log(`bench/proxy: sidecars on ${RUNTIME} pinned to CPU0; wrk, app and agent on CPU1; ${ROUNDS} rounds of ${SECONDS}s per run; ${mesh.note}`);
   for (let r = 1; r <= ROUNDS; r++) {
     for (const m of modes) {

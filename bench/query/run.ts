@@ -7,6 +7,7 @@
  * datacenter skipped, over three federated datacenters
  * (examples/federation/run.sh). Start it through bench/query/run.sh.
  */
+import { consulateArgv, runtimeBanner, sutRuntime } from "../_runtime.ts";
 import { execFileSync } from "node:child_process";
 import dgram from "node:dgram";
 import { mkdtempSync } from "node:fs";
@@ -20,7 +21,7 @@ const SECONDS = Number(env("QUERY_BENCH_SECONDS") ?? "4");
 const ROUNDS = Number(env("QUERY_BENCH_ROUNDS") ?? "3");
 const HTTP_CONC = Number(env("QUERY_BENCH_HTTP_CONC") ?? "16");
 const DNS_WINDOW = Number(env("QUERY_BENCH_DNS_WINDOW") ?? "64");
-const BUN = env("KV_BENCH_BUN") ?? "node_modules/.bin/bun";
+const RUNTIME = sutRuntime();
 const TMP = env("QUERY_BENCH_TMP") ?? mkdtempSync(join(tmpdir(), "consulate-bench-query-"));
 const HOST = "127.0.0.1";
 const PORT_BASE = Number(env("QUERY_BENCH_PORT_BASE") ?? "28700");
@@ -113,8 +114,7 @@ async function compare(label: string, plain: () => Promise<number>, query: () =>
 
 async function rates(): Promise<void> {
   const agent = startPinned(TMP, "agent", 0, [
-    BUN,
-    "src/cli/main.ts",
+    ...consulateArgv(RUNTIME),
     "agent",
     "-dev",
     "-node",
@@ -137,7 +137,8 @@ async function rates(): Promise<void> {
     await put("/v1/catalog/register", { Node: `web${i}`, Address: `10.0.0.${i}`, Service: { ID: "web", Service: "web", Port: 80 }, Check: { CheckID: "web", Name: "web", Status: "passing", ServiceID: "web" } });
   }
   await put("/v1/query", { Name: "web", Service: { Service: "web", OnlyPassing: true } }, "POST");
-  out(`agent pid ${agent.pid} on CPU0 (Bun), driver on CPU1; ${ROUNDS} interleaved rounds of ${SECONDS} s; shared machine: read ratios, not absolutes`);
+  out(runtimeBanner(RUNTIME));
+  out(`agent pid ${agent.pid} on CPU0 (${RUNTIME}), driver on CPU1; ${ROUNDS} interleaved rounds of ${SECONDS} s; shared machine: read ratios, not absolutes`);
   await compare(`HTTP (${HTTP_CONC} in flight)`, () => httpRate("/v1/health/service/web?passing"), () => httpRate("/v1/query/web/execute"), agent.pid);
   await compare(`DNS UDP A (${DNS_WINDOW} outstanding)`, () => dnsRate("web.service.consul"), () => dnsRate("web.query.consul"), agent.pid);
   await stopAll();

@@ -12,12 +12,17 @@ cd "$(dirname "$0")/../.."
 N=${1:-60000}
 REPS=${REPS:-3}
 BUN=${BUN:-$PWD/node_modules/.bin/bun}
+# The agents run on RUNTIME=node|bun|deno (default: what `npx consulate` runs on).
+mapfile -t OURS < <("$BUN" bench/runtime_cmd.ts consulate)
+[ ${#OURS[@]} -gt 0 ] || exit 2
+"$BUN" bench/runtime_cmd.ts banner
+echo "load average: $(cat /proc/loadavg)"
 TMP=$(mktemp -d /tmp/consulate-bench-tls-XXXXXX)
 PIDS=()
 cleanup() { for p in "${PIDS[@]}"; do kill "$p" 2>/dev/null || true; done; sleep 0.3; for p in "${PIDS[@]}"; do kill -9 "$p" 2>/dev/null || true; done; rm -rf "$TMP"; }
 trap cleanup EXIT INT TERM
 
-(cd "$TMP" && "$BUN" "$OLDPWD/src/cli/main.ts" tls ca create >/dev/null && "$BUN" "$OLDPWD/src/cli/main.ts" tls cert create -server >/dev/null && "$BUN" "$OLDPWD/src/cli/main.ts" tls cert create -client >/dev/null)
+(cd "$TMP" && "${OURS[@]}" tls ca create >/dev/null && "${OURS[@]}" tls cert create -server >/dev/null && "${OURS[@]}" tls cert create -client >/dev/null)
 
 # The server takes TLS and plain RPC (no verify_incoming), so both clients reach the same server.
 cat > "$TMP/server.json" <<JSON
@@ -32,7 +37,7 @@ echo '{}' > "$TMP/client-plain.json"
 
 start() { # name config args...
   local name=$1 cfg=$2; shift 2
-  taskset -c 0 "$BUN" src/cli/main.ts agent -config-file "$cfg" -node "$name" -client 127.0.0.1 -bind 127.0.0.1 -log-level warn "$@" >"$TMP/$name.log" 2>&1 &
+  taskset -c 0 "${OURS[@]}" agent -config-file "$cfg" -node "$name" -client 127.0.0.1 -bind 127.0.0.1 -log-level warn "$@" >"$TMP/$name.log" 2>&1 &
   PIDS+=($!)
 }
 start s1 "$TMP/server.json" -dev -http-port 28450 -dns-port -1 -server-port 28400 -serf-lan-port 28401 -serf-wan-port 28402

@@ -1,0 +1,97 @@
+/**
+ * The runtime a bench runs the system under test on: `RUNTIME=node|bun|deno`,
+ * by default the one `npx consulate` (bin/consulate.mjs) picks. Node runs the
+ * esbuild bundle in dist/ (built here when missing or older than src/), Bun
+ * and Deno run the TypeScript sources. The bench drivers themselves run
+ * under Bun.
+ */
+import { execFileSync } from "node:child_process";
+import { existsSync, readdirSync, statSync } from "node:fs";
+import { join, resolve } from "node:path";
+import { env } from "../src/runtime/process.ts";
+
+export const RUNTIMES = ["node", "bun", "deno"] as const;
+export type Runtime = (typeof RUNTIMES)[number];
+
+export class RuntimeChoiceError extends Error {
+  override readonly name = "RuntimeChoiceError";
+}
+
+/** The repository root (this file sits in bench/). */
+export const ROOT = resolve(import.meta.dirname ?? ".", "..");
+
+const BIN = {
+  bun: join(ROOT, "node_modules/.bin/bun"),
+  deno: join(ROOT, "node_modules/.bin/deno"),
+  node: "node",
+} as const;
+
+/**
+ * What `npx consulate` runs on: bin/consulate.mjs is a `#!/usr/bin/env node`
+ * script that stays on Node (README "Runtimes" says why), so Node.
+ */
+export function defaultRuntime(): Runtime {
+  return "node";
+}
+
+/** RUNTIME from the environment, else the default. */
+export function sutRuntime(): Runtime {
+  const asked = env("RUNTIME");
+  if (asked === undefined || asked === "") return defaultRuntime();
+  if ((RUNTIMES as readonly string[]).includes(asked)) return asked as Runtime;
+  throw new RuntimeChoiceError(`RUNTIME must be one of ${RUNTIMES.join(", ")}, not ${JSON.stringify(asked)}`);
+}
+
+/** Newest modification time under `dir` (ms). */
+function newest(dir: string): number {
+  let max = 0;
+  for (const e of readdirSync(dir, { withFileTypes: true })) {
+    const p = join(dir, e.name);
+    max = Math.max(max, e.isDirectory() ? newest(p) : statSync(p).mtimeMs);
+  }
+  return max;
+}
+
+/** Builds dist/ when it is missing or older than src/, so Node measures the code in the tree. */
+export function ensureBundle(): void {
+  const bundle = join(ROOT, "dist/consulate.mjs");
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(join(ROOT, "src"))) return;
+  execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
+}
+
+/** The command that runs the `consulate` CLI on `rt` (append its arguments). */
+export function consulateArgv(rt: Runtime): string[] {
+  if (rt === "node") {
+    ensureBundle();
+    return [BIN.node, join(ROOT, "dist/consulate.mjs")];
+  }
+  if (rt === "bun") return [BIN.bun, join(ROOT, "src/cli/main.ts")];
+  return [BIN.deno, "run", "-A", "--quiet", join(ROOT, "src/cli/main.ts")];
+}
+
+/** The command that runs a plain script (.mjs, or .ts on Bun and Deno) on `rt`. */
+export function scriptArgv(rt: Runtime, script: string): string[] {
+  if (rt === "deno") return [BIN.deno, "run", "-A", "--quiet", script];
+  return [BIN[rt], script];
+}
+
+function firstLine(cmd: string, argv: readonly string[]): string {
+  try {
+    return execFileSync(cmd, argv).toString().split("\n")[0]!.trim();
+  } catch {
+    return "unknown";
+  }
+}
+
+/** `node v20.20.2` / `bun 1.4.5` / `deno 2.9.5 (...)`. */
+export function runtimeVersion(rt: Runtime): string {
+  if (rt === "node") return `node ${firstLine(BIN.node, ["--version"])}`;
+  if (rt === "bun") return `bun ${firstLine(BIN.bun, ["--version"])}`;
+  return firstLine(BIN.deno, ["--version"]);
+}
+
+/** One line for a bench header: the runtime under test, every runtime's version, the commit. */
+export function runtimeBanner(rt: Runtime): string {
+  const all = RUNTIMES.map(runtimeVersion).join(", ");
+  return `system under test on ${rt} (${runtimeVersion(rt)}; RUNTIME=node|bun|deno, default ${defaultRuntime()}); versions: ${all}; commit ${firstLine("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}`;
+}
