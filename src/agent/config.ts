@@ -15,6 +15,7 @@ import { parseHclConfig } from "./config_hcl.ts";
 import { defaultAclSettings, mergeAclBlock } from "./config_acl.ts";
 import type { AgentAclSettings } from "./acl.ts";
 import { defaultTlsSettings, mergeAutoEncryptBlock, mergeLegacyKey, mergeTlsBlock, TlsSetupError, type TlsSettings } from "../tls/mod.ts";
+import { defaultUiSettings, mergeUiKey, type UiSettings } from "./config_ui.ts";
 import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, type NatsSettings } from "./config_nats.ts";
 import { defaultFederationSettings, FederationConfigError, type FederationSettings, mergeFederationBlock } from "../../federation/config.ts";
 
@@ -96,6 +97,8 @@ export interface AgentConfig {
   checks: unknown[];
   /** Agent TLS: the `tls` block, its older top-level keys and `auto_encrypt`. */
   tls: TlsSettings;
+  /** The web UI (`ui_config` and its older keys; on with `-dev`). */
+  ui: UiSettings;
   /** Gossip membership (`-join`, `-retry-join`, `-rejoin`, `-encrypt`, `gossip_lan`/`gossip_wan`). */
   gossip: GossipSettings;
 }
@@ -182,12 +185,13 @@ export function defaultConfig(): AgentConfig {
     services: [],
     checks: [],
     tls: defaultTlsSettings(),
+    ui: defaultUiSettings(),
     gossip: { startJoin: [], retryJoin: [], startJoinWan: [], retryJoinWan: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
   };
 }
 
 export function devConfig(): AgentConfig {
-  return { ...defaultConfig(), dev: true, server: true, bootstrap: true, logLevel: "debug", ports: { ...defaultConfig().ports, dns: 8600 } };
+  return { ...defaultConfig(), dev: true, server: true, bootstrap: true, logLevel: "debug", ports: { ...defaultConfig().ports, dns: 8600 }, ui: { ...defaultUiSettings(), enabled: true } };
 }
 
 function expect<T>(file: string, key: string, v: unknown, check: (v: unknown) => boolean, what: string): T {
@@ -361,6 +365,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "tls": tlsSetting(file, () => mergeTlsBlock(cfg.tls, v)); break;
       case "auto_encrypt": tlsSetting(file, () => mergeAutoEncryptBlock(cfg.tls, v)); break;
       default:
+        if (mergeUiKey(cfg.ui, key, v, file)) break;
         if (tlsSetting(file, () => mergeLegacyKey(cfg.tls, key, v))) break;
         throw unknownKey(file, key);
     }

@@ -312,6 +312,13 @@ async function start(
     localAgent: agent,
     ...(logger.broker ? { logs: logger.broker } : {}),
     leafCerts,
+    ui: {
+      enabled: cfg.ui.enabled,
+      contentPath: cfg.ui.contentPath,
+      dir: cfg.ui.dir,
+      metricsProxy: cfg.ui.metricsProxy,
+      dnsDomains: [cfg.domain, cfg.altDomain].filter((d) => d !== ""),
+    },
     hooks: {
       ...(hooks.onLeave ? { leave: hooks.onLeave } : {}),
       reload: async () => {

@@ -13,6 +13,7 @@ import {
   validateConfig,
 } from "../agent/mod.ts";
 import { splitUrls } from "../agent/config_nats.ts";
+import { normalizeContentPath } from "../agent/config_ui.ts";
 import { federationNatsFlag } from "../../federation/config.ts";
 import { portInUseHint } from "./agent_hints.ts";
 import { LogBroker } from "../agent/log_broker.ts";
@@ -58,6 +59,9 @@ const spec = {
   "pid-file": stringFlag("", "Path to file to store agent PID."),
   "log-level": stringFlag("", "Log level of the agent."),
   "enable-script-checks": boolFlag(false, "Enables health check scripts."),
+  ui: boolFlag(false, "Enables the built-in static web UI server."),
+  "ui-dir": stringFlag("", "Path to directory containing the web UI resources."),
+  "ui-content-path": stringFlag("", "Sets the external UI path to a string. Defaults to: /ui/"),
   "enable-local-script-checks": boolFlag(false, "Enables health check scripts from local config files."),
 } as const;
 
@@ -119,6 +123,9 @@ async function buildConfig(argv: string[]): Promise<AgentConfig> {
   }
   if (set.has("enable-script-checks")) cfg.enableScriptChecks = f["enable-script-checks"];
   if (set.has("enable-local-script-checks")) cfg.enableLocalScriptChecks = f["enable-local-script-checks"];
+  if (set.has("ui")) cfg.ui = { ...cfg.ui, enabled: f.ui };
+  if (f["ui-dir"]) cfg.ui = { ...cfg.ui, dir: f["ui-dir"] };
+  if (f["ui-content-path"]) cfg.ui = { ...cfg.ui, contentPath: normalizeContentPath(f["ui-content-path"], "-ui-content-path") };
   if (cfg.bootstrap) cfg.bootstrapExpect = Math.max(cfg.bootstrapExpect, 0);
   validateConfig(cfg);
   return cfg;

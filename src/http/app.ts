@@ -42,6 +42,8 @@ import { sessionRoutes } from "./session.ts";
 import { snapshotRoutes } from "./snapshot.ts";
 import { statusRoutes } from "./status.ts";
 import { txnRoutes } from "./txn.ts";
+import { uiRoutes } from "./ui.ts";
+import { uiStaticRoutes } from "./ui_static.ts";
 import { CheckDefinitionError, CheckErrorCode } from "../agent/checks/mod.ts";
 import { CAConfigError, CAUnavailableError, CertificateError, RateLimitedError, SignRequestError } from "../connect/errors.ts";
 import { InvalidAgentRequestError, UnknownCheckError, UnknownServiceError } from "../agent/errors.ts";
@@ -121,6 +123,8 @@ export function createApp(api: ApiContext): Hono {
   preparedQueryRoutes(app, api);
   aclRoutes(app, api);
   agentTokenRoutes(app, api);
+  uiRoutes(app, api);
+  uiStaticRoutes(app, api);
   missingParamRoutes(app);
 
   app.notFound((c) => c.text(`404 page not found`, 404));

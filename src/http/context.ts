@@ -12,6 +12,7 @@ import type { GossipPool } from "../gossip/mod.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { parseJsonPreservingBigInts, toJson } from "../structs/json.ts";
 import type { AgentAcl } from "../agent/acl.ts";
+import type { UiOptions } from "./ui.ts";
 
 export interface AgentInfo {
   readonly nodeName: string;
@@ -108,6 +109,8 @@ export interface ApiContext {
   readonly leafCerts?: LeafCerts;
   /** Other datacenters (a federated server agent); absent when not federated. */
   readonly federation?: FederationApi;
+  /** The web UI (`ui_config`); absent: no UI, as with `ui_config.enabled = false`. */
+  readonly ui?: UiOptions;
   /** Per-endpoint request timings for `/v1/agent/metrics`; createApp makes one when absent. */
   readonly metrics?: RequestMetrics;
 }

@@ -27,6 +27,8 @@ import type { CAConfigUpdate } from "../server/ca_manager.ts";
 import type { PreparedQuery } from "../structs/prepared_query.ts";
 import type { ExecuteArgs, ExecuteRemoteArgs, ExecuteReply } from "../query/execute.ts";
 import type { CompiledChain } from "../connect/discoverychain/mod.ts";
+import type { NodeInfo, NodesWithGateways, ServiceInfo } from "../state/ui_read.ts";
+import type { ServiceTopologyReply } from "../server/endpoints/ui.ts";
 
 /** Consul's structs.SignedResponse: the certificate, the Connect CA roots, the agent CA(s) and whether servers are checked by name. */
 export interface AutoEncryptSigned {
@@ -208,6 +210,11 @@ export interface Endpoints {
   "Internal.EventFire": E<{ readonly Name: string; readonly Payload: Uint8Array }, true>;
   /** List, install, use or remove a gossip key on every ring the server is in (WAN first, then LAN). */
   "Internal.KeyringOperation": E<{ readonly Operation: KeyringOp; readonly Key: string; readonly LocalOnly: boolean }, KeyringEntry[]>;
+  /** The web UI's whole-catalog reads (Consul's Internal.ServiceDump, NodeDump/NodeInfo, GatewayServiceDump, ServiceTopology). */
+  "Internal.ServiceDump": E<Empty, QueryReply<NodesWithGateways>>;
+  "Internal.NodeDump": E<{ readonly Node?: string }, QueryReply<NodeInfo[]>>;
+  "Internal.GatewayServiceDump": E<{ readonly ServiceName: string }, QueryReply<ServiceInfo[]>>;
+  "Internal.ServiceTopology": E<{ readonly ServiceName: string; readonly ServiceKind: string }, QueryReply<ServiceTopologyReply>>;
   "Internal.DNSLookup": E<{ readonly Ops: readonly DnsLookupOp[] }, QueryReply<DnsLookupAnswer[]>>;
 
   /** Queues a node's LAN coordinate for the next batch; "invalid coordinate" / "incompatible coordinate" when it is unusable. */

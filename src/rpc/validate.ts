@@ -200,6 +200,9 @@ const validators: Partial<Record<Method, Check>> = {
   "Txn.Apply": obj({ Ops: arr(txnOp) }),
   "Txn.Read": obj({ Ops: arr(txnOp) }),
   "Internal.DNSLookup": obj({ Ops: arr(dnsOp) }),
+  "Internal.NodeDump": obj({ Node: optional(str) }),
+  "Internal.GatewayServiceDump": obj({ ServiceName: str }),
+  "Internal.ServiceTopology": obj({ ServiceName: str, ServiceKind: str }),
   "Internal.KeyringOperation": obj({ Operation: oneOf(["list", "install", "use", "remove"]), Key: str, LocalOnly: bool }),
   "Internal.EventFire": obj({ Name: str, Payload: (v, p) => void (!(v instanceof Uint8Array) && fail(p, "bytes")) }),
   // Non-finite numbers cannot cross the wire; the endpoint refuses NaN and infinities from in-process callers.

@@ -86,7 +86,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReqLen?: number } = {}): Promise<Harness> {
+export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReqLen?: number; ui?: ApiContext["ui"] } = {}): Promise<Harness> {
   const clock = new FakeClock();
   const server = new Server({
     datacenter: DC,
@@ -123,6 +123,7 @@ export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReq
       txnMaxOps: 128,
     },
     authorizer,
+    ...(options.ui ? { ui: options.ui } : {}),
   };
   const app = createApp(api);
   const url = (path: string) => `http://consul.test${path}`;

@@ -217,6 +217,27 @@ export const ENFORCE: { readonly [M in Method]?: Rule<M> } = {
 
   "Internal.EventFire": { check: (a, r) => demand(a, "event", "write", r.Name.replace(/^consul:event:/, "")) },
   "Internal.KeyringOperation": { check: (a, r) => demand(a, "keyring", r.Operation === "list" ? "read" : "write") },
+  // The UI dumps show what the token may read: instances (node and service read), nodes with their visible services and checks.
+  "Internal.ServiceDump": {
+    filter: (a, v) => ({
+      Nodes: keep(v.Nodes, (r) => nodeOk(a, r.Node) && serviceOk(a, r.Service.Service)).map((r) => ({ ...r, Checks: r.Checks.filter((c) => checkOk(a, c)) })),
+      Gateways: keep(v.Gateways, (g) => serviceOk(a, g.Gateway.Name) && serviceOk(a, g.Service.Name)),
+    }),
+  },
+  "Internal.NodeDump": {
+    filter: (a, v) => keep(v, (n) => nodeOk(a, n)).map((n) => ({ ...n, Services: keep(n.Services, (s) => serviceOk(a, s.Service)), Checks: keep(n.Checks, (c) => checkOk(a, c)) })),
+  },
+  "Internal.GatewayServiceDump": {
+    check: (a, r) => demand(a, "service", "read", r.ServiceName),
+    filter: (a, v) => keep(v, (i) => (i.Node === null || nodeOk(a, i.Node)) && serviceOk(a, i.GatewayService?.Service.Name ?? i.Service?.Service ?? "")),
+  },
+  "Internal.ServiceTopology": {
+    check: (a, r) => demand(a, "service", "read", r.ServiceName),
+    filter: (a, v) => {
+      const ok = (r: { Node: Node; Service: NodeService }) => nodeOk(a, r.Node) && serviceOk(a, r.Service.Service);
+      return { ...v, Upstreams: keep(v.Upstreams, ok), Downstreams: keep(v.Downstreams, ok) };
+    },
+  },
   "Internal.DNSLookup": { filter: (a, v) => v.map((answer) => dnsAnswerOk(a, answer)) },
 
   "Coordinate.Update": { check: (a, r) => demand(a, "node", "write", r.Node) },

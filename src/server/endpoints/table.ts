@@ -23,6 +23,7 @@ import * as session from "./session.ts";
 import * as snapshot from "./snapshot.ts";
 import * as status from "./status.ts";
 import * as txn from "./txn.ts";
+import * as ui from "./ui.ts";
 import type { Server } from "../server.ts";
 import type { ArgsOf, MaybePromise, Method, ReplyOf, RequestOptions } from "../../rpc/types.ts";
 
@@ -86,6 +87,10 @@ const unguarded: EndpointTable = {
   "Status.Ping": () => true,
 
   "Internal.DNSLookup": dnsLookup,
+  "Internal.ServiceDump": ui.serviceDumpAll,
+  "Internal.NodeDump": ui.nodeDumpAll,
+  "Internal.GatewayServiceDump": ui.gatewayDump,
+  "Internal.ServiceTopology": ui.serviceTopology,
   "Internal.EventFire": eventFire,
   "Internal.KeyringOperation": keyringOperation,
 
