@@ -122,6 +122,8 @@ function validateServiceGraph(lookup: EntryLookup, kind: string, name: string, e
     case "http-route":
     case "tcp-route":
     case "inline-certificate":
+    case "file-system-certificate":
+    case "jwt-provider":
     case "terminating-gateway":
       return;
     case "proxy-defaults":

@@ -9,7 +9,9 @@ import { decodeWithSchema, formatDecodeErrors, formatMultiError } from "./decode
 import { encodeWithSchema } from "./encode.ts";
 import { chainTargets, serviceResolver, serviceRouter, serviceSplitter } from "./kinds/chain.ts";
 import { proxyDefaults, serviceDefaults } from "./kinds/defaults.ts";
-import { apiGateway, httpRoute, inlineCertificate, ingressGateway, tcpRoute, terminatingGateway } from "./kinds/gateways.ts";
+import { apiGateway, fileSystemCertificate, httpRoute, inlineCertificate, tcpRoute } from "./kinds/apigw.ts";
+import { ingressGateway, terminatingGateway } from "./kinds/gateways.ts";
+import { jwtProvider } from "./kinds/jwt.ts";
 import { serviceIntentions } from "./kinds/intentions.ts";
 import type { EntryBody, KindDef } from "./kinds/kind.ts";
 import { exportedServices, mesh } from "./kinds/mesh.ts";
@@ -30,6 +32,8 @@ export const ConfigEntryKind = {
   HTTPRoute: "http-route",
   TCPRoute: "tcp-route",
   InlineCertificate: "inline-certificate",
+  FileSystemCertificate: "file-system-certificate",
+  JWTProvider: "jwt-provider",
 } as const;
 export type ConfigEntryKind = (typeof ConfigEntryKind)[keyof typeof ConfigEntryKind];
 
@@ -49,6 +53,8 @@ const KINDS: ReadonlyMap<string, KindDef> = new Map(
     httpRoute,
     tcpRoute,
     inlineCertificate,
+    fileSystemCertificate,
+    jwtProvider,
   ].map((k) => [k.kind, k]),
 );
 

@@ -10,6 +10,7 @@ import { ACL_DISABLED, type AclSettings, builtinPolicies, builtinTokens, ServerA
 import { type Clock, systemClock } from "./clock.ts";
 import type { ClusterRole, RaftPeer } from "./cluster_role.ts";
 import { AclTokenReaper } from "./acl_reaper.ts";
+import { GatewayController } from "./gateway_controller.ts";
 import { Leadership } from "./leadership.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { GossipPool } from "../gossip/mod.ts";
@@ -80,6 +81,8 @@ export class Server {
   readonly acl: ServerAcl;
   /** Deletes expired tokens while this server leads. */
   private readonly aclReaper: AclTokenReaper;
+  /** Writes the Status of api-gateway and route entries (a leader duty). */
+  readonly gatewayController: GatewayController;
 
   /** Whether this server runs the leader-only duties now (always, for a single server). */
   readonly leadership: Leadership;
@@ -117,6 +120,7 @@ export class Server {
       reapsGlobal: () => this.acl.isPrimary(),
       deleteTokens: (ids) => this.leaderWrite({ Type: MessageType.ACLTokenDelete, Now: this.clock.now(), Op: "token-delete", AccessorIDs: ids }),
     });
+    this.gatewayController = new GatewayController({ state: this.state, clock: this.clock, isLeader: () => this.isLeader(), write: (cmd) => this.mustWrite(cmd) });
     this.ca = new CAManager(
       { state: this.state, clock: this.clock, datacenter: config.datacenter, writeIndexed: (cmd) => this.writeIndexed(cmd) },
       config.connect,
@@ -157,6 +161,7 @@ export class Server {
       // CA bootstrap, rotation and pruning follow the lease (a new leader starts them once fenced).
       this.leadership.onChange((leader) => {
         if (leader) {
+          this.gatewayController.poke();
           void this.ca.start();
           void this.initializeAcl().catch(() => {});
         } else this.ca.stop();
@@ -165,6 +170,7 @@ export class Server {
     } else {
       await Promise.all([this.ca.start(), this.initializeAcl()]);
     }
+    this.gatewayController.poke();
   }
 
   /**
@@ -324,6 +330,7 @@ export class Server {
     if (this.stopped) return;
     this.stopped = true;
     this.ca.stop();
+    this.gatewayController.stop();
 
     this.leadership.lose();
     await this.cluster?.stop(false).catch(() => {});
@@ -338,6 +345,7 @@ export class Server {
   }
 
   private afterApply(cmd: Command): void {
+    if (cmd.Type === MessageType.ConfigEntry || cmd.Type === MessageType.Restore) this.gatewayController.poke();
     if (cmd.Type === MessageType.Restore) {
       this.armAllSessions();
       // The restored state holds another fence: fence again to keep leading.

@@ -70,8 +70,12 @@ export type TxnOp =
   | { Service: { Verb: string; Node: string; Service: NonNullable<RegisterRequest["Service"]>; Index: number } }
   | { Check: { Verb: string; Check: RegisterRequest["Checks"][number]; Index: number } };
 
-/** Consul's ConfigEntryOp; `Index` is the CAS index of the -cas ops. */
-export type ConfigEntryOp = "upsert" | "upsert-cas" | "delete" | "delete-cas";
+/**
+ * Consul's ConfigEntryOp; `Index` is the CAS index of the -cas ops.
+ * `upsert-status-cas` (Consul's ConfigEntryUpsertWithStatusCAS) is the
+ * gateway controller's: it replaces only the stored entry's Status.
+ */
+export type ConfigEntryOp = "upsert" | "upsert-cas" | "delete" | "delete-cas" | "upsert-status-cas";
 export interface ConfigEntryCommand {
   readonly Type: typeof MessageType.ConfigEntry;
   readonly Now: number;

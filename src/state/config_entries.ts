@@ -56,11 +56,16 @@ function intentionsUpdateOver(next: EntryBody, prev: EntryBody): void {
   });
 }
 
+/** Kinds whose Status belongs to the gateway controller (Consul's ControlledConfigEntry). */
+const CONTROLLED_KINDS = new Set(["api-gateway", "http-route", "tcp-route"]);
+
 /** Upserts an entry: keeps CreateIndex, runs the graph checks, bumps the table. */
-function ensureEntry(ctx: WriteContext, entry: EntryBody): void {
+function ensureEntry(ctx: WriteContext, entry: EntryBody, keepStatus = true): void {
   const key = configKey(entry.Kind, entry.Name);
   const existing = ctx.t.configEntries.get(key);
   if (existing && entry.Kind === "service-intentions") intentionsUpdateOver(entry, existing.Entry);
+  // A user's write never sets the status: the stored one stays (none for a new entry).
+  if (keepStatus && CONTROLLED_KINDS.has(entry.Kind)) entry.Status = existing?.Entry.Status ?? {};
   try {
     validateInGraph(configLookup(ctx.t), entry.Kind, entry.Name, entry, existing?.Entry ?? null);
   } catch (err) {
@@ -118,6 +123,13 @@ export function applyConfigEntry(ctx: WriteContext, cmd: ConfigEntryCommand): bo
       if (!existing || existing.ModifyIndex !== (cmd.Index ?? 0)) return false;
       deleteEntry(ctx, entry.Kind, entry.Name);
       return true;
+    case "upsert-status-cas": {
+      if (!existing || existing.ModifyIndex !== (cmd.Index ?? 0) || !CONTROLLED_KINDS.has(entry.Kind)) return false;
+      const next = clone(existing.Entry);
+      next.Status = entry.Status ?? {};
+      ensureEntry(ctx, next, false);
+      return true;
+    }
   }
 }
 

@@ -98,7 +98,13 @@ function configCheck(a: Authorizer, kind: string, name: string, level: "read" | 
     case "exported-services":
     case "jwt-provider":
     case "sameness-group":
+    case "http-route":
+    case "tcp-route":
+    case "inline-certificate":
+    case "file-system-certificate":
       return demand(a, "mesh", level);
+    case "api-gateway":
+      return level === "read" ? demand(a, "service", "read", name) : demand(a, "mesh", "write");
     default:
       return demand(a, "service", level, name);
   }
