@@ -305,6 +305,7 @@ async function start(
       gossipEncrypted: membership.encrypted,
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
       disableCoordinates: cfg.disableCoordinates,
+      devMode: cfg.dev,
     },
     limits: { ...cfg.limits, txnMaxOps: 128 },
     authorizer: allowAll,

@@ -1,4 +1,4 @@
-import { urlOf } from "./context.ts";
+import { isPretty, jsonText, urlOf } from "./context.ts";
 /**
  * Local service health (Consul's AgentHealthServiceByID/ByName): the HTTP
  * status carries the aggregate (200 passing, 429 warning, 503 critical or
@@ -12,7 +12,6 @@ import { HttpError } from "./errors.ts";
 import type { Agent } from "../agent/agent.ts";
 import type { CheckDef, ServiceDef } from "../agent/local_state.ts";
 import { NODE_MAINT_ID } from "../agent/maintenance.ts";
-import { toJson } from "../structs/json.ts";
 
 /** api.HealthCheckDefinition at its zero value, as the Go client marshals it. */
 const ZERO_DEFINITION = {
@@ -105,7 +104,7 @@ function wantsText(c: Context): boolean {
 
 function answer(c: Context, code: number, text: string, body: unknown): Response {
   if (wantsText(c)) return c.body(text, code as 200, { "Content-Type": "text/plain" });
-  return c.body(toJson(body, urlOf(c).searchParams.has("pretty")), code as 200, { "Content-Type": "application/json" });
+  return c.body(jsonText(body, isPretty(c)), code as 200, { "Content-Type": "application/json" });
 }
 
 export function agentHealthRoutes(app: Hono, api: ApiContext): void {

@@ -1,5 +1,6 @@
 import { setRequestToken, urlOf } from "./context.ts";
 import { redirectUnclean } from "./clean_path.ts";
+import { responseEncoding } from "./response_encoding.ts";
 import { methodCheck } from "./methods.ts";
 import { aclRoutes, agentTokenRoutes } from "./acl.ts";
 import { guardAgentRoute } from "./acl_guard.ts";
@@ -63,6 +64,7 @@ function checkErrorText(err: CheckDefinitionError): string {
 export function createApp(api: ApiContext): Hono {
   const app = new Hono();
   const requests = api.metrics ?? new RequestMetrics();
+  app.use("*", responseEncoding(api.agent.devMode ?? false));
 
   // One middleware for every request: the authorizer hook, then request metrics.
   app.use("*", async (c, next) => {

@@ -34,6 +34,8 @@ export interface AgentInfo {
   readonly defaultIntentionPolicy?: "allow" | "deny";
   /** `disable_coordinates`: the /v1/coordinate endpoints answer 401 "Coordinate support disabled". */
   readonly disableCoordinates?: boolean;
+  /** A `-dev` agent: every JSON answer is indented, as Consul's is in dev mode. */
+  readonly devMode?: boolean;
 }
 
 /** What the HTTP API shows of federation (federation/ implements it). */
@@ -157,8 +159,28 @@ export function setMeta(c: Context, meta: QueryReply<unknown>, q: QueryOptions):
   if (meta.filteredByACLs) c.header("X-Consul-Results-Filtered-By-ACLs", "true");
 }
 
+const prettyRequests = new WeakSet<Request>();
+
+/** Makes every JSON answer to this request indented (a `-dev` agent marks them all). */
+export function markPretty(c: Context): void {
+  prettyRequests.add(c.req.raw);
+}
+
+/** Whether a JSON answer is indented: `?pretty`, or a `-dev` agent. */
+export function isPretty(c: Context): boolean {
+  return prettyRequests.has(c.req.raw) || urlOf(c).searchParams.has("pretty");
+}
+
+/**
+ * A JSON body as Consul's marshalJSON writes it: compact, or indented with
+ * four spaces and ended by a newline when pretty.
+ */
+export function jsonText(body: unknown, pretty: boolean): string {
+  return pretty ? toJson(body, true) + "\n" : toJson(body);
+}
+
 export function json(c: Context, body: unknown, q?: { pretty: boolean }, status: 200 | 409 = 200): Response {
-  const text = toJson(body, q?.pretty ?? urlOf(c).searchParams.has("pretty"));
+  const text = jsonText(body, q?.pretty || isPretty(c));
   return c.body(text, status, { "Content-Type": "application/json" });
 }
 

@@ -1,10 +1,10 @@
 /** `/v1/kv/*` (Consul's agent/kvs_endpoint.go). */
 import type { Hono } from "hono";
-import { type ApiContext, json, queryOptions, readBytes, reply, urlOf } from "./context.ts";
+import { type ApiContext, isPretty, json, jsonText, queryOptions, readBytes, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { has, parseUint } from "./query.ts";
 import type { KvRow } from "../state/mod.ts";
-import { encodeBase64, toJson } from "../structs/json.ts";
+import { encodeBase64 } from "../structs/json.ts";
 import { dirEntryJson, KvVerb } from "../structs/kv.ts";
 
 /** Rejects path traversal and padded keys; Consul ≥1.21.6 no longer restricts characters. */
@@ -60,7 +60,7 @@ function entryJson(e: KvRow): string {
 }
 
 function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
-  if (pretty) return toJson(rows.map((r) => dirEntryJson(r, encodeBase64)), true);
+  if (pretty) return jsonText(rows.map((r) => dirEntryJson(r, encodeBase64)), true);
   let out = "[";
   for (let i = 0; i < rows.length; i++) out += (i > 0 ? "," : "") + entryJson(rows[i]!);
   return out + "]";
@@ -86,7 +86,7 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
     if (has(url, "recurse")) {
       return reply(c, q, api.rpc.call("KVS.List", { Key: key }, q), (rows, q) => {
         if (rows.length === 0) return c.body(null, 404);
-        return c.body(entriesBody(rows, q.pretty), 200, { "Content-Type": "application/json" });
+        return c.body(entriesBody(rows, q.pretty || isPretty(c)), 200, { "Content-Type": "application/json" });
       });
     }
     if (key === "") throw new HttpError(400, "Missing key name");
@@ -99,7 +99,7 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
           "Content-Security-Policy": "sandbox",
         });
       }
-      return c.body(entriesBody([row], q.pretty), 200, { "Content-Type": "application/json" });
+      return c.body(entriesBody([row], q.pretty || isPretty(c)), 200, { "Content-Type": "application/json" });
     });
   });
 

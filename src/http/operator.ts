@@ -1,6 +1,6 @@
 /** `/v1/operator/raft/*` (Consul's agent/operator_endpoint.go): the servers of the datacenter. */
 import type { Hono } from "hono";
-import { type ApiContext, json, queryOptions, readJson, reply, urlOf } from "./context.ts";
+import { type ApiContext, isPretty, json, jsonText, queryOptions, readJson, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { AutopilotConfigError, decodeAutopilotConfig } from "../structs/autopilot.ts";
 import { formatGoDuration, parseGoDuration } from "../structs/duration.ts";
@@ -49,7 +49,7 @@ export function operatorRoutes(app: Hono, api: ApiContext): void {
     const q = queryOptions(c, api);
     const health = await api.rpc.call("Operator.ServerHealth", {}, q);
     // Consul answers 429 while the cluster is unhealthy, with the same body.
-    return c.json(health, health.Healthy ? 200 : 429);
+    return c.body(jsonText(health, isPretty(c)), health.Healthy ? 200 : 429, { "Content-Type": "application/json" });
   });
   app.get("/v1/operator/autopilot/state", async (c) => {
     const q = queryOptions(c, api);

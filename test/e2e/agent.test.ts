@@ -17,17 +17,24 @@ async function track(p: Promise<AgentProcess>): Promise<AgentProcess> {
 test("dev agent: KV, a lock through a session, blocking query, clean SIGTERM", async () => {
   const a = await track(startAgent(["-dev", "-node", "e2e-dev"]));
   const put = (path: string, body?: string) => fetch(`${a.base}${path}`, { method: "PUT", body }).then((r) => r.text());
+  // A -dev agent indents JSON and ends it with a newline, as Consul's does.
 
-  expect(await put("/v1/kv/cfg/db/url", "postgres://db")).toBe("true");
+  expect(await put("/v1/kv/cfg/db/url", "postgres://db")).toBe("true\n");
   expect(await (await fetch(`${a.base}/v1/kv/cfg/db/url?raw`)).text()).toBe("postgres://db");
+  // Over the socket, a client that accepts gzip (as Go's does by default) gets it above 1400 bytes.
+  expect(await put("/v1/kv/cfg/blob", "x".repeat(3000))).toBe("true\n");
+  const curl = Bun.spawnSync(["curl", "-s", "-D", "-", "-o", "/dev/null", "-H", "Accept-Encoding: gzip", `${a.base}/v1/kv/cfg/blob`]);
+  expect(curl.stdout.toString()).toMatch(/\r\nContent-Encoding: gzip\r\n/i);
+  const inflated = Bun.spawnSync(["curl", "-s", "--compressed", `${a.base}/v1/kv/cfg/blob`]).stdout.toString();
+  expect(inflated.startsWith('[\n    {\n        "LockIndex": 0,\n        "Key": "cfg/blob",')).toBe(true);
 
   // The agent's own node is registered with a passing serfHealth, so default sessions work.
   const self = (await (await fetch(`${a.base}/v1/health/node/e2e-dev`)).json()) as { CheckID: string; Status: string }[];
   expect(self).toEqual([expect.objectContaining({ CheckID: "serfHealth", Status: "passing" })]);
   const { ID: sid } = JSON.parse(await put("/v1/session/create", JSON.stringify({ Name: "leader", TTL: "10s" }))) as { ID: string };
   const { ID: other } = JSON.parse(await put("/v1/session/create", "{}")) as { ID: string };
-  expect(await put(`/v1/kv/service/leader?acquire=${sid}`, "me")).toBe("true");
-  expect(await put(`/v1/kv/service/leader?acquire=${other}`, "you")).toBe("false");
+  expect(await put(`/v1/kv/service/leader?acquire=${sid}`, "me")).toBe("true\n");
+  expect(await put(`/v1/kv/service/leader?acquire=${other}`, "you")).toBe("false\n");
 
   // A watcher of the lock key wakes when the holder's session is destroyed.
   const first = await fetch(`${a.base}/v1/kv/service/leader`);
@@ -38,14 +45,14 @@ test("dev agent: KV, a lock through a session, blocking query, clean SIGTERM", a
   const started = Date.now();
   const watch = fetch(`${a.base}/v1/kv/service/leader?index=${idx}&wait=20s`);
   await Bun.sleep(100);
-  expect(await put(`/v1/session/destroy/${sid}`)).toBe("true");
+  expect(await put(`/v1/session/destroy/${sid}`)).toBe("true\n");
   const woke = await watch;
   expect(Date.now() - started).toBeLessThan(5000);
   expect(Number(woke.headers.get("x-consul-index"))).toBeGreaterThan(idx);
   const [released] = (await woke.json()) as { Session?: string }[];
   expect(released!.Session).toBeUndefined();
   // Lock-delay (15s default) now keeps the other session out.
-  expect(await put(`/v1/kv/service/leader?acquire=${other}`, "you")).toBe("false");
+  expect(await put(`/v1/kv/service/leader?acquire=${other}`, "you")).toBe("false\n");
 
   expect(await a.stop()).toBe(0);
 }, 30_000);

@@ -86,7 +86,7 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReqLen?: number; ui?: ApiContext["ui"] } = {}): Promise<Harness> {
+export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReqLen?: number; ui?: ApiContext["ui"]; devMode?: boolean } = {}): Promise<Harness> {
   const clock = new FakeClock();
   const server = new Server({
     datacenter: DC,
@@ -116,6 +116,7 @@ export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReq
       version: "1.21.0",
       revision: "test",
       startedAt: Date.now(),
+      devMode: options.devMode ?? false,
     },
     limits: {
       kvMaxValueSize: options.kvMaxValueSize ?? KV_MAX,

@@ -1,0 +1,80 @@
+import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { enc, register, startHarness, type Harness } from "./_harness.ts";
+
+/** Consul's marshalJSON under ?pretty or -dev: four spaces, trailing newline. */
+describe("pretty JSON", () => {
+  let dev: Harness;
+  let plain: Harness;
+  beforeAll(async () => {
+    dev = await startHarness({ devMode: true });
+    plain = await startHarness();
+    for (const h of [dev, plain]) {
+      await h.put("/v1/kv/app/a", "1");
+      await register(h, { Node: "n1", Address: "10.0.0.1", Service: { Service: "web", Port: 80, Tags: ["v1"] } });
+    }
+  });
+  afterAll(async () => {
+    await dev.stop();
+    await plain.stop();
+  });
+
+  test("a -dev agent indents every JSON answer and ends it with a newline", async () => {
+    const text = await (await dev.get("/v1/catalog/services")).text();
+    expect(text).toBe('{\n    "consul": [],\n    "web": [\n        "v1"\n    ]\n}\n');
+    const kv = await (await dev.get("/v1/kv/app/a")).text();
+    expect(kv).toMatch(/^\[\n {4}\{\n {8}"LockIndex": 0,\n {8}"Key": "app\/a",\n {8}"Flags": 0,\n {8}"Value": "MQ==",\n/);
+    expect(kv.endsWith("}\n]\n")).toBe(true);
+    expect(await (await dev.put("/v1/kv/app/b", "2")).text()).toBe("true\n");
+    // Raw values and plain-text answers are left alone.
+    expect(await (await dev.get("/v1/kv/app/a?raw")).text()).toBe("1");
+  });
+
+  test("without -dev answers are compact unless ?pretty is given", async () => {
+    expect(await (await plain.get("/v1/catalog/services")).text()).toBe('{"consul":[],"web":["v1"]}');
+    expect(await (await plain.get("/v1/catalog/services?pretty")).text()).toBe('{\n    "consul": [],\n    "web": [\n        "v1"\n    ]\n}\n');
+    expect((await (await plain.get("/v1/kv/app/a?pretty")).text()).endsWith("}\n]\n")).toBe(true);
+    expect(await (await plain.put("/v1/kv/app/c", "3")).text()).toBe("true");
+  });
+});
+
+describe("gzip", () => {
+  let h: Harness;
+  beforeAll(async () => {
+    h = await startHarness();
+    // A listing well over gziphandler's 1400-byte minimum.
+    const ops = Array.from({ length: 60 }, (_, i) => ({ KV: { Verb: "set", Key: `big/key-${String(i).padStart(3, "0")}`, Value: enc("x".repeat(40)) } }));
+    expect((await h.put("/v1/txn", ops.slice(0, 60))).status).toBe(200);
+  });
+  afterAll(() => h.stop());
+
+  const gunzip = async (res: Response) =>
+    new TextDecoder().decode(new Uint8Array(await new Response(res.body!.pipeThrough(new DecompressionStream("gzip"))).arrayBuffer()));
+
+  test("a large answer is gzipped for a client that accepts it, byte for byte the plain one", async () => {
+    const plainRes = await h.get("/v1/kv/big/?recurse");
+    const plain = await plainRes.text();
+    expect(plain.length).toBeGreaterThan(1400);
+    expect(plainRes.headers.get("Content-Encoding")).toBeNull();
+    expect(plainRes.headers.get("Vary")).toBe("Accept-Encoding");
+    const zipped = await h.get("/v1/kv/big/?recurse", { "Accept-Encoding": "gzip, deflate" });
+    expect(zipped.status).toBe(200);
+    expect(zipped.headers.get("Content-Encoding")).toBe("gzip");
+    expect(zipped.headers.get("X-Consul-Index")).toBe(plainRes.headers.get("X-Consul-Index"));
+    expect(await gunzip(zipped)).toBe(plain);
+  });
+
+  test("small answers, q=0 and identity are sent as they are", async () => {
+    const small = await h.get("/v1/kv/big/key-001", { "Accept-Encoding": "gzip" });
+    expect(small.headers.get("Content-Encoding")).toBeNull();
+    expect(((await small.json()) as { Key: string }[])[0]!.Key).toBe("big/key-001");
+    const refused = await h.get("/v1/kv/big/?recurse", { "Accept-Encoding": "gzip;q=0, identity" });
+    expect(refused.headers.get("Content-Encoding")).toBeNull();
+    expect(((await refused.json()) as unknown[]).length).toBe(60);
+  });
+
+  test("errors stay plain text and are compressed only when large", async () => {
+    const res = await h.get("/v1/kv/", { "Accept-Encoding": "gzip" });
+    expect(res.status).toBe(400);
+    expect(await res.text()).toBe("Missing key name");
+  });
+});
