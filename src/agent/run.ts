@@ -306,6 +306,7 @@ async function start(
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
       disableCoordinates: cfg.disableCoordinates,
       devMode: cfg.dev,
+      translateWanAddrs: cfg.translateWanAddrs,
     },
     limits: { ...cfg.limits, txnMaxOps: 128 },
     authorizer: allowAll,

@@ -66,6 +66,8 @@ export function questionLabels(query: Uint8Array): string[] | null {
   return labels;
 }
 
+const anyDatacenter = (): boolean => true;
+
 export interface RunningDns {
   readonly port: number;
   stats(): DnsServerStats;
@@ -113,7 +115,8 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
     const stale = { allowStale: config.allowStale, maxStaleMs: config.maxStaleMs };
     handle = async (query, transport, remoteAddress) => {
       try {
-        return await resolveOverRpc(rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress), stale, config.nodeName);
+        // Any datacenter is asked of our servers, which forward it there (or answer "No path to datacenter": NXDOMAIN).
+        return await resolveOverRpc(rpc, config.datacenter, (lookup) => handleDns(query, { config, lookup, recursor, transport }, remoteAddress), stale, config.nodeName, anyDatacenter);
       } catch {
         // No server answered: SERVFAIL, as Consul's DNS does when its RPC fails.
         return servfail(query);

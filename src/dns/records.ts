@@ -9,9 +9,9 @@ import type { Rr, SoaRecord, TxtRecord } from "./message.ts";
 import { rfc1464 } from "./names.ts";
 import { RType } from "./wire.ts";
 import type { Node, ServiceAddress } from "../structs/catalog.ts";
+import { Accept, translateNodeAddr, translateServiceAddr, translateServicePortFor } from "../structs/translate_addr.ts";
 
-/** Which address families an answer can use (dnsutil.TranslateAddressAccept). */
-export const Accept = { Domain: 1, IPv4: 2, IPv6: 4, Any: ~0 } as const;
+export { Accept } from "../structs/translate_addr.ts";
 
 export function acceptFor(qtype: number): number {
   if (qtype === RType.A) return Accept.Domain | Accept.IPv4;
@@ -19,48 +19,20 @@ export function acceptFor(qtype: number): number {
   return Accept.Any;
 }
 
-function chooseAddress(accept: number, def: string, v4: string, v6: string): string {
-  if (accept & Accept.IPv6 && v6 !== "") return v6;
-  if (accept & Accept.IPv4 && v4 !== "") return v4;
-  // Any non-zero accept has a bit in common with Any, so a default always wins here.
-  if (def !== "") return def;
-  return "";
-}
-
 function useWan(cfg: DnsConfig, dc: string): boolean {
   return cfg.translateWanAddrs && dc.toLowerCase() !== cfg.datacenter;
 }
 
 export function translateNodeAddress(cfg: DnsConfig, dc: string, node: Node, accept: number): string {
-  const tagged = node.TaggedAddresses ?? {};
-  let def = node.Address;
-  let v4 = tagged.lan_ipv4 ?? "";
-  let v6 = tagged.lan_ipv6 ?? "";
-  if (useWan(cfg, dc)) {
-    if (tagged.wan !== undefined) def = tagged.wan;
-    if (tagged.wan_ipv4 !== undefined) v4 = tagged.wan_ipv4;
-    if (tagged.wan_ipv6 !== undefined) v6 = tagged.wan_ipv6;
-  }
-  return chooseAddress(accept, def, v4, v6);
+  return translateNodeAddr(useWan(cfg, dc), node, accept);
 }
 
 export function translateServiceAddress(cfg: DnsConfig, dc: string, address: string, tagged: Record<string, ServiceAddress> | undefined, accept: number): string {
-  const t = tagged ?? {};
-  let def = address;
-  let v4 = t.lan_ipv4?.Address ?? "";
-  let v6 = t.lan_ipv6?.Address ?? "";
-  if (useWan(cfg, dc)) {
-    if (t.wan) def = t.wan.Address;
-    if (t.wan_ipv4) v4 = t.wan_ipv4.Address;
-    if (t.wan_ipv6) v6 = t.wan_ipv6.Address;
-  }
-  return chooseAddress(accept, def, v4, v6);
+  return translateServiceAddr(useWan(cfg, dc), address, tagged, accept);
 }
 
 export function translateServicePort(cfg: DnsConfig, dc: string, port: number, tagged: Record<string, ServiceAddress> | undefined): number {
-  const wan = tagged?.wan;
-  if (useWan(cfg, dc) && wan && wan.Port !== 0) return wan.Port;
-  return port;
+  return translateServicePortFor(useWan(cfg, dc), port, tagged);
 }
 
 /** An A or AAAA record when the question type admits the address family (makeARecord). */

@@ -6,8 +6,9 @@
  * two when an answer leads to another question, e.g. CNAME targets).
  */
 import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
+import { NoPathError } from "../rpc/errors.ts";
 import type { DnsLookupAnswer, DnsLookupOp } from "../rpc/methods.ts";
-import type { RequestOptions, Rpc } from "../rpc/types.ts";
+import type { QueryReply, RequestOptions, Rpc } from "../rpc/types.ts";
 import type { Node } from "../structs/catalog.ts";
 
 /**
@@ -72,14 +73,26 @@ export class RpcDnsLookup implements DnsLookup {
   }
 
   private async fillFrom(dc: string, ops: DnsLookupOp[]): Promise<void> {
-    let reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(dc, this.stale));
+    let reply: QueryReply<DnsLookupAnswer[]>;
+    try {
+      reply = await this.lookupIn(dc, ops, this.stale);
+    } catch (err) {
+      // Another datacenter we have no path to has nothing to offer: its names do not exist (NXDOMAIN, as Consul answers ErrNoDCPath).
+      if (!(err instanceof NoPathError) || this.knowsLocal(dc)) throw err;
+      for (const op of ops) this.answers.set(keyOf(op), nothing(op));
+      return;
+    }
     if (this.stale.allowStale && (reply.lastContact ?? 0) > this.stale.maxStaleMs) {
       // "Query results too stale, re-requesting": once more, from a server that has caught up.
       this.staleRetries++;
-      reply = await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(dc, LEADER_READS));
+      reply = await this.lookupIn(dc, ops, LEADER_READS);
     }
     const answers = reply.value;
     ops.forEach((op, i) => this.answers.set(keyOf(op), answers[i] ?? null));
+  }
+
+  private async lookupIn(dc: string, ops: DnsLookupOp[], stale: StaleReads): Promise<QueryReply<DnsLookupAnswer[]>> {
+    return await this.rpc.call("Internal.DNSLookup", { Ops: ops }, readOptions(dc, stale));
   }
 
   private knowsLocal(dc: string): boolean {
@@ -122,6 +135,18 @@ export class RpcDnsLookup implements DnsLookup {
   }
   preparedQuery(dc: string, nameOrId: string, sourceIp: string): PreparedQueryResult | null {
     return this.ask<PreparedQueryResult | null>({ Op: "preparedQuery", Dc: dc, Name: nameOrId, SourceIp: sourceIp, Agent: this.agent }, null);
+  }
+}
+
+/** The answer that says "none": an empty list, or null for a single thing. */
+function nothing(op: DnsLookupOp): DnsLookupAnswer {
+  switch (op.Op) {
+    case "virtualIp":
+    case "node":
+    case "preparedQuery":
+      return null;
+    default:
+      return [];
   }
 }
 

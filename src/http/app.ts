@@ -74,6 +74,8 @@ export function createApp(api: ApiContext): Hono {
     if (redirect) return redirect;
     const wrongMethod = methodCheck(c, url.pathname);
     if (wrongMethod) return wrongMethod;
+    // Consul's setTranslateAddr: with translate_wan_addrs on, answers say so (clients then know Address may be a WAN one).
+    if (api.agent.translateWanAddrs === true) c.header("X-Consul-Translate-Addresses", "true");
     const token = requestToken(url, c.req.raw.headers);
     if (!api.authorizer.authorize({ token, method: c.req.method, path: url.pathname })) {
       c.header("X-Consul-Default-ACL-Policy", "allow");

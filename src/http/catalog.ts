@@ -6,6 +6,7 @@ import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
+import { addressView } from "./translate_addrs.ts";
 import { serviceNodeJson } from "../structs/catalog.ts";
 import { defaultOptions } from "../rpc/mod.ts";
 import { nodeSchema, nodeServiceSchema, serviceNodeSchema } from "../filter/mod.ts";
@@ -37,7 +38,8 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     const q = queryOptions(c, api);
     return reply(c, q, api.rpc.call("Catalog.ListNodes", nearArg(url, api), q), (nodes, q) => {
       const rows = applyFilter(nodeMetaFilter(nodes, url, (n) => n.Meta), q, nodeSchema);
-      return json(c, rows.map(nodeJson), q);
+      const view = addressView(api, q.datacenter);
+      return json(c, rows.map((n) => nodeJson(view.node(n))), q);
     });
   });
 
@@ -55,7 +57,8 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     return reply(c, q, api.rpc.call("Catalog.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
-      const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(r.node, r.service));
+      const view = addressView(api, q.datacenter);
+      const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(view.node(r.node), view.service(r.service)));
       return json(c, out, q);
     });
   });
@@ -65,9 +68,10 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     const q = queryOptions(c, api);
     return reply(c, q, api.rpc.call("Catalog.NodeServices", { Node: node }, q), (v, q) => {
       if (!v) return json(c, null, q);
+      const view = addressView(api, q.datacenter);
       const services: Record<string, unknown> = {};
-      for (const s of applyFilter(v.services, q, nodeServiceSchema, (s) => nodeServiceJson(s))) services[s.ID] = nodeServiceJson(s);
-      return json(c, { Node: nodeJson(v.node), Services: services }, q);
+      for (const s of applyFilter(v.services, q, nodeServiceSchema, (s) => nodeServiceJson(s))) services[s.ID] = nodeServiceJson(view.service(s));
+      return json(c, { Node: nodeJson(view.node(v.node)), Services: services }, q);
     });
   });
 
@@ -76,8 +80,9 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     const q = queryOptions(c, api);
     return reply(c, q, api.rpc.call("Catalog.NodeServices", { Node: node }, q), (v, q) => {
       if (!v) return json(c, { Node: null, Services: [] }, q);
-      const services = applyFilter(v.services, q, nodeServiceSchema, (s) => nodeServiceJson(s)).map((s) => nodeServiceJson(s));
-      return json(c, { Node: nodeJson(v.node), Services: services }, q);
+      const view = addressView(api, q.datacenter);
+      const services = applyFilter(v.services, q, nodeServiceSchema, (s) => nodeServiceJson(s)).map((s) => nodeServiceJson(view.service(s)));
+      return json(c, { Node: nodeJson(view.node(v.node)), Services: services }, q);
     });
   });
 }

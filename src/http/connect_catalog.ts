@@ -9,8 +9,9 @@ import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
 import { nodeMetaFilter, tagFilter } from "./filters.ts";
 import { parseBoolParam } from "./query.ts";
-import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
-import { checkServiceNodeSchema, serviceNodeSchema } from "../filter/mod.ts";
+import { serviceNodeWire } from "./render.ts";
+import { addressView, checkServiceNodesJson } from "./translate_addrs.ts";
+import { serviceNodeSchema } from "../filter/mod.ts";
 import { serviceNodeJson } from "../structs/catalog.ts";
 
 function serviceParam(c: Context): string {
@@ -27,7 +28,8 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
     return reply(c, q, api.rpc.call("Catalog.ConnectServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
-      const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(r.node, r.service));
+      const view = addressView(api, q.datacenter);
+      const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(view.node(r.node), view.service(r.service)));
       return json(c, out, q);
     });
   });
@@ -41,8 +43,7 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));
-      const wire = out.map((r) => ({ Node: nodeJson(r.Node), Service: nodeServiceJson(r.Service), Checks: r.Checks }));
-      return json(c, applyFilter(wire, q, checkServiceNodeSchema), q);
+      return json(c, checkServiceNodesJson(addressView(api, q.datacenter), q, out), q);
     });
   });
 }

@@ -36,6 +36,8 @@ export interface AgentInfo {
   readonly disableCoordinates?: boolean;
   /** A `-dev` agent: every JSON answer is indented, as Consul's is in dev mode. */
   readonly devMode?: boolean;
+  /** `translate_wan_addrs`: another datacenter's nodes and services are shown with their WAN addresses (translate_addrs.ts). */
+  readonly translateWanAddrs?: boolean;
 }
 
 /** What the HTTP API shows of federation (federation/ implements it). */

@@ -5,10 +5,10 @@ import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { parseBoolParam, type QueryOptions } from "./query.ts";
-import { nodeJson, nodeServiceJson } from "./render.ts";
+import { addressView, checkServiceNodesJson } from "./translate_addrs.ts";
 import type { MaybePromise, QueryReply } from "../rpc/mod.ts";
 import type { HealthCheck } from "../structs/catalog.ts";
-import { checkServiceNodeSchema, healthCheckSchema } from "../filter/mod.ts";
+import { healthCheckSchema } from "../filter/mod.ts";
 
 const STATES = new Set(["any", "passing", "warning", "critical"]);
 
@@ -65,8 +65,7 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));
-      const wire = out.map((r) => ({ Node: nodeJson(r.Node), Service: nodeServiceJson(r.Service), Checks: r.Checks }));
-      return json(c, applyFilter(wire, q, checkServiceNodeSchema), q);
+      return json(c, checkServiceNodesJson(addressView(api, q.datacenter), q, out), q);
     });
   });
 }

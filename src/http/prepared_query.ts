@@ -4,6 +4,7 @@ import { type ApiContext, json, queryOptions, readJson, reply, setMeta, urlOf } 
 import { HttpError } from "./errors.ts";
 import { parseBoolParam, type QueryOptions } from "./query.ts";
 import { nodeJson, nodeServiceJson } from "./render.ts";
+import { type AddressView, addressView } from "./translate_addrs.ts";
 import type { ExecuteArgs, ExecuteReply } from "../query/execute.ts";
 import { isPromise, type MaybePromise, type QueryReply } from "../rpc/mod.ts";
 import { decodePreparedQuery, type PreparedQuery, preparedQueryJson } from "../structs/prepared_query.ts";
@@ -55,11 +56,11 @@ function metaFields(r: QueryReply<unknown>, q: QueryOptions): Record<string, unk
   };
 }
 
-export function executeJson(r: QueryReply<ExecuteReply>, q: QueryOptions): Record<string, unknown> {
+export function executeJson(r: QueryReply<ExecuteReply>, q: QueryOptions, view: AddressView): Record<string, unknown> {
   const v = r.value;
   return {
     Service: v.Service,
-    Nodes: v.Nodes.map((n) => ({ Node: nodeJson(n.Node), Service: nodeServiceJson(n.Service), Checks: n.Checks })),
+    Nodes: v.Nodes.map((n) => ({ Node: nodeJson(view.node(n.Node)), Service: nodeServiceJson(view.service(n.Service)), Checks: n.Checks })),
     DNS: v.DNS,
     Datacenter: v.Datacenter,
     PeerName: v.PeerName,
@@ -104,7 +105,7 @@ export function preparedQueryRoutes(app: Hono, api: ApiContext): void {
   app.get("/v1/query/:id/execute", (c) => {
     const q = queryOptions(c, api);
     const r = api.rpc.call("PreparedQuery.Execute", executeArgs(c, api, idParam(c)), q);
-    return whole(c, q, r, (res) => executeJson(res, q));
+    return whole(c, q, r, (res) => executeJson(res, q, addressView(api, res.value.Datacenter)));
   });
 
   app.get("/v1/query/:id/explain", (c) => {

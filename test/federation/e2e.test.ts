@@ -5,11 +5,13 @@
  * domains.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { execFile } from "node:child_process";
-import { mkdtemp, rm, writeFile } from "node:fs/promises";
-import { createServer } from "node:net";
+import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
+import { type AddressInfo, createServer, type Server as NetServer } from "node:net";
+import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
+import { type AgentProcess, BUN, startAgent } from "../e2e/_agent.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
 const RUN = join(ROOT, "examples/federation/run.sh");
@@ -17,6 +19,10 @@ let baseDir = "";
 let portBase = 0;
 const http: Record<string, string> = {};
 const dns: Record<string, number> = {};
+/** A client agent in dc1 (translate_wan_addrs on), a dc3 sidecar and the app behind it: started by the tests that need them. */
+let clientAgent: AgentProcess | null = null;
+let sidecar: ChildProcess | null = null;
+let echo: NetServer | null = null;
 
 function sh(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<{ code: number; out: string }> {
   return new Promise((res) => {
@@ -86,6 +92,9 @@ beforeAll(async () => {
 }, 250_000);
 
 afterAll(async () => {
+  if (sidecar && sidecar.exitCode === null) sidecar.kill("SIGKILL");
+  echo?.close();
+  await clientAgent?.kill();
   const down = await run("down");
   if (down.code !== 0) console.error(down.out);
   await rm(baseDir, { recursive: true, force: true });
@@ -130,6 +139,62 @@ test("dig at dc1 for api.service.dc2.consul answers dc2's healthy instances only
   const health = await j<{ Service: { Port: number } }[]>("dc1", "/v1/health/service/api?dc=dc2&passing");
   expect(health.map((h) => h.Service.Port)).toEqual([8080]);
 });
+
+const dig = async (port: number, name: string, type: string) => (await sh("dig", ["+time=2", "+tries=1", "@127.0.0.1", "-p", String(port), name, type])).out;
+const digShort = async (port: number, name: string, type: string) => (await sh("dig", ["+short", "+time=2", "+tries=1", "@127.0.0.1", "-p", String(port), name, type])).out.trim();
+
+test("a client agent in dc1 answers dc2's names by forwarding to its server; translate_wan_addrs gives dc2's WAN addresses over DNS and HTTP, local ones stay LAN", async () => {
+  const dir = join(baseDir, "client-dc1");
+  await mkdir(dir, { recursive: true });
+  await writeFile(join(dir, "client.json"), JSON.stringify({ translate_wan_addrs: true }));
+  clientAgent = await startAgent(["-datacenter", "dc1", "-node", "client-dc1", "-bind", "127.0.0.1", "-data-dir", join(dir, "data"), "-config-file", join(dir, "client.json"), "-retry-join", `127.0.0.1:${portBase + 13}`]);
+  const cdns = Number(/-dns-port (\d+)/.exec(clientAgent.child.spawnargs.join(" "))![1]);
+  const edge = (dc: string, lan: string, wan: string) => ({
+    Node: `edge-${dc}`,
+    Address: lan,
+    TaggedAddresses: { lan, wan },
+    Service: { ID: "edge", Service: "edge", Port: 8080, TaggedAddresses: { lan: { Address: lan, Port: 8080 }, wan: { Address: wan.replace(/\.1$/, ".2"), Port: 18080 } } },
+    Check: { CheckID: "edge-ok", Name: "c", ServiceID: "edge", Status: "passing" },
+  });
+  expect((await put("dc2", "/v1/catalog/register", edge("dc2", "10.2.0.9", "198.51.100.1"))).status).toBe(200);
+  expect((await put("dc1", "/v1/catalog/register", edge("dc1", "10.1.0.9", "198.51.100.101"))).status).toBe(200);
+  expect((await put("dc1", "/v1/catalog/register", { Node: "vip-dc1", Address: "10.1.0.10", Service: { ID: "vip", Service: "vip", Port: 1, TaggedAddresses: { "consul-virtual": { Address: "240.0.0.7", Port: 0 } } } })).status).toBe(200);
+  expect((await api("dc2", "/v1/query", { method: "POST", body: JSON.stringify({ Name: "edgeq", Service: { Service: "edge" } }) })).status).toBe(200);
+
+  // DNS: the client has no state of its own; every name goes to its server, and dc2's on to dc2.
+  const srv = await until("the client's SRV answer for dc2", async () => {
+    const out = await dig(cdns, "edge.service.dc2.consul", "SRV");
+    return out.includes("18080") ? out : null;
+  });
+  expect(srv).toMatch(/\.addr\.dc2\.consul\.\s+\d+\s+IN\s+A\s+198\.51\.100\.2\b/); // the service's WAN address and port
+  expect(await digShort(cdns, "edge.service.dc2.consul", "A")).toBe("198.51.100.2"); // the service's WAN address
+  expect(await digShort(cdns, "edge-dc2.node.dc2.consul", "A")).toBe("198.51.100.1");
+  expect(await digShort(cdns, "edgeq.query.dc2.consul", "A")).toBe("198.51.100.2");
+  expect(await digShort(cdns, "edge.service.consul", "A")).toBe("10.1.0.9"); // our own datacenter: LAN
+  expect(await dig(cdns, "edge.service.dc9.consul", "A")).toContain("status: NXDOMAIN"); // no path to dc9
+  // .virtual is per datacenter in Consul: a label after it names a peer, never a datacenter.
+  expect(await digShort(cdns, "vip.virtual.consul", "A")).toBe("240.0.0.7");
+  expect(await digShort(cdns, "vip.virtual.dc2.consul", "A")).toBe("");
+
+  // HTTP: the same translation, and Consul's header saying it is on.
+  const h = await fetch(`${clientAgent.base}/v1/health/service/edge?dc=dc2`);
+  expect(h.headers.get("X-Consul-Translate-Addresses")).toBe("true");
+  const [row] = (await h.json()) as { Node: { Address: string; TaggedAddresses: Record<string, string> }; Service: { Address: string; Port: number } }[];
+  expect([row!.Node.Address, row!.Service.Address, row!.Service.Port, row!.Node.TaggedAddresses.lan]).toEqual(["198.51.100.1", "198.51.100.2", 18080, "10.2.0.9"]);
+  const [cat] = (await (await fetch(`${clientAgent.base}/v1/catalog/service/edge?dc=dc2`)).json()) as { Address: string; ServiceAddress: string; ServicePort: number }[];
+  expect([cat!.Address, cat!.ServiceAddress, cat!.ServicePort]).toEqual(["198.51.100.1", "198.51.100.2", 18080]);
+  const q = (await (await fetch(`${clientAgent.base}/v1/query/edgeq/execute?dc=dc2`)).json()) as { Nodes: { Service: { Address: string; Port: number } }[] };
+  expect([q.Nodes[0]!.Service.Address, q.Nodes[0]!.Service.Port]).toEqual(["198.51.100.2", 18080]);
+  const [local] = (await (await fetch(`${clientAgent.base}/v1/health/service/edge`)).json()) as { Node: { Address: string }; Service: { Address: string; Port: number } }[];
+  expect([local!.Node.Address, local!.Service.Address, local!.Service.Port]).toEqual(["10.1.0.9", "", 8080]);
+  // A server without translate_wan_addrs answers dc2's LAN addresses, without the header.
+  const plain = await api("dc1", "/v1/health/service/edge?dc=dc2");
+  expect(plain.headers.get("X-Consul-Translate-Addresses")).toBeNull();
+  const [lan] = (await plain.json()) as { Node: { Address: string }; Service: { Address: string; Port: number } }[];
+  expect([lan!.Node.Address, lan!.Service.Address, lan!.Service.Port]).toEqual(["10.2.0.9", "", 8080]);
+  await clientAgent.kill();
+  clientAgent = null;
+}, 60_000);
 
 test("?dc=dc3 writes and reads reach dc3; a blocking read on dc2 made through dc1 wakes on a dc2 write", async () => {
   expect(await (await put("dc1", "/v1/kv/fed/x?dc=dc3", "three")).json()).toBe(true);
@@ -179,6 +244,96 @@ test("an intention written in dc2 goes to the primary and is enforced in dc3 wit
   const bare = await sh("openssl", ["verify", "-CAfile", join(baseDir, "roots-dc1.pem"), join(baseDir, "leaf.pem")]);
   expect(bare.code).not.toBe(0);
 });
+
+interface Leaf {
+  CertPEM: string;
+  PrivateKeyPEM: string;
+}
+const leafOf = (dc: string, service: string) => j<Leaf>(dc, `/v1/agent/connect/ca/leaf/${service}`);
+const pems = (text: string) => text.match(/-----BEGIN CERTIFICATE-----[\s\S]*?-----END CERTIFICATE-----/g) ?? [];
+let sidecarPort = 0;
+
+/** Sends a line through dc3's sidecar with `leaf` as the client: what came back ("" when the sidecar closed the connection). */
+function through(leaf: Leaf, ca: string): Promise<string> {
+  return new Promise((res) => {
+    let got = "";
+    const s = tlsConnect({ host: "127.0.0.1", port: sidecarPort, key: leaf.PrivateKeyPEM, cert: leaf.CertPEM, ca, checkServerIdentity: () => undefined }, () => s.write("ping\n"));
+    const done = () => {
+      s.destroy();
+      res(got);
+    };
+    s.on("data", (d: Buffer) => {
+      got += d.toString();
+      if (got.includes("\n")) done();
+    });
+    s.on("error", done);
+    s.on("close", done);
+    s.setTimeout(3_000, done);
+  });
+}
+const rootsPem = async (dc: string) => (await j<{ Roots: { RootCert: string }[] }>(dc, "/v1/connect/ca/roots")).Roots.map((r) => r.RootCert).join("\n");
+
+test("an intention written in dc1 is replicated to dc3 and enforced by a running dc3 sidecar on a dc2 leaf", async () => {
+  echo = createServer((c) => c.on("data", (d) => c.write(d)));
+  await new Promise<void>((r) => echo!.listen(0, "127.0.0.1", () => r()));
+  const reg = await put("dc3", "/v1/agent/service/register", { Name: "db", Port: (echo.address() as AddressInfo).port, Connect: { SidecarService: {} } });
+  expect(reg.status).toBe(200);
+  const proxy = await j<{ Port: number }>("dc3", "/v1/agent/service/db-sidecar-proxy");
+  sidecarPort = proxy.Port;
+  expect(sidecarPort).toBeGreaterThanOrEqual(portBase + 250); // from dc3's sidecar port range
+  sidecar = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "connect", "proxy", "-sidecar-for", "db", "-http-addr", http.dc3!], { stdio: "ignore" });
+  const ca = await rootsPem("dc1");
+  const web = await leafOf("dc2", "web");
+  expect((await put("dc1", "/v1/connect/intentions/exact?source=web&destination=db", { Action: "allow" })).status).toBe(200);
+  await until("web (a dc2 leaf) through dc3's sidecar", async () => (await through(web, ca)) === "ping\n", 20_000);
+  const written = Date.now();
+  expect((await put("dc1", "/v1/connect/intentions/exact?source=web&destination=db", { Action: "deny" })).status).toBe(200);
+  await until("the sidecar to refuse web", async () => (await through(web, ca)) === "", 2_000);
+  expect(Date.now() - written).toBeLessThan(2_500);
+  // Only web is refused: another dc2 service (no intention, default allow) still gets through the same sidecar.
+  expect(await through(await leafOf("dc2", "web2"), ca)).toBe("ping\n");
+}, 60_000);
+
+test("a root rotation in dc1 reaches the secondaries: new intermediates, new leaves chain to the new root, old leaves keep working", async () => {
+  const before = await j<{ ActiveRootID: string }>("dc1", "/v1/connect/ca/roots");
+  const oldDc3 = await leafOf("dc3", "web");
+  const oldDc2 = await leafOf("dc2", "web2");
+  const intermediates = (await j<{ CA: { Intermediates: number } }>("dc3", "/v1/operator/replication")).CA.Intermediates;
+  const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const der = new Uint8Array(await crypto.subtle.exportKey("pkcs8", keys.privateKey));
+  const pem = `-----BEGIN PRIVATE KEY-----\n${btoa(String.fromCharCode(...der)).replace(/.{64}/g, "$&\n")}\n-----END PRIVATE KEY-----\n`;
+  expect((await put("dc1", "/v1/connect/ca/configuration", { Provider: "consul", Config: { PrivateKey: pem } })).status).toBe(200);
+  const after = await j<{ ActiveRootID: string; Roots: { ID: string; RootCert: string }[] }>("dc1", "/v1/connect/ca/roots");
+  expect(after.ActiveRootID).not.toBe(before.ActiveRootID);
+  expect(after.Roots.map((r) => r.ID)).toContain(before.ActiveRootID); // the old root stays trusted
+  for (const dc of ["dc2", "dc3"]) {
+    await until(`${dc} on the new root`, async () => (await j<{ ActiveRootID: string }>(dc, "/v1/connect/ca/roots")).ActiveRootID === after.ActiveRootID, 10_000);
+  }
+  const ca = await until("dc3's new intermediate", async () => {
+    const r = await j<{ CA: { Intermediates: number; ActiveRootID: string } }>("dc3", "/v1/operator/replication");
+    return r.CA.Intermediates > intermediates ? r.CA : null;
+  }, 10_000);
+  expect(ca.ActiveRootID).toBe(after.ActiveRootID);
+  // A new dc3 leaf chains to the new root alone; the old dc3 leaf still verifies with the roots every datacenter serves.
+  const fresh = pems((await leafOf("dc3", `rotated-${Date.now()}`)).CertPEM);
+  await writeFile(join(baseDir, "new-root.pem"), `${after.Roots.find((r) => r.ID === after.ActiveRootID)!.RootCert}\n`);
+  await writeFile(join(baseDir, "roots-after.pem"), `${await rootsPem("dc3")}\n`);
+  const verify = async (leaf: string[], roots: string) => {
+    await writeFile(join(baseDir, "v-leaf.pem"), `${leaf[0]}\n`);
+    await writeFile(join(baseDir, "v-chain.pem"), `${leaf.slice(1).join("\n")}\n`);
+    return (await sh("openssl", ["verify", "-CAfile", join(baseDir, roots), "-untrusted", join(baseDir, "v-chain.pem"), join(baseDir, "v-leaf.pem")])).out;
+  };
+  expect(await verify(fresh, "new-root.pem")).toContain("v-leaf.pem: OK");
+  expect(await verify(pems(oldDc3.CertPEM), "roots-after.pem")).toContain("v-leaf.pem: OK");
+  // Through dc3's sidecar: an old-root dc2 leaf is still let in, and so is a new-root one once dc2 signs with its new intermediate.
+  const bundle = await rootsPem("dc3");
+  expect(await through(oldDc2, bundle)).toBe("ping\n");
+  const newDc2 = await leafOf("dc2", `web3`);
+  await writeFile(join(baseDir, "new-root.pem"), `${after.Roots.find((r) => r.ID === after.ActiveRootID)!.RootCert}\n`);
+  expect(await verify(pems(newDc2.CertPEM), "new-root.pem")).toContain("v-leaf.pem: OK");
+  await until("a new-root dc2 leaf through dc3's sidecar", async () => (await through(newDc2, bundle)) === "ping\n", 10_000);
+  sidecar?.kill("SIGTERM");
+}, 60_000);
 
 test("stopping dc2: ?dc=dc2 fails within 1 s, dc1 and dc3 keep serving; dc2 heals by itself when started", async () => {
   expect((await run("stop", "dc2")).code).toBe(0);
