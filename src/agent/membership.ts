@@ -10,7 +10,7 @@ import type { AgentConfig, GossipTimings } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { createPool, DEV_CONFIG, type GossipConfig, type GossipPool, LAN_CONFIG, WAN_CONFIG } from "../gossip/mod.ts";
 import type { ServerInfo, ServerSource } from "../rpc/router.ts";
-import { VERSION } from "../version.ts";
+import { CONSUL_VERSION, REVISION } from "../version.ts";
 import { ownNatsUrls } from "../../federation/config.ts";
 import { NATS_TAG } from "../../federation/links.ts";
 
@@ -38,7 +38,7 @@ export function memberTags(cfg: AgentConfig, nodeId: string): Record<string, str
     vsn: "2",
     vsn_min: "2",
     vsn_max: "3",
-    build: `${VERSION}:`,
+    build: `${CONSUL_VERSION}:${REVISION}`,
   };
   if (cfg.server) {
     tags.port = String(cfg.ports.server);

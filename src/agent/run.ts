@@ -26,7 +26,8 @@ import { limitPerClient, TOO_MANY_CONNECTIONS } from "../http/client_limit.ts";
 import { inProcessRpc, listenRpc, type Rpc, type RpcListener, ServerRouter } from "../rpc/mod.ts";
 import { MemberReconciler } from "../server/reconcile.ts";
 import { Server, systemClock } from "../server/mod.ts";
-import { VERSION } from "../version.ts";
+import { CONSUL_VERSION, REVISION } from "../version.ts";
+import { debugConfig } from "./debug_config.ts";
 import { reloadTls, rpcServerTls, startHttpListeners, startTls } from "./tls_setup.ts";
 import { AutoEncrypt, watchConnectRoots } from "./auto_encrypt.ts";
 import type { HttpsListener } from "../runtime/serve_tls.ts";
@@ -299,16 +300,18 @@ async function start(
       serfLanPort: cfg.ports.serfLan,
       httpPort: () => httpPort,
       server: cfg.server,
-      version: VERSION,
-      revision: "",
+      version: CONSUL_VERSION,
+      revision: REVISION,
       startedAt: Date.now(),
       gossipEncrypted: membership.encrypted,
       ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
       disableCoordinates: cfg.disableCoordinates,
       devMode: cfg.dev,
       translateWanAddrs: cfg.translateWanAddrs,
+      dataDir: cfg.dataDir,
     },
     limits: { ...cfg.limits, txnMaxOps: 128 },
+    debugConfig: () => debugConfig(cfg, { nodeId: id, advertiseAddr: advertise, httpPort }),
     authorizer: allowAll,
     acl,
     localAgent: agent,

@@ -10,7 +10,7 @@ import type { Logger } from "./logger.ts";
 import { connectNats, ServerCluster } from "../cluster/mod.ts";
 import { JetStreamLog, LocalLog, MemoryLog, type Log } from "../log/mod.ts";
 import type { ClusterRole } from "../server/cluster_role.ts";
-import { VERSION } from "../version.ts";
+import { CONSUL_VERSION } from "../version.ts";
 
 export interface ServerStorage {
   readonly log: Log;
@@ -32,7 +32,7 @@ export async function openServerStorage(cfg: AgentConfig, nodeId: string, advert
     const log = new JetStreamLog({ nc, datacenter: cfg.datacenter, replicas: cfg.nats.replicas, trailingEntries: cfg.trailingLogs });
     const cluster = await ServerCluster.open({
       nc,
-      self: { ID: nodeId, Node: cfg.nodeName, Address: `${advertise}:${cfg.ports.server}`, Datacenter: cfg.datacenter, Version: VERSION },
+      self: { ID: nodeId, Node: cfg.nodeName, Address: `${advertise}:${cfg.ports.server}`, Datacenter: cfg.datacenter, Version: CONSUL_VERSION },
       replicas: cfg.nats.replicas,
       leaseTtlMs: cfg.nats.leaseTtlMs,
       bootstrapExpect: cfg.bootstrap ? 1 : Math.max(1, cfg.bootstrapExpect),

@@ -80,7 +80,8 @@ function filterList(ok: (v: Record<string, unknown>) => boolean) {
 }
 
 export const AGENT_ROUTES: readonly RouteRule[] = [
-  { method: "GET", path: /^\/v1\/agent\/(self|host|metrics|monitor)$/, check: (g) => demand(g.authz, "agent", "read", g.node) },
+  { method: "GET", path: /^\/v1\/agent\/(self|metrics|monitor)$/, check: (g) => demand(g.authz, "agent", "read", g.node) },
+  { method: "GET", path: /^\/v1\/agent\/host$/, check: (g) => demand(g.authz, "operator", "read") },
   { method: "PUT", path: /^\/v1\/agent\/(reload|leave)$/, check: (g) => demand(g.authz, "agent", "write", g.node) },
   { method: "PUT", path: /^\/v1\/agent\/join\//, check: (g) => demand(g.authz, "agent", "write", g.node) },
   { method: "PUT", path: /^\/v1\/agent\/force-leave\//, check: (g) => demand(g.authz, "operator", "write") },

@@ -1,9 +1,10 @@
-/** `/v1/agent/self` and `/v1/agent/members` (the rest of /v1/agent comes with the agent work). */
+/** `/v1/agent/self`, `/version`, `/host` and `/members` (the rest of /v1/agent is in the neighbouring files). */
 import type { Hono } from "hono";
 import { type ApiContext, json, urlOf } from "./context.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { agentMember } from "../gossip/mod.ts";
 import { agentStats } from "./agent_stats.ts";
+import { collectHostInfo } from "../agent/host_info.ts";
 
 /** `?filter=` selectors of `/v1/agent/members` (api.AgentMember). */
 const memberSchema: FieldSchema = {
@@ -78,7 +79,7 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
         Version: a.version,
         BuildDate: "",
       },
-      DebugConfig: {
+      DebugConfig: api.debugConfig?.() ?? {
         Datacenter: a.datacenter,
         NodeName: a.nodeName,
         NodeID: a.nodeId,
@@ -88,14 +89,23 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
         HTTPPort: a.httpPort(),
         KVMaxValueSize: api.limits.kvMaxValueSize,
         TxnMaxReqLen: api.limits.txnMaxReqLen,
+        Version: a.version,
       },
-      Coord: null,
+      // The agent's LAN coordinate, as Consul gives it (null with coordinates off).
+      Coord: a.disableCoordinates ? null : (api.lan?.coordinate() ?? null),
       Member: api.lan ? agentMember(api.lan.localMember()) : member(api),
       Stats: agentStats(api),
       Meta: {},
       xDS: null,
     });
   });
+
+  // Consul's version.GetBuildInfo: the Consul release Consulate answers as.
+  app.get("/v1/agent/version", (c) =>
+    json(c, { SHA: api.agent.revision, BuildDate: "", HumanVersion: api.agent.version, FIPS: "" }),
+  );
+
+  app.get("/v1/agent/host", async (c) => json(c, await collectHostInfo(api.agent.dataDir ?? "")));
 
   app.get("/v1/agent/members", (c) => {
     const url = urlOf(c);

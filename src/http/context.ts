@@ -34,6 +34,8 @@ export interface AgentInfo {
   readonly defaultIntentionPolicy?: "allow" | "deny";
   /** `disable_coordinates`: the /v1/coordinate endpoints answer 401 "Coordinate support disabled". */
   readonly disableCoordinates?: boolean;
+  /** The data directory (`/v1/agent/host` reports its disk); "" for none. */
+  readonly dataDir?: string;
   /** A `-dev` agent: every JSON answer is indented, as Consul's is in dev mode. */
   readonly devMode?: boolean;
   /** `translate_wan_addrs`: another datacenter's nodes and services are shown with their WAN addresses (translate_addrs.ts). */
@@ -115,6 +117,8 @@ export interface ApiContext {
   readonly federation?: FederationApi;
   /** The web UI (`ui_config`); absent: no UI, as with `ui_config.enabled = false`. */
   readonly ui?: UiOptions;
+  /** The agent's settings under Consul's RuntimeConfig names, sanitized (`DebugConfig` of /v1/agent/self). */
+  readonly debugConfig?: () => Record<string, unknown>;
   /** Per-endpoint request timings for `/v1/agent/metrics`; createApp makes one when absent. */
   readonly metrics?: RequestMetrics;
 }

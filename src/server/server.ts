@@ -23,7 +23,7 @@ import { type ApplyResult, type Command, decodeCommand, encodeCommand, type Fenc
 import { decodeSnapshot } from "../state/snapshot.ts";
 import { encodeBase64 } from "../structs/json.ts";
 import { SERF_CHECK_ID, SERF_CHECK_NAME, HealthStatus } from "../structs/catalog.ts";
-import { VERSION } from "../version.ts";
+import { CONSUL_VERSION } from "../version.ts";
 
 export interface ServerConfig {
   readonly datacenter: string;
@@ -466,7 +466,7 @@ export class Server {
           Tags: [],
           Address: "",
           TaggedAddresses: {},
-          Meta: { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: VERSION },
+          Meta: { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: CONSUL_VERSION },
           Port: this.config.serverPort,
           SocketPath: "",
           Weights: { Passing: 1, Warning: 1 },

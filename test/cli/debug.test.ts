@@ -49,12 +49,11 @@ test("debug captures agent, members, metrics per interval and logs into a .tar.g
   expect(r.out).toMatch(/==> Capture successful .* \(2\)/);
   expect(r.out).toContain(`Saved debug archive: ${out}.tar.gz`);
   expect(r.err).toContain("Unable to capture pprof");
-  // This agent has no /v1/agent/host: the command says so and goes on without host.json.
-  expect(r.err).toContain("host.json not written");
+  expect(r.err).not.toContain("host.json not written");
   expect(existsSync(out)).toBe(false);
 
   const listed = execFileSync("tar", ["-tzf", `${out}.tar.gz`]).toString().trim().split("\n");
-  for (const f of ["cap/agent.json", "cap/members.json", "cap/consul.log", "cap/index.json"]) expect(listed).toContain(f);
+  for (const f of ["cap/agent.json", "cap/host.json", "cap/members.json", "cap/consul.log", "cap/index.json"]) expect(listed).toContain(f);
   const metrics = listed.filter((f) => /^cap\/\d{4}-\d\d-\d\dT\d\d-\d\d-\d\dZ\/metrics\.json$/.test(f));
   expect(metrics.length).toBeGreaterThanOrEqual(3);
 
@@ -63,6 +62,9 @@ test("debug captures agent, members, metrics per interval and logs into a .tar.g
   execFileSync("tar", ["-xzf", `${out}.tar.gz`, "-C", extracted]);
   const self = JSON.parse(readFileSync(join(extracted, "cap/agent.json"), "utf8")) as { Config: { Version: string; NodeName: string } };
   expect(typeof self.Config.Version).toBe("string");
+  const host = JSON.parse(readFileSync(join(extracted, "cap/host.json"), "utf8")) as { Memory: { total: number }; Host: { hostname: string } };
+  expect(host.Memory.total).toBeGreaterThan(0);
+  expect(host.Host.hostname).not.toBe("");
   const index = JSON.parse(readFileSync(join(extracted, "cap/index.json"), "utf8")) as Record<string, unknown>;
   expect(index).toEqual({ Version: 1, AgentVersion: self.Config.Version, Interval: "5s", Duration: "12s", Targets: ["metrics", "logs", "host", "agent", "members"] });
   const members = JSON.parse(readFileSync(join(extracted, "cap/members.json"), "utf8")) as { Name: string }[];

@@ -22,7 +22,8 @@ test("info prints the agent's stats by section, sorted, as Consul does", async (
   expect(r.stdout).toContain("\tleader = true\n");
   expect(r.stdout).toMatch(/\tleader_addr = 127\.0\.0\.1:\d+\n/);
   expect(r.stdout).toContain("serf_lan:\n\tencrypted = false\n\tfailed = 0\n");
-  expect(r.stdout).toContain("\tversion = 0.1.0\n");
+  expect(r.stdout).toContain("\tversion = 1.22.0\n");
+  expect(r.stdout).toContain("\trevision = consulate-0.1.0\n");
 }, 60_000);
 
 test("monitor streams log lines, in JSON with -log-json, until interrupted; a bad level is refused", async () => {

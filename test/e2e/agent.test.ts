@@ -28,6 +28,20 @@ test("dev agent: KV, a lock through a session, blocking query, clean SIGTERM", a
   const inflated = Bun.spawnSync(["curl", "-s", "--compressed", `${a.base}/v1/kv/cfg/blob`]).stdout.toString();
   expect(inflated.startsWith('[\n    {\n        "LockIndex": 0,\n        "Key": "cfg/blob",')).toBe(true);
 
+  // What tools parse: Consul's version numbers, the build's revision, a coordinate, host figures.
+  const agentSelf = (await (await fetch(`${a.base}/v1/agent/self`)).json()) as { Config: { Version: string; Revision: string }; Coord: { Vec: number[] }; DebugConfig: Record<string, unknown> };
+  expect(agentSelf.Config).toMatchObject({ Version: "1.22.0", Revision: "consulate-0.1.0" });
+  expect(agentSelf.Coord.Vec).toHaveLength(8);
+  expect(agentSelf.DebugConfig).toMatchObject({ DevMode: true, NodeName: "e2e-dev", ServerMode: true, Version: "1.22.0", HTTPPort: Number(new URL(a.base).port) });
+  expect(await (await fetch(`${a.base}/v1/agent/version`)).json()).toEqual({ SHA: "consulate-0.1.0", BuildDate: "", HumanVersion: "1.22.0", FIPS: "" });
+  const host = (await (await fetch(`${a.base}/v1/agent/host`)).json()) as { Memory: { total: number; usedPercent: number }; CPU: unknown[]; Host: { os: string }; Disk: { path: string; total: number }; CollectionTime: number };
+  expect(host.Memory.total).toBeGreaterThan(0);
+  expect(host.CPU.length).toBeGreaterThan(0);
+  expect(host.Host.os).toBe("linux");
+  expect(host.Disk).toMatchObject({ path: "/" });
+  expect(host.Disk.total).toBeGreaterThan(0);
+  expect(host.CollectionTime).toBeGreaterThan(1.7e18);
+
   // The agent's own node is registered with a passing serfHealth, so default sessions work.
   const self = (await (await fetch(`${a.base}/v1/health/node/e2e-dev`)).json()) as { CheckID: string; Status: string }[];
   expect(self).toEqual([expect.objectContaining({ CheckID: "serfHealth", Status: "passing" })]);

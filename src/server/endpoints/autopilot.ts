@@ -13,7 +13,7 @@ import type { Empty } from "../../rpc/methods.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { AUTOPILOT_TABLE, autopilotConfig, MessageType } from "../../state/mod.ts";
 import { AUTOPILOT_DEFAULTS, type AutopilotConfigBody, type AutopilotConfigRow } from "../../structs/autopilot.ts";
-import { VERSION } from "../../version.ts";
+import { CONSUL_VERSION } from "../../version.ts";
 
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
@@ -59,7 +59,7 @@ export function serverHealth(s: Server): OperatorHealthReply {
     Name: p.Node,
     Address: p.Address,
     SerfStatus: "alive",
-    Version: VERSION,
+    Version: CONSUL_VERSION,
     Leader: leader !== "" && p.Address === leader,
     LastContact: "0s",
     LastTerm: 0,

@@ -1,0 +1,317 @@
+/**
+ * `DebugConfig` of `/v1/agent/self`: the agent's settings under Consul's
+ * RuntimeConfig field names, sanitized as Consul's `Sanitized()` does
+ * (tokens, keys and secrets read "hidden"; durations as Go strings). Every
+ * top-level field Consul has is present; a setting Consulate does not have
+ * carries Consul's zero value, so tools that index into it find the key.
+ */
+import type { AgentConfig } from "./config.ts";
+import { formatGoDuration } from "../structs/duration.ts";
+import { type ProtocolTls, resolveProtocol } from "../tls/mod.ts";
+import { CONSUL_VERSION, REVISION } from "../version.ts";
+
+const HIDDEN = "hidden";
+const hide = (secret: string): string => (secret === "" ? "" : HIDDEN);
+const dur = (ms: number | null | undefined): string => formatGoDuration(ms ?? 0);
+
+export interface DebugRuntime {
+  readonly nodeId: string;
+  readonly advertiseAddr: string;
+  readonly httpPort: number;
+}
+
+function tlsBlock(p: ProtocolTls): Record<string, unknown> {
+  return {
+    CAFile: p.caFile,
+    CAPath: p.caPath,
+    CertFile: p.certFile,
+    CipherSuites: [...p.cipherSuites],
+    KeyFile: hide(p.keyFile),
+    TLSMinVersion: p.tlsMinVersion,
+    VerifyIncoming: p.verifyIncoming,
+    VerifyOutgoing: p.verifyOutgoing,
+    VerifyServerHostname: p.verifyServerHostname,
+    UseAutoCert: false,
+  };
+}
+
+function gossip(t: AgentConfig["gossip"]["lan"]): Record<string, unknown> {
+  return {
+    GossipNodes: t.gossipNodes ?? 0,
+    GossipInterval: dur(t.gossipIntervalMs),
+    ProbeInterval: dur(t.probeIntervalMs),
+    ProbeTimeout: dur(t.probeTimeoutMs),
+    RetransmitMult: t.retransmitMult ?? 0,
+    SuspicionMult: t.suspicionMult ?? 0,
+  };
+}
+
+/** Consul's sanitized services and checks: every `Token` hidden. */
+function sanitizeDefs(defs: readonly unknown[]): unknown[] {
+  return defs.map((d) => {
+    if (typeof d !== "object" || d === null) return d;
+    const out: Record<string, unknown> = {};
+    for (const [k, v] of Object.entries(d)) out[k] = k.toLowerCase() === "token" && typeof v === "string" ? hide(v) : v;
+    return out;
+  });
+}
+
+export function debugConfig(cfg: AgentConfig, rt: DebugRuntime): Record<string, unknown> {
+  const lan = gossip(cfg.gossip.lan);
+  const wan = gossip(cfg.gossip.wan);
+  const https = resolveProtocol(cfg.tls, "https");
+  const rpc = resolveProtocol(cfg.tls, "internalRpc");
+  const grpc = resolveProtocol(cfg.tls, "grpc");
+  const acl = cfg.acl;
+  const tokens = acl.tokens as Partial<Record<string, string>>;
+  const dns = cfg.dns;
+  const addr = (port: number, scheme = "tcp") => (port > 0 ? [`${scheme}://${cfg.clientAddr}:${port}`] : []);
+  const out: Record<string, unknown> = {
+    ACLEnableKeyListPolicy: false,
+    ACLInitialManagementToken: hide(tokens.initial_management ?? ""),
+    ACLResolverSettings: {
+      ACLDefaultPolicy: acl.defaultPolicy,
+      ACLDownPolicy: acl.downPolicy,
+      ACLPolicyTTL: dur(acl.tokenTtlMs),
+      ACLRoleTTL: dur(acl.tokenTtlMs),
+      ACLTokenTTL: dur(acl.tokenTtlMs),
+      ACLsEnabled: acl.enabled,
+      Datacenter: cfg.datacenter,
+      EnterpriseMeta: {},
+      NodeName: cfg.nodeName,
+    },
+    ACLTokenReplication: false,
+    ACLTokens: {
+      ACLAgentRecoveryToken: hide(tokens.agent_recovery ?? ""),
+      ACLAgentToken: hide(tokens.agent ?? ""),
+      ACLDefaultToken: hide(tokens.default ?? ""),
+      ACLReplicationToken: hide(tokens.replication ?? ""),
+      DataDir: cfg.dataDir,
+      EnablePersistence: acl.enableTokenPersistence,
+      EnterpriseConfig: {},
+    },
+    ACLsEnabled: acl.enabled,
+    AEInterval: dur(cfg.aeIntervalMs ?? 60_000),
+    AdvertiseAddrLAN: rt.advertiseAddr,
+    AdvertiseAddrWAN: cfg.advertiseWanAddr || rt.advertiseAddr,
+    AdvertiseReconnectTimeout: "0s",
+    AllowWriteHTTPFrom: [],
+    AutoConfig: { Enabled: false, DNSSANs: [], IPSANs: [], IntroToken: "", IntroTokenFile: "", ServerAddresses: [] },
+    AutoEncryptAllowTLS: cfg.tls.autoEncrypt.allowTls,
+    AutoEncryptDNSSAN: [...cfg.tls.autoEncrypt.dnsSan],
+    AutoEncryptIPSAN: [...cfg.tls.autoEncrypt.ipSan],
+    AutoEncryptTLS: cfg.tls.autoEncrypt.tls,
+    AutoReloadConfig: false,
+    AutoReloadConfigCoalesceInterval: "1s",
+    AutopilotCleanupDeadServers: true,
+    AutopilotDisableUpgradeMigration: false,
+    AutopilotLastContactThreshold: "200ms",
+    AutopilotMaxTrailingLogs: 250,
+    AutopilotMinQuorum: 0,
+    AutopilotRedundancyZoneTag: "",
+    AutopilotServerStabilizationTime: "10s",
+    AutopilotUpgradeVersionTag: "",
+    BindAddr: cfg.bindAddr,
+    Bootstrap: cfg.bootstrap,
+    BootstrapExpect: cfg.bootstrapExpect,
+    BuildDate: "",
+    Cache: { EntryFetchMaxBurst: 2, EntryFetchRate: 1.7976931348623157e308, Logger: null },
+    CheckDeregisterIntervalMin: "1m0s",
+    CheckOutputMaxSize: 4096,
+    CheckReapInterval: dur(cfg.checkReapIntervalMs ?? 30_000),
+    CheckUpdateInterval: dur(cfg.checkUpdateIntervalMs ?? 300_000),
+    Checks: sanitizeDefs(cfg.checks),
+    ClientAddrs: [cfg.clientAddr],
+    ConfigEntryBootstrap: [],
+    ConnectCAConfig: {},
+    ConnectCAProvider: "consul",
+    ConnectEnabled: cfg.connect.enabled,
+    ConnectMeshGatewayWANFederationEnabled: false,
+    ConnectServerlessPluginEnabled: false,
+    ConnectSidecarMaxPort: cfg.ports.sidecarMaxPort,
+    ConnectSidecarMinPort: cfg.ports.sidecarMinPort,
+    ConnectTestCALeafRootChangeSpread: "0s",
+    ConsulCoordinateUpdateBatchSize: cfg.coordinates.updateBatchSize,
+    ConsulCoordinateUpdateMaxBatches: cfg.coordinates.updateMaxBatches,
+    ConsulCoordinateUpdatePeriod: dur(cfg.coordinates.updatePeriodMs),
+    ConsulRaftElectionTimeout: "0s",
+    ConsulRaftHeartbeatTimeout: "0s",
+    ConsulRaftLeaderLeaseTimeout: "0s",
+    ConsulServerHealthInterval: "2s",
+    DNSARecordLimit: dns.aRecordLimit,
+    DNSAddrs: [...addr(cfg.ports.dns), ...addr(cfg.ports.dns, "udp")],
+    DNSAllowStale: dns.allowStale,
+    DNSAltDomain: cfg.altDomain,
+    DNSCacheMaxAge: "0s",
+    DNSDisableCompression: dns.disableCompression,
+    DNSDomain: cfg.domain,
+    DNSEnableTruncate: dns.enableTruncate,
+    DNSMaxStale: dur(dns.maxStaleMs),
+    DNSNodeMetaTXT: dns.nodeMetaTxt,
+    DNSNodeTTL: dur(dns.nodeTtlMs),
+    DNSOnlyPassing: dns.onlyPassing,
+    DNSPort: cfg.ports.dns,
+    DNSRecursorStrategy: dns.recursorStrategy,
+    DNSRecursorTimeout: dur(dns.recursorTimeoutMs),
+    DNSRecursors: [...cfg.recursors],
+    DNSSOA: { Expire: dns.soa.expire, Minttl: dns.soa.minTtl, Refresh: dns.soa.refresh, Retry: dns.soa.retry },
+    DNSServiceTTL: Object.fromEntries(Object.entries(dns.serviceTtlMs).map(([k, v]) => [k, dur(v)])),
+    DNSUDPAnswerLimit: dns.udpAnswerLimit,
+    DNSUseCache: false,
+    DataDir: cfg.dataDir,
+    Datacenter: cfg.datacenter,
+    DefaultQueryTime: "5m0s",
+    DevMode: cfg.dev,
+    DisableAnonymousSignature: true,
+    DisableCoordinates: cfg.disableCoordinates,
+    DisableHTTPUnprintableCharFilter: false,
+    DisableHostNodeID: true,
+    DisableKeyringFile: false,
+    DisableRemoteExec: cfg.disableRemoteExec,
+    DisableUpdateCheck: true,
+    DiscardCheckOutput: false,
+    DiscoveryMaxStale: "0s",
+    EnableAgentTLSForChecks: false,
+    EnableCentralServiceConfig: true,
+    EnableDebug: cfg.dev,
+    EnableLocalScriptChecks: cfg.enableLocalScriptChecks || cfg.enableScriptChecks,
+    EnableRemoteScriptChecks: cfg.enableScriptChecks,
+    EncryptKey: hide(cfg.gossip.encrypt),
+    EnterpriseRuntimeConfig: {},
+    ExposeMaxPort: 21755,
+    ExposeMinPort: 21500,
+    GRPCAddrs: [],
+    GRPCPort: -1,
+    GossipLANGossipInterval: lan.GossipInterval,
+    GossipLANGossipNodes: lan.GossipNodes,
+    GossipLANProbeInterval: lan.ProbeInterval,
+    GossipLANProbeTimeout: lan.ProbeTimeout,
+    GossipLANRetransmitMult: lan.RetransmitMult,
+    GossipLANSuspicionMult: lan.SuspicionMult,
+    GossipWANGossipInterval: wan.GossipInterval,
+    GossipWANGossipNodes: wan.GossipNodes,
+    GossipWANProbeInterval: wan.ProbeInterval,
+    GossipWANProbeTimeout: wan.ProbeTimeout,
+    GossipWANRetransmitMult: wan.RetransmitMult,
+    GossipWANSuspicionMult: wan.SuspicionMult,
+    HTTPAddrs: addr(rt.httpPort),
+    HTTPBlockEndpoints: [],
+    HTTPMaxConnsPerClient: cfg.limits.httpMaxConnsPerClient,
+    HTTPMaxHeaderBytes: 0,
+    HTTPPort: rt.httpPort,
+    HTTPResponseHeaders: {},
+    HTTPSAddrs: addr(cfg.ports.https),
+    HTTPSHandshakeTimeout: "5s",
+    HTTPSPort: cfg.ports.https,
+    HTTPUseCache: true,
+    KVMaxValueSize: cfg.limits.kvMaxValueSize,
+    LeaveDrainTime: "5s",
+    LeaveOnTerm: cfg.gossip.leaveOnTerminate ?? !cfg.server,
+    Logging: {
+      EnableSyslog: false,
+      LogFilePath: "",
+      LogJSON: false,
+      LogLevel: cfg.logLevel.toUpperCase(),
+      LogRotateBytes: 0,
+      LogRotateDuration: "0s",
+      LogRotateMaxFiles: 0,
+      Name: "",
+      SyslogFacility: "LOCAL0",
+    },
+    MaxQueryTime: "10m0s",
+    NodeID: rt.nodeId,
+    NodeMeta: { ...cfg.nodeMeta },
+    NodeName: cfg.nodeName,
+    PeeringEnabled: false,
+    PidFile: cfg.pidFile,
+    PrimaryDatacenter: cfg.primaryDatacenter || cfg.datacenter,
+    PrimaryGateways: [],
+    PrimaryGatewaysInterval: "30s",
+    RPCAdvertiseAddr: `tcp://${rt.advertiseAddr}:${cfg.ports.server}`,
+    RPCBindAddr: `tcp://${cfg.bindAddr}:${cfg.ports.server}`,
+    RPCConfig: { EnableStreaming: false },
+    RPCHandshakeTimeout: dur(cfg.limits.rpcHandshakeTimeoutMs),
+    RPCHoldTimeout: "7s",
+    RPCMaxBurst: 1000,
+    RPCMaxConnsPerClient: cfg.limits.rpcMaxConnsPerClient,
+    RPCProtocol: 2,
+    RPCRateLimit: -1,
+    RaftBoltDBConfig: { NoFreelistSync: false },
+    RaftProtocol: 3,
+    RaftSnapshotInterval: "30s",
+    RaftSnapshotThreshold: cfg.snapshotThreshold,
+    RaftTrailingLogs: cfg.trailingLogs,
+    ReadReplica: false,
+    ReconnectTimeoutLAN: "0s",
+    ReconnectTimeoutWAN: "0s",
+    RejoinAfterLeave: cfg.gossip.rejoinAfterLeave,
+    RetryJoinIntervalLAN: dur(cfg.gossip.retryIntervalMs),
+    RetryJoinIntervalWAN: dur(cfg.gossip.retryIntervalMs),
+    RetryJoinLAN: [...cfg.gossip.retryJoin],
+    RetryJoinMaxAttemptsLAN: cfg.gossip.retryMax,
+    RetryJoinMaxAttemptsWAN: cfg.gossip.retryMax,
+    RetryJoinWAN: [...cfg.gossip.retryJoinWan],
+    Revision: REVISION,
+    SegmentLimit: 64,
+    SegmentName: "",
+    SegmentNameLimit: 64,
+    Segments: [],
+    SerfAdvertiseAddrLAN: `tcp://${rt.advertiseAddr}:${cfg.ports.serfLan}`,
+    SerfAdvertiseAddrWAN: cfg.server ? `tcp://${cfg.advertiseWanAddr || rt.advertiseAddr}:${cfg.ports.serfWan}` : "",
+    SerfAllowedCIDRsLAN: [],
+    SerfAllowedCIDRsWAN: [],
+    SerfBindAddrLAN: `tcp://${cfg.bindAddr}:${cfg.ports.serfLan}`,
+    SerfBindAddrWAN: cfg.server ? `tcp://${cfg.bindAddr}:${cfg.ports.serfWan}` : "",
+    SerfPortLAN: cfg.ports.serfLan,
+    SerfPortWAN: cfg.server ? cfg.ports.serfWan : -1,
+    ServerMode: cfg.server,
+    ServerName: "",
+    ServerPort: cfg.ports.server,
+    Services: sanitizeDefs(cfg.services),
+    SessionTTLMin: "10s",
+    SkipLeaveOnInt: cfg.gossip.skipLeaveOnInterrupt ?? cfg.server,
+    StartJoinAddrsLAN: [...cfg.gossip.startJoin],
+    StartJoinAddrsWAN: [...cfg.gossip.startJoinWan],
+    StaticRuntimeConfig: { EncryptVerifyIncoming: true, EncryptVerifyOutgoing: true },
+    SyncCoordinateIntervalMin: dur(cfg.coordinates.intervalMinMs),
+    SyncCoordinateRateTarget: cfg.coordinates.rateTarget,
+    TLS: {
+      AutoTLS: cfg.tls.autoEncrypt.tls,
+      Domain: cfg.domain,
+      EnableAgentTLSForChecks: false,
+      GRPC: tlsBlock(grpc),
+      HTTPS: tlsBlock(https),
+      InternalRPC: tlsBlock(rpc),
+      NodeName: cfg.nodeName,
+      ServerName: "",
+    },
+    TaggedAddresses: {},
+    Telemetry: { Disable: false, DisableHostname: false, FilterDefault: true, MetricsPrefix: "consul", AllowedPrefixes: [], BlockedPrefixes: [] },
+    TranslateWANAddrs: cfg.translateWanAddrs,
+    TxnMaxReqLen: cfg.limits.txnMaxReqLen,
+    UIConfig: {
+      ContentPath: cfg.ui.contentPath,
+      DashboardURLTemplates: { ...cfg.ui.dashboardUrlTemplates },
+      Dir: cfg.ui.dir,
+      Enabled: cfg.ui.enabled,
+      HCPEnabled: false,
+      MetricsProvider: cfg.ui.metricsProvider,
+      MetricsProviderFiles: [],
+      MetricsProviderOptionsJSON: "",
+      MetricsProxy: {
+        AddHeaders: cfg.ui.metricsProxy.addHeaders.map((h) => ({ Name: h.name, Value: hide(h.value) })),
+        BaseURL: cfg.ui.metricsProxy.baseUrl,
+        PathAllowlist: [...cfg.ui.metricsProxy.pathAllowlist],
+      },
+    },
+    UnixSocketGroup: "",
+    UnixSocketMode: "",
+    UnixSocketUser: "",
+    UseStreamingBackend: false,
+    Version: CONSUL_VERSION,
+    VersionMetadata: "",
+    VersionPrerelease: "",
+    Watches: [],
+  };
+  return out;
+}
