@@ -26,6 +26,7 @@ const SECTIONS = [
 let datacenters = [];
 /** @type {(() => void) | null} */
 let cleanup = null;
+let firstRender = true;
 
 const main = /** @type {HTMLElement} */ (document.getElementById("main"));
 const nav = /** @type {HTMLElement} */ (document.getElementById("nav"));
@@ -68,6 +69,7 @@ function renderDatacenters(dc) {
 }
 
 function renderToken() {
+  if (!settings.aclsEnabled) return replace(tokenArea);
   const token = session.token;
   replace(
     tokenArea,
@@ -104,9 +106,11 @@ function route() {
   const heading = main.querySelector("h1");
   if (heading) {
     heading.setAttribute("tabindex", "-1");
-    if (document.activeElement === document.body || document.activeElement === null || !main.contains(document.activeElement)) heading.focus({ preventScroll: true });
+    // After a navigation in the app the heading takes the focus (screen readers announce the page); a fresh load leaves it at the top.
+    if (!firstRender && (document.activeElement === document.body || document.activeElement === null || !main.contains(document.activeElement))) heading.focus({ preventScroll: true });
     document.title = `${heading.textContent} - ${r.dc} - Consulate`;
   }
+  firstRender = false;
 }
 
 dcSelect.addEventListener("change", () => {

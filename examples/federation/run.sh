@@ -64,6 +64,7 @@ CONF
   "data_dir": "$d/data",
   "bind_addr": "127.0.0.1",
   "client_addr": "127.0.0.1",
+  "ui_config": { "enabled": true },
   $log_block
   $adv_block
   "federation": { "nats": ["nats://127.0.0.1:$(nats_port "$dc")"] },

@@ -51,12 +51,19 @@ export function builtInUiDir(): Promise<string | null> {
 }
 
 /** The UI's index.html with its mount point and datacenter filled in (Consul injects its settings the same way). */
-function renderIndex(html: string, contentPath: string, datacenter: string): string {
-  const settings = JSON.stringify({ contentPath, datacenter }).replace(/</g, "\\u003c");
-  return html.replaceAll("{{CONTENT_PATH}}", contentPath).replace("{{SETTINGS}}", settings);
+function renderIndex(html: string, settings: UiPageSettings): string {
+  const json = JSON.stringify(settings).replace(/</g, "\\u003c");
+  return html.replaceAll("{{CONTENT_PATH}}", settings.contentPath).replace("{{SETTINGS}}", json);
 }
 
-async function serveFile(c: Context, root: string, rel: string, contentPath: string, datacenter: string): Promise<Response> {
+/** What the page learns from the agent that serves it (Consul injects the same: its datacenter, whether ACLs are on). */
+interface UiPageSettings {
+  readonly contentPath: string;
+  readonly datacenter: string;
+  readonly aclsEnabled: boolean;
+}
+
+async function serveFile(c: Context, root: string, rel: string, settings: UiPageSettings): Promise<Response> {
   // The app's own files are top-level names with an extension and assets/*; any other path is a page of the app (a KV key may well end in ".json").
   const isFile = rel.startsWith("assets/") || (!rel.includes("/") && /\.[a-z0-9]+$/i.test(rel));
   const file = isFile ? rel : "index.html";
@@ -71,7 +78,7 @@ async function serveFile(c: Context, root: string, rel: string, contentPath: str
   }
   const type = TYPES[ext ?? "html"] ?? "application/octet-stream";
   if (file === "index.html") {
-    return c.body(renderIndex(new TextDecoder().decode(body), contentPath, datacenter), 200, { "Content-Type": type, "Cache-Control": "no-cache" });
+    return c.body(renderIndex(new TextDecoder().decode(body), settings), 200, { "Content-Type": type, "Cache-Control": "no-cache" });
   }
   return c.body(body as Uint8Array<ArrayBuffer>, 200, { "Content-Type": type, "Cache-Control": "no-cache" });
 }
@@ -95,6 +102,6 @@ export function uiStaticRoutes(app: Hono, api: ApiContext): void {
     } catch {
       return c.text("400 bad request: invalid URL path escape", 400);
     }
-    return serveFile(c, dir, rel, base, api.agent.datacenter);
+    return serveFile(c, dir, rel, { contentPath: base, datacenter: api.agent.datacenter, aclsEnabled: api.acl?.enabled ?? false });
   });
 }

@@ -2,7 +2,7 @@
 // tokens, policies and roles pages (list, view, create, delete).
 import { api, session } from "../api.js";
 import { h, notice, replace, row, table } from "../dom.js";
-import { navigate, url } from "../router.js";
+import { navigate, settings, url } from "../router.js";
 
 const TABS = [["tokens", "Tokens"], ["policies", "Policies"], ["roles", "Roles"]];
 
@@ -13,6 +13,7 @@ export function render(main, ctx) {
   const nav = h("nav", { class: "tabs", "aria-label": "Access control views" }, TABS.map(([t, l]) => h("a", { href: url(ctx.dc, "acls", t), "aria-current": t === tab ? "page" : false }, l)));
   const body = h("div", { id: "acl-body" }, notice("info", "Loading…"));
   replace(main, h("h1", null, "Access controls"), nav, body);
+  if (!settings.aclsEnabled) return replace(body, notice("info", "ACLs are disabled on this agent: every request is allowed."));
   const fail = (err) =>
     replace(body, notice(err.status === 401 ? "info" : "error", err.status === 401 ? "ACLs are disabled in this datacenter." : err.status === 403 ? "Your token may not see this: log in with a token that has acl = \"read\"." : err.message));
   if (tab === "policies") (id ? policy(body, ctx.dc, id) : policies(body, ctx.dc)).catch(fail);

@@ -51,12 +51,19 @@ function folder(main, dc, prefix) {
     { class: "actions" },
     h("a", { class: "button primary", href: kvUrl(dc, prefix, "create") + (prefix ? "" : ""), id: "kv-create" }, "Create"),
     prefix
-      ? h("button", { type: "button", class: "danger", id: "kv-delete-folder", onclick: async () => { if (await deleteFolder(dc, prefix, msg)) navigate(kvUrl(dc, prefix.replace(/[^/]+\/$/, ""))); } }, "Delete folder")
+      ? h("button", { type: "button", class: "danger", id: "kv-delete-folder", onclick: () => mutate(async () => { if (await deleteFolder(dc, prefix, msg)) navigate(kvUrl(dc, prefix.replace(/[^/]+\/$/, ""))); }) }, "Delete folder")
       : null,
   );
   replace(main, crumbs(dc, prefix), h("h1", null, prefix ? prefix.replace(/\/$/, "").split("/").pop() + "/" : "Key/Value"), actions, msg, list);
-  const path = `/v1/kv/${prefix.split("/").map(encodeURIComponent).join("/")}`;
-  return watch(path, { keys: true, separator: "/" }, (keys) => {
+  let stop = () => {};
+  let stopped = false;
+  // A delete may empty this folder: its listing is not read while the delete runs, then found again.
+  const mutate = async (fn) => {
+    stop();
+    await fn();
+    void deepestExisting(prefix).then(start, failed);
+  };
+  const draw = (keys) => {
     const rows = (keys ?? [])
       .filter((k) => k !== prefix)
       .map((k) => {
@@ -69,16 +76,52 @@ function folder(main, dc, prefix) {
             type: "button",
             class: "danger small",
             "aria-label": `Delete ${name}`,
-            onclick: async () => {
+            onclick: () => mutate(async () => {
               if (isFolder) return void (await deleteFolder(dc, k, msg));
               if (!confirm(`Delete ${k}?`)) return;
-              await api(`/v1/kv/${k.split("/").map(encodeURIComponent).join("/")}`, { method: "DELETE" }).catch((err) => replace(msg, notice("error", err.message)));
-            },
+              await api(listPath(k), { method: "DELETE" }).catch((err) => replace(msg, notice("error", err.message)));
+            }),
           }, "Delete"),
         ], { "data-key": k });
       });
     replace(list, rows.length ? table("Keys", HEADERS, rows, { class: "list", id: "kv-table" }) : notice("info", prefix ? "This folder is empty." : "There are no keys yet."));
-  }, (err) => replace(list, notice("error", `Could not list keys: ${err.message}`)), { okStatuses: [404] });
+  };
+  const failed = (err) => replace(list, notice("error", `Could not list keys: ${err.message}`));
+  // The API answers an empty folder with 404 (which the browser logs as an error): a folder is
+  // listed once its parent's listing names it; until then the parent's listing is watched instead.
+  const start = (existing) => {
+    if (stopped) return;
+    if (existing === prefix) {
+      stop = watch(listPath(prefix), { keys: true, separator: "/" }, draw, failed, { okStatuses: [404] });
+      return;
+    }
+    draw([]);
+    stop = watch(listPath(existing), { keys: true, separator: "/" }, (keys) => {
+      if ((keys ?? []).some((k) => prefix.startsWith(k) && k.length > existing.length)) {
+        stop();
+        void deepestExisting(prefix).then(start, failed);
+      }
+    }, failed, { okStatuses: [404] });
+  };
+  void deepestExisting(prefix).then(start, failed);
+  return () => {
+    stopped = true;
+    stop();
+  };
+}
+
+const listPath = (prefix) => `/v1/kv/${prefix.split("/").map(encodeURIComponent).join("/")}`;
+
+/** The folder itself when it has keys, else its nearest ancestor that does ("" at worst: the root always lists). */
+async function deepestExisting(prefix) {
+  let existing = "";
+  for (const part of prefix.split("/").filter(Boolean)) {
+    const next = `${existing}${part}/`;
+    const res = await api(listPath(existing), { params: { keys: true, separator: "/" }, okStatuses: [404] });
+    if (!(res.data ?? []).includes(next)) return existing;
+    existing = next;
+  }
+  return existing;
 }
 
 /**
@@ -131,6 +174,8 @@ function editor(main, dc, key, creating) {
     if (err && !force && !confirm(`${err}\n\nSave anyway?`)) return;
     const isFolder = k.endsWith("/");
     const params = { flags: flagValue, cas: creating ? 0 : force ? undefined : loaded?.index };
+    // This page's own write must not read as someone else's change.
+    stopWatch();
     try {
       const res = await api(keyPath(), { method: "PUT", body: isFolder ? "" : /** @type {HTMLTextAreaElement} */ (value).value, params });
       if (res.data !== true) {
@@ -153,6 +198,7 @@ function editor(main, dc, key, creating) {
 
   async function remove() {
     if (!confirm(`Delete ${key}?`)) return;
+    stopWatch();
     try {
       await api(keyPath(), { method: "DELETE", params: { cas: loaded?.index } }).then((res) => {
         if (res.data !== true) throw new Error("the value changed since you opened it; reload before deleting");
@@ -181,10 +227,10 @@ function editor(main, dc, key, creating) {
     check();
     stopWatch();
     // Warn as soon as someone else changes the key while it is open here.
-    stopWatch = watch(keyPath(), {}, (rows, index) => {
-      if (!loaded) return;
+    const opened = loaded.index;
+    stopWatch = watch(keyPath(), {}, (rows) => {
       if (!rows) replace(msg, notice("warning", "This key was deleted since you opened it."));
-      else if (index !== loaded.index && rows[0].ModifyIndex !== loaded.index) {
+      else if (rows[0].ModifyIndex !== opened) {
         replace(msg, notice("warning", "This key changed since you opened it: saving will ask before overwriting. ", h("button", { type: "button", id: "kv-reload", onclick: () => load() }, "Load the new value")));
       }
     }, undefined, { okStatuses: [404] });

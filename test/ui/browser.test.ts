@@ -1,0 +1,397 @@
+/**
+ * The web UI in a real browser (Debian's chromium through playwright-core)
+ * against real agents: a -dev agent for the pages, the mesh and 5,000
+ * services, and two federated datacenters from examples/federation/run.sh
+ * for the datacenter switcher. Screenshots of every main page at desktop and
+ * phone width go to the folder printed at the start.
+ */
+import { afterAll, beforeAll, expect, test } from "bun:test";
+import { execFile } from "node:child_process";
+import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { createServer, type Server, connect } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import type { Browser, Page } from "playwright-core";
+import { type AgentProcess, ROOT, freePort, startAgent } from "../e2e/_agent.ts";
+import { DESKTOP, haveChromium, launch, PHONE, recordErrors } from "./_browser.ts";
+import { Client } from "../../src/api/mod.ts";
+import { lookupProxyIdForSidecar, SidecarProxy } from "../../gateways/sidecar/mod.ts";
+
+const SHOTS = process.env.UI_SCREENSHOTS ?? join(tmpdir(), `consulate-ui-screenshots-${process.pid}`);
+const cleanups: (() => Promise<unknown>)[] = [];
+let agent: AgentProcess;
+let browser: Browser;
+let page: Page;
+let errors: string[] = [];
+let fedDir = "";
+let fedPortBase = 0;
+const fed = { dc1: "", dc2: "" };
+
+const put = (base: string, path: string, body?: unknown) =>
+  fetch(base + path, { method: "PUT", body: body === undefined ? undefined : typeof body === "string" ? body : JSON.stringify(body) });
+
+async function until<T>(what: string, ms: number, probe: () => Promise<T | null | false>): Promise<{ value: T; ms: number }> {
+  const t0 = performance.now();
+  for (;;) {
+    const v = await probe().catch(() => null);
+    if (v !== null && v !== false) return { value: v as T, ms: Math.round(performance.now() - t0) };
+    if (performance.now() - t0 > ms) throw new Error(`${what}: not within ${ms} ms`);
+    await Bun.sleep(50);
+  }
+}
+
+async function shoot(name: string): Promise<void> {
+  for (const [label, size] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
+    await page.setViewportSize(size);
+    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
+  }
+  await page.setViewportSize(DESKTOP);
+}
+
+function fedRun(...args: string[]): Promise<string> {
+  return new Promise((res, rej) =>
+    execFile("bash", [join(ROOT, "examples/federation/run.sh"), ...args], { env: { ...process.env, BASE_DIR: fedDir, PORT_BASE: String(fedPortBase), DATACENTERS: "dc1 dc2" }, timeout: 120_000 }, (err, out, errOut) =>
+      err ? rej(new Error(`run.sh ${args.join(" ")}: ${out}${errOut}`)) : res(out),
+    ),
+  );
+}
+
+async function portsFree(base: number): Promise<boolean> {
+  for (const off of [0, 10, 11, 12, 13, 14, 100, 110, 111, 112, 113, 114]) {
+    const ok = await new Promise<boolean>((r) => {
+      const s = createServer();
+      s.once("error", () => r(false));
+      s.listen(base + off, "127.0.0.1", () => s.close(() => r(true)));
+    });
+    if (!ok) return false;
+  }
+  return true;
+}
+
+beforeAll(async () => {
+  if (!haveChromium) return;
+  await mkdir(SHOTS, { recursive: true });
+  console.log(`UI screenshots: ${SHOTS}`);
+  fedDir = await mkdtemp(join(tmpdir(), "consulate-ui-fed-"));
+  do fedPortBase = 20_000 + Math.floor(Math.random() * 120) * 100;
+  while (!(await portsFree(fedPortBase)));
+  // The federation starts while the -dev agent and the browser come up.
+  const federation = fedRun("up").then((out) => {
+    for (const m of out.matchAll(/DC=(dc\d) HTTP=([\d.]+:\d+)/g)) fed[m[1] as "dc1" | "dc2"] = `http://${m[2]}`;
+  });
+  cleanups.push(() => fedRun("down").then(() => rm(fedDir, { recursive: true, force: true })));
+  agent = await startAgent(["-dev", "-node", "ui-node"]);
+  cleanups.push(() => agent.stop());
+  browser = await launch();
+  cleanups.push(() => browser.close());
+  page = await browser.newPage({ viewport: DESKTOP });
+  errors = recordErrors(page);
+  await federation;
+}, 90_000);
+
+afterAll(async () => {
+  for (const c of cleanups.splice(0).reverse()) await Promise.race([c().catch(() => {}), Bun.sleep(15_000)]);
+}, 60_000);
+
+const ui = (path: string) => `${agent.base}/ui/dc1/${path}`;
+
+test.skipIf(!haveChromium)("services with passing and failing checks are listed with their health; the instances page shows checks and output", async () => {
+  await put(agent.base, "/v1/agent/service/register", { Name: "web", Port: 8080, Tags: ["v1", "blue"], Check: { CheckID: "web-ttl", Name: "web alive", TTL: "10m" } });
+  await put(agent.base, "/v1/agent/check/pass/web-ttl?note=ok");
+  await put(agent.base, "/v1/catalog/register", {
+    Node: "db-node",
+    Address: "10.0.0.9",
+    Service: { Service: "billing", Port: 5432, Tags: ["primary"] },
+    Checks: [{ CheckID: "billing-tcp", Name: "billing tcp", Status: "critical", ServiceID: "billing", Output: "dial tcp 10.0.0.9:5432: connection refused" }],
+  });
+  await page.goto(ui("services"));
+  await page.locator('tr[data-service="web"][data-health="passing"]').waitFor({ timeout: 10_000 });
+  await page.locator('tr[data-service="billing"][data-health="critical"]').waitFor();
+  expect(await page.locator('tr[data-service="web"] .tag').allTextContents()).toEqual(["blue", "v1"]);
+  await shoot("services");
+
+  // Search narrows the list and lands in the URL.
+  await page.fill("#service-search", "bill");
+  await page.locator('tr[data-service="web"]').waitFor({ state: "detached" });
+  expect(page.url()).toContain("?search=bill");
+  await page.fill("#service-search", "");
+
+  await page.click('tr[data-service="billing"] a');
+  await page.waitForURL(/\/ui\/dc1\/services\/billing\/instances$/);
+  await page.locator('li[data-check="billing-tcp"][data-status="critical"]').waitFor();
+  expect(await page.locator('li[data-check="billing-tcp"] pre.output').textContent()).toBe("dial tcp 10.0.0.9:5432: connection refused");
+  await shoot("service-instances");
+  // The back button returns to the list.
+  await page.goBack();
+  await page.waitForURL(/\/ui\/dc1\/services$/);
+  await page.locator('tr[data-service="billing"]').waitFor();
+}, 30_000);
+
+test.skipIf(!haveChromium)("a check going critical changes the open page within 2 s, without a reload", async () => {
+  await page.goto(ui("services/web/instances"));
+  await page.locator('li[data-instance="web"][data-health="passing"]').waitFor({ timeout: 10_000 });
+  await page.evaluate(() => ((window as unknown as { marker: number }).marker = 42));
+  const t0 = performance.now();
+  await put(agent.base, "/v1/agent/check/fail/web-ttl?note=" + encodeURIComponent("backend down"));
+  await page.locator('li[data-instance="web"][data-health="critical"]').waitFor({ timeout: 2_000 });
+  const ms = Math.round(performance.now() - t0);
+  console.log(`health change visible in the browser after ${ms} ms`);
+  expect(await page.evaluate(() => (window as unknown as { marker?: number }).marker)).toBe(42);
+  await put(agent.base, "/v1/agent/check/pass/web-ttl");
+  await page.locator('li[data-instance="web"][data-health="passing"]').waitFor({ timeout: 2_000 });
+}, 20_000);
+
+test.skipIf(!haveChromium)("KV: create, edit (with the changed-meanwhile warning), delete a key and a folder, each read back through the API", async () => {
+  const get = async (key: string) => {
+    const res = await fetch(`${agent.base}/v1/kv/${key}?raw`);
+    return res.status === 200 ? await res.text() : res.status;
+  };
+  await page.goto(ui("kv/"));
+  await page.click("#kv-create");
+  await page.waitForURL(/\/kv\/create$/);
+  await page.fill("#kv-key", "app/config.json");
+  await page.selectOption("#kv-lang", "json");
+  await page.fill("#kv-value", '{"replicas": 3,');
+  await page.locator("#kv-problem", { hasText: "Invalid JSON" }).waitFor();
+  await page.fill("#kv-value", '{"replicas": 3}');
+  await page.locator("#kv-problem").filter({ hasText: /^$/ }).waitFor();
+  await page.fill("#kv-flags", "7");
+  await page.click("#kv-save");
+  await page.waitForURL(/\/kv\/app\/config\.json\/edit$/);
+  expect(await get("app/config.json")).toBe('{"replicas": 3}');
+  const flags = (await (await fetch(`${agent.base}/v1/kv/app/config.json`)).json()) as { Flags: number }[];
+  expect(flags[0]!.Flags).toBe(7);
+  await shoot("kv-edit");
+
+  // Someone else changes the key while it is open: the page warns, a save does not clobber it.
+  await page.locator("#kv-value").waitFor();
+  await until("editor loaded", 5_000, async () => (await page.inputValue("#kv-value")) === '{"replicas": 3}');
+  await put(agent.base, "/v1/kv/app/config.json", '{"replicas": 5}');
+  await page.locator("#kv-messages .notice-warning").waitFor({ timeout: 5_000 });
+  await page.fill("#kv-value", '{"replicas": 4}');
+  await page.click("#kv-save");
+  await page.locator("#kv-overwrite").waitFor();
+  expect(await get("app/config.json")).toBe('{"replicas": 5}');
+  await page.click("#kv-overwrite");
+  await page.locator("#kv-messages .notice-success").waitFor();
+  expect(await get("app/config.json")).toBe('{"replicas": 4}');
+
+  // YAML is checked too.
+  await page.selectOption("#kv-lang", "yaml");
+  await page.fill("#kv-value", "a: 1\n\tb: 2");
+  await page.locator("#kv-problem", { hasText: "tab" }).waitFor();
+
+  page.once("dialog", (d) => void d.accept());
+  await page.click("#kv-delete");
+  await page.waitForURL(/\/kv\/app\/$/);
+  expect(await get("app/config.json")).toBe(404);
+
+  await put(agent.base, "/v1/kv/app/a", "1");
+  await put(agent.base, "/v1/kv/app/b/c", "2");
+  await put(agent.base, "/v1/kv/other", "3");
+  await page.goto(ui("kv/app/"));
+  await page.locator('tr[data-key="app/b/"]').waitFor();
+  await shoot("kv-folder");
+  page.once("dialog", (d) => void d.accept());
+  await page.click("#kv-delete-folder");
+  await page.waitForURL(/\/kv\/$/);
+  expect([await get("app/a"), await get("app/b/c"), await get("other")]).toEqual([404, 404, "3"]);
+}, 40_000);
+
+test.skipIf(!haveChromium)("a deny intention created in the UI makes the real sidecar refuse the next connection; the topology shows it", async () => {
+  const client = new Client({ address: `127.0.0.1:${agent.port}` });
+  const app: Server = createServer((s) => s.pipe(s));
+  await new Promise<void>((r) => app.listen(0, "127.0.0.1", () => r()));
+  cleanups.push(() => new Promise((r) => app.close(r)));
+  const appPort = (app.address() as { port: number }).port;
+  const upstream = await freePort();
+  await put(agent.base, "/v1/agent/service/register", { Name: "ledger", Port: appPort, Connect: { SidecarService: { Port: await freePort() } } });
+  await put(agent.base, "/v1/agent/service/register", { Name: "shop", Port: 1, Connect: { SidecarService: { Port: await freePort(), Proxy: { Upstreams: [{ DestinationName: "ledger", LocalBindPort: upstream }] } } } });
+  const logger = { debug() {}, info() {}, warn() {}, error() {} };
+  for (const svc of ["ledger", "shop"]) {
+    const proxy = new SidecarProxy({ client, logger, source: { kind: "registration", proxyId: await lookupProxyIdForSidecar(client, svc), agentAddress: "127.0.0.1" } });
+    await proxy.start();
+    cleanups.push(() => proxy.stop());
+  }
+  const echo = () =>
+    new Promise<string>((resolve) => {
+      const s = connect(upstream, "127.0.0.1");
+      let got = "";
+      s.setTimeout(3000, () => s.destroy());
+      s.on("connect", () => s.write("ping"));
+      s.on("data", (d) => {
+        got += d;
+        if (got === "ping") s.end();
+      });
+      s.on("close", () => resolve(got));
+      s.on("error", () => resolve(got));
+    });
+  await until("shop reaches ledger through the sidecars", 15_000, async () => (await echo()) === "ping");
+
+  await page.goto(ui("services/shop/topology"));
+  await page.locator('#topology-upstreams li[data-service="ledger"][data-allowed="true"]').waitFor({ timeout: 10_000 });
+  await page.click('#topology-upstreams li[data-service="ledger"] a.small');
+  await page.waitForURL(/\/intentions\/create\?source=shop&destination=ledger$/);
+  await page.selectOption("#ixn-mode", "deny");
+  await page.fill("#ixn-description", "shop may not call ledger");
+  await shoot("intention-form");
+  await page.click("#ixn-save");
+  await page.waitForURL(/\/intentions$/);
+  await page.locator('tr[data-intention="shop>ledger"]').waitFor();
+  const saved = (await (await fetch(`${agent.base}/v1/connect/intentions/exact?source=shop&destination=ledger`)).json()) as { Action: string; Description: string };
+  expect(saved).toMatchObject({ Action: "deny", Description: "shop may not call ledger" });
+  const refused = await until("the sidecar refuses", 5_000, async () => (await echo()) === "");
+  console.log(`deny intention enforced ${refused.ms} ms after the UI saved it`);
+
+  // Check a pair in the UI.
+  await page.fill("#check-source", "shop");
+  await page.fill("#check-destination", "ledger");
+  await page.click('#intention-check button[type="submit"]');
+  await page.locator('#check-result [data-allowed="false"]').waitFor();
+  await shoot("intentions");
+  await page.goto(ui("services/shop/topology"));
+  await page.locator('#topology-upstreams li[data-service="ledger"][data-allowed="false"]').waitFor({ timeout: 5_000 });
+  await shoot("topology");
+
+  // Edit it to L7 permissions and back to allow; the sidecar lets the next connection through.
+  await page.goto(`${ui("intentions/edit")}?source=shop&destination=ledger`);
+  await until("form loaded", 5_000, async () => (await page.inputValue("#ixn-mode")) === "deny");
+  await page.selectOption("#ixn-mode", "allow");
+  await page.click("#ixn-save");
+  await page.waitForURL(/\/intentions$/);
+  await until("the sidecar lets shop through again", 5_000, async () => (await echo()) === "ping");
+}, 60_000);
+
+test.skipIf(!haveChromium)("L7 intentions are written with their permissions", async () => {
+  await page.goto(`${ui("intentions/create")}?source=api&destination=billing`);
+  await page.selectOption("#ixn-mode", "l7");
+  await page.selectOption('[name="perm-action"]', "deny");
+  await page.selectOption('[name="perm-path-kind"]', "PathPrefix");
+  await page.fill('[name="perm-path"]', "/admin");
+  await page.fill('[name="perm-methods"]', "post, delete");
+  await put(agent.base, "/v1/config", { Kind: "service-defaults", Name: "billing", Protocol: "http" });
+  await page.click("#ixn-save");
+  await page.waitForURL(/\/intentions$/);
+  const ixn = (await (await fetch(`${agent.base}/v1/connect/intentions/exact?source=api&destination=billing`)).json()) as { Permissions: unknown[] };
+  expect(ixn.Permissions).toEqual([{ Action: "deny", HTTP: { PathPrefix: "/admin", Methods: ["POST", "DELETE"] } }]);
+}, 20_000);
+
+test.skipIf(!haveChromium)("nodes, a node's checks and services, and invalidating its session", async () => {
+  const session = (await (await put(agent.base, "/v1/session/create", { Node: "ui-node", Name: "leader-lock" })).json()) as { ID: string };
+  await page.goto(ui("nodes"));
+  await page.locator('tr[data-node="db-node"][data-health="passing"]').waitFor({ timeout: 10_000 });
+  await shoot("nodes");
+  await page.click('tr[data-node="ui-node"] a');
+  await page.waitForURL(/\/nodes\/ui-node$/);
+  await page.locator(`tr[data-session="${session.ID}"]`).waitFor();
+  await page.locator('#node-checks li[data-check="serfHealth"]').waitFor();
+  await shoot("node");
+  page.once("dialog", (d) => void d.accept());
+  await page.click(`button[data-invalidate="${session.ID}"]`);
+  await page.locator(`tr[data-session="${session.ID}"]`).waitFor({ state: "detached", timeout: 5_000 });
+  const left = (await (await fetch(`${agent.base}/v1/session/info/${session.ID}`)).json()) as unknown[] | null;
+  expect(left ?? []).toEqual([]);
+}, 20_000);
+
+test.skipIf(!haveChromium)("config entries, CA roots and the access-control pages render", async () => {
+  await page.goto(ui("config/service-defaults"));
+  await page.locator('tr[data-entry="billing"]').waitFor({ timeout: 10_000 });
+  await page.click('tr[data-entry="billing"] a');
+  await until("entry loaded", 5_000, async () => (await page.inputValue("#config-json")).includes('"Protocol": "http"'));
+  await page.fill("#config-json", (await page.inputValue("#config-json")).replace('"Protocol": "http"', '"Protocol": "http2"'));
+  await page.click("#config-save");
+  await page.waitForURL(/\/config\/service-defaults\/billing$/);
+  const entry = (await (await fetch(`${agent.base}/v1/config/service-defaults/billing`)).json()) as { Protocol: string };
+  expect(entry.Protocol).toBe("http2");
+  await shoot("config");
+  await page.goto(ui("ca"));
+  await page.locator("li[data-root]").first().waitFor({ timeout: 10_000 });
+  await shoot("ca");
+  await page.goto(ui("acls/tokens"));
+  await page.locator("#acl-body .notice", { hasText: "ACLs are disabled" }).waitFor();
+  expect(await page.locator("#token-area a").count()).toBe(0);
+}, 20_000);
+
+test.skipIf(!haveChromium)("keyboard: the skip link and the section links work without a mouse", async () => {
+  await page.goto(ui("services"));
+  await page.locator("#services-table").waitFor();
+  // The first Tab reaches the skip link, which moves the focus to the page; the next Tab lands in the search box.
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.className)).toBe("skip");
+  await page.keyboard.press("Enter");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("main");
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("service-search");
+  await page.keyboard.type("bill");
+  await page.locator('tr[data-service="web"]').waitFor({ state: "detached" });
+  await page.goto(ui("services"));
+  await page.locator("#services-table").waitFor();
+  // Tab on to the Nodes link and follow it with Enter.
+  for (let i = 0; i < 12; i++) {
+    await page.keyboard.press("Tab");
+    if ((await page.evaluate(() => document.activeElement?.textContent)) === "Nodes") break;
+  }
+  await page.keyboard.press("Enter");
+  await page.waitForURL(/\/ui\/dc1\/nodes$/);
+  expect(await page.evaluate(() => document.activeElement?.tagName)).toBe("H1");
+}, 20_000);
+
+test.skipIf(!haveChromium)("the datacenter switcher shows another datacenter's services (two federated datacenters)", async () => {
+  await put(fed.dc2, "/v1/catalog/register", { Node: "dc2-node", Address: "10.2.0.1", Service: { Service: "only-in-dc2", Port: 80 } });
+  const fedPage = await browser.newPage({ viewport: DESKTOP });
+  const fedErrors = recordErrors(fedPage);
+  try {
+    await fedPage.goto(`${fed.dc1}/`);
+    await fedPage.waitForURL(/\/ui\/dc1\/services$/);
+    await fedPage.locator('tr[data-service="consul"]').waitFor({ timeout: 10_000 });
+    await until("dc2 in the switcher", 10_000, async () => (await fedPage.locator("#dc option").allTextContents()).includes("dc2"));
+    await fedPage.selectOption("#dc", "dc2");
+    await fedPage.waitForURL(/\/ui\/dc2\/services$/);
+    await fedPage.locator('tr[data-service="only-in-dc2"]').waitFor({ timeout: 10_000 });
+    await fedPage.goto(`${fed.dc1}/ui/dc2/nodes`);
+    await fedPage.locator('tr[data-node="dc2-node"]').waitFor({ timeout: 10_000 });
+    await fedPage.goBack();
+    await fedPage.locator('tr[data-service="only-in-dc2"]').waitFor({ timeout: 10_000 });
+    await fedPage.selectOption("#dc", "dc1");
+    await fedPage.waitForURL(/\/ui\/dc1\/services$/);
+    await fedPage.locator('tr[data-service="only-in-dc2"]').waitFor({ state: "detached" });
+    expect(fedErrors).toEqual([]);
+  } finally {
+    await fedPage.close();
+  }
+}, 40_000);
+
+test.skipIf(!haveChromium)("5,000 services: the list loads and pages (load time printed)", async () => {
+  const t0 = performance.now();
+  await put(agent.base, "/v1/catalog/register", { Node: "bulk-node", Address: "10.9.9.9" });
+  const names = Array.from({ length: 5000 }, (_, i) => `svc-${String(i).padStart(4, "0")}`);
+  const batches: string[][] = [];
+  for (let i = 0; i < names.length; i += 128) batches.push(names.slice(i, i + 128));
+  const send = async (batch: string[]) => {
+    const ops = batch.map((n) => ({ Service: { Verb: "set", Node: "bulk-node", Service: { ID: n, Service: n, Port: 1000, Tags: ["bulk"] } } }));
+    const res = await put(agent.base, "/v1/txn", ops);
+    if (res.status !== 200) throw new Error(`txn: ${res.status} ${await res.text()}`);
+  };
+  // Four transactions in flight at a time.
+  for (let i = 0; i < batches.length; i += 4) await Promise.all(batches.slice(i, i + 4).map(send));
+  console.log(`registered 5000 services in ${Math.round(performance.now() - t0)} ms`);
+  await page.goto("about:blank");
+  const start = performance.now();
+  await page.goto(ui("services"));
+  await page.locator("#services-count", { hasText: /of 500[0-9] services/ }).waitFor({ timeout: 30_000 });
+  await page.locator("#services-table tbody tr").first().waitFor();
+  const loadMs = Math.round(performance.now() - start);
+  const nav = await page.evaluate(() => {
+    const t = performance.getEntriesByType("navigation")[0] as PerformanceNavigationTiming;
+    return Math.round(t.domContentLoadedEventEnd);
+  });
+  console.log(`services list with 5000 services: ${loadMs} ms from navigation to the first page of rows (DOMContentLoaded at ${nav} ms); 100 rows a page`);
+  expect(await page.locator("#services-table tbody tr").count()).toBe(100);
+  await page.click('.pager button:has-text("Next")');
+  await page.locator("#services-page", { hasText: "Page 2 of" }).waitFor();
+  await shoot("services-5000");
+}, 60_000);
+
+test.skipIf(!haveChromium)("no console errors on any page", () => {
+  expect(errors).toEqual([]);
+});
