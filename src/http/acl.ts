@@ -8,7 +8,8 @@ import type { QueryOptions } from "./query.ts";
 
 const ACL_BODY_LIMIT = 1024 * 1024;
 
-function found<T>(c: Context, what: "token" | "policy" | "role") {
+/** A read's answer, or Consul's 404 for a missing ACL object. */
+export function found<T>(c: Context, what: "token" | "policy" | "role" | "auth method" | "binding rule") {
   return (value: T | null, q: QueryOptions): Response => {
     if (value === null) throw new HttpError(404, `Requested ${what} does not exist: ACL not found`);
     return json(c, value, q);

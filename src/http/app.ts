@@ -3,6 +3,7 @@ import { redirectUnclean } from "./clean_path.ts";
 import { responseEncoding } from "./response_encoding.ts";
 import { methodCheck } from "./methods.ts";
 import { aclRoutes, agentTokenRoutes } from "./acl.ts";
+import { aclAuthRoutes } from "./acl_auth.ts";
 import { guardAgentRoute } from "./acl_guard.ts";
 import { ACLDisabledError, ACLNotFoundError, PermissionDeniedError } from "../acl/mod.ts";
 /**
@@ -126,6 +127,7 @@ export function createApp(api: ApiContext): Hono {
   agentConnectCARoutes(app, api);
   preparedQueryRoutes(app, api);
   aclRoutes(app, api);
+  aclAuthRoutes(app, api);
   agentTokenRoutes(app, api);
   uiRoutes(app, api);
   uiStaticRoutes(app, api);

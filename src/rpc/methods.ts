@@ -48,7 +48,8 @@ export interface DiscoveryChainArgs {
   readonly OverrideConnectTimeout: number;
   readonly OverrideMeshGateway: { readonly Mode: string };
 }
-import type { ACLPolicy, ACLRole, ACLToken } from "../structs/acl.ts";
+import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from "../structs/acl.ts";
+import type { AuthMethodStub, LoginArgs } from "../server/endpoints/acl_auth.ts";
 import type { TokenListArgs, TokenSetArgs } from "../server/endpoints/acl.ts";
 import type { ResolvedToken } from "../server/acl.ts";
 
@@ -265,6 +266,18 @@ export interface Endpoints {
   "ACL.RoleRead": E<{ readonly RoleID: string; readonly RoleName: string }, QueryReply<ACLRole | null>>;
   "ACL.RoleList": E<{ readonly Policy: string }, QueryReply<ACLRole[]>>;
   "ACL.RoleDelete": E<{ readonly RoleID: string }, string>;
+  "ACL.AuthMethodSet": E<{ readonly AuthMethod: unknown; readonly Create: boolean; readonly Name?: string }, ACLAuthMethod>;
+  "ACL.AuthMethodRead": E<{ readonly AuthMethodName: string }, QueryReply<ACLAuthMethod | null>>;
+  "ACL.AuthMethodList": E<Empty, QueryReply<AuthMethodStub[]>>;
+  "ACL.AuthMethodDelete": E<{ readonly AuthMethodName: string }, boolean>;
+  "ACL.BindingRuleSet": E<{ readonly BindingRule: unknown; readonly Create: boolean; readonly ID?: string }, ACLBindingRule>;
+  "ACL.BindingRuleRead": E<{ readonly BindingRuleID: string }, QueryReply<ACLBindingRule | null>>;
+  "ACL.BindingRuleList": E<{ readonly AuthMethod: string }, QueryReply<ACLBindingRule[]>>;
+  "ACL.BindingRuleDelete": E<{ readonly BindingRuleID: string }, boolean>;
+  /** Verifies a bearer token with an auth method and makes a token of the matching binding rules. */
+  "ACL.Login": E<LoginArgs, ACLToken>;
+  /** Deletes the caller's token, if login made it. */
+  "ACL.Logout": E<Empty, boolean>;
 }
 
 export type { Empty };

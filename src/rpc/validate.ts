@@ -225,6 +225,14 @@ const validators: Partial<Record<Method, Check>> = {
   "ACL.RoleRead": obj({ RoleID: str, RoleName: str }),
   "ACL.RoleList": obj({ Policy: str }),
   "ACL.RoleDelete": obj({ RoleID: str }),
+  "ACL.AuthMethodSet": obj({ Create: bool, Name: optional(str) }),
+  "ACL.AuthMethodRead": obj({ AuthMethodName: str }),
+  "ACL.AuthMethodDelete": obj({ AuthMethodName: str }),
+  "ACL.BindingRuleSet": obj({ Create: bool, ID: optional(str) }),
+  "ACL.BindingRuleRead": obj({ BindingRuleID: str }),
+  "ACL.BindingRuleList": obj({ AuthMethod: str }),
+  "ACL.BindingRuleDelete": obj({ BindingRuleID: str }),
+  "ACL.Login": obj({ AuthMethod: str, BearerToken: str, Meta: map(str) }),
 };
 
 /**

@@ -4,13 +4,15 @@
  * apply checks only what must hold across servers (unique names and secrets,
  * the one-time bootstrap) and stamps the indexes.
  */
-import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
+import type { ACLAuthMethod, ACLBindingRule, ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { bump, StateError, touch, type WriteContext } from "./context.ts";
 import type { Tables } from "./tables.ts";
 
 export const ACL_TOKENS_TABLE = "acl-tokens";
 export const ACL_POLICIES_TABLE = "acl-policies";
 export const ACL_ROLES_TABLE = "acl-roles";
+export const ACL_AUTH_METHODS_TABLE = "acl-auth-methods";
+export const ACL_BINDING_RULES_TABLE = "acl-binding-rules";
 /** The index of the entry that bootstrapped ACLs (0: not yet); the reset procedure names it. */
 export const ACL_BOOTSTRAP_KEY = "bootstrap";
 /** Topic fired by every ACL change (resolvers drop their caches, blocking ACL reads wake). */
@@ -20,6 +22,8 @@ type Unindexed<T> = Omit<T, "CreateIndex" | "ModifyIndex">;
 export type ACLTokenBody = Unindexed<ACLToken>;
 export type ACLPolicyBody = Unindexed<ACLPolicyRow>;
 export type ACLRoleBody = Unindexed<ACLRole>;
+export type ACLAuthMethodBody = Unindexed<ACLAuthMethod>;
+export type ACLBindingRuleBody = Unindexed<ACLBindingRule>;
 
 export type ACLCommandBody =
   /** `ResetIndex`: the index from the acl-bootstrap-reset file (0 when there is none). */
@@ -30,7 +34,12 @@ export type ACLCommandBody =
   | { readonly Op: "policy-set"; readonly Policies: ACLPolicyBody[]; readonly IfMissing?: boolean }
   | { readonly Op: "policy-delete"; readonly IDs: string[] }
   | { readonly Op: "role-set"; readonly Roles: ACLRoleBody[] }
-  | { readonly Op: "role-delete"; readonly IDs: string[] };
+  | { readonly Op: "role-delete"; readonly IDs: string[] }
+  | { readonly Op: "auth-method-set"; readonly AuthMethods: ACLAuthMethodBody[] }
+  /** Also deletes the method's binding rules and the tokens it made (Consul's aclAuthMethodDeleteTxn). */
+  | { readonly Op: "auth-method-delete"; readonly Names: string[] }
+  | { readonly Op: "binding-rule-set"; readonly BindingRules: ACLBindingRuleBody[] }
+  | { readonly Op: "binding-rule-delete"; readonly IDs: string[] };
 
 function changed(ctx: WriteContext, table: string): void {
   bump(ctx, table);
@@ -89,12 +98,39 @@ export function applyACL(ctx: WriteContext, cmd: ACLCommandBody): boolean {
     case "role-delete":
       for (const id of cmd.IDs) if (t.aclRoles.delete(id)) changed(ctx, ACL_ROLES_TABLE);
       return true;
+    case "auth-method-set":
+      for (const m of cmd.AuthMethods) {
+        const existing = t.aclAuthMethods.get(m.Name);
+        if (existing && existing.Type !== m.Type) throw new StateError("the Type field of an Auth Method is immutable");
+        t.aclAuthMethods.set(m.Name, { ...m, CreateIndex: existing?.CreateIndex ?? ctx.index, ModifyIndex: ctx.index });
+        changed(ctx, ACL_AUTH_METHODS_TABLE);
+      }
+      return true;
+    case "auth-method-delete":
+      for (const name of cmd.Names) {
+        if (!t.aclAuthMethods.delete(name)) continue;
+        changed(ctx, ACL_AUTH_METHODS_TABLE);
+        for (const r of [...t.aclBindingRules.values()]) if (r.AuthMethod === name && t.aclBindingRules.delete(r.ID)) changed(ctx, ACL_BINDING_RULES_TABLE);
+        for (const tok of [...t.aclTokens.values()]) if (tok.AuthMethod === name && t.aclTokens.delete(tok.AccessorID)) changed(ctx, ACL_TOKENS_TABLE);
+      }
+      return true;
+    case "binding-rule-set":
+      for (const r of cmd.BindingRules) {
+        if (!t.aclAuthMethods.has(r.AuthMethod)) throw new StateError(`cannot find auth method with name "${r.AuthMethod}"`);
+        const existing = t.aclBindingRules.get(r.ID);
+        t.aclBindingRules.set(r.ID, { ...r, CreateIndex: existing?.CreateIndex ?? ctx.index, ModifyIndex: ctx.index });
+        changed(ctx, ACL_BINDING_RULES_TABLE);
+      }
+      return true;
+    case "binding-rule-delete":
+      for (const id of cmd.IDs) if (t.aclBindingRules.delete(id)) changed(ctx, ACL_BINDING_RULES_TABLE);
+      return true;
   }
 }
 
 /** The index every ACL read reports (Consul's max of the ACL tables). */
 export function aclIndex(t: Tables): number {
-  return t.maxIndex(ACL_TOKENS_TABLE, ACL_POLICIES_TABLE, ACL_ROLES_TABLE);
+  return t.maxIndex(ACL_TOKENS_TABLE, ACL_POLICIES_TABLE, ACL_ROLES_TABLE, ACL_AUTH_METHODS_TABLE, ACL_BINDING_RULES_TABLE);
 }
 
 export function aclTokenBySecret(t: Tables, secret: string): ACLToken | undefined {

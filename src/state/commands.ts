@@ -36,6 +36,10 @@ export const MessageType = {
   ConfigEntry: 22,
   ACLRoleSet: 23,
   ACLRoleDelete: 24,
+  ACLBindingRuleSet: 25,
+  ACLBindingRuleDelete: 26,
+  ACLAuthMethodSet: 27,
+  ACLAuthMethodDelete: 28,
   /** Consulate's own, above Consul's range: a no-op entry a `consistent` read waits for. */
   Barrier: 120,
   /** Consulate's own: replaces the whole state with a snapshot (`PUT /v1/snapshot`). */
@@ -150,7 +154,11 @@ export type ACLMessageType =
   | typeof MessageType.ACLPolicySet
   | typeof MessageType.ACLPolicyDelete
   | typeof MessageType.ACLRoleSet
-  | typeof MessageType.ACLRoleDelete;
+  | typeof MessageType.ACLRoleDelete
+  | typeof MessageType.ACLBindingRuleSet
+  | typeof MessageType.ACLBindingRuleDelete
+  | typeof MessageType.ACLAuthMethodSet
+  | typeof MessageType.ACLAuthMethodDelete;
 
 /** The log type of each ACL operation (Consul's numbering). */
 export const ACL_OP_TYPE: Readonly<Record<ACLCommandBody["Op"], ACLMessageType>> = {
@@ -161,6 +169,10 @@ export const ACL_OP_TYPE: Readonly<Record<ACLCommandBody["Op"], ACLMessageType>>
   "policy-delete": MessageType.ACLPolicyDelete,
   "role-set": MessageType.ACLRoleSet,
   "role-delete": MessageType.ACLRoleDelete,
+  "binding-rule-set": MessageType.ACLBindingRuleSet,
+  "binding-rule-delete": MessageType.ACLBindingRuleDelete,
+  "auth-method-set": MessageType.ACLAuthMethodSet,
+  "auth-method-delete": MessageType.ACLAuthMethodDelete,
 };
 
 /**

@@ -16,5 +16,5 @@ export { CONFIG_TABLE, configEntryGet, configEntryList, configKindTopic, configL
 export { intentionGet, intentionGetExact, intentionList, intentionMatch, intentionMatchOne } from "./intentions.ts";
 export { applyCoordinateBatch, COORDINATES_TABLE, COORDINATES_TOPIC, coordinateList, coordinateSet, coordinatesOfNode } from "./coordinates.ts";
 export { MISSING_QUERY_ID, QUERIES_TABLE, QUERIES_TOPIC, QueryResolveError, queryGet, queryList, queryResolve } from "./prepared_query.ts";
-export { ACL_BOOTSTRAP_KEY, ACL_POLICIES_TABLE, ACL_ROLES_TABLE, ACL_TOKENS_TABLE, ACL_TOPIC, type ACLCommandBody, aclIndex, aclPolicyByName, aclRoleByName, aclTokenBySecret, type ACLPolicyBody, type ACLRoleBody, type ACLTokenBody } from "./acl.ts";
+export { ACL_BOOTSTRAP_KEY, ACL_POLICIES_TABLE, ACL_ROLES_TABLE, ACL_TOKENS_TABLE, ACL_TOPIC, type ACLCommandBody, aclIndex, aclPolicyByName, aclRoleByName, aclTokenBySecret, type ACLPolicyBody, type ACLRoleBody, type ACLTokenBody, ACL_AUTH_METHODS_TABLE, ACL_BINDING_RULES_TABLE, type ACLAuthMethodBody, type ACLBindingRuleBody } from "./acl.ts";
 export { ACL_OP_TYPE, type ACLMessageType } from "./commands.ts";

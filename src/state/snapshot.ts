@@ -2,7 +2,7 @@
 import { cmp, Tables, type KvRow } from "./tables.ts";
 import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
 import type { AutopilotConfigRow } from "../structs/autopilot.ts";
-import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
+import type { ACLAuthMethod, ACLBindingRule, ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 import { type CoordinateEntry, isValidCoordinate } from "../structs/coordinate.ts";
 import { coordinateKey } from "./coordinates.ts";
@@ -32,6 +32,8 @@ interface SnapshotFile {
   PreparedQueries?: PreparedQuery[];
   /** ACLs; absent in snapshots written before ACLs existed. */
   ACLTokens?: ACLToken[];
+  ACLAuthMethods?: ACLAuthMethod[];
+  ACLBindingRules?: ACLBindingRule[];
   ACLPolicies?: ACLPolicyRow[];
   ACLRoles?: ACLRole[];
   ACLMeta?: [string, number][];
@@ -69,6 +71,8 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     ACLPolicies: rows(t.aclPolicies.entries()),
     ACLRoles: rows(t.aclRoles.entries()),
     ACLMeta: byKey(t.aclMeta.entries()),
+    ACLAuthMethods: rows(t.aclAuthMethods.entries()),
+    ACLBindingRules: rows(t.aclBindingRules.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }
@@ -126,6 +130,8 @@ function checkShape(file: unknown): asserts file is SnapshotFile {
   if (file.ACLPolicies !== undefined) each("ACLPolicies", (r) => obj(r) && typeof r.ID === "string" && typeof r.Name === "string" && obj(r.Parsed));
   if (file.ACLRoles !== undefined) each("ACLRoles", (r) => obj(r) && typeof r.ID === "string" && typeof r.Name === "string" && Array.isArray(r.Policies));
   if (file.ACLMeta !== undefined) each("ACLMeta", pair);
+  if (file.ACLAuthMethods !== undefined) each("ACLAuthMethods", (r) => obj(r) && typeof r.Name === "string" && typeof r.Type === "string" && obj(r.Config));
+  if (file.ACLBindingRules !== undefined) each("ACLBindingRules", (r) => obj(r) && typeof r.ID === "string" && typeof r.AuthMethod === "string" && typeof r.BindName === "string");
   each("Sessions", (r) => obj(r) && typeof r.ID === "string" && typeof r.Node === "string" && Array.isArray(r.NodeChecks) && Array.isArray(r.ServiceChecks));
 }
 
@@ -159,5 +165,7 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.aclPolicies.reset((file.ACLPolicies ?? []).map((r) => [r.ID, r]));
   t.aclRoles.reset((file.ACLRoles ?? []).map((r) => [r.ID, r]));
   t.aclMeta.reset(file.ACLMeta ?? []);
+  t.aclAuthMethods.reset((file.ACLAuthMethods ?? []).map((r) => [r.Name, r]));
+  t.aclBindingRules.reset((file.ACLBindingRules ?? []).map((r) => [r.ID, r]));
   return { tables: t, index: file.Index };
 }

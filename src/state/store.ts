@@ -191,6 +191,10 @@ function dispatch(ctx: WriteContext, cmd: Command): boolean | string | TxnOutcom
     case MessageType.ACLPolicyDelete:
     case MessageType.ACLRoleSet:
     case MessageType.ACLRoleDelete:
+    case MessageType.ACLBindingRuleSet:
+    case MessageType.ACLBindingRuleDelete:
+    case MessageType.ACLAuthMethodSet:
+    case MessageType.ACLAuthMethodDelete:
       return applyACL(ctx, cmd);
     default:
       throw new StateError(`Unknown command type ${(cmd as { Type: unknown }).Type}`);

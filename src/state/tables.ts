@@ -11,7 +11,7 @@ import type { DirEntry } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
 import type { StoredConfigEntry } from "../configentry/registry.ts";
 import type { PreparedQuery } from "../structs/prepared_query.ts";
-import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
+import type { ACLAuthMethod, ACLBindingRule, ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { type JournalRef, TrackedMap } from "./journal.ts";
 import { SortedKeys } from "./sorted_keys.ts";
 
@@ -76,6 +76,9 @@ export class Tables {
   readonly aclPolicies = new TrackedMap<string, ACLPolicyRow>(this.ref);
   readonly aclRoles = new TrackedMap<string, ACLRole>(this.ref);
   readonly aclMeta = new TrackedMap<string, number>(this.ref);
+  /** Auth methods by Name, binding rules by ID. */
+  readonly aclAuthMethods = new TrackedMap<string, ACLAuthMethod>(this.ref);
+  readonly aclBindingRules = new TrackedMap<string, ACLBindingRule>(this.ref);
   readonly aclTokenBySecret = new Map<string, string>();
   readonly aclPolicyByName = new Map<string, string>();
   readonly aclRoleByName = new Map<string, string>();

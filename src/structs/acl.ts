@@ -63,3 +63,32 @@ export interface ACLRole {
 }
 
 export const ANONYMOUS_TOKEN_SECRET = "anonymous";
+
+/** An auth method (Consul's ACLAuthMethod); `MaxTokenTTL` travels as a Go duration string ("5m0s"), "" for none. */
+export interface ACLAuthMethod {
+  readonly Name: string;
+  readonly Type: string;
+  readonly DisplayName: string;
+  readonly Description: string;
+  readonly MaxTokenTTL: string;
+  /** "local" (the default, also written as "") or "global". */
+  readonly TokenLocality: string;
+  readonly Config: Record<string, unknown>;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}
+
+export const BIND_TYPES = ["service", "node", "role", "policy"] as const;
+export type BindType = (typeof BIND_TYPES)[number];
+
+/** A binding rule (Consul's ACLBindingRule). */
+export interface ACLBindingRule {
+  readonly ID: string;
+  readonly Description: string;
+  readonly AuthMethod: string;
+  readonly Selector: string;
+  readonly BindType: BindType;
+  readonly BindName: string;
+  readonly CreateIndex: number;
+  readonly ModifyIndex: number;
+}

@@ -22,22 +22,22 @@ const MIN_TTL_MS = 60_000;
 const MAX_TTL_MS = 24 * 3600_000;
 const NAME = /^[A-Za-z0-9\-_]{1,128}$/;
 
-function authz(s: Server, o: RequestOptions): Authorizer {
+export function authz(s: Server, o: RequestOptions): Authorizer {
   if (!s.acl.enabled) throw new ACLDisabledError();
   return s.acl.authorizer(o.token);
 }
 
-function need(s: Server, o: RequestOptions, level: Level): Authorizer {
+export function need(s: Server, o: RequestOptions, level: Level): Authorizer {
   const a = authz(s, o);
   if (!a.allowed("acl", level)) throw new PermissionDeniedError(a.accessorId, "acl", level);
   return a;
 }
 
-async function write(s: Server, body: ACLCommandBody): Promise<void> {
+export async function write(s: Server, body: ACLCommandBody): Promise<void> {
   await s.mustWrite({ Type: ACL_OP_TYPE[body.Op], Now: s.clock.now(), ...body } as never);
 }
 
-async function hash(fields: unknown): Promise<string> {
+export async function hash(fields: unknown): Promise<string> {
   const digest = await crypto.subtle.digest("SHA-256", new TextEncoder().encode(JSON.stringify(fields)));
   let bin = "";
   for (const b of new Uint8Array(digest)) bin += String.fromCharCode(b);
@@ -54,7 +54,7 @@ function fixLinks(links: readonly ACLLink[], lookup: (id: string) => { Name: str
   return out;
 }
 
-function present(s: Server, t: ACLToken, canWrite: boolean): ACLToken {
+export function present(s: Server, t: ACLToken, canWrite: boolean): ACLToken {
   const tables = s.state.t;
   return {
     ...t,

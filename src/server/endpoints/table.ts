@@ -4,6 +4,7 @@
  * port and NATS after decoding a frame).
  */
 import * as acl from "./acl.ts";
+import * as aclAuth from "./acl_auth.ts";
 import { withAcl } from "./acl_enforce.ts";
 import * as catalog from "./catalog.ts";
 import * as config from "./config.ts";
@@ -128,6 +129,16 @@ const unguarded: EndpointTable = {
   "ACL.RoleRead": acl.roleRead,
   "ACL.RoleList": acl.roleList,
   "ACL.RoleDelete": acl.roleDelete,
+  "ACL.AuthMethodSet": aclAuth.authMethodSet,
+  "ACL.AuthMethodRead": aclAuth.authMethodRead,
+  "ACL.AuthMethodList": aclAuth.authMethodList,
+  "ACL.AuthMethodDelete": aclAuth.authMethodDelete,
+  "ACL.BindingRuleSet": aclAuth.bindingRuleSet,
+  "ACL.BindingRuleRead": aclAuth.bindingRuleRead,
+  "ACL.BindingRuleList": aclAuth.bindingRuleList,
+  "ACL.BindingRuleDelete": aclAuth.bindingRuleDelete,
+  "ACL.Login": aclAuth.login,
+  "ACL.Logout": aclAuth.logout,
 };
 
 /** Whether `name` is a method of the table (frames from the wire are checked with it). */
