@@ -3,9 +3,37 @@ import type { Client } from "./client.ts";
 import { encodeJson } from "./json.ts";
 import type { QueryMeta, QueryOptions, WriteOptions } from "./options.ts";
 import { asArray } from "./types.ts";
-import type { ACLLink, ACLNodeIdentity, ACLPolicy, ACLRole, ACLServiceIdentity, ACLToken } from "../structs/acl.ts";
+import type { ACLAuthMethod, ACLBindingRule, ACLLink, ACLNodeIdentity, ACLPolicy, ACLRole, ACLServiceIdentity, ACLToken } from "../structs/acl.ts";
 
-export type { ACLLink, ACLNodeIdentity, ACLPolicy, ACLRole, ACLServiceIdentity, ACLToken };
+export type { ACLAuthMethod, ACLBindingRule, ACLLink, ACLNodeIdentity, ACLPolicy, ACLRole, ACLServiceIdentity, ACLToken };
+
+export type ACLAuthMethodListEntry = Omit<ACLAuthMethod, "Config">;
+
+export interface ACLAuthMethodInput {
+  Name: string;
+  Type?: string;
+  DisplayName?: string;
+  Description?: string;
+  /** A Go duration ("10m"). */
+  MaxTokenTTL?: string;
+  TokenLocality?: string;
+  Config?: Record<string, unknown>;
+}
+
+export interface ACLBindingRuleInput {
+  ID?: string;
+  Description?: string;
+  AuthMethod?: string;
+  Selector?: string;
+  BindType?: string;
+  BindName?: string;
+}
+
+export interface ACLLoginParams {
+  AuthMethod: string;
+  BearerToken: string;
+  Meta?: Record<string, string>;
+}
 
 /** What a token create or update sends (links by ID or Name; `ExpirationTTL` a Go duration). */
 export interface ACLTokenInput {
@@ -133,6 +161,56 @@ export class ACL {
 
   roleList(q?: QueryOptions): Promise<[ACLRole[], QueryMeta]> {
     return this.c.query("/v1/acl/roles", q, (j) => asArray<ACLRole>(j));
+  }
+
+  authMethodCreate(m: ACLAuthMethodInput, w?: WriteOptions): Promise<ACLAuthMethod> {
+    return this.c.write("PUT", "/v1/acl/auth-method", encodeJson(m), w) as Promise<ACLAuthMethod>;
+  }
+
+  authMethodUpdate(m: ACLAuthMethodInput, w?: WriteOptions): Promise<ACLAuthMethod> {
+    return this.c.write("PUT", `/v1/acl/auth-method/${encodeURIComponent(m.Name)}`, encodeJson(m), w) as Promise<ACLAuthMethod>;
+  }
+
+  async authMethodDelete(name: string, w?: WriteOptions): Promise<void> {
+    await this.c.write("DELETE", `/v1/acl/auth-method/${encodeURIComponent(name)}`, undefined, w);
+  }
+
+  authMethodRead(name: string, q?: QueryOptions): Promise<[ACLAuthMethod, QueryMeta]> {
+    return this.c.query(`/v1/acl/auth-method/${encodeURIComponent(name)}`, q, (j) => j as ACLAuthMethod);
+  }
+
+  authMethodList(q?: QueryOptions): Promise<[ACLAuthMethodListEntry[], QueryMeta]> {
+    return this.c.query("/v1/acl/auth-methods", q, (j) => asArray<ACLAuthMethodListEntry>(j));
+  }
+
+  bindingRuleCreate(r: ACLBindingRuleInput, w?: WriteOptions): Promise<ACLBindingRule> {
+    return this.c.write("PUT", "/v1/acl/binding-rule", encodeJson(r), w) as Promise<ACLBindingRule>;
+  }
+
+  bindingRuleUpdate(r: ACLBindingRuleInput & { ID: string }, w?: WriteOptions): Promise<ACLBindingRule> {
+    return this.c.write("PUT", `/v1/acl/binding-rule/${r.ID}`, encodeJson(r), w) as Promise<ACLBindingRule>;
+  }
+
+  async bindingRuleDelete(id: string, w?: WriteOptions): Promise<void> {
+    await this.c.write("DELETE", `/v1/acl/binding-rule/${id}`, undefined, w);
+  }
+
+  bindingRuleRead(id: string, q?: QueryOptions): Promise<[ACLBindingRule, QueryMeta]> {
+    return this.c.query(`/v1/acl/binding-rule/${id}`, q, (j) => j as ACLBindingRule);
+  }
+
+  bindingRuleList(authMethod: string, q?: QueryOptions): Promise<[ACLBindingRule[], QueryMeta]> {
+    return this.c.query("/v1/acl/binding-rules", q, (j) => asArray<ACLBindingRule>(j), authMethod !== "" ? [["authmethod", authMethod]] : undefined);
+  }
+
+  /** `POST /v1/acl/login`: a bearer token exchanged for a Consul token. */
+  login(params: ACLLoginParams, w?: WriteOptions): Promise<ACLToken> {
+    return this.c.write("POST", "/v1/acl/login", encodeJson(params), w) as Promise<ACLToken>;
+  }
+
+  /** `POST /v1/acl/logout`: deletes the token in `w.token` (or the client's), if login made it. */
+  async logout(w?: WriteOptions): Promise<void> {
+    await this.c.write("POST", "/v1/acl/logout", undefined, w);
   }
 
   /** `PUT /v1/agent/token/:type`: sets one of the agent's tokens (default, agent, agent_recovery, replication, dns, ...). */

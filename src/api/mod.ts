@@ -51,7 +51,7 @@ export type { FederationStatus, RaftConfiguration, RaftServer } from "./operator
 export type { KeyringOptions, KeyringResponse } from "./keyring.ts";
 export { Snapshot } from "./snapshot.ts";
 export { Status } from "./status.ts";
-export { ACL, type ACLLink, type ACLNodeIdentity, type ACLPolicy, type ACLPolicyInput, type ACLPolicyListEntry, type ACLRole, type ACLRoleInput, type ACLServiceIdentity, type ACLToken, type ACLTokenInput, type TokenListFilter } from "./acl.ts";
+export { ACL, type ACLAuthMethod, type ACLAuthMethodInput, type ACLAuthMethodListEntry, type ACLBindingRule, type ACLBindingRuleInput, type ACLLoginParams, type ACLLink, type ACLNodeIdentity, type ACLPolicy, type ACLPolicyInput, type ACLPolicyListEntry, type ACLRole, type ACLRoleInput, type ACLServiceIdentity, type ACLToken, type ACLTokenInput, type TokenListFilter } from "./acl.ts";
 export { Txn } from "./txn.ts";
 export { ConfigEntries } from "./config_entries.ts";
 export { type CompiledDiscoveryChainWire, DiscoveryChain, type DiscoveryChainOptions, type DiscoveryGraphNodeWire, type DiscoveryTargetWire } from "./discovery_chain.ts";

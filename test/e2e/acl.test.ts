@@ -88,3 +88,54 @@ test("DNS answers only what the dns token may read; set-agent-token takes it fro
   // The management token sees db over HTTP; the dns token's view hides it.
   expect(((await (await fetch(`${agent.base}/v1/catalog/service/db?token=${ROOT}`)).json()) as unknown[]).length).toBe(1);
 });
+
+test("CLI: auth-method and binding-rule create/list/read/delete, login with a JWT to a token sink, logout", async () => {
+  const keys = (await crypto.subtle.generateKey({ name: "ECDSA", namedCurve: "P-256" }, true, ["sign", "verify"])) as CryptoKeyPair;
+  const spki = Buffer.from(await crypto.subtle.exportKey("spki", keys.publicKey)).toString("base64");
+  const pem = `-----BEGIN PUBLIC KEY-----\n${spki.match(/.{1,64}/g)!.join("\n")}\n-----END PUBLIC KEY-----\n`;
+  const cfgFile = join(agent.dir, "jwt.json");
+  await writeFile(cfgFile, JSON.stringify({ JWTValidationPubKeys: [pem], BoundAudiences: ["consul"], ClaimMappings: { service: "svc" } }));
+  const m = await cli(["acl", "auth-method", "create", "-type", "jwt", "-name", "ci-jwt", "-description", "from CI", "-max-token-ttl", "5m", "-config", `@${cfgFile}`, "-token", ROOT]);
+  expect(m.stderr).toBe("");
+  expect(m.stdout).toMatch(/^Name:\s+ci-jwt\nType:\s+jwt\nDescription:\s+from CI\nMaxTokenTTL:\s+5m0s\nConfig:\n\{\n {2}"JWTValidationPubKeys"/);
+  expect((await cli(["acl", "auth-method", "list", "-token", ROOT])).stdout).toBe("ci-jwt:\n   Type:         jwt\n   Description:  from CI\n");
+  expect((await cli(["acl", "auth-method", "read", "-name", "ci-jwt", "-format", "json", "-token", ROOT])).stdout).toContain('"BoundAudiences"');
+
+  const rule = await cli(["acl", "binding-rule", "create", "-method", "ci-jwt", "-bind-type", "service", "-bind-name", "${value.svc}", "-selector", "value.svc != \"\"", "-token", ROOT]);
+  expect(rule.stderr).toBe("");
+  const ruleId = rule.stdout.match(/^ID:\s+(\S+)$/m)![1]!;
+  expect(rule.stdout).toContain("BindName:     ${value.svc}");
+  expect((await cli(["acl", "binding-rule", "list", "-method", "ci-jwt", "-token", ROOT])).stdout).toStartWith(`${ruleId}:\n   AuthMethod:   ci-jwt\n`);
+  const badRule = await cli(["acl", "binding-rule", "create", "-method", "ci-jwt", "-bind-type", "service", "-bind-name", "${value.nope}", "-token", ROOT]);
+  expect(badRule.code).toBe(1);
+  expect(badRule.stderr).toContain("Failed to create new binding rule: Unexpected response code: 400 (Invalid Binding Rule: invalid BindName");
+
+  const enc = (v: unknown) => Buffer.from(JSON.stringify(v)).toString("base64url");
+  const t = Math.floor(Date.now() / 1000);
+  const input = `${enc({ alg: "ES256", typ: "JWT" })}.${enc({ aud: "consul", service: "web", iat: t, exp: t + 120 })}`;
+  const sig = Buffer.from(await crypto.subtle.sign({ name: "ECDSA", hash: "SHA-256" }, keys.privateKey, new TextEncoder().encode(input))).toString("base64url");
+  const bearerFile = join(agent.dir, "bearer.jwt");
+  const sink = join(agent.dir, "token.sink");
+  await writeFile(bearerFile, `${input}.${sig}\n`);
+  const login = await cli(["login", "-method", "ci-jwt", "-bearer-token-file", bearerFile, "-token-sink-file", sink, "-meta", "host=ci"]);
+  expect(login.stderr).toBe("");
+  expect(login.code).toBe(0);
+  const secret = (await Bun.file(sink).text()).trim();
+  const self = await cli(["acl", "token", "read", "-self", "-format", "json", "-token", secret]);
+  expect(JSON.parse(self.stdout)).toMatchObject({ AuthMethod: "ci-jwt", Local: true, Description: 'token created via login: {"host":"ci"}', ServiceIdentities: [{ ServiceName: "web" }] });
+  // The web service identity may register web.
+  expect((await fetch(`${agent.base}/v1/agent/service/register`, { method: "PUT", headers: { "X-Consul-Token": secret }, body: JSON.stringify({ Name: "web", Port: 81 }) })).status).toBe(200);
+  const badLogin = await cli(["login", "-method", "ci-jwt", "-bearer-token-file", cfgFile, "-token-sink-file", sink]);
+  expect(badLogin.code).toBe(1);
+  expect(badLogin.stderr).toContain("Error logging in: Unexpected response code: 400 (error parsing token");
+
+  const notLogin = await cli(["logout", "-token", ROOT]);
+  expect(notLogin.code).toBe(1);
+  expect(notLogin.stderr).toContain("Error destroying token: Unexpected response code: 403 (Permission denied)");
+  expect((await cli(["logout", "-token", secret])).code).toBe(0);
+  expect((await cli(["acl", "token", "read", "-self", "-token", secret])).code).toBe(1);
+
+  expect((await cli(["acl", "binding-rule", "delete", "-id", ruleId, "-token", ROOT])).stdout).toBe(`Binding rule "${ruleId}" deleted successfully\n`);
+  expect((await cli(["acl", "auth-method", "delete", "-name", "ci-jwt", "-token", ROOT])).stdout).toBe('Auth-method "ci-jwt" deleted successfully\n');
+  expect((await cli(["acl", "auth-method", "list", "-token", ROOT])).stdout).toBe("");
+});

@@ -1,5 +1,5 @@
 /** Consul's pretty output of ACL objects (command/acl/*\/formatter.go), and `-format=json`. */
-import type { ACLPolicy, ACLPolicyListEntry, ACLRole, ACLToken } from "../../api/mod.ts";
+import type { ACLAuthMethodListEntry, ACLBindingRule, ACLPolicy, ACLPolicyListEntry, ACLRole, ACLToken } from "../../api/mod.ts";
 
 /** Go's time.Time %v for a UTC instant: "2026-12-07 08:01:02.123 +0000 UTC". */
 export function goTime(iso: string): string {
@@ -96,4 +96,36 @@ export function parseNodeIdentity(raw: string): { NodeName: string; Datacenter: 
   const [name, dc] = raw.split(":", 2);
   if (!name || !dc) throw new Error(`Malformed -node-identity argument: ${JSON.stringify(raw)}`);
   return { NodeName: name, Datacenter: dc };
+}
+
+/** Consul's auth method formatter: fields, then the Config as indented JSON. */
+export function formatAuthMethod(m: ACLAuthMethodListEntry & { Config?: Record<string, unknown> }): string {
+  const out = [`Name:          ${m.Name}`, `Type:          ${m.Type}`];
+  if (m.DisplayName) out.push(`DisplayName:   ${m.DisplayName}`);
+  out.push(`Description:   ${m.Description}`);
+  if (m.MaxTokenTTL) out.push(`MaxTokenTTL:   ${m.MaxTokenTTL}`);
+  if (m.TokenLocality) out.push(`TokenLocality: ${m.TokenLocality}`);
+  if (m.Config !== undefined) out.push("Config:", JSON.stringify(m.Config, null, 2));
+  return out.join("\n");
+}
+
+export function formatAuthMethodList(methods: ACLAuthMethodListEntry[]): string {
+  return methods
+    .map((m) => {
+      const out = [`${m.Name}:`, `   Type:         ${m.Type}`];
+      if (m.DisplayName) out.push(`   DisplayName:  ${m.DisplayName}`);
+      out.push(`   Description:  ${m.Description}`);
+      return out.join("\n");
+    })
+    .join("\n");
+}
+
+export function formatBindingRule(r: ACLBindingRule): string {
+  return [`ID:           ${r.ID}`, `AuthMethod:   ${r.AuthMethod}`, `Description:  ${r.Description}`, `BindType:     ${r.BindType}`, `BindName:     ${r.BindName}`, `Selector:     ${r.Selector}`].join("\n");
+}
+
+export function formatBindingRuleList(rules: ACLBindingRule[]): string {
+  return rules
+    .map((r) => [`${r.ID}:`, `   AuthMethod:   ${r.AuthMethod}`, `   Description:  ${r.Description}`, `   BindType:     ${r.BindType}`, `   BindName:     ${r.BindName}`, `   Selector:     ${r.Selector}`].join("\n"))
+    .join("\n\n");
 }

@@ -2,6 +2,8 @@
 import { defineCommand } from "../command.ts";
 import { groupCommand } from "../subcommands.ts";
 import { formatToken, render } from "./format.ts";
+import { authMethodCommand } from "./auth_method.ts";
+import { bindingRuleCommand } from "./binding_rule.ts";
 import { policyCommand } from "./policy.ts";
 import { roleCommand } from "./role.ts";
 import { aclRun, commonFlags } from "./run.ts";
@@ -81,5 +83,13 @@ export const aclCommand = groupCommand(
 
       $ consulate acl set-agent-token default 0bc6bc46-f25e-4262-b2d9-ffbe1d96be6f
 `,
-  { bootstrap, token: tokenCommand, policy: policyCommand, role: roleCommand, "set-agent-token": setAgentToken },
+  {
+    bootstrap,
+    token: tokenCommand,
+    policy: policyCommand,
+    role: roleCommand,
+    "auth-method": authMethodCommand,
+    "binding-rule": bindingRuleCommand,
+    "set-agent-token": setAgentToken,
+  },
 );
