@@ -41,9 +41,9 @@ export function serviceUri(id: Omit<ServiceIdentity, "partition"> & { partition?
   return `spiffe://${id.trustDomain}${ap}/ns/${id.namespace}/dc/${id.datacenter}/svc/${id.service}`;
 }
 
-/** Consul's ServiceSNI for the default partition, without a subset. */
-export function serviceSni(service: string, namespace: string, datacenter: string, trustDomain: string): string {
-  return `${service}.${namespace || "default"}.${datacenter}.internal.${trustDomain}`;
+/** Consul's ServiceSNI for the default partition (`[<subset>.]<service>.<ns>.<dc>.internal.<td>`). */
+export function serviceSni(service: string, namespace: string, datacenter: string, trustDomain: string, subset = ""): string {
+  return `${subset ? `${subset}.` : ""}${service}.${namespace || "default"}.${datacenter}.internal.${trustDomain}`;
 }
 
 /**

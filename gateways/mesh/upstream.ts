@@ -21,6 +21,8 @@ export interface UpstreamTarget {
   readonly namespace?: string;
   /** Empty for the local datacenter. */
   readonly datacenter?: string;
+  /** A service-resolver subset: it goes into the SNI, so a mesh gateway routes to the subset's instances. */
+  readonly subset?: string;
 }
 
 /** How a sidecar reaches another datacenter's service (Consul's MeshGateway.Mode); "" and "none" dial its instances directly. */
@@ -143,7 +145,7 @@ export const DIAL_TIMEOUT_MS = 5_000;
 export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<TLSSocket> {
   const dc = target.datacenter || localDc;
   const ns = target.namespace || "default";
-  const sni = serviceSni(target.service, ns, dc, m.trustDomain);
+  const sni = serviceSni(target.service, ns, dc, m.trustDomain, target.subset);
   const opts = clientTlsOptions(m, sni, (id) =>
     id.service === target.service && id.namespace === ns ? null : `server identity is service "${id.service}" (namespace ${id.namespace}), expected "${target.service}"`,
   );

@@ -2,13 +2,15 @@
  * The mesh gateway's view of the control plane, each part a blocking query
  * (the datacenter list is polled, as Consul's proxycfg does): the trust
  * domain from the CA roots, the healthy Connect instances of every local
- * service, and the healthy mesh gateways of every other datacenter.
+ * service and of every service-resolver subset, and the healthy mesh
+ * gateways of every other datacenter.
  */
 import type { Client } from "../../src/api/mod.ts";
 import { type Endpoint, meshGatewaysOf, allEndpoints, fetchServiceNames, ServiceSetFollower } from "../gateway/catalog.ts";
 import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
 import { type CARoots, fetchRoots, fetchUpstream } from "../mesh/sources.ts";
 import { Watch } from "../mesh/watch.ts";
+import { SubsetFollower } from "./subsets.ts";
 import type { RoutingTable } from "./table.ts";
 
 /** How often the datacenter list is read (it has no blocking form). */
@@ -21,6 +23,7 @@ export class MeshGatewayCatalog {
   private readonly roots: Watch<CARoots>;
   private readonly services: ServiceSetFollower<Endpoint[]>;
   private readonly dcs: Watch<string[]>;
+  private readonly subsets: SubsetFollower;
   private readonly remotes = new Map<string, ServiceSetFollower<Endpoint[]>>();
   private lowerNames = new Map<string, string>();
   private stopped = false;
@@ -42,6 +45,7 @@ export class MeshGatewayCatalog {
         this.lowerNames = new Map(this.services.entries().map(([k]) => [k.toLowerCase(), k]));
       },
     });
+    this.subsets = new SubsetFollower({ client: o.client, logger: this.log });
     this.dcs = new Watch({
       name: "datacenters",
       fetch: async () => ({ value: (await o.client.catalog().datacenters()).slice().sort(), index: 0 }),
@@ -54,6 +58,7 @@ export class MeshGatewayCatalog {
   start(): this {
     this.roots.start();
     this.services.start();
+    this.subsets.start();
     this.dcs.start();
     return this;
   }
@@ -89,6 +94,7 @@ export class MeshGatewayCatalog {
         const name = this.lowerNames.get(service.toLowerCase());
         return name === undefined ? undefined : this.services.get(name);
       },
+      subset: (service, subset) => this.subsets.get(service, subset),
       remote: (dc) => {
         for (const [name, f] of this.remotes) if (name.toLowerCase() === dc) return allEndpoints(f);
         return undefined;
@@ -98,16 +104,16 @@ export class MeshGatewayCatalog {
 
   /** The trust domain and every local service's instances are known (a new service's first answer included). */
   get complete(): boolean {
-    return this.roots.value !== undefined && this.services.complete;
+    return this.roots.value !== undefined && this.services.complete && this.subsets.complete;
   }
 
   /** Figures for the metrics page. */
   stats(): Record<string, number> {
-    return { known_services: this.services.entries().length, known_datacenters: this.remotes.size };
+    return { known_services: this.services.entries().length, known_subsets: this.subsets.size, known_datacenters: this.remotes.size };
   }
 
   async stop(): Promise<void> {
     this.stopped = true;
-    await Promise.all([this.roots.stop(), this.services.stop(), this.dcs.stop(), ...[...this.remotes.values()].map((f) => f.stop())]);
+    await Promise.all([this.roots.stop(), this.services.stop(), this.subsets.stop(), this.dcs.stop(), ...[...this.remotes.values()].map((f) => f.stop())]);
   }
 }

@@ -275,7 +275,7 @@ export class ChainUpstream {
       if (!ep) throw new Error(`no healthy instance of "${this.o.service}"`);
       try {
         const m = this.o.identity.material ?? (await this.o.identity.ready());
-        const remote = await dialInstance(m, { address: ep.address, port: ep.port, id: ep.key, node: "" }, { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter }, this.o.identity.datacenter ?? "", cluster.connectTimeoutMs);
+        const remote = await dialInstance(m, { address: ep.address, port: ep.port, id: ep.key, node: "" }, { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter, subset: ep.target.subset }, this.o.identity.datacenter ?? "", cluster.connectTimeoutMs);
         cluster.outlier?.report(ep.key, false, eps.length);
         if (closed) {
           remote.destroy();

@@ -128,7 +128,7 @@ export class HttpPool implements Transport<PooledResponse> {
     let socket: TLSSocket;
     try {
       const m = this.identity.material ?? (await this.identity.ready());
-      socket = await dialInstance(m, { address: ep.address, port: ep.port, id: ep.key, node: "" }, { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter }, this.identity.datacenter ?? "", cluster.connectTimeoutMs);
+      socket = await dialInstance(m, { address: ep.address, port: ep.port, id: ep.key, node: "" }, { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter, subset: ep.target.subset }, this.identity.datacenter ?? "", cluster.connectTimeoutMs);
     } catch (err) {
       c.total--;
       c.waiters.shift()?.();

@@ -10,6 +10,7 @@ import { intentionPrecedence, sortByPrecedence } from "../../src/connect/mod.ts"
 import { compileChain, renderChain } from "../../src/connect/discoverychain/mod.ts";
 import { decodeConfigEntry } from "../../src/configentry/registry.ts";
 import type { Intention, IntentionPermission } from "../../src/structs/intention.ts";
+import { checkServiceNodeSchema, compileFilter } from "../../src/filter/mod.ts";
 import { crossSign, makeCa, makeLeaf, type TestCa, type TestLeaf, TRUST_DOMAIN } from "./_certs.ts";
 
 export interface Instance {
@@ -17,6 +18,9 @@ export interface Instance {
   readonly port: number;
   readonly id: string;
   passing?: boolean;
+  /** "warning" is passing for subsets that are not OnlyPassing, and not for `?passing`. */
+  status?: "warning";
+  meta?: Record<string, string>;
 }
 
 /** A mesh gateway instance as the catalog lists it (`lan` is its address, `wan` its tagged WAN address). */
@@ -185,6 +189,10 @@ export class FakeControlPlane {
       const hit = sortByPrecedence(this.intentions.filter((i) => (i.DestinationName === dst || i.DestinationName === "*") && (i.SourceName === src || i.SourceName === "*")))[0];
       return send(200, { Allowed: hit ? hit.Action === "allow" : this.defaultPolicy === "allow" });
     }
+    if ((m = /^\/v1\/config\/([^/]+)$/.exec(p))) {
+      const kind = m[1];
+      return send(200, [...this.entries.values()].filter((e) => e.Kind === kind));
+    }
     if ((m = /^\/v1\/config\/([^/]+)\/(.+)$/.exec(p))) {
       const e = this.entries.get(`${m[1]}/${m[2]}`);
       return e ? send(200, e) : send(404, `Config entry not found for "${m[1]}" / "${m[2]}"`);
@@ -208,11 +216,14 @@ export class FakeControlPlane {
       );
     }
     if ((m = /^\/v1\/health\/connect\/(.+)$/.exec(p))) {
-      const list = (this.instances.get(m[1]!) ?? []).filter((i) => i.passing !== false || !url.searchParams.has("passing"));
-      return send(
-        200,
-        list.map((i) => ({ Node: { Node: "n1", Address: "127.0.0.1" }, Service: { ID: i.id, Address: i.address, Port: i.port }, Checks: i.passing === false ? [{ Status: "critical" }] : [] })),
-      );
+      const list = (this.instances.get(m[1]!) ?? []).filter((i) => (i.passing !== false && i.status === undefined) || !url.searchParams.has("passing"));
+      const rows = list.map((i) => ({
+        Node: { Node: "n1", Address: "127.0.0.1" },
+        Service: { ID: i.id, Service: m![1], Address: i.address, Port: i.port, Meta: i.meta ?? {} },
+        Checks: i.passing === false ? [{ Status: "critical" }] : i.status ? [{ Status: i.status }] : [],
+      }));
+      const filter = url.searchParams.get("filter");
+      return send(200, filter ? rows.filter(compileFilter(filter, checkServiceNodeSchema)) : rows);
     }
     if ((m = /^\/v1\/discovery-chain\/(.+)$/.exec(p))) {
       const entries = [...this.entries.values()].map((e) => decodeConfigEntry(e));

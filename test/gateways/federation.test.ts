@@ -9,6 +9,9 @@
  *     lets it through again;
  *   - the gateways never ask their agent for a leaf (a relay in front of the
  *     agent records every path they request);
+ *   - a service-resolver (written in dc1) with subsets v1/v2 of db: web's
+ *     sidecar sends the subset in its SNI and dc2's gateway routes it to the
+ *     instances the subset's Filter picks; an undefined subset is refused;
  *   - with every server of both datacenters stopped, an established
  *     connection and new connections keep going through both gateways for 60 s.
  */
@@ -20,6 +23,7 @@ import { join } from "node:path";
 import { BUN, freePort, ROOT } from "../e2e/_agent.ts";
 import { type Federation, startFederation } from "../e2e/_federation.ts";
 import { startTcpProxy, type TcpProxy } from "../_tcp_proxy.ts";
+import { captureHello } from "./_hello.ts";
 
 const SECRET = "plaintext-marker-5d21e0";
 const OUTAGE_MS = 60_000;
@@ -29,6 +33,8 @@ let h2 = "";
 const procs: { name: string; child: ChildProcess; out: () => string }[] = [];
 const closers: (() => Promise<unknown>)[] = [];
 let app: HttpServer;
+let appV2: HttpServer;
+let gw2 = 0;
 let tap: TcpProxy;
 const tapped: Buffer[] = [];
 const gw1Paths: string[] = [];
@@ -83,9 +89,11 @@ async function until<T>(what: string, fn: () => Promise<T | null | false>, timeo
     }
     await Bun.sleep(200);
   }
-  const logs = procs.map((p) => `--- ${p.name}\n${p.out().split("\n").slice(-8).join("\n")}`).join("\n");
-  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}\n${logs}`);
+  throw new Error(`timed out waiting for ${what}${last ? `: ${(last as Error).message}` : ""}\n${tails()}`);
 }
+
+/** The last lines of every process this test started, for a failure's message. */
+const tails = () => procs.map((p) => `--- ${p.name}\n${p.out().split("\n").slice(-12).join("\n")}`).join("\n");
 
 /** A request on its own TCP connection (Connection: close), through web's upstream listener. */
 function oneShot(port: number, timeoutMs = 4_000): Promise<string> {
@@ -152,7 +160,11 @@ async function routes(adminPort: number): Promise<Record<string, number>> {
   for (const m of text.matchAll(/_route_connections_total\{route="([^"]+)"\} (\d+)/g)) out[m[1]!] = Number(m[2]);
   return out;
 }
-const counts = async () => ({ dc1: (await routes(adm1))["dc:dc2"] ?? 0, dc2: (await routes(adm2))["db"] ?? 0 });
+/** Connections dc1's gateway sent to dc2, and dc2's gateway to db (any subset). */
+async function counts(): Promise<{ dc1: number; dc2: number }> {
+  const toDb = Object.entries(await routes(adm2)).filter(([r]) => r === "db" || r.endsWith(".db"));
+  return { dc1: (await routes(adm1))["dc:dc2"] ?? 0, dc2: toDb.reduce((n, [, v]) => n + v, 0) };
+}
 
 const web = (mode: string) =>
   put(h1, "/v1/agent/service/register", {
@@ -175,17 +187,25 @@ beforeAll(async () => {
   fed = await startFederation({ datacenters: ["dc1", "dc2"] });
   h1 = fed.http.get("dc1")!;
   h2 = fed.http.get("dc2")!;
-  app = createHttpServer((req, res) => {
-    let body = "";
-    req.on("data", (c) => (body += c));
-    req.on("end", () => res.end(`db in dc2 read ${body}`));
-  });
-  await new Promise<void>((r) => app.listen(0, "127.0.0.1", () => r()));
-  const [gw1, wan1, gw2] = [await freePort(), await freePort(), await freePort()];
+  const echo = async (name: string) => {
+    const server = createHttpServer((req, res) => {
+      let body = "";
+      req.on("data", (c) => (body += c));
+      req.on("end", () => res.end(`${name} in dc2 read ${body}`));
+    });
+    // The held connection of the outage test idles between requests longer than node's 5 s keep-alive default.
+    server.keepAliveTimeout = 600_000;
+    await new Promise<void>((r) => server.listen(0, "127.0.0.1", () => r()));
+    return server;
+  };
+  app = await echo("db");
+  appV2 = await echo("db v2");
+  const [gw1, wan1] = [await freePort(), await freePort()];
+  gw2 = await freePort();
   [adm1, adm2, up] = [await freePort(), await freePort(), await freePort()];
   tap = await startTcpProxy(gw2, "127.0.0.1", (d) => tapped.push(d));
 
-  await put(h2, "/v1/agent/service/register", { Name: "db", Port: (app.address() as AddressInfo).port, Connect: { SidecarService: { Check: { Name: "alias", AliasService: "db" } } } });
+  await put(h2, "/v1/agent/service/register", { Name: "db", Port: (app.address() as AddressInfo).port, Meta: { version: "v1" }, Connect: { SidecarService: { Check: { Name: "alias", AliasService: "db" } } } });
   consulate("db-proxy", ["connect", "proxy", "-sidecar-for", "db", "-http-addr", h2]);
   // dc2's gateway is registered by hand so that other datacenters reach it through the tap on its WAN address.
   consulate("gw2", ["connect", "proxy", "-gateway=mesh", "-address", `127.0.0.1:${gw2}`, "-admin-bind", `127.0.0.1:${adm2}`, "-http-addr", await recordingRelay(h2, gw2Paths)]);
@@ -208,7 +228,7 @@ afterAll(async () => {
   await Promise.all(procs.map((p) => (p.child.exitCode !== null ? null : Promise.race([new Promise((r) => p.child.once("exit", r)), Bun.sleep(5_000).then(() => p.child.kill("SIGKILL"))]))));
   await tap?.close();
   for (const c of closers) await c().catch(() => {});
-  await new Promise((r) => app?.close(r));
+  for (const a of [app, appV2]) await new Promise((r) => a?.close(r));
   await fed?.down();
 }, 90_000);
 
@@ -252,6 +272,38 @@ test("the gateways asked their agents for catalog and roots, never for a leaf", 
   }
 });
 
+test("resolver subsets: web's SNI names the subset and dc2's gateway routes it by the subset's Filter; an undefined subset is refused", async () => {
+  await put(h2, "/v1/agent/service/register", {
+    ID: "db-v2",
+    Name: "db",
+    Port: (appV2.address() as AddressInfo).port,
+    Meta: { version: "v2" },
+    Connect: { SidecarService: { Check: { Name: "alias", AliasService: "db-v2" } } },
+  });
+  consulate("db-v2-proxy", ["connect", "proxy", "-sidecar-for", "db-v2", "-http-addr", h2]);
+  const resolver = (defaultSubset: string) =>
+    put(h1, "/v1/config", { Kind: "service-resolver", Name: "db", DefaultSubset: defaultSubset, Subsets: { v1: { Filter: "Service.Meta.version == v1" }, v2: { Filter: "Service.Meta.version == v2" } } });
+  await web("local");
+  for (const [subset, reply] of [["v2", `db v2 in dc2 read ${SECRET}`], ["v1", `db in dc2 read ${SECRET}`]] as const) {
+    await resolver(subset);
+    await until(`subset ${subset} answering`, async () => (await oneShot(up)) === reply);
+    const before = (await routes(adm2))[`${subset}.db`] ?? 0;
+    for (let i = 0; i < 6; i++) expect(await oneShot(up)).toBe(reply);
+    expect((await routes(adm2))[`${subset}.db`]).toBe(before + 6);
+  }
+  const roots = (await (await fetch(`http://${h1}/v1/connect/ca/roots`)).json()) as { TrustDomain: string };
+  const hello = await captureHello({ servername: `v9.db.default.dc2.internal.${roots.TrustDomain}` });
+  const reply = await new Promise<number>((resolve) => {
+    const s = connect(gw2, "127.0.0.1", () => s.write(hello));
+    let n = 0;
+    s.on("data", (d: Buffer) => (n += d.length));
+    s.on("error", () => {});
+    s.on("close", () => resolve(n));
+  });
+  expect(reply).toBe(0);
+  expect((await (await fetch(`http://127.0.0.1:${adm2}/stats/prometheus`)).text())).toContain('consulate_mesh_gateway_refused_total{reason="unknown_subset"} 1');
+}, 90_000);
+
 test("with every server of dc1 and dc2 stopped, established and new connections keep going through both gateways for 60 s", async () => {
   await web("local");
   await reachesVia(1);
@@ -265,10 +317,10 @@ test("with every server of dc1 and dc2 stopped, established and new connections 
   const t0 = Date.now();
   let rounds = 0;
   while (Date.now() - t0 < OUTAGE_MS) {
-    expect(await held.ask()).toBe(`db in dc2 read ${SECRET}`);
-    expect(await oneShot(up)).toBe(`db in dc2 read ${SECRET}`);
+    const replies = await Promise.all([held.ask(), oneShot(up)].map((p) => p.catch((err: Error) => `${err.message} after ${Date.now() - t0} ms\n${tails()}`)));
+    expect(replies).toEqual([`db in dc2 read ${SECRET}`, `db in dc2 read ${SECRET}`]);
     rounds++;
-    await Bun.sleep(5_000);
+    await Bun.sleep(4_000);
   }
   expect(await held.ask()).toBe(`db in dc2 read ${SECRET}`);
   held.close();

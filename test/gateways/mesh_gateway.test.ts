@@ -118,6 +118,41 @@ test("another datacenter's SNI goes to that datacenter's gateway on its WAN addr
   expect((await exchange(port, [hello])).reply).toBe(`dc2-gateway got ${hello.length}`);
 });
 
+test("resolver subsets: a subset SNI reaches the instances its Filter picks (warning ones unless OnlyPassing); an undefined subset is refused", async () => {
+  const v1 = await backend("api-v1");
+  const v2 = await backend("api-v2");
+  cp.instances.set("api", [
+    { address: "127.0.0.1", port: v1.port, id: "api-1", meta: { version: "v1" } },
+    { address: "127.0.0.1", port: v2.port, id: "api-2", meta: { version: "v2" }, status: "warning" },
+  ]);
+  cp.entries.set("service-resolver/api", {
+    Kind: "service-resolver",
+    Name: "api",
+    Subsets: { v1: { Filter: "Service.Meta.version == v1" }, v2: { Filter: "Service.Meta.version == v2" }, strict: { Filter: "Service.Meta.version == v2", OnlyPassing: true } },
+  });
+  cp.bump();
+  for (let i = 0; i < 100 && !gw.catalog.table()?.subset("api", "v2")?.length; i++) await new Promise((r) => setTimeout(r, 20));
+  for (const [subset, who] of [["v1", "api-v1"], ["v2", "api-v2"], ["V2", "api-v2"]] as const) {
+    const hello = await captureHello({ servername: sni(`${subset}.api`) });
+    expect((await exchange(port, [hello])).reply).toBe(`${who} got ${hello.length}`);
+  }
+  expect(gw.metrics.byRoute.get("v2.api")).toBe(2);
+  // The unnamed service keeps its passing instances only.
+  expect(gw.catalog.table()?.local("api")?.map((e) => e.id)).toEqual(["api-1"]);
+  for (const [subset, reason] of [["strict", "no_healthy_endpoint"], ["v9", "unknown_subset"]] as const) {
+    const before = gw.metrics.refused.get(reason);
+    expect((await exchange(port, [await captureHello({ servername: sni(`${subset}.api`) })])).reply).toBe("");
+    expect(gw.metrics.refused.get(reason)).toBe(before + 1);
+  }
+  // The resolver goes away: so do its subsets.
+  cp.entries.delete("service-resolver/api");
+  cp.bump();
+  for (let i = 0; i < 100 && gw.catalog.table()?.subset("api", "v1") !== undefined; i++) await new Promise((r) => setTimeout(r, 20));
+  expect((await exchange(port, [await captureHello({ servername: sni("v1.api") })])).reply).toBe("");
+  expect(gw.metrics.refused.get("unknown_subset")).toBe(2);
+  for (const b of [v1, v2]) await new Promise((r) => b.server.close(r));
+});
+
 test("unknown services, other trust domains, unknown datacenters, plaintext, garbage, truncated and slow hellos are dropped and counted", async () => {
   const cases: [string, Uint8Array[], number?][] = [
     ["unknown_service", [await captureHello({ servername: sni("nope") })]],
