@@ -186,7 +186,13 @@ function writeCharString(w: Writer, s: string): void {
   w.bytes(b.subarray(0, n));
 }
 
-function writeRr(w: Writer, rr: Rr): void {
+/** The question as asked and in lower case: owners equal to it are written as the client spelled it. */
+interface Asked {
+  readonly lower: string;
+  readonly name: string;
+}
+
+function writeRr(w: Writer, rr: Rr, asked: Asked | null): void {
   if (rr.type === RType.OPT) {
     w.u8(0);
     w.u16(RType.OPT);
@@ -201,7 +207,7 @@ function writeRr(w: Writer, rr: Rr): void {
     done();
     return;
   }
-  w.name(rr.name);
+  w.name(asked !== null && rr.name === asked.lower ? asked.name : rr.name);
   w.u16(rr.type);
   w.u16(RClass.IN);
   w.u32(rr.ttl >>> 0);
@@ -251,14 +257,17 @@ export function encodeMessage(msg: Message, compress: boolean): Uint8Array {
   w.u16(msg.answer.length);
   w.u16(msg.authority.length);
   w.u16(msg.additional.length);
+  let asked: Asked | null = null;
   if (msg.question) {
     w.name(msg.question.name);
     w.u16(msg.question.qtype);
     w.u16(msg.question.qclass);
+    const lower = msg.question.name.toLowerCase();
+    if (lower !== msg.question.name) asked = { lower, name: msg.question.name };
   }
-  for (const rr of msg.answer) writeRr(w, rr);
-  for (const rr of msg.authority) writeRr(w, rr);
-  for (const rr of msg.additional) writeRr(w, rr);
+  for (const rr of msg.answer) writeRr(w, rr, asked);
+  for (const rr of msg.authority) writeRr(w, rr, asked);
+  for (const rr of msg.additional) writeRr(w, rr, asked);
   return w.buf.slice(0, w.len);
 }
 

@@ -62,7 +62,7 @@ function canRecurse(ctx: DnsContext): boolean {
 
 function baseMessage(q: Query, ctx: DnsContext, authoritative: boolean): Message {
   const flags = replyFlags(q, (authoritative ? Flag.AA : 0) | (canRecurse(ctx) ? Flag.RA : 0));
-  return { id: q.id, flags, rcode: Rcode.NOERROR, question: { name: q.name, qtype: q.qtype, qclass: q.qclass }, answer: [], authority: [], additional: [] };
+  return { id: q.id, flags, rcode: Rcode.NOERROR, question: { name: q.asked, qtype: q.qtype, qclass: q.qclass }, answer: [], authority: [], additional: [] };
 }
 
 /** The OPT record echoed to an EDNS client: its UDP size, and its client subnet with our scope. */

@@ -67,6 +67,12 @@ export interface Query {
   readonly flags: number;
   /** Question name in presentation form: lower case, escaped, with the trailing dot. */
   readonly name: string;
+  /**
+   * The same name in the case the client sent it, which the reply echoes
+   * (resolvers randomise case as a check, "0x20"); equal to `name` when the
+   * client sent lower case.
+   */
+  readonly asked: string;
   readonly qtype: number;
   readonly qclass: number;
   readonly edns: Edns | null;
@@ -126,8 +132,8 @@ const SPECIAL = new Uint8Array(256);
 for (const c of [0x2e, 0x5c, 0x28, 0x29, 0x3b, 0x22, 0x40, 0x24]) SPECIAL[c] = 1;
 const scratch = new Uint8Array(MAX_NAME_WIRE + 1);
 
-/** The question name, lower-cased, with odd bytes escaped (the slow path). */
-function escapedName(b: Uint8Array, at: number): string {
+/** The question name, lower-cased unless `keepCase`, with odd bytes escaped (the slow path). */
+function escapedName(b: Uint8Array, at: number, keepCase = false): string {
   let name = "";
   for (;;) {
     const len = b[at]!;
@@ -135,7 +141,7 @@ function escapedName(b: Uint8Array, at: number): string {
     const label = new Uint8Array(len);
     for (let i = 0; i < len; i++) {
       const c = b[at + 1 + i]!;
-      label[i] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
+      label[i] = !keepCase && c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
     }
     name += labelText(label) + ".";
     at += 1 + len;
@@ -193,6 +199,7 @@ export function parseQuery(b: Uint8Array): ParsedQuery {
   let at = HEADER_SIZE;
   let wire = 0;
   let plain = true;
+  let upper = false;
   let n = 0;
   for (;;) {
     if (at >= b.length) return reject(id, flags, Rcode.FORMERR);
@@ -206,8 +213,10 @@ export function parseQuery(b: Uint8Array): ParsedQuery {
     if (wire + 1 > MAX_NAME_WIRE || at + 1 + len > b.length) return reject(id, flags, Rcode.FORMERR);
     for (let i = at + 1; i <= at + len; i++) {
       const c = b[i]!;
-      if (c >= 0x41 && c <= 0x5a) scratch[n++] = c | 0x20;
-      else {
+      if (c >= 0x41 && c <= 0x5a) {
+        scratch[n++] = c | 0x20;
+        upper = true;
+      } else {
         if (c <= 0x20 || c >= 0x7f || SPECIAL[c] === 1) plain = false;
         scratch[n++] = c;
       }
@@ -219,6 +228,7 @@ export function parseQuery(b: Uint8Array): ParsedQuery {
   if (n === 0) name = ".";
   else if (plain) name = String.fromCharCode.apply(null, scratch.subarray(0, n) as unknown as number[]);
   else name = escapedName(b, HEADER_SIZE);
+  const asked = upper ? escapedName(b, HEADER_SIZE, true) : name;
   if (at + 4 > b.length) return reject(id, flags, Rcode.FORMERR);
   const qtype = u16(b, at);
   const qclass = u16(b, at + 2);
@@ -249,5 +259,5 @@ export function parseQuery(b: Uint8Array): ParsedQuery {
     }
     at = rdata + rdlen;
   }
-  return { kind: "query", query: { id, flags, name, qtype, qclass, edns } };
+  return { kind: "query", query: { id, flags, name, asked, qtype, qclass, edns } };
 }

@@ -17,6 +17,7 @@ describe("parseQuery", () => {
     expect(p.kind).toBe("query");
     if (p.kind !== "query") return;
     expect(p.query.name).toBe("web.service.consul.");
+    expect(p.query.asked).toBe("Web.Service.CONSUL.");
     expect(p.query.qtype).toBe(RType.SRV);
     expect(p.query.edns?.udpSize).toBe(1400);
     expect(p.query.edns?.subnet).toMatchObject({ family: 1, sourcePrefix: 24 });
@@ -80,6 +81,17 @@ describe("encodeMessage", () => {
     expect(da.answers).toEqual(db.answers);
     expect(da.additionals).toEqual(db.additionals);
     expect(da.answers!.map((x) => dataOf<{ target: string }>(x).target)).toEqual(["n1.node.dc1.consul", "n2.node.dc1.consul"]);
+  });
+
+  test("owners equal to the question are written as it was asked (0x20), with or without compression", () => {
+    for (const compress of [true, false]) {
+      const m = msg();
+      m.question = { ...m.question!, name: "WeB.sErViCe.consul." };
+      const d = dnsPacket.decode(Buffer.from(encodeMessage(m, compress)));
+      expect(d.questions![0]!.name).toBe("WeB.sErViCe.consul");
+      expect(d.answers!.map((a) => a.name)).toEqual(["WeB.sErViCe.consul", "WeB.sErViCe.consul"]);
+      expect(d.additionals!.map((a) => a.name)).toEqual(["n1.node.dc1.consul", "n1.node.dc1.consul"]);
+    }
   });
 
   test("escaped labels round-trip", () => {

@@ -143,6 +143,18 @@ for (const transport of ["udp", "tcp"] as const) {
       expect((await dig("-x", "10.0.0.2", ...opt)).answer).toEqual(["2.0.0.10.in-addr.arpa. IN PTR web2.node.dc1.consul."]);
     });
 
+    test("0x20: the reply keeps the case the client asked in; matching ignores it", async () => {
+      const a = await dig("WeB.SeRvIcE.CoNsUl", "A", ...opt);
+      expect(a.output).toMatch(/^;WeB\.SeRvIcE\.CoNsUl\.\s+IN\s+A$/m);
+      expect(a.answer.sort()).toEqual(["WeB.SeRvIcE.CoNsUl. IN A 10.0.0.1", "WeB.SeRvIcE.CoNsUl. IN A 10.0.0.2"]);
+      const srv = await dig("wEb.service.DC1.consul", "SRV", ...opt);
+      expect(srv.answer.sort()).toEqual(["wEb.service.DC1.consul. IN SRV 1 1 80 web1.node.dc1.consul.", "wEb.service.DC1.consul. IN SRV 1 1 81 web2.node.dc1.consul."]);
+      expect((await dig("WEB1.NODE.CONSUL", "A", ...opt)).answer).toEqual(["WEB1.NODE.CONSUL. IN A 10.0.0.1"]);
+      const nx = await dig("NoPe.SeRvIcE.CoNsUl", "A", ...opt);
+      expect(nx.status).toBe("NXDOMAIN");
+      expect(nx.output).toMatch(/^;NoPe\.SeRvIcE\.CoNsUl\.\s+IN\s+A$/m);
+    });
+
     test("names outside the domain go to the recursor", async () => {
       const r = await dig("www.example.com", "A", ...opt);
       expect(r.status).toBe("NOERROR");

@@ -19,17 +19,18 @@ describe("service lookups", () => {
     expect(r.questions[0]).toEqual({ name: "web.service.consul", type: "A", class: "IN" });
   });
 
-  test("names are case-insensitive and the question comes back lower-cased", async () => {
+  test("names are case-insensitive and the question and owners come back as asked (0x20)", async () => {
     const r = await ask(env(webCatalog()), "WEB.Service.CONSUL", "A");
     expect(r.answers).toHaveLength(3);
-    expect(r.questions[0]!.name).toBe("web.service.consul");
+    expect(r.questions[0]!.name).toBe("WEB.Service.CONSUL");
+    expect(new Set(r.answers.map((a) => a.name))).toEqual(new Set(["WEB.Service.CONSUL"]));
   });
 
   test("tag filter, tags with dots, the explicit local datacenter", async () => {
     const e = env(webCatalog());
     expect(rows((await ask(e, "blue.web.service.consul", "A")).answers)).toEqual(["blue.web.service.consul A 10.0.0.1"]);
     expect(rows((await ask(e, "v1.2.web.service.consul", "A")).answers)).toEqual(["v1.2.web.service.consul A 10.0.0.1"]);
-    expect(rows((await ask(e, "GREEN.web.service.dc1.consul", "A")).answers)).toEqual(["green.web.service.dc1.consul A 10.0.0.2"]);
+    expect(rows((await ask(e, "GREEN.web.service.dc1.consul", "A")).answers)).toEqual(["GREEN.web.service.dc1.consul A 10.0.0.2"]);
     expect((await ask(e, "web.service.dc1.dc.consul", "A")).answers).toHaveLength(3);
     const none = await ask(e, "red.web.service.consul", "A");
     expect(none.rcode).toBe("NXDOMAIN");
