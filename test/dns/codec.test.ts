@@ -85,8 +85,7 @@ describe("encodeMessage", () => {
 
   test("owners equal to the question are written as it was asked (0x20), with or without compression", () => {
     for (const compress of [true, false]) {
-      const m = msg();
-      m.question = { ...m.question!, name: "WeB.sErViCe.consul." };
+      const m: Message = { ...msg(), question: { name: "WeB.sErViCe.consul.", qtype: RType.SRV, qclass: 1 } };
       const d = dnsPacket.decode(Buffer.from(encodeMessage(m, compress)));
       expect(d.questions![0]!.name).toBe("WeB.sErViCe.consul");
       expect(d.answers!.map((a) => a.name)).toEqual(["WeB.sErViCe.consul", "WeB.sErViCe.consul"]);
