@@ -107,6 +107,12 @@ const BIG_MARK = "\u0000u64:";
 
 /** JSON.stringify that writes bigint values as bare integers. */
 export function toJson(value: unknown, pretty = false): string {
+  // Most answers hold no bigint: the native path (several times faster than a replacer) throws a TypeError for one.
+  try {
+    return JSON.stringify(value, null, pretty ? 4 : undefined) ?? "null";
+  } catch (err) {
+    if (!(err instanceof TypeError)) throw err;
+  }
   const text = JSON.stringify(value, (_k, v: unknown) => (typeof v === "bigint" ? BIG_MARK + v.toString() : v), pretty ? 4 : undefined);
   if (text === undefined) return "null";
   return text.includes("\\u0000u64:") ? text.replace(/"\\u0000u64:(\d+)"/g, "$1") : text;
