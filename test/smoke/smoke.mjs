@@ -1,5 +1,5 @@
 // Smoke test of the dev agent under a given runtime: start it, write and read a
-// key, register and look up a service, then stop it with SIGTERM and expect a
+// key, register and look up a service, load the web UI, then stop it with SIGTERM and expect a
 // clean exit. Usage: node test/smoke/smoke.mjs <command...>
 import { spawn } from "node:child_process";
 import { createServer } from "node:net";
@@ -40,7 +40,7 @@ while (!output.includes("agent running!")) {
 }
 const base = `http://127.0.0.1:${port}`;
 const put = await fetch(`${base}/v1/kv/smoke/key`, { method: "PUT", body: "hello" });
-if ((await put.text()) !== "true") fail("KV PUT did not answer true");
+if ((await put.text()).trim() !== "true") fail("KV PUT did not answer true");
 const raw = await fetch(`${base}/v1/kv/smoke/key?raw`);
 if ((await raw.text()) !== "hello") fail("KV GET ?raw did not return the value");
 const idx = Number(raw.headers.get("x-consul-index"));
@@ -49,9 +49,20 @@ const reg = await fetch(`${base}/v1/catalog/register`, {
   method: "PUT",
   body: JSON.stringify({ Node: "n1", Address: "10.0.0.1", Service: { Service: "web", Port: 80 } }),
 });
-if ((await reg.text()) !== "true") fail("catalog register failed");
+if ((await reg.text()).trim() !== "true") fail("catalog register failed");
 const health = await (await fetch(`${base}/v1/health/service/web`)).json();
 if (health.length !== 1 || health[0].Service.Port !== 80) fail(`health lookup wrong: ${JSON.stringify(health)}`);
+
+// The web UI: GET / redirects to it, its pages and modules are found from this runtime's entry point (sources or the bundle).
+const root = await fetch(`${base}/`, { redirect: "manual" });
+if (root.status !== 301 || root.headers.get("location") !== "/ui/") fail(`GET / answered ${root.status} ${root.headers.get("location")}`);
+const page = await fetch(`${base}/ui/dc1/services`);
+if (page.status !== 200 || !(await page.text()).includes('<base href="/ui/">')) fail(`GET /ui/dc1/services answered ${page.status}`);
+const mod = await fetch(`${base}/ui/consulate-ui.js`);
+if (mod.status !== 200 || !(mod.headers.get("content-type") ?? "").includes("javascript")) fail(`GET /ui/consulate-ui.js answered ${mod.status}`);
+await mod.text();
+const summaries = await (await fetch(`${base}/v1/internal/ui/services`)).json();
+if (!summaries.some((s) => s.Name === "web" && s.InstanceCount === 1)) fail(`ui services wrong: ${JSON.stringify(summaries)}`);
 
 child.kill("SIGTERM");
 const { code, signal } = await exited;
