@@ -7,7 +7,8 @@
  *   "datacenters": { "dc2": ["nats://10.1.0.1:4222"] }
  * }
  * ```
- * `nats`: this datacenter's NATS servers, where the server answers requests
+ * `wan_gossip`: "udp" (default) or "nats" (WAN gossip over NATS subjects,
+ * wan_gossip.ts). `nats`: this datacenter's NATS servers, where the server answers requests
  * from other datacenters and which it advertises to them in its WAN gossip
  * tags; unset, the `nats` block's URLs (the log's cluster) are used. A server
  * on the embedded LocalLog federates by naming NATS here: NATS then carries
@@ -20,10 +21,12 @@ import { isDatacenterName } from "./subjects.ts";
 export interface FederationSettings {
   readonly natsUrls: readonly string[];
   readonly datacenters: Readonly<Record<string, readonly string[]>>;
+  /** How WAN gossip travels: Serf's UDP/TCP (the default), or NATS subjects (wan_gossip.ts). */
+  readonly wanGossip: "udp" | "nats";
 }
 
 export function defaultFederationSettings(): FederationSettings {
-  return { natsUrls: [], datacenters: {} };
+  return { natsUrls: [], datacenters: {}, wanGossip: "udp" };
 }
 
 /** A `federation` block that cannot be used; the message names the key. */
@@ -59,6 +62,10 @@ export function mergeFederationBlock(prev: FederationSettings, raw: unknown, fil
         next = { ...next, datacenters: dcs };
         break;
       }
+      case "wan_gossip":
+        if (v !== "udp" && v !== "nats") throw new FederationConfigError(`${file}: federation.wan_gossip must be "udp" or "nats", got ${JSON.stringify(v)}`);
+        next = { ...next, wanGossip: v };
+        break;
       default:
         throw new FederationConfigError(`${file}: unknown key federation.${key}`);
     }

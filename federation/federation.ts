@@ -99,6 +99,11 @@ export class Federation {
     if (o.wan) this.followPrimaryClaims(o.wan);
   }
 
+  /** This datacenter's NATS (where this server answers; WAN gossip over NATS listens there too). */
+  get ownNats(): NatsConnection {
+    return this.o.nc;
+  }
+
   /** The (primary, epoch) this server follows. */
   get primaryClaim(): PrimaryClaim {
     return this.claim;

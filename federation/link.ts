@@ -50,6 +50,11 @@ export class DatacenterLink {
     return this.up && this.nc !== null && !this.nc.isClosed();
   }
 
+  /** The connection to the datacenter's NATS while the link is up (WAN gossip over NATS sends on it). */
+  connection(): NatsConnection | null {
+    return this.isUp() ? this.nc : null;
+  }
+
   currentUrls(): readonly string[] {
     return this.urls;
   }

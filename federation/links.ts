@@ -6,6 +6,7 @@
  */
 import { type Connector, DatacenterLink, type LinkLog } from "./link.ts";
 import { isDatacenterName } from "./subjects.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
 import type { GossipPool, Member } from "../src/gossip/mod.ts";
 
 /** The WAN member tag carrying a server's datacenter NATS URLs (comma-separated). */
@@ -46,6 +47,22 @@ export class DatacenterLinks {
   /** Whether calls to `dc` can go out now. */
   isUp(dc: string): boolean {
     return this.links.get(dc)?.isUp() ?? false;
+  }
+
+  /** Resolves once the links to `dcs` are all up, or after `timeoutMs` (whichever comes first). */
+  async whenUp(dcs: readonly string[], timeoutMs: number): Promise<void> {
+    const deadline = Date.now() + timeoutMs;
+    while (!this.closed && Date.now() < deadline && !dcs.every((dc) => dc === this.o.datacenter || this.isUp(dc))) await new Promise((r) => setTimeout(r, 50));
+  }
+
+  /** The connections of the links that are up. */
+  connections(): NatsConnection[] {
+    const out: NatsConnection[] = [];
+    for (const l of this.links.values()) {
+      const nc = l.connection();
+      if (nc) out.push(nc);
+    }
+    return out;
   }
 
   /** Follows the WAN pool: datacenters whose servers advertise NATS URLs get a link. */

@@ -11,3 +11,4 @@ export { type Responder, serveDatacenter } from "./responder.ts";
 export { CROSS_DC_TIMEOUT_MS, FederatedRpc, forward } from "./rpc.ts";
 export { cancelSubject, isDatacenterName, rpcQueue, rpcSubject } from "./subjects.ts";
 export { startFederation, type StartFederationOptions } from "./start.ts";
+export { addressToken, NatsGossipTransport } from "./wan_gossip.ts";

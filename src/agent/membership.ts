@@ -8,7 +8,7 @@ import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import type { AgentConfig, GossipTimings } from "./config.ts";
 import type { Logger } from "./logger.ts";
-import { createPool, DEV_CONFIG, type GossipConfig, type GossipPool, LAN_CONFIG, WAN_CONFIG } from "../gossip/mod.ts";
+import { createPool, DEV_CONFIG, type GossipConfig, type GossipPool, LAN_CONFIG, type Transport, WAN_CONFIG } from "../gossip/mod.ts";
 import type { ServerInfo, ServerSource } from "../rpc/router.ts";
 import { CONSUL_VERSION, REVISION } from "../version.ts";
 import { ownNatsUrls } from "../../federation/config.ts";
@@ -134,7 +134,8 @@ export function lanServers(lan: GossipPool, dc: string): ServerSource {
   };
 }
 
-export async function startMembership(cfg: AgentConfig, nodeId: string, advertise: string, logger: Logger): Promise<Membership> {
+/** `wanTransport` carries the WAN pool instead of UDP/TCP on the Serf WAN port (WAN gossip over NATS). */
+export async function startMembership(cfg: AgentConfig, nodeId: string, advertise: string, logger: Logger, wanTransport?: Transport): Promise<Membership> {
   const serfDir = cfg.dev ? null : join(cfg.dataDir, "serf");
   if (serfDir) await mkdir(serfDir, { recursive: true });
   const log = (level: "debug" | "info" | "warn" | "error", msg: string) => logger[level](`gossip: ${msg}`);
@@ -171,6 +172,7 @@ export async function startMembership(cfg: AgentConfig, nodeId: string, advertis
         bindPort: cfg.ports.serfWan,
         advertiseAddr: cfg.advertiseWanAddr || advertise,
         tags: wanTags(cfg, tags),
+        ...(wanTransport ? { transport: wanTransport } : {}),
         config: { ...timings(cfg.dev ? DEV_CONFIG : WAN_CONFIG, cfg.gossip.wan), disableCoordinates: cfg.disableCoordinates },
         ...(wanKeys.length > 0 ? { keyring: { keys: wanKeys } } : {}),
         onKeyringChange: persistKeys(wanFile),

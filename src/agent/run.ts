@@ -32,7 +32,7 @@ import { reloadTls, rpcServerTls, startHttpListeners, startTls } from "./tls_set
 import { AutoEncrypt, watchConnectRoots } from "./auto_encrypt.ts";
 import type { HttpsListener } from "../runtime/serve_tls.ts";
 import type { TlsContext } from "../tls/mod.ts";
-import { type Federation, startFederation } from "../../federation/mod.ts";
+import { type Federation, FederationConfigError, NatsGossipTransport, startFederation } from "../../federation/mod.ts";
 
 export interface RunningAgent {
   /** The server in this process; null on a client agent. */
@@ -108,7 +108,9 @@ async function start(
   undo: (() => Promise<unknown>)[],
 ): Promise<RunningAgent> {
   const tls = await startTls(cfg, logger);
-  const membership = await startMembership(cfg, id, advertise, logger);
+  // WAN gossip over NATS (federation.wan_gossip): the transport starts carrying once federation has its NATS connections.
+  const wanNats = cfg.server && cfg.federation.wanGossip === "nats" ? new NatsGossipTransport({ addr: cfg.advertiseWanAddr || advertise, port: cfg.ports.serfWan }) : null;
+  const membership = await startMembership(cfg, id, advertise, logger, wanNats ?? undefined);
   undo.push(() => membership.stop({ leave: false }));
 
   let server: Server | null = null;
@@ -171,6 +173,12 @@ async function start(
       claimFile: cfg.dev ? null : join(cfg.dataDir, "federation-primary.json"),
     });
     federation = fed;
+    if (wanNats) {
+      if (!fed) throw new FederationConfigError('federation.wan_gossip is "nats" but this datacenter names no NATS (federation.nats, -federation-nats or the nats block)');
+      wanNats.attach(fed.ownNats, () => fed.links.connections());
+      // The first WAN join travels on the links to the datacenters the config names: give them a moment to come up.
+      await fed.links.whenUp(Object.keys(cfg.federation.datacenters), 3_000);
+    }
     if (fed) {
       undo.push(() => fed.stop());
       logger.info(`federation: answering for ${cfg.datacenter} on NATS; links follow the WAN pool`);

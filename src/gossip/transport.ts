@@ -1,7 +1,8 @@
 /**
  * How gossip packets and streams travel. The core sees only this interface:
  * UDP+TCP sockets implement it (udp_transport.ts), the simulator implements it
- * in memory (sim/network.ts), and a NATS transport can carry the WAN pool later.
+ * in memory (sim/network.ts), and federation/wan_gossip.ts carries the WAN pool
+ * over NATS subjects.
  * Callbacks rather than promises keep the simulator deterministic.
  */
 

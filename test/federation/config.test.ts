@@ -9,6 +9,8 @@ test("a federation block is read, and everything odd in it is refused naming the
   expect(s.natsUrls).toEqual(["nats://127.0.0.1:4222"]);
   expect(s.datacenters).toEqual({ dc2: ["nats://a:1", "nats://b:2"] });
   expect(ownNatsUrls(defaultFederationSettings(), ["nats://log:1"])).toEqual(["nats://log:1"]);
+  expect(defaultFederationSettings().wanGossip).toBe("udp");
+  expect(mergeFederationBlock(defaultFederationSettings(), { wan_gossip: "nats" }, "f.json").wanGossip).toBe("nats");
   const bad: [unknown, string][] = [
     [[], "federation must be an object"],
     [{ nats: 5 }, "federation.nats must be a list of NATS URLs"],
@@ -17,6 +19,8 @@ test("a federation block is read, and everything odd in it is refused naming the
     [{ datacenters: { "dc2.>": ["nats://a:1"] } }, "not a datacenter name"],
     [{ datacenters: [] }, "federation.datacenters must be an object"],
     [{ bogus: 1 }, "unknown key federation.bogus"],
+    [{ wan_gossip: "tcp" }, 'federation.wan_gossip must be "udp" or "nats", got "tcp"'],
+    [{ wan_gossip: true }, "federation.wan_gossip must be"],
   ];
   for (const [raw, message] of bad) expect(() => mergeFederationBlock(defaultFederationSettings(), raw, "f.json")).toThrow(message);
   expect(() => federationNatsFlag(["nats://a:1,ftp://b"])).toThrow('"ftp://b"');
