@@ -5,8 +5,8 @@
 import type { Signal } from "../runtime/process.ts";
 
 export interface CliIo {
-  /** Writes text to standard output as is. */
-  stdout(text: string): void;
+  /** Writes text, or bytes exactly as given, to standard output. */
+  stdout(text: string | Uint8Array): void;
   /** Writes text to standard error as is. */
   stderr(text: string): void;
   readStdin(): Promise<Uint8Array>;
@@ -35,6 +35,13 @@ export class Ui {
   }
   info(line: string): void {
     this.io.stdout(`${line}\n`);
+  }
+  /** A line of raw bytes (Go's `UI.Info(string(b))`: no UTF-8 repair). */
+  infoBytes(line: Uint8Array): void {
+    const out = new Uint8Array(line.length + 1);
+    out.set(line);
+    out[line.length] = 0x0a;
+    this.io.stdout(out);
   }
   error(line: string): void {
     this.io.stderr(`${line}\n`);

@@ -43,7 +43,7 @@ export function onSignal(signal: Signal, handler: () => void): () => void {
   };
 }
 
-export function writeStdout(text: string): void {
+export function writeStdout(text: string | Uint8Array): void {
   nodeProcess.stdout.write(text);
 }
 

@@ -11,7 +11,7 @@ export { isReadOnlyTxn, type TxnOutcome, type TxnResult, type TxnError } from ".
 export { applyAutopilotSet, autopilotConfig, AUTOPILOT_TABLE } from "./autopilot.ts";
 export { applyConnectCA, caActiveRoot, caConfig, caRoots, caSerial, CA_CONFIG_TABLE, CA_ROOTS_TABLE } from "./connect_ca.ts";
 export type { ConnectCAOp } from "./commands.ts";
-export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic } from "./watch.ts";
+export { WatchHub, Topic, kvKeyTopic, kvPrefixTopic, serviceTopic, nodeTopic, sessionTopic } from "./watch.ts";
 export { CONFIG_TABLE, configEntryGet, configEntryList, configKindTopic, configLookup } from "./config_entries.ts";
 export { intentionGet, intentionGetExact, intentionList, intentionMatch, intentionMatchOne } from "./intentions.ts";
 export { applyCoordinateBatch, COORDINATES_TABLE, COORDINATES_TOPIC, coordinateList, coordinateSet, coordinatesOfNode } from "./coordinates.ts";

@@ -5,7 +5,7 @@ import { KV_TABLE, kvRemove } from "./kv.ts";
 import { setLockDelay } from "./lock_delay.ts";
 import { deleteQueriesOfSession } from "./prepared_query.ts";
 import { nodeKey, type Tables, cmp } from "./tables.ts";
-import { Topic } from "./watch.ts";
+import { sessionTopic, Topic } from "./watch.ts";
 import { HealthStatus } from "../structs/catalog.ts";
 import { type Session, SessionBehavior } from "../structs/session.ts";
 import { touchKey } from "./context.ts";
@@ -34,7 +34,7 @@ export function sessionCreate(ctx: WriteContext, body: SessionCommandBody): stri
     ModifyIndex: ctx.index,
   });
   bump(ctx, SESSIONS_TABLE);
-  touch(ctx, Topic.Sessions);
+  touch(ctx, Topic.Sessions, sessionTopic(body.ID));
   return body.ID;
 }
 
@@ -60,7 +60,7 @@ export function sessionDestroy(ctx: WriteContext, id: string): boolean {
   deleteQueriesOfSession(ctx, id);
   t.sessions.delete(id);
   bump(ctx, SESSIONS_TABLE);
-  touch(ctx, Topic.Sessions);
+  touch(ctx, Topic.Sessions, sessionTopic(id));
   return true;
 }
 

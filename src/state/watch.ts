@@ -55,6 +55,8 @@ export const kvKeyTopic = (key: string): string => `kv:${key}`;
 export const kvPrefixTopic = (prefix: string): string => `kvp:${prefix}`;
 export const serviceTopic = (name: string): string => `svc:${name}`;
 export const nodeTopic = (name: string): string => `node:${name}`;
+/** One session's topic: `/v1/session/info/:id` blocks on it alone, as Consul watches the one row. */
+export const sessionTopic = (id: string): string => `sess:${id}`;
 export const Topic = {
   Nodes: "nodes",
   Services: "services",

@@ -4,7 +4,8 @@ import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { Client } from "../../src/api/mod.ts";
-import { runCliProcess, startCli, startTestAgent, waitFor, type TestAgent } from "../api/harness.ts";
+import { spawnSync } from "node:child_process";
+import { BUN, MAIN, runCliProcess, startCli, startTestAgent, waitFor, type TestAgent } from "../api/harness.ts";
 
 let agent: TestAgent;
 let client: Client;
@@ -37,6 +38,10 @@ test("kv put and get: plain, -detailed, -base64, stdin and @file sources, missin
   );
   await cli(["kv", "put", "-base64", "app/bin", "AP8="]);
   expect((await cli(["kv", "get", "-base64", "app/bin"])).stdout).toBe("AP8=\n");
+  // Without -base64 the value's bytes come out as stored, not UTF-8-repaired (Consul's string(pair.Value)).
+  const raw = spawnSync(BUN, [MAIN, "kv", "get", `-http-addr=${agent.address}`, "app/bin"]);
+  expect(raw.status).toBe(0);
+  expect([...raw.stdout]).toEqual([0x00, 0xff, 0x0a]);
   expect(await cli(["kv", "get", "app/nope"])).toEqual({ code: 1, stdout: "", stderr: "Error! No key exists at: app/nope\n" });
 });
 

@@ -21,7 +21,7 @@ export function memoryIo(options: { env?: Record<string, string>; stdin?: string
     err,
     stdoutText: () => out.join(""),
     stderrText: () => err.join(""),
-    stdout: (t) => void out.push(t),
+    stdout: (t) => void out.push(typeof t === "string" ? t : new TextDecoder().decode(t)),
     stderr: (t) => void err.push(t),
     readStdin: async () => new TextEncoder().encode(options.stdin ?? ""),
     readFile: async (path) => {

@@ -285,3 +285,24 @@ describe("TTL expiry (fake clock)", () => {
     expect(await info(forever)).toBeDefined();
   });
 });
+
+describe("blocking info", () => {
+  test("a blocking /v1/session/info wakes when its session goes, not when another one comes or goes", async () => {
+    const id = await createSession(h);
+    const idx = Number((await h.get(`/v1/session/info/${id}`)).headers.get("X-Consul-Index"));
+    let woke = false;
+    const parked = h.get(`/v1/session/info/${id}?index=${idx}&wait=20s`).then(async (r) => {
+      woke = true;
+      return r;
+    });
+    // Other sessions come and go: the info of this one stays parked.
+    const other = await createSession(h);
+    await h.put(`/v1/session/destroy/${other}`);
+    await Bun.sleep(300);
+    expect(woke).toBe(false);
+    await h.put(`/v1/session/destroy/${id}`);
+    const res = await parked;
+    expect(Number(res.headers.get("X-Consul-Index"))).toBeGreaterThan(idx);
+    expect(await res.json()).toEqual([]);
+  });
+});

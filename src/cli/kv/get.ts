@@ -105,7 +105,9 @@ export const kvGetCommand = defineCommand({
         ui.error(`Error! No key exists at: ${key}`);
         return 1;
       }
-      ui.info(values.detailed ? prettyKVPair(pair, values.base64) : valueText(pair, values.base64));
+      if (values.detailed || values.base64) ui.info(values.detailed ? prettyKVPair(pair, values.base64) : valueText(pair, values.base64));
+      // Consul prints the value's bytes as they are, whatever they encode.
+      else ui.infoBytes(pair.Value ?? new Uint8Array(0));
       return 0;
     } catch (err) {
       ui.error(`Error querying Consul agent: ${errorText(err)}`);

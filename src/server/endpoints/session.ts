@@ -4,7 +4,7 @@ import type { Server } from "../server.ts";
 import { NotFoundError } from "../../rpc/errors.ts";
 import type { SessionApplyArgs } from "../../rpc/methods.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
-import { MessageType, sessionGet, sessionList, sessionsOfNode, Topic } from "../../state/mod.ts";
+import { MessageType, sessionGet, sessionList, sessionsOfNode, sessionTopic, Topic } from "../../state/mod.ts";
 import type { Session } from "../../structs/session.ts";
 
 export async function apply(s: Server, a: SessionApplyArgs): Promise<string> {
@@ -19,7 +19,7 @@ export async function apply(s: Server, a: SessionApplyArgs): Promise<string> {
 }
 
 export function get(s: Server, a: { readonly SessionID: string }, o: RequestOptions): MaybePromise<QueryReply<Session[]>> {
-  return blockingRead(s, o, () => [Topic.Sessions], () => sessionGet(s.state.t, a.SessionID));
+  return blockingRead(s, o, () => [sessionTopic(a.SessionID)], () => sessionGet(s.state.t, a.SessionID));
 }
 
 export function list(s: Server, _a: unknown, o: RequestOptions): MaybePromise<QueryReply<Session[]>> {
