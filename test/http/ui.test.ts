@@ -126,6 +126,9 @@ describe("/v1/internal/ui/nodes and /node/:node", () => {
     expect(missing.status).toBe(400);
     expect(await missing.text()).toBe("Missing node name");
     expect((await h.get("/v1/internal/ui/node/%ZZ")).status).toBe(400);
+    // A huge name is looked up and not found, nothing more.
+    expect((await h.get(`/v1/internal/ui/node/${"a".repeat(200_000)}`)).status).toBe(404);
+    expect((await h.get(`/v1/internal/ui/service-topology/${"%2e".repeat(50_000)}?kind=`)).status).toBe(200);
   });
 });
 
@@ -206,6 +209,8 @@ describe("/v1/internal/ui/metrics-proxy", () => {
       expect(await ok.json()).toEqual({ status: "success" });
       expect(seen).toEqual([{ path: "/prom/api/v1/query?query=up", token: null, extra: "yes" }]);
       expect((await p.get("/v1/internal/ui/metrics-proxy/api/v1/admin")).status).toBe(403);
+      // Escapes that would climb out of the base path end outside the allowlist.
+      expect((await p.get("/v1/internal/ui/metrics-proxy/api/v1/query/%2e%2e/%2e%2e/%2e%2e/secret")).status).toBe(403);
       expect((await p.request("/v1/internal/ui/metrics-proxy/api/v1/query", { method: "POST" })).status).toBe(405);
       expect(seen.length).toBe(1);
     } finally {
