@@ -13,7 +13,7 @@ import { CircuitBreaker } from "./limits.ts";
 import { rewritePath, routeMatches } from "./match.ts";
 import { OutlierDetector } from "./outlier.ts";
 import type { ChainPlan, ClusterPlan, LegPlan, RoutePlan, TargetPlan } from "./plan.ts";
-import type { L7Request } from "./request.ts";
+import { headerGet, type L7Request } from "./request.ts";
 import type { UpstreamSettings } from "./upstream_config.ts";
 
 /** Envoy's route timeout when none is configured. */
@@ -160,14 +160,23 @@ export class L7Engine<R> {
     return panic;
   }
 
-  private matchRoute(req: L7Request): RoutePlan | null {
-    for (const r of this.plan?.routes ?? []) if (routeMatches(r.match, req)) return r;
+  /** The first route whose host names and match take the request. */
+  routeFor(req: L7Request): RoutePlan | null {
+    let host: string | null = null;
+    for (const r of this.plan?.routes ?? []) {
+      if (r.hosts && r.hosts.length > 0) {
+        host ??= (headerGet(req.headers, "host") ?? "").replace(/:\d+$/, "").toLowerCase();
+        if (!r.hosts.some((h) => h === "*" || h === host || (h.startsWith("*.") && host!.endsWith(h.slice(1))))) continue;
+      }
+      if (routeMatches(r.match, req)) return r;
+    }
     return null;
   }
 
-  async handle(req: L7Request): Promise<Handled<R>> {
+  /** Routes, splits, forwards and retries one request; `matched` skips matching again (a caller that has done it). */
+  async handle(req: L7Request, matched?: RoutePlan | null): Promise<Handled<R>> {
     if (!this.plan) return local(503, "no healthy upstream");
-    const route = this.matchRoute(req);
+    const route = matched === undefined ? this.routeFor(req) : matched;
     if (!route) return local(404, "no route matched");
     const leg = pickLeg(route.legs, this.random);
     const cluster = this.clusters.get(leg.cluster)!;

@@ -61,6 +61,8 @@ export interface RoutePlan {
   readonly responseHeaders: HeaderModifiers | null;
   /** The hash-based load balancer of the node the route leads to (its hash policies key the request). */
   readonly lb: LoadBalancerConfig | null;
+  /** Host names the route serves (an API gateway route's Hostnames); absent or empty: any. */
+  readonly hosts?: readonly string[];
 }
 
 export interface ChainPlan {

@@ -231,3 +231,22 @@ export function nextConditions(stored: readonly Condition[], wanted: readonly Co
     return { ...w, LastTransitionTime: prev?.LastTransitionTime ?? now };
   });
 }
+
+/**
+ * Whether the data plane serves a route on a listener, from what the
+ * controller wrote: the route is Accepted and Bound to this gateway (for
+ * this listener, or for every listener of its protocol whose hostname it
+ * fits when the parent names none).
+ */
+export function servedOn(route: EntryBody, gateway: EntryBody, listener: string): boolean {
+  const conds = arr(o(route, "Status"), "Conditions");
+  const ok = (type: string, pred: (c: Obj) => boolean = () => true) => conds.some((c) => s(c, "Type") === type && s(c, "Status") === "True" && pred(c));
+  if (!ok("Accepted")) return false;
+  const l = arr(gateway, "Listeners").find((x) => s(x, "Name") === listener);
+  if (!l || s(l, "Protocol") !== routeProtocol(route)) return false;
+  if (route.Kind === "http-route" && filteredHostnames(route, s(l, "Hostname")).length === 0) return false;
+  return ok("Bound", (c) => {
+    const r = o(c, "Resource");
+    return s(r, "Name") === gateway.Name && (s(r, "SectionName") === "" || s(r, "SectionName") === listener);
+  });
+}

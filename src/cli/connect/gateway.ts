@@ -10,12 +10,13 @@ import type { Ui } from "../io.ts";
 import { errorText } from "../command.ts";
 import { AdminServer } from "../../../gateways/gateway/admin.ts";
 import type { BindAddress } from "../../../gateways/gateway/listeners.ts";
+import { ApiGateway } from "../../../gateways/api/mod.ts";
 import { MeshGateway } from "../../../gateways/mesh_gateway/mod.ts";
 import { TerminatingGateway } from "../../../gateways/terminating/mod.ts";
 import type { MeshLogger } from "../../../gateways/mesh/log.ts";
 import { parseHostPort, RegisterMonitor, SidecarConfigError } from "../../../gateways/sidecar/mod.ts";
 
-export const GATEWAY_KINDS = { mesh: "mesh-gateway", terminating: "terminating-gateway" } as const;
+export const GATEWAY_KINDS = { mesh: "mesh-gateway", terminating: "terminating-gateway", api: "api-gateway" } as const;
 
 export interface GatewayFlags {
   readonly gateway: string;
@@ -28,6 +29,8 @@ export interface GatewayFlags {
   readonly "admin-bind": string;
   readonly "max-connections": number;
   readonly "drain-timeout": number;
+  readonly "edge-bind": string;
+  readonly "edge-certificate": string;
 }
 
 interface RunningGateway {
@@ -43,10 +46,11 @@ export async function runGateway(values: GatewayFlags, ui: Ui, client: Client, l
   let lan: BindAddress;
   let wan: BindAddress | null = null;
   let admin: BindAddress | null = null;
+  let edge: BindAddress | null = null;
   let datacenter: string;
   try {
     const k = values.gateway.toLowerCase();
-    if (k !== "mesh" && k !== "terminating") throw new SidecarConfigError(`Gateway must be one of "mesh" or "terminating", got ${JSON.stringify(values.gateway)}`);
+    if (k !== "mesh" && k !== "terminating" && k !== "api") throw new SidecarConfigError(`Gateway must be one of "mesh", "terminating" or "api", got ${JSON.stringify(values.gateway)}`);
     kind = GATEWAY_KINDS[k];
     if (values.address === "") throw new SidecarConfigError("-address is required with -gateway (the LAN address the gateway listens on)");
     lan = parseHostPort(values.address, "-address", "");
@@ -54,6 +58,11 @@ export async function runGateway(values: GatewayFlags, ui: Ui, client: Client, l
     if (values["wan-address"] !== "") {
       if (kind !== "mesh-gateway") throw new SidecarConfigError("-wan-address is only valid with -gateway=mesh");
       wan = parseHostPort(values["wan-address"], "-wan-address", lan.host);
+    }
+    if (values["edge-bind"] !== "") {
+      if (kind !== "api-gateway") throw new SidecarConfigError("-edge-bind is only valid with -gateway=api");
+      if (values["edge-certificate"] === "") throw new SidecarConfigError("-edge-bind needs -edge-certificate (an inline-certificate entry with the DNS name the edge dials)");
+      edge = parseHostPort(values["edge-bind"], "-edge-bind", lan.host);
     }
     if (values["admin-bind"] !== "") admin = parseHostPort(values["admin-bind"], "-admin-bind", "127.0.0.1");
     if (values["max-connections"] < 1) throw new SidecarConfigError("-max-connections must be at least 1");
@@ -70,7 +79,16 @@ export async function runGateway(values: GatewayFlags, ui: Ui, client: Client, l
   const gw: RunningGateway =
     kind === "mesh-gateway"
       ? new MeshGateway({ client, datacenter, binds, maxConnections: values["max-connections"], logger })
-      : new TerminatingGateway({ client, name: service, datacenter, binds, maxConnections: values["max-connections"], logger });
+      : kind === "api-gateway"
+        ? new ApiGateway({
+            client,
+            api: { base: client.baseUrl, token: client.token },
+            name: service,
+            host: lan.host,
+            logger,
+            edge: edge ? { host: edge.host, port: edge.port, certificate: values["edge-certificate"] } : null,
+          })
+        : new TerminatingGateway({ client, name: service, datacenter, binds, maxConnections: values["max-connections"], logger });
   ui.info(`    Configuration mode: ${kind}`);
   ui.info(`               Service: ${service}`);
   ui.info(`            Datacenter: ${datacenter}`);

@@ -68,12 +68,14 @@ const flags = {
   listen: stringFlag("", "Address to listen for inbound connections to the proxied service. Must be specified with -service and -service-addr."),
   register: boolFlag(false, "Self-register with the local Consul agent. Only useful with -listen."),
   "register-id": stringFlag("", "ID suffix for the service. Use this to disambiguate with other proxies."),
-  gateway: stringFlag("", "The type of gateway to run: \"mesh\" or \"terminating\". With -register the gateway registers itself with the agent."),
+  gateway: stringFlag("", "The type of gateway to run: \"mesh\", \"terminating\" or \"api\". With -register the gateway registers itself with the agent."),
   address: stringFlag("", "LAN address (host:port) a gateway listens on and advertises."),
   "wan-address": stringFlag("", "WAN address (host:port) a mesh gateway advertises to other datacenters; it listens there too when it differs from -address."),
   "deregister-after-critical": stringFlag("6h", "The amount of time the gateway's health check can be failing before it is deregistered."),
   "admin-bind": stringFlag("", "host:port of the admin listener: /config_dump and /clusters (a sidecar's effective config as JSON), /stats/prometheus and /ready; empty for none."),
   "max-connections": intFlag(10000, "Concurrent client connections a gateway accepts; more are closed with a log line."),
+  "edge-bind": stringFlag("", "host:port where an API gateway accepts its edge bundle's requests (mutual TLS with the gateway's leaf); empty for none."),
+  "edge-certificate": stringFlag("", "The inline-certificate entry the edge relay presents (its DNS name is what the edge verifies)."),
   "drain-timeout": durationFlag(15_000, "How long a gateway lets open connections finish after SIGTERM before closing them."),
 };
 

@@ -1,0 +1,131 @@
+/**
+ * The API gateway's request path as one `fetch(request) -> Response`
+ * handler on web APIs only, so the same code serves a listener in the
+ * gateway process (Bun, Deno, Node) and runs bundled in an edge runtime:
+ * route by host and match, verify the route's JWTs, then let the shared L7
+ * engine split, rewrite, filter, time out and retry over the injected
+ * Transport (mutual TLS into the mesh in the process, a fetch to the
+ * datacenter's relay at the edge).
+ */
+import { type Instance, L7Engine, type Transport } from "../l7/engine.ts";
+import type { Fields } from "../l7/headers.ts";
+import type { L7Request } from "../l7/request.ts";
+import { parseUpstreamSettings, type UpstreamSettings } from "../l7/upstream_config.ts";
+import type { JwtVerifier } from "./jwt.ts";
+import type { ListenerTable } from "./table.ts";
+
+/** Largest request body buffered (kept for retries), as the sidecar's L7 path. */
+export const MAX_REQUEST_BODY = 8 * 1024 * 1024;
+
+const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
+
+export interface HandlerOptions {
+  readonly transport: Transport<Response>;
+  /** The instances of a target (the process follows the catalog; the edge names its relay). */
+  readonly instances: (targetId: string) => readonly Instance[];
+  readonly verifier: JwtVerifier;
+  readonly settings?: UpstreamSettings;
+  readonly random?: () => number;
+}
+
+const text = (status: number, body: string, extra: Fields = []): Response => new Response(body, { status, headers: [["content-type", "text/plain"], ...extra] });
+
+export class GatewayHandler {
+  readonly #engine: L7Engine<Response>;
+  readonly #verifier: JwtVerifier;
+  readonly #settings: UpstreamSettings;
+  #table: ListenerTable | null = null;
+
+  constructor(o: HandlerOptions) {
+    this.#engine = new L7Engine<Response>({ transport: o.transport, instances: o.instances, ...(o.random ? { random: o.random } : {}) });
+    this.#verifier = o.verifier;
+    this.#settings = o.settings ?? parseUpstreamSettings();
+  }
+
+  get engine(): L7Engine<Response> {
+    return this.#engine;
+  }
+
+  get table(): ListenerTable | null {
+    return this.#table;
+  }
+
+  /** Installs a new table; requests in flight finish on the plan they started with. */
+  setTable(table: ListenerTable): void {
+    this.#engine.setPlan(table.plan, this.#settings);
+    this.#table = table;
+  }
+
+  async fetch(request: Request, sourceIp = ""): Promise<Response> {
+    if (!this.#table) return text(503, "no healthy upstream");
+    const url = new URL(request.url);
+    const headers: [string, string][] = [];
+    request.headers.forEach((v, k) => headers.push([k, v]));
+    if (!headers.some(([k]) => k === "host")) headers.unshift(["host", url.host]);
+    const declared = Number(request.headers.get("content-length") ?? "0");
+    if (declared > MAX_REQUEST_BODY) return text(413, "request body too large");
+    let body = new Uint8Array(0);
+    if (request.body) {
+      body = new Uint8Array(await request.arrayBuffer());
+      if (body.length > MAX_REQUEST_BODY) return text(413, "request body too large");
+    }
+    // The body is whole now: it travels with a length, whatever framing it came in.
+    const fields = headers.filter(([k]) => k !== "transfer-encoding" && k !== "content-length");
+    if (body.length > 0) fields.push(["content-length", String(body.length)]);
+    const base: L7Request = { method: request.method, target: url.pathname + url.search, headers: fields, body, sourceIp };
+    const route = this.#engine.routeFor(base);
+    if (!route) return text(404, "no route matched");
+    let req = base;
+    const reqs = this.#table.jwt.get(route) ?? [];
+    if (reqs.length > 0) {
+      const v = await this.#verifier.verify(request, url, reqs);
+      if (!v.ok) {
+        const extra: Fields = v.status === 401 ? [["www-authenticate", `Bearer realm="${url.origin}${url.pathname}"`]] : [];
+        return text(v.status ?? 401, v.message ?? "Jwt verification fails", extra);
+      }
+      const strip = v.strip?.toLowerCase();
+      req = { ...base, headers: [...base.headers.filter(([k]) => k !== strip), ...(v.forward ?? []).map(([k, x]) => [k, x] as [string, string])] };
+    }
+    const h = await this.#engine.handle(req, route);
+    if (h.kind === "local") return text(h.status, h.body, h.headers.filter(([k]) => k.toLowerCase() !== "content-type"));
+    const out = h.headers.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()));
+    const upstream = h.response.body;
+    if (!upstream) {
+      h.done();
+      return new Response(null, { status: h.status, headers: out });
+    }
+    // The engine's counters (active requests, breaker) hold until the body is through.
+    let finished = false;
+    const finish = () => {
+      if (finished) return;
+      finished = true;
+      h.done();
+    };
+    const reader = upstream.getReader();
+    const stream = new ReadableStream<Uint8Array>({
+      async pull(controller) {
+        try {
+          const { done, value } = await reader.read();
+          if (done) {
+            finish();
+            controller.close();
+          } else controller.enqueue(value);
+        } catch (err) {
+          finish();
+          controller.error(err);
+        }
+      },
+      cancel(reason) {
+        finish();
+        return reader.cancel(reason);
+      },
+    });
+    const nullBody = h.status === 204 || h.status === 304 || request.method === "HEAD";
+    if (nullBody) {
+      void reader.cancel().catch(() => {});
+      finish();
+      return new Response(null, { status: h.status, headers: out });
+    }
+    return new Response(stream, { status: h.status, headers: out });
+  }
+}
