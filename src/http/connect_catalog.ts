@@ -1,7 +1,9 @@
 /**
  * `/v1/catalog/connect/:service` and `/v1/health/connect/:service`: where a
  * client of the mesh dials `service` (its sidecar proxies and Connect-native
- * instances), with the query parameters of their non-Connect counterparts.
+ * instances), with the query parameters of their non-Connect counterparts;
+ * `/v1/catalog/gateway-services/:gateway`: the services a terminating or
+ * ingress gateway is linked to.
  */
 import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, json, queryOptions, reply, urlOf } from "./context.ts";
@@ -21,6 +23,12 @@ function serviceParam(c: Context): string {
 }
 
 export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
+  app.get("/v1/catalog/gateway-services/:gateway", (c) => {
+    const gateway = c.req.param("gateway") ?? "";
+    const q = queryOptions(c, api);
+    return reply(c, q, api.rpc.call("Catalog.GatewayServices", { ServiceName: gateway }, q), (rows, q) => json(c, rows, q));
+  });
+
   app.get("/v1/catalog/connect/:service", (c) => {
     const name = serviceParam(c);
     const url = urlOf(c);

@@ -14,6 +14,7 @@ const MISSING: readonly (readonly ["GET" | "PUT", string, string])[] = [
   ["GET", "/v1/catalog/service/", "Missing service name"],
   ["GET", "/v1/catalog/node/", "Missing node name"],
   ["GET", "/v1/catalog/node-services/", "Missing node name"],
+  ["GET", "/v1/catalog/gateway-services/", "Missing gateway name"],
   ["GET", "/v1/health/node/", "Missing node name"],
   ["GET", "/v1/health/checks/", "Missing service name"],
   ["GET", "/v1/health/service/", "Missing service name"],

@@ -10,7 +10,7 @@
  * (no Map, Set, class instances or undefined inside arrays).
  */
 import type { QueryReply } from "./types.ts";
-import type { CheckServiceNode, KvCommandEntry, KvRow, SessionCommandBody, TxnOp, TxnOutcome } from "../state/mod.ts";
+import type { CheckServiceNode, GatewayServiceRow, KvCommandEntry, KvRow, SessionCommandBody, TxnOp, TxnOutcome } from "../state/mod.ts";
 import type { DeregisterRequest, HealthCheck, Node, NodeService, RegisterRequest } from "../structs/catalog.ts";
 import type { KvVerb } from "../structs/kv.ts";
 import type { Session } from "../structs/session.ts";
@@ -137,6 +137,8 @@ export interface Endpoints {
   "Catalog.NodeServices": E<{ readonly Node: string }, QueryReply<NodeServicesRow | null>>;
   /** Where a mesh client dials `ServiceName`: its sidecar proxies and Connect-native instances. */
   "Catalog.ConnectServiceNodes": E<{ readonly ServiceName: string } & Near, QueryReply<ServiceNodeRow[]>>;
+  /** The services a terminating or ingress gateway is linked to (null: no such gateway entry). */
+  "Catalog.GatewayServices": E<{ readonly ServiceName: string }, QueryReply<GatewayServiceRow[] | null>>;
 
   "Health.NodeChecks": E<{ readonly Node: string }, QueryReply<HealthCheck[]>>;
   "Health.ServiceChecks": E<{ readonly ServiceName: string } & Near, QueryReply<HealthCheck[]>>;

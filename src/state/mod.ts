@@ -7,6 +7,7 @@ export { sessionGet, sessionList, sessionsOfNode, SESSIONS_TABLE } from "./sessi
 export * as catalogRead from "./catalog_read.ts";
 export type { CheckServiceNode, Read } from "./catalog_read.ts";
 export * as connectRead from "./connect_read.ts";
+export { gatewayServices, type GatewayServiceRow } from "./gateway_services.ts";
 export { isReadOnlyTxn, type TxnOutcome, type TxnResult, type TxnError } from "./txn.ts";
 export { applyAutopilotSet, autopilotConfig, AUTOPILOT_TABLE } from "./autopilot.ts";
 export { applyConnectCA, caActiveRoot, caConfig, caRoots, caSerial, CA_CONFIG_TABLE, CA_ROOTS_TABLE } from "./connect_ca.ts";

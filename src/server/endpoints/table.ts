@@ -40,6 +40,7 @@ const unguarded: EndpointTable = {
   "Catalog.ServiceNodes": catalog.serviceNodes,
   "Catalog.NodeServices": catalog.nodeServices,
   "Catalog.ConnectServiceNodes": connect.catalogServiceNodes,
+  "Catalog.GatewayServices": connect.gatewayServices,
 
   "Health.NodeChecks": health.nodeChecks,
   "Health.ServiceChecks": health.serviceChecks,
