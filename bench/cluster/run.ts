@@ -10,8 +10,8 @@ import { mkdtempSync, readFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { args, env, exit, onSignal, writeStderr, writeStdout } from "../../src/runtime/process.ts";
-import { type Child, cpuBusySeconds, cpuSeconds, runPinned, stopAll } from "../kv/procs.ts";
+import { args, env, writeStderr, writeStdout } from "../../src/runtime/process.ts";
+import { type Child, cpuBusySeconds, cpuSeconds, runBench, runPinned } from "../kv/procs.ts";
 import { fmt, fmtInt, type Goal, median, table, verdict } from "../kv/report.ts";
 import { wrk } from "../kv/wrk.ts";
 import { consulateArgv, runtimeBanner, sutRuntime } from "../_runtime.ts";
@@ -211,21 +211,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-let cleaning: Promise<void> | null = null;
-const cleanup = (): Promise<void> => (cleaning ??= stopAll());
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  onSignal(sig, () => {
-    writeStderr(`\n${sig}: stopping servers\n`);
-    void cleanup().then(() => exit(130));
-  });
-}
-
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  writeStderr(`cluster bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-} finally {
-  await cleanup();
-}
-exit(code);
+await runBench("cluster", main);

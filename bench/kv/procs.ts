@@ -5,7 +5,9 @@
  */
 import { type ChildProcess, execFileSync, spawn } from "node:child_process";
 import { appendFileSync, openSync, readFileSync } from "node:fs";
+import * as net from "node:net";
 import { join } from "node:path";
+import { exit, onSignal, writeStderr } from "../../src/runtime/process.ts";
 
 export class ProcessStartError extends Error {
   override readonly name = "ProcessStartError";
@@ -161,4 +163,46 @@ export async function stableRss(pid: number, maxMs = 5000): Promise<number> {
     prev = now;
   }
   return prev;
+}
+
+/** Whether something accepts TCP connections on 127.0.0.1:`port`. */
+export function portInUse(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const s = net.connect({ host: "127.0.0.1", port });
+    s.once("connect", () => {
+      s.destroy();
+      resolve(true);
+    });
+    s.once("error", () => resolve(false));
+  });
+}
+
+/**
+ * Runs a bench's `main` and exits with its code; every child started here is
+ * stopped on the way out, on SIGINT/SIGTERM too. `onError` runs after a
+ * failure that was not an interruption (to show the servers' logs).
+ */
+export async function runBench(name: string, main: () => Promise<number>, onError?: () => void): Promise<never> {
+  let cleaning: Promise<void> | null = null;
+  let interrupted = false;
+  const cleanup = (): Promise<void> => (cleaning ??= stopAll());
+  for (const sig of ["SIGINT", "SIGTERM"] as const) {
+    onSignal(sig, () => {
+      interrupted = true;
+      writeStderr(`\n${sig}: stopping servers\n`);
+      void cleanup().then(() => exit(130));
+    });
+  }
+  let code = 1;
+  try {
+    code = await main();
+  } catch (err) {
+    if (!interrupted) {
+      writeStderr(`${name} bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
+      onError?.();
+    }
+  } finally {
+    await cleanup();
+  }
+  exit(code);
 }

@@ -10,9 +10,9 @@ import { mkdirSync, mkdtempSync, readFileSync, writeFileSync } from "node:fs";
 import * as net from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { args, env, exit, onSignal, writeStderr, writeStdout } from "../../src/runtime/process.ts";
+import { args, env, writeStderr, writeStdout } from "../../src/runtime/process.ts";
 import type { FanoutResult } from "./fanout.ts";
-import { type Child, cpuSeconds, runPinned, sleep, startPinned, stop, stopAll, waitReady } from "./procs.ts";
+import { type Child, cpuSeconds, portInUse, runBench, runPinned, sleep, startPinned, stop, waitReady } from "./procs.ts";
 import { fmt, fmtInt, type Goal, median, table, verdict } from "./report.ts";
 import { type Request, wrk, type WrkResult } from "./wrk.ts";
 import { consulateArgv, ROOT, runtimeBanner, scriptArgv, sutRuntime } from "../_runtime.ts";
@@ -53,17 +53,6 @@ const targets: Record<TargetKey, Target> = {
   dev: { label: "consulate -dev", port: PORTS.dev, child: null },
   etcd: { label: "etcd 1-member", port: PORTS.etcd, child: null },
 };
-
-async function portInUse(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const s = net.connect({ host: HOST, port });
-    s.once("connect", () => {
-      s.destroy();
-      resolve(true);
-    });
-    s.once("error", () => resolve(false));
-  });
-}
 
 async function send(port: number, method: string, path: string, body?: string): Promise<{ status: number; text: string; index: string | null }> {
   const res = await fetch(`http://${HOST}:${port}${path}`, { method, body });
@@ -317,26 +306,4 @@ async function main(): Promise<number> {
   return 0;
 }
 
-let cleaning: Promise<void> | null = null;
-let interrupted = false;
-const cleanup = (): Promise<void> => (cleaning ??= stopAll());
-for (const sig of ["SIGINT", "SIGTERM"] as const) {
-  onSignal(sig, () => {
-    interrupted = true;
-    writeStderr(`\n${sig}: stopping servers\n`);
-    void cleanup().then(() => exit(130));
-  });
-}
-
-let code = 1;
-try {
-  code = await main();
-} catch (err) {
-  if (!interrupted) {
-    writeStderr(`kv bench failed: ${err instanceof Error ? err.message : String(err)}\n`);
-    serverLogs();
-  }
-} finally {
-  await cleanup();
-}
-exit(code);
+await runBench("kv", main, serverLogs);

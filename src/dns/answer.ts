@@ -17,6 +17,12 @@ import { RType } from "./wire.ts";
 
 export { type BuilderDeps, MAX_RECURSION_LEVEL, type Outcome, type Resolution } from "./outcome.ts";
 
+/**
+ * Healthy sets up to this size are filtered and shuffled whole (and the
+ * answer cache replays them); larger ones are drawn from at random.
+ */
+const SAMPLE_ABOVE = 256;
+
 export class AnswerBuilder implements CnameResolver {
   private readonly d: BuilderDeps;
 
@@ -53,12 +59,16 @@ export class AnswerBuilder implements CnameResolver {
       case "service": {
         if (q.locality.peer !== null) return NXDOMAIN; // no peerings exist
         const dc = effectiveDatacenter(q.locality, local);
+        const ttl = serviceTtlSeconds(cfg, q.service);
+        // Large healthy sets are drawn from, not walked: the answer costs what it holds.
+        const deck = q.tag === "" ? (lookup.healthyInstances?.(dc, q.service, cfg.onlyPassing) ?? null) : null;
+        if (deck !== null && deck.size > SAMPLE_ABOVE) return service({ dc, service: q.service, instances: [], deck, ttl });
         let list = lookup.serviceInstances(dc, q.service);
         if (q.tag !== "") {
           const tag = q.tag.toLowerCase();
           list = list.filter((i) => i.service.Tags?.some((t) => t.toLowerCase() === tag));
         }
-        return service({ dc, service: q.service, instances: list, ttl: serviceTtlSeconds(cfg, q.service) });
+        return service({ dc, service: q.service, instances: list, ttl });
       }
       case "connect":
       case "ingress": {

@@ -116,6 +116,17 @@ function encodeIfFits(msg: Message, opt: OptRecord | null, compress: boolean, bu
   return null;
 }
 
+/** The smallest answer record: a compressed name (2), type, class, TTL, length (10) and an IPv4 address (4). */
+const MIN_RR_BYTES = 16;
+
+/** More answers than trimming can keep for this question and transport (see trim.ts), plus one. */
+function answerCap(q: Query, ctx: DnsContext): number {
+  if (ctx.transport === "tcp") return Math.min(q.qtype === RType.SRV ? 1024 : 4096, Math.ceil(65523 / MIN_RR_BYTES)) + 1;
+  const udpSize = q.edns ? Math.min(q.edns.udpSize, ctx.config.udpMaxPayload) : null;
+  if (udpSize === null || udpSize <= 512) return Math.min(Math.min(8, ctx.config.udpAnswerLimit), Math.ceil(512 / MIN_RR_BYTES)) + 1;
+  return Math.ceil(Math.min(udpSize, 65535 - 68) / MIN_RR_BYTES) + 1;
+}
+
 /** Trims to the transport, adds EDNS, encodes; SERVFAIL when even one answer cannot fit a message. */
 function finish(msg: Message, q: Query, ctx: DnsContext, ecsGlobal: boolean): Uint8Array {
   const cfg = ctx.config;
@@ -211,7 +222,7 @@ export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: st
     : baseRandom;
   const sourceIp = remoteAddress ?? ctx.remoteAddress ?? "";
   const build = (): Outcome | "soa-ns" => {
-    const builder = new AnswerBuilder({ config: cfg, lookup: ctx.lookup, random, sourceIp, edns: q.edns !== null, resolution, recorder });
+    const builder = new AnswerBuilder({ config: cfg, lookup: ctx.lookup, random, sourceIp, edns: q.edns !== null, maxAnswers: answerCap(q, ctx), resolution, recorder });
     if (q.qtype === RType.SOA || q.qtype === RType.NS) return "soa-ns";
     if (zone.kind === "arpa") return builder.ptr(q.name);
     return builder.name(q.name, q.qtype, respDomain, zone.labels, zone.all, MAX_RECURSION_LEVEL);

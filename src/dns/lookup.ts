@@ -27,6 +27,13 @@ export interface PreparedQueryResult {
   readonly cacheable?: boolean;
 }
 
+/** Instances reachable by position (a view over a set the store keeps), built one at a time. */
+export interface InstanceDeck {
+  readonly size: number;
+  /** The i-th instance (0 <= i < size). */
+  at(i: number): ServiceInstance;
+}
+
 export interface DnsLookup {
   /**
    * A number that changes whenever any answer could change (for the answer
@@ -41,6 +48,13 @@ export interface DnsLookup {
   knowsDatacenter(dc: string): boolean;
   /** Instances of a service, any health, name matched case-insensitively. */
   serviceInstances(dc: string, service: string): readonly ServiceInstance[];
+  /**
+   * The healthy instances of a service (no critical check; with
+   * `onlyPassing`, every check passing), as kept by the store, so an answer
+   * can draw a few at random without visiting the others. Optional: without
+   * it (or answering null) answers filter `serviceInstances`.
+   */
+  healthyInstances?(dc: string, service: string, onlyPassing: boolean): InstanceDeck | null;
   /** Connect-capable endpoints: proxies whose destination is `service`, and native instances of it. */
   connectInstances(dc: string, service: string): readonly ServiceInstance[];
   /** Ingress-gateway instances that expose `service`. */

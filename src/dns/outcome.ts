@@ -31,6 +31,11 @@ export interface BuilderDeps {
   readonly random: () => number;
   readonly sourceIp: string;
   readonly edns: boolean;
+  /**
+   * More answers than the transport can carry after trimming (trim.ts), plus
+   * one so trimming still sees that some were left out; dealing can stop there.
+   */
+  readonly maxAnswers?: number;
   readonly resolution: Resolution;
   /** Set when the answer may be cached: what it was built from. */
   readonly recorder?: AnswerRecorder;

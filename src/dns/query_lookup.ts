@@ -7,7 +7,7 @@
  * a client agent's catalog questions).
  */
 import type { DnsReply } from "./handler.ts";
-import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
+import type { DnsLookup, InstanceDeck, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
 import type { ExecuteReply } from "../query/execute.ts";
 import { NoPathError, NotFoundError } from "../rpc/errors.ts";
 import { isPromise, type MaybePromise, type RequestOptions, type Rpc } from "../rpc/types.ts";
@@ -72,9 +72,11 @@ export class QueryingLookup implements DnsLookup {
     this.run = run;
     this.agent = agent;
     if (inner.version) this.version = () => inner.version!();
+    if (inner.healthyInstances) this.healthyInstances = (dc, service, onlyPassing) => inner.healthyInstances!(dc, service, onlyPassing);
   }
 
   version?: () => number;
+  healthyInstances?: (dc: string, service: string, onlyPassing: boolean) => InstanceDeck | null;
 
   knowsDatacenter(dc: string): boolean {
     return this.inner.knowsDatacenter(dc);

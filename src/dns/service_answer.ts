@@ -4,7 +4,7 @@
  * shuffled, A/AAAA (capped by a_record_limit) or SRV with the targets'
  * addresses as extras, hostnames as CNAMEs.
  */
-import type { ServiceInstance } from "./lookup.ts";
+import type { InstanceDeck, ServiceInstance } from "./lookup.ts";
 import type { Rr } from "./message.ts";
 import { rrKey } from "./message.ts";
 import { ipToHex, parseIp } from "./names.ts";
@@ -24,6 +24,8 @@ export interface ServiceRequest {
   readonly chosen?: boolean;
   /** ...and ordered (sorted by `near` on the server, or from another datacenter): no shuffle and no replay either. */
   readonly ordered?: boolean;
+  /** The healthy instances as a set to draw from (then `instances` is unused): no filter, no full shuffle, no replay. */
+  readonly deck?: InstanceDeck;
 }
 
 interface Records {
@@ -61,6 +63,7 @@ interface Deck {
 }
 
 export function serviceAnswer(d: BuilderDeps, resolver: CnameResolver, req: ServiceRequest, qName: string, qtype: number, respDomain: string, level: number): Outcome {
+  if (req.deck) return drawnAnswer(d, resolver, req, req.deck, qName, qtype, respDomain, level);
   const list = req.chosen || req.ordered ? [...req.instances] : healthy(req.instances, d.config.onlyPassing);
   if (list.length === 0) return NXDOMAIN;
   const ask: Ask = { d, resolver, req, qName, qtype, respDomain, level };
@@ -83,6 +86,37 @@ export function serviceAnswer(d: BuilderDeps, resolver: CnameResolver, req: Serv
     addressKey: (_k, first) => rrKey(first),
   };
   return deal(qtype, d.config.aRecordLimit, deck);
+}
+
+/**
+ * An answer drawn from a large healthy set: a Fisher-Yates shuffle carried
+ * only as far as the answer reaches (its swaps kept in a map), so the cost
+ * follows the records dealt, and every order stays equally likely.
+ */
+function drawnAnswer(d: BuilderDeps, resolver: CnameResolver, req: ServiceRequest, set: InstanceDeck, qName: string, qtype: number, respDomain: string, level: number): Outcome {
+  const n = set.size;
+  if (n === 0) return NXDOMAIN;
+  if (d.recorder) d.recorder.services++;
+  const ask: Ask = { d, resolver, req, qName, qtype, respDomain, level };
+  const swaps = new Map<number, number>();
+  const picks: ServiceInstance[] = [];
+  const pick = (k: number): ServiceInstance => {
+    while (picks.length <= k) {
+      const i = picks.length;
+      const j = i + Math.floor(d.random() * (n - i));
+      const atJ = swaps.get(j) ?? j;
+      swaps.set(j, swaps.get(i) ?? i);
+      picks.push(set.at(atJ));
+    }
+    return picks[k]!;
+  };
+  const deck: Deck = {
+    size: n,
+    records: (k) => instanceRecords(ask, pick(k), qtype, true)!,
+    srvKey: (k) => srvKeyOf(ask, pick(k)),
+    addressKey: (_k, first) => rrKey(first),
+  };
+  return deal(qtype, d.config.aRecordLimit, deck, d.maxAnswers);
 }
 
 /**
@@ -149,16 +183,17 @@ export class ServiceReplay {
   }
 }
 
-function deal(qtype: number, aRecordLimit: number, deck: Deck): Outcome {
+/** `cap`: stop once this many answers are dealt (more than the transport keeps; see BuilderDeps.maxAnswers). */
+function deal(qtype: number, aRecordLimit: number, deck: Deck, cap = Number.POSITIVE_INFINITY): Outcome {
   if (qtype === RType.SRV) {
-    const { answers, extras } = srvRecords(deck);
+    const { answers, extras } = srvRecords(deck, cap);
     return answer(answers, extras);
   }
-  return answer(addressRecords(deck, aRecordLimit));
+  return answer(addressRecords(deck, aRecordLimit, cap));
 }
 
 /** addServiceNodeRecordsToMessage: one answer per instance, de-duplicated, capped by a_record_limit. */
-function addressRecords(deck: Deck, aRecordLimit: number): Rr[] {
+function addressRecords(deck: Deck, aRecordLimit: number, cap: number): Rr[] {
   const handled = new Set<string>();
   const out: Rr[] = [];
   let cname: Rr[] | null = null;
@@ -178,16 +213,16 @@ function addressRecords(deck: Deck, aRecordLimit: number): Rr[] {
     }
     out.push(...answers);
     count++;
-    if (count === aRecordLimit) break;
+    if (count === aRecordLimit || out.length >= cap) break;
   }
   return out.length === 0 && cname !== null ? cname : out;
 }
 
-function srvRecords(deck: Deck): Records {
+function srvRecords(deck: Deck, cap: number): Records {
   const handled = new Set<string>();
   const answers: Rr[] = [];
   const extras: Rr[] = [];
-  for (let k = 0; k < deck.size; k++) {
+  for (let k = 0; k < deck.size && answers.length < cap; k++) {
     const tuple = deck.srvKey(k);
     if (handled.has(tuple)) continue;
     handled.add(tuple);

@@ -3,7 +3,7 @@
  * case-insensitive (memdb lower-cases them) while ours key on the exact name,
  * so this keeps lower-case maps, rebuilt only when the catalog tables move.
  */
-import type { DnsLookup, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
+import type { DnsLookup, InstanceDeck, PreparedQueryResult, ServiceInstance } from "./lookup.ts";
 import { canonicalIp } from "./names.ts";
 import { CHECKS, NODES, SERVICES } from "../state/catalog.ts";
 import { CONFIG_TABLE, configKey } from "../state/config_entries.ts";
@@ -44,7 +44,8 @@ export class StateDnsLookup implements DnsLookup {
   private healthVersion = -1;
   private serviceNames = new Map<string, string[]>();
   private nodeNames = new Map<string, string>();
-  private connectIndex = new Map<string, ServiceRow[]>();
+  /** Built on the first connect lookup after the services table moved (null until then). */
+  private connectIndex: Map<string, ServiceRow[]> | null = null;
   private instanceCache = new Map<string, readonly ServiceInstance[]>();
   private versionTables: Tables | null = null;
   private versionApplied = -1;
@@ -72,15 +73,7 @@ export class StateDnsLookup implements DnsLookup {
         else names.set(lower, [name]);
       }
       this.serviceNames = names;
-      const connect = new Map<string, ServiceRow[]>();
-      for (const row of t.services.values()) {
-        const key = connectTarget(row.Service);
-        if (key === null) continue;
-        const list = connect.get(key);
-        if (list) list.push(row);
-        else connect.set(key, [row]);
-      }
-      this.connectIndex = connect;
+      this.connectIndex = null;
     }
     const nv = t.index(NODES);
     if (fresh || nv !== this.nodesVersion) {
@@ -148,7 +141,7 @@ export class StateDnsLookup implements DnsLookup {
   connectInstances(dc: string, service: string): readonly ServiceInstance[] {
     if (!this.knowsDatacenter(dc)) return [];
     return this.cached(`c\u0000${service.toLowerCase()}`, (t) => {
-      const rows = [...(this.connectIndex.get(service.toLowerCase()) ?? [])];
+      const rows = [...(this.connectRows(t).get(service.toLowerCase()) ?? [])];
       // Terminating gateways answer for the services their config entry links.
       const names = new Set([service, ...(this.serviceNames.get(service.toLowerCase()) ?? [])]);
       for (const name of names) rows.push(...terminatingGatewayRows(t, name));
@@ -171,6 +164,41 @@ export class StateDnsLookup implements DnsLookup {
       }
       return this.toInstances(t, rows);
     });
+  }
+
+  private connectRows(t: Tables): Map<string, ServiceRow[]> {
+    if (this.connectIndex) return this.connectIndex;
+    const connect = new Map<string, ServiceRow[]>();
+    for (const row of t.services.values()) {
+      const key = connectTarget(row.Service);
+      if (key === null) continue;
+      const list = connect.get(key);
+      if (list) list.push(row);
+      else connect.set(key, [row]);
+    }
+    return (this.connectIndex = connect);
+  }
+
+  healthyInstances(dc: string, service: string, onlyPassing: boolean): InstanceDeck | null {
+    if (!this.knowsDatacenter(dc)) return null;
+    const t = this.sync();
+    const sets = (this.serviceNames.get(service.toLowerCase()) ?? []).flatMap((name) => {
+      const h = t.servicesByName.healthy(name);
+      return h ? [onlyPassing ? h.passing : h.notCritical] : [];
+    });
+    let size = 0;
+    for (const s of sets) size += s.size;
+    return {
+      size,
+      at: (i) => {
+        let j = i;
+        for (const s of sets) {
+          if (j < s.size) return this.instance(t, t.services.get(s.at(j))!)!;
+          j -= s.size;
+        }
+        throw new RangeError(`instance ${i} of ${size}`);
+      },
+    };
   }
 
   private toInstances(t: Tables, rows: readonly ServiceRow[]): ServiceInstance[] {

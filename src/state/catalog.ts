@@ -44,9 +44,9 @@ export function ensureNode(ctx: WriteContext, input: NodeInput): void {
   const { t } = ctx;
   const existing = t.nodes.get(input.Node);
   if (input.ID !== "") {
-    for (const other of t.nodes.values()) {
-      if (other.ID === input.ID && other.Node !== input.Node) {
-        throw new StateError(`Error ensuring node: node ID "${input.ID}" for node "${input.Node}" aliases existing node "${other.Node}"`);
+    for (const other of t.nodesById.get(input.ID) ?? []) {
+      if (other !== input.Node) {
+        throw new StateError(`Error ensuring node: node ID "${input.ID}" for node "${input.Node}" aliases existing node "${other}"`);
       }
     }
   }

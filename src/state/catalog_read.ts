@@ -18,7 +18,14 @@ export function listNodes(t: Tables): Read<Node[]> {
   return { index: t.index(NODES), value: [...t.nodes.values()].sort((a, b) => cmp(a.Node, b.Node)) };
 }
 
-/** Service name -> union of tags across instances. */
+/** Service name -> union of its instances' tags, from the name index (no instance is visited). */
+export function serviceTags(t: Tables): Read<Map<string, string[]>> {
+  const byName = new Map<string, string[]>();
+  for (const name of [...t.servicesByName.keys()].sort()) byName.set(name, t.servicesByName.tags(name));
+  return { index: t.index(SERVICES), value: byName };
+}
+
+/** Service name -> its instances, for reads that filter them. */
 export function listServices(t: Tables): Read<Map<string, ServiceRow[]>> {
   const byName = new Map<string, ServiceRow[]>();
   for (const name of [...t.servicesByName.keys()].sort()) byName.set(name, t.instancesOf(name));

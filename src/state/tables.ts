@@ -14,6 +14,7 @@ import type { PreparedQuery } from "../structs/prepared_query.ts";
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { type JournalRef, TrackedMap } from "./journal.ts";
 import { SortedKeys } from "./sorted_keys.ts";
+import { instanceHealth, ServiceNameIndex } from "./service_index.ts";
 
 /** A KV row; a tombstone keeps a deleted key's index so prefix indexes never go back. */
 export interface KvRow extends DirEntry {
@@ -84,7 +85,10 @@ export class Tables {
   readonly aclRoleByName = new Map<string, string>();
 
   readonly servicesByNode = new Map<string, Set<string>>();
-  readonly servicesByName = new Map<string, Set<string>>();
+  /** Service name -> its instances (ordered keys, tags, healthy sets); see service_index.ts. */
+  readonly servicesByName = new ServiceNameIndex();
+  /** Node ID -> names of the nodes that carry it (one, unless a restore brought aliases). */
+  readonly nodesById = new Map<string, Set<string>>();
   readonly checksByNode = new Map<string, Set<string>>();
   readonly sessionsByNode = new Map<string, Set<string>>();
   /** check row key -> ids of sessions that depend on it. */
@@ -109,19 +113,27 @@ export class Tables {
       if (before?.Session) removeFrom(this.keysBySession, before.Session, key);
       if (after?.Session) addTo(this.keysBySession, after.Session, key);
     });
+    this.nodes.onChange((name, before, after) => {
+      if (before && before.ID !== "") removeFrom(this.nodesById, before.ID, name);
+      if (after && after.ID !== "") addTo(this.nodesById, after.ID, name);
+    });
     this.services.onChange((key, before, after) => {
       if (before) {
         removeFrom(this.servicesByNode, before.Node, key);
-        removeFrom(this.servicesByName, before.Service.Service, key);
+        this.servicesByName.remove(before.Service.Service, key, before.Service.Tags);
       }
       if (after) {
         addTo(this.servicesByNode, after.Node, key);
-        addTo(this.servicesByName, after.Service.Service, key);
+        this.servicesByName.add(after.Service.Service, key, after.Service.Tags);
+        this.refreshHealth(key);
       }
     });
     this.checks.onChange((key, before, after) => {
       if (before) removeFrom(this.checksByNode, before.Node, key);
       if (after) addTo(this.checksByNode, after.Node, key);
+      const c = after ?? before!;
+      if (c.ServiceID !== "") this.refreshHealth(nodeKey(c.Node, c.ServiceID));
+      else for (const k of this.servicesByNode.get(c.Node) ?? []) this.refreshHealth(k);
     });
     this.configEntries.onChange((key, before, after) => {
       if (before) removeFrom(this.configEntriesByKind, before.Kind, key);
@@ -162,6 +174,22 @@ export class Tables {
     });
   }
 
+  /** Re-files one instance in its name's healthy sets from its node's and its own checks. */
+  private refreshHealth(key: string): void {
+    const row = this.services.get(key);
+    if (!row) return;
+    const checks = this.checksByNode.get(row.Node);
+    const health = instanceHealth(checks ? this.checkRows(checks) : [], row.Service.ID);
+    this.servicesByName.setHealth(row.Service.Service, key, health);
+  }
+
+  private *checkRows(keys: Iterable<string>): Generator<HealthCheck> {
+    for (const k of keys) {
+      const c = this.checks.get(k);
+      if (c) yield c;
+    }
+  }
+
   index(table: string): number {
     return this.indexes.get(table) ?? 0;
   }
@@ -185,12 +213,12 @@ export class Tables {
     return [...keys].map((k) => this.checks.get(k)!).sort((a, b) => cmp(a.CheckID, b.CheckID));
   }
 
+  /** A service's instances in (Node, ServiceID) order. */
   instancesOf(serviceName: string): ServiceRow[] {
-    const keys = this.servicesByName.get(serviceName);
-    if (!keys) return [];
-    return [...keys]
-      .map((k) => this.services.get(k)!)
-      .sort((a, b) => cmp(a.Node, b.Node) || cmp(a.Service.ID, b.Service.ID));
+    const keys = this.servicesByName.sortedKeys(serviceName);
+    const out = new Array<ServiceRow>(keys.length);
+    for (let i = 0; i < keys.length; i++) out[i] = this.services.get(keys[i]!)!;
+    return out;
   }
 }
 

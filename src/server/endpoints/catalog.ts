@@ -42,6 +42,10 @@ export function listServices(
   const pred = a.Filter === "" ? null : compileFilter(a.Filter, serviceNodeSchema);
   return blockingRead(s, o, () => [Topic.Services, Topic.Nodes], () => {
     const t = s.state.t;
+    if (pred === null && a.NodeMeta.length === 0) {
+      const { index, value } = catalogRead.serviceTags(t);
+      return { index, value: Object.fromEntries(value) };
+    }
     const { index, value: byName } = catalogRead.listServices(t);
     const out: Record<string, string[]> = {};
     for (const [name, rows] of byName) {
