@@ -20,6 +20,8 @@ export interface AgentAclSettings {
   readonly downPolicy: "allow" | "deny" | "extend-cache" | "async-cache";
   readonly tokenTtlMs: number;
   readonly enableTokenPersistence: boolean;
+  /** `enable_token_replication`: a secondary's servers replicate global tokens (not only policies and roles). */
+  readonly enableTokenReplication?: boolean;
   readonly tokens: Partial<Record<TokenName, string>>;
 }
 

@@ -25,16 +25,18 @@ export function defaultAclSettings(): AgentAclSettings {
 /** Merges an `acl` block over `current`; the values never reach a log line. */
 export function mergeAclBlock(current: AgentAclSettings, v: unknown, file: string): AgentAclSettings {
   if (!isObj(v)) throw new ConfigError(`${file}: acl must be an object`);
-  checkKeys(file, "acl.", v, ["enabled", "default_policy", "down_policy", "enable_token_persistence", "enable_key_list_policy", "token_ttl", "policy_ttl", "role_ttl", "tokens"]);
+  checkKeys(file, "acl.", v, ["enabled", "default_policy", "down_policy", "enable_token_persistence", "enable_token_replication", "enable_key_list_policy", "token_ttl", "policy_ttl", "role_ttl", "tokens"]);
   const out: { -readonly [K in keyof AgentAclSettings]: AgentAclSettings[K] } = { ...current, tokens: { ...current.tokens } };
   for (const [key, val] of Object.entries(v)) {
     switch (key) {
       case "enabled":
       case "enable_token_persistence":
+      case "enable_token_replication":
       case "enable_key_list_policy":
         if (typeof val !== "boolean") throw new ConfigError(`${file}: acl.${key} must be a boolean, got ${JSON.stringify(val)}`);
         if (key === "enabled") out.enabled = val;
         if (key === "enable_token_persistence") out.enableTokenPersistence = val;
+        if (key === "enable_token_replication") out.enableTokenReplication = val;
         break;
       case "default_policy":
         if (val !== "allow" && val !== "deny") throw new ConfigError(`${file}: acl.default_policy must be "allow" or "deny", got ${JSON.stringify(val)}`);

@@ -8,6 +8,7 @@ import { RemoteExec, REMOTE_EXEC_EVENT } from "./remote_exec.ts";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
 import { tokensFilePath } from "./acl_tokens_file.ts";
+import { AclReplicator, followLeadership } from "../server/acl_replication.ts";
 import { Agent } from "./agent.ts";
 import { CoordinateSync, wanCoordinates } from "./coordinate_sync.ts";
 import { rpcCatalog } from "./catalog_rpc.ts";
@@ -152,6 +153,7 @@ async function start(
         initialManagement: cfg.acl.tokens.initial_management ?? "",
         tokenTtlMs: cfg.acl.tokenTtlMs,
         bootstrapResetPath: cfg.dev ? "" : join(cfg.dataDir, "acl-bootstrap-reset"),
+        primaryDatacenter: cfg.primaryDatacenter,
       },
     });
     server = srv;
@@ -243,6 +245,22 @@ async function start(
     for (const name of await acl.loadPersisted()) logger.warn(`acl: "${name}" token present in both the configuration and persisted token store, using the persisted token`);
   } catch (err) {
     logger.warn(`acl: unable to load persisted tokens: ${(err as Error).message}`);
+  }
+  if (server && federation && cfg.acl.enabled) {
+    // A secondary's leader replicates ACLs from the primary (the federation's claim, which a promotion moves).
+    const fed = federation;
+    server.acl.isPrimary = () => fed.primary === cfg.datacenter;
+    const replicator = new AclReplicator({
+      server,
+      rpc: fed.rpc,
+      primary: () => fed.primary,
+      token: () => acl.token("replication"),
+      tokens: cfg.acl.enableTokenReplication === true,
+      log: (level, msg) => logger[level](msg),
+    });
+    const stopReplication = followLeadership(server, replicator);
+    undo.push(stopReplication);
+    stopHooks.push(() => void stopReplication());
   }
   // The agent's own RPC acts with its agent token; HTTP requests carry theirs.
   const agentRpc = cfg.acl.enabled ? withToken(rpc, () => acl.agentToken) : rpc;

@@ -28,25 +28,9 @@ export function aclRoutes(app: Hono, api: ApiContext): void {
     return json(c, await api.rpc.call("ACL.BootstrapTokens", {}, q), q);
   });
 
-  app.get("/v1/acl/replication", (c) => {
+  app.get("/v1/acl/replication", async (c) => {
     const q = queryOptions(c, api);
-    const primary = api.agent.primaryDatacenter === "" || api.agent.primaryDatacenter === api.agent.datacenter;
-    return json(
-      c,
-      {
-        Enabled: false,
-        Running: false,
-        SourceDatacenter: primary ? "" : api.agent.primaryDatacenter,
-        ReplicationType: "",
-        ReplicatedIndex: 0,
-        ReplicatedRoleIndex: 0,
-        ReplicatedTokenIndex: 0,
-        LastSuccess: "0001-01-01T00:00:00Z",
-        LastError: "0001-01-01T00:00:00Z",
-        LastErrorMessage: "",
-      },
-      q,
-    );
+    return json(c, await api.rpc.call("ACL.ReplicationStatus", {}, q), q);
   });
 
   // ---- tokens ----

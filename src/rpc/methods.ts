@@ -50,6 +50,7 @@ export interface DiscoveryChainArgs {
 }
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from "../structs/acl.ts";
 import type { AuthMethodStub, LoginArgs } from "../server/endpoints/acl_auth.ts";
+import type { ACLReplicationData, ACLReplicationStatus } from "../server/acl_replication.ts";
 import type { TokenListArgs, TokenSetArgs } from "../server/endpoints/acl.ts";
 import type { ResolvedToken } from "../server/acl.ts";
 
@@ -278,6 +279,9 @@ export interface Endpoints {
   "ACL.BindingRuleDelete": E<{ readonly BindingRuleID: string }, boolean>;
   /** Verifies a bearer token with an auth method and makes a token of the matching binding rules. */
   "ACL.Login": E<LoginArgs, ACLToken>;
+  /** The primary's policies, roles and (`Tokens`) global tokens, for a secondary's replicator. */
+  "ACL.ReplicationRead": E<{ readonly Tokens: boolean }, QueryReply<ACLReplicationData>>;
+  "ACL.ReplicationStatus": E<Empty, ACLReplicationStatus>;
   /** Deletes the caller's token, if login made it. */
   "ACL.Logout": E<Empty, boolean>;
 }

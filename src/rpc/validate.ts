@@ -232,6 +232,7 @@ const validators: Partial<Record<Method, Check>> = {
   "ACL.BindingRuleRead": obj({ BindingRuleID: str }),
   "ACL.BindingRuleList": obj({ AuthMethod: str }),
   "ACL.BindingRuleDelete": obj({ BindingRuleID: str }),
+  "ACL.ReplicationRead": obj({ Tokens: bool }),
   "ACL.Login": obj({ AuthMethod: str, BearerToken: str, Meta: map(str) }),
 };
 

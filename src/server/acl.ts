@@ -18,6 +18,7 @@ import {
   serviceIdentityRules,
 } from "../acl/identities.ts";
 import { aclIndex, aclTokenBySecret, type ACLPolicyBody, type ACLTokenBody, type StateStore } from "../state/mod.ts";
+import type { ACLReplicationStatus } from "./acl_replication.ts";
 import { ANONYMOUS_TOKEN_SECRET, type ACLLink, type ACLNodeIdentity, type ACLServiceIdentity, type ACLToken } from "../structs/acl.ts";
 
 export interface AclSettings {
@@ -31,6 +32,8 @@ export interface AclSettings {
   readonly tokenTtlMs: number;
   /** `<data_dir>/acl-bootstrap-reset`; "" without a data dir (dev mode). */
   readonly bootstrapResetPath: string;
+  /** `primary_datacenter`; "" or this datacenter: this is the primary (a secondary makes no initial management token). */
+  readonly primaryDatacenter?: string;
 }
 
 export const ACL_DISABLED: AclSettings = { enabled: false, defaultPolicy: "allow", downPolicy: "extend-cache", initialManagement: "", tokenTtlMs: 30_000, bootstrapResetPath: "" };
@@ -49,8 +52,10 @@ export class ServerAcl {
   private readonly datacenter: string;
   private readonly now: () => number;
   private cache = new Map<string, { authz: Authorizer; expiresAt: number }>();
-  /** Whether this datacenter is the primary (authoritative for global tokens); federation sets it. */
-  isPrimary: () => boolean = () => true;
+  /** Whether this datacenter is the primary (authoritative for global tokens); the agent sets it from the federation's claim. */
+  isPrimary: () => boolean;
+  /** The replication status of a federated secondary's replicator (null: no replication here). */
+  replication: (() => ACLReplicationStatus) | null = null;
   private cacheIndex = -1;
 
   constructor(state: StateStore, settings: AclSettings, datacenter: string, now: () => number) {
@@ -58,6 +63,8 @@ export class ServerAcl {
     this.settings = settings;
     this.datacenter = datacenter;
     this.now = now;
+    const primary = settings.primaryDatacenter ?? "";
+    this.isPrimary = () => primary === "" || primary === datacenter;
   }
 
   get enabled(): boolean {
@@ -152,9 +159,10 @@ export function tokenBody(fields: Partial<ACLTokenBody> & { AccessorID: string; 
 }
 
 /** The anonymous token and, when configured, the initial management token. */
-export function builtinTokens(settings: AclSettings, now: number): ACLTokenBody[] {
+export function builtinTokens(settings: AclSettings, now: number, primary: boolean): ACLTokenBody[] {
   const tokens = [tokenBody({ AccessorID: ANONYMOUS_TOKEN_ID, SecretID: ANONYMOUS_TOKEN_SECRET, Description: "Anonymous Token" }, now)];
-  if (settings.initialManagement !== "") {
+  // Consul makes it in the primary only; secondaries receive it by token replication.
+  if (settings.initialManagement !== "" && primary) {
     tokens.push(
       tokenBody(
         {

@@ -181,7 +181,7 @@ export class Server {
     if (!this.acl.enabled) return;
     const now = this.clock.now();
     await this.mustWrite({ Type: MessageType.ACLPolicySet, Now: now, Op: "policy-set", Policies: builtinPolicies(now), IfMissing: true });
-    await this.mustWrite({ Type: MessageType.ACLTokenSet, Now: now, Op: "token-set", Tokens: builtinTokens(this.acl.settings, now), IfMissing: true });
+    await this.mustWrite({ Type: MessageType.ACLTokenSet, Now: now, Op: "token-set", Tokens: builtinTokens(this.acl.settings, now, this.acl.isPrimary()), IfMissing: true });
   }
 
   /** Whether this server runs the leader-only duties now. */

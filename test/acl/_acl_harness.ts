@@ -2,7 +2,7 @@
 import { AgentAcl, serverResolver } from "../../src/agent/acl.ts";
 import { allowAll, type ApiContext, createApp } from "../../src/http/mod.ts";
 import { type Log, MemoryLog } from "../../src/log/mod.ts";
-import { inProcessRpc } from "../../src/rpc/mod.ts";
+import { inProcessRpc, type Rpc } from "../../src/rpc/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 import type { Hono } from "hono";
 
@@ -29,6 +29,8 @@ export interface AclHarness {
   readonly clock: SkewClock;
   req(method: string, path: string, opts?: { token?: string; body?: unknown; headers?: Record<string, string> }): Promise<Response>;
   json<T = any>(method: string, path: string, opts?: { token?: string; body?: unknown; status?: number }): Promise<T>;
+  /** Routes the API's RPC through `rpc` from now on (a federation's, for ?dc=). */
+  useRpc(rpc: Rpc): void;
   stop(): Promise<void>;
 }
 
@@ -43,6 +45,8 @@ export interface AclHarnessOptions {
   clock?: SkewClock;
   /** `enable_token_persistence` with this acl-tokens.json. */
   persistFile?: string;
+  datacenter?: string;
+  primaryDatacenter?: string;
 }
 
 export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHarness> {
@@ -50,7 +54,7 @@ export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHar
   const defaultPolicy = o.defaultPolicy ?? "deny";
   const clock = o.clock ?? new SkewClock();
   const server = new Server({
-    datacenter: "dc1",
+    datacenter: o.datacenter ?? "dc1",
     nodeName: "node1",
     nodeId: "5bd7bb38-9e23-4f5a-8c2b-1d8a7b3f7e10",
     advertiseAddr: "10.1.2.3",
@@ -59,7 +63,7 @@ export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHar
     ...(o.snapshotThreshold !== undefined ? { snapshotThreshold: o.snapshotThreshold } : {}),
     connect: { enabled: false },
     clock,
-    acl: { enabled, defaultPolicy, downPolicy: "extend-cache", initialManagement: ROOT, tokenTtlMs: 30_000, bootstrapResetPath: o.resetPath ?? "" },
+    acl: { enabled, defaultPolicy, downPolicy: "extend-cache", initialManagement: ROOT, tokenTtlMs: 30_000, bootstrapResetPath: o.resetPath ?? "", primaryDatacenter: o.primaryDatacenter ?? "" },
   });
   await server.start();
   const acl = new AgentAcl(
@@ -69,14 +73,15 @@ export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHar
     o.persistFile ?? null,
   );
   await acl.loadPersisted();
+  let rpc: Rpc = inProcessRpc(server);
   const api: ApiContext = {
     server,
-    rpc: inProcessRpc(server),
+    rpc: { call: (m, a, opts) => rpc.call(m, a, opts) },
     agent: {
       nodeName: "node1",
       nodeId: "5bd7bb38-9e23-4f5a-8c2b-1d8a7b3f7e10",
-      datacenter: "dc1",
-      primaryDatacenter: "dc1",
+      datacenter: o.datacenter ?? "dc1",
+      primaryDatacenter: o.primaryDatacenter ?? "dc1",
       advertiseAddr: "10.1.2.3",
       bindAddr: "0.0.0.0",
       serverPort: 8300,
@@ -110,6 +115,7 @@ export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHar
       if (res.status !== want) throw new Error(`${method} ${path}: expected ${want}, got ${res.status}: ${await res.text()}`);
       return res.json();
     },
+    useRpc: (r) => void (rpc = r),
     stop: () => server.stop(),
   };
 }

@@ -12,6 +12,7 @@ import type { ACLLink, ACLPolicy, ACLPolicyRow, ACLRole, ACLToken } from "../../
 import { parseGoDuration } from "../../structs/duration.ts";
 import { rfc3339, tokenBody, type ResolvedToken } from "../acl.ts";
 import type { Server } from "../server.ts";
+import { type ACLReplicationData, type ACLReplicationStatus, replicationData } from "../acl_replication.ts";
 import { blockingRead } from "./read.ts";
 import { bool, folded, isUuid, links, nodeIdentities, resolveLinks, serviceIdentities, str, strings } from "./acl_input.ts";
 import { readFile, rm } from "node:fs/promises";
@@ -271,6 +272,31 @@ export function tokenList(s: Server, a: TokenListArgs, o: RequestOptions): Maybe
     out.sort((x, y) => x.CreateIndex - y.CreateIndex || (x.AccessorID < y.AccessorID ? -1 : 1));
     return { index: aclIndex(t), value: out };
   });
+}
+
+/** A secondary's replicator reads the primary's policies, roles and (with acl:write) global tokens. */
+export function replicationRead(s: Server, a: { readonly Tokens: boolean }, o: RequestOptions): MaybePromise<QueryReply<ACLReplicationData>> {
+  need(s, o, a.Tokens ? "write" : "read");
+  return blockingRead(s, o, () => [ACL_TOPIC], () => replicationData(s, a.Tokens));
+}
+
+/** `/v1/acl/replication`: needs no permission (as in Consul). */
+export function replicationStatus(s: Server): ACLReplicationStatus {
+  if (!s.acl.enabled) throw new ACLDisabledError();
+  const own = s.acl.replication?.();
+  if (own) return own;
+  return {
+    Enabled: false,
+    Running: false,
+    SourceDatacenter: "",
+    ReplicationType: "",
+    ReplicatedIndex: 0,
+    ReplicatedRoleIndex: 0,
+    ReplicatedTokenIndex: 0,
+    LastSuccess: "0001-01-01T00:00:00Z",
+    LastError: "0001-01-01T00:00:00Z",
+    LastErrorMessage: "",
+  };
 }
 
 /** The identity and rules behind the caller's token, for a client agent's resolver. */

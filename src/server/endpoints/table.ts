@@ -139,6 +139,8 @@ const unguarded: EndpointTable = {
   "ACL.BindingRuleList": aclAuth.bindingRuleList,
   "ACL.BindingRuleDelete": aclAuth.bindingRuleDelete,
   "ACL.Login": aclAuth.login,
+  "ACL.ReplicationRead": acl.replicationRead,
+  "ACL.ReplicationStatus": (s: Server) => acl.replicationStatus(s),
   "ACL.Logout": aclAuth.logout,
 };
 
