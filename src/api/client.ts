@@ -10,6 +10,7 @@
 import { ApiConfigError, ApiConnectionError, ApiDecodeError, ApiError } from "./errors.ts";
 import { durationToMsec } from "./duration.ts";
 import { parseJson } from "./json.ts";
+import { fetchNoReplay } from "../runtime/fetch.ts";
 import { parseQueryMeta, type QueryMeta, type QueryOptions, type WriteOptions } from "./options.ts";
 import { KV } from "./kv.ts";
 import { Session } from "./session.ts";
@@ -92,7 +93,7 @@ export class Client {
     this.datacenter = options.datacenter ?? "";
     this.waitTime = options.waitTime ?? 0;
     this.headers = options.headers ?? {};
-    this.fetchFn = options.fetch ?? (hasTlsSettings(options.tls) ? tlsFetch(options.tls) : (request) => fetch(request));
+    this.fetchFn = options.fetch ?? (hasTlsSettings(options.tls) ? tlsFetch(options.tls) : fetchNoReplay);
   }
 
   kv(): KV {

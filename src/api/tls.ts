@@ -8,6 +8,7 @@ import { readdir, readFile } from "node:fs/promises";
 import { Agent, request as httpsRequest } from "node:https";
 import { join } from "node:path";
 import { ApiConfigError } from "./errors.ts";
+import { fetchNoReplay } from "../runtime/fetch.ts";
 
 export interface TlsConfig {
   /** Server name to verify (and send as SNI) instead of the address's host (Go's TLSConfig.Address). */
@@ -85,7 +86,7 @@ export function tlsFetch(t: TlsConfig): (request: Request) => Promise<Response> 
   return async (request) => {
     const url = new URL(request.url);
     // CONSUL_CACERT and the like are harmless for a plain http:// address, as in Go's client.
-    if (url.protocol !== "https:") return fetch(request);
+    if (url.protocol !== "https:") return fetchNoReplay(request);
     const a = await agentOf();
     const body = request.body ? new Uint8Array(await request.arrayBuffer()) : undefined;
     const headers: Record<string, string> = {};

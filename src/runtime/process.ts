@@ -43,6 +43,20 @@ export function onSignal(signal: Signal, handler: () => void): () => void {
   };
 }
 
+/**
+ * Sends a signal to a whole process group (kill(2) with -pgid): a check's
+ * script and whatever it started. False when the group is gone or the
+ * platform has no groups, so the caller can fall back to the one process.
+ */
+export function killProcessGroup(pgid: number, signal: Signal | "SIGKILL" = "SIGKILL"): boolean {
+  try {
+    nodeProcess.kill(-pgid, signal);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 export function writeStdout(text: string | Uint8Array): void {
   nodeProcess.stdout.write(text);
 }

@@ -4,6 +4,7 @@
  * stdout and stderr together. On timeout the whole process group is killed.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { killProcessGroup } from "../../runtime/process.ts";
 import type { Clock } from "../../server/clock.ts";
 import { formatGoDuration } from "../../structs/duration.ts";
 import { TailBuffer } from "./output.ts";
@@ -61,15 +62,7 @@ export function scriptProbe(o: ScriptProbeOptions, clock: Clock) {
 /** Kills the script's process group; falls back to the script alone where groups are unavailable. */
 function killGroup(child: ChildProcess): void {
   if (child.pid === undefined || child.exitCode !== null || child.signalCode !== null) return;
-  try {
-    const killer = spawn("kill", ["-s", "KILL", "--", `-${child.pid}`], { stdio: "ignore" });
-    killer.on("error", () => child.kill("SIGKILL"));
-    killer.on("exit", (code) => {
-      if (code !== 0) child.kill("SIGKILL");
-    });
-  } catch {
-    child.kill("SIGKILL");
-  }
+  if (!killProcessGroup(child.pid)) child.kill("SIGKILL");
 }
 
 /** Go's exec errors: a bare name is looked up in $PATH, a path is executed as is. */
