@@ -112,9 +112,40 @@ function untag(v: unknown): unknown {
   return o;
 }
 
+/**
+ * Whether `v` holds nothing wireJson writes differently from JSON.stringify:
+ * no bigint, no bytes, no string starting with NUL, no function, and only
+ * plain objects and arrays (no toJSON, no class instances). Most messages
+ * are such, and the native JSON.stringify writes them several times faster
+ * than wireJson (bench/federation/rpc_path.ts profiles it).
+ */
+function plainJson(v: unknown): boolean {
+  switch (typeof v) {
+    case "string":
+      return v.charCodeAt(0) !== 0;
+    case "number":
+    case "boolean":
+    case "undefined":
+      return true;
+    case "object": {
+      if (v === null) return true;
+      if (Array.isArray(v)) {
+        for (let i = 0; i < v.length; i++) if (!plainJson(v[i])) return false;
+        return true;
+      }
+      const proto: unknown = Object.getPrototypeOf(v);
+      if (proto !== Object.prototype && proto !== null) return false;
+      for (const key in v) if (!plainJson((v as Record<string, unknown>)[key])) return false;
+      return true;
+    }
+    default:
+      return false;
+  }
+}
+
 /** One frame: 4-byte length, then the JSON body. */
 export function encodeFrame(message: RequestFrame | ReplyFrame): Uint8Array {
-  const body = encoder.encode(wireJson(message));
+  const body = encoder.encode(plainJson(message) ? JSON.stringify(message) : wireJson(message));
   if (body.length > MAX_FRAME) throw new RangeError(`RPC frame of ${body.length} bytes exceeds the limit of ${MAX_FRAME}`);
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);

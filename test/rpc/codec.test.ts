@@ -23,6 +23,16 @@ test("JSON's own rules: undefined fields are dropped, undefined and NaN in array
   expect(roundTrip({ a: undefined, b: [undefined, Number.NaN, Infinity], c: -0 })).toEqual({ b: [null, null, null], c: 0 });
 });
 
+test("plain messages (the native JSON fast path) and tagged ones are written alike: a tagged value deep in a plain tree still tags, class instances and toJSON are not called", () => {
+  const plain = { a: [1, "x", null, { b: true }], c: { d: "é\ud800" } };
+  expect(new TextDecoder().decode(encodeFrame({ i: 1, r: plain }).subarray(4))).toBe(JSON.stringify({ i: 1, r: plain }));
+  expect(roundTrip({ deep: [{ x: [{ y: 5n }] }] })).toEqual({ deep: [{ x: [{ y: 5n }] }] });
+  expect(roundTrip([{ s: "\u0000keep" }])).toEqual([{ s: "\u0000keep" }]);
+  // Not plain: no toJSON is called and a Date is written as the object it is (as before the fast path).
+  expect(roundTrip({ t: { toJSON: () => "called", k: 1 } })).toEqual({ t: { k: 1 } });
+  expect(roundTrip({ d: new Date(0) })).toEqual({ d: {} });
+});
+
 test("frames split and joined anywhere come out whole; an oversize length is refused", () => {
   const frames = [encodeFrame({ i: 1, r: "one" }), encodeFrame({ i: 2, r: { x: 2n } }), encodeFrame({ i: 3, r: null })];
   const all = new Uint8Array(frames.reduce((n, f) => n + f.length, 0));
