@@ -44,7 +44,8 @@ export interface AgentConfig {
    * Consul's `limits` block: value sizes, and per-client connection caps
    * (`http_max_conns_per_client` 200, `rpc_max_conns_per_client` 100, 0 = no
    * cap), `rpc_handshake_timeout` (5s), plus Consulate's `http_read_timeout`
-   * (30s): how long a request's body may take to arrive.
+   * (30s): how long a request's body may take to arrive, and a connection
+   * its next request head (src/runtime/serve.ts).
    */
   limits: {
     kvMaxValueSize: number;

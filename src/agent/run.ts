@@ -368,6 +368,7 @@ async function start(
     fetch: limitPerClient(cfg.limits.httpMaxConnsPerClient, (req, remoteAddress) => app.fetch(req, { remoteAddress, readTimeoutMs })),
     maxConnsPerClient: cfg.limits.httpMaxConnsPerClient,
     tooManyConnections: TOO_MANY_CONNECTIONS,
+    headerTimeoutMs: readTimeoutMs,
   }, logger);
   undo.push(() => listeners.stop());
   const http = (listeners.http ?? listeners.https)!;

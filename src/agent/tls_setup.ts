@@ -59,7 +59,7 @@ export async function startHttpListeners(cfg: AgentConfig, ctx: TlsContext | nul
     if (cfg.ports.https >= 0) {
       const tls = ctx?.incomingHttps() ?? null;
       if (!tls) throw new ConfigError("ports.https is set but there is no certificate to serve it with: set tls.https (or tls.defaults) cert_file and key_file");
-      https = await serveHttps({ hostname: cfg.clientAddr, port: cfg.ports.https, fetch: serve.fetch, tls });
+      https = await serveHttps({ ...serve, hostname: cfg.clientAddr, port: cfg.ports.https, tls });
       logger.info(`https: listening on ${cfg.clientAddr}:${https.port}${tls.requestCert ? " (client certificates required)" : ""}`);
     }
     if (cfg.ports.http >= 0) {

@@ -8,6 +8,7 @@ import { type ApiContext, urlOf } from "./context.ts";
 import { badRequest, HttpError } from "./errors.ts";
 import { formatLogJson, formatLogText } from "../agent/log_broker.ts";
 import { isLogLevel } from "../agent/logger.ts";
+import { keepOpen } from "../runtime/long_lived.ts";
 
 /** Lines a slow reader may fall behind by before the stream drops it (Consul's monitor drops lines too). */
 const MAX_QUEUED = 512;
@@ -40,6 +41,6 @@ export function agentMonitorRoutes(app: Hono, api: ApiContext): void {
         stop();
       },
     });
-    return new Response(body, { status: 200, headers: { "Content-Type": "text/plain" } });
+    return keepOpen(new Response(body, { status: 200, headers: { "Content-Type": "text/plain" } }));
   });
 }

@@ -5,3 +5,4 @@ export { collectGarbage } from "./gc.ts";
 export { fetchNoReplay } from "./fetch.ts";
 export { serveHttps } from "./serve_tls.ts";
 export type { HttpsListener, HttpsTls, ServeHttpsOptions } from "./serve_tls.ts";
+export { keepOpen } from "./long_lived.ts";

@@ -3,6 +3,7 @@
  * ports, for end-to-end tests that drive it the way a user does.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -48,7 +49,40 @@ export interface AgentProcess {
   kill(): Promise<void>;
 }
 
-export async function startAgent(args: string[], opts: { port?: number } = {}): Promise<AgentProcess> {
+export type Runtime = "bun" | "deno" | "node";
+
+export interface StartOptions {
+  readonly port?: number;
+  /** The runtime the agent runs on (Bun unless said): Deno runs the sources, Node a bundle built once per test process. */
+  readonly runtime?: Runtime;
+  /** The agent's open-file limit (`ulimit -n`), to show what exhausting it does. */
+  readonly fdLimit?: number;
+}
+
+let nodeBundle: Promise<string> | null = null;
+
+/** src/cli/main.ts bundled for Node inside the repo (bare imports resolve from node_modules), removed when the test process exits. */
+function bundleAgentForNode(): Promise<string> {
+  nodeBundle ??= (async () => {
+    const out = join(ROOT, "dist", `agent-test-${process.pid}.mjs`);
+    const build = spawn(join(ROOT, "node_modules/.bin/esbuild"), [join(ROOT, "src/cli/main.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20", `--outfile=${out}`, "--packages=external", "--log-level=warning"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
+    let err = "";
+    build.stderr!.on("data", (d: Buffer) => (err += d.toString()));
+    const code = await new Promise<number | null>((r) => build.once("exit", r));
+    if (code !== 0) throw new Error(`esbuild failed:\n${err}`);
+    process.once("exit", () => rmSync(out, { force: true }));
+    return out;
+  })();
+  return nodeBundle;
+}
+
+async function agentCommand(opts: StartOptions): Promise<string[]> {
+  const runtime = opts.runtime ?? "bun";
+  const cmd = runtime === "bun" ? [BUN, join(ROOT, "src/cli/main.ts")] : runtime === "deno" ? [join(ROOT, "node_modules/.bin/deno"), "run", "-A", join(ROOT, "src/cli/main.ts")] : ["node", await bundleAgentForNode()];
+  return opts.fdLimit === undefined ? cmd : ["sh", "-c", `ulimit -n ${opts.fdLimit} && exec "$@"`, "agent", ...cmd];
+}
+
+export async function startAgent(args: string[], opts: StartOptions = {}): Promise<AgentProcess> {
   // A port found free may be taken (by an outgoing connection, say) before the agent binds it: try again with fresh ones.
   for (let attempt = 1; ; attempt++) {
     try {
@@ -59,14 +93,15 @@ export async function startAgent(args: string[], opts: { port?: number } = {}): 
   }
 }
 
-async function startOnce(args: string[], opts: { port?: number }): Promise<AgentProcess> {
+async function startOnce(args: string[], opts: StartOptions): Promise<AgentProcess> {
   const port = opts.port ?? (await freePort());
   // DNS, gossip and RPC on free ports too: the defaults (8600, 8301, 8302, 8300) would collide with any other agent running.
   const extra: string[] = [];
   for (const flag of ["-dns-port", "-serf-lan-port", "-serf-wan-port", "-server-port"]) {
     if (!args.includes(flag)) extra.push(flag, String(await freePort()));
   }
-  const child = spawn(BUN, [join(ROOT, "src/cli/main.ts"), "agent", ...args, ...extra, "-http-port", String(port), ...(args.includes("-log-level") ? [] : ["-log-level", "warn"])], {
+  const [bin, ...pre] = await agentCommand(opts);
+  const child = spawn(bin!, [...pre, "agent", ...args, ...extra, "-http-port", String(port), ...(args.includes("-log-level") ? [] : ["-log-level", "warn"])], {
     cwd: ROOT,
     stdio: ["ignore", "pipe", "pipe"],
   });
@@ -74,7 +109,7 @@ async function startOnce(args: string[], opts: { port?: number }): Promise<Agent
   child.stdout!.on("data", (d: Buffer) => (out += d.toString()));
   child.stderr!.on("data", (d: Buffer) => (out += d.toString()));
   const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
-  const deadline = Date.now() + 20_000;
+  const deadline = Date.now() + 45_000;
   while (!out.includes("agent running!")) {
     if (child.exitCode !== null) throw new Error(`agent exited with ${child.exitCode}:\n${out}`);
     if (Date.now() > deadline) {

@@ -1,0 +1,113 @@
+/**
+ * Bun.serve for HTTP and HTTPS: one options builder for both.
+ *
+ * Bun.serve shows no connection before its first request, so it cannot cap a
+ * client's connections as they are accepted; it closes a connection that has
+ * not delivered a complete request head within its own ~10 s. Its
+ * `idleTimeout` bounds a kept-alive connection between requests: each
+ * request turns the deadline off while its handler runs (a blocking query
+ * parks for minutes) and back on once the response is handed over.
+ */
+import { constants } from "node:crypto";
+import { withCanonicalHeaders } from "./canonical_headers.ts";
+import type { HttpsTls } from "./serve_tls.ts";
+import { isLongLived } from "./long_lived.ts";
+import type { HttpListener, ServeOptions } from "./serve.ts";
+
+interface BunServer {
+  readonly port: number;
+  requestIP(req: Request): { address: string } | null;
+  timeout(req: Request, seconds: number): void;
+  stop(closeActiveConnections?: boolean): Promise<void> | void;
+}
+interface BunTlsOptions {
+  cert: string;
+  key: string;
+  ca?: string[];
+  requestCert: boolean;
+  rejectUnauthorized: boolean;
+  secureOptions: number;
+  ciphers?: string;
+}
+interface BunServeOptions {
+  hostname: string;
+  port: number;
+  idleTimeout: number;
+  maxRequestBodySize: number;
+  tls?: BunTlsOptions;
+  fetch(req: Request, server: BunServer): Promise<Response>;
+}
+export interface BunGlobal {
+  serve(options: BunServeOptions): BunServer;
+}
+
+export function bunGlobal(): BunGlobal | null {
+  return (globalThis as { Bun?: BunGlobal }).Bun ?? null;
+}
+
+/** Bun's `idleTimeout` is whole seconds, 0 (none) to 255. */
+export function idleSeconds(ms: number): number {
+  return ms <= 0 ? 0 : Math.min(255, Math.max(1, Math.ceil(ms / 1000)));
+}
+
+/** The OpenSSL options that refuse every protocol version below `min` (Bun.serve takes no minVersion). */
+export function noVersionsBelow(min: HttpsTls["minVersion"]): number {
+  const order = ["TLSv1", "TLSv1.1", "TLSv1.2", "TLSv1.3"] as const;
+  const flags = [constants.SSL_OP_NO_TLSv1, constants.SSL_OP_NO_TLSv1_1, constants.SSL_OP_NO_TLSv1_2] as const;
+  let bits = 0;
+  for (let i = 0; i < order.indexOf(min); i++) bits |= flags[i]!;
+  return bits;
+}
+
+function bunTls(tls: HttpsTls): BunTlsOptions {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca.length > 0 ? { ca: [...tls.ca] } : {}),
+    requestCert: tls.requestCert,
+    rejectUnauthorized: tls.requestCert,
+    secureOptions: noVersionsBelow(tls.minVersion),
+    ...(tls.ciphers !== "" ? { ciphers: tls.ciphers } : {}),
+  };
+}
+
+export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsTls | null): BunServeOptions {
+  const idle = idleSeconds(options.headerTimeoutMs ?? 0);
+  const handler = options.fetch;
+  return {
+    hostname: options.hostname,
+    port,
+    idleTimeout: idle,
+    maxRequestBodySize: 64 * 1024 * 1024,
+    ...(tls ? { tls: bunTls(tls) } : {}),
+    async fetch(req, srv) {
+      if (idle > 0) srv.timeout(req, 0);
+      const res = await handler(req, () => srv.requestIP(req)?.address ?? "");
+      // A client gone before its answer has no connection left to time.
+      if (idle > 0 && !isLongLived(res) && !req.signal.aborted) srv.timeout(req, idle);
+      // Bun writes header names as the Response holds them.
+      return withCanonicalHeaders(res);
+    },
+  };
+}
+
+export interface BunListener extends HttpListener {
+  /** Starts the server again on the same port with new TLS settings; open connections finish on the old ones. */
+  restart(tls: HttpsTls | null): Promise<void>;
+}
+
+export function serveBun(bun: BunGlobal, options: ServeOptions, tls: HttpsTls | null): BunListener {
+  let server = bun.serve(bunServeOptions(options, options.port, tls));
+  const port = server.port;
+  return {
+    hostname: options.hostname,
+    port,
+    async restart(next) {
+      await server.stop(false);
+      server = bun.serve(bunServeOptions(options, port, next));
+    },
+    async stop() {
+      await server.stop(true);
+    },
+  };
+}

@@ -1,0 +1,137 @@
+/**
+ * node:http and node:https through @hono/node-server, on Node and Deno: both
+ * show each connection as it is accepted, so a client's connections are
+ * capped there and every connection gets a deadline for its next request head.
+ */
+import type { Server as HttpServer, ServerResponse } from "node:http";
+import type { Server as HttpsServer } from "node:https";
+import type { Socket } from "node:net";
+import { PerClientCount } from "../structs/per_client.ts";
+import { canonicalHeaderKey } from "./canonical_headers.ts";
+import type { HttpsTls } from "./serve_tls.ts";
+import type { HttpListener, ServeOptions } from "./serve.ts";
+
+export interface NodeListener extends HttpListener {
+  /** New certificate and CAs for connections made from now on (HTTPS only). */
+  setTls(tls: HttpsTls): void;
+}
+
+export function nodeTlsOptions(tls: HttpsTls) {
+  return {
+    cert: tls.cert,
+    key: tls.key,
+    ...(tls.ca.length > 0 ? { ca: [...tls.ca] } : {}),
+    minVersion: tls.minVersion,
+    ...(tls.ciphers !== "" ? { ciphers: tls.ciphers } : {}),
+  };
+}
+
+export async function serveNode(options: ServeOptions, tls: HttpsTls | null): Promise<NodeListener> {
+  const { createAdaptorServer } = await import("@hono/node-server");
+  type NodeEnv = { incoming: { socket: { remoteAddress?: string } } };
+  const fetch = (req: Request, env: NodeEnv) => options.fetch(req, () => env.incoming.socket.remoteAddress ?? "");
+  const server = tls
+    ? (createAdaptorServer({
+        fetch,
+        hostname: options.hostname,
+        createServer: (await import("node:https")).createServer,
+        serverOptions: { ...nodeTlsOptions(tls), requestCert: tls.requestCert, rejectUnauthorized: tls.requestCert },
+      }) as HttpsServer)
+    : (createAdaptorServer({ fetch, hostname: options.hostname }) as HttpServer);
+  server.prependListener("request", (_req: unknown, res: ServerResponse) => canonicalWriteHead(res));
+  const max = options.maxConnsPerClient ?? 0;
+  if (max > 0) capConnections(server, max, options.tooManyConnections ?? "");
+  const deadline = options.headerTimeoutMs ?? 0;
+  if (deadline > 0) requestHeadDeadline(server, deadline);
+  // Blocking queries park for minutes; the deadline above replaces node's own idle and header timers.
+  server.requestTimeout = 0;
+  server.headersTimeout = Math.max(60_000, deadline);
+  server.keepAliveTimeout = deadline > 0 ? 0 : 65_000;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(options.port, options.hostname, () => resolve());
+  });
+  const address = server.address();
+  const port = typeof address === "object" && address ? address.port : options.port;
+  return {
+    hostname: options.hostname,
+    port,
+    setTls(next) {
+      (server as HttpsServer).setSecureContext(nodeTlsOptions(next));
+    },
+    stop: () =>
+      new Promise<void>((resolve) => {
+        server.close(() => resolve());
+        server.closeAllConnections();
+      }),
+  };
+}
+
+/** Canonical header names for what the adapter hands to `writeHead` as a record. */
+function canonicalWriteHead(res: ServerResponse): void {
+  const writeHead = res.writeHead.bind(res) as (status: number, headers?: unknown) => ServerResponse;
+  res.writeHead = ((status: number, headers?: unknown) => {
+    if (headers === null || typeof headers !== "object" || Array.isArray(headers)) return writeHead(status, headers);
+    const out: Record<string, unknown> = {};
+    for (const [name, value] of Object.entries(headers)) out[canonicalHeaderKey(name)] = value;
+    return writeHead(status, out);
+  }) as typeof res.writeHead;
+}
+
+/** Refuses a client's connections past `max` open ones with a bare 429, as Consul's connection limiter does. */
+function capConnections(server: HttpServer | HttpsServer, max: number, body: string): void {
+  const open = new PerClientCount(max);
+  const refusal = `HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${new TextEncoder().encode(body).length}\r\nConnection: close\r\n\r\n${body}`;
+  server.on("connection", (socket: Socket) => {
+    const release = open.acquire(socket.remoteAddress ?? "");
+    if (release === null) {
+      socket.end(refusal);
+      // A client that never reads must not hold the socket open either.
+      setTimeout(() => socket.destroy(), 1000).unref?.();
+      return;
+    }
+    socket.once("close", release);
+  });
+}
+
+/**
+ * Closes a connection that has not delivered a complete request head within
+ * `ms` of opening (a TLS handshake included) or of its last response ending.
+ * The raw socket and, under TLS, the socket a request arrives on are not the
+ * same object, so connections are found by their peer address and port.
+ */
+function requestHeadDeadline(server: HttpServer | HttpsServer, ms: number): void {
+  interface Conn {
+    timer: ReturnType<typeof setTimeout> | null;
+    inFlight: number;
+    readonly socket: Socket;
+  }
+  const conns = new Map<string, Conn>();
+  const keyOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
+  const arm = (c: Conn) => {
+    if (c.timer) clearTimeout(c.timer);
+    c.timer = setTimeout(() => c.socket.destroy(), ms);
+  };
+  server.on("connection", (socket: Socket) => {
+    if (socket.destroyed) return;
+    const key = keyOf(socket);
+    const conn: Conn = { timer: null, inFlight: 0, socket };
+    conns.set(key, conn);
+    arm(conn);
+    socket.once("close", () => {
+      if (conn.timer) clearTimeout(conn.timer);
+      if (conns.get(key) === conn) conns.delete(key);
+    });
+  });
+  server.on("request", (req: { socket: Socket }, res: ServerResponse) => {
+    const conn = conns.get(keyOf(req.socket));
+    if (!conn) return;
+    conn.inFlight++;
+    if (conn.timer) clearTimeout(conn.timer);
+    conn.timer = null;
+    res.once("close", () => {
+      conn.inFlight--;
+      if (conn.inFlight === 0 && !conn.socket.destroyed) arm(conn);
+    });
+  });
+}
