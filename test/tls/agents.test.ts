@@ -141,7 +141,7 @@ test("HTTPS: curl and the CLI with the CA and a client certificate; openssl s_cl
   const url = `https://127.0.0.1:${serverPorts.https}`;
   const curl = (...args: string[]) => spawnSync("curl", ["-s", "-S", "--cacert", f("ca.pem"), ...args], { encoding: "utf8" });
   const ok = curl("--cert", f("cli.pem"), "--key", f("cli-key.pem"), `${url}/v1/status/leader`);
-  expect(ok.stdout).toBe(`"127.0.0.1:${serverPorts.rpc}"`);
+  expect(ok.stdout.trim()).toBe(`"127.0.0.1:${serverPorts.rpc}"`);
   const noCert = curl(`${url}/v1/status/leader`);
   expect(noCert.status).not.toBe(0);
   expect(noCert.stdout).toBe("");
