@@ -74,7 +74,7 @@ function renderToken() {
   replace(
     tokenArea,
     token
-      ? h("button", { type: "button", class: "link", onclick: () => { session.token = ""; route(); } }, "Log out")
+      ? h("button", { type: "button", class: "link", onclick: () => { session.token = ""; navigate(url(session.dc, "services")); } }, "Log out")
       : h("a", { href: url(session.dc, "acls", "login") }, "Log in"),
   );
 }

@@ -7,7 +7,7 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { execFile } from "node:child_process";
-import { mkdir, mkdtemp, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { createServer, type Server, connect } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -20,6 +20,8 @@ import { lookupProxyIdForSidecar, SidecarProxy } from "../../gateways/sidecar/mo
 const SHOTS = process.env.UI_SCREENSHOTS ?? join(tmpdir(), `consulate-ui-screenshots-${process.pid}`);
 const cleanups: (() => Promise<unknown>)[] = [];
 let agent: AgentProcess;
+let aclAgent: AgentProcess;
+const ROOT_TOKEN = "6d3b7f0e-4c1a-4f7e-9a51-2b8c0d9e1f23";
 let browser: Browser;
 let page: Page;
 let errors: string[] = [];
@@ -40,13 +42,14 @@ async function until<T>(what: string, ms: number, probe: () => Promise<T | null 
   }
 }
 
-async function shoot(name: string): Promise<void> {
+async function shootOn(p: Page, name: string, fullPage = true): Promise<void> {
   for (const [label, size] of [["desktop", DESKTOP], ["phone", PHONE]] as const) {
-    await page.setViewportSize(size);
-    await page.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage: true });
+    await p.setViewportSize(size);
+    await p.screenshot({ path: join(SHOTS, `${name}-${label}.png`), fullPage });
   }
-  await page.setViewportSize(DESKTOP);
+  await p.setViewportSize(DESKTOP);
 }
+const shoot = (name: string, fullPage = true) => shootOn(page, name, fullPage);
 
 function fedRun(...args: string[]): Promise<string> {
   return new Promise((res, rej) =>
@@ -80,8 +83,13 @@ beforeAll(async () => {
     for (const m of out.matchAll(/DC=(dc\d) HTTP=([\d.]+:\d+)/g)) fed[m[1] as "dc1" | "dc2"] = `http://${m[2]}`;
   });
   cleanups.push(() => fedRun("down").then(() => rm(fedDir, { recursive: true, force: true })));
+  const aclConfig = join(fedDir, "acl.json");
+  await writeFile(aclConfig, JSON.stringify({ acl: { enabled: true, default_policy: "deny", tokens: { initial_management: ROOT_TOKEN } } }));
+  const aclStarted = startAgent(["-dev", "-node", "acl-node", "-config-file", aclConfig]);
   agent = await startAgent(["-dev", "-node", "ui-node"]);
   cleanups.push(() => agent.stop());
+  aclAgent = await aclStarted;
+  cleanups.push(() => aclAgent.stop());
   browser = await launch();
   cleanups.push(() => browser.close());
   page = await browser.newPage({ viewport: DESKTOP });
@@ -312,6 +320,52 @@ test.skipIf(!haveChromium)("config entries, CA roots and the access-control page
   expect(await page.locator("#token-area a").count()).toBe(0);
 }, 20_000);
 
+test.skipIf(!haveChromium)("ACLs: log in with a token, create a policy and a token with it, see the roles page, log out", async () => {
+  const aclPage = await browser.newPage({ viewport: DESKTOP });
+  const aclErrors = recordErrors(aclPage);
+  const base = `${aclAgent.base}/ui/dc1`;
+  try {
+    await aclPage.goto(`${base}/services`);
+    // Anonymous under default deny sees nothing.
+    await aclPage.locator("#services-results .notice", { hasText: "No services" }).waitFor({ timeout: 10_000 });
+    await aclPage.click("#token-area a");
+    await aclPage.waitForURL(/\/acls\/login$/);
+    await aclPage.fill("#login-secret", ROOT_TOKEN);
+    await aclPage.click('#login-form button[type="submit"]');
+    await aclPage.waitForURL(/\/ui\/dc1\/services$/);
+    await aclPage.locator('tr[data-service="consul"]').waitFor({ timeout: 10_000 });
+
+    await aclPage.goto(`${base}/acls/policies`);
+    await aclPage.fill("#policy-name", "web-read");
+    await aclPage.fill("#policy-rules", 'service "web" { policy = "read" }');
+    await aclPage.click('#policy-create button[type="submit"]');
+    await aclPage.waitForURL(/\/acls\/policies\/[0-9a-f-]{36}$/);
+    await aclPage.locator("pre.output", { hasText: 'service "web"' }).waitFor();
+    await shootOn(aclPage, "acl-policy");
+
+    await aclPage.goto(`${base}/acls/tokens`);
+    await aclPage.fill("#token-description", "ui-made token");
+    await aclPage.fill("#token-policies", "web-read");
+    await aclPage.click('#token-create button[type="submit"]');
+    await aclPage.waitForURL(/\/acls\/tokens\/[0-9a-f-]{36}$/);
+    const accessor = aclPage.url().split("/").pop()!;
+    const made = (await (await fetch(`${aclAgent.base}/v1/acl/token/${accessor}`, { headers: { "X-Consul-Token": ROOT_TOKEN } })).json()) as { Description: string; Policies: { Name: string }[] };
+    expect(made).toMatchObject({ Description: "ui-made token", Policies: [{ Name: "web-read" }] });
+    await aclPage.goto(`${base}/acls/tokens`);
+    await aclPage.locator("#tokens-table", { hasText: "ui-made token" }).waitFor();
+    await shootOn(aclPage, "acl-tokens");
+    await aclPage.goto(`${base}/acls/roles`);
+    await aclPage.locator("#acl-body .notice", { hasText: "No roles" }).waitFor();
+
+    await aclPage.click("#token-area button");
+    await aclPage.waitForURL(/\/ui\/dc1\/services$/);
+    await aclPage.locator("#token-area a", { hasText: "Log in" }).waitFor();
+    expect(aclErrors).toEqual([]);
+  } finally {
+    await aclPage.close();
+  }
+}, 30_000);
+
 test.skipIf(!haveChromium)("keyboard: the skip link and the section links work without a mouse", async () => {
   await page.goto(ui("services"));
   await page.locator("#services-table").waitFor();
@@ -403,7 +457,7 @@ test.skipIf(!haveChromium)("5,000 services: the list loads and pages (load time 
   expect(await page.locator("#services-table tbody tr").count()).toBe(100);
   await page.click('.pager button:has-text("Next")');
   await page.locator("#services-page", { hasText: "Page 2 of" }).waitFor();
-  await shoot("services-5000");
+  await shoot("services-5000", false);
 }, 60_000);
 
 test.skipIf(!haveChromium)("no console errors on any page", () => {
