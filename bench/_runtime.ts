@@ -28,7 +28,7 @@ const BIN = {
 
 /**
  * What `npx consulate` runs on: bin/consulate.mjs is a `#!/usr/bin/env node`
- * script that stays on Node (README "Runtimes" says why), so Node.
+ * script that stays on Node (README "Run it on Bun, Deno or Node" says why), so Node.
  */
 export function defaultRuntime(): Runtime {
   return "node";

@@ -7,6 +7,8 @@
 #
 # Env: RUNTIME (node | bun | deno; default what `npx consulate` runs on),
 #      SCALE_SIZES (100,10000,100000), SCALE_KV (1000000), SCALE_CONCURRENCY (8).
+# bench/scale/store.ts measures the same reads in-process in CPU time (steadier
+# on a loaded machine), and can compare against another checkout.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/_pinned.sh
