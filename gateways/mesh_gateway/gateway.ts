@@ -86,7 +86,8 @@ export class MeshGateway {
       const rt = route(this.catalog.table(), sni);
       if (!rt.ok) return refuse(this.metrics, this.log, client, rt.reason, `${JSON.stringify(sni)}: ${rt.detail}`);
       setRoute(rt.label);
-      this.log.debug(`${client.remoteAddress}:${client.remotePort} ${JSON.stringify(sni)} (${hello.version}${hello.alpn.length ? `, alpn ${hello.alpn.join(",")}` : ""}) -> ${rt.kind} ${rt.label}`);
+      // No peer address here: reading it is a getpeername system call on every connection.
+      this.log.debug(`${JSON.stringify(sni)} (${hello.version}${hello.alpn.length ? `, alpn ${hello.alpn.join(",")}` : ""}) -> ${rt.kind} ${rt.label}`);
       void this.forward(client, bytes, rt.label, rt.endpoints, rt.useWan);
     });
   }

@@ -23,7 +23,23 @@ export type SniParse = { readonly ok: true; readonly name: MeshSni } | { readonl
 
 const LABEL = /^[a-z0-9_]([a-z0-9_-]*)$/;
 
+/** Parsed names, by trust domain and name: every connection to a service repeats the same few names. */
+const parsed = new Map<string, SniParse>();
+const PARSED_MAX = 4096;
+
 export function parseMeshSni(sni: string, trustDomain: string): SniParse {
+  const key = `${trustDomain}\n${sni}`;
+  let r = parsed.get(key);
+  if (r === undefined) {
+    // A client sending many names cannot grow the cache without bound.
+    if (parsed.size >= PARSED_MAX) parsed.clear();
+    r = parseUncached(sni, trustDomain);
+    parsed.set(key, r);
+  }
+  return r;
+}
+
+function parseUncached(sni: string, trustDomain: string): SniParse {
   const name = sni.toLowerCase();
   const td = trustDomain.toLowerCase();
   if (name === "") return { ok: false, reason: "no_sni", detail: "the ClientHello names no server" };

@@ -14,7 +14,8 @@ export type HelloRead =
 
 export function readClientHello(s: Socket, timeoutMs: number): Promise<HelloRead> {
   return new Promise((resolve) => {
-    let buf = new Uint8Array(2048);
+    // Allocated only when the hello does not arrive in one chunk (it nearly always does).
+    let buf = new Uint8Array(0);
     let len = 0;
     const finish = (r: HelloRead) => {
       clearTimeout(timer);
@@ -27,8 +28,17 @@ export function readClientHello(s: Socket, timeoutMs: number): Promise<HelloRead
     const onEnd = () =>
       finish(len === 0 ? { ok: false, reason: "closed", detail: "closed before sending a byte" } : { ok: false, reason: "truncated", detail: `closed after ${len} bytes of an incomplete ClientHello` });
     const onData = (chunk: Uint8Array) => {
+      if (len === 0) {
+        // The common case: the whole hello in the first chunk, parsed where it lies.
+        const r = peekClientHello(chunk);
+        if (r.status !== "more") {
+          s.pause();
+          finish(r.status === "error" ? { ok: false, reason: r.reason, detail: r.detail } : { ok: true, hello: r.hello, bytes: chunk });
+          return;
+        }
+      }
       if (len + chunk.length > buf.length) {
-        const next = new Uint8Array(Math.max(buf.length * 2, len + chunk.length));
+        const next = new Uint8Array(Math.max(buf.length * 2, len + chunk.length, 2048));
         next.set(buf.subarray(0, len));
         buf = next;
       }
