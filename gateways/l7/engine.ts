@@ -6,6 +6,8 @@
  * then try, time out and retry as the route says. A Transport (HTTP/1.1
  * over mutual TLS in the sidecar) carries each attempt.
  */
+import type { ReplayBody } from "./body.ts";
+import { GRPC_STATUS } from "./grpc.ts";
 import { applyHeaderModifiers, type Fields } from "./headers.ts";
 import { requestHash } from "./hash_policy.ts";
 import { type Balancer, type LbEndpoint, makeBalancer } from "./lb.ts";
@@ -35,6 +37,8 @@ export interface OutboundRequest {
   readonly target: string;
   readonly headers: Fields;
   readonly body: Uint8Array;
+  readonly stream?: ReplayBody;
+  readonly authority?: string;
 }
 
 export type AttemptOutcome<R> =
@@ -49,7 +53,7 @@ export interface Transport<R> {
 }
 
 export type Handled<R> =
-  | { readonly kind: "local"; readonly status: number; readonly headers: Fields; readonly body: string }
+  | { readonly kind: "local"; readonly status: number; readonly headers: Fields; readonly body: string; readonly grpcStatus?: number }
   | {
       readonly kind: "upstream";
       readonly status: number;
@@ -81,7 +85,8 @@ export class ClusterRuntime {
   }
 }
 
-const local = (status: number, body: string, extra: Fields = []): Handled<never> => ({ kind: "local", status, headers: [["content-type", "text/plain"], ...extra], body });
+type Local = Extract<Handled<never>, { kind: "local" }>;
+const local = (status: number, body: string, extra: Fields = []): Local => ({ kind: "local", status, headers: [["content-type", "text/plain"], ...extra], body });
 
 const GRPC_RETRY: Record<string, string> = { "1": "cancelled", "4": "deadline-exceeded", "8": "resource-exhausted", "13": "internal", "14": "unavailable" };
 
@@ -100,6 +105,9 @@ function retriableFailure(on: ReadonlySet<string>, reason: "connect-failure" | "
   if (on.has("5xx") || on.has("gateway-error") || on.has("reset")) return true;
   return reason === "connect-failure" && on.has("connect-failure");
 }
+
+/** A streamed body past the retry buffer cannot be sent again. */
+const replayable = (req: L7Request): boolean => req.stream?.replayable ?? true;
 
 function pickLeg(legs: readonly LegPlan[], random: () => number): LegPlan {
   if (legs.length === 1) return legs[0]!;
@@ -185,6 +193,8 @@ export class L7Engine<R> {
       target: rewritePath(route.match, route.prefixRewrite, req.target),
       headers: applyHeaderModifiers(req.headers, [route.requestHeaders, leg.requestHeaders]),
       body: req.body,
+      ...(req.stream ? { stream: req.stream } : {}),
+      ...(req.authority !== undefined ? { authority: req.authority } : {}),
     };
     const timeoutMs = route.requestTimeoutMs || cluster.plan.requestTimeoutMs || DEFAULT_REQUEST_TIMEOUT_MS;
     const lb = route.lb ?? cluster.plan.lb;
@@ -224,11 +234,11 @@ export class L7Engine<R> {
           }
           cluster.outlier?.report(ep.key, true, eps.length);
           last = local(503, `upstream connect error or disconnect/reset before headers. reset reason: ${res.reason === "connect-failure" ? "connection failure" : "connection termination"}`);
-          if (deadline.signal.aborted || !retriableFailure(on, res.reason)) break;
+          if (deadline.signal.aborted || !retriableFailure(on, res.reason) || !replayable(req)) break;
           continue;
         }
         cluster.outlier?.report(ep.key, res.status >= 500, eps.length);
-        if (attempt < retries && !deadline.signal.aborted && retriableStatus(on, codes, res.status, res.headers)) {
+        if (attempt < retries && !deadline.signal.aborted && replayable(req) && retriableStatus(on, codes, res.status, res.headers)) {
           unactive();
           this.transport.discard(res.response);
           continue;
@@ -253,7 +263,7 @@ export class L7Engine<R> {
       throw err;
     }
     release();
-    if (deadline.signal.aborted) return local(504, "upstream request timeout");
+    if (deadline.signal.aborted) return { ...local(504, "upstream request timeout"), grpcStatus: GRPC_STATUS.DEADLINE_EXCEEDED };
     return last;
   }
 }

@@ -1,8 +1,9 @@
 /**
  * One HTTP request as the L7 engine sees it, independent of how it arrived
  * (an HTTP/1.1 parser, node:http2, a web Request): method, target, header
- * fields in order, the whole body, and who sent it.
+ * fields in order, the whole body (or a replayable stream), and who sent it.
  */
+import type { ReplayBody } from "./body.ts";
 
 export interface L7Request {
   readonly method: string;
@@ -10,6 +11,10 @@ export interface L7Request {
   readonly target: string;
   readonly headers: readonly (readonly [string, string])[];
   readonly body: Uint8Array;
+  /** A body still streaming in (HTTP/2, gRPC); `body` is then empty. */
+  readonly stream?: ReplayBody;
+  /** HTTP/2's :authority (HTTP/1.1 carries it as Host). */
+  readonly authority?: string;
   /** The downstream peer's address (for source-IP hashing). */
   readonly sourceIp: string;
 }

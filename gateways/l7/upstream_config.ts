@@ -1,8 +1,9 @@
 /**
  * The resilience settings of one upstream, from an upstream's opaque
  * `Config` in the proxy registration or a service-defaults UpstreamConfig
- * (Consul's ParseUpstreamConfig): `connect_timeout_ms`, `limits` and
- * `passive_health_check`, in snake_case or Go spelling.
+ * (Consul's ParseUpstreamConfig): `connect_timeout_ms`, `limits`,
+ * `passive_health_check`, `protocol` and `balance_outbound_connections`,
+ * in snake_case or Go spelling, layered weakest first.
  */
 import { field, isObject } from "../../src/structs/json.ts";
 import { parseGoDuration } from "../../src/structs/duration.ts";
@@ -14,6 +15,8 @@ export interface UpstreamSettings {
   readonly limits: LimitsConfig | null;
   readonly passiveHealthCheck: PassiveHealthCheckConfig | null;
   readonly protocol: string;
+  /** "exact_balance" or "": Envoy spreads accepted connections over its worker threads by it; one event loop accepts them all here, so it changes nothing. */
+  readonly balanceOutboundConnections: string;
 }
 
 function num(o: Record<string, unknown>, name: string, alias: string): number | undefined {
@@ -40,12 +43,15 @@ export function parseUpstreamSettings(...layers: (Record<string, unknown> | null
   let limits: LimitsConfig | null = null;
   let phc: PassiveHealthCheckConfig | null = null;
   let protocol = "";
+  let balance = "";
   // Later layers win, as an upstream's own Config wins over service-defaults.
   for (const c of layers) {
     if (!c) continue;
     connectTimeoutMs = num(c, "ConnectTimeoutMs", "connect_timeout_ms") ?? connectTimeoutMs;
     const p = field(c, "Protocol", "protocol");
     if (typeof p === "string" && p !== "") protocol = p.toLowerCase();
+    const b = field(c, "BalanceOutboundConnections", "balance_outbound_connections");
+    if (typeof b === "string" && b !== "") balance = b;
     const l = field(c, "Limits", "limits");
     if (isObject(l)) {
       limits = {
@@ -71,5 +77,5 @@ export function parseUpstreamSettings(...layers: (Record<string, unknown> | null
       };
     }
   }
-  return { connectTimeoutMs, limits, passiveHealthCheck: phc, protocol };
+  return { connectTimeoutMs, limits, passiveHealthCheck: phc, protocol, balanceOutboundConnections: balance };
 }

@@ -1,7 +1,7 @@
 /**
  * Intention checks at a mesh endpoint, over the intentions the endpoint
- * watches: once per connection (L4), and per HTTP request when the service
- * speaks http (L7). Evaluation is the shared pure evaluator in src/connect.
+ * watches: once per connection (L4), and per HTTP request or HTTP/2 stream
+ * when the service speaks http, http2 or grpc (L7). Evaluation is the shared pure evaluator in src/connect.
  */
 import { authorizeConnection, authorizeRequest, findIntention, type HttpRequestInfo } from "../../src/connect/mod.ts";
 import type { IntentionSet } from "./sources.ts";
@@ -14,9 +14,9 @@ export interface ConnectionVerdict {
   readonly reason: string;
 }
 
-/** Protocols whose requests an L7 intention can judge. */
+/** Protocols whose requests an L7 intention can judge (HTTP/2 and gRPC streams are judged one by one too). */
 export function isHttpProtocol(protocol: string): boolean {
-  return protocol === "http";
+  return protocol === "http" || protocol === "http2" || protocol === "grpc";
 }
 
 export function judgeConnection(set: IntentionSet, source: ServiceIdentity, destination: string, protocol: string): ConnectionVerdict {

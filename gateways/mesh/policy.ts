@@ -31,6 +31,7 @@ export class InboundPolicy {
   private readonly proxyDefaultsWatch: Watch<ConfigEntryWire | null>;
   private fallbackProtocol: string;
   private rateLimiterKey = "null";
+  private readonly defaultsListeners = new Set<() => void>();
   private limiter: RateLimiter | null = null;
 
   constructor(o: InboundPolicyOptions) {
@@ -49,7 +50,10 @@ export class InboundPolicy {
     this.serviceDefaultsWatch = new Watch({
       name: "service-defaults",
       fetch: (p) => fetchConfigEntry(o.client, "service-defaults", o.service, p),
-      onUpdate: () => this.log.info(`service defaults for "${o.service}": protocol ${this.defaults.protocol}, mutual TLS ${this.defaults.mutualTLSMode}`),
+      onUpdate: () => {
+        this.log.info(`service defaults for "${o.service}": protocol ${this.defaults.protocol}, mutual TLS ${this.defaults.mutualTLSMode}`);
+        for (const l of this.defaultsListeners) l();
+      },
       onError: onError("service-defaults"),
     });
     this.proxyDefaultsWatch = new Watch({
@@ -94,6 +98,25 @@ export class InboundPolicy {
   /** `MeshGateway.Mode` of the service's service-defaults, else of proxy-defaults ("" when neither sets one). */
   get meshGatewayMode(): string {
     return (this.serviceDefaultsWatch.value?.MeshGateway?.Mode || this.proxyDefaultsWatch.value?.MeshGateway?.Mode || "").toLowerCase();
+  }
+
+  /** Calls `listener` whenever the service's service-defaults change; returns the unsubscribe. */
+  onServiceDefaults(listener: () => void): () => void {
+    this.defaultsListeners.add(listener);
+    return () => this.defaultsListeners.delete(listener);
+  }
+
+  /**
+   * The service-defaults UpstreamConfig layers for one upstream of this
+   * service, weakest first: `Defaults`, then the `Overrides` entry naming
+   * it (in the default namespace and partition, no peer).
+   */
+  upstreamConfig(destination: string, namespace = "default"): Record<string, unknown>[] {
+    const uc = this.serviceDefaultsWatch.value?.UpstreamConfig;
+    if (!uc) return [];
+    const ns = (c: Record<string, unknown>) => (typeof c.Namespace === "string" && c.Namespace !== "" ? c.Namespace : "default");
+    const override = (uc.Overrides ?? []).find((c) => c.Name === destination && ns(c) === namespace && !c.Peer);
+    return [uc.Defaults ?? null, override ?? null].filter((c): c is Record<string, unknown> => c !== null);
   }
 
   connection(source: ServiceIdentity): ConnectionVerdict {

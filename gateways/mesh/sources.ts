@@ -108,6 +108,8 @@ export interface ConfigEntryWire {
   MutualTLSMode?: string;
   Config?: Record<string, unknown>;
   MeshGateway?: { Mode?: string };
+  /** service-defaults UpstreamConfig: settings for this service's upstreams (Defaults, then the Override naming the upstream). */
+  UpstreamConfig?: { Defaults?: Record<string, unknown> | null; Overrides?: Record<string, unknown>[] | null };
   /** A terminating-gateway entry's linked services. */
   Services?: unknown[];
 }

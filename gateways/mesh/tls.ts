@@ -27,6 +27,8 @@ export function serverTlsOptions(m: TlsMaterial): TlsOptions {
     // Chain failures are refused by verifyPeer after the handshake so the reason can be logged on every runtime.
     rejectUnauthorized: false,
     minVersion: "TLSv1.2",
+    // A sidecar's HTTP/2 and gRPC upstreams ask for h2; anything else negotiates nothing or http/1.1.
+    ALPNProtocols: ["h2", "http/1.1"],
   };
 }
 

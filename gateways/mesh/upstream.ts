@@ -142,14 +142,14 @@ export class UpstreamResolver {
 export const DIAL_TIMEOUT_MS = 5_000;
 
 /** Opens mutual TLS to one instance and resolves once the server proved it is `target`. */
-export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<TLSSocket> {
+export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS, alpn?: readonly string[]): Promise<TLSSocket> {
   const dc = target.datacenter || localDc;
   const ns = target.namespace || "default";
   const sni = serviceSni(target.service, ns, dc, m.trustDomain, target.subset);
   const opts = clientTlsOptions(m, sni, (id) =>
     id.service === target.service && id.namespace === ns ? null : `server identity is service "${id.service}" (namespace ${id.namespace}), expected "${target.service}"`,
   );
-  const s = tlsConnect({ ...opts, host: instance.address, port: instance.port });
+  const s = tlsConnect({ ...opts, host: instance.address, port: instance.port, ...(alpn ? { ALPNProtocols: [...alpn] } : {}) });
   return whenConnected(s, "secureConnect", timeoutMs, `TLS handshake with ${instance.address}:${instance.port} timed out`);
 }
 

@@ -5,8 +5,10 @@ import type { TargetPlan } from "../l7/plan.ts";
 import { BLOCK_WAIT_MS } from "../mesh/sources.ts";
 import type { BlockingParams, Fetched } from "../mesh/watch.ts";
 
-export async function fetchChain(client: Client, service: string, datacenter: string, p: BlockingParams): Promise<Fetched<CompiledDiscoveryChainWire>> {
-  const [chain, meta] = await client.discoveryChain().get(service, datacenter ? { evaluateInDatacenter: datacenter } : {}, { index: p.index, wait: BLOCK_WAIT_MS, signal: p.signal });
+/** The compiled chain (POST with OverrideProtocol when the upstream's config names a protocol). */
+export async function fetchChain(client: Client, service: string, datacenter: string, p: BlockingParams, overrideProtocol = ""): Promise<Fetched<CompiledDiscoveryChainWire>> {
+  const opts = { ...(datacenter ? { evaluateInDatacenter: datacenter } : {}), ...(overrideProtocol ? { overrideProtocol } : {}) };
+  const [chain, meta] = await client.discoveryChain().get(service, opts, { index: p.index, wait: BLOCK_WAIT_MS, signal: p.signal });
   return { value: chain, index: meta.lastIndex };
 }
 

@@ -4,10 +4,14 @@
  * takes effect once every target it names has its instances, so traffic
  * moves over (a redirect, a failover, a new split) without a failed request.
  * The local listener speaks HTTP/1.1 through the L7 engine when the chain's
- * protocol is http, and splices bytes (L4) to the chain's first cluster
- * otherwise.
+ * protocol is http; for http2 and grpc it also takes HTTP/2 with prior
+ * knowledge (told apart by the connection preface, as Envoy's codec AUTO)
+ * and reaches the upstream over HTTP/2; any other protocol is spliced (L4)
+ * to the chain's first cluster.
  */
+import { createServer as createH2Server, type Http2Server } from "node:http2";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
+import { adoptHttp2 } from "../../src/runtime/mod.ts";
 import type { Client, CompiledDiscoveryChainWire } from "../../src/api/mod.ts";
 import { type ClusterRuntime, type Handled, type Instance, L7Engine } from "../l7/engine.ts";
 import type { Fields } from "../l7/headers.ts";
@@ -23,13 +27,19 @@ import { dialInstance } from "../mesh/upstream.ts";
 import { Watch } from "../mesh/watch.ts";
 import { allEndpoints, type Endpoint, meshGatewaysOf, type ServiceSetFollower } from "../gateway/catalog.ts";
 import { fetchChain, fetchTargetInstances } from "./chain_sources.ts";
-import { HttpPool, type PooledResponse } from "./http_pool.ts";
+import { isH2Response, respondH2OnH1, serveH2Stream, type UpstreamResponse } from "./h2_front.ts";
+import { H2Pool } from "./h2_pool.ts";
+import { HttpPool } from "./http_pool.ts";
 
 /** Largest request body buffered (it is kept for retries). */
 export const MAX_REQUEST_BODY = 8 * 1024 * 1024;
 /** How long a new chain waits for its targets' first instance lists before it is installed anyway. */
 const TARGETS_READY_MS = 3_000;
 const HTTP_LIKE = new Set(["http", "http2", "grpc"]);
+/** Protocols whose upstream connections speak HTTP/2. */
+const H2_PROTOCOLS = new Set(["http2", "grpc"]);
+/** The start of HTTP/2's client connection preface (RFC 9113 3.4). */
+const H2_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0");
 
 export interface ChainUpstreamOptions {
   readonly client: Client;
@@ -71,11 +81,13 @@ export class ChainUpstream {
   private readonly log: MeshLogger;
   private readonly server: NetServer;
   private readonly sockets = new Set<Socket>();
-  private readonly chain: Watch<CompiledDiscoveryChainWire>;
+  private chain: Watch<CompiledDiscoveryChainWire>;
   private readonly targets = new Map<string, TargetWatch>();
   private readonly gateways = new Map<string, ServiceSetFollower<Endpoint[]>>();
   private readonly pool: HttpPool;
-  private readonly engine: L7Engine<PooledResponse>;
+  private readonly h2pool: H2Pool;
+  private readonly h2server: Http2Server;
+  private readonly engine: L7Engine<UpstreamResponse>;
   private settings: UpstreamSettings;
   private applying: Promise<void> = Promise.resolve();
   private planReady: () => void = () => {};
@@ -88,11 +100,37 @@ export class ChainUpstream {
     this.log = o.logger ?? silentLogger;
     this.settings = o.settings;
     this.pool = new HttpPool(o.identity);
-    this.engine = new L7Engine({ transport: this.pool, instances: (id) => this.instancesOf(id) });
+    this.h2pool = new H2Pool(o.identity);
+    const pool = this.pool;
+    const h2pool = this.h2pool;
+    const h2 = () => H2_PROTOCOLS.has(this.engine.currentPlan?.protocol ?? "");
+    this.engine = new L7Engine<UpstreamResponse>({
+      // The upstream side speaks HTTP/2 for http2/grpc chains, whatever the client spoke.
+      transport: {
+        send: (ep, cluster, req, signal) => (h2() ? h2pool.send(ep, cluster, req, signal) : pool.send(ep, cluster, req, signal)),
+        discard: (r) => (isH2Response(r) ? h2pool.discard(r) : pool.discard(r)),
+      },
+      instances: (id) => this.instancesOf(id),
+    });
+    this.h2server = createH2Server();
+    this.h2server.on("stream", (stream, headers) => {
+      serveH2Stream({ engine: this.engine, pool, maxBody: MAX_REQUEST_BODY }, stream, headers).catch((err) => {
+        this.log.debug(`upstream "${o.service}": http2 stream failed: ${errorText(err)}`);
+        if (!stream.destroyed) stream.destroy();
+      });
+    });
+    this.h2server.on("sessionError", () => {});
     this.server = createServer({ pauseOnConnect: true, noDelay: true }, (s) => this.accept(s));
-    this.chain = new Watch({
+    this.chain = this.chainWatch();
+  }
+
+  /** The compiled chain, by blocking query; an UpstreamConfig Protocol compiles it with OverrideProtocol, as Consul's proxycfg asks. */
+  private chainWatch(): Watch<CompiledDiscoveryChainWire> {
+    const o = this.o;
+    const protocol = this.settings.protocol;
+    return new Watch({
       name: `discovery chain ${o.service}`,
-      fetch: (p) => fetchChain(o.client, o.service, o.datacenter, p),
+      fetch: (p) => fetchChain(o.client, o.service, o.datacenter, p, protocol),
       onUpdate: (c) => {
         this.applying = this.applying.then(() => this.applyChain(c)).catch((err) => this.log.error(`upstream "${o.service}": chain not applied: ${errorText(err)}`));
       },
@@ -136,6 +174,7 @@ export class ChainUpstream {
     this.planReady();
     for (const s of this.sockets) s.destroy();
     this.pool.stop();
+    this.h2pool.stop();
     await new Promise<void>((r) => this.server.close(() => r()));
     await this.chain.stop();
     await this.applying;
@@ -145,11 +184,18 @@ export class ChainUpstream {
     this.gateways.clear();
   }
 
-  /** Replaces the resilience settings (limits, passive health, connect timeout). */
+  /** Replaces the upstream settings (limits, passive health, connect timeout at once; a new protocol by compiling the chain again). */
   setSettings(settings: UpstreamSettings): void {
+    const before = this.settings;
     this.settings = settings;
     const plan = this.engine.currentPlan;
     if (plan) this.engine.setPlan(plan, settings);
+    if (settings.protocol !== before.protocol && !this.stopped) {
+      const old = this.chain;
+      this.chain = this.chainWatch();
+      if (this.port !== 0) this.chain.start();
+      void old.stop();
+    }
   }
 
   /**
@@ -247,16 +293,45 @@ export class ChainUpstream {
         s.destroy();
         return;
       }
-      if (HTTP_LIKE.has(plan.protocol)) {
-        s.resume();
-        this.serveHttp(s).catch((err) => {
-          if (err instanceof HttpParseError && !s.destroyed && !s.writableEnded) s.end(localResponse(err.status, [["content-type", "text/plain"]], err.message, true));
-          else s.destroy();
-        });
-      } else this.serveTcp(s, plan);
+      if (H2_PROTOCOLS.has(plan.protocol)) this.sniff(s);
+      else if (HTTP_LIKE.has(plan.protocol)) this.serveHttp1(s);
+      else this.serveTcp(s, plan);
     };
     if (this.engine.currentPlan) go();
     else void this.within(this.firstPlan).then(go);
+  }
+
+  private serveHttp1(s: Socket): void {
+    s.resume();
+    this.serveHttp(s).catch((err) => {
+      if (err instanceof HttpParseError && !s.destroyed && !s.writableEnded) s.end(localResponse(err.status, [["content-type", "text/plain"]], err.message, true));
+      else s.destroy();
+    });
+  }
+
+  /** HTTP/2 with prior knowledge when the first bytes are its preface, else HTTP/1.1. */
+  private sniff(s: Socket): void {
+    let got = new Uint8Array(0);
+    const timer = setTimeout(() => s.destroy(), 10_000);
+    const onData = (c: Uint8Array) => {
+      const next = new Uint8Array(got.length + c.length);
+      next.set(got);
+      next.set(c, got.length);
+      got = next;
+      const n = Math.min(got.length, H2_PREFACE.length);
+      const h2 = got.subarray(0, n).every((b, i) => b === H2_PREFACE[i]);
+      if (h2 && got.length < H2_PREFACE.length) return;
+      clearTimeout(timer);
+      s.off("data", onData);
+      s.pause();
+      if (h2) adoptHttp2(this.h2server, s, got);
+      else {
+        s.unshift(got);
+        this.serveHttp1(s);
+      }
+    };
+    s.on("data", onData);
+    s.resume();
   }
 
   /** L4: the first route's first cluster, by its balancer, over mutual TLS. */
@@ -326,11 +401,12 @@ export class ChainUpstream {
   }
 
   /** Writes one answer; false when the connection must end after it. */
-  private async respond(client: Socket, h: Handled<PooledResponse>, method: string, close: boolean): Promise<boolean> {
+  private async respond(client: Socket, h: Handled<UpstreamResponse>, method: string, close: boolean): Promise<boolean> {
     if (h.kind === "local") {
       await write(client, localResponse(h.status, h.headers, h.body, close));
       return !close;
     }
+    if (isH2Response(h.response)) return respondH2OnH1(client, h, h.response, method, close);
     const res = h.response;
     let head = `HTTP/1.1 ${h.status} ${res.reason}\r\n`;
     for (const [k, v] of h.headers) {
@@ -376,6 +452,7 @@ export class ChainUpstream {
       name: c.plan.name,
       targets: c.plan.targets.map((id) => ({ id, instances: (this.targets.get(id)?.watch.value ?? []).map((i) => `${i.address}:${i.port}`) })),
       connectTimeoutMs: c.connectTimeoutMs,
+      ...(this.settings.balanceOutboundConnections ? { balanceOutboundConnections: this.settings.balanceOutboundConnections } : {}),
       requestTimeoutMs: c.plan.requestTimeoutMs,
       loadBalancer: c.plan.lb ?? { Policy: "round_robin" },
       circuitBreakers: { maxConnections: c.breaker.maxConnections, maxPendingRequests: c.breaker.maxPending, maxRequests: c.breaker.maxRequests, activeRequests: c.breaker.active, pendingRequests: c.breaker.pending, overflows: c.breaker.overflows },
@@ -388,7 +465,7 @@ export class ChainUpstream {
       protocol: plan?.protocol ?? null,
       routes: (plan?.routes ?? []).map((r) => ({ match: r.match, prefixRewrite: r.prefixRewrite || undefined, requestTimeoutMs: r.requestTimeoutMs || undefined, retry: r.retry ? { numRetries: r.retry.numRetries, on: [...r.retry.on], statusCodes: [...r.retry.statusCodes] } : undefined, legs: r.legs.map((l) => ({ weight: l.weight, cluster: l.cluster })) })),
       clusters,
-      connections: this.pool.stats(),
+      connections: H2_PROTOCOLS.has(plan?.protocol ?? "") ? this.h2pool.stats() : this.pool.stats(),
     };
   }
 }

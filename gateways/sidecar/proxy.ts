@@ -30,6 +30,7 @@ export interface SidecarOptions {
 interface RunningUpstream {
   readonly key: string;
   readonly upstream: ChainUpstream;
+  readonly config: UpstreamConfig;
 }
 
 const upstreamKey = (u: UpstreamConfig) => JSON.stringify([u.destinationName, u.destinationNamespace, u.datacenter, u.bindAddress, u.bindPort, u.meshGatewayMode ?? "", u.config ?? null]);
@@ -48,6 +49,7 @@ export class SidecarProxy {
   private applying: Promise<void> = Promise.resolve();
   private stopped = false;
   private readyResolve: () => void = () => {};
+  private unsubscribeDefaults: (() => void) | null = null;
   private readonly readyPromise = new Promise<void>((r) => (this.readyResolve = r));
 
   constructor(o: SidecarOptions) {
@@ -155,6 +157,7 @@ export class SidecarProxy {
     this.readyResolve();
     await this.registration?.stop();
     await this.applying;
+    this.unsubscribeDefaults?.();
     await this.inbound?.stop();
     for (const u of this.upstreams.values()) await u.upstream.stop();
     this.upstreams.clear();
@@ -177,6 +180,11 @@ export class SidecarProxy {
     if (!this.identity) {
       this.identity = new MeshIdentity({ client: this.o.client, service: cfg.service, logger: this.log }).start();
       this.policy = new InboundPolicy({ client: this.o.client, service: cfg.service, logger: this.log, fallbackProtocol: cfg.protocol }).start();
+      this.unsubscribeDefaults?.();
+      // The service's UpstreamConfig changes the settings of running upstreams in place.
+      this.unsubscribeDefaults = this.policy.onServiceDefaults(() => {
+        for (const { upstream, config } of this.upstreams.values()) upstream.setSettings(this.upstreamSettings(config));
+      });
     }
     this.policy!.setFallbackProtocol(cfg.protocol);
     const identity = this.identity;
@@ -219,7 +227,7 @@ export class SidecarProxy {
         datacenter: u.datacenter,
         bindAddress: u.bindAddress,
         bindPort: u.bindPort,
-        settings: parseUpstreamSettings(u.config),
+        settings: this.upstreamSettings(u),
         logger: this.log,
         // Consul's precedence: the upstream's own mode, then the proxy registration's, then service-defaults, then proxy-defaults.
         meshGatewayMode: () => u.meshGatewayMode || this.config?.meshGatewayMode || policy.meshGatewayMode,
@@ -232,11 +240,20 @@ export class SidecarProxy {
         this.log.error(`upstream "${u.destinationName}" cannot listen on ${u.bindAddress}:${u.bindPort}: ${errorText(err)}`);
         continue;
       }
-      this.upstreams.set(key, { key, upstream });
+      this.upstreams.set(key, { key, upstream, config: u });
       this.log.info(`upstream "${u.destinationName}" listening on ${u.bindAddress}:${upstream.port}`);
     }
     this.config = cfg;
     this.readyResolve();
+  }
+
+  /**
+   * An upstream's settings as Consul merges them: the service's
+   * service-defaults UpstreamConfig Defaults, then its Override for this
+   * upstream, then the upstream's own Config in the proxy registration.
+   */
+  private upstreamSettings(u: UpstreamConfig) {
+    return parseUpstreamSettings(...(this.policy?.upstreamConfig(u.destinationName, u.destinationNamespace || "default") ?? []), u.config);
   }
 
   private toApp(client: Duplex, ctx: InboundContext, pub: PublicListenerConfig, policy: InboundPolicy): void {

@@ -6,3 +6,4 @@ export { fetchNoReplay } from "./fetch.ts";
 export { serveHttps } from "./serve_tls.ts";
 export type { HttpsListener, HttpsTls, ServeHttpsOptions } from "./serve_tls.ts";
 export { keepOpen } from "./long_lived.ts";
+export { adoptHttp2 } from "./h2.ts";

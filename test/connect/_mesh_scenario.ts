@@ -7,7 +7,10 @@
  *   - `consulate intention create -deny` stops the next connection within 1 s,
  *     `-allow` (with -replace) restores it,
  *   - an L7 service-intentions entry on an http service answers POST /admin 403
- *     while GET / passes.
+ *     while GET / passes;
+ *   - a 90/10 canary service-splitter over db's two instances (subsets by
+ *     Service.Meta.version; round robin would give 50/50) sends 4-20% of 200
+ *     requests to v2.
  * Prints one JSON line with the results; exit code 0 when every step held.
  *
  *   <runtime> test/connect/_mesh_scenario.ts <agent host:port> <suffix>
@@ -72,26 +75,29 @@ const watchdog = setTimeout(() => {
   nodeProcess.exit(1);
 }, 30_000);
 try {
-  const app = createHttpServer((req, res) => {
-    req.resume();
-    req.on("end", () => res.end(`${DB} ${req.method} ${req.url}`));
-  });
-  await new Promise<void>((r) => app.listen(0, "127.0.0.1", () => r()));
-  cleanup.push(() => new Promise((r) => app.close(r)));
-  const appPort = (app.address() as AddressInfo).port;
+  const startApp = async (version: string): Promise<number> => {
+    const app = createHttpServer((req, res) => {
+      req.resume();
+      req.on("end", () => res.end(`${DB} ${req.method} ${req.url} ${version}`));
+    });
+    await new Promise<void>((r) => app.listen(0, "127.0.0.1", () => r()));
+    cleanup.push(() => new Promise((r) => app.close(r)));
+    return (app.address() as AddressInfo).port;
+  };
   const upstreamPort = await freePort();
   const agent = client.agent();
   step = "register";
-  await agent.serviceRegister({ Name: DB, Port: appPort, Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: DB } } } });
+  await agent.serviceRegister({ Name: DB, Port: await startApp("v1"), Meta: { version: "v1" }, Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: DB } } } });
+  await agent.serviceRegister({ Name: DB, ID: `${DB}-2`, Port: await startApp("v2"), Meta: { version: "v2" }, Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: `${DB}-2` } } } });
   await agent.serviceRegister({
     Name: WEB,
     Port: 1,
     Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: WEB }, Proxy: { Upstreams: [{ DestinationName: DB, LocalBindPort: upstreamPort }] } } },
   });
-  cleanup.push(() => agent.serviceDeregister(DB), () => agent.serviceDeregister(WEB));
+  cleanup.push(() => agent.serviceDeregister(DB), () => agent.serviceDeregister(`${DB}-2`), () => agent.serviceDeregister(WEB));
   const agentAddress = "127.0.0.1";
   step = "sidecars";
-  for (const svc of [DB, WEB]) {
+  for (const svc of [DB, `${DB}-2`, WEB]) {
     const proxy = new SidecarProxy({ client, logger, source: { kind: "registration", proxyId: await lookupProxyIdForSidecar(client, svc), agentAddress } });
     await proxy.start();
     cleanup.push(() => proxy.stop());
@@ -141,10 +147,36 @@ try {
   result.postAdmin = forbidden.value;
   result.getRoot = await call(upstreamPort, "/", "GET");
   result.getAdmin = await call(upstreamPort, "/admin", "GET");
+
+  step = "split";
+  for (const entry of [
+    { Kind: "service-resolver", Name: DB, Subsets: { v1: { Filter: "Service.Meta.version == v1" }, v2: { Filter: "Service.Meta.version == v2" } } },
+    { Kind: "service-splitter", Name: DB, Splits: [{ Weight: 90, ServiceSubset: "v1" }, { Weight: 10, ServiceSubset: "v2" }] },
+  ]) {
+    const w = await cli(["config", "write", "-"], JSON.stringify(entry));
+    if (w.code !== 0) throw new Error(`config write ${entry.Kind}: ${w.out}`);
+  }
+  // Run in reverse: the splitter goes before the resolver whose subsets it names.
+  cleanup.push(() => cli(["config", "delete", "-kind", "service-resolver", "-name", DB]), () => cli(["config", "delete", "-kind", "service-splitter", "-name", DB]));
+  // Round robin before the splitter: half go to v2; with the 90/10 split hardly any do.
+  await until("the split is installed", 3_000, async () => {
+    const v = await Promise.all(Array.from({ length: 40 }, () => call(upstreamPort, "/split")));
+    return v.filter((r) => "text" in r && r.text.endsWith("v2")).length <= 10 ? true : null;
+  });
+  const counts: Record<string, number> = {};
+  for (let i = 0; i < 200; i++) {
+    const r = await call(upstreamPort, "/split");
+    const v = "status" in r && r.status === 200 ? r.text.split(" ").pop()! : "error";
+    counts[v] = (counts[v] ?? 0) + 1;
+  }
+  result.split = counts;
   ok =
     (result.getRoot as { status?: number }).status === 200 &&
     (result.getAdmin as { status?: number }).status === 200 &&
-    forbidden.value.text === "RBAC: access denied";
+    forbidden.value.text === "RBAC: access denied" &&
+    (counts.v2 ?? 0) >= 8 &&
+    (counts.v2 ?? 0) <= 40 &&
+    (counts.v1 ?? 0) + (counts.v2 ?? 0) === 200;
 } catch (err) {
   result.error = (err as Error).message;
   result.logs = logs.slice(-10);

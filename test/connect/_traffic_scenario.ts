@@ -3,6 +3,9 @@
  * runs it under Bun and Node against one real agent): app instances behind
  * their own sidecars, and a `web` sidecar whose upstreams follow each
  * service's discovery chain. One process checks, in order:
+ *   - web's service-defaults UpstreamConfig (Defaults, Overrides) sets its
+ *     upstreams' connect timeout, limits and passive health check, under
+ *     the registration's own upstream Config;
  *   - a 50/50 splitter over `expense` v1/v2 (subsets by Service.Meta.version),
  *     2,000 requests land within 45-55% each;
  *   - a router sends /admin with PrefixRewrite "/" to another service;
@@ -21,14 +24,14 @@ import { createServer as createHttpServer, Agent as HttpAgent, request } from "n
 import type { AddressInfo } from "node:net";
 import nodeProcess from "node:process";
 import { Client } from "../../src/api/mod.ts";
-import { freePort, runtimeName, until } from "./_scenario_util.ts";
+import { freePort, Scenario, until } from "./_scenario_util.ts";
 import { lookupProxyIdForSidecar, SidecarProxy } from "../../gateways/sidecar/mod.ts";
 
 const [agentAddr = "127.0.0.1:8500", suffix = "x"] = nodeProcess.argv.slice(2);
 const client = new Client({ address: agentAddr });
 const agent = client.agent();
-const logs: string[] = [];
-const logger = { debug() {}, info() {}, warn: (m: string) => logs.push(m), error: (m: string) => logs.push(m) };
+const sc = new Scenario(100_000);
+const { result, cleanup, expect, logger } = sc;
 const n = (base: string) => `${base}-${suffix}`;
 const keepAlive = new HttpAgent({ keepAlive: true, maxSockets: 128 });
 
@@ -53,17 +56,6 @@ function call(port: number, path = "/", headers: Record<string, string> = {}): P
 const okText = (r: Reply): string | null => ("status" in r && r.status === 200 ? r.text : null);
 
 
-const result: Record<string, unknown> = { runtime: runtimeName() };
-const cleanup: (() => Promise<unknown>)[] = [];
-const failures: string[] = [];
-const expect = (what: string, cond: boolean, detail?: unknown) => {
-  if (!cond) failures.push(`${what}${detail === undefined ? "" : `: ${JSON.stringify(detail)}`}`);
-};
-let step = "start";
-const watchdog = setTimeout(() => {
-  nodeProcess.stdout.write(`${JSON.stringify({ ...result, ok: false, error: `watchdog: stuck at step "${step}"`, failures, logs: logs.slice(-10) })}\n`);
-  nodeProcess.exit(1);
-}, 100_000);
 
 interface App {
   id: string;
@@ -106,7 +98,7 @@ async function instance(service: string, id: string, meta: Record<string, string
 const config = (entry: Record<string, unknown>) => client.configEntries().set(entry as { Kind: string });
 
 try {
-  step = "config";
+  sc.step = "config";
   await config({ Kind: "proxy-defaults", Name: "global", Config: { protocol: "http" } });
   const EXPENSE = n("expense");
   await config({ Kind: "service-resolver", Name: EXPENSE, Subsets: { v1: { Filter: "Service.Meta.version == v1" }, v2: { Filter: "Service.Meta.version == v2" } } });
@@ -116,7 +108,7 @@ try {
   await config({ Kind: "service-router", Name: n("slow"), Routes: [{ Match: { HTTP: { PathPrefix: "/timeout" } }, Destination: { RequestTimeout: "200ms" } }] });
   await config({ Kind: "service-resolver", Name: n("ring"), LoadBalancer: { Policy: "ring_hash", HashPolicies: [{ Field: "header", FieldValue: "x-user" }] } });
 
-  step = "instances";
+  sc.step = "instances";
   await instance(EXPENSE, n("expense-v1"), { version: "v1" });
   await instance(EXPENSE, n("expense-v2"), { version: "v2" });
   await instance(n("expadmin"), n("expadmin-1"));
@@ -131,27 +123,39 @@ try {
   await instance(n("other"), n("other-1"));
   await instance(n("backup"), n("backup-1"));
 
-  step = "web";
+  sc.step = "web";
   const ports: Record<string, number> = {};
   const upstreams = [];
   for (const svc of ["expense", "flaky", "slow", "pool", "ring", "primary"]) {
     ports[svc] = await freePort();
-    const cfg =
-      svc === "slow"
-        ? { limits: { max_concurrent_requests: 10 } }
-        : svc === "pool"
-          ? { passive_health_check: { interval: "100ms", max_failures: 3, base_ejection_time: "1s", max_ejection_percent: 100 } }
-          : undefined;
-    upstreams.push({ DestinationName: n(svc), LocalBindPort: ports[svc], ...(cfg ? { Config: cfg } : {}) });
+    // The registration's own upstream Config wins over the service-defaults UpstreamConfig below.
+    upstreams.push({ DestinationName: n(svc), LocalBindPort: ports[svc], ...(svc === "ring" ? { Config: { connect_timeout_ms: 2500 } } : {}) });
   }
+  // web's service-defaults UpstreamConfig: Defaults for every upstream, an Override per named one (Consul's field names).
+  await config({
+    Kind: "service-defaults",
+    Name: n("web"),
+    UpstreamConfig: {
+      Defaults: { ConnectTimeoutMs: 1500, BalanceOutboundConnections: "exact_balance" },
+      Overrides: [
+        { Name: n("slow"), Limits: { MaxConcurrentRequests: 10 } },
+        { Name: n("pool"), PassiveHealthCheck: { Interval: "100ms", MaxFailures: 3, BaseEjectionTime: "3s", MaxEjectionPercent: 100 } },
+      ],
+    },
+  });
   await agent.serviceRegister({ Name: n("web"), Port: 1, Connect: { SidecarService: { Port: await freePort(), Check: { Name: "alias", AliasService: n("web") }, Proxy: { Upstreams: upstreams } } } });
   cleanup.push(() => agent.serviceDeregister(n("web")));
   const web = new SidecarProxy({ client, logger, source: { kind: "registration", proxyId: await lookupProxyIdForSidecar(client, n("web")), agentAddress: "127.0.0.1" } });
   await web.start();
   cleanup.push(() => web.stop());
   await web.whenServing();
+  // The UpstreamConfig is in force: Defaults' ConnectTimeoutMs on expense, the registration's 2500 on ring, the Override's limit on slow.
+  const clusterOf = (svc: string) => web.clusters().find((c) => c.upstream === n(svc)) as { connectTimeoutMs: number; circuitBreakers: { maxRequests: number }; balanceOutboundConnections?: string } | undefined;
+  await until("web's UpstreamConfig applies", 5_000, async () => (clusterOf("slow")?.circuitBreakers.maxRequests === 10 ? true : null));
+  result.upstreamConfig = { expense: clusterOf("expense")?.connectTimeoutMs, ring: clusterOf("ring")?.connectTimeoutMs, slowMaxRequests: clusterOf("slow")?.circuitBreakers.maxRequests, balance: clusterOf("expense")?.balanceOutboundConnections };
+  expect("service-defaults UpstreamConfig Defaults/Overrides under the registration's Config", JSON.stringify(result.upstreamConfig) === JSON.stringify({ expense: 1500, ring: 2500, slowMaxRequests: 10, balance: "exact_balance" }), result.upstreamConfig);
 
-  step = "split";
+  sc.step = "split";
   // Both subsets known before counting.
   await until("both expense subsets answer", 15_000, async () => {
     const seen = new Set<string>();
@@ -174,12 +178,12 @@ try {
   result.split = { counts, v1Share: v1, ms: Date.now() - t0 };
   expect("split 45-55%", v1 >= 0.45 && v1 <= 0.55 && (counts.error ?? 0) === 0, counts);
 
-  step = "router";
+  sc.step = "router";
   const admin = await call(ports.expense!, "/admin/users?x=1");
   result.router = admin;
   expect("router /admin -> expadmin with PrefixRewrite", okText(admin) === `${n("expadmin-1")} /users?x=1`, admin);
 
-  step = "rate limit";
+  sc.step = "rate limit";
   await config({ Kind: "service-defaults", Name: n("expadmin"), RateLimits: { InstanceLevel: { RequestsPerSecond: 5, RequestsMaxBurst: 5 } } });
   await until("the rate limit applies", 3_000, async () => {
     const r = await call(ports.expense!, "/admin/x");
@@ -194,18 +198,18 @@ try {
   expect("RateLimits 5/s burst 5: the burst passes, the rest get 429", passed >= 5 && passed <= 9 && passed + refused === 20, result.rateLimit);
   await client.configEntries().delete("service-defaults", n("expadmin"));
 
-  step = "retries";
+  sc.step = "retries";
   let flakyFailures = 0;
   for (let i = 0; i < 30; i++) if (okText(await call(ports.flaky!, `/r${i}`)) === null) flakyFailures++;
   result.retries = { requests: 30, clientFailures: flakyFailures, appHits: flaky.hits };
   expect("retries hide 1-in-3 failures", flakyFailures === 0 && flaky.hits > 30, result.retries);
 
-  step = "timeout";
+  sc.step = "timeout";
   const slow = await call(ports.slow!, "/timeout?ms=1000");
   result.timeout = slow;
   expect("RequestTimeout 200ms -> 504 at ~200 ms", "status" in slow && slow.status === 504 && slow.ms >= 150 && slow.ms < 600, slow);
 
-  step = "limits";
+  sc.step = "limits";
   const burst = await Promise.all(Array.from({ length: 100 }, () => call(ports.slow!, "/?ms=1000")));
   const shed = burst.filter((r) => "status" in r && r.status === 503);
   const served = burst.filter((r) => okText(r) !== null);
@@ -215,7 +219,7 @@ try {
   // Immediate: every shed request was answered before any admitted one (each takes 1 s) finished, so none waited in a queue.
   expect("MaxConcurrentRequests 10 -> 90 immediate 503s", shed.length === 90 && served.length === 10 && maxShedMs < minServedMs && minServedMs >= 1000, result.limits);
 
-  step = "ejection";
+  sc.step = "ejection";
   bad.mode = "500";
   const before = bad.hits;
   for (let i = 0; i < 20; i++) await call(ports.pool!, "/");
@@ -227,11 +231,11 @@ try {
   const poolView = web.clusters().find((c) => c.upstream === n("pool")) as { outlierDetection: Record<string, { ejected: boolean }> } | undefined;
   const ejectedInView = Object.values(poolView?.outlierDetection ?? {}).filter((s) => s.ejected).length;
   bad.mode = "ok";
-  const back = await until("the ejected instance is readmitted", 5_000, async () => ((okText(await call(ports.pool!, "/")) ?? "").startsWith(n("pool-bad")) ? true : null));
+  const back = await until("the ejected instance is readmitted", 8_000, async () => ((okText(await call(ports.pool!, "/")) ?? "").startsWith(n("pool-bad")) ? true : null));
   result.ejection = { badHitsWhileBroken, ejected, ejectedInView, readmittedMs: back.ms };
   expect("passive health: ejected after MaxFailures, shown in /clusters, readmitted after BaseEjectionTime", badHitsWhileBroken === 3 && ejected && ejectedInView === 1 && back.ms >= 500, result.ejection);
 
-  step = "ring";
+  sc.step = "ring";
   const keys = Array.from({ length: 24 }, (_, i) => `user-${i}`);
   const owner = async (k: string): Promise<string | null> => {
     const got = new Set<string>();
@@ -255,7 +259,7 @@ try {
   result.ring = { keys: keys.length, movedToNew: moved, inconsistent: wrong, spread: new Set(Object.values(first)).size };
   expect("ring_hash keeps keys on one instance as one is added", wrong === 0 && moved > 0 && moved < keys.length, result.ring);
 
-  step = "redirect";
+  sc.step = "redirect";
   const traffic = async (stop: () => boolean, target: string) => {
     let failed = 0;
     let total = 0;
@@ -281,7 +285,7 @@ try {
   result.redirect = { ms: red.firstAt - wroteRedirect, failed: red.failed, requests: red.total };
   expect("redirect within 2 s, no failed request", red.firstAt > 0 && red.firstAt - wroteRedirect < 2000 && red.failed === 0, result.redirect);
 
-  step = "failover";
+  sc.step = "failover";
   await config({ Kind: "service-resolver", Name: n("primary"), Failover: { "*": { Targets: [{ Service: n("backup") }] } } });
   await until("primary serves again", 3_000, async () => ((okText(await call(ports.primary!, "/")) ?? "").startsWith(n("primary-1")) ? true : null));
   done = false;
@@ -296,22 +300,7 @@ try {
   result.failover = { ms: fo.firstAt - wroteMaint, failed: fo.failed, requests: fo.total };
   expect("failover within 2 s, no failed request", fo.firstAt > 0 && fo.firstAt - wroteMaint < 2000 && fo.failed === 0, result.failover);
 } catch (err) {
-  failures.push(`step ${step}: ${(err as Error).message}`);
+  sc.failures.push(`step ${sc.step}: ${(err as Error).message}`);
 }
-step = "cleanup";
 keepAlive.destroy();
-for (const c of cleanup.reverse()) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  const slow = new Promise((r) => (timer = setTimeout(() => r((result.slowCleanup = (Number(result.slowCleanup) || 0) + 1)), 5_000)));
-  await Promise.race([c().catch(() => {}), slow]);
-  clearTimeout(timer);
-}
-clearTimeout(watchdog);
-const ok = failures.length === 0;
-result.ok = ok;
-if (!ok) {
-  result.failures = failures;
-  result.logs = logs.slice(-10);
-}
-nodeProcess.stdout.write(`${JSON.stringify(result)}\n`);
-nodeProcess.exit(ok ? 0 : 1);
+await sc.finish();

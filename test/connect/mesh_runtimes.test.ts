@@ -1,7 +1,7 @@
 /**
  * The same sidecar scenario (_mesh_scenario.ts: sidecar_service registrations,
  * web -> two sidecars -> db, intention deny/allow by the CLI within a second,
- * L7 POST /admin 403) against one real agent, with the sidecars running under
+ * L7 POST /admin 403, a 90/10 splitter over two instances) against one real agent, with the sidecars running under
  * Bun, Deno and Node in turn.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
@@ -28,6 +28,10 @@ const addr = () => `127.0.0.1:${agent.port}`;
 function check(r: { code: number | null; json: Record<string, unknown> | null; out: string }, runtime: string): void {
   if (r.code !== 0) throw new Error(`scenario under ${runtime} failed:\n${r.out}`);
   expect(r.json).toMatchObject({ runtime, ok: true, reach: { status: 200 }, postAdmin: { status: 403, text: "RBAC: access denied" }, getRoot: { status: 200 } });
+  const split = r.json!.split as Record<string, number>;
+  expect((split.v1 ?? 0) + (split.v2 ?? 0)).toBe(200);
+  expect(split.v2 ?? 0).toBeGreaterThanOrEqual(8);
+  expect(split.v2 ?? 0).toBeLessThanOrEqual(40);
   expect(r.json!.denyMs as number).toBeLessThan(1000);
   expect(r.json!.allowMs as number).toBeLessThan(1000);
 }

@@ -82,6 +82,32 @@ describe("PUT /v1/config", () => {
     );
     await expectError(await write({ Kind: "service-splitter", Name: "web", Splits: [{ Weight: 60 }, { Weight: 30, Service: "b" }] }), 500, "the sum of all split weights must be 100, not 90.00");
     await expectError(await write({ Kind: "exported-services", Name: "other", Services: [] }), 500, 'exported-services Name must be "default"');
+    // UpstreamConfig: each override and the defaults validated as Consul's UpstreamConfig.Validate (a multierror inside the entry's).
+    await expectError(
+      await write({
+        Kind: "service-defaults",
+        Name: "upcfg",
+        UpstreamConfig: {
+          Overrides: [
+            { Name: "db", PassiveHealthCheck: { MaxEjectionPercent: 150, BaseEjectionTime: "-1s" }, Limits: { MaxPendingRequests: -1, MaxConcurrentRequests: -2 }, BalanceOutboundConnections: "round_robin" },
+            { Limits: { MaxConnections: 3 } },
+            { Name: "ok", PassiveHealthCheck: { Interval: "1s", EnforcingConsecutive5xx: 100 }, ConnectTimeoutMs: 250 },
+          ],
+          Defaults: { Name: "x" },
+        },
+      }),
+      500,
+      "3 errors occurred:\n" +
+        "\t* error in upstream override for db: 3 errors occurred:\n\t* passive health check max_ejection_percent must be a percentage between 0 and 100\n\t* max pending requests cannot be negative\n\t* invalid value for balance_outbound_connections: round_robin\n\n\n" +
+        "\t* error in upstream override for : Name is required\n" +
+        "\t* error in upstream defaults: Name must be empty\n\n",
+    );
+    await expectError(
+      await write({ Kind: "service-defaults", Name: "upcfg", UpstreamConfig: { Defaults: { PassiveHealthCheck: { EnforcingConsecutive5xx: 101 } } } }),
+      500,
+      "1 error occurred:\n\t* error in upstream defaults: 1 error occurred:\n\t* passive health check enforcing_consecutive_5xx must be a percentage between 0 and 100\n\n\n\n",
+    );
+    expect((await h.get("/v1/config/service-defaults/upcfg")).status).toBe(404);
     expect((await h.get("/v1/config/service-intentions/db")).status).toBe(404);
     // proxy-defaults without a name becomes "global"
     expect((await write({ Kind: "proxy-defaults", Config: { local_connect_timeout_ms: 1000 } })).status).toBe(200);

@@ -10,7 +10,7 @@ import {
   transparentProxy,
   upstreamConfig,
 } from "./common.ts";
-import { arr, type EntryBody, fail, type KindDef, metaProblems, n, o, type Obj, Problems, PROTOCOLS, s, smap, strs, WILDCARD } from "./kind.ts";
+import { arr, type EntryBody, fail, type KindDef, metaProblems, multiText, n, o, type Obj, Problems, PROTOCOLS, s, smap, strs, WILDCARD } from "./kind.ts";
 import { any, int, list, ptr, str, struct } from "../schema.ts";
 
 const routeRateLimit = struct(["PathExact", str], ["PathPrefix", str], ["PathRegex", str], ["RequestsPerSecond", int], ["RequestsMaxBurst", int]);
@@ -68,28 +68,42 @@ function commonProxyProblems(e: EntryBody, p: Problems): void {
   if (!MESH_GATEWAY_MODES.has(mgw)) p.add(`Invalid Mesh Gateway Mode: ${JSON.stringify(mgw)}`);
 }
 
-function upstreamProblems(cfg: Obj, named: boolean): string[] {
-  const out: string[] = [];
+/** Consul's UpstreamConfig validation: a plain error for a Name problem, else a multierror (PassiveHealthCheck, Limits, balance), or null. */
+function upstreamProblem(cfg: Obj, named: boolean): string | null {
   if (named) {
-    if (s(cfg, "Name") === "") out.push("Name is required");
-    else if (s(cfg, "Name") === WILDCARD) out.push("Wildcard name is not supported");
+    if (s(cfg, "Name") === "") return "Name is required";
+    if (s(cfg, "Name") === WILDCARD) return "Wildcard name is not supported";
   } else if (s(cfg, "Name") !== "") {
-    out.push("Name must be empty");
+    return "Name must be empty";
   }
+  const out: string[] = [];
+  // PassiveHealthCheck.Validate and UpstreamLimits.Validate each report their first problem.
   const phc = o(cfg, "PassiveHealthCheck");
-  if (phc && n(phc, "Interval") < 0) out.push("passive health check interval cannot be negative");
+  const over100 = (k: string) => typeof phc?.[k] === "number" && (phc[k] as number) > 100;
+  const phcProblem = !phc
+    ? null
+    : n(phc, "Interval") < 0
+      ? "passive health check interval cannot be negative"
+      : over100("EnforcingConsecutive5xx")
+        ? "passive health check enforcing_consecutive_5xx must be a percentage between 0 and 100"
+        : over100("MaxEjectionPercent")
+          ? "passive health check max_ejection_percent must be a percentage between 0 and 100"
+          : n(phc, "BaseEjectionTime") < 0
+            ? "passive health check base_ejection_time cannot be negative"
+            : null;
+  if (phcProblem) out.push(phcProblem);
   const limits = o(cfg, "Limits");
-  for (const [k, what] of [
-    ["MaxConnections", "max connections"],
-    ["MaxPendingRequests", "max pending requests"],
-    ["MaxConcurrentRequests", "max concurrent requests"],
-  ] as const) {
-    const v = limits?.[k];
-    if (typeof v === "number" && v < 0) out.push(`${what} cannot be negative`);
-  }
+  const limitProblem = (
+    [
+      ["MaxConnections", "max connections"],
+      ["MaxPendingRequests", "max pending requests"],
+      ["MaxConcurrentRequests", "max concurrent requests"],
+    ] as const
+  ).find(([k]) => n(limits, k) < 0);
+  if (limitProblem) out.push(`${limitProblem[1]} cannot be negative`);
   const bal = s(cfg, "BalanceOutboundConnections");
   if (bal !== "" && bal !== "exact_balance") out.push(`invalid value for balance_outbound_connections: ${bal}`);
-  return out;
+  return out.length === 0 ? null : multiText(out);
 }
 
 const HOSTNAME = /^(?=.{1,253}\.?$)([A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)(\.[A-Za-z0-9_]([A-Za-z0-9_-]{0,61}[A-Za-z0-9_])?)*\.?$/;
@@ -128,10 +142,13 @@ export const serviceDefaults: KindDef = {
       p.throwIfAny();
     }
     for (const ov of arr(uc, "Overrides")) {
-      for (const err of upstreamProblems(ov, true)) p.add(`error in upstream override for ${s(ov, "Name")}: ${err}`);
+      const err = upstreamProblem(ov, true);
+      const name = s(ov, "Peer") ? `${s(ov, "Peer")}/${s(ov, "Name")}` : s(ov, "Name");
+      if (err) p.add(`error in upstream override for ${name}: ${err}`);
     }
     const def = o(uc, "Defaults");
-    if (def) for (const err of upstreamProblems(def, false)) p.add(`error in upstream defaults: ${err}`);
+    const defErr = def ? upstreamProblem(def, false) : null;
+    if (defErr) p.add(`error in upstream defaults: ${defErr}`);
     if (dest) {
       const addrs = strs(dest, "Addresses");
       if (addrs.length === 0) p.add("Destination must contain at least one valid address");

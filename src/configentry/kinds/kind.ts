@@ -20,7 +20,8 @@ export class EntryValidationError extends Error {
   }
 }
 
-function multiText(problems: readonly string[]): string {
+/** hashicorp/go-multierror's text for a list of errors. */
+export function multiText(problems: readonly string[]): string {
   const head = problems.length === 1 ? "1 error occurred:" : `${problems.length} errors occurred:`;
   return `${head}\n\t* ${problems.join("\n\t* ")}\n\n`;
 }

@@ -141,9 +141,15 @@ test("rate limiter: per-route buckets before the instance bucket, refilled over 
 test("upstream settings from proxy Config (snake_case) and UpstreamConfig (Go names), later layers winning", () => {
   const s = parseUpstreamSettings(
     { Limits: { MaxConnections: 5, MaxConcurrentRequests: 7 }, PassiveHealthCheck: { Interval: 1e9, MaxFailures: 4 } },
-    { limits: { max_concurrent_requests: 10 }, passive_health_check: { base_ejection_time: "2s" }, connect_timeout_ms: 250 },
+    { limits: { max_concurrent_requests: 10 }, passive_health_check: { base_ejection_time: "2s" }, connect_timeout_ms: 250, balance_outbound_connections: "exact_balance" },
   );
-  expect(s).toEqual({ connectTimeoutMs: 250, limits: { maxConnections: 5, maxConcurrentRequests: 10 }, passiveHealthCheck: { intervalMs: 1000, maxFailures: 4, baseEjectionTimeMs: 2000 }, protocol: "" });
+  expect(s).toEqual({
+    connectTimeoutMs: 250,
+    limits: { maxConnections: 5, maxConcurrentRequests: 10 },
+    passiveHealthCheck: { intervalMs: 1000, maxFailures: 4, baseEjectionTimeMs: 2000 },
+    protocol: "",
+    balanceOutboundConnections: "exact_balance",
+  });
 });
 
 function chainOf(raw: Record<string, unknown>[], service = "web"): CompiledDiscoveryChainWire {
