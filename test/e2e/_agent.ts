@@ -3,7 +3,6 @@
  * ports, for end-to-end tests that drive it the way a user does.
  */
 import { spawn, type ChildProcess } from "node:child_process";
-import { rmSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -61,16 +60,15 @@ export interface StartOptions {
 
 let nodeBundle: Promise<string> | null = null;
 
-/** src/cli/main.ts bundled for Node inside the repo (bare imports resolve from node_modules), removed when the test process exits. */
+/** src/cli/main.ts bundled for Node inside the repo (bare imports resolve from node_modules), under one name that each run overwrites (bun test fires no process exit to remove it by). */
 function bundleAgentForNode(): Promise<string> {
   nodeBundle ??= (async () => {
-    const out = join(ROOT, "dist", `agent-test-${process.pid}.mjs`);
+    const out = join(ROOT, "dist", "agent-test.mjs");
     const build = spawn(join(ROOT, "node_modules/.bin/esbuild"), [join(ROOT, "src/cli/main.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20", `--outfile=${out}`, "--packages=external", "--log-level=warning"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });
     let err = "";
     build.stderr!.on("data", (d: Buffer) => (err += d.toString()));
     const code = await new Promise<number | null>((r) => build.once("exit", r));
     if (code !== 0) throw new Error(`esbuild failed:\n${err}`);
-    process.once("exit", () => rmSync(out, { force: true }));
     return out;
   })();
   return nodeBundle;
