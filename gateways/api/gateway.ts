@@ -112,9 +112,13 @@ export class ApiGateway {
         certificates: this.#edgeCerts,
         requestCert: true,
         ca: this.identity.material?.roots ?? [],
+        onError: (err) => this.#log.warn(`edge relay: request failed: ${errorText(err)}`),
         handler: (req, info) =>
           relayHandler(req, {
             peer: () => {
+              if (typeof (info.socket as { getPeerCertificate?: unknown }).getPeerCertificate !== "function") {
+                return "this runtime does not expose client certificates on HTTPS listeners (run the edge relay under Node or Deno)";
+              }
               const v = verifyPeer(info.socket as import("node:tls").TLSSocket, this.identity.material?.trustDomain ?? "");
               if (!v.ok) return v.reason;
               return v.identity.service === gatewayName ? null : `client ${JSON.stringify(v.identity.service)} is not the gateway ${JSON.stringify(gatewayName)}`;
@@ -199,7 +203,7 @@ export class ApiGateway {
         const handler = new GatewayHandler({ transport: this.#transport, instances: (id) => this.#instances(id), verifier: this.#verifier });
         const certs = pairs.length > 0 ? new SniCertificates() : null;
         certs?.set(pairs);
-        const server = new FetchServer({ handler: (req, info) => handler.fetch(req, info.sourceIp), certificates: certs });
+        const server = new FetchServer({ handler: (req, info) => handler.fetch(req, info.sourceIp), certificates: certs, onError: (err) => this.#log.warn(`listener ${name}: request failed: ${errorText(err)}`) });
         const port = await server.listen(this.#o.host, n(l, "Port"));
         open = { name, port, handler, server, certs };
         this.#listeners.set(name, open);
@@ -210,6 +214,7 @@ export class ApiGateway {
     }
     if (this.#o.edge) {
       const pair = await this.#certificate({ Kind: "inline-certificate", Name: this.#o.edge.certificate });
+      this.#edgeCerts.ca = this.identity.material?.roots ?? [];
       if (pair) this.#edgeCerts.set([{ hosts: ["*"], pair }]);
       else this.#log.warn(`edge relay: certificate ${JSON.stringify(this.#o.edge.certificate)} not found`);
     }

@@ -23,6 +23,8 @@ export class SniCertificates {
   #contexts = new Map<string, SecureContext>();
   #fallback: SecureContext | null = null;
   #first: CertPair | null = null;
+  /** CAs that client certificates must chain to (a listener that asks for them). */
+  ca: readonly string[] = [];
   /** Called with the new default pair (the listener updates its default context where the runtime can). */
   onDefault: ((pair: CertPair) => void) | null = null;
 
@@ -39,7 +41,7 @@ export class SniCertificates {
     const next = new Map<string, SecureContext>();
     let fallback: SecureContext | null = null;
     for (const c of certs) {
-      const ctx = createSecureContext({ cert: c.pair.certPem, key: c.pair.keyPem });
+      const ctx = createSecureContext({ cert: c.pair.certPem, key: c.pair.keyPem, ...(this.ca.length > 0 ? { ca: [...this.ca] } : {}) });
       fallback ??= ctx;
       for (const h of c.hosts) if (!next.has(h.toLowerCase())) next.set(h.toLowerCase(), ctx);
     }
@@ -133,6 +135,8 @@ export interface FetchServerOptions {
   /** A client certificate is asked for (and judged by the handler). */
   readonly requestCert?: boolean;
   readonly ca?: readonly string[];
+  /** A request the handler failed (answered 502). */
+  readonly onError?: (err: unknown) => void;
 }
 
 export class FetchServer {
@@ -142,7 +146,8 @@ export class FetchServer {
   constructor(o: FetchServerOptions) {
     const scheme = o.certificates ? "https" : "http";
     const onRequest = (req: IncomingMessage, res: ServerResponse) => {
-      serveOne(o.handler, req, res, scheme).catch(() => {
+      serveOne(o.handler, req, res, scheme).catch((err: unknown) => {
+        o.onError?.(err);
         if (!res.headersSent) res.writeHead(502, { "content-type": "text/plain" }).end("upstream reset");
         else res.destroy();
       });

@@ -30,6 +30,7 @@ export const commands: Readonly<Record<string, Command | LazyCommand>> = {
     return { synopsis: "Runs a Consulate agent", help: () => "Usage: consulate agent [options]\n", run: (args) => agentCommand(args) };
   }),
   acl: lazy("acl", "Interact with Consul's ACLs", async () => (await import("./acl/mod.ts")).aclCommand),
+  "api-gateway": lazy("api-gateway", "Interact with API gateways", async () => (await import("./api_gateway.ts")).apiGatewayCommand),
   catalog: lazy("catalog", "Interact with the catalog", async () => (await import("./catalog/mod.ts")).catalogCommand),
   config: lazy("config", "Interact with Consul's Centralized Configurations", async () => (await import("./config/mod.ts")).configCommand),
   connect: lazy("connect", "Interact with Consul Connect", async () => (await import("./connect/mod.ts")).connectCommand),

@@ -140,9 +140,11 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
   const { bundle, remove } = await bundleForNode(join(ROOT, "src/cli/main.ts"), "apigw-cli");
   cleanups.push(remove);
   const argv = (runtime: string[], name: string) => [...runtime, "connect", "proxy", "-gateway=api", "-register", "-service", name, "-address", `127.0.0.1:${ports[name as keyof typeof ports]}`, "-http-addr", `127.0.0.1:${agent.port}`];
+  const relayPort = await freePort();
   const gws = {
     "gw-bun": proc(argv([BUN, join(ROOT, "src/cli/main.ts")], "gw-bun")),
-    "gw-node": proc(argv(["node", bundle], "gw-node")),
+    // The Node gateway is also the edge's relay into the mesh, presenting gw-cert (DNS name gw.example.test).
+    "gw-node": proc([...argv(["node", bundle], "gw-node"), "-edge-bind", `127.0.0.1:${relayPort}`, "-edge-certificate", "gw-cert"]),
   };
 
   mark('for (const [name, port] of Object.entries(ports)) {');
@@ -235,6 +237,38 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
   expect(Math.max(...Object.values(seenAt))).toBeLessThan(2_000);
 
   mark('// SIGTERM: deregister');
+  // The same routes at the edge: the bundle in workerd (from the npm package), relaying through gw-bun.
+  const edgeDir = join(dir.path, "edge");
+  const edgePort = await freePort();
+  const bundled = await run(BUN, [join(ROOT, "src/cli/main.ts"), "api-gateway", "bundle", "-gateway", "gw-node", "-target", "workerd", "-out", edgeDir, "-listen", `127.0.0.1:${edgePort}`, "-relay", `127.0.0.1:${relayPort}`, "-relay-host", fx.host, "-relay-certificate", "gw-cert", "-http-addr", `127.0.0.1:${agent.port}`]);
+  expect(bundled).toContain("Wrote ");
+  const worker = await Bun.file(join(edgeDir, "worker.mjs")).text();
+  expect(worker).not.toMatch(/from\s+["']node:/);
+  const workerd = proc([join(ROOT, "node_modules/.bin/workerd"), "serve", join(edgeDir, "config.capnp")]);
+  let lastEdge = "";
+  const edgeWeb = await eventually("workerd serves /", 20_000, async () => {
+    const r = await call(edgePort, "/hello").catch((e: Error) => ({ status: 0, text: e.message, json: null }));
+    lastEdge = `${r.status} ${r.text}`;
+    return r.status === 200 ? r : null;
+  }, () => `${workerd.output()}\nlast: ${lastEdge}\n${gws["gw-node"].output().slice(-1500)}`);
+  expect(edgeWeb.json).toMatchObject({ svc: "web", path: "/hello" });
+  expect(await call(edgePort, "/api/items").then((r) => [r.status, r.text])).toEqual([401, "Jwt is missing"]);
+  expect((await call(edgePort, "/api/items", { authorization: `Bearer ${fx.forgedToken}` })).status).toBe(401);
+  const auth = { authorization: `Bearer ${fx.token}` };
+  const edgeApi = await call(edgePort, "/api/items?x=1", auth);
+  expect(edgeApi.status).toBe(200);
+  expect(edgeApi.json).toMatchObject({ svc: "api", path: "/v2api/items?x=1", headers: { "x-gateway": "consulate" } });
+  const edgeVersions: Record<string, number> = { v1: 0, v2: 0 };
+  for (let i = 0; i < 40; i++) edgeVersions[((await call(edgePort, "/api/split", auth)).json as { version: string }).version]! += 1;
+  expect(edgeVersions.v1).toBeGreaterThan(8);
+  expect(edgeVersions.v2).toBeGreaterThan(8);
+  await put("/v1/connect/intentions/exact?source=gw-node&destination=api", { Action: "deny" });
+  const edgeDenied = await eventually("edge -> api denied", 15_000, async () => {
+    const r = await call(edgePort, "/api/items", auth);
+    return r.status === 403 ? r : null;
+  });
+  expect(edgeDenied.text).toBe("RBAC: access denied");
+
   // SIGTERM: deregister and exit 0.
   for (const g of Object.values(gws)) g.child.kill("SIGTERM");
   for (const g of Object.values(gws)) expect(await g.exited).toBe(0);
