@@ -383,14 +383,15 @@ function tlsSetting<T>(file: string, step: () => T): T {
   }
 }
 
-export async function loadConfigFile(cfg: AgentConfig, path: string): Promise<void> {
+/** Reads one file, as HCL when named *.hcl (or when `format` says so), else as JSON. */
+export async function loadConfigFile(cfg: AgentConfig, path: string, format?: "hcl" | "json"): Promise<void> {
   let text: string;
   try {
     text = await readFile(path, "utf8");
   } catch (err) {
     throw new ConfigError(`Error reading config file "${path}": ${(err as Error).message}`);
   }
-  if (/\.hcl$/i.test(path)) {
+  if (format === "hcl" || (format === undefined && /\.hcl$/i.test(path))) {
     mergeConfigObject(cfg, await parseHclConfig(text, path), path);
     return;
   }

@@ -57,6 +57,7 @@ export const commands: Readonly<Record<string, Command | LazyCommand>> = {
   services: lazy("services", "Interact with services", async () => (await import("./services/mod.ts")).servicesCommand),
   snapshot: lazy("snapshot", "Saves, restores and inspects snapshots of Consul server state", async () => (await import("./snapshot/mod.ts")).snapshotCommand),
   tls: lazy("tls", "Builtin helpers for creating CAs and certificates", async () => (await import("./tls/mod.ts")).tlsCommand),
+  validate: lazy("validate", "Validate config files/directories", async () => (await import("./validate.ts")).validateCommand),
   version: versionCommand,
   watch: lazy("watch", "Watch for changes in Consul", async () => (await import("./watch/mod.ts")).watchCommand),
 };

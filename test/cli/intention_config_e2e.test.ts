@@ -39,11 +39,18 @@ test("config write (file and stdin), read, list, delete", async () => {
   const bad = await cli(["config", "write", "-"], JSON.stringify({ Kind: "service-defaults", Name: "x", Bogus: 1 }));
   expect(bad.code).toBe(1);
   expect(bad.stderr).toBe('Error writing config entry service-defaults/x: Unexpected response code: 400 (Request decoding failed: 1 error occurred:\n\t* invalid config key "Bogus")\n');
-  expect(await cli(["config", "write", "-"], "Kind = \"service-defaults\"")).toEqual({
-    code: 1,
-    stdout: "",
-    stderr: "Failed to decode config entry input: HCL input is not supported; write the config entry as JSON\n",
-  });
+  // HCL, as Consul's docs write it: HCL 1's nested blocks inside a list value included.
+  expect(await cli(["config", "write", "-"], 'Kind = "service-defaults"\nName = "admin"\nProtocol = "http"\n')).toMatchObject({ code: 0, stdout: "Config entry written: service-defaults/admin\n" });
+  const router = join(dir, "router.hcl");
+  await writeFile(router, ['Kind = "service-router"', 'Name = "web"', "Routes = [", "  {", "    Match {", "      HTTP {", '        PathPrefix = "/admin"', "      }", "    }", "", "    Destination {", '      Service = "admin"', "    }", "  },", "]", ""].join("\n"));
+  expect(await cli(["config", "write", router])).toEqual({ code: 0, stdout: "Config entry written: service-router/web\n", stderr: "" });
+  const routed = JSON.parse((await cli(["config", "read", "-kind", "service-router", "-name", "web"])).stdout) as { Routes: { Match: { HTTP: { PathPrefix: string } }; Destination: { Service: string } }[] };
+  expect(routed.Routes[0]).toMatchObject({ Match: { HTTP: { PathPrefix: "/admin" } }, Destination: { Service: "admin" } });
+  const broken = join(dir, "broken.hcl");
+  await writeFile(broken, 'Kind = "service-defaults"\nName = "x"\nProtocol = \n');
+  const refused = await cli(["config", "write", broken]);
+  expect(refused.code).toBe(1);
+  expect(refused.stderr).toStartWith(`Failed to decode config entry input: ${broken}:3,`);
   expect(await cli(["config", "read", "-kind", "service-defaults"])).toMatchObject({ code: 1, stderr: "Must specify the -name parameter\n" });
   expect((await cli(["config", "read", "-kind", "service-defaults", "-name", "nope"])).stderr).toBe(
     'Error reading config entry "service-defaults" / "nope": Unexpected response code: 404 (Config entry not found for "service-defaults" / "nope")\n',

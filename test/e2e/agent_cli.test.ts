@@ -28,6 +28,11 @@ test("services register from flags and from a file, then deregister by -id and b
     stdout: "Registered service: db\nRegistered service: cache\n",
     stderr: "",
   });
+  // The same from an HCL file, as Consul's docs write service definitions.
+  const hcl = join(dir, "queue.hcl");
+  await writeFile(hcl, 'service {\n  name = "queue"\n  id   = "queue1"\n  port = 5672\n  tags = ["amqp"]\n  check {\n    ttl = "30s"\n  }\n}\n');
+  expect(await cli(["services", "register", hcl])).toEqual({ code: 0, stdout: "Registered service: queue\n", stderr: "" });
+  expect(await cli(["services", "deregister", hcl])).toEqual({ code: 0, stdout: "Deregistered service: queue1\n", stderr: "" });
   const services = (await agent.get<Record<string, { Service: string; Tags: string[]; Meta: Record<string, string>; TaggedAddresses?: unknown }>>("/v1/agent/services")).body;
   expect(Object.keys(services).sort()).toEqual(["cache", "db1", "web1"]);
   expect(services.web1).toMatchObject({ Tags: ["blue", "v2"], Meta: { team: "core" }, TaggedAddresses: { lan: { Address: "10.0.0.1", Port: 80 } } });

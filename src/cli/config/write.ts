@@ -1,7 +1,7 @@
 /**
- * `consulate config write [-cas -modify-index N] FILE|-`: JSON only. Consul
- * also reads HCL here; no maintained HCL parser is among this project's
- * dependencies, so HCL input is refused with a clear message.
+ * `consulate config write [-cas -modify-index N] FILE|-`: a config entry in
+ * JSON or HCL, as Consul reads it (HCL 1's nested blocks inside values too;
+ * see src/hcl). The agent decodes and validates it.
  */
 import type { ConfigEntry } from "../../api/mod.ts";
 import { defineCommand, errorText } from "../command.ts";
@@ -10,14 +10,15 @@ import { boolFlag, uint64Flag } from "../flags.ts";
 import { clientFlags, connectAgent, serverFlags } from "../http_flags.ts";
 import type { CliIo } from "../io.ts";
 import { parseJson } from "../../api/mod.ts";
+import { parseHcl } from "../../hcl/mod.ts";
 
 const help = `
 Usage: consulate config write [options] <configuration>
 
   Request a config entry to be created or updated. The configuration
   argument is either a file path or '-' to indicate that the config
-  should be read from stdin. The data should be in JSON form (HCL is
-  not supported by Consulate).
+  should be read from stdin. The data should be in either JSON or HCL
+  format.
 
   Example (from file):
 
@@ -52,11 +53,10 @@ export function kindAndName(entry: ConfigEntry): { kind: string; name: string } 
   return { kind, name: typeof name === "string" ? name : "" };
 }
 
-/** Parses JSON input into an entry; the agent does the full decoding and validation. */
-export function parseConfigEntry(text: string): ConfigEntry {
+/** Parses JSON or HCL input into an entry; the agent does the full decoding and validation. */
+export async function parseConfigEntry(text: string, source: string): Promise<ConfigEntry> {
   const trimmed = text.trim();
-  if (trimmed !== "" && !trimmed.startsWith("{")) throw new Error("HCL input is not supported; write the config entry as JSON");
-  const raw = parseJson(trimmed);
+  const raw: unknown = trimmed.startsWith("{") ? parseJson(trimmed) : await parseHcl(text, source);
   if (typeof raw !== "object" || raw === null || Array.isArray(raw)) throw new Error("Payload does not contain a kind/Kind key at the top level");
   const o = raw as Record<string, unknown>;
   const kind = "Kind" in o ? o.Kind : o.kind;
@@ -92,7 +92,7 @@ export const configWriteCommand = defineCommand({
     }
     let entry: ConfigEntry;
     try {
-      entry = parseConfigEntry(text);
+      entry = await parseConfigEntry(text, args[0] === "-" ? "<stdin>" : args[0]!);
     } catch (err) {
       ui.error(`Failed to decode config entry input: ${errorText(err)}`);
       return 1;
