@@ -44,6 +44,7 @@ function login(main, ctx) {
 }
 
 const T_HEADERS = ["AccessorID", "Description", "Policies", "Local", ""];
+const ANONYMOUS = "00000000-0000-0000-0000-000000000002";
 async function tokens(body, dc) {
   const res = await api("/v1/acl/tokens");
   const msg = h("div", { class: "messages" });
@@ -64,7 +65,8 @@ async function tokens(body, dc) {
     t.Description ?? "",
     (t.Policies ?? []).map((p) => p.Name).join(", "),
     t.Local ? "yes" : "no",
-    h("button", { type: "button", class: "danger small", onclick: async () => {
+    // The anonymous token cannot be deleted (the API refuses it).
+    t.AccessorID === ANONYMOUS ? "" : h("button", { type: "button", class: "danger small", onclick: async () => {
       if (!confirm(`Delete token ${t.AccessorID}?`)) return;
       await api(`/v1/acl/token/${t.AccessorID}`, { method: "DELETE" }).then(() => tokens(body, dc)).catch((err) => replace(msg, notice("error", err.message)));
     } }, "Delete"),

@@ -139,6 +139,8 @@ function editor(main, dc, key, creating) {
   /** @type {{ index: number, value: string } | null} */
   let loaded = null;
   let stopWatch = () => {};
+  // Set once the key is being deleted or the page left: a load still in flight then starts no watch.
+  let closed = false;
 
   const check = () => {
     const err = validate(/** @type {HTMLSelectElement} */ (lang).value, /** @type {HTMLTextAreaElement} */ (value).value);
@@ -198,6 +200,7 @@ function editor(main, dc, key, creating) {
 
   async function remove() {
     if (!confirm(`Delete ${key}?`)) return;
+    closed = true;
     stopWatch();
     try {
       await api(keyPath(), { method: "DELETE", params: { cas: loaded?.index } }).then((res) => {
@@ -226,6 +229,7 @@ function editor(main, dc, key, creating) {
     }
     check();
     stopWatch();
+    if (closed) return;
     // Warn as soon as someone else changes the key while it is open here.
     const opened = loaded.index;
     stopWatch = watch(keyPath(), {}, (rows) => {
@@ -251,5 +255,8 @@ function editor(main, dc, key, creating) {
   );
   replace(main, crumbs(dc, creating ? `${key}x` : key), h("h1", null, creating ? "New key" : key), msg, form);
   if (!creating) void load();
-  return () => stopWatch();
+  return () => {
+    closed = true;
+    stopWatch();
+  };
 }
