@@ -194,6 +194,7 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
 
   mark('// Retries hide');
     // Retries hide the flaky backend (it fails every other request).
+    await eventually(`${name} reaches flaky`, 15_000, async () => (await call(port, "/flaky/x")).status === 200);
     const before = flakyCalls;
     for (let i = 0; i < 10; i++) expect((await call(port, "/flaky/x")).status).toBe(200);
     expect(flakyCalls - before).toBeGreaterThan(10);
