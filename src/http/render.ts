@@ -1,5 +1,5 @@
 /** Wire shapes of catalog rows, with Consul's omitempty rules. */
-import { type HealthCheck, type Node, type NodeService, serviceNodeJson } from "../structs/catalog.ts";
+import { type HealthCheck, type Node, type NodeService, proxyJson, serviceNodeJson } from "../structs/catalog.ts";
 
 export function nodeServiceJson(s: NodeService, datacenter?: string): Record<string, unknown> {
   const out: Record<string, unknown> = {};
@@ -14,7 +14,7 @@ export function nodeServiceJson(s: NodeService, datacenter?: string): Record<str
   if (s.SocketPath !== "") out.SocketPath = s.SocketPath;
   out.Weights = s.Weights;
   out.EnableTagOverride = s.EnableTagOverride;
-  if (Object.keys(s.Proxy).length > 0) out.Proxy = s.Proxy;
+  out.Proxy = proxyJson(s.Proxy);
   out.Connect = s.Connect;
   if (s.Locality) out.Locality = s.Locality;
   if (datacenter !== undefined) out.Datacenter = datacenter;

@@ -87,6 +87,15 @@ export interface DeregisterRequest {
   CheckID: string;
 }
 
+/**
+ * A service's proxy settings as Consul writes its ConnectProxyConfig: Mode,
+ * MeshGateway and Expose are never omitted, so a plain service shows
+ * `{"Mode":"","MeshGateway":{},"Expose":{}}` (clients rely on the shape).
+ */
+export function proxyJson(proxy: Record<string, unknown>): Record<string, unknown> {
+  return { ...proxy, Mode: proxy.Mode ?? "", MeshGateway: proxy.MeshGateway ?? {}, Expose: proxy.Expose ?? {} };
+}
+
 /** `/v1/catalog/service/:s` row. */
 export function serviceNodeJson(node: Node, svc: NodeService): Record<string, unknown> {
   return {
@@ -107,7 +116,7 @@ export function serviceNodeJson(node: Node, svc: NodeService): Record<string, un
     ServicePort: svc.Port,
     ServiceSocketPath: svc.SocketPath,
     ServiceEnableTagOverride: svc.EnableTagOverride,
-    ServiceProxy: svc.Proxy,
+    ServiceProxy: proxyJson(svc.Proxy),
     ServiceConnect: svc.Connect,
     ServiceLocality: svc.Locality,
     CreateIndex: svc.CreateIndex,
