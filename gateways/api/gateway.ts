@@ -117,7 +117,7 @@ export class ApiGateway {
           relayHandler(req, {
             peer: () => {
               if (typeof (info.socket as { getPeerCertificate?: unknown }).getPeerCertificate !== "function") {
-                return "this runtime does not expose client certificates on HTTPS listeners (run the edge relay under Node or Deno)";
+                return "this runtime does not expose client certificates on HTTPS listeners (run the edge relay under Node)";
               }
               const v = verifyPeer(info.socket as import("node:tls").TLSSocket, this.identity.material?.trustDomain ?? "");
               if (!v.ok) return v.reason;

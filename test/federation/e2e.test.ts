@@ -273,7 +273,7 @@ function through(leaf: Leaf, ca: string): Promise<string> {
 }
 const rootsPem = async (dc: string) => (await j<{ Roots: { RootCert: string }[] }>(dc, "/v1/connect/ca/roots")).Roots.map((r) => r.RootCert).join("\n");
 
-test("an intention written in dc1 is replicated to dc3 and enforced by a running dc3 sidecar on a dc2 leaf", async () => {
+test("an intention written in dc2 goes to the primary, is replicated to dc3 and enforced by a running dc3 sidecar on a dc2 leaf within 2 s", async () => {
   echo = createServer((c) => c.on("data", (d) => c.write(d)));
   await new Promise<void>((r) => echo!.listen(0, "127.0.0.1", () => r()));
   const reg = await put("dc3", "/v1/agent/service/register", { Name: "db", Port: (echo.address() as AddressInfo).port, Connect: { SidecarService: {} } });
@@ -287,7 +287,8 @@ test("an intention written in dc1 is replicated to dc3 and enforced by a running
   expect((await put("dc1", "/v1/connect/intentions/exact?source=web&destination=db", { Action: "allow" })).status).toBe(200);
   await until("web (a dc2 leaf) through dc3's sidecar", async () => (await through(web, ca)) === "ping\n", 20_000);
   const written = Date.now();
-  expect((await put("dc1", "/v1/connect/intentions/exact?source=web&destination=db", { Action: "deny" })).status).toBe(200);
+  // Written in a secondary: forwarded to the primary, replicated to dc3, enforced by its sidecar.
+  expect((await put("dc2", "/v1/connect/intentions/exact?source=web&destination=db", { Action: "deny" })).status).toBe(200);
   await until("the sidecar to refuse web", async () => (await through(web, ca)) === "", 2_000);
   expect(Date.now() - written).toBeLessThan(2_500);
   // Only web is refused: another dc2 service (no intention, default allow) still gets through the same sidecar.

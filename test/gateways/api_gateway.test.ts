@@ -182,7 +182,16 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
     expect(JSON.parse(atob(seen["x-jwt-payload"]!.replaceAll("-", "+").replaceAll("_", "/")))).toMatchObject({ sub: "alice" });
 
   mark('// 50/50');
-    // 50/50 over the two subsets.
+    // 50/50 over the two subsets, counted once the gateway reaches both (each has its own sidecar).
+    await eventually(`${name} reaches both api subsets`, 15_000, async () => {
+      const reached = new Set<string>();
+      for (let i = 0; i < 10; i++) {
+        const r = await call(port, "/api/split", auth);
+        if (r.status !== 200) return null;
+        reached.add((r.json as { version: string }).version);
+      }
+      return reached.size === 2 ? true : null;
+    });
     const versions: Record<string, number> = { v1: 0, v2: 0 };
     for (let i = 0; i < 40; i++) {
       const r = await call(port, "/api/split", auth);

@@ -52,7 +52,8 @@ export class KvClient {
         ...(body !== undefined ? { body } : {}),
         signal: AbortSignal.timeout(this.o.timeoutMs),
       });
-      return { kind: "ok", status: res.status, body: await res.text() };
+      // A -dev agent ends its JSON with a newline; the body is compared without it.
+      return { kind: "ok", status: res.status, body: (await res.text()).trimEnd() };
     } catch (err) {
       return refused(err) ? { kind: "refused" } : { kind: "ambiguous" };
     }
