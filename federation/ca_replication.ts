@@ -15,6 +15,7 @@ import type { Rpc } from "../src/rpc/types.ts";
 import type { Server } from "../src/server/server.ts";
 import { caActiveRoot } from "../src/state/mod.ts";
 import type { CAConfigBody, CARootBody, CARootJson, IndexedCARoots } from "../src/structs/connect_ca.ts";
+import { BackgroundLoop } from "../src/server/background_loop.ts";
 
 const WAIT_MS = 60_000;
 const BACKOFF_MIN_MS = 200;
@@ -36,43 +37,32 @@ export interface CAReplicationStatus {
   readonly LastError: string;
 }
 
-export class CAReplicator {
+export class CAReplicator extends BackgroundLoop {
   private readonly o: CAReplicatorOptions;
-  private running = false;
-  private abort: AbortController | null = null;
-  private loop: Promise<void> | null = null;
   private index = 0;
   private intermediates = 0;
   private lastError = "";
 
   constructor(o: CAReplicatorOptions) {
+    super();
     this.o = o;
   }
 
-  start(): void {
-    if (this.running || !this.o.server.ca.enabled) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.abort?.abort();
-    await this.loop;
-    this.loop = null;
+  override start(): void {
+    if (this.o.server.ca.enabled) super.start();
   }
 
   /** Forgets the roots index (the primary changed): the next round installs the new primary's roots. */
   reset(): void {
     this.index = 0;
-    this.abort?.abort();
+    this.interrupt();
   }
 
   status(): CAReplicationStatus {
     return { RootsIndex: this.index, ActiveRootID: caActiveRoot(this.o.server.state.t)?.ID ?? "", Intermediates: this.intermediates, LastError: this.lastError };
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
     while (this.running) {
       const primary = this.o.primary();
@@ -80,9 +70,9 @@ export class CAReplicator {
         await sleep(500);
         continue;
       }
-      this.abort = new AbortController();
+      const signal = this.roundSignal();
       try {
-        const opts = { datacenter: primary, minIndex: this.index === 0 ? 0 : Math.max(1, this.index), waitMs: WAIT_MS, consistency: "default" as const, maxStaleMs: 0, signal: this.abort.signal };
+        const opts = { datacenter: primary, minIndex: this.index === 0 ? 0 : Math.max(1, this.index), waitMs: WAIT_MS, consistency: "default" as const, maxStaleMs: 0, signal };
         const reply = await this.o.rpc.call("ConnectCA.Roots", {}, opts);
         if (!this.running) break;
         if (reply.index !== this.index || this.needsIntermediate(reply.value)) await this.install(primary, reply.value);

@@ -17,6 +17,7 @@ import { MessageType } from "../src/state/mod.ts";
 import type { StoredConfigEntry } from "../src/configentry/registry.ts";
 import type { Rpc } from "../src/rpc/types.ts";
 import type { Server } from "../src/server/server.ts";
+import { BackgroundLoop } from "../src/server/background_loop.ts";
 
 /** Longest blocking wait on the primary per round (ms). */
 const WAIT_MS = 60_000;
@@ -51,11 +52,8 @@ export interface ReplicatorOptions {
   readonly log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
 }
 
-export class ConfigReplicator {
+export class ConfigReplicator extends BackgroundLoop {
   private readonly o: ReplicatorOptions;
-  private running = false;
-  private abort: AbortController | null = null;
-  private loop: Promise<void> | null = null;
   private replicatedIndex = 0;
   private rounds = 0;
   private written = 0;
@@ -67,27 +65,14 @@ export class ConfigReplicator {
   private inContact = false;
 
   constructor(o: ReplicatorOptions) {
+    super();
     this.o = o;
-  }
-
-  /** Starts replicating (idempotent); the loop runs until `stop`. */
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.abort?.abort();
-    await this.loop;
-    this.loop = null;
   }
 
   /** Forgets the replicated index, so the next round compares everything (after a promotion or restore). */
   reset(): void {
     this.replicatedIndex = 0;
-    this.abort?.abort();
+    this.interrupt();
   }
 
   status(): ReplicationStatus {
@@ -108,7 +93,7 @@ export class ConfigReplicator {
     };
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
     while (this.running) {
       const primary = this.o.primary();
@@ -117,13 +102,13 @@ export class ConfigReplicator {
         await sleep(500);
         continue;
       }
-      this.abort = new AbortController();
+      const signal = this.roundSignal();
       try {
         const reply = await this.o.rpc.call(
           "ConfigEntry.List",
           { Kind: "" },
           // An index of 0 (no entry ever written) must still block: a list at index 0 answers at once.
-          { datacenter: primary, minIndex: this.rounds === 0 ? 0 : Math.max(1, this.replicatedIndex), waitMs: WAIT_MS, consistency: "default", maxStaleMs: 0, signal: this.abort.signal },
+          { datacenter: primary, minIndex: this.rounds === 0 ? 0 : Math.max(1, this.replicatedIndex), waitMs: WAIT_MS, consistency: "default", maxStaleMs: 0, signal },
         );
         if (!this.running) break;
         // An index that went back means the primary's state was replaced (restore, new primary): compare everything.

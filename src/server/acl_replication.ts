@@ -12,6 +12,7 @@ import { ACL_OP_TYPE, type ACLCommandBody, aclIndex, type ACLPolicyBody, type AC
 import type { Rpc } from "../rpc/types.ts";
 import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import type { Server } from "./server.ts";
+import { BackgroundLoop } from "./background_loop.ts";
 
 const WAIT_MS = 60_000;
 const BACKOFF_MIN_MS = 200;
@@ -58,36 +59,21 @@ function body<T extends Indexed>(row: T): Omit<T, "CreateIndex" | "ModifyIndex">
   return rest;
 }
 
-export class AclReplicator {
+export class AclReplicator extends BackgroundLoop {
   private readonly o: AclReplicatorOptions;
-  private running = false;
-  private abort: AbortController | null = null;
-  private loop: Promise<void> | null = null;
   private index = 0;
   private lastSuccess = 0;
   private lastError = 0;
   private lastErrorMessage = "";
 
   constructor(o: AclReplicatorOptions) {
+    super();
     this.o = o;
   }
 
   private get secondary(): boolean {
     const p = this.o.primary();
     return p !== "" && p !== this.o.server.config.datacenter;
-  }
-
-  start(): void {
-    if (this.running) return;
-    this.running = true;
-    this.loop = this.run();
-  }
-
-  async stop(): Promise<void> {
-    this.running = false;
-    this.abort?.abort();
-    await this.loop;
-    this.loop = null;
   }
 
   status(): ACLReplicationStatus {
@@ -107,7 +93,7 @@ export class AclReplicator {
     };
   }
 
-  private async run(): Promise<void> {
+  protected async run(): Promise<void> {
     let backoff = BACKOFF_MIN_MS;
     let rounds = 0;
     while (this.running) {
@@ -116,7 +102,7 @@ export class AclReplicator {
         continue;
       }
       const primary = this.o.primary();
-      this.abort = new AbortController();
+      const signal = this.roundSignal();
       try {
         const reply = await this.o.rpc.call("ACL.ReplicationRead", { Tokens: this.o.tokens }, {
           datacenter: primary,
@@ -125,7 +111,7 @@ export class AclReplicator {
           consistency: "default",
           maxStaleMs: 0,
           token: this.o.token(),
-          signal: this.abort.signal,
+          signal,
         });
         if (!this.running) break;
         if (reply.index < this.index) this.index = 0;
