@@ -260,15 +260,19 @@ export class ApiGateway {
     this.#firstApplied();
     const open = [...this.#listeners.values()].reduce((a, l) => a + l.server.connections, 0);
     await Promise.all([...this.#listeners.values()].map((l) => l.server.close(deadlineMs)));
-    await this.#edge?.close(0);
-    await this.#loop?.catch(() => {});
-    await Promise.all([...this.#targets.values()].map((t) => t.watch.stop()));
+    // Past the listeners nothing serves a client: each step gets a bound, so none can hold the exit.
+    await within(this.#edge?.close(0) ?? Promise.resolve(), STOP_STEP_MS);
+    await within(this.#loop ?? Promise.resolve(), STOP_STEP_MS);
+    await within(Promise.all([...this.#targets.values()].map((t) => t.watch.stop())), STOP_STEP_MS);
     this.#targets.clear();
     this.#transport.stop();
-    await this.identity.stop();
+    await within(this.identity.stop(), STOP_STEP_MS);
     return open;
   }
 }
+
+/** How long one shutdown step after the listeners may take before the gateway goes on without it. */
+const STOP_STEP_MS = 3_000;
 
 async function within(p: Promise<unknown>, ms: number): Promise<void> {
   let timer: ReturnType<typeof setTimeout> | undefined;
