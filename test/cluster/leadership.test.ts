@@ -83,9 +83,11 @@ describe("leadership on a shared JetStream log", () => {
     await until("a leader", () => a.isLeader() !== b.isLeader());
     const [leader, follower] = a.isLeader() ? [a, b] : [b, a];
     await until("the follower to know the leader", () => follower.leaderAddress() === leader.leaderAddress() && leader.leaderAddress() !== "");
-    // The leader fenced before leading: its state's leader index is its fence entry.
+    // The leader fenced before leading: its state's leader index is its fence entry,
+    // which the follower applies from the log (asynchronously: it may learn the
+    // leader's address from the lease before the entry reaches it).
     expect(leader.state.t.index(LEADER_TABLE)).toBeGreaterThan(0);
-    expect(follower.state.t.index(LEADER_TABLE)).toBe(leader.state.t.index(LEADER_TABLE));
+    await until("the follower to apply the fence", () => follower.state.t.index(LEADER_TABLE) === leader.state.t.index(LEADER_TABLE));
 
     const stopped = Date.now();
     await leader.stop();
