@@ -6,7 +6,7 @@
  * "TLS insecure" RPC byte (the server is verified, no client certificate is
  * shown, only AutoEncrypt.Sign is answered), and from then on shows the
  * Connect-CA certificate it got. It renews the certificate through the normal
- * (mutual TLS) RPC at 60-90% of its life, and keeps the Connect CA roots it
+ * (mutual TLS) RPC at 60-90% of its life (renewalTime), and keeps the Connect CA roots it
  * trusts current. On a server with allow_tls, the same roots watch makes the
  * server trust the client certificates the Connect CA signs.
  */
@@ -55,6 +55,18 @@ export async function watchConnectRoots(rpc: Rpc, ctx: TlsContext, datacenter: s
   }
 }
 
+/**
+ * When to renew a certificate: at a random point between 60% and 90% of its
+ * life, as Consul's leaf certificate cache does. The life is counted from when
+ * the certificate arrived, not from its NotBefore, which the CA backdates by a
+ * minute for clock drift: the same within a minute for real TTLs (1h and up),
+ * and still before expiry for the seconds-long ones tests use.
+ */
+export function renewalTime(nowMs: number, notAfterMs: number, jitter: number): number {
+  const life = Math.max(0, notAfterMs - nowMs);
+  return nowMs + life * (0.6 + 0.3 * jitter);
+}
+
 export class AutoEncrypt {
   private readonly o: AutoEncryptOptions;
   private stopped = false;
@@ -99,9 +111,8 @@ export class AutoEncrypt {
     this.o.ctx.setAutoCert({ cert: certPem, key });
     this.issued++;
     const c = readCert(certPem);
-    const life = c.notAfter.getTime() - c.notBefore.getTime();
-    const at = c.notBefore.getTime() + life * (0.6 + 0.3 * (this.o.random ?? Math.random)());
-    this.o.logger.info(`auto_encrypt: received a client certificate valid until ${c.notAfter.toISOString()}; renewing at ${new Date(at).toISOString()}`);
+    const at = renewalTime(Date.now(), c.notAfter.getTime(), (this.o.random ?? Math.random)());
+    this.o.logger.info(`auto_encrypt: received a client certificate (serial ${c.serial.toString(16)}) valid until ${c.notAfter.toISOString()}; renewing at ${new Date(at).toISOString()}`);
     this.schedule(Math.max(1000, at - Date.now()));
   }
 

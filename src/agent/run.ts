@@ -29,7 +29,7 @@ import { MemberReconciler } from "../server/reconcile.ts";
 import { Server, systemClock } from "../server/mod.ts";
 import { CONSUL_VERSION, REVISION } from "../version.ts";
 import { debugConfig } from "./debug_config.ts";
-import { reloadTls, rpcServerTls, startHttpListeners, startTls } from "./tls_setup.ts";
+import { describePeer, reloadTls, rpcServerTls, startHttpListeners, startTls } from "./tls_setup.ts";
 import { AutoEncrypt, watchConnectRoots } from "./auto_encrypt.ts";
 import type { HttpsListener } from "../runtime/serve_tls.ts";
 import type { TlsContext } from "../tls/mod.ts";
@@ -193,6 +193,7 @@ async function start(
       maxConnsPerClient: cfg.limits.rpcMaxConnsPerClient,
       handshakeTimeoutMs: cfg.limits.rpcHandshakeTimeoutMs,
       onBadPeer: (remote, reason) => logger.warn(`rpc: dropped connection from ${remote}: ${reason}`),
+      onTlsPeer: (remote, leaf) => logger.debug(`rpc: TLS connection from ${remote}: ${describePeer(leaf)}`),
       ...(tls ? { tls: rpcServerTls(tls) } : {}),
     });
     const listener = rpcListener;
@@ -224,6 +225,9 @@ async function start(
     });
     router = r;
     undo.push(async () => r.close());
+    // A connection reads the TLS settings when it dials: after a renewed certificate, new roots or a reload, dial again.
+    const offTls = tls?.onChange(() => r.retire());
+    if (offTls) undo.push(async () => void offTls());
     rpc = r;
     if (tls?.autoEncryptClient) {
       const ae = new AutoEncrypt({ ctx: tls, datacenter: cfg.datacenter, nodeName: cfg.nodeName, dnsSan: cfg.tls.autoEncrypt.dnsSan, ipSan: cfg.tls.autoEncrypt.ipSan, servers: membership.servers, rpc: r, logger });

@@ -3,6 +3,7 @@
  * the HTTP and HTTPS listeners, and what a reload changes.
  */
 import type { AgentConfig } from "./config.ts";
+import { readCert } from "../connect/leaf.ts";
 import { ConfigError } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import type { RpcServerTls } from "../rpc/tcp_server.ts";
@@ -26,6 +27,16 @@ export async function startTls(cfg: AgentConfig, logger: Logger): Promise<TlsCon
   } catch (err) {
     if (err instanceof TlsSetupError) throw new ConfigError(err.message);
     throw err;
+  }
+}
+
+/** A client certificate the RPC port accepted, for the debug log: serial, SPIFFE ID (auto_encrypt) and expiry. */
+export function describePeer(leaf: Uint8Array): string {
+  try {
+    const c = readCert(leaf);
+    return `client certificate serial ${c.serial.toString(16)}${c.uris[0] ? ` ${c.uris[0]}` : ""} valid until ${c.notAfter.toISOString()}`;
+  } catch (err) {
+    return `client certificate unreadable (${(err as Error).message})`;
   }
 }
 

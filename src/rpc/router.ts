@@ -95,6 +95,8 @@ export class ServerRouter implements Rpc {
   /** Preference order: the first is used until it fails. */
   private order: ServerInfo[] = [];
   private readonly conns = new Map<string, RpcConnection>();
+  /** Retired connections still finishing calls, closed with the router. */
+  private readonly draining = new Set<RpcConnection>();
   private closed = false;
   /** Calls that failed over to another server, for tests and metrics. */
   failovers = 0;
@@ -177,8 +179,25 @@ export class ServerRouter implements Rpc {
     throw new NoServersError();
   }
 
+  /**
+   * New calls go over new connections; the open ones finish their calls in
+   * flight and close. For a changed TLS setting (a renewed auto_encrypt
+   * certificate, new roots, a reload), which a connection only reads when it
+   * dials.
+   */
+  retire(): void {
+    for (const c of this.conns.values()) {
+      c.drain();
+      if (c.inFlight > 0) this.draining.add(c);
+    }
+    this.conns.clear();
+    for (const c of this.draining) if (c.inFlight === 0) this.draining.delete(c);
+  }
+
   close(): void {
     this.closed = true;
+    for (const c of this.draining) c.close();
+    this.draining.clear();
     for (const c of this.conns.values()) c.close();
     this.conns.clear();
   }

@@ -92,7 +92,7 @@ export class RpcConnection {
         this.pending.delete(id);
         reject(new TransportError(`rpc error: ${method} to ${this.address} timed out after ${timeoutMs} ms`, true));
         // A server that does not answer a plain call in time is not to be trusted with the next one.
-        if (opts.minIndex <= 0) socket.destroy();
+        if (opts.minIndex <= 0 || (this.closed && this.pending.size === 0)) socket.destroy();
       }, timeoutMs);
       this.pending.set(id, { resolve, reject, timer });
       this.writerOf(socket).push(frame);
@@ -189,6 +189,7 @@ export class RpcConnection {
     clearTimeout(p.timer);
     if ("e" in frame) p.reject(remoteError(frame.e));
     else p.resolve(frame.r);
+    if (this.closed && this.pending.size === 0) socket.destroy();
   }
 
   private failAll(err: Error): void {
@@ -198,6 +199,18 @@ export class RpcConnection {
       clearTimeout(p.timer);
       p.reject(err);
     }
+  }
+
+  /**
+   * Takes no new calls and closes once the calls in flight are answered (or
+   * time out): the router retires a connection this way when the TLS it was
+   * opened with changed, so the next calls dial with the new settings.
+   */
+  drain(): void {
+    this.closed = true;
+    if (this.pending.size > 0) return;
+    this.socket?.destroy();
+    this.socket = null;
   }
 
   /** Drops the connection; calls in flight fail. */

@@ -50,6 +50,8 @@ export interface RpcListenerOptions {
   readonly handshakeTimeoutMs?: number;
   /** Told about connections dropped for bad input (never thrown). */
   readonly onBadPeer?: (remote: string, reason: string) => void;
+  /** Told about each client whose certificate was accepted (the leaf, DER). */
+  readonly onTlsPeer?: (remote: string, leaf: Uint8Array) => void;
   /** TLS on this port; without it only plain connections are taken. */
   readonly tls?: RpcServerTls;
 }
@@ -171,10 +173,13 @@ export async function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> 
       secured = true;
       const start = (insecureConn: boolean) => serve(t, insecureConn, greetedOk);
       if (insecure || !side.requestCert) return start(insecure);
-      opts.tls!.refuseChain(peerChain(t)).then(
+      const chain = peerChain(t);
+      opts.tls!.refuseChain(chain).then(
         (reason) => {
-          if (reason !== null) refuse(socket, `client certificate refused: ${reason}`);
-          else if (!socket.destroyed) start(false);
+          if (reason !== null) return refuse(socket, `client certificate refused: ${reason}`);
+          if (socket.destroyed) return;
+          opts.onTlsPeer?.(peers.get(socket) ?? "", chain[0]!);
+          start(false);
         },
         (err: Error) => refuse(socket, `client certificate refused: ${err.message}`),
       );

@@ -72,6 +72,21 @@ test("a blocking read over the port parks until a write, and many calls share on
   r.close();
 });
 
+test("a retired connection finishes its blocking read while new calls dial a new connection", async () => {
+  const r = routerTo(a.rpc.port);
+  const start = (await r.call("KVS.Get", { Key: "retire" }, o)).index;
+  const before = a.rpc.stats.connections;
+  const parked = r.call("KVS.Get", { Key: "retire" }, { ...o, minIndex: start, waitMs: 10_000 });
+  r.retire();
+  await r.call("KVS.Apply", { Op: "set", Entry: { Key: "retire", Value: enc("v"), Flags: "0", Session: "", ModifyIndex: 0 } }, o);
+  expect(a.rpc.stats.connections).toBe(before + 1);
+  expect((await parked).value?.Key).toBe("retire");
+  // Another call reuses the new connection.
+  expect(await r.call("Status.Ping", {}, o)).toBe(true);
+  expect(a.rpc.stats.connections).toBe(before + 1);
+  r.close();
+});
+
 test("server errors come back as their own classes, with Consul's client-side prefix where Consul has it", async () => {
   const r = routerTo(a.rpc.port);
   const err = await r

@@ -73,8 +73,13 @@ beforeAll(async () => {
   await writePair("other-client", await sign("client.dc1.consul", ["client.dc1.consul", "localhost"], ["clientAuth", "serverAuth"], other));
 
   serverPorts = { https: await freePort(), rpc: await freePort(), serf: await freePort() };
-  server = await agentWith("s1", tlsConfig("server", { ports: { https: serverPorts.https }, auto_encrypt: { allow_tls: true } }), [
+  // Connect leaves are backdated a minute (as Consul's), so a 68 s TTL leaves ~8 s of life: auto_encrypt renews within the test.
+  // SkipValidate lifts Consul's 1 h floor on the TTL, as Consul's own tests do.
+  const connect = { ca_config: { leaf_cert_ttl: "68s", SkipValidate: true } };
+  server = await agentWith("s1", tlsConfig("server", { ports: { https: serverPorts.https }, auto_encrypt: { allow_tls: true }, connect }), [
     "-dev",
+    "-log-level",
+    "debug",
     "-server-port",
     String(serverPorts.rpc),
     "-serf-lan-port",
@@ -99,9 +104,9 @@ test("a client agent with a certificate of the agent CA joins and forwards RPC o
   expect(await (await fetch(`${c1.base}/v1/catalog/nodes`)).json()).toEqual(expect.arrayContaining([expect.objectContaining({ Node: "c1" })]));
 }, 40_000);
 
-test("auto_encrypt: a client agent with only the CA file gets a Connect CA certificate from the server and works", async () => {
+test("auto_encrypt: a client agent with only the CA file gets a Connect CA certificate, renews it before it expires, and keeps forwarding RPC", async () => {
   const config = { tls: { defaults: { ca_file: f("ca.pem"), verify_outgoing: true }, internal_rpc: { verify_server_hostname: true } }, auto_encrypt: { tls: true } };
-  const c4 = await agentWith("c4", config, ["-data-dir", f("c4-data"), ...join1()]);
+  const c4 = await agentWith("c4", config, ["-data-dir", f("c4-data"), "-log-level", "info", ...join1()]);
   await eventually("a KV write through the auto_encrypt client", async () => {
     const r = await fetch(`${c4.base}/v1/kv/from-c4`, { method: "PUT", body: "auto" });
     return r.status === 200 ? true : null;
@@ -109,6 +114,32 @@ test("auto_encrypt: a client agent with only the CA file gets a Connect CA certi
   expect(await (await fetch(`${server.base}/v1/kv/from-c4?raw`)).text()).toBe("auto");
   // The server requires client certificates (verify_incoming), and c4 was given none: the one it shows came from AutoEncrypt.Sign.
   expect(c4.output()).not.toContain("AutoEncrypt.Sign RPC failed");
+
+  // Each certificate the client receives is logged with its serial, expiry and renewal time.
+  const received = () =>
+    [...c4.output().matchAll(/auto_encrypt: received a client certificate \(serial ([0-9a-f]+)\) valid until (\S+); renewing at (\S+)/g)].map((m) => ({
+      serial: m[1]!,
+      notAfter: Date.parse(m[2]!),
+      renewAt: Date.parse(m[3]!),
+    }));
+  const [first] = received();
+  expect(first).toBeDefined();
+  expect(first!.renewAt).toBeLessThan(first!.notAfter);
+  const second = await eventually("the renewed certificate", async () => received()[1] ?? null, 20_000);
+  expect(second.serial).not.toBe(first!.serial);
+  expect(second.notAfter).toBeGreaterThan(first!.notAfter);
+  // The server saw the client dial again with the new certificate (its debug log names each accepted client certificate).
+  await eventually("a connection with the renewed certificate", async () => {
+    await fetch(`${c4.base}/v1/kv/from-c4`);
+    return server.output().includes(`client certificate serial ${second.serial} spiffe://`) ? true : null;
+  });
+  // Past the first certificate's expiry the client still forwards reads and writes.
+  await eventually("the first certificate's expiry", async () => (Date.now() > first!.notAfter + 500 ? true : null), 20_000);
+  const w = await fetch(`${c4.base}/v1/kv/from-c4`, { method: "PUT", body: "renewed" });
+  expect(w.status).toBe(200);
+  expect(await (await fetch(`${c4.base}/v1/kv/from-c4?raw`)).text()).toBe("renewed");
+  expect(server.output()).not.toContain("client certificate has expired");
+  expect(c4.output()).not.toContain("renewing the client certificate failed");
 }, 40_000);
 
 test("a client certificate from another CA is refused by the server, which logs why", async () => {
