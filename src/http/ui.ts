@@ -9,7 +9,7 @@ import { nodeServiceJson } from "./render.ts";
 import { type DumpRow, prepSummaryOutput, type ServiceSummary, summarizeServices, summaryJson } from "./ui_summary.ts";
 import { metricsProxy } from "./ui_metrics_proxy.ts";
 import type { NodeInfo } from "../state/ui_read.ts";
-import type { ServiceTopologyReply } from "../server/endpoints/ui.ts";
+import { type ServiceTopologyReply, TopologySource } from "../server/endpoints/ui_topology.ts";
 import { nodeInfoSchema } from "../filter/mod.ts";
 
 /** What the agent configured for its web UI (`ui_config`). */
@@ -74,10 +74,18 @@ function topologyJson(t: ServiceTopologyReply, dc: string): Record<string, unkno
       Source: sources[s.Name] ?? "",
       Intention: decisions[s.Name] ?? { DefaultAllow: false, Allowed: false, HasPermissions: false, ExternalSource: "", HasExact: false },
     }));
+  // Upstreams that are only routing config (a router, splitter or resolver without instances) are listed by name.
+  const routing = Object.keys(t.UpstreamSources)
+    .filter((n) => t.UpstreamSources[n] === TopologySource.RoutingConfig)
+    .sort()
+    .map((Name) => {
+      const empty = { Name, Datacenter: dc, Tags: null, Nodes: null, ExternalSources: null, InstanceCount: 0, ChecksPassing: 0, ChecksWarning: 0, ChecksCritical: 0, GatewayConfig: {}, TransparentProxy: false, ConnectNative: false };
+      return { ...empty, Source: TopologySource.RoutingConfig, Intention: t.UpstreamDecisions[Name] };
+    });
   return {
     Protocol: t.MetricsProtocol,
     TransparentProxy: t.TransparentProxy,
-    Upstreams: side(t.Upstreams, t.UpstreamDecisions, t.UpstreamSources),
+    Upstreams: [...side(t.Upstreams, t.UpstreamDecisions, t.UpstreamSources), ...routing],
     Downstreams: side(t.Downstreams, t.DownstreamDecisions, t.DownstreamSources),
     FilteredByACLs: false,
   };

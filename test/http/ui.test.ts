@@ -157,6 +157,53 @@ describe("/v1/internal/ui/service-topology/:service", () => {
     expect(api.Protocol).toBe("tcp");
   });
 
+  test("transparent proxies get upstreams and downstreams from intentions; routing config links through discovery chains", async () => {
+    // cart: a transparent sidecar without explicit upstreams; it may reach api only.
+    await register(h, { Node: "n4", Address: "10.0.0.4", Service: { Service: "cart", ID: "cart-1", Port: 81 } });
+    await register(h, {
+      Node: "n4",
+      Address: "10.0.0.4",
+      Service: { Kind: "connect-proxy", Service: "cart-sidecar-proxy", ID: "cart-1-sidecar", Port: 21001, Proxy: { DestinationServiceName: "cart", DestinationServiceID: "cart-1", Mode: "transparent" } },
+    });
+    await h.put("/v1/connect/intentions/exact?source=cart&destination=*", { Action: "deny" });
+    await h.put("/v1/connect/intentions/exact?source=cart&destination=api", { Action: "allow" });
+    // shop's sidecar names "checkout", which has no instances: a resolver redirects it to api.
+    await register(h, { Node: "n4", Address: "10.0.0.4", Service: { Service: "shop", ID: "shop-1", Port: 82 } });
+    await register(h, {
+      Node: "n4",
+      Address: "10.0.0.4",
+      Service: { Kind: "connect-proxy", Service: "shop-sidecar-proxy", ID: "shop-1-sidecar", Port: 21002, Proxy: { DestinationServiceName: "shop", DestinationServiceID: "shop-1", Upstreams: [{ DestinationName: "checkout", LocalBindPort: 9292 }] } },
+    });
+    await h.putJson("/v1/config", { Kind: "service-resolver", Name: "checkout", Redirect: { Service: "api" } });
+    // plain: no proxy at all; an intention allows it, but it cannot dial by intentions, so it is no downstream.
+    await register(h, { Node: "n4", Address: "10.0.0.4", Service: { Service: "plain", ID: "plain-1", Port: 83 } });
+
+    const cart = await h.getJson<Topology>("/v1/internal/ui/service-topology/cart?kind=");
+    expect(cart.TransparentProxy).toBe(true);
+    expect(cart.Upstreams.map((u) => [u.Name, u.Source, u.Intention.Allowed, u.Intention.HasExact])).toEqual([["api", "specific-intention", true, true]]);
+
+    const shop = await h.getJson<Topology>("/v1/internal/ui/service-topology/shop?kind=");
+    expect(shop.TransparentProxy).toBe(false);
+    expect(shop.Upstreams.map((u) => [u.Name, u.Source, u.InstanceCount, u.Intention.Allowed])).toEqual([["checkout", "routing-config", 0, true]]);
+
+    const api = await h.getJson<Topology>("/v1/internal/ui/service-topology/api?kind=");
+    // web names api itself (denied earlier), shop reaches it through checkout's resolver, cart by its intention.
+    expect(api.Downstreams.map((d) => [d.Name, d.Source, d.Intention.Allowed])).toEqual([
+      ["cart", "specific-intention", true],
+      ["shop", "proxy-registration", true],
+      ["web", "proxy-registration", false],
+    ]);
+
+    // An L7 intention still makes cart -> web an upstream (some requests may pass), shown as not allowed at L4.
+    await h.putJson("/v1/config", { Kind: "service-defaults", Name: "web", Protocol: "http" });
+    await h.put("/v1/connect/intentions/exact?source=cart&destination=web", { Permissions: [{ Action: "allow", HTTP: { PathPrefix: "/ok" } }] });
+    const l7 = await h.getJson<Topology>("/v1/internal/ui/service-topology/cart?kind=");
+    expect(l7.Upstreams.map((u) => [u.Name, u.Source, u.Intention.Allowed, u.Intention.HasPermissions])).toEqual([
+      ["api", "specific-intention", true, false],
+      ["web", "specific-intention", false, true],
+    ]);
+  });
+
   test("kind is required and must be typical or ingress-gateway", async () => {
     const res = await h.get("/v1/internal/ui/service-topology/web");
     expect(res.status).toBe(400);

@@ -64,6 +64,15 @@ export function render(main, ctx) {
   );
 }
 
+/** What put a service on the topology (Consul's TopologySource labels). */
+const SOURCES = {
+  "proxy-registration": "· named by the proxy",
+  "specific-intention": "· by its intention (transparent proxy)",
+  "wildcard-intention": "· by a wildcard intention (transparent proxy)",
+  "default-allow": "· allowed by default (transparent proxy)",
+  "routing-config": "· routing config only",
+};
+
 /** @param {HTMLElement} body @param {string} dc @param {string} name */
 function topology(body, dc, name) {
   const side = (title, list, dir) =>
@@ -80,13 +89,15 @@ function topology(body, dc, name) {
               const allowed = s.Intention.Allowed;
               const [source, destination] = dir === "upstreams" ? [name, s.Name] : [s.Name, name];
               const edit = `${url(dc, "intentions", s.Intention.HasExact ? "edit" : "create")}?source=${encodeURIComponent(source)}&destination=${encodeURIComponent(destination)}`;
+              const routing = s.Source === "routing-config";
               return h(
                 "li",
-                { class: "topo-item", "data-service": s.Name, "data-allowed": String(allowed) },
-                h("a", { href: url(dc, "services", s.Name, "instances") }, s.Name),
+                { class: "topo-item", "data-service": s.Name, "data-allowed": String(allowed), "data-source": s.Source },
+                h("a", { href: routing ? url(dc, "config", "service-resolver") : url(dc, "services", s.Name, "instances") }, s.Name),
                 " ",
-                h("span", { class: `badge ${allowed ? "status-passing" : "status-critical"}` }, allowed ? "allowed" : "denied"),
-                s.Intention.HasPermissions ? h("span", { class: "badge" }, "L7") : "",
+                h("span", { class: `badge ${allowed ? "status-passing" : s.Intention.HasPermissions ? "status-warning" : "status-critical"}` }, allowed ? "allowed" : s.Intention.HasPermissions ? "by request (L7)" : "denied"),
+                " ",
+                h("span", { class: "muted source" }, SOURCES[s.Source] ?? s.Source),
                 s.Intention.DefaultAllow && !s.Intention.HasExact ? h("span", { class: "muted" }, " by default") : "",
                 " ",
                 h("a", { href: edit, class: "small" }, s.Intention.HasExact ? "Edit intention" : "Create intention"),
