@@ -81,7 +81,7 @@ export class Federation {
       table: this.table,
       onBadRequest: (subject, reason) => o.log?.("warn", `federation: refused a request on ${subject}: ${reason}`),
     });
-    o.server.remote = { rpc: this.rpc, datacenters: () => this.datacenters() };
+    o.server.remote = { rpc: this.rpc, datacenters: () => this.datacenters(), primary: () => this.claim.datacenter };
     this.replicator = new ConfigReplicator({ server: o.server, rpc: this.rpc, primary: () => this.claim.datacenter, ...(o.log ? { log: o.log } : {}) });
     this.caReplicator = new CAReplicator({ server: o.server, rpc: this.rpc, primary: () => this.claim.datacenter, ...(o.log ? { log: o.log } : {}) });
     // Replication is a leader duty (one writer per datacenter).

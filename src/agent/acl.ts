@@ -114,9 +114,12 @@ export class AgentAcl {
   }
 }
 
-/** A server agent: its own server resolves (cached by ACL index there). */
+/** A server agent: its own server resolves (cached by ACL index there; a secondary asks the primary for tokens it does not hold). */
 export function serverResolver(server: Server): ResolveFn {
-  return (secret) => server.acl.authorizer(secret);
+  return (secret) => {
+    const p = server.acl.pending(secret);
+    return p === null ? server.acl.authorizer(secret) : p.then(() => server.acl.authorizer(secret));
+  };
 }
 
 /** A client agent: ACL.ResolveToken on a server, cached for `token_ttl`; `down_policy` when none answers. */
@@ -165,8 +168,11 @@ export function withToken(rpc: Rpc, token: () => string): Rpc {
 export function dnsAuthorizer(server: Server, acl: AgentAcl): () => Authorizer {
   const denyAll = new Authorizer("", null, "deny");
   return () => {
+    const token = acl.token("dns") || acl.defaultToken;
+    // A secondary learns a dns token it does not hold from the primary; until then DNS answers as denied.
+    void server.acl.pending(token);
     try {
-      return server.acl.authorizer(acl.token("dns") || acl.defaultToken);
+      return server.acl.authorizer(token);
     } catch {
       return denyAll;
     }

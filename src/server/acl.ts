@@ -19,6 +19,8 @@ import {
 } from "../acl/identities.ts";
 import { aclIndex, aclTokenBySecret, type ACLPolicyBody, type ACLTokenBody, type StateStore } from "../state/mod.ts";
 import type { ACLReplicationStatus } from "./acl_replication.ts";
+import { RemoteTokens, type Upstream } from "./acl_remote.ts";
+import type { RemoteDatacenters } from "./remote.ts";
 import { ANONYMOUS_TOKEN_SECRET, type ACLLink, type ACLNodeIdentity, type ACLServiceIdentity, type ACLToken } from "../structs/acl.ts";
 
 export interface AclSettings {
@@ -57,14 +59,49 @@ export class ServerAcl {
   /** The replication status of a federated secondary's replicator (null: no replication here). */
   replication: (() => ACLReplicationStatus) | null = null;
   private cacheIndex = -1;
+  /** A secondary's answers from the primary for tokens it does not hold. */
+  private readonly remoteTokens: RemoteTokens;
+  private readonly remote: () => RemoteDatacenters | null;
 
-  constructor(state: StateStore, settings: AclSettings, datacenter: string, now: () => number) {
+  constructor(state: StateStore, settings: AclSettings, datacenter: string, now: () => number, remote: () => RemoteDatacenters | null = () => null) {
     this.state = state;
     this.settings = settings;
     this.datacenter = datacenter;
     this.now = now;
+    this.remote = remote;
+    this.remoteTokens = new RemoteTokens(settings, now);
     const primary = settings.primaryDatacenter ?? "";
     this.isPrimary = () => primary === "" || primary === datacenter;
+  }
+
+  /** A federated secondary: the primary and the way there (null on the primary or a datacenter alone). */
+  private upstream(): Upstream | null {
+    if (this.isPrimary()) return null;
+    const r = this.remote();
+    const dc = r?.primary?.() ?? this.settings.primaryDatacenter ?? "";
+    if (!r || dc === "" || dc === this.datacenter) return null;
+    return { rpc: r.rpc, datacenter: dc };
+  }
+
+  /**
+   * null when `authorizer(secret)` can answer now (the token is held here, or
+   * this is the primary, or a cached answer from the primary stands); else a
+   * promise (never rejecting) that settles once the primary answered or
+   * `down_policy` did. Every RPC endpoint awaits it before resolving.
+   */
+  pending(secret: string | undefined): Promise<void> | null {
+    if (!this.settings.enabled || !secret || secret === ANONYMOUS_TOKEN_SECRET) return null;
+    if (this.isPrimary() || aclTokenBySecret(this.state.t, secret)) return null;
+    const up = this.upstream();
+    return up === null ? null : this.remoteTokens.pending(secret, up);
+  }
+
+  /** The primary's (or down_policy's) answer for a token this datacenter does not hold. */
+  private remoteEntry(key: string) {
+    if (aclTokenBySecret(this.state.t, key)) return undefined;
+    const e = this.remoteTokens.get(key);
+    if (e?.resolved && e.resolved.ExpiresAt !== 0 && e.resolved.ExpiresAt <= this.now()) return undefined;
+    return e;
   }
 
   get enabled(): boolean {
@@ -82,6 +119,8 @@ export class ServerAcl {
     const key = secret || ANONYMOUS_TOKEN_SECRET;
     const hit = this.cache.get(key);
     if (hit && (hit.expiresAt === 0 || hit.expiresAt > this.now())) return hit.authz;
+    const remote = this.remoteEntry(key);
+    if (remote) return remote.authz;
     const resolved = this.resolve(key);
     const authz = new Authorizer(resolved.AccessorID, resolved.Rules.length > 0 ? new PolicyAuthorizer(resolved.Rules) : null, this.settings.defaultPolicy as DefaultPolicy);
     if (this.cache.size > 10_000) this.cache.clear();
@@ -97,6 +136,10 @@ export class ServerAcl {
     if (!token) {
       // Before the leader has written the anonymous token, it holds nothing.
       if (key === ANONYMOUS_TOKEN_SECRET) return { AccessorID: ANONYMOUS_TOKEN_ID, Rules: [], ExpiresAt: 0 };
+      const remote = this.remoteEntry(key);
+      if (remote?.resolved) return remote.resolved;
+      // The primary did not answer: the asking client agent follows its own down_policy.
+      if (remote) throw new Error(`Error communicating with the ACL Datacenter: no answer for the token`);
       throw new ACLNotFoundError();
     }
     const expiresAt = token.ExpirationTime ? Date.parse(token.ExpirationTime) : 0;

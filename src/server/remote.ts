@@ -10,4 +10,6 @@ export interface RemoteDatacenters {
   readonly rpc: Rpc;
   /** Reachable datacenters, nearest first, this one first; with the estimated RTT in ms (Infinity when unknown). */
   datacenters(): readonly { readonly datacenter: string; readonly rttMs: number }[];
+  /** The primary datacenter as the federation follows it (a promotion moves it). */
+  primary?(): string;
 }

@@ -111,7 +111,7 @@ export class Server {
       this.leaderWrite({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
     });
     this.coordinates = new CoordinateBatcher((cmd) => this.mustWrite(cmd), this.clock, config.coordinates);
-    this.acl = new ServerAcl(this.state, config.acl ?? ACL_DISABLED, config.datacenter, () => this.clock.now());
+    this.acl = new ServerAcl(this.state, config.acl ?? ACL_DISABLED, config.datacenter, () => this.clock.now(), () => this.remote);
     this.aclReaper = new AclTokenReaper({
       clock: this.clock,
       tables: () => this.state.t,

@@ -47,6 +47,7 @@ export interface AclHarnessOptions {
   persistFile?: string;
   datacenter?: string;
   primaryDatacenter?: string;
+  downPolicy?: "allow" | "deny" | "extend-cache" | "async-cache";
 }
 
 export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHarness> {
@@ -63,11 +64,11 @@ export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHar
     ...(o.snapshotThreshold !== undefined ? { snapshotThreshold: o.snapshotThreshold } : {}),
     connect: { enabled: false },
     clock,
-    acl: { enabled, defaultPolicy, downPolicy: "extend-cache", initialManagement: ROOT, tokenTtlMs: 30_000, bootstrapResetPath: o.resetPath ?? "", primaryDatacenter: o.primaryDatacenter ?? "" },
+    acl: { enabled, defaultPolicy, downPolicy: o.downPolicy ?? "extend-cache", initialManagement: ROOT, tokenTtlMs: 30_000, bootstrapResetPath: o.resetPath ?? "", primaryDatacenter: o.primaryDatacenter ?? "" },
   });
   await server.start();
   const acl = new AgentAcl(
-    { enabled, defaultPolicy, downPolicy: "extend-cache", tokenTtlMs: 30_000, enableTokenPersistence: o.persistFile !== undefined, tokens: o.tokens ?? {} },
+    { enabled, defaultPolicy, downPolicy: o.downPolicy ?? "extend-cache", tokenTtlMs: 30_000, enableTokenPersistence: o.persistFile !== undefined, tokens: o.tokens ?? {} },
     serverResolver(server),
     "node1",
     o.persistFile ?? null,

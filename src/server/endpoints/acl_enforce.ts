@@ -310,24 +310,32 @@ function filterReply<M extends Method>(s: Server, method: M, rule: Rule<M>, a: A
   return filtered ? { ...r, value, filteredByACLs: true } : { ...r, value };
 }
 
-/** The endpoint table with each method's rule applied (no-op while ACLs are off). */
+/**
+ * The endpoint table with each method's rule applied (no-op while ACLs are
+ * off). Every method first waits, in a secondary, for the primary to resolve
+ * a token this datacenter does not hold (ServerAcl.pending).
+ */
 export function withAcl(table: EndpointTable): EndpointTable {
   const out: Record<string, Handler<Method>> = {};
   for (const [method, handler] of Object.entries(table) as [Method, Handler<Method>][]) {
     const rule = ENFORCE[method] as Rule<Method> | undefined;
-    if (!rule) {
-      out[method] = handler;
-      continue;
-    }
+    const guarded = rule ? enforced(method, rule, handler) : handler;
     out[method] = (s: Server, args: ArgsOf<Method>, opts: RequestOptions): MaybePromise<ReplyOf<Method>> => {
-      if (!s.acl.enabled) return handler(s, args, opts);
-      const a = s.acl.authorizer(opts.token);
-      rule.check?.(a, args, s);
-      if (!rule.filter) return handler(s, args, opts);
-      const r = handler(s, args, opts) as MaybePromise<QueryReply<unknown>>;
-      if (r instanceof Promise) return r.then((v) => filterReply(s, method, rule, a, args, v)) as Promise<ReplyOf<Method>>;
-      return filterReply(s, method, rule, a, args, r) as ReplyOf<Method>;
+      const p = s.acl.pending(opts.token);
+      return p === null ? guarded(s, args, opts) : p.then(() => guarded(s, args, opts));
     };
   }
   return out as unknown as EndpointTable;
+}
+
+function enforced(method: Method, rule: Rule<Method>, handler: Handler<Method>): Handler<Method> {
+  return (s: Server, args: ArgsOf<Method>, opts: RequestOptions): MaybePromise<ReplyOf<Method>> => {
+    if (!s.acl.enabled) return handler(s, args, opts);
+    const a = s.acl.authorizer(opts.token);
+    rule.check?.(a, args, s);
+    if (!rule.filter) return handler(s, args, opts);
+    const r = handler(s, args, opts) as MaybePromise<QueryReply<unknown>>;
+    if (r instanceof Promise) return r.then((v) => filterReply(s, method, rule, a, args, v)) as Promise<ReplyOf<Method>>;
+    return filterReply(s, method, rule, a, args, r) as ReplyOf<Method>;
+  };
 }
