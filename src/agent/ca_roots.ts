@@ -17,6 +17,10 @@ const RETRY_MAX_MS = 60_000;
 export interface CachedReply<T> {
   readonly index: number;
   readonly value: T;
+  /** Answered from the cache without waiting (`X-Cache: HIT`); absent: a miss. */
+  readonly hit?: boolean;
+  /** How stale the answer may be, in ms (`Age`): 0 while the refresh loop is in contact with the servers. */
+  readonly ageMs?: number;
 }
 
 export interface BlockingParams {
@@ -37,6 +41,8 @@ export class RootsCache {
   private readonly listeners = new Set<(roots: IndexedCARoots) => void>();
   private retryTimer: unknown = null;
   private stopped = false;
+  /** When the refresh loop last lost contact with the servers; 0 while in contact. */
+  private lostContactAt = 0;
 
   constructor(o: { rpc: Rpc; datacenter: string; clock: Clock; logger?: Logger }) {
     this.rpc = o.rpc;
@@ -67,8 +73,9 @@ export class RootsCache {
 
   /** A blocking read on the cache's index. */
   async query(p: BlockingParams, random: () => number): Promise<CachedReply<IndexedCARoots>> {
+    const held = this.current !== null;
     let r = await this.get();
-    if (p.minIndex <= 0 || r.index > p.minIndex) return r;
+    if (p.minIndex <= 0 || r.index > p.minIndex) return held ? { ...r, hit: true, ageMs: this.ageMs() } : r;
     const wait = waitFor(p.waitMs, random);
     const deadline = this.clock.now() + wait;
     while (!this.stopped && r.index <= p.minIndex) {
@@ -79,6 +86,11 @@ export class RootsCache {
       if (!changed) break;
     }
     return r;
+  }
+
+  /** How long the refresh loop has been out of contact with the servers (0: in contact). */
+  ageMs(): number {
+    return this.lostContactAt === 0 ? 0 : this.clock.now() - this.lostContactAt;
   }
 
   /** Calls `fn` with every new roots value; returns the unsubscribe. */
@@ -141,11 +153,13 @@ export class RootsCache {
         if (this.stopped) return;
         // An index going back means the servers' state was replaced: take it as new.
         this.update(r);
+        this.lostContactAt = 0;
         delay = RETRY_MIN_MS;
         // The same index back means the query timed out, or a stopping server answered at once: do not spin.
         if (r.index === asked) await this.pause(RETRY_MIN_MS);
       } catch (err) {
         if (this.stopped) return;
+        if (this.lostContactAt === 0) this.lostContactAt = this.clock.now();
         this.logger?.warn(`agent: CA roots refresh failed, retrying in ${delay}ms: ${(err as Error).message}`);
         await this.pause(delay);
         delay = Math.min(delay * 2, RETRY_MAX_MS);

@@ -84,9 +84,15 @@ export class LeafCerts {
       this.entries.set(service, e);
     }
     e.lastGet = this.o.clock.now();
-    if (!e.cert) await this.issue(e, true);
-    else if (p.minIndex <= 0 && (await this.stale(e))) await this.issue(e, false);
-    if (p.minIndex <= 0 || e.index > p.minIndex) return { index: e.index, value: e.cert! };
+    let hit = true;
+    if (!e.cert) {
+      hit = false;
+      await this.issue(e, true);
+    } else if (p.minIndex <= 0 && (await this.stale(e))) {
+      hit = false;
+      await this.issue(e, false);
+    }
+    if (p.minIndex <= 0 || e.index > p.minIndex) return { index: e.index, value: e.cert!, hit, ageMs: 0 };
     const deadline = this.o.clock.now() + waitFor(p.waitMs, this.o.random);
     while (!this.stopped && e.index <= p.minIndex) {
       const left = deadline - this.o.clock.now();

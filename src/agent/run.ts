@@ -15,6 +15,7 @@ import { rpcCatalog } from "./catalog_rpc.ts";
 import { AgentAcl, dnsAuthorizer, remoteResolver, serverResolver, withToken } from "./acl.ts";
 import { openServerStorage, type ServerStorage } from "./server_log.ts";
 import { LeafCerts } from "./leaf_certs.ts";
+import { RequestCache } from "./request_cache.ts";
 import type { AgentConfig } from "./config.ts";
 import type { Logger } from "./logger.ts";
 import { type Membership, startMembership } from "./membership.ts";
@@ -310,6 +311,9 @@ async function start(
   // The CA roots and leaf certificate caches behind /v1/agent/connect/ca/*.
   const leafCerts = new LeafCerts({ rpc: agentRpc, datacenter: cfg.datacenter, clock, random: Math.random, logger });
   undo.push(async () => leafCerts.stop());
+  // The cache behind `?cached` reads; HTTP requests carry their own tokens.
+  const cache = new RequestCache({ clock, random: Math.random, logger });
+  undo.push(async () => cache.stop());
 
   let httpPort = cfg.ports.http;
   const app = createApp({
@@ -347,6 +351,7 @@ async function start(
     localAgent: agent,
     ...(logger.broker ? { logs: logger.broker } : {}),
     leafCerts,
+    cache,
     ui: {
       enabled: cfg.ui.enabled,
       contentPath: cfg.ui.contentPath,
@@ -437,6 +442,7 @@ async function start(
         coordinateSync.stop();
         await dns?.stop();
         leafCerts.stop();
+        cache.stop();
         // Checks and anti-entropy stop before the leave, so nothing re-registers this node.
         await agent.stop();
         offEvents();

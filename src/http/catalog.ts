@@ -4,6 +4,7 @@ import { type ApiContext, applyFilter, json, queryOptions, readJson, reply, urlO
 import { decodeDeregister, decodeRegister } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
+import { cachedCall, cachedRead, wantsCache } from "./cached.ts";
 import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { addressView } from "./translate_addrs.ts";
@@ -31,7 +32,13 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
   });
 
   // Reachable datacenters nearest first, as the servers' WAN pool and links tell (a client agent asks a server).
-  app.get("/v1/catalog/datacenters", async (c) => json(c, await api.rpc.call("Catalog.ListDatacenters", {}, defaultOptions(api.agent.datacenter))));
+  app.get("/v1/catalog/datacenters", async (c) => {
+    const opts = defaultOptions(api.agent.datacenter);
+    if (!wantsCache(c, api)) return json(c, await api.rpc.call("Catalog.ListDatacenters", {}, opts));
+    // Consul's simple cache type for datacenters: the list carries no index.
+    const fetch = async () => ({ index: 1, value: await api.rpc.call("Catalog.ListDatacenters", {}, opts) });
+    return json(c, (await cachedRead(c, api, queryOptions(c, api), "simple", "Catalog.ListDatacenters", fetch)).value);
+  });
 
   app.get("/v1/catalog/nodes", (c) => {
     const url = urlOf(c);
@@ -47,14 +54,14 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     const url = urlOf(c);
     const q = queryOptions(c, api);
     const args = { NodeMeta: nodeMetaPairs(url), Filter: q.filter };
-    return reply(c, q, api.rpc.call("Catalog.ListServices", args, q), (byName, q) => json(c, byName, q));
+    return reply(c, q, cachedCall(c, api, q, "Catalog.ListServices", args), (byName, q) => json(c, byName, q));
   });
 
   app.get("/v1/catalog/service/:service", (c) => {
     const name = param(c, "service", "service name");
     const url = urlOf(c);
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Catalog.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
+    return reply(c, q, cachedCall(c, api, q, "Catalog.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
       const view = addressView(api, q.datacenter);

@@ -9,6 +9,7 @@ import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, json, queryOptions, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
+import { cachedCall } from "./cached.ts";
 import { nodeMetaFilter, tagFilter } from "./filters.ts";
 import { parseBoolParam } from "./query.ts";
 import { serviceNodeWire } from "./render.ts";
@@ -47,7 +48,7 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
     const url = urlOf(c);
     const passing = parseBoolParam(url.searchParams.get("passing"), "passing");
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Health.ConnectServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
+    return reply(c, q, cachedCall(c, api, q, "Health.ConnectServiceNodes", { ServiceName: name, ...nearArg(url, api) }), (rows, q) => {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));

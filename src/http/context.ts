@@ -6,6 +6,7 @@ import type { RequestMetrics } from "./metrics.ts";
 import type { Agent } from "../agent/agent.ts";
 import type { LogBroker } from "../agent/log_broker.ts";
 import type { LeafCerts } from "../agent/leaf_certs.ts";
+import type { RequestCache } from "../agent/request_cache.ts";
 import { isPromise, type MaybePromise, type QueryReply, type Rpc } from "../rpc/mod.ts";
 import type { Server } from "../server/mod.ts";
 import type { GossipPool } from "../gossip/mod.ts";
@@ -111,6 +112,8 @@ export interface ApiContext {
   /** The agent's log lines for `/v1/agent/monitor`; absent for an agent nobody can watch. */
   readonly logs?: LogBroker;
   readonly hooks?: AgentHooks;
+  /** The agent cache behind `?cached` reads (cached.ts); absent: `?cached` reads go to the servers. */
+  readonly cache?: RequestCache;
   /** The agent's CA roots and leaf certificate caches (`/v1/agent/connect/ca/*`). */
   readonly leafCerts?: LeafCerts;
   /** Other datacenters (a federated server agent); absent when not federated. */

@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import { type ApiContext, json, queryOptions, readText, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { cachedCall } from "./cached.ts";
 import { GraphError } from "../configentry/graph.ts";
 import { renderChain } from "../connect/discoverychain/mod.ts";
 import type { DiscoveryChainArgs } from "../rpc/methods.ts";
@@ -52,7 +53,7 @@ export function discoveryChainRoutes(app: Hono, api: ApiContext): void {
     }
     const args: DiscoveryChainArgs = { Name: decodeURIComponent(name), EvaluateInDatacenter: urlOf(c).searchParams.get("compile-dc") ?? "", ...overrides };
     try {
-      return await reply(c, q, api.rpc.call("DiscoveryChain.Get", args, q), (chain) => json(c, { Chain: renderChain(chain) }, q));
+      return await reply(c, q, cachedCall(c, api, q, "DiscoveryChain.Get", args), (chain) => json(c, { Chain: renderChain(chain) }, q));
     } catch (err) {
       if (err instanceof GraphError) throw new HttpError(500, err.message);
       throw err;

@@ -3,6 +3,7 @@ import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, json, queryOptions, reply, setMeta, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
+import { cachedCall } from "./cached.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { parseBoolParam, type QueryOptions } from "./query.ts";
 import { addressView, checkServiceNodesJson } from "./translate_addrs.ts";
@@ -61,7 +62,7 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
     const url = urlOf(c);
     const passing = parseBoolParam(url.searchParams.get("passing"), "passing");
     const q = queryOptions(c, api);
-    return reply(c, q, api.rpc.call("Health.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
+    return reply(c, q, cachedCall(c, api, q, "Health.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }), (rows, q) => {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));

@@ -2,6 +2,7 @@
 import type { Context, Hono } from "hono";
 import { type ApiContext, json, queryOptions, readJson, reply, setMeta, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { cachedCall } from "./cached.ts";
 import { parseBoolParam, type QueryOptions } from "./query.ts";
 import { nodeJson, nodeServiceJson } from "./render.ts";
 import { type AddressView, addressView } from "./translate_addrs.ts";
@@ -104,7 +105,7 @@ export function preparedQueryRoutes(app: Hono, api: ApiContext): void {
 
   app.get("/v1/query/:id/execute", (c) => {
     const q = queryOptions(c, api);
-    const r = api.rpc.call("PreparedQuery.Execute", executeArgs(c, api, idParam(c)), q);
+    const r = cachedCall(c, api, q, "PreparedQuery.Execute", executeArgs(c, api, idParam(c)));
     return whole(c, q, r, (res) => executeJson(res, q, addressView(api, res.value.Datacenter)));
   });
 

@@ -6,7 +6,8 @@
 import type { Hono } from "hono";
 import { type ApiContext, type Authorizer, createApp } from "../../src/http/mod.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
-import { inProcessRpc } from "../../src/rpc/mod.ts";
+import { inProcessRpc, type Rpc } from "../../src/rpc/mod.ts";
+import type { RequestCache } from "../../src/agent/request_cache.ts";
 import type { Clock } from "../../src/server/mod.ts";
 import { Server } from "../../src/server/mod.ts";
 
@@ -86,7 +87,18 @@ export interface Harness {
   stop(): Promise<void>;
 }
 
-export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReqLen?: number; ui?: ApiContext["ui"]; devMode?: boolean } = {}): Promise<Harness> {
+export interface HarnessOptions {
+  kvMaxValueSize?: number;
+  txnMaxReqLen?: number;
+  ui?: ApiContext["ui"];
+  devMode?: boolean;
+  /** An agent cache for `?cached` reads (stopped with the harness). */
+  cache?: RequestCache;
+  /** Wraps the in-process RPC (to make the servers unreachable, say). */
+  rpc?: (rpc: Rpc) => Rpc;
+}
+
+export async function startHarness(options: HarnessOptions = {}): Promise<Harness> {
   const clock = new FakeClock();
   const server = new Server({
     datacenter: DC,
@@ -101,7 +113,8 @@ export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReq
   const authorizer = new RecordingAuthorizer();
   const api: ApiContext = {
     server,
-    rpc: inProcessRpc(server),
+    rpc: options.rpc ? options.rpc(inProcessRpc(server)) : inProcessRpc(server),
+    ...(options.cache ? { cache: options.cache } : {}),
     agent: {
       nodeName: NODE,
       nodeId: NODE_ID,
@@ -153,7 +166,10 @@ export async function startHarness(options: { kvMaxValueSize?: number; txnMaxReq
       await expectStatus(res, status, `PUT ${path}`);
       return (await res.json()) as T;
     },
-    stop: () => server.stop(),
+    stop: async () => {
+      options.cache?.stop();
+      await server.stop();
+    },
   };
   return h;
 }

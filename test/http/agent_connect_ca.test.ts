@@ -71,13 +71,21 @@ test("the leaf answers Consul's IssuedCert, with the private key and the certifi
   expect(body.SerialNumber).toMatch(/^[0-9a-f]{2}(:[0-9a-f]{2})*$/);
   expect(body.ValidAfter).toMatch(/^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\dZ$/);
   expect(Number(res.headers.get("X-Consul-Index"))).toBe(body.ModifyIndex as number);
-  // Cached: the same certificate again.
-  const again = (await (await get("/v1/agent/connect/ca/leaf/web")).json()) as Record<string, unknown>;
+  expect(res.headers.get("X-Cache")).toBe("MISS");
+  expect(res.headers.get("Age")).toBeNull();
+  // Cached: the same certificate again, said to be a hit (Consul's setCacheMeta).
+  const hit = await get("/v1/agent/connect/ca/leaf/web");
+  expect(hit.headers.get("X-Cache")).toBe("HIT");
+  expect(hit.headers.get("Age")).toBe("0");
+  const again = (await hit.json()) as Record<string, unknown>;
   expect(again.SerialNumber).toBe(body.SerialNumber);
 });
 
 test("the agent's roots are the servers' roots, and a blocking leaf read wakes with a leaf of the rotated root", async () => {
-  const roots = (await (await get("/v1/agent/connect/ca/roots")).json()) as { ActiveRootID: string; Roots: unknown[] };
+  const miss = await get("/v1/agent/connect/ca/roots");
+  const roots = (await miss.json()) as { ActiveRootID: string; Roots: unknown[] };
+  const hit = await get("/v1/agent/connect/ca/roots");
+  expect([miss.headers.get("X-Cache"), hit.headers.get("X-Cache"), hit.headers.get("Age")]).toEqual(["MISS", "HIT", "0"]);
   const direct = (await (await get("/v1/connect/ca/roots")).json()) as { ActiveRootID: string };
   expect(roots.ActiveRootID).toBe(direct.ActiveRootID);
   const first = await get("/v1/agent/connect/ca/leaf/web");
