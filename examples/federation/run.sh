@@ -14,6 +14,14 @@
 # ADVERTISE_WAN_dcN (optional) sets dcN's advertise_addr_wan, the address the
 # other datacenters' servers gossip with it on (e.g. a relay that adds delay).
 # DATACENTERS (optional, e.g. "dc1 dc2") runs fewer of the three.
+# TLS=1 (at the first `up` of a BASE_DIR) puts TLS on every link: an agent CA and
+# a server certificate per datacenter (consulate tls ca/cert create) in
+# BASE_DIR/tls, NATS with TLS and client certificates required, the servers'
+# NATS connections (log and federation links) with their certificates, the RPC
+# port with verify_incoming/verify_outgoing/verify_server_hostname, the HTTP API
+# on HTTPS only (same port number), and gossip (LAN and WAN) encrypted with a
+# key (`encrypt`, as Consul does: gossip is not TLS). `up` then prints
+# DC=dcN HTTPS=127.0.0.1:<port> DNS=127.0.0.1:<port> CA=<the CA file>.
 set -euo pipefail
 
 ROOT=$(cd "$(dirname "$0")/../.." && pwd)
@@ -34,6 +42,29 @@ server_port() { echo $(($(base "$1") + 12)); }
 lan_port() { echo $(($(base "$1") + 13)); }
 wan_port() { echo $(($(base "$1") + 14)); }
 dir() { echo "$BASE_DIR/$1"; }
+TLS_DIR=$BASE_DIR/tls
+# TLS mode sticks to a BASE_DIR once its certificates exist (start/stop/down need no TLS=1).
+tls_on() { [ "${TLS:-0}" = 1 ] || [ -f "$TLS_DIR/consul-agent-ca.pem" ]; }
+scheme() { if tls_on; then echo https; else echo http; fi; }
+# curl against a datacenter's API, with the CA in TLS mode.
+api_get() { # dc path
+  local extra=()
+  if tls_on; then extra=(--cacert "$TLS_DIR/consul-agent-ca.pem"); fi
+  curl -sf --max-time 2 "${extra[@]}" "$(scheme)://127.0.0.1:$(http_port "$1")$2"
+}
+
+write_tls() { # the agent CA, one server certificate per datacenter, the gossip key
+  [ -f "$TLS_DIR/consul-agent-ca.pem" ] && return 0
+  mkdir -p "$TLS_DIR"
+  local dc
+  (cd "$TLS_DIR" && "${CONSULATE_CMD[@]}" tls ca create >/dev/null) || return 1
+  # Each datacenter's certificate has its own file name, so they are made side by side.
+  local pids=()
+  for dc in "${DCS[@]}"; do (cd "$TLS_DIR" && "${CONSULATE_CMD[@]}" tls cert create -server -dc "$dc" >/dev/null) & pids+=($!); done
+  for p in "${pids[@]}"; do wait "$p" || return 1; done
+  # 32 random bytes in base64, what `consulate keygen` prints.
+  openssl rand -base64 32 >"$TLS_DIR/gossip.key"
+}
 
 valid_dc() {
   local d
@@ -45,15 +76,29 @@ valid_dc() {
 write_configs() { # dc
   local dc=$1 d; d=$(dir "$dc")
   mkdir -p "$d/nats" "$d/data"
+  local nats_scheme=nats nats_tls="" nats_tls_conf="" tls_block="" ports_http="\"http\": $(http_port "$dc")"
+  if tls_on; then
+    write_tls
+    local ca="$TLS_DIR/consul-agent-ca.pem" cert="$TLS_DIR/$dc-server-consul-0.pem" key="$TLS_DIR/$dc-server-consul-0-key.pem"
+    nats_scheme=tls
+    nats_tls="\"tls\": { \"ca_file\": \"$ca\", \"cert_file\": \"$cert\", \"key_file\": \"$key\" }"
+    nats_tls_conf="tls { cert_file: \"$cert\", key_file: \"$key\", ca_file: \"$ca\", verify: true, timeout: 2 }"
+    tls_block="\"tls\": { \"defaults\": { \"ca_file\": \"$ca\", \"cert_file\": \"$cert\", \"key_file\": \"$key\", \"verify_incoming\": true, \"verify_outgoing\": true },
+    \"internal_rpc\": { \"verify_server_hostname\": true }, \"https\": { \"verify_incoming\": false } },
+  \"encrypt\": \"$(cat "$TLS_DIR/gossip.key")\","
+    ports_http="\"http\": -1, \"https\": $(http_port "$dc")"
+  fi
   cat >"$d/nats.conf" <<CONF
 server_name: nats-$dc
 listen: 127.0.0.1:$(nats_port "$dc")
 jetstream { store_dir: "$d/nats", max_memory_store: 64MB, max_file_store: 1GB }
+$nats_tls_conf
 CONF
   local b; b=$(base "$dc")
   local log_block="" adv_var="ADVERTISE_WAN_$dc" adv_block=""
   if [ -n "${!adv_var:-}" ]; then adv_block="\"advertise_addr_wan\": \"${!adv_var}\","; fi
-  if [ "$dc" != dc3 ]; then log_block="\"nats\": { \"urls\": [\"nats://127.0.0.1:$(nats_port "$dc")\"], \"replicas\": 1, \"lease_ttl\": \"2s\" },"; fi
+  if [ "$dc" != dc3 ]; then log_block="\"nats\": { \"urls\": [\"$nats_scheme://127.0.0.1:$(nats_port "$dc")\"], \"replicas\": 1, \"lease_ttl\": \"2s\"${nats_tls:+, $nats_tls} },"
+  elif [ -n "$nats_tls" ]; then log_block="\"nats\": { $nats_tls },"; fi
   cat >"$d/agent.json" <<CONF
 {
   "datacenter": "$dc",
@@ -67,8 +112,9 @@ CONF
   "ui_config": { "enabled": true },
   $log_block
   $adv_block
-  "federation": { "nats": ["nats://127.0.0.1:$(nats_port "$dc")"] },
-  "ports": { "http": $(http_port "$dc"), "dns": $(dns_port "$dc"), "server": $(server_port "$dc"), "serf_lan": $(lan_port "$dc"), "serf_wan": $(wan_port "$dc"), "sidecar_min_port": $((b + 50)), "sidecar_max_port": $((b + 99)) },
+  $tls_block
+  "federation": { "nats": ["$nats_scheme://127.0.0.1:$(nats_port "$dc")"] },
+  "ports": { $ports_http, "dns": $(dns_port "$dc"), "server": $(server_port "$dc"), "serf_lan": $(lan_port "$dc"), "serf_wan": $(wan_port "$dc"), "sidecar_min_port": $((b + 50)), "sidecar_max_port": $((b + 99)) },
   "retry_interval": "1s",
   "gossip_wan": { "probe_interval": "1s", "probe_timeout": "500ms" }
 }
@@ -94,7 +140,7 @@ start_dc() { # dc
 
 wait_ready() { # dc, deadline (epoch seconds): the server answers with a leader
   local dc=$1 deadline=$2 d; d=$(dir "$dc")
-  until [ -n "$(curl -sf --max-time 2 "http://127.0.0.1:$(http_port "$dc")/v1/status/leader" 2>/dev/null | tr -d '"')" ]; do
+  until [ -n "$(api_get "$dc" /v1/status/leader 2>/dev/null | tr -d '"')" ]; do
     if ! alive "$d/server.pid"; then echo "the $dc server exited; see $d/server.log:" >&2; tail -20 "$d/server.log" >&2; return 1; fi
     if [ "$(date +%s)" -ge "$deadline" ]; then echo "$dc did not become ready; see $d/server.log" >&2; return 1; fi
     sleep 0.3
@@ -106,15 +152,18 @@ wait_linked() { # dc, deadline: every other running datacenter is listed and ans
   for other in "${DCS[@]}"; do
     [ "$other" = "$dc" ] && continue
     alive "$(dir "$other")/server.pid" || continue
-    until curl -sf --max-time 2 "http://127.0.0.1:$(http_port "$dc")/v1/catalog/nodes?dc=$other" >/dev/null 2>&1 &&
-      curl -sf --max-time 2 "http://127.0.0.1:$(http_port "$dc")/v1/catalog/datacenters" 2>/dev/null | grep -q "\"$other\""; do
+    until api_get "$dc" "/v1/catalog/nodes?dc=$other" >/dev/null 2>&1 &&
+      api_get "$dc" /v1/catalog/datacenters 2>/dev/null | grep -q "\"$other\""; do
       if [ "$(date +%s)" -ge "$deadline" ]; then echo "$dc cannot reach $other; see $(dir "$dc")/server.log" >&2; return 1; fi
       sleep 0.3
     done
   done
 }
 
-print_dc() { echo "DC=$1 HTTP=127.0.0.1:$(http_port "$1") DNS=127.0.0.1:$(dns_port "$1")"; }
+print_dc() {
+  if tls_on; then echo "DC=$1 HTTPS=127.0.0.1:$(http_port "$1") DNS=127.0.0.1:$(dns_port "$1") CA=$TLS_DIR/consul-agent-ca.pem"
+  else echo "DC=$1 HTTP=127.0.0.1:$(http_port "$1") DNS=127.0.0.1:$(dns_port "$1")"; fi
+}
 
 stop_dc() { # dc: SIGKILL server and NATS together
   local d pids=() f; d=$(dir "$1")

@@ -5,16 +5,16 @@
  * domains.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { type ChildProcess, execFile, spawn } from "node:child_process";
+import { type ChildProcess, spawn } from "node:child_process";
 import { mkdir, mkdtemp, rm, writeFile } from "node:fs/promises";
 import { type AddressInfo, createServer, type Server as NetServer } from "node:net";
 import { connect as tlsConnect } from "node:tls";
 import { tmpdir } from "node:os";
 import { join, resolve } from "node:path";
 import { type AgentProcess, BUN, startAgent } from "../e2e/_agent.ts";
+import { freeBase, RUN_SH, sh } from "./_run_sh.ts";
 
 const ROOT = resolve(import.meta.dir, "../..");
-const RUN = join(ROOT, "examples/federation/run.sh");
 let baseDir = "";
 let portBase = 0;
 const http: Record<string, string> = {};
@@ -24,32 +24,7 @@ let clientAgent: AgentProcess | null = null;
 let sidecar: ChildProcess | null = null;
 let echo: NetServer | null = null;
 
-function sh(cmd: string, args: string[], env: Record<string, string> = {}, timeoutMs = 240_000): Promise<{ code: number; out: string }> {
-  return new Promise((res) => {
-    execFile(cmd, args, { env: { ...process.env, ...env }, timeout: timeoutMs, maxBuffer: 16 << 20 }, (err, stdout, stderr) => {
-      res({ code: err ? ((err as { code?: number }).code ?? 1) : 0, out: `${stdout}${stderr}` });
-    });
-  });
-}
-const run = (...args: string[]) => sh("bash", [RUN, ...args], { BASE_DIR: baseDir, PORT_BASE: String(portBase) });
-
-async function portFree(port: number): Promise<boolean> {
-  return new Promise((res) => {
-    const s = createServer();
-    s.once("error", () => res(false));
-    s.listen(port, "127.0.0.1", () => s.close(() => res(true)));
-  });
-}
-
-/** A PORT_BASE whose 300 ports look free (the ones run.sh binds are checked). */
-async function freeBase(): Promise<number> {
-  for (;;) {
-    const base = 20_000 + Math.floor(Math.random() * 120) * 100; // below the ephemeral range (32768+)
-    let ok = true;
-    for (let dc = 0; dc < 3 && ok; dc++) for (const off of [0, 10, 11, 12, 13, 14]) if (!(await portFree(base + dc * 100 + off))) ok = false;
-    if (ok) return base;
-  }
-}
+const run = (...args: string[]) => sh("bash", [RUN_SH, ...args], { BASE_DIR: baseDir, PORT_BASE: String(portBase) });
 
 async function api(dc: string, path: string, init: RequestInit = {}): Promise<Response> {
   return fetch(`http://${http[dc]}${path}`, { ...init, signal: init.signal ?? AbortSignal.timeout(30_000) });
