@@ -9,6 +9,7 @@ import { createServer, type Server as NetServer, type Socket as NetSocket } from
 import { PerClientCount } from "../structs/per_client.ts";
 import type { DnsReply, Transport } from "./handler.ts";
 import { DropOldestQueue } from "./queue.ts";
+import { keepAccepting } from "../runtime/keep_accepting.ts";
 import { bindUdp as bindUdpSocket, type UdpEndpoint } from "../runtime/udp.ts";
 
 export type DnsHandle = (query: Uint8Array, transport: Transport, remoteAddress: string) => DnsReply;
@@ -110,6 +111,7 @@ async function bindPair(
     tcp.maxConnections = opts.maxTcpConnections ?? 512;
     try {
       await listenTcp(tcp, opts.host, port);
+      keepAccepting(tcp);
       return { udp, tcp, port };
     } catch (err) {
       lastErr = err;

@@ -9,6 +9,7 @@
 import net from "node:net";
 import { lookup } from "node:dns/promises";
 import { networkInterfaces } from "node:os";
+import { keepAccepting } from "../runtime/keep_accepting.ts";
 import { type UdpEndpoint, bindUdp } from "../runtime/udp.ts";
 import { FrameAssembler } from "../structs/frames.ts";
 import type { Address, PacketHandler, StreamDone, StreamHandler, Transport } from "./transport.ts";
@@ -109,6 +110,7 @@ export class UdpTransport implements Transport {
         });
       });
       if (!err) {
+        keepAccepting(tcp);
         const local = { addr: o.advertiseAddr ?? defaultAdvertise(o.bindAddr), port: o.advertisePort ?? port };
         return new UdpTransport(udp, sink, tcp, local);
       }

@@ -12,6 +12,7 @@
  * refused at once.
  */
 import { createServer, type Server as NetServer, type Socket } from "node:net";
+import { keepAccepting } from "../runtime/keep_accepting.ts";
 import { decodeBody, encodeFrame, FrameReader, FrameWriter, isRequestFrame, MAX_REQUEST_FRAME, RPC_MAGIC, RPC_TLS, RPC_TLS_INSECURE, type ReplyFrame } from "./codec.ts";
 import { NoPathError, toWireError } from "./errors.ts";
 import { validateArgs, validateOptions } from "./validate.ts";
@@ -217,6 +218,7 @@ export async function listenRpc(opts: RpcListenerOptions): Promise<RpcListener> 
       resolve();
     });
   });
+  keepAccepting(net);
   const addr = net.address();
   const port = typeof addr === "object" && addr ? addr.port : opts.port;
   let stopping: Promise<void> | null = null;

@@ -8,6 +8,7 @@ import type { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { PerClientCount } from "../structs/per_client.ts";
 import { canonicalHeaderKey } from "./canonical_headers.ts";
+import { keepAccepting } from "./keep_accepting.ts";
 import type { HttpsTls } from "./serve_tls.ts";
 import type { HttpListener, ServeOptions } from "./serve.ts";
 
@@ -51,6 +52,7 @@ export async function serveNode(options: ServeOptions, tls: HttpsTls | null): Pr
     server.once("error", reject);
     server.listen(options.port, options.hostname, () => resolve());
   });
+  keepAccepting(server);
   const address = server.address();
   const port = typeof address === "object" && address ? address.port : options.port;
   return {

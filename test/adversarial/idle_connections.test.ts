@@ -20,8 +20,9 @@ const RUNTIMES: readonly Runtime[] = (process.env.IDLE_RUNTIMES?.split(",") as R
 /**
  * The open-file limit the Node agent runs with: the idle flood below is
  * larger, so only refusing connections as they are accepted keeps it serving.
- * Deno keeps its normal limit: its node:net accept loop stops for good the
- * first time accept fails with EMFILE (Deno.serve's aborts the process).
+ * Deno keeps its normal limit: its node:net accept loop stops the first time
+ * accept fails with EMFILE and is only bound again by the listener watchdog
+ * a few seconds later (fd_exhaustion.test.ts shows that recovery).
  */
 const FD_LIMIT = 400;
 const FLOOD = 600;
