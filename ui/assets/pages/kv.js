@@ -2,7 +2,7 @@
 // editor, flags, check-and-set saves that warn when the value changed
 // meanwhile), delete keys and whole folders.
 import { api, decodeValue, watch } from "../api.js";
-import { guessLanguage, LANGUAGES, validate } from "../editor.js";
+import { guessLanguage, highlight, LANGUAGES, validate } from "../editor.js";
 import { h, notice, replace, row, table } from "../dom.js";
 import { navigate, url } from "../router.js";
 
@@ -133,7 +133,7 @@ function editor(main, dc, key, creating) {
   const msg = h("div", { class: "messages", id: "kv-messages" });
   const nameInput = h("input", { id: "kv-key", name: "key", required: true, autocomplete: "off", "aria-describedby": "kv-key-help", value: "" });
   const value = h("textarea", { id: "kv-value", name: "value", rows: "14", spellcheck: "false", "aria-label": "Value", class: "code" });
-  const lang = h("select", { id: "kv-lang", "aria-label": "Value language" }, LANGUAGES.map((l) => h("option", { value: l }, l.toUpperCase())));
+  const lang = h("select", { id: "kv-lang", "aria-label": "Value format" }, LANGUAGES.map((l) => h("option", { value: l }, l.toUpperCase())));
   const flags = h("input", { id: "kv-flags", type: "number", min: "0", step: "1", value: "0", inputmode: "numeric" });
   const problem = h("p", { id: "kv-problem", class: "field-error", role: "alert" });
   /** @type {{ index: number, value: string } | null} */
@@ -142,12 +142,26 @@ function editor(main, dc, key, creating) {
   // Set once the key is being deleted or the page left: a load still in flight then starts no watch.
   let closed = false;
 
+  // The highlighted copy of the value sits behind the (transparent-text) textarea and scrolls with it.
+  const shade = h("pre", { class: "code-shade", "aria-hidden": "true", id: "kv-highlight" });
+  const paint = () => {
+    const text = /** @type {HTMLTextAreaElement} */ (value).value;
+    // A final newline needs a character after it to take up its line.
+    // Very large values are shown plain: highlighting them on every keystroke would lag.
+    const mode = text.length > 100_000 ? "text" : /** @type {HTMLSelectElement} */ (lang).value;
+    replace(shade, highlight(mode, text).map(([cls, t]) => (cls ? h("span", { class: `tok-${cls}` }, t) : t)), "\u200b");
+    shade.scrollTop = value.scrollTop;
+  };
+  value.addEventListener("scroll", () => (shade.scrollTop = value.scrollTop));
   const check = () => {
     const err = validate(/** @type {HTMLSelectElement} */ (lang).value, /** @type {HTMLTextAreaElement} */ (value).value);
     replace(problem, err ?? "");
     value.setAttribute("aria-invalid", err ? "true" : "false");
+    wrap.dataset.lang = /** @type {HTMLSelectElement} */ (lang).value;
+    paint();
     return err;
   };
+  const wrap = h("div", { class: "code-editor" }, shade, value);
   value.addEventListener("input", check);
   lang.addEventListener("change", check);
   // Tab in the editor indents; Escape then Tab leaves it (keyboard users are never trapped).
@@ -246,7 +260,7 @@ function editor(main, dc, key, creating) {
     creating
       ? h("div", { class: "field" }, h("label", { for: "kv-key" }, "Key or folder name"), h("div", { class: "prefixed" }, key ? h("span", { class: "muted" }, key) : null, nameInput), h("p", { id: "kv-key-help", class: "help" }, "End the name with / to create a folder."))
       : null,
-    h("div", { class: "field" }, h("div", { class: "label-row" }, h("label", { for: "kv-value" }, "Value"), lang), value, problem),
+    h("div", { class: "field" }, h("div", { class: "label-row" }, h("label", { for: "kv-value" }, "Value"), h("label", { class: "lang-switch" }, "Format ", lang)), wrap, problem),
     h("div", { class: "field" }, h("label", { for: "kv-flags" }, "Flags"), flags),
     h("div", { class: "actions" },
       h("button", { type: "submit", class: "primary", id: "kv-save" }, creating ? "Create" : "Save"),
@@ -254,6 +268,7 @@ function editor(main, dc, key, creating) {
       h("a", { href: kvUrl(dc, creating ? key : key.replace(/[^/]+$/, "")), class: "button" }, "Cancel")),
   );
   replace(main, crumbs(dc, creating ? `${key}x` : key), h("h1", null, creating ? "New key" : key), msg, form);
+  check();
   if (!creating) void load();
   return () => {
     closed = true;

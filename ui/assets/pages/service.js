@@ -98,7 +98,7 @@ function topology(body, dc, name) {
                 h("span", { class: `badge ${allowed ? "status-passing" : s.Intention.HasPermissions ? "status-warning" : "status-critical"}` }, allowed ? "allowed" : s.Intention.HasPermissions ? "by request (L7)" : "denied"),
                 " ",
                 h("span", { class: "muted source" }, SOURCES[s.Source] ?? s.Source),
-                s.Intention.DefaultAllow && !s.Intention.HasExact ? h("span", { class: "muted" }, " by default") : "",
+                s.Intention.DefaultAllow && !s.Intention.HasExact && s.Source !== "default-allow" ? h("span", { class: "muted" }, " by default") : "",
                 " ",
                 h("a", { href: edit, class: "small" }, s.Intention.HasExact ? "Edit intention" : "Create intention"),
               );
