@@ -6,6 +6,7 @@
 #   run.sh stop dcN    kill every process of dcN (server and NATS) at once
 #   run.sh start dcN   bring dcN back on the same data
 #   run.sh down        stop everything
+#   run.sh config dcN  write dcN's configs (if absent) and print its agent config's path
 #
 # BASE_DIR (default: a folder under /tmp) holds every file; PORT_BASE (default
 # 27000) moves every port into [PORT_BASE, PORT_BASE+300): dcN uses the block
@@ -207,8 +208,13 @@ case "$cmd" in
   down)
     for dc in "${DCS[@]}"; do stop_dc "$dc"; done
     ;;
+  config)
+    valid_dc "${2:-}"
+    [ -f "$(dir "$2")/agent.json" ] || write_configs "$2"
+    echo "$(dir "$2")/agent.json"
+    ;;
   *)
-    echo "usage: $0 up | stop dcN | start dcN | down   (env: BASE_DIR, PORT_BASE)" >&2
+    echo "usage: $0 up | stop dcN | start dcN | down | config dcN   (env: BASE_DIR, PORT_BASE)" >&2
     exit 2
     ;;
 esac

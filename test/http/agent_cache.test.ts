@@ -32,7 +32,7 @@ const cacheHeaders = (res: Response) => [res.headers.get("X-Cache"), res.headers
 
 /** Polls `path` until `ok` holds for its body (the background refresh is asynchronous). */
 async function until<T>(path: string, ok: (body: T, res: Response) => boolean): Promise<{ body: T; res: Response }> {
-  for (let i = 0; i < 200; i++) {
+  for (let i = 0; i < 1000; i++) {
     const res = await h.get(path);
     const body = (await res.json()) as T;
     if (ok(body, res)) return { body, res };

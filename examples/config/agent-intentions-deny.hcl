@@ -1,0 +1,1 @@
+default_intention_policy = "deny"
