@@ -26,6 +26,7 @@ import { Watch } from "../mesh/watch.ts";
 import { fetchTargetInstances } from "../sidecar/chain_sources.ts";
 import { GatewayHandler } from "./handler.ts";
 import { JwtVerifier } from "./jwt.ts";
+import { type GatewayListener, listenerTls, openListener } from "./listener.ts";
 import { type CertPair, FetchServer, SniCertificates } from "./node_server.ts";
 import { PoolTransport } from "./pool_transport.ts";
 import { relayHandler } from "./relay.ts";
@@ -52,8 +53,8 @@ interface OpenListener {
   readonly name: string;
   readonly port: number;
   readonly handler: GatewayHandler;
-  readonly server: FetchServer;
-  readonly certs: SniCertificates | null;
+  readonly server: GatewayListener;
+  readonly tls: boolean;
 }
 
 export class ApiGateway {
@@ -190,25 +191,25 @@ export class ApiGateway {
       const name = s(l, "Name");
       const table = tables.get(name);
       if (!table) continue;
-      const pairs: { hosts: string[]; pair: CertPair }[] = [];
+      const pairs: CertPair[] = [];
       for (const ref of arr(o(l, "TLS"), "Certificates")) {
         const pair = await this.#certificate(ref as { Kind?: string; Name?: string });
-        if (pair) pairs.push({ hosts: [s(l, "Hostname") || "*"], pair });
+        if (pair) pairs.push(pair);
       }
+      const unknownCiphers: string[] = [];
+      const tls = pairs.length > 0 ? listenerTls(o(l, "TLS") as Parameters<typeof listenerTls>[0], pairs, unknownCiphers) : null;
+      if (unknownCiphers.length > 0) this.#log.warn(`listener ${name}: cipher suites left out (no equivalent here): ${unknownCiphers.join(", ")}`);
       let open = this.#listeners.get(name);
       if (open && open.port !== n(l, "Port") && n(l, "Port") !== 0 && open.port !== 0) {
         this.#log.warn(`listener ${name}: port changed to ${n(l, "Port")}; restart the gateway to move it`);
       }
       if (!open) {
         const handler = new GatewayHandler({ transport: this.#transport, instances: (id) => this.#instances(id), verifier: this.#verifier });
-        const certs = pairs.length > 0 ? new SniCertificates() : null;
-        certs?.set(pairs);
-        const server = new FetchServer({ handler: (req, info) => handler.fetch(req, info.sourceIp), certificates: certs, onError: (err) => this.#log.warn(`listener ${name}: request failed: ${errorText(err)}`) });
-        const port = await server.listen(this.#o.host, n(l, "Port"));
-        open = { name, port, handler, server, certs };
+        const server = await openListener({ host: this.#o.host, port: n(l, "Port"), tls, fetch: (req, ip) => handler.fetch(req, ip), onError: (err) => this.#log.warn(`listener ${name}: request failed: ${errorText(err)}`) });
+        open = { name, port: server.port, handler, server, tls: tls !== null };
         this.#listeners.set(name, open);
-        this.#log.info(`listener ${name} (${certs ? "https" : "http"}) on ${this.#o.host}:${port}`);
-      } else if (open.certs && pairs.length > 0) open.certs.set(pairs);
+        this.#log.info(`listener ${name} (${tls ? "https" : "http"}) on ${this.#o.host}:${server.port}`);
+      } else if (open.tls && tls) open.server.setTls(tls);
       open.handler.setTable(table);
       this.#log.info(`listener ${name}: ${table.plan.routes.length} route(s), ${table.plan.clusters.size} cluster(s)`);
     }

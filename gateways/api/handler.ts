@@ -17,6 +17,9 @@ import type { ListenerTable } from "./table.ts";
 /** Largest request body buffered (kept for retries), as the sidecar's L7 path. */
 export const MAX_REQUEST_BODY = 8 * 1024 * 1024;
 
+/** Bodies of known length up to this size are passed on whole rather than streamed. */
+const SMALL_BODY = 64 * 1024;
+
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
 export interface HandlerOptions {
@@ -94,6 +97,17 @@ export class GatewayHandler {
       h.done();
       return new Response(null, { status: h.status, headers: out });
     }
+    const nullBody = h.status === 204 || h.status === 304 || request.method === "HEAD";
+    const length = Number(h.headers.find(([k]) => k.toLowerCase() === "content-length")?.[1] ?? Number.NaN);
+    if (!nullBody && length >= 0 && length <= SMALL_BODY) {
+      // A small body of known length is passed on whole: no stream to pump per request.
+      try {
+        const bytes = await h.response.arrayBuffer();
+        return new Response(bytes, { status: h.status, headers: out });
+      } finally {
+        h.done();
+      }
+    }
     // The engine's counters (active requests, breaker) hold until the body is through.
     let finished = false;
     const finish = () => {
@@ -120,7 +134,6 @@ export class GatewayHandler {
         return reader.cancel(reason);
       },
     });
-    const nullBody = h.status === 204 || h.status === 304 || request.method === "HEAD";
     if (nullBody) {
       void reader.cancel().catch(() => {});
       finish();

@@ -8,7 +8,7 @@
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
 import type { AddressInfo, Socket } from "node:net";
-import { createSecureContext, type SecureContext, type TLSSocket } from "node:tls";
+import { createSecureContext, type SecureContext, type SecureVersion, type TLSSocket } from "node:tls";
 import { MAX_REQUEST_BODY } from "./handler.ts";
 
 export type FetchHandler = (request: Request, info: { sourceIp: string; socket: Socket }) => Promise<Response>;
@@ -18,13 +18,32 @@ export interface CertPair {
   readonly keyPem: string;
 }
 
+/** Protocol version bounds and cipher list every context of a listener shares. */
+export interface TlsBounds {
+  readonly minVersion: SecureVersion;
+  /** "" for the runtime's highest. */
+  readonly maxVersion: SecureVersion | "";
+  /** OpenSSL cipher list (TLS 1.2 and below); "" for defaults. */
+  readonly ciphers: string;
+}
+
+export const DEFAULT_BOUNDS: TlsBounds = { minVersion: "TLSv1.2", maxVersion: "", ciphers: "" };
+
+/** The bounds as node:tls options. */
+export function boundsOptions(b: TlsBounds): { minVersion: SecureVersion; maxVersion?: SecureVersion; ciphers?: string } {
+  return { minVersion: b.minVersion, ...(b.maxVersion !== "" ? { maxVersion: b.maxVersion } : {}), ...(b.ciphers !== "" ? { ciphers: b.ciphers } : {}) };
+}
+
 /** Certificates by host name ("*" is the default, the first one given). */
 export class SniCertificates {
   #contexts = new Map<string, SecureContext>();
   #fallback: SecureContext | null = null;
   #first: CertPair | null = null;
+  #boundsKey = "";
   /** CAs that client certificates must chain to (a listener that asks for them). */
   ca: readonly string[] = [];
+  /** Version bounds and ciphers of every context (set before `set`). */
+  bounds: TlsBounds = DEFAULT_BOUNDS;
   /** Called with the new default pair (the listener updates its default context where the runtime can). */
   onDefault: ((pair: CertPair) => void) | null = null;
 
@@ -35,13 +54,15 @@ export class SniCertificates {
 
   set(certs: readonly { hosts: readonly string[]; pair: CertPair }[]): void {
     const first = certs[0]?.pair ?? null;
-    const changed = first !== null && (first.certPem !== this.#first?.certPem || first.keyPem !== this.#first?.keyPem);
+    const boundsKey = JSON.stringify(this.bounds);
+    const changed = first !== null && (first.certPem !== this.#first?.certPem || first.keyPem !== this.#first?.keyPem || boundsKey !== this.#boundsKey);
     this.#first = first;
+    this.#boundsKey = boundsKey;
     if (changed && first) this.onDefault?.(first);
     const next = new Map<string, SecureContext>();
     let fallback: SecureContext | null = null;
     for (const c of certs) {
-      const ctx = createSecureContext({ cert: c.pair.certPem, key: c.pair.keyPem, ...(this.ca.length > 0 ? { ca: [...this.ca] } : {}) });
+      const ctx = createSecureContext({ cert: c.pair.certPem, key: c.pair.keyPem, ...(this.ca.length > 0 ? { ca: [...this.ca] } : {}), ...boundsOptions(this.bounds) });
       fallback ??= ctx;
       for (const h of c.hosts) if (!next.has(h.toLowerCase())) next.set(h.toLowerCase(), ctx);
     }
@@ -137,7 +158,12 @@ export interface FetchServerOptions {
   readonly ca?: readonly string[];
   /** A request the handler failed (answered 502). */
   readonly onError?: (err: unknown) => void;
+  /** How long a client may take to complete the TLS handshake (default 10 s). */
+  readonly handshakeTimeoutMs?: number;
 }
+
+/** A client that has not finished its TLS handshake by then is dropped (node's default is 120 s). */
+export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
 export class FetchServer {
   readonly #server: HttpServer;
@@ -160,7 +186,8 @@ export class FetchServer {
             ...(first ? { cert: first.certPem, key: first.keyPem } : {}),
             SNICallback: (name, cb) => cb(null, certs.pick(name) ?? undefined),
             ...(o.requestCert ? { requestCert: true, rejectUnauthorized: false, ca: [...(o.ca ?? [])] } : {}),
-            minVersion: "TLSv1.2",
+            ...boundsOptions(certs.bounds),
+            handshakeTimeout: o.handshakeTimeoutMs ?? HANDSHAKE_TIMEOUT_MS,
           },
           onRequest,
         )
@@ -170,7 +197,7 @@ export class FetchServer {
       // Node and Deno pick per SNI through the callback and can swap the default; a runtime without
       // setSecureContext serves the default it started with until the listener is reopened.
       const server = this.#server as HttpServer & { setSecureContext?: (o: { cert: string; key: string }) => void };
-      certs.onDefault = (pair) => server.setSecureContext?.({ cert: pair.certPem, key: pair.keyPem });
+      certs.onDefault = (pair) => server.setSecureContext?.({ cert: pair.certPem, key: pair.keyPem, ...boundsOptions(certs.bounds) });
     }
     this.#server.on(certs ? "secureConnection" : "connection", (s: Socket | TLSSocket) => {
       this.#sockets.add(s);

@@ -48,6 +48,29 @@ export class Dechunker {
   }
 }
 
+/**
+ * A response body of known length up to this size is read whole before the
+ * answer is handed on: one buffer instead of a stream per request, and the
+ * connection goes back to the pool at once.
+ */
+export const BUFFERED_BODY = 64 * 1024;
+
+async function readWhole(res: PooledResponse): Promise<Uint8Array<ArrayBuffer> | null> {
+  const length = res.framing.kind === "length" ? res.framing.length : 0;
+  const out = new Uint8Array(length);
+  let at = 0;
+  try {
+    await pumpBody(res.conn.reader, res.framing, async (c) => {
+      out.set(c, at);
+      at += c.length;
+    });
+  } catch {
+    res.conn.socket.destroy();
+    return null;
+  }
+  return out;
+}
+
 export class PoolTransport implements Transport<Response> {
   readonly pool: HttpPool;
 
@@ -58,7 +81,15 @@ export class PoolTransport implements Transport<Response> {
   async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<Response>> {
     const out = await this.pool.send(ep, cluster, req, signal);
     if (out.kind === "failure") return out;
-    return { kind: "response", status: out.status, headers: out.headers, response: this.#toResponse(out.response, out.status, req.method) };
+    const res = out.response;
+    if (res.framing.kind === "length" && res.framing.length <= BUFFERED_BODY && req.method !== "HEAD") {
+      const bytes = await readWhole(res);
+      if (bytes === null) return { kind: "failure", reason: "reset", message: "upstream closed the connection inside a body" };
+      if (this.pool.reusable(res)) this.pool.release(res.conn);
+      else res.conn.socket.destroy();
+      return { kind: "response", status: out.status, headers: out.headers, response: new Response(bytes, { status: out.status < 200 ? 502 : out.status }) };
+    }
+    return { kind: "response", status: out.status, headers: out.headers, response: this.#toResponse(res, out.status, req.method) };
   }
 
   #toResponse(res: PooledResponse, status: number, method: string): Response {

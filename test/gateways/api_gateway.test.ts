@@ -14,7 +14,7 @@ import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
 import { request as httpsRequest } from "node:https";
-import type { AddressInfo } from "node:net";
+import { type AddressInfo, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
 import { Client } from "../../src/api/mod.ts";
 import { lookupProxyIdForSidecar, SidecarProxy } from "../../gateways/sidecar/mod.ts";
@@ -64,6 +64,43 @@ function run(cmd: string, args: string[]): Promise<string> {
       clearTimeout(timer);
       resolve(out);
     });
+  });
+}
+
+/** A client that misbehaves in the TLS handshake; `closedAfter` is set when the server hangs up. */
+interface BadClient {
+  readonly what: string;
+  closedAfter: number | null;
+}
+
+const badClients: BadClient[] = [];
+
+/**
+ * idle: connects and says nothing; slow: a ClientHello record header promising 16 KiB, then a byte every
+ * 500 ms; malformed: 5,000 bytes that are no TLS record; huge: a handshake record header then 64 KiB of junk.
+ */
+function badClient(port: number, who: string, kind: "idle" | "slow" | "malformed" | "huge"): void {
+  const c: BadClient = { what: `${who} ${kind}`, closedAfter: null };
+  badClients.push(c);
+  const t0 = Date.now();
+  let trickle: ReturnType<typeof setInterval> | undefined;
+  const s = tcpConnect(port, "127.0.0.1", () => {
+    if (kind === "malformed") s.write(new Uint8Array(5000).fill(0x41));
+    if (kind === "huge") s.write(new Uint8Array([0x16, 0x03, 0x01, 0x40, 0x00, ...new Uint8Array(64 * 1024).fill(0xee)]));
+    if (kind === "slow") {
+      s.write(new Uint8Array([0x16, 0x03, 0x01, 0x40, 0x00, 0x01]));
+      trickle = setInterval(() => s.write(new Uint8Array([0])), 500);
+    }
+  });
+  s.on("error", () => {});
+  s.on("data", () => {});
+  s.once("close", () => {
+    clearInterval(trickle);
+    c.closedAfter = Date.now() - t0;
+  });
+  cleanups.push(async () => {
+    clearInterval(trickle);
+    s.destroy();
   });
 }
 
@@ -163,6 +200,11 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
       return last.includes('"svc":"web"') ? last : null;
     }, () => `${g.output()}\ncurl: ${last}`);
     expect(JSON.parse(curl)).toMatchObject({ svc: "web", path: "/hello" });
+    // Clients that stall or garble the TLS handshake, left running while the rest of the test is served.
+    for (const kind of ["idle", "slow", "malformed", "huge"] as const) {
+      badClient(port, name, kind);
+      if (name === "gw-node") badClient(relayPort, "edge relay", kind);
+    }
 
   mark('// JWT: missing');
     // JWT: missing or forged -> 401; a valid one passes.
@@ -278,6 +320,11 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
     return r.status === 403 ? r : null;
   });
   expect(edgeDenied.text).toBe("RBAC: access denied");
+
+  // Every bad handshake was hung up on (a stalled one after the handshake deadline, ~10 s), while the rest was served.
+  await eventually("bad handshakes closed", 30_000, async () => badClients.every((c) => c.closedAfter !== null));
+  mark(`bad handshakes closed after (ms): ${badClients.map((c) => `${c.what} ${c.closedAfter}`).join(", ")}`);
+  for (const c of badClients) if (c.what.endsWith("malformed") || c.what.endsWith("huge")) expect({ what: c.what, quick: c.closedAfter! < 8_000 }).toEqual({ what: c.what, quick: true });
 
   // SIGTERM: deregister and exit 0.
   for (const g of Object.values(gws)) g.child.kill("SIGTERM");
