@@ -1,15 +1,20 @@
 /**
  * ACLs end to end on a dev agent with default_policy deny: the CLI (policy,
- * token, set-agent-token, -token, -token-file), the npm
- * `consul` client with a token, and DNS answering only what the dns token may read.
+ * token, set-agent-token, -token, -token-file), the npm `consul` client and
+ * python-consul (Debian's python3-consul) with a token, DNS answering only
+ * what the dns token may read, and a sidecar that gets its leaf and config
+ * with a service token and is refused without it.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import Consul from "consul";
+import { spawn, spawnSync } from "node:child_process";
 import { writeFile } from "node:fs/promises";
+import { connect as netConnect } from "node:net";
 import { join } from "node:path";
+import { connect as tlsConnect } from "node:tls";
 import { runCliProcess } from "../api/harness.ts";
 import { digAt } from "../dns/_dig.ts";
-import { type AgentProcess, freePort, startAgent } from "./_agent.ts";
+import { type AgentProcess, BUN, freePort, ROOT as REPO, startAgent } from "./_agent.ts";
 import { cleanupAll, newDir, waitUntil } from "./_local_agent.ts";
 
 const ROOT = "0c6e3b1e-6f2a-4d43-9a62-0f3f6f6b1a11";
@@ -139,3 +144,97 @@ test("CLI: auth-method and binding-rule create/list/read/delete, login with a JW
   expect((await cli(["acl", "auth-method", "delete", "-name", "ci-jwt", "-token", ROOT])).stdout).toBe('Auth-method "ci-jwt" deleted successfully\n');
   expect((await cli(["acl", "auth-method", "list", "-token", ROOT])).stdout).toBe("");
 });
+
+test("python-consul with a token (its token option): writes under its prefix, refused elsewhere", async () => {
+  const policy = await (await fetch(`${agent.base}/v1/acl/policy`, { method: "PUT", headers: { "X-Consul-Token": ROOT }, body: JSON.stringify({ Name: "py", Rules: 'key_prefix "py/" { policy = "write" }' }) })).json();
+  const token = await (await fetch(`${agent.base}/v1/acl/token`, { method: "PUT", headers: { "X-Consul-Token": ROOT }, body: JSON.stringify({ Policies: [{ ID: policy.ID }] }) })).json();
+  const script = [
+    "import consul, sys",
+    "c = consul.Consul(host='127.0.0.1', port=int(sys.argv[1]), token=sys.argv[2])",
+    "print('put', c.kv.put('py/x', 'from python'))",
+    "print('get', c.kv.get('py/x')[1]['Value'].decode())",
+    "try:",
+    "    c.kv.put('other/x', 'no')",
+    "    print('other allowed')",
+    "except consul.ACLPermissionDenied as e:",
+    "    print('other denied')",
+    "anon = consul.Consul(host='127.0.0.1', port=int(sys.argv[1]))",
+    "try:",
+    "    anon.kv.put('py/y', 'no')",
+    "    print('anonymous allowed')",
+    "except consul.ACLPermissionDenied:",
+    "    print('anonymous denied')",
+  ].join("\n");
+  // Debian's interpreter, where python3-consul is installed (.ci/install).
+  const r = spawnSync("/usr/bin/python3", ["-c", script, String(agent.port), token.SecretID], { encoding: "utf8", timeout: 20_000 });
+  expect(r.stderr).toBe("");
+  expect(r.stdout).toBe("put True\nget from python\nother denied\nanonymous denied\n");
+  const kv = await (await fetch(`${agent.base}/v1/kv/py/x?raw&token=${ROOT}`)).text();
+  expect(kv).toBe("from python");
+});
+
+test("a sidecar with a service token gets its leaf and config; without it, it is refused", async () => {
+  const pub = await freePort();
+  const reg = await fetch(`${agent.base}/v1/agent/service/register`, { method: "PUT", headers: { "X-Consul-Token": ROOT }, body: JSON.stringify({ Name: "pay", Port: 9100, Connect: { SidecarService: { Port: pub } } }) });
+  expect(reg.status).toBe(200);
+  const svc = await (await fetch(`${agent.base}/v1/acl/token`, { method: "PUT", headers: { "X-Consul-Token": ROOT }, body: JSON.stringify({ ServiceIdentities: [{ ServiceName: "pay" }] }) })).json();
+  const other = await (await fetch(`${agent.base}/v1/acl/token`, { method: "PUT", headers: { "X-Consul-Token": ROOT }, body: JSON.stringify({ ServiceIdentities: [{ ServiceName: "shop" }] }) })).json();
+
+  // What the sidecar asks the agent for, by hand: leaf and registration with the service token; refused without.
+  const leaf = await fetch(`${agent.base}/v1/agent/connect/ca/leaf/pay`, { headers: { "X-Consul-Token": svc.SecretID } });
+  expect(leaf.status).toBe(200);
+  expect(((await leaf.json()) as { ServiceURI: string }).ServiceURI).toEndWith("/svc/pay");
+  expect((await fetch(`${agent.base}/v1/agent/service/pay-sidecar-proxy`, { headers: { "X-Consul-Token": svc.SecretID } })).status).toBe(200);
+  expect((await fetch(`${agent.base}/v1/agent/connect/ca/leaf/pay`)).status).toBe(403);
+  expect((await fetch(`${agent.base}/v1/agent/connect/ca/leaf/pay`, { headers: { "X-Consul-Token": other.SecretID } })).status).toBe(403);
+  // Any service identity may read every registration (service_prefix "" read), but not write for another service.
+  expect((await fetch(`${agent.base}/v1/agent/service/pay-sidecar-proxy`)).status).toBe(403);
+
+  const proxy = (args: string[]) => {
+    const child = spawn(BUN, [join(REPO, "src/cli/main.ts"), "connect", "proxy", "-http-addr", `127.0.0.1:${agent.port}`, ...args], { cwd: REPO, stdio: ["ignore", "pipe", "pipe"] });
+    let out = "";
+    child.stdout!.on("data", (d) => (out += d));
+    child.stderr!.on("data", (d) => (out += d));
+    const exited = new Promise<number | null>((r) => child.once("exit", (code) => r(code)));
+    return { child, output: () => out, exited };
+  };
+  const listening = (port: number) =>
+    new Promise<boolean>((resolve) => {
+      const sock = netConnect(port, "127.0.0.1");
+      sock.once("connect", () => (sock.destroy(), resolve(true)));
+      sock.once("error", () => resolve(false));
+    });
+
+  // Without a token the agent hides the registration and refuses the leaf: the proxy stops with the reason.
+  const refused = proxy(["-proxy-id", "pay-sidecar-proxy"]);
+  try {
+    await waitUntil(() => refused.child.exitCode !== null || refused.output().includes("403"), 15_000, "the refusal");
+    expect(refused.output()).toContain("Permission denied");
+    expect(await listening(pub)).toBe(false);
+  } finally {
+    if (refused.child.exitCode === null) refused.child.kill("SIGKILL");
+    await refused.exited;
+  }
+
+  const ok = proxy(["-sidecar-for", "pay", "-token", svc.SecretID]);
+  try {
+    await waitUntil(() => listening(pub), 15_000, "the sidecar's public listener");
+    // The public listener presents pay's leaf (got with the service token); it refuses connections until the leaf is in.
+    const peerSan = () =>
+      new Promise<string>((resolve) => {
+        const sock = tlsConnect({ host: "127.0.0.1", port: pub, rejectUnauthorized: false }, () => {
+          const cert = sock.getPeerCertificate();
+          sock.destroy();
+          resolve(cert.subjectaltname ?? "");
+        });
+        sock.once("error", () => resolve(""));
+      });
+    let san = "";
+    await waitUntil(async () => (san = await peerSan()) !== "", 10_000, "a TLS handshake with the sidecar");
+    expect(san).toMatch(/^URI:spiffe:\/\/[^/]+\/ns\/default\/dc\/dc1\/svc\/pay$/);
+    expect(ok.output()).toContain("Proxy ID: pay-sidecar-proxy");
+  } finally {
+    ok.child.kill("SIGTERM");
+    await ok.exited;
+  }
+}, 40_000);

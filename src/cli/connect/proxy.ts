@@ -4,6 +4,7 @@
  * flags (`-service`, `-upstream`, `-listen`, `-service-addr`, `-register`).
  */
 import { createLogger, isLogLevel } from "../../agent/logger.ts";
+import { ApiError } from "../../api/errors.ts";
 import { defineCommand, errorText } from "../command.ts";
 import { boolFlag, durationFlag, intFlag, stringFlag } from "../flags.ts";
 import { AdminServer } from "../../../gateways/gateway/admin.ts";
@@ -118,7 +119,8 @@ export const connectProxyCommand = defineCommand({
           const self = await client.agent().self();
           agentAddress = typeof self.Member?.Addr === "string" ? self.Member.Addr : "";
         } catch (err) {
-          throw new SidecarConfigError(`Failed reading the agent's address: ${errorText(err)}`);
+          // A service token has no agent:read (Consul's proxy never asks): the registration's own address serves.
+          if (!(err instanceof ApiError && err.status === 403)) throw new SidecarConfigError(`Failed reading the agent's address: ${errorText(err)}`);
         }
         ui.info("    Configuration mode: Agent API");
         if (sidecarFor !== "") ui.info(`        Sidecar for ID: ${sidecarFor}`);
