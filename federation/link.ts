@@ -6,8 +6,10 @@
  * down, calls to it fail at once with "No path to datacenter", and the link
  * comes back by itself when the datacenter does.
  */
-import { TimeoutError, type NatsConnection } from "@nats-io/transport-node";
-import { NoPathError, RpcError } from "../src/rpc/errors.ts";
+import type { NatsConnection } from "@nats-io/transport-node";
+import { CallMux } from "./call_mux.ts";
+import type { ReplyFrame } from "./wire.ts";
+import { NoPathError } from "../src/rpc/errors.ts";
 
 /** Opens one connection (one attempt); the connection reconnects by itself afterwards. */
 export type Connector = (urls: readonly string[], name: string) => Promise<NatsConnection>;
@@ -28,8 +30,8 @@ export class DatacenterLink {
   private up = false;
   private closed = false;
   private timer: ReturnType<typeof setTimeout> | null = null;
-  /** Calls in flight, failed at once when the link drops. */
-  private readonly inFlight = new Set<(err: Error) => void>();
+  /** The calls of the current connection (failed at once when the link drops). */
+  private mux: CallMux | null = null;
   /** Counts for metrics: times the link went down and came up. */
   readonly stats = { ups: 0, downs: 0 };
 
@@ -66,6 +68,8 @@ export class DatacenterLink {
     if (this.isUp()) return;
     const old = this.nc;
     this.nc = null;
+    this.mux?.close();
+    this.mux = null;
     if (old) void old.close().catch(() => {});
     if (this.timer) clearTimeout(this.timer);
     this.timer = null;
@@ -73,32 +77,15 @@ export class DatacenterLink {
   }
 
   /**
-   * Sends a request and waits up to `timeoutMs` for its answer. Fails with
-   * NoPathError when the link is down, drops while waiting, or nobody in the
-   * datacenter listens; with RpcError on a timeout.
+   * Sends one request frame (`id` is its id) and waits up to `timeoutMs` for
+   * its reply frame. Fails with NoPathError when the link is down, drops
+   * while waiting, or nobody in the datacenter listens; with RpcError on a
+   * timeout or when `signal` aborts.
    */
-  async request(subject: string, body: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<Uint8Array> {
-    const nc = this.nc;
-    if (!nc || !this.isUp()) throw new NoPathError();
-    let fail: (err: Error) => void = () => {};
-    const dropped = new Promise<never>((_, reject) => (fail = reject));
-    this.inFlight.add(fail);
-    const onAbort = () => fail(new RpcError("request cancelled"));
-    signal?.addEventListener("abort", onAbort, { once: true });
-    try {
-      const msg = await Promise.race([nc.request(subject, body, { timeout: timeoutMs }), dropped]);
-      return msg.data;
-    } catch (err) {
-      if (err instanceof NoPathError || (err instanceof RpcError && err.message === "request cancelled")) throw err;
-      if (err instanceof TimeoutError || (err as Error).name === "TimeoutError") {
-        throw new RpcError(`rpc error making call: timeout waiting for an answer from datacenter ${this.dc}`, { cause: err });
-      }
-      // No responders, a closed or draining connection: nobody in that datacenter can answer.
-      throw new NoPathError("No path to datacenter", { cause: err });
-    } finally {
-      this.inFlight.delete(fail);
-      signal?.removeEventListener("abort", onAbort);
-    }
+  request(subject: string, id: number, frame: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<ReplyFrame> {
+    const mux = this.mux;
+    if (!mux || !this.isUp()) return Promise.reject(new NoPathError());
+    return mux.call(subject, id, frame, timeoutMs, signal);
   }
 
   /** Publishes without waiting (cancellations); dropped when the link is down. */
@@ -118,14 +105,15 @@ export class DatacenterLink {
     this.markDown(new NoPathError());
     const nc = this.nc;
     this.nc = null;
+    this.mux?.close();
+    this.mux = null;
     if (nc) await nc.close().catch(() => {});
   }
 
   private markDown(err: Error): void {
     if (this.up) this.stats.downs++;
     this.up = false;
-    for (const fail of [...this.inFlight]) fail(err);
-    this.inFlight.clear();
+    this.mux?.failAll(err);
   }
 
   private async dial(): Promise<void> {
@@ -149,6 +137,7 @@ export class DatacenterLink {
       return;
     }
     this.nc = nc;
+    this.mux = new CallMux(nc, this.dc);
     this.up = true;
     this.stats.ups++;
     this.log("info", `federation: link to datacenter ${this.dc} up (${nc.getServer()})`);
@@ -171,8 +160,10 @@ export class DatacenterLink {
     })().catch(() => {});
     await nc.closed();
     if (this.nc !== nc) return;
-    this.nc = null;
     this.markDown(new NoPathError());
+    this.nc = null;
+    this.mux?.close();
+    this.mux = null;
     if (!this.closed) void this.dial();
   }
 }

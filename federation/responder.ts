@@ -1,14 +1,17 @@
 /**
  * The answering side of cross-datacenter RPC: a server subscribes, on its
- * own datacenter's NATS, to `consulate.rpc.<dc>.>` in the datacenter's queue
- * group, so each request is answered by one of the datacenter's servers,
- * through the same endpoint table as the RPC port. A blocking read parks
- * here, in the target datacenter; a cancellation from the caller ends it
- * without an answer.
+ * own datacenter's NATS, to `consulate.rpc.<dc>` in the datacenter's queue
+ * group, so each message of calls is answered by one of the datacenter's
+ * servers, through the same endpoint table as the RPC port. Each call is
+ * answered on its own as soon as it is done; the answers finished in one
+ * turn of the event loop go back as one message (batch.ts). A blocking read
+ * parks here, in the target datacenter; a cancellation from the caller ends
+ * it without an answer.
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
-import { decodeRequest, encodeMessage, type ReplyFrame } from "./wire.ts";
-import { cancelSubject, methodOf, rpcQueue, rpcWildcard } from "./subjects.ts";
+import { MessageBatcher, splitFrames } from "./batch.ts";
+import { decodeRequest, encodeMessage, type ReplyFrame, type RequestFrame } from "./wire.ts";
+import { cancelSubject, rpcQueue, rpcSubject } from "./subjects.ts";
 import { NoPathError, toWireError } from "../src/rpc/errors.ts";
 import type { Method, RequestOptions } from "../src/rpc/types.ts";
 import { validateArgs, validateOptions } from "../src/rpc/validate.ts";
@@ -24,72 +27,96 @@ export interface ResponderOptions {
 }
 
 export interface Responder {
-  /** Requests answered, refused and cancelled, for tests and metrics. */
-  readonly stats: { readonly calls: number; readonly refused: number; readonly cancelled: number; readonly parked: number };
+  /** Messages received, calls answered, refused and cancelled, for tests and metrics. */
+  readonly stats: { readonly messages: number; readonly calls: number; readonly refused: number; readonly cancelled: number; readonly parked: number };
   stop(): Promise<void>;
 }
 
-/** Largest request body accepted (NATS's own max_payload is 1 MiB by default). */
+/** Largest message accepted (NATS's own max_payload is 1 MiB by default). */
 const MAX_REQUEST = 8 * 1024 * 1024;
+/** NATS's default max_payload, for a connection that has not said its own yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 
 export function serveDatacenter(o: ResponderOptions): Responder {
   const dc = o.server.config.datacenter;
   const table = o.table ?? endpoints;
-  const stats = { calls: 0, refused: 0, cancelled: 0, parked: 0 };
+  const stats = { messages: 0, calls: 0, refused: 0, cancelled: 0, parked: 0 };
   /** Parked calls by id, so a cancellation can end them (their wait in the state store ends too). */
   const parked = new Map<number, AbortController>();
+  const maxPayload = () => o.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
+  const replies = new MessageBatcher((subject, body) => {
+    try {
+      o.nc.publish(subject, body);
+    } catch {
+      // The connection closed; the caller's link reports it.
+    }
+  }, maxPayload);
 
-  const refuse = (subject: string, reason: string, respond: (f: ReplyFrame) => void, i = 0) => {
-    stats.refused++;
-    o.onBadRequest?.(subject, reason);
-    respond({ i, e: { code: "BadRequestError", message: reason } });
+  const answer = (reply: string, f: ReplyFrame) => {
+    let bytes: Uint8Array;
+    try {
+      bytes = encodeMessage(f);
+      if (bytes.length > maxPayload()) throw new RangeError(`the answer of ${bytes.length} bytes exceeds the NATS max_payload of ${maxPayload()} bytes`);
+    } catch (err) {
+      bytes = encodeMessage({ i: f.i, e: { code: "RpcError", message: (err as Error).message } });
+    }
+    replies.add(reply, bytes);
   };
 
-  const requests: Subscription = o.nc.subscribe(rpcWildcard(dc), {
+  const refuse = (reply: string, reason: string, i = 0) => {
+    stats.refused++;
+    o.onBadRequest?.(rpcSubject(dc), reason);
+    answer(reply, { i, e: { code: "BadRequestError", message: reason } });
+  };
+
+  const serve = (reply: string, frame: RequestFrame) => {
+    if (!isMethod(frame.m)) return answer(reply, { i: frame.i, e: { code: "RpcError", message: `rpc: can't find method ${frame.m}` } });
+    const method: Method = frame.m;
+    stats.calls++;
+    let result: unknown;
+    let cancel: AbortController | null = null;
+    try {
+      validateOptions(frame.o);
+      // Only a blocking call can be cancelled (its caller may go away while it waits).
+      cancel = frame.o.minIndex > 0 && frame.i !== 0 && !parked.has(frame.i) ? new AbortController() : null;
+      const opts: RequestOptions = cancel ? { ...frame.o, signal: cancel.signal } : frame.o;
+      // A request for another datacenter never travels on: one hop, no loops.
+      if (opts.datacenter !== dc) throw new NoPathError();
+      validateArgs(method, frame.a);
+      result = (table[method] as Handler<Method>)(o.server, frame.a as never, opts);
+    } catch (e) {
+      return answer(reply, { i: frame.i, e: toWireError(e) });
+    }
+    if (!(result instanceof Promise)) return answer(reply, { i: frame.i, r: result ?? null });
+    if (cancel) {
+      stats.parked++;
+      parked.set(frame.i, cancel);
+    }
+    result.then(
+      (r: unknown) => !cancel?.signal.aborted && answer(reply, { i: frame.i, r: r ?? null }),
+      (e: unknown) => !cancel?.signal.aborted && answer(reply, { i: frame.i, e: toWireError(e) }),
+    ).finally(() => {
+      if (cancel && parked.get(frame.i) === cancel) {
+        parked.delete(frame.i);
+        stats.parked--;
+      }
+    });
+  };
+
+  const requests: Subscription = o.nc.subscribe(rpcSubject(dc), {
     queue: rpcQueue(dc),
     callback: (err, msg) => {
       if (err || !msg.reply) return;
-      const respond = (f: ReplyFrame) => {
-        try {
-          msg.respond(encodeMessage(f));
-        } catch {
-          // The connection closed; the caller's link reports it.
-        }
-      };
-      if (msg.data.length > MAX_REQUEST) return refuse(msg.subject, `request of ${msg.data.length} bytes exceeds the limit of ${MAX_REQUEST}`, respond);
-      const method = methodOf(msg.subject, dc);
-      const frame = decodeRequest(msg.data);
-      if (!frame) return refuse(msg.subject, "Invalid RPC request: not a request frame", respond);
-      if (method === null || method !== frame.m || !isMethod(method)) {
-        return respond({ i: frame.i, e: { code: "RpcError", message: `rpc: can't find method ${frame.m}` } });
+      stats.messages++;
+      if (msg.data.length > MAX_REQUEST) return refuse(msg.reply, `request of ${msg.data.length} bytes exceeds the limit of ${MAX_REQUEST}`);
+      const frames = splitFrames(msg.data);
+      if (typeof frames === "string") return refuse(msg.reply, `Invalid RPC request: ${frames}`);
+      for (const bytes of frames) {
+        const frame = decodeRequest(bytes);
+        // Without a readable id the caller cannot tell which call failed: refuse the message (id 0).
+        if (!frame) refuse(msg.reply, "Invalid RPC request: not a request frame");
+        else serve(msg.reply, frame);
       }
-      stats.calls++;
-      let result: unknown;
-      const cancel = frame.i !== 0 ? new AbortController() : null;
-      try {
-        validateOptions(frame.o);
-        const opts: RequestOptions = cancel ? { ...frame.o, signal: cancel.signal } : frame.o;
-        // A request for another datacenter never travels on: one hop, no loops.
-        if (opts.datacenter !== dc) throw new NoPathError();
-        validateArgs(method, frame.a);
-        result = (table[method] as Handler<Method>)(o.server, frame.a as never, opts);
-      } catch (e) {
-        return respond({ i: frame.i, e: toWireError(e) });
-      }
-      if (!(result instanceof Promise)) return respond({ i: frame.i, r: result ?? null });
-      if (cancel) {
-        stats.parked++;
-        parked.set(frame.i, cancel);
-      }
-      result.then(
-        (r: unknown) => !cancel?.signal.aborted && respond({ i: frame.i, r: r ?? null }),
-        (e: unknown) => !cancel?.signal.aborted && respond({ i: frame.i, e: toWireError(e) }),
-      ).finally(() => {
-        if (cancel && parked.get(frame.i) === cancel) {
-          parked.delete(frame.i);
-          stats.parked--;
-        }
-      });
     },
   });
 

@@ -8,8 +8,8 @@
  */
 import type { DatacenterLinks } from "./links.ts";
 import { cancelSubject, isDatacenterName, rpcSubject } from "./subjects.ts";
-import { decodeReply, encodeMessage } from "./wire.ts";
-import { NoPathError, RpcError } from "../src/rpc/errors.ts";
+import { encodeMessage, type ReplyFrame } from "./wire.ts";
+import { NoPathError } from "../src/rpc/errors.ts";
 import type { ArgsOf, MaybePromise, Method, ReplyOf, RequestOptions, Rpc } from "../src/rpc/types.ts";
 import { remoteError } from "../src/rpc/wire_errors.ts";
 import { effectiveWait, MAX_WAIT_MS } from "../src/server/blocking.ts";
@@ -34,22 +34,20 @@ export async function forward<M extends Method>(links: DatacenterLinks, method: 
   const link = isDatacenterName(dc) ? links.get(dc) : null;
   if (!link) throw new NoPathError();
   const blocking = opts.minIndex > 0;
-  const id = blocking ? nextId++ : 0;
+  const id = nextId++;
   if (nextId >= Number.MAX_SAFE_INTEGER) nextId = 1;
-  const body = encodeMessage({ i: id, m: method, a: args, o: wireOptions(opts) });
+  const frame = encodeMessage({ i: id, m: method, a: args, o: wireOptions(opts) });
   const timeout = blocking ? effectiveWait(Math.min(opts.waitMs || MAX_WAIT_MS, MAX_WAIT_MS), () => 1) + CROSS_DC_TIMEOUT_MS : CROSS_DC_TIMEOUT_MS;
   const signal = opts.signal instanceof AbortSignal ? opts.signal : undefined;
-  let data: Uint8Array;
+  let reply: ReplyFrame;
   try {
-    data = await link.request(rpcSubject(dc, method), body, timeout, blocking ? signal : undefined);
+    reply = await link.request(rpcSubject(dc), id, frame, timeout, blocking ? signal : undefined);
   } catch (err) {
     if (blocking && signal?.aborted) link.publish(cancelSubject(dc), new TextEncoder().encode(String(id)));
     throw err;
   }
-  const frame = decodeReply(data);
-  if (!frame) throw new RpcError(`rpc error making call: malformed answer from datacenter ${dc}`);
-  if ("e" in frame) throw remoteError(frame.e);
-  return frame.r as ReplyOf<M>;
+  if ("e" in reply) throw remoteError(reply.e);
+  return reply.r as ReplyOf<M>;
 }
 
 /** Local calls to `local`, others over the links. */

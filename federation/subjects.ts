@@ -1,8 +1,12 @@
 /**
- * The NATS subjects of cross-datacenter RPC. A request for `dc2` goes to
- * `consulate.rpc.dc2.<Method>`; every server of dc2 listens there in one queue
- * group, so any one of them answers. Cancellations of parked blocking calls go
- * to every server of the datacenter (no queue) on `consulate.rpc-cancel.dc2`.
+ * The NATS subjects of cross-datacenter RPC. Calls for `dc2` go to
+ * `consulate.rpc.dc2` (several calls to a message, batch.ts); every server of
+ * dc2 listens there in one queue group, so any one of them answers. The
+ * subject is exactly that: the servers' leader calls inside a datacenter use
+ * `consulate.rpc.dc2.leader.<method>` (src/cluster/leader_rpc.ts) on what may
+ * be the same NATS, and must not reach this queue group. Cancellations of
+ * parked blocking calls go to every server of the datacenter (no queue) on
+ * `consulate.rpc-cancel.dc2`.
  */
 
 /** Datacenter names that can appear in a subject (Consul allows letters, digits, `-` and `_`). */
@@ -12,13 +16,8 @@ export function isDatacenterName(dc: string): boolean {
   return DC_NAME.test(dc);
 }
 
-export function rpcSubject(dc: string, method: string): string {
-  return `consulate.rpc.${dc}.${method}`;
-}
-
-/** What a datacenter's servers subscribe to (one token per method name part: `Catalog.ListNodes` is two). */
-export function rpcWildcard(dc: string): string {
-  return `consulate.rpc.${dc}.>`;
+export function rpcSubject(dc: string): string {
+  return `consulate.rpc.${dc}`;
 }
 
 export function rpcQueue(dc: string): string {
@@ -27,10 +26,4 @@ export function rpcQueue(dc: string): string {
 
 export function cancelSubject(dc: string): string {
   return `consulate.rpc-cancel.${dc}`;
-}
-
-/** The method a request subject names, or null when it is not one of `dc`'s. */
-export function methodOf(subject: string, dc: string): string | null {
-  const prefix = `consulate.rpc.${dc}.`;
-  return subject.startsWith(prefix) ? subject.slice(prefix.length) : null;
 }

@@ -8,8 +8,10 @@
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Federation } from "../../federation/mod.ts";
+import { splitFrames } from "../../federation/batch.ts";
+import { CallMux } from "../../federation/call_mux.ts";
 import { rpcSubject } from "../../federation/subjects.ts";
-import { decodeReply } from "../../federation/wire.ts";
+import { decodeReply, encodeMessage, type ReplyFrame } from "../../federation/wire.ts";
 import { startNatsCluster, type NatsCluster } from "../_nats.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
 import { NoPathError, type RequestOptions } from "../../src/rpc/mod.ts";
@@ -104,20 +106,68 @@ test("an unknown datacenter fails at once with No path to datacenter", async () 
   expect(Date.now() - started).toBeLessThan(1000);
 });
 
+test("calls made together share one message each way; every answer reaches its own call", async () => {
+  const rpc = dcs.dc1!.fed.rpc;
+  await Promise.all(Array.from({ length: 40 }, (_, n) => rpc.call("KVS.Apply", kv(`many/${n}`, `v${n}`), opts("dc2"))));
+  const before = dcs.dc2!.fed.responder.stats.messages;
+  const got = await Promise.all(Array.from({ length: 40 }, (_, n) => rpc.call("KVS.Get", { Key: `many/${n}` }, opts("dc2"))));
+  expect(got.map((g) => new TextDecoder().decode(g.value!.Value!))).toEqual(Array.from({ length: 40 }, (_, n) => `v${n}`));
+  // 40 calls in one turn of the event loop: one message (not 40 requests).
+  expect(dcs.dc2!.fed.responder.stats.messages - before).toBe(1);
+  // An error answer and a value answer in the same message each reach their call.
+  const [ok, failed] = await Promise.allSettled([rpc.call("KVS.Get", { Key: "many/1" }, opts("dc2")), rpc.call("Session.Renew", { SessionID: "00000000-0000-0000-0000-000000000000" }, opts("dc2"))]);
+  expect(ok.status).toBe("fulfilled");
+  expect(failed.status).toBe("rejected");
+});
+
+test("a message nobody listens for fails its calls at once with No path to datacenter", async () => {
+  const mux = new CallMux(dcs.dc1!.nc, "nowhere");
+  try {
+    const started = Date.now();
+    const frame = encodeMessage({ i: 7, m: "KVS.Get", a: { Key: "x" }, o: opts("nowhere") });
+    const calls = [mux.call("consulate.rpc.nowhere", 7, frame, 5000), mux.call("consulate.rpc.nowhere", 8, encodeMessage({ i: 8, m: "KVS.Get", a: { Key: "y" }, o: opts("nowhere") }), 5000)];
+    for (const r of await Promise.allSettled(calls)) expect(r.status === "rejected" && r.reason instanceof NoPathError).toBe(true);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect(mux.pending).toBe(0);
+  } finally {
+    mux.close();
+  }
+});
+
 test("malformed, mis-addressed and oversize requests are refused with an error answer", async () => {
   const nc = dcs.dc2!.nc;
-  const ask = async (subject: string, body: Uint8Array) => decodeReply((await nc.request(subject, body, { timeout: 2000 })).data);
-  const bad = await ask(rpcSubject("dc2", "KVS.Get"), new TextEncoder().encode("{not json"));
-  expect(bad && "e" in bad ? bad.e.code : "").toBe("BadRequestError");
-  const wrongShape = await ask(rpcSubject("dc2", "KVS.Apply"), new TextEncoder().encode(JSON.stringify({ i: 0, m: "KVS.Apply", a: { Op: "set", Entry: 5 }, o: opts("dc2") })));
-  expect(wrongShape && "e" in wrongShape ? wrongShape.e.code : "").toBe("BadRequestError");
-  const otherDc = await ask(rpcSubject("dc2", "KVS.Get"), new TextEncoder().encode(JSON.stringify({ i: 0, m: "KVS.Get", a: { Key: "a" }, o: opts("dc1") })));
-  expect(otherDc && "e" in otherDc ? otherDc.e.code : "").toBe("NoPathError");
-  const unknown = await ask(rpcSubject("dc2", "Nope.Nope"), new TextEncoder().encode(JSON.stringify({ i: 0, m: "Nope.Nope", a: {}, o: opts("dc2") })));
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const framed = (...texts: string[]) => {
+    const parts = texts.map(enc);
+    const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      new DataView(out.buffer).setUint32(at, p.length);
+      out.set(p, at + 4);
+      at += 4 + p.length;
+    }
+    return out;
+  };
+  const ask = async (body: Uint8Array) => {
+    const frames = splitFrames((await nc.request(rpcSubject("dc2"), body, { timeout: 2000 })).data);
+    if (typeof frames === "string") throw new Error(frames);
+    return frames.map((f) => decodeReply(f));
+  };
+  const code = (f: ReplyFrame | null | undefined) => (f && "e" in f ? f.e.code : "");
+  expect(code((await ask(framed("{not json")))[0])).toBe("BadRequestError");
+  expect(code((await ask(framed(JSON.stringify({ i: 1, m: "KVS.Apply", a: { Op: "set", Entry: 5 }, o: opts("dc2") }))))[0])).toBe("BadRequestError");
+  expect(code((await ask(framed(JSON.stringify({ i: 1, m: "KVS.Get", a: { Key: "a" }, o: opts("dc1") }))))[0])).toBe("NoPathError");
+  const unknown = (await ask(framed(JSON.stringify({ i: 1, m: "Nope.Nope", a: {}, o: opts("dc2") }))))[0];
   expect(unknown && "e" in unknown ? unknown.e.message : "").toContain("can't find method");
-  const deep = "[".repeat(100_000) + "]".repeat(100_000);
-  const tooDeep = await ask(rpcSubject("dc2", "KVS.Get"), new TextEncoder().encode(deep));
-  expect(tooDeep && "e" in tooDeep ? tooDeep.e.code : "").toBe("BadRequestError");
+  expect(code((await ask(framed("[".repeat(100_000) + "]".repeat(100_000))))[0])).toBe("BadRequestError");
+  // Broken framing: an unframed body, a length past the end, a cut-off length, an empty frame.
+  for (const body of [enc(JSON.stringify({ i: 1, m: "KVS.Get", a: { Key: "a" }, o: opts("dc2") })), framed("{}").subarray(0, 3), Uint8Array.of(0, 0, 0, 9, 1), Uint8Array.of(0, 0, 0, 0)]) {
+    const [refusal] = await ask(body);
+    expect(refusal).toEqual({ i: 0, e: { code: "BadRequestError", message: expect.stringContaining("Invalid RPC request") } });
+  }
+  // A bad frame among good ones: the good one is still answered, by its id.
+  const mixed = await ask(framed("{}", JSON.stringify({ i: 5, m: "KVS.Get", a: { Key: "a" }, o: opts("dc2") })));
+  expect(mixed.map((f) => f?.i).sort()).toEqual([0, 5]);
   // Nothing was written by any of them.
   expect(dcs.dc2!.server.state.t.kvs.has("a")).toBe(false);
 });

@@ -1,0 +1,127 @@
+/**
+ * The calling side of one link: every call to the datacenter shares one
+ * reply subscription (`<inbox>.<message number>`), calls made in the same
+ * turn of the event loop leave as one message (batch.ts), and replies are
+ * matched to their calls by the frame id. Per call there is no inbox, no
+ * subscription and no NATS message of its own.
+ *
+ * A message nobody in the datacenter listens for comes back as NATS's
+ * no-responders status (503) on its reply subject: every call of that
+ * message then fails with "No path to datacenter", as a request would.
+ */
+import { createInbox, type NatsConnection, type Subscription } from "@nats-io/transport-node";
+import { MessageBatcher, splitFrames } from "./batch.ts";
+import { decodeReply, type ReplyFrame } from "./wire.ts";
+import { NoPathError, RpcError } from "../src/rpc/errors.ts";
+import { remoteError } from "../src/rpc/wire_errors.ts";
+
+interface Pending {
+  readonly batch: number;
+  readonly resolve: (frame: ReplyFrame) => void;
+  readonly reject: (err: Error) => void;
+}
+
+/** NATS's default max_payload, for a connection that has not said its own yet. */
+const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
+
+export class CallMux {
+  private readonly nc: NatsConnection;
+  private readonly dc: string;
+  private readonly inbox: string;
+  private readonly sub: Subscription;
+  private readonly calls = new Map<number, Pending>();
+  private readonly out: MessageBatcher;
+
+  constructor(nc: NatsConnection, dc: string) {
+    this.nc = nc;
+    this.dc = dc;
+    this.inbox = createInbox();
+    this.sub = nc.subscribe(`${this.inbox}.*`, {
+      callback: (err, msg) => {
+        if (!err) this.onReply(msg.subject, msg.data, msg.headers?.code ?? 0);
+      },
+    });
+    this.out = new MessageBatcher(
+      (subject, body, batch) => {
+        try {
+          nc.publish(subject, body, { reply: `${this.inbox}.${batch}` });
+        } catch (err) {
+          this.failBatch(batch, new NoPathError("No path to datacenter", { cause: err }));
+        }
+      },
+      () => nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD,
+    );
+  }
+
+  /** Calls waiting for their reply. */
+  get pending(): number {
+    return this.calls.size;
+  }
+
+  /**
+   * Sends one request frame (its id `id`, unique among this mux's calls) to
+   * `subject` and resolves with its reply frame. Fails with RpcError after
+   * `timeoutMs` or when `signal` aborts, with NoPathError when nobody in the
+   * datacenter listens or the link drops (`failAll`).
+   */
+  call(subject: string, id: number, frame: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<ReplyFrame> {
+    if (this.calls.has(id)) return Promise.reject(new RangeError(`call id ${id} is already waiting`));
+    let batch: number;
+    try {
+      batch = this.out.add(subject, frame);
+    } catch (err) {
+      return Promise.reject(new RpcError(`rpc error making call: ${(err as Error).message}`, { cause: err }));
+    }
+    return new Promise<ReplyFrame>((resolve, reject) => {
+      const timer = setTimeout(() => done(new RpcError(`rpc error making call: timeout waiting for an answer from datacenter ${this.dc}`)), timeoutMs);
+      const onAbort = () => done(new RpcError("request cancelled"));
+      const done = (outcome: ReplyFrame | Error) => {
+        if (this.calls.get(id) !== entry) return;
+        this.calls.delete(id);
+        clearTimeout(timer);
+        signal?.removeEventListener("abort", onAbort);
+        if (outcome instanceof Error) reject(outcome);
+        else resolve(outcome);
+      };
+      const entry: Pending = { batch, resolve: done, reject: done };
+      this.calls.set(id, entry);
+      if (signal?.aborted) return onAbort();
+      signal?.addEventListener("abort", onAbort, { once: true });
+    });
+  }
+
+  /** Fails every waiting call (the link dropped). */
+  failAll(err: Error): void {
+    for (const call of [...this.calls.values()]) call.reject(err);
+  }
+
+  close(): void {
+    this.failAll(new NoPathError());
+    try {
+      this.sub.unsubscribe();
+    } catch {
+      // The connection is closed already.
+    }
+  }
+
+  private onReply(subject: string, body: Uint8Array, status: number): void {
+    const batch = Number(subject.slice(this.inbox.length + 1));
+    if (status === 503 && body.length === 0) return this.failBatch(batch, new NoPathError());
+    const frames = splitFrames(body);
+    if (typeof frames === "string") return this.failBatch(batch, new RpcError(`rpc error making call: malformed answer from datacenter ${this.dc}: ${frames}`));
+    for (const bytes of frames) {
+      const frame = decodeReply(bytes);
+      if (!frame) {
+        this.failBatch(batch, new RpcError(`rpc error making call: malformed answer from datacenter ${this.dc}`));
+        continue;
+      }
+      // Id 0: the datacenter refused the whole message (it could not read it).
+      if (frame.i === 0 && "e" in frame) this.failBatch(batch, remoteError(frame.e));
+      else this.calls.get(frame.i)?.resolve(frame);
+    }
+  }
+
+  private failBatch(batch: number, err: Error): void {
+    for (const call of [...this.calls.values()]) if (call.batch === batch) call.reject(err);
+  }
+}
