@@ -95,7 +95,8 @@ export function agentRoutes(app: Hono, api: ApiContext): void {
       Coord: a.disableCoordinates ? null : (api.lan?.coordinate() ?? null),
       Member: api.lan ? agentMember(api.lan.localMember()) : member(api),
       Stats: agentStats(api),
-      Meta: {},
+      // The node meta this agent registers (Consul's State.Metadata()).
+      Meta: api.localAgent?.identity.meta ?? {},
       xDS: null,
     });
   });

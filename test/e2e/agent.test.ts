@@ -29,8 +29,10 @@ test("dev agent: KV, a lock through a session, blocking query, clean SIGTERM", a
   expect(inflated.startsWith('[\n    {\n        "LockIndex": 0,\n        "Key": "cfg/blob",')).toBe(true);
 
   // What tools parse: Consul's version numbers, the build's revision, a coordinate, host figures.
-  const agentSelf = (await (await fetch(`${a.base}/v1/agent/self`)).json()) as { Config: { Version: string; Revision: string }; Coord: { Vec: number[] }; DebugConfig: Record<string, unknown> };
+  const agentSelf = (await (await fetch(`${a.base}/v1/agent/self`)).json()) as { Config: { Version: string; Revision: string }; Coord: { Vec: number[] }; DebugConfig: Record<string, unknown>; Meta: Record<string, string> };
   expect(agentSelf.Config).toMatchObject({ Version: "1.22.0", Revision: "consulate-0.1.0" });
+  // The node meta the agent registers, as Consul's State.Metadata() gives it.
+  expect(agentSelf.Meta).toEqual({ "consul-network-segment": "" });
   expect(agentSelf.Coord.Vec).toHaveLength(8);
   expect(agentSelf.DebugConfig).toMatchObject({ DevMode: true, NodeName: "e2e-dev", ServerMode: true, Version: "1.22.0", HTTPPort: Number(new URL(a.base).port) });
   expect(await (await fetch(`${a.base}/v1/agent/version`)).json()).toEqual({ SHA: "consulate-0.1.0", BuildDate: "", HumanVersion: "1.22.0", FIPS: "" });

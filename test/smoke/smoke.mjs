@@ -1,8 +1,12 @@
-// Smoke test of the dev agent under a given runtime: start it, write and read a
-// key, register and look up a service, load the web UI, then stop it with SIGTERM and expect a
-// clean exit. Usage: node test/smoke/smoke.mjs <command...>
+// Smoke test of the dev agent under a given runtime: start it (with an HCL config file), write and
+// read a key, see header names in Go's canonical case, register and look up a service, read through
+// the agent cache, load the web UI, then stop it with SIGTERM and expect a clean exit.
+// Usage: node test/smoke/smoke.mjs <command...>
 import { spawn } from "node:child_process";
-import { createServer } from "node:net";
+import { mkdtempSync, rmSync, writeFileSync } from "node:fs";
+import { connect, createServer } from "node:net";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
 
 const cmd = process.argv.slice(2);
 const freePort = () =>
@@ -17,7 +21,13 @@ const dnsPort = await freePort();
 // Gossip and the RPC port too, so the smoke test never fights another agent for 8300-8302.
 const clusterPorts = ["-serf-lan-port", String(await freePort()), "-serf-wan-port", String(await freePort()), "-server-port", String(await freePort())];
 
-const child = spawn(cmd[0], [...cmd.slice(1), "agent", "-dev", "-http-port", String(port), "-dns-port", String(dnsPort), ...clusterPorts, "-log-level", "warn"], {
+// HCL goes through HashiCorp's parser compiled to WebAssembly: load a file on this runtime.
+const confDir = mkdtempSync(join(tmpdir(), "consulate-smoke-"));
+const hclFile = join(confDir, "smoke.hcl");
+writeFileSync(hclFile, 'node_meta {\n  smoke = "hcl"\n}\n');
+process.on("exit", () => rmSync(confDir, { recursive: true, force: true }));
+
+const child = spawn(cmd[0], [...cmd.slice(1), "agent", "-dev", "-config-file", hclFile, "-http-port", String(port), "-dns-port", String(dnsPort), ...clusterPorts, "-log-level", "warn"], {
   stdio: ["ignore", "pipe", "pipe"],
 });
 let output = "";
@@ -45,6 +55,17 @@ const raw = await fetch(`${base}/v1/kv/smoke/key?raw`);
 if ((await raw.text()) !== "hello") fail("KV GET ?raw did not return the value");
 const idx = Number(raw.headers.get("x-consul-index"));
 if (!(idx > 0)) fail("X-Consul-Index missing");
+// Header names as Go writes them (scripts match them case-sensitively), seen on the wire.
+const head = await new Promise((resolve, reject) => {
+  const socket = connect(port, "127.0.0.1", () => socket.write("GET /v1/kv/smoke/key HTTP/1.1\r\nHost: smoke\r\nConnection: close\r\n\r\n"));
+  let text = "";
+  socket.on("data", (d) => (text += d));
+  socket.on("end", () => resolve(text.split("\r\n\r\n")[0] ?? ""));
+  socket.on("error", reject);
+});
+if (!head.includes("\r\nX-Consul-Index: ") || !head.includes("\r\nContent-Type: application/json")) fail(`header names not canonical: ${head}`);
+const self = await (await fetch(`${base}/v1/agent/self`)).json();
+if (self.Meta?.smoke !== "hcl") fail(`the HCL config file was not applied: Meta ${JSON.stringify(self.Meta)}`);
 const reg = await fetch(`${base}/v1/catalog/register`, {
   method: "PUT",
   body: JSON.stringify({ Node: "n1", Address: "10.0.0.1", Service: { Service: "web", Port: 80 } }),
@@ -52,6 +73,14 @@ const reg = await fetch(`${base}/v1/catalog/register`, {
 if ((await reg.text()).trim() !== "true") fail("catalog register failed");
 const health = await (await fetch(`${base}/v1/health/service/web`)).json();
 if (health.length !== 1 || health[0].Service.Port !== 80) fail(`health lookup wrong: ${JSON.stringify(health)}`);
+// The agent cache: a miss, then a hit; its background refresh must not hold the exit below.
+const cacheState = [];
+for (let i = 0; i < 2; i++) {
+  const res = await fetch(`${base}/v1/health/service/web?cached`);
+  await res.text();
+  cacheState.push(res.headers.get("x-cache"));
+}
+if (cacheState.join() !== "MISS,HIT") fail(`?cached answered X-Cache ${cacheState.join()}`);
 
 // The web UI: GET / redirects to it, its pages and modules are found from this runtime's entry point (sources or the bundle).
 const root = await fetch(`${base}/`, { redirect: "manual" });
