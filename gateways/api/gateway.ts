@@ -26,6 +26,7 @@ import { Watch } from "../mesh/watch.ts";
 import { fetchTargetInstances } from "../sidecar/chain_sources.ts";
 import { GatewayHandler } from "./handler.ts";
 import { JwtVerifier } from "./jwt.ts";
+import { fetchJwksInProcess } from "./jwks_fetch.ts";
 import { type GatewayListener, listenerTls, openListener } from "./listener.ts";
 import { type CertPair, FetchServer, SniCertificates } from "./node_server.ts";
 import { PoolTransport } from "./pool_transport.ts";
@@ -62,7 +63,7 @@ export class ApiGateway {
   readonly #log: MeshLogger;
   readonly identity: MeshIdentity;
   readonly #transport: PoolTransport;
-  readonly #verifier = new JwtVerifier();
+  readonly #verifier = new JwtVerifier(Date.now, fetchJwksInProcess);
   readonly #targets = new Map<string, { key: string; watch: Watch<Instance[]> }>();
   readonly #listeners = new Map<string, OpenListener>();
   readonly #abort = new AbortController();

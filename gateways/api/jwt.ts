@@ -8,7 +8,15 @@
  * RBAC refusal, 403.
  */
 import { arr, type EntryBody, n, o, s } from "../../src/configentry/kinds/kind.ts";
+import { ALGS, type JwksFetch, KeySet } from "./jwks.ts";
 import type { JwtRequirement } from "./table.ts";
+
+/** Without an injected fetch (the edge): the runtime's fetch, default trust. */
+const plainFetch: JwksFetch = async (uri, o) => {
+  const res = await fetch(uri, { signal: AbortSignal.timeout(o.timeoutMs) });
+  if (res.status !== 200) throw new Error(`JWKS fetch: status ${res.status}`);
+  return res.text();
+};
 
 export interface JwtVerdict {
   readonly ok: boolean;
@@ -20,20 +28,17 @@ export interface JwtVerdict {
   readonly strip?: string;
 }
 
-type Jwk = JsonWebKey & { kid?: string; alg?: string };
-
 interface Provider {
   readonly entry: EntryBody;
-  readonly keys: Promise<{ jwk: Jwk; key: CryptoKey | null }[]>;
+  readonly keys: KeySet;
+  /** Tokens whose signature verified (CacheConfig.Size of them, Envoy's default 100): the signature is not checked again. */
+  readonly verified: Map<string, true>;
+  verifiedWith: number;
+  readonly cacheSize: number;
 }
 
-const ALGS: Record<string, { import: RsaHashedImportParams | EcKeyImportParams; verify: AlgorithmIdentifier | RsaPssParams | EcdsaParams }> = {
-  RS256: { import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-256" }, verify: { name: "RSASSA-PKCS1-v1_5" } },
-  RS384: { import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-384" }, verify: { name: "RSASSA-PKCS1-v1_5" } },
-  RS512: { import: { name: "RSASSA-PKCS1-v1_5", hash: "SHA-512" }, verify: { name: "RSASSA-PKCS1-v1_5" } },
-  ES256: { import: { name: "ECDSA", namedCurve: "P-256" }, verify: { name: "ECDSA", hash: "SHA-256" } as EcdsaParams },
-  ES384: { import: { name: "ECDSA", namedCurve: "P-384" }, verify: { name: "ECDSA", hash: "SHA-384" } as EcdsaParams },
-};
+/** Envoy's jwt_cache_config default size. */
+const DEFAULT_JWT_CACHE = 100;
 
 function b64urlBytes(text: string): Uint8Array<ArrayBuffer> {
   const std = text.replaceAll("-", "+").replaceAll("_", "/");
@@ -58,26 +63,6 @@ function parseJson(bytes: Uint8Array): Record<string, unknown> | null {
   } catch {
     return null;
   }
-}
-
-async function importKeys(entry: EntryBody): Promise<{ jwk: Jwk; key: CryptoKey | null }[]> {
-  const local = o(o(entry, "JSONWebKeySet"), "Local");
-  const text = s(local, "JWKS");
-  if (text === "") return [];
-  const set = parseJson(Uint8Array.from(atob(text), (c) => c.charCodeAt(0)));
-  const keys = Array.isArray(set?.keys) ? (set.keys as Jwk[]) : [];
-  return Promise.all(
-    keys.map(async (jwk) => {
-      const alg = jwk.alg ?? (jwk.kty === "EC" ? (jwk.crv === "P-384" ? "ES384" : "ES256") : "RS256");
-      const spec = ALGS[alg];
-      if (!spec) return { jwk, key: null };
-      try {
-        return { jwk: { ...jwk, alg }, key: await crypto.subtle.importKey("jwk", jwk, spec.import, false, ["verify"]) };
-      } catch {
-        return { jwk, key: null };
-      }
-    }),
-  );
 }
 
 /** The token from the provider's Locations (or Envoy's defaults), and the header it came in to strip. */
@@ -119,9 +104,16 @@ function claimAt(payload: Record<string, unknown>, path: readonly string[]): unk
 export class JwtVerifier {
   readonly #providers = new Map<string, Provider>();
   readonly #now: () => number;
+  readonly #fetch: JwksFetch;
 
-  constructor(now: () => number = Date.now) {
+  constructor(now: () => number = Date.now, fetchJwks: JwksFetch = plainFetch) {
     this.#now = now;
+    this.#fetch = fetchJwks;
+  }
+
+  /** A provider's key set (remote fetch state), for tests and the admin view. */
+  keySet(name: string): KeySet | null {
+    return this.#providers.get(name)?.keys ?? null;
   }
 
   /** Installs the jwt-provider entries; a provider whose entry did not change keeps its imported keys. */
@@ -129,7 +121,8 @@ export class JwtVerifier {
     const next = new Map<string, Provider>();
     for (const e of entries) {
       const prev = this.#providers.get(e.Name);
-      next.set(e.Name, prev && JSON.stringify(prev.entry) === JSON.stringify(e) ? prev : { entry: e, keys: importKeys(e) });
+      const size = n(o(e, "CacheConfig"), "Size");
+      next.set(e.Name, prev && JSON.stringify(prev.entry) === JSON.stringify(e) ? prev : { entry: e, keys: new KeySet(e, this.#fetch, this.#now), verified: new Map(), verifiedWith: 0, cacheSize: size > 0 ? size : DEFAULT_JWT_CACHE });
     }
     this.#providers.clear();
     for (const [k, v] of next) this.#providers.set(k, v);
@@ -172,16 +165,26 @@ export class JwtVerifier {
     const alg = typeof header.alg === "string" ? header.alg : "";
     const spec = ALGS[alg];
     if (!spec) return bad;
-    const keys = (await p.keys).filter((k) => k.key && k.jwk.alg === alg && (typeof header.kid !== "string" || k.jwk.kid === undefined || k.jwk.kid === header.kid));
-    const data = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
-    let verified = false;
-    for (const k of keys) {
-      if (await crypto.subtle.verify(spec.verify, k.key!, sig, data)) {
-        verified = true;
-        break;
-      }
+    if (p.verifiedWith !== p.keys.version) {
+      p.verified.clear();
+      p.verifiedWith = p.keys.version;
     }
-    if (!verified) return bad;
+    if (!p.verified.has(found.token)) {
+      const all = await p.keys.keys();
+      if (all === null) return { ok: false, status: 401, message: "Jwks remote fetch is failed" };
+      const keys = all.filter((k) => k.key && k.jwk.alg === alg && (typeof header.kid !== "string" || k.jwk.kid === undefined || k.jwk.kid === header.kid));
+      const data = new TextEncoder().encode(`${parts[0]}.${parts[1]}`);
+      let verified = false;
+      for (const k of keys) {
+        if (await crypto.subtle.verify(spec.verify, k.key!, sig, data)) {
+          verified = true;
+          break;
+        }
+      }
+      if (!verified) return bad;
+      if (p.verified.size >= p.cacheSize) p.verified.delete(p.verified.keys().next().value!);
+      p.verified.set(found.token, true);
+    }
     const now = Math.floor(this.#now() / 1000);
     const skew = n(p.entry, "ClockSkewSeconds") || 30;
     if (typeof payload.exp === "number" && now > payload.exp + skew) return { ok: false, status: 401, message: "Jwt is expired" };
