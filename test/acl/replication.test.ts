@@ -77,8 +77,11 @@ test("a global token and its policy made in dc1 work in dc2 within 2 s; ?dc=dc2 
   const p = await dc1.json("PUT", "/v1/acl/policy", { token: ROOT, body: { Name: "kv-app", Rules: 'key_prefix "app/" { policy = "write" }' } });
   const role = await dc1.json("PUT", "/v1/acl/role", { token: ROOT, body: { Name: "app-role", Policies: [{ ID: p.ID }] } });
   const t = await dc1.json("PUT", "/v1/acl/token", { token: ROOT, body: { Description: "global app", Roles: [{ ID: role.ID }] } });
-  const took = await until("the token in dc2", async () => (await dc2.req("GET", "/v1/acl/token/self", { token: t.SecretID })).status === 200, 5_000);
+  // It works in dc2 at once (dc2 asks dc1 for a token it does not hold yet), and replicates soon after.
+  const took = await until("the token working in dc2", async () => (await dc2.req("PUT", "/v1/kv/app/early", { token: t.SecretID, body: "1" })).status === 200, 5_000);
   expect(took).toBeLessThan(2_000);
+  expect((await dc2.req("GET", "/v1/acl/token/self", { token: t.SecretID })).status).toBe(200);
+  await until("the token, its role and policy replicated to dc2", () => dc2.server.state.t.aclTokens.has(t.AccessorID) && dc2.server.state.t.aclRoles.has(role.ID) && dc2.server.state.t.aclPolicies.has(p.ID), 5_000);
   expect((await dc2.json("GET", `/v1/acl/role/${role.ID}`, { token: ROOT })).Policies).toEqual([{ ID: p.ID, Name: "kv-app" }]);
 
   // Made in dc1, answered by dc2 (default deny in both).
@@ -171,6 +174,10 @@ test("dc3 (no token replication) asks dc1 for global tokens and caches each for 
   expect(await denied.text()).toBe(`Permission denied: token with AccessorID '${t.AccessorID}' lacks permission 'key:write' on "other/dc3"`);
   expect(dc3.server.state.t.aclTokens.has(t.AccessorID)).toBe(false);
   expect(dc3.server.state.t.aclTokens.size).toBeGreaterThan(0); // its own anonymous token
+  // A client agent of dc3 asks its server (ACL.ResolveToken), which answers with what dc1 resolved.
+  const viaDc3 = await dcs.dc3!.fed.rpc.call("ACL.ResolveToken", {}, { datacenter: "dc3", minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0, token: t.SecretID });
+  expect(viaDc3.AccessorID).toBe(t.AccessorID);
+  expect(viaDc3.Rules.length).toBe(1);
   // token/self is answered by dc1 for a token dc3 does not hold.
   expect((await dc3.json("GET", "/v1/acl/token/self", { token: t.SecretID })).AccessorID).toBe(t.AccessorID);
   const unknown = await dc3.req("PUT", "/v1/kv/app/dc3", { token: crypto.randomUUID(), body: "1" });
