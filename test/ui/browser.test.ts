@@ -314,6 +314,12 @@ test.skipIf(!haveChromium)("a deny intention created in the UI makes the real si
   const refused = await until("the sidecar refuses", 5_000, async () => (await echo(upstream)) === "");
   console.log(`deny intention enforced ${refused.ms} ms after the UI saved it`);
 
+  // The services list marks the mesh and filters by it.
+  await go("services?kind=mesh");
+  await page.locator('tr[data-service="ledger"] .badge.mesh').waitFor({ timeout: 5_000 });
+  expect(await page.locator('tr[data-service="web"]').count()).toBe(0);
+  await go("intentions");
+
   // Check a pair in the UI.
   await page.fill("#check-source", "shop");
   await page.fill("#check-destination", "ledger");
@@ -354,6 +360,12 @@ test.skipIf(!haveChromium)("L7 intentions are written with their permissions", a
   await page.waitForURL(/\/intentions$/);
   const ixn = (await (await fetch(`${agent.base}/v1/connect/intentions/exact?source=api&destination=billing`)).json()) as { Permissions: unknown[] };
   expect(ixn.Permissions).toEqual([{ Action: "deny", HTTP: { PathPrefix: "/admin", Methods: ["POST", "DELETE"] } }]);
+  // The list is in order of evaluation: a wildcard source comes after the exact one, whenever it was written.
+  await put(agent.base, "/v1/connect/intentions/exact?source=*&destination=billing", { Action: "deny" });
+  await page.locator('tr[data-intention="*>billing"]').waitFor({ timeout: 5_000 });
+  const order = await page.locator("#intentions-table tbody tr").evaluateAll((rows) => rows.map((r) => r.getAttribute("data-intention")));
+  expect(order.indexOf("api>billing")).toBeLessThan(order.indexOf("*>billing"));
+  expect(await page.locator('tr[data-intention="*>billing"] td').first().textContent()).toBe(String(order.indexOf("*>billing") + 1));
 }, 20_000);
 
 test.skipIf(!haveChromium)("nodes, a node's checks and services, and invalidating its session", async () => {
@@ -528,6 +540,13 @@ test.skipIf(!haveChromium)("the datacenter switcher shows another datacenter's s
     // Another section in dc2 from a bookmark, and back.
     await fedPage.goto(`${fed.dc1}/ui/dc2/nodes`);
     await fedPage.locator('tr[data-node="dc2-node"]').waitFor({ timeout: 10_000 });
+    await fedPage.goBack();
+    await fedPage.locator('tr[data-service="only-in-dc2"]').waitFor({ timeout: 10_000 });
+    // The section links stay in dc2: its KV store.
+    await put(fed.dc2, "/v1/kv/dc2-only", "from dc2");
+    await fedPage.click('#nav a:has-text("Key/Value")');
+    await fedPage.waitForURL(/\/ui\/dc2\/kv\/?$/);
+    await fedPage.locator('tr[data-key="dc2-only"]').waitFor({ timeout: 10_000 });
     await fedPage.goBack();
     await fedPage.locator('tr[data-service="only-in-dc2"]').waitFor({ timeout: 10_000 });
     await fedPage.selectOption("#dc", "dc1");
