@@ -62,13 +62,13 @@ export interface RunningAgent {
   stop(opts?: { leave?: boolean }): Promise<void>;
 }
 
-/** The node ID is kept in the data dir so a restarted agent keeps its identity. */
+/** The node ID is kept in the data dir so a restarted agent keeps its identity; lower-cased, as Consul's setupNodeID does. */
 async function nodeId(cfg: AgentConfig): Promise<string> {
-  if (cfg.nodeId !== "") return cfg.nodeId;
+  if (cfg.nodeId !== "") return cfg.nodeId.toLowerCase();
   if (cfg.dev) return crypto.randomUUID();
   const file = join(cfg.dataDir, "node-id");
   try {
-    return (await readFile(file, "utf8")).trim();
+    return (await readFile(file, "utf8")).trim().toLowerCase();
   } catch {
     const id = crypto.randomUUID();
     await writeFile(file, id);

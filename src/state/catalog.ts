@@ -176,7 +176,21 @@ function step(what: string, fn: () => void): void {
   }
 }
 
-export function applyRegister(ctx: WriteContext, req: RegisterRequest): void {
+/**
+ * A registration with its node name, service ID and check IDs spelled as
+ * already stored: Consul's catalog indexes fold their case, so "Web-1" and
+ * "web-1" are one node, and a check's ID another spelling of the same check.
+ */
+function foldedRegister(t: WriteContext["t"], req: RegisterRequest): RegisterRequest {
+  const node = t.nodeName(req.Node);
+  const service = req.Service ? { ...req.Service, ID: t.serviceId(node, req.Service.ID) } : req.Service;
+  const serviceId = (id: string) => (id === "" ? id : service && service.ID.toLowerCase() === id.toLowerCase() ? service.ID : t.serviceId(node, id));
+  const checks = req.Checks.map((c) => ({ ...c, CheckID: t.checkId(node, c.CheckID), ServiceID: serviceId(c.ServiceID) }));
+  return { ...req, Node: node, ...(service ? { Service: service } : {}), Checks: checks };
+}
+
+export function applyRegister(ctx: WriteContext, given: RegisterRequest): void {
+  const req = foldedRegister(ctx.t, given);
   if (!req.SkipNodeUpdate || !ctx.t.nodes.has(req.Node)) {
     step("failed inserting node", () =>
       ensureNode(ctx, {
@@ -200,7 +214,8 @@ export function applyRegister(ctx: WriteContext, req: RegisterRequest): void {
 }
 
 export function applyDeregister(ctx: WriteContext, req: DeregisterRequest): void {
-  if (req.ServiceID === "" && req.CheckID === "") return deleteNode(ctx, req.Node);
-  if (req.ServiceID !== "") deleteService(ctx, req.Node, req.ServiceID);
-  if (req.CheckID !== "") deleteCheck(ctx, req.Node, req.CheckID);
+  const node = ctx.t.nodeName(req.Node);
+  if (req.ServiceID === "" && req.CheckID === "") return deleteNode(ctx, node);
+  if (req.ServiceID !== "") deleteService(ctx, node, ctx.t.serviceId(node, req.ServiceID));
+  if (req.CheckID !== "") deleteCheck(ctx, node, ctx.t.checkId(node, req.CheckID));
 }

@@ -50,7 +50,8 @@ export function serviceNodes(t: Tables, name: string): Read<{ node: Node; servic
 }
 
 /** A node's own index (node and service writes); for a missing node, the last node removal. */
-export function nodeWithServices(t: Tables, node: string): Read<{ node: Node; services: NodeService[] } | null> {
+export function nodeWithServices(t: Tables, given: string): Read<{ node: Node; services: NodeService[] } | null> {
+  const node = t.nodeName(given);
   const n = t.nodes.get(node);
   if (!n) return { index: t.index(NODE_EXTINCTION), value: null };
   const index = t.indexes.get(nodeIndexName(node)) ?? t.maxIndex(NODES, SERVICES);
@@ -72,7 +73,7 @@ export function checkServiceNodes(t: Tables, name: string): Read<CheckServiceNod
 }
 
 export function nodeChecks(t: Tables, node: string): Read<HealthCheck[]> {
-  return { index: t.index(CHECKS), value: t.checksOfNode(node) };
+  return { index: t.index(CHECKS), value: t.checksOfNode(t.nodeName(node)) };
 }
 
 export function serviceChecks(t: Tables, name: string): Read<HealthCheck[]> {

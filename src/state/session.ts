@@ -12,8 +12,16 @@ import { touchKey } from "./context.ts";
 
 export const SESSIONS_TABLE = "sessions";
 
-export function sessionCreate(ctx: WriteContext, body: SessionCommandBody): string {
+export function sessionCreate(ctx: WriteContext, given: SessionCommandBody): string {
   const { t } = ctx;
+  // Node names and check IDs match case-insensitively, as in the catalog.
+  const node = t.nodeName(given.Node);
+  const body = {
+    ...given,
+    Node: node,
+    NodeChecks: given.NodeChecks.map((id) => t.checkId(node, id)),
+    ServiceChecks: given.ServiceChecks.map((c) => ({ ...c, ID: t.checkId(node, c.ID) })),
+  };
   if (t.sessions.has(body.ID)) throw new StateError(`session "${body.ID}" already exists`);
   if (!t.nodes.has(body.Node)) throw new StateError(`Missing node registration`);
   for (const id of [...body.NodeChecks, ...body.ServiceChecks.map((c) => c.ID)]) {
@@ -85,6 +93,6 @@ export function sessionList(t: Tables): { index: number; value: Session[] } {
 }
 
 export function sessionsOfNode(t: Tables, node: string): { index: number; value: Session[] } {
-  const ids = [...(t.sessionsByNode.get(node) ?? [])].sort();
+  const ids = [...(t.sessionsByNode.get(t.nodeName(node)) ?? [])].sort();
   return { index: t.index(SESSIONS_TABLE), value: ids.map((id) => t.sessions.get(id)!) };
 }

@@ -99,6 +99,13 @@ export class Tables {
   readonly configEntriesByKind = new Map<string, Set<string>>();
   /** node -> coordinate keys of that node (one per segment). */
   readonly coordinatesByNode = new Map<string, Set<string>>();
+  /**
+   * Node names, and service and check IDs within a node, match case-insensitively
+   * (Consul's memdb indexes lower-case them): lower-cased name or `node\u0000id` -> stored key.
+   */
+  readonly nodeByLower = new Map<string, string>();
+  readonly serviceByLower = new Map<string, string>();
+  readonly checkByLower = new Map<string, string>();
   /** lower-cased query name -> query ID. */
   readonly queriesByName = new Map<string, string>();
   /** lower-cased template name (the prefix it answers) -> query ID. */
@@ -113,11 +120,21 @@ export class Tables {
       if (before?.Session) removeFrom(this.keysBySession, before.Session, key);
       if (after?.Session) addTo(this.keysBySession, after.Session, key);
     });
+    const folded = (index: Map<string, string>) => (key: string, before: unknown, after: unknown) => {
+      const lower = key.toLowerCase();
+      if (before && !after && index.get(lower) === key) index.delete(lower);
+      if (after) index.set(lower, key);
+    };
+    const nodeFolded = folded(this.nodeByLower);
+    const serviceFolded = folded(this.serviceByLower);
+    const checkFolded = folded(this.checkByLower);
     this.nodes.onChange((name, before, after) => {
+      nodeFolded(name, before, after);
       if (before && before.ID !== "") removeFrom(this.nodesById, before.ID, name);
       if (after && after.ID !== "") addTo(this.nodesById, after.ID, name);
     });
     this.services.onChange((key, before, after) => {
+      serviceFolded(key, before, after);
       if (before) {
         removeFrom(this.servicesByNode, before.Node, key);
         this.servicesByName.remove(before.Service.Service, key, before.Service.Tags);
@@ -129,6 +146,7 @@ export class Tables {
       }
     });
     this.checks.onChange((key, before, after) => {
+      checkFolded(key, before, after);
       if (before) removeFrom(this.checksByNode, before.Node, key);
       if (after) addTo(this.checksByNode, after.Node, key);
       const c = after ?? before!;
@@ -188,6 +206,23 @@ export class Tables {
       const c = this.checks.get(k);
       if (c) yield c;
     }
+  }
+
+  /** The stored spelling of a node name (matched case-insensitively); the name as given when unknown. */
+  nodeName(name: string): string {
+    return this.nodeByLower.get(name.toLowerCase()) ?? name;
+  }
+
+  /** The stored ID of a service of a (stored) node, matched case-insensitively; the ID as given when unknown. */
+  serviceId(node: string, id: string): string {
+    const key = this.serviceByLower.get(nodeKey(node, id).toLowerCase());
+    return key === undefined ? id : this.services.get(key)!.Service.ID;
+  }
+
+  /** The stored ID of a check of a (stored) node, matched case-insensitively; the ID as given when unknown. */
+  checkId(node: string, id: string): string {
+    const key = this.checkByLower.get(nodeKey(node, id).toLowerCase());
+    return key === undefined ? id : this.checks.get(key)!.CheckID;
   }
 
   index(table: string): number {

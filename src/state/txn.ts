@@ -108,7 +108,9 @@ function runOp(ctx: WriteContext, op: TxnOp): TxnResult[] {
     return [blank(kvGet(t, e.Key).value!)];
   }
   if ("Node" in op) {
-    const { Verb: verb, Node: n, Index: cas } = op.Node;
+    const { Verb: verb, Index: cas } = op.Node;
+    // Node names, service and check IDs match case-insensitively, as in the catalog.
+    const n = { ...op.Node.Node, Node: t.nodeName(op.Node.Node.Node) };
     const existing = t.nodes.get(n.Node);
     switch (verb) {
       case "get":
@@ -131,7 +133,9 @@ function runOp(ctx: WriteContext, op: TxnOp): TxnResult[] {
     }
   }
   if ("Service" in op) {
-    const { Verb: verb, Node: node, Service: s, Index: cas } = op.Service;
+    const { Verb: verb, Index: cas } = op.Service;
+    const node = t.nodeName(op.Service.Node);
+    const s = { ...op.Service.Service, ID: t.serviceId(node, op.Service.Service.ID) };
     const existing = t.services.get(nodeKey(node, s.ID))?.Service;
     switch (verb) {
       case "get":
@@ -153,7 +157,9 @@ function runOp(ctx: WriteContext, op: TxnOp): TxnResult[] {
         throw new StateError(`unknown Service verb "${verb}"`);
     }
   }
-  const { Verb: verb, Check: c, Index: cas } = op.Check;
+  const { Verb: verb, Index: cas } = op.Check;
+  const checkNode = t.nodeName(op.Check.Check.Node);
+  const c = { ...op.Check.Check, Node: checkNode, CheckID: t.checkId(checkNode, op.Check.Check.CheckID) };
   const existing = t.checks.get(nodeKey(c.Node, c.CheckID));
   switch (verb) {
     case "get":
