@@ -33,6 +33,7 @@ import { PoolTransport } from "./pool_transport.ts";
 import { relayHandler } from "./relay.ts";
 import { type GatewayConfig, type HttpApi, loadConfig, waitForChange } from "./source.ts";
 import { buildListenerTable } from "./table.ts";
+import { type TcpPlan, TcpListener, tcpPlan } from "./tcp.ts";
 import type { TargetPlan } from "../l7/plan.ts";
 
 /** How long a new table waits for its new targets' first instance lists. */
@@ -66,6 +67,7 @@ export class ApiGateway {
   readonly #verifier = new JwtVerifier(Date.now, fetchJwksInProcess);
   readonly #targets = new Map<string, { key: string; watch: Watch<Instance[]> }>();
   readonly #listeners = new Map<string, OpenListener>();
+  readonly #tcp = new Map<string, TcpListener>();
   readonly #abort = new AbortController();
   #loop: Promise<void> | null = null;
   #config: GatewayConfig | null = null;
@@ -88,7 +90,7 @@ export class ApiGateway {
 
   /** Listener name -> bound port. */
   get listenerPorts(): Record<string, number> {
-    return Object.fromEntries([...this.#listeners.values()].map((l) => [l.name, l.port]));
+    return { ...Object.fromEntries([...this.#listeners.values()].map((l) => [l.name, l.port])), ...Object.fromEntries([...this.#tcp].map(([name, l]) => [name, l.port])) };
   }
 
   get edgePort(): number {
@@ -187,7 +189,43 @@ export class ApiGateway {
         if (w) fresh.push(w);
       }
     }
+    const tcpPlans = new Map<string, TcpPlan | null>();
+    for (const l of arr(gw, "Listeners")) {
+      if (s(l, "Protocol") !== "tcp") continue;
+      const name = s(l, "Name");
+      // A tcp listener carries one route with one service (Consul binds no more).
+      const route = cfg.tcpRoutes.find((r) => servedOn(r, gw, name));
+      const svc = route ? s(arr(route, "Services")[0], "Name") : "";
+      const chain = cfg.chains.get(svc);
+      const plan = chain ? tcpPlan(svc, chain) : null;
+      tcpPlans.set(name, plan);
+      for (const t of plan?.targets ?? []) {
+        keep.add(t.id);
+        const w = this.#watchTarget(t);
+        if (w) fresh.push(w);
+      }
+    }
     if (fresh.length > 0) await within(Promise.all(fresh), TARGETS_READY_MS);
+    for (const l of arr(gw, "Listeners")) {
+      const name = s(l, "Name");
+      if (!tcpPlans.has(name)) continue;
+      const pairs: CertPair[] = [];
+      for (const ref of arr(o(l, "TLS"), "Certificates")) {
+        const pair = await this.#certificate(ref as { Kind?: string; Name?: string });
+        if (pair) pairs.push(pair);
+      }
+      const tls = pairs.length > 0 ? listenerTls(o(l, "TLS") as Parameters<typeof listenerTls>[0], pairs) : null;
+      let open = this.#tcp.get(name);
+      if (!open) {
+        open = new TcpListener({ host: this.#o.host, port: n(l, "Port"), tls, identity: this.identity, instances: (id) => this.#instances(id), log: this.#log, name });
+        const port = await open.listen();
+        this.#tcp.set(name, open);
+        this.#log.info(`listener ${name} (tcp${tls ? ", tls" : ""}) on ${this.#o.host}:${port}`);
+      } else if (tls) open.setTls(tls);
+      const plan = tcpPlans.get(name) ?? null;
+      open.setPlan(plan);
+      this.#log.info(`listener ${name}: ${plan ? `to ${plan.service}` : "no tcp-route bound"}`);
+    }
     for (const l of arr(gw, "Listeners")) {
       const name = s(l, "Name");
       const table = tables.get(name);
@@ -260,8 +298,8 @@ export class ApiGateway {
   async drain(deadlineMs: number): Promise<number> {
     this.#abort.abort();
     this.#firstApplied();
-    const open = [...this.#listeners.values()].reduce((a, l) => a + l.server.connections, 0);
-    await Promise.all([...this.#listeners.values()].map((l) => l.server.close(deadlineMs)));
+    const open = [...this.#listeners.values()].reduce((a, l) => a + l.server.connections, 0) + [...this.#tcp.values()].reduce((a, l) => a + l.connections, 0);
+    await Promise.all([...[...this.#listeners.values()].map((l) => l.server.close(deadlineMs)), ...[...this.#tcp.values()].map((l) => l.close(deadlineMs))]);
     // Past the listeners nothing serves a client: each step gets a bound, so none can hold the exit.
     await within(this.#edge?.close(0) ?? Promise.resolve(), STOP_STEP_MS);
     await within(this.#loop ?? Promise.resolve(), STOP_STEP_MS);

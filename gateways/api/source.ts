@@ -28,13 +28,14 @@ export interface GatewayConfig {
   readonly index: number;
   readonly gateway: EntryBody | null;
   readonly httpRoutes: readonly EntryBody[];
+  readonly tcpRoutes: readonly EntryBody[];
   readonly providers: readonly EntryBody[];
   readonly certificates: ReadonlyMap<string, EntryBody>;
   readonly chains: ReadonlyMap<string, CompiledDiscoveryChainWire>;
 }
 
 /** The kinds whose changes can change a gateway's table. */
-const WATCHED = ["api-gateway", "http-route", "jwt-provider", "inline-certificate", "service-defaults", "proxy-defaults", "service-resolver", "service-splitter", "service-router"] as const;
+const WATCHED = ["api-gateway", "http-route", "tcp-route", "jwt-provider", "inline-certificate", "service-defaults", "proxy-defaults", "service-resolver", "service-splitter", "service-router"] as const;
 
 async function getJson(api: HttpApi, path: string, params: Record<string, string>, signal?: AbortSignal): Promise<{ value: unknown; index: number; status: number }> {
   const url = new URL(path, api.base);
@@ -55,25 +56,29 @@ async function getJson(api: HttpApi, path: string, params: Record<string, string
 const list = (v: unknown): EntryBody[] => (Array.isArray(v) ? (v as EntryBody[]) : []);
 
 export async function loadConfig(api: HttpApi, gateway: string, signal?: AbortSignal): Promise<GatewayConfig> {
-  const [gw, routes, providers, certs] = await Promise.all([
+  const [gw, routes, tcp, providers, certs] = await Promise.all([
     getJson(api, `/v1/config/api-gateway/${encodeURIComponent(gateway)}`, {}, signal),
     getJson(api, "/v1/config/http-route", {}, signal),
+    getJson(api, "/v1/config/tcp-route", {}, signal),
     getJson(api, "/v1/config/jwt-provider", {}, signal),
     getJson(api, "/v1/config/inline-certificate", {}, signal),
   ]);
-  const httpRoutes = list(routes.value).filter((r) => (Array.isArray(r.Parents) ? (r.Parents as { Name?: string }[]) : []).some((p) => p.Name === gateway));
+  const ours = (r: EntryBody) => (Array.isArray(r.Parents) ? (r.Parents as { Name?: string }[]) : []).some((p) => p.Name === gateway);
+  const httpRoutes = list(routes.value).filter(ours);
+  const tcpRoutes = list(tcp.value).filter(ours);
   const chains = new Map<string, CompiledDiscoveryChainWire>();
   await Promise.all(
-    routedServices(httpRoutes).map(async (svc) => {
+    [...new Set([...routedServices(httpRoutes), ...tcpRoutes.flatMap((r) => (Array.isArray(r.Services) ? (r.Services as { Name?: string }[]) : []).map((x) => x.Name ?? ""))])].filter((x) => x !== "").map(async (svc) => {
       const c = await getJson(api, `/v1/discovery-chain/${encodeURIComponent(svc)}`, {}, signal);
       const chain = (c.value as { Chain?: CompiledDiscoveryChainWire } | null)?.Chain;
       if (chain) chains.set(svc, chain);
     }),
   );
   return {
-    index: Math.max(gw.index, routes.index, providers.index, certs.index),
+    index: Math.max(gw.index, routes.index, tcp.index, providers.index, certs.index),
     gateway: (gw.value as EntryBody | null) ?? null,
     httpRoutes,
+    tcpRoutes,
     providers: list(providers.value),
     certificates: new Map(list(certs.value).map((c) => [c.Name, c])),
     chains,

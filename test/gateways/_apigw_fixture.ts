@@ -40,8 +40,8 @@ function route(parents: readonly string[], version: string): Record<string, unkn
   };
 }
 
-/** `ports`: gateway name -> its https listener port. */
-export async function apigwFixture(dir: string, ports: Record<string, number>): Promise<Fixture> {
+/** `ports`: gateway name -> its https listener port; `tcpPorts`: gateway name -> a tcp listener (tcp-route to `echo`). */
+export async function apigwFixture(dir: string, ports: Record<string, number>, tcpPorts: Record<string, number> = {}): Promise<Fixture> {
   const host = "gw.example.test";
   const r = spawnSync("openssl", ["req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "2", "-subj", `/CN=${host}`, "-addext", `subjectAltName=DNS:${host}`, "-keyout", join(dir, "gw.key"), "-out", join(dir, "gw.crt")], { stdio: "ignore" });
   if (r.status !== 0) throw new Error("openssl could not make the gateway certificate");
@@ -60,8 +60,16 @@ export async function apigwFixture(dir: string, ports: Record<string, number>): 
     { Kind: "service-splitter", Name: "api", Splits: [{ Weight: 50, ServiceSubset: "v1" }, { Weight: 50, ServiceSubset: "v2" }] },
     { Kind: "inline-certificate", Name: "gw-cert", Certificate: certPem, PrivateKey: keyPem },
     { Kind: "jwt-provider", Name: "local", Issuer: claims.iss, Audiences: ["consulate"], JSONWebKeySet: { Local: { JWKS: jwks } }, Forwarding: { HeaderName: "x-jwt-payload" } },
-    ...names.map((Name) => ({ Kind: "api-gateway", Name, Listeners: [{ Name: "https", Port: ports[Name], Protocol: "http", TLS: { Certificates: [{ Kind: "inline-certificate", Name: "gw-cert" }] } }] })),
+    ...names.map((Name) => ({
+      Kind: "api-gateway",
+      Name,
+      Listeners: [
+        { Name: "https", Port: ports[Name], Protocol: "http", TLS: { Certificates: [{ Kind: "inline-certificate", Name: "gw-cert" }] } },
+        ...(tcpPorts[Name] ? [{ Name: "tcp", Port: tcpPorts[Name], Protocol: "tcp" }] : []),
+      ],
+    })),
     route(names, "1"),
+    ...(Object.keys(tcpPorts).length > 0 ? [{ Kind: "tcp-route", Name: "echo", Parents: Object.keys(tcpPorts).map((Name) => ({ Kind: "api-gateway", Name, SectionName: "tcp" })), Services: [{ Name: "echo" }] }] : []),
   ];
   return { host, certPem, keyPem, token: await sign(keys.privateKey, "k1", claims), forgedToken: await sign(other.privateKey, "k1", claims), entries, routeV2: route(names, "2") };
 }

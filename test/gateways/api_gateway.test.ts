@@ -13,6 +13,7 @@ import { afterAll, expect, test } from "bun:test";
 import { type ChildProcess, spawn } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { createServer as createHttpServer } from "node:http";
+import { createServer as createTcpServer, type Socket } from "node:net";
 import { request as httpsRequest } from "node:https";
 import { type AddressInfo, connect as tcpConnect } from "node:net";
 import { join } from "node:path";
@@ -104,6 +105,24 @@ function badClient(port: number, who: string, kind: "idle" | "slow" | "malformed
   });
 }
 
+/** One exchange over a tcp listener: what came back for `line`, "" when the connection closed without an answer. */
+function tcpExchange(port: number, line: string): Promise<string> {
+  return new Promise((resolve) => {
+    let got = "";
+    const s: Socket = tcpConnect(port, "127.0.0.1", () => s.write(line));
+    const timer = setTimeout(() => s.destroy(), 5_000);
+    s.on("data", (d) => {
+      got += d;
+      if (got.endsWith("\n")) s.end();
+    });
+    s.on("error", () => {});
+    s.on("close", () => {
+      clearTimeout(timer);
+      resolve(got);
+    });
+  });
+}
+
 interface Answer {
   status: number;
   text: string;
@@ -165,11 +184,23 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
   await backend("api-v2", "api", { version: "v2" }, echo("api", "v2"));
   await backend("web", "web", {}, echo("web", ""));
   await backend("flaky", "flaky", {}, (path) => (++flakyCalls % 2 === 1 ? [503, { error: "flaky" }] : [200, { svc: "flaky", path }]));
+  // A TCP service behind its sidecar for the gateways' tcp listeners: it echoes each line with a prefix.
+  const echoTcp = createTcpServer((sock) => {
+    sock.on("error", () => {});
+    sock.on("data", (d) => sock.write(`echo:${d}`));
+  });
+  await new Promise<void>((r) => echoTcp.listen(0, "127.0.0.1", () => r()));
+  cleanups.push(() => new Promise((r) => echoTcp.close(r)));
+  await put("/v1/agent/service/register", { ID: "echo", Name: "echo", Port: (echoTcp.address() as AddressInfo).port, Connect: { SidecarService: { Port: await freePort() } } });
+  const echoSidecar = new SidecarProxy({ client, logger, source: { kind: "registration", proxyId: await lookupProxyIdForSidecar(client, "echo"), agentAddress: "127.0.0.1" } });
+  await echoSidecar.start();
+  cleanups.push(() => echoSidecar.stop());
 
   mark('// Ports for the two gateways');
   // Ports for the two gateways' listeners (one api-gateway entry each: they run side by side).
   const ports = { "gw-bun": await freePort(), "gw-node": await freePort() };
-  fx = await apigwFixture(dir.path, ports);
+  const tcpPorts = { "gw-bun": await freePort(), "gw-node": await freePort() };
+  fx = await apigwFixture(dir.path, ports, tcpPorts);
   for (const e of fx.entries) await put("/v1/config", e);
   writeFileSync(join(dir.path, "ca.pem"), fx.certPem);
 
@@ -205,6 +236,10 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
       badClient(port, name, kind);
       if (name === "gw-node") badClient(relayPort, "edge relay", kind);
     }
+
+    // The tcp listener: a tcp-route to echo, over mutual TLS to its sidecar.
+    const tcpPort = tcpPorts[name as keyof typeof tcpPorts];
+    expect(await eventually(`${name} tcp listener reaches echo`, 15_000, async () => ((await tcpExchange(tcpPort, "ping\n")) === "echo:ping\n" ? true : null))).toBe(true);
 
   mark('// JWT: missing');
     // JWT: missing or forged -> 401; a valid one passes.
@@ -259,6 +294,10 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
     });
     expect(denied.text).toBe("RBAC: access denied");
     await fetch(`${agent.base}/v1/connect/intentions/exact?source=${name}&destination=api`, { method: "DELETE" });
+    // The same for the tcp listener: echo's sidecar closes the gateway's connection once the deny is in.
+    await put("/v1/connect/intentions/exact?source=" + name + "&destination=echo", { Action: "deny" });
+    await eventually(`${name} -> echo denied`, 15_000, async () => ((await tcpExchange(tcpPort, "ping\n")) === "" ? true : null));
+    await fetch(`${agent.base}/v1/connect/intentions/exact?source=${name}&destination=echo`, { method: "DELETE" });
   }
 
   mark('// A route change under load');
