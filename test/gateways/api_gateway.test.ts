@@ -368,4 +368,4 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
   // SIGTERM: deregister and exit 0.
   for (const g of Object.values(gws)) g.child.kill("SIGTERM");
   for (const g of Object.values(gws)) expect(await g.exited).toBe(0);
-}, 90_000);
+}, 150_000);
