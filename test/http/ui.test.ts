@@ -148,6 +148,10 @@ describe("/v1/internal/ui/service-topology/:service", () => {
     expect(web.Upstreams.map((u) => [u.Name, u.Source, u.Intention.Allowed, u.Intention.HasExact])).toEqual([["api", "proxy-registration", true, false]]);
     // The ingress gateway routes to web.
     expect(web.Downstreams.map((d) => d.Name)).toEqual(["edge"]);
+    // The gateway's own view: its services are its upstreams; http since every listener is HTTP-like.
+    const edge = await h.getJson<Topology>("/v1/internal/ui/service-topology/edge?kind=ingress-gateway");
+    expect(edge.Upstreams.map((u) => [u.Name, u.Source])).toEqual([["web", "proxy-registration"]]);
+    expect(edge.Protocol).toBe("http");
 
     await h.put("/v1/connect/intentions/exact?source=web&destination=api", { Action: "deny" });
     const denied = await h.getJson<Topology>("/v1/internal/ui/service-topology/web?kind=");

@@ -92,4 +92,13 @@ describe("highlighting", () => {
     const big = '{"k": "v"},'.repeat(5_000);
     expect(join(ed.highlight("json", big))).toBe(big);
   });
+
+  test("long runs of blanks or dashes do not make the rules look back over them at every character", () => {
+    for (const text of [" ".repeat(90_000) + "x: 1", "- ".repeat(45_000) + "x: 1", "\t".repeat(90_000) + "a = 1"]) {
+      for (const lang of ["json", "yaml", "hcl"]) {
+        expect(join(ed.highlight(lang, text))).toBe(text);
+        expect(typeof (ed.validate(lang, text) ?? "")).toBe("string");
+      }
+    }
+  }, 10_000);
 });

@@ -542,8 +542,8 @@ export function highlight(lang, text) {
       }
     }
     if (!hit) {
-      // Plain words are taken whole, so "notrue" never lights up "true".
-      const w = /[A-Za-z0-9_-]+|[\s\S]/y;
+      // Plain words are taken whole, so "notrue" never lights up "true"; runs of blanks too, so no rule looks back over them again and again.
+      const w = /[A-Za-z0-9_-]+|[ \t]+|[\s\S]/y;
       w.lastIndex = i;
       const m = w.exec(text);
       plain += m[0];

@@ -162,7 +162,13 @@ function editor(main, dc, key, creating) {
     return err;
   };
   const wrap = h("div", { class: "code-editor" }, shade, value);
-  value.addEventListener("input", check);
+  // Large values are checked once typing pauses rather than on every keystroke.
+  let pending = 0;
+  value.addEventListener("input", () => {
+    clearTimeout(pending);
+    if (/** @type {HTMLTextAreaElement} */ (value).value.length < 20_000) check();
+    else pending = setTimeout(check, 250);
+  });
   lang.addEventListener("change", check);
   // Tab in the editor indents; Escape then Tab leaves it (keyboard users are never trapped).
   let escaped = false;
@@ -272,6 +278,7 @@ function editor(main, dc, key, creating) {
   if (!creating) void load();
   return () => {
     closed = true;
+    clearTimeout(pending);
     stopWatch();
   };
 }
