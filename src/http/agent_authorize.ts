@@ -5,11 +5,11 @@
  * intention counts as deny here, since there is no request to judge.
  */
 import type { Hono } from "hono";
-import { type ApiContext, json, queryOptions, readText } from "./context.ts";
+import { type ApiContext, json, parseBody, queryOptions, readText } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { authorizeConnection } from "../connect/intentions.ts";
 import { CertURIError, parseCertURI } from "../connect/cert_uri.ts";
-import { field, isObject, parseJsonPreservingBigInts } from "../structs/json.ts";
+import { field, isObject } from "../structs/json.ts";
 
 function text(o: Record<string, unknown>, name: string): string {
   const v = field(o, name);
@@ -24,7 +24,7 @@ export function agentAuthorizeRoutes(app: Hono, api: ApiContext): void {
     const raw = await readText(c, 1024 * 1024);
     let body: unknown = null;
     try {
-      body = raw.trim() === "" ? null : parseJsonPreservingBigInts(raw);
+      body = raw.trim() === "" ? null : parseBody(raw);
     } catch (err) {
       throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
     }

@@ -1,12 +1,11 @@
 /** `/v1/config` (Consul's agent/config_endpoint.go): config entries. */
 import type { Context, Hono } from "hono";
-import { type ApiContext, json, queryOptions, readText, reply, urlOf } from "./context.ts";
+import { type ApiContext, json, parseBody, queryOptions, readText, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import type { QueryOptions } from "./query.ts";
 import { filterSchemaOf } from "../configentry/filter_schema.ts";
 import { ConfigEntryDecodeError, decodeConfigEntry, isKnownKind, kindDef, renderConfigEntry, type StoredConfigEntry } from "../configentry/registry.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
-import { parseJsonPreservingBigInts } from "../structs/json.ts";
 
 export const CONFIG_ENTRY_NOT_FOUND = "Config entry not found";
 
@@ -51,7 +50,7 @@ export function configRoutes(app: Hono, api: ApiContext): void {
     const text = await readText(c, 64 * 1024 * 1024);
     let raw: unknown;
     try {
-      raw = text.trim() === "" ? null : parseJsonPreservingBigInts(text);
+      raw = text.trim() === "" ? null : parseBody(text);
     } catch (err) {
       throw new HttpError(400, `Request decoding failed: ${(err as Error).message}`);
     }

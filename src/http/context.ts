@@ -12,6 +12,7 @@ import type { Server } from "../server/mod.ts";
 import type { GossipPool } from "../gossip/mod.ts";
 import { compileFilter, type FieldSchema } from "../filter/mod.ts";
 import { parseJsonPreservingBigInts, toJson } from "../structs/json.ts";
+import { bodyProblem } from "../structs/limits.ts";
 import type { AgentAcl } from "../agent/acl.ts";
 import type { UiOptions } from "./ui.ts";
 
@@ -233,12 +234,20 @@ export function applyFilter<T>(items: T[], q: QueryOptions, schema: FieldSchema,
   return items.filter((item) => pred(view(item)));
 }
 
+/** A request body's JSON whose fields are within their size limits (structs/limits.ts); throws a TypeError naming the field otherwise. */
+export function parseBody(text: string): unknown {
+  const value = parseJsonPreservingBigInts(text);
+  const problem = bodyProblem(value);
+  if (problem !== null) throw new TypeError(problem);
+  return value;
+}
+
 /** Decodes a JSON body (case-insensitive decoding is up to the caller); null when empty. */
 export async function readJson(c: Context, limit = 64 * 1024 * 1024): Promise<unknown> {
   const text = await readText(c, limit);
   if (text.trim() === "") return null;
   try {
-    return parseJsonPreservingBigInts(text);
+    return parseBody(text);
   } catch (err) {
     throw new HttpError(400, `Request decode failed: ${(err as Error).message}`);
   }

@@ -3,7 +3,7 @@
  * `service-intentions` config entries as Consul 1.9+ does.
  */
 import type { Context, Hono } from "hono";
-import { type ApiContext, json, queryOptions, readText, reply, urlOf } from "./context.ts";
+import { type ApiContext, json, parseBody, queryOptions, readText, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import type { QueryOptions } from "./query.ts";
 import { decodeWithSchema } from "../configentry/decode.ts";
@@ -11,7 +11,7 @@ import type { IntentionInput } from "../configentry/intention_view.ts";
 import { sourceIntentionSchema } from "../configentry/kinds/intentions.ts";
 import type { Obj } from "../configentry/kinds/kind.ts";
 import { compileFilter, intentionSchema } from "../filter/mod.ts";
-import { field, isObject, parseJsonPreservingBigInts } from "../structs/json.ts";
+import { field, isObject } from "../structs/json.ts";
 import type { Intention } from "../structs/intention.ts";
 
 /** A source or destination as the API names it: `name`, `ns/name`, `ap/ns/name` or `peer:<peer>/name`. */
@@ -100,7 +100,7 @@ export function decodeIntentionBody(raw: unknown): IntentionInput {
 async function body(c: Context): Promise<unknown> {
   const text = await readText(c, 64 * 1024 * 1024);
   if (text.trim() === "") return null;
-  return parseJsonPreservingBigInts(text);
+  return parseBody(text);
 }
 
 /** The body of a write, with Consul's two wordings of a decode failure. */

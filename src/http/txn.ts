@@ -1,13 +1,13 @@
 /** `PUT /v1/txn` (Consul's agent/txn_endpoint.go). */
 import type { Context, Hono } from "hono";
-import { type ApiContext, json, queryOptions, readText, setMeta } from "./context.ts";
+import { type ApiContext, json, parseBody, queryOptions, readText, setMeta } from "./context.ts";
 import { decodeCheck, decodeService, num, obj, str, strMap } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
 import { nodeServiceJson } from "./render.ts";
 import { isReadOnlyTxn, type TxnError, type TxnOp, type TxnOutcome, type TxnResult } from "../state/mod.ts";
 import type { RegisterRequest } from "../structs/catalog.ts";
 import { DecodeError } from "../structs/decode.ts";
-import { decodeBase64, encodeBase64, field, isObject, parseJsonPreservingBigInts, toUint64 } from "../structs/json.ts";
+import { decodeBase64, encodeBase64, field, isObject, toUint64 } from "../structs/json.ts";
 import { dirEntryJson, KvVerb } from "../structs/kv.ts";
 
 const KV_VERBS = new Set<string>(Object.values(KvVerb));
@@ -119,7 +119,7 @@ async function readTxnBody(c: Context, api: ApiContext): Promise<unknown> {
   const limit = Math.max(api.limits.txnMaxReqLen, api.limits.kvMaxValueSize);
   const text = await readText(c, limit);
   try {
-    return parseJsonPreservingBigInts(text);
+    return parseBody(text);
   } catch (err) {
     throw parseError((err as Error).message);
   }

@@ -7,20 +7,18 @@
  * (EMFILE), without an error event: the port stays bound, connections queue
  * in the kernel and are never answered. On Deno a watchdog therefore probes
  * the listener with a loopback connection of its own every few seconds; when
- * no connection at all is accepted while the probe waits, the listener is
- * closed and bound again on the same address, which starts a new accept
- * loop. Open connections are not touched. A probe that cannot even be opened
+ * no connection at all is accepted while the probe waits, twice in a row (a
+ * loop stalled by load once is not enough), the listener is closed and bound
+ * again on the same address, which starts a new accept loop. Open connections are not touched. A probe that cannot even be opened
  * (descriptors still exhausted) is simply tried again at the next round.
  */
 import { connect, type Server } from "node:net";
 import { clearInterval, clearTimeout, setInterval, setTimeout } from "node:timers";
 
-export interface KeepAcceptingOptions {
-  /** Time between probes (default 2 s). */
-  readonly everyMs?: number;
-  /** How long a probe may wait to be accepted (default 2 s). */
-  readonly deadlineMs?: number;
-}
+/** Time between probes. */
+const EVERY_MS = 2000;
+/** How long a probe may wait to be accepted. */
+const DEADLINE_MS = 2000;
 
 const stallsOnEmfile = (): boolean => typeof (globalThis as { Deno?: unknown }).Deno !== "undefined";
 
@@ -35,14 +33,13 @@ function probeHost(address: string): string {
  * Installs the watchdog on a listening server where the runtime needs it (a
  * no-op elsewhere). It stops when the server's owner calls `close()`.
  */
-export function keepAccepting(server: Server, opts: KeepAcceptingOptions = {}): void {
+export function keepAccepting(server: Server): void {
   if (!stallsOnEmfile()) return;
   const bound = server.address();
   if (bound === null || typeof bound !== "object") return;
   const { address, port } = bound;
-  const everyMs = opts.everyMs ?? 2000;
-  const deadlineMs = opts.deadlineMs ?? 2000;
   let accepted = 0;
+  let stalls = 0;
   let probing = false;
   let stopped = false;
   let unbound = false;
@@ -86,19 +83,23 @@ export function keepAccepting(server: Server, opts: KeepAcceptingOptions = {}): 
       probing = false;
       wait = null;
     };
-    socket.on("error", done);
+    // An error once connected (the listener closing it) leaves the decision to the timer below.
+    socket.on("error", () => wait === null && done());
     socket.once("connect", () => {
       wait = setTimeout(() => {
         // One more turn of the loop, so an accept that is ready is counted before deciding.
         wait = setTimeout(() => {
-          const stalled = accepted === before && !stopped;
+          stalls = accepted === before ? stalls + 1 : 0;
           done();
-          if (stalled) rebind();
+          if (stalls >= 2 && !stopped) {
+            stalls = 0;
+            rebind();
+          }
         }, 50);
-      }, deadlineMs);
+      }, DEADLINE_MS);
       wait.unref();
     });
   };
-  const timer = setInterval(probe, everyMs);
+  const timer = setInterval(probe, EVERY_MS);
   timer.unref();
 }

@@ -94,3 +94,53 @@ export function oversizedString(value: unknown, root = "body"): string | null {
   }
   return null;
 }
+
+/** A list anywhere in a body may hold at most this many entries unless LIST_LIMITS names it. */
+export const MAX_LIST_ENTRIES = 4096;
+
+/** A KV key in a body (txn): about what a request line lets a key in a URL be. */
+export const KEY_MAX = 16 * 1024;
+
+/**
+ * Fields checked wherever they appear in a body, by lower-cased name (Go's
+ * decoding matches names without case): names and addresses that become
+ * identities in the state store, and KV keys.
+ */
+const FIELD_LIMITS: ReadonlyMap<string, number> = new Map<string, number>([
+  ...["node", "address", "id", "name", "service", "serviceid", "servicename", "checkid", "kind", "datacenter", "sourcename", "destinationname", "sourcens", "destinationns", "sourcepeer", "namespace", "partition"].map((k) => [k, IDENTITY_MAX] as [string, number]),
+  ["key", KEY_MAX],
+]);
+
+/** Fields whose size the endpoint checks against its own configured limit (txn KV values: `kv_max_value_size`). */
+const OWN_LIMIT = new Set(["value"]);
+
+const LIST_BY_LOWER: ReadonlyMap<string, { count: number; entry: number }> = new Map(Object.entries(LIST_LIMITS).map(([k, v]) => [k.toLowerCase(), v]));
+
+/**
+ * The first field anywhere in a decoded JSON body over its size limit, as
+ * `path is too long (...)` or `path has too many entries (...)`, or null:
+ * identity fields and keys by name, lists by count, any other string by the
+ * generic cap. Iterative, so depth cannot overflow.
+ */
+export function bodyProblem(value: unknown): string | null {
+  // Each value with its path, the lower-cased name of its field, and whether it is an entry of that field's list.
+  const stack: [unknown, string, string, boolean][] = [[value, "body", "", false]];
+  while (stack.length > 0) {
+    const [v, path, key, entry] = stack.pop()!;
+    if (typeof v === "string") {
+      if (OWN_LIMIT.has(key)) continue;
+      const limit = (entry ? LIST_BY_LOWER.get(key)?.entry : FIELD_LIMITS.get(key)) ?? GENERIC_STRING_MAX;
+      if (v.length > limit) return `${path}${entry ? " entry" : ""} is too long (${v.length} characters; limit: ${limit} characters)`;
+    } else if (Array.isArray(v)) {
+      const limit = LIST_BY_LOWER.get(key)?.count ?? MAX_LIST_ENTRIES;
+      if (v.length > limit) return `${path} has too many entries (${v.length}; limit: ${limit})`;
+      for (const x of v) stack.push([x, path, key, true]);
+    } else if (v !== null && typeof v === "object") {
+      for (const [k, x] of Object.entries(v)) {
+        if (k.length > GENERIC_STRING_MAX) return `${path} has a key that is too long (limit: ${GENERIC_STRING_MAX} characters)`;
+        stack.push([x, path === "body" ? k : `${path}.${k}`, k.toLowerCase(), false]);
+      }
+    }
+  }
+  return null;
+}

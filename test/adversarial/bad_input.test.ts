@@ -1,7 +1,9 @@
 /**
  * The smaller findings of the hardening issue that an HTTP client can reach:
  * invalid UTF-8 stored as U+FFFD, a 5 MB string overflowing the stack,
- * malformed intention bodies and out-of-range session TTLs answering 500.
+ * malformed intention bodies and out-of-range session TTLs answering 500,
+ * and fields without a size limit (txn keys, intention names, prepared query
+ * tags, session check lists).
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { createSocket } from "node:dgram";
@@ -75,6 +77,33 @@ test("per-field limits: each oversized field answers 400 naming it and its limit
   expect(await fetch(`${agent.base}/v1/config/service-defaults`).then((x) => x.json())).toEqual([]);
   const ok = await send("PUT", "/v1/catalog/register", svc({ ID: long(512), Tags: [long(512)], Meta: { [long(128)]: long(512) } }));
   expect(ok.status).toBe(200);
+});
+
+test("per-field limits on txn, intentions, prepared queries, sessions and events: refused with the field and its limit, nothing half-written", async () => {
+  const long = (n: number) => "x".repeat(n);
+  const set = (key: string) => ({ KV: { Verb: "set", Key: key, Value: "eA==" } });
+  const cases: [string, string, string, number, string][] = [
+    ["PUT", "/v1/txn", JSON.stringify([set("lim/a"), set(long(16_385))]), 400, "Failed to parse body: KV.Key is too long (16385 characters; limit: 16384 characters)"],
+    ["PUT", "/v1/txn", JSON.stringify(Array.from({ length: 129 }, (_, i) => set(`lim/${i}`))), 413, "Transaction contains too many operations (129 > 128)"],
+    ["POST", "/v1/connect/intentions", JSON.stringify({ SourceName: long(513), DestinationName: "db", Action: "allow" }), 400, "Failed to decode request body: SourceName is too long (513 characters; limit: 512 characters)"],
+    ["PUT", "/v1/connect/intentions/exact?source=web&destination=db", JSON.stringify({ Action: "allow", Description: long(600_000) }), 400, "Request decode failed: Description is too long (600000 characters; limit: 524288 characters)"],
+    ["POST", "/v1/query", JSON.stringify({ Name: "lim", Service: { Service: "web", Tags: Array.from({ length: 257 }, (_, i) => `t${i}`) } }), 400, "Service.Tags has too many entries (257; limit: 256)"],
+    ["POST", "/v1/query", JSON.stringify({ Name: "lim", Service: { Service: long(513) } }), 400, "Service.Service is too long (513 characters; limit: 512 characters)"],
+    ["PUT", "/v1/session/create", JSON.stringify({ Name: "lim", Checks: Array.from({ length: 4097 }, () => "serfHealth") }), 400, "Checks has too many entries (4097; limit: 4096)"],
+    ["PUT", "/v1/event/fire/lim", long(100 * 1024), 500, "user event exceeds configured limit of 512 bytes before encoding"],
+  ];
+  for (const [method, path, body, status, message] of cases) {
+    const r = await send(method, path, body);
+    expect({ path, status: r.status, text: r.text }).toEqual({ path, status, text: expect.stringContaining(message) });
+  }
+  expect((await fetch(`${agent.base}/v1/kv/lim/a`)).status).toBe(404);
+  expect(await fetch(`${agent.base}/v1/connect/intentions`).then((x) => x.json())).toEqual([]);
+  expect(await fetch(`${agent.base}/v1/query`).then((x) => x.json())).toEqual([]);
+  expect(await fetch(`${agent.base}/v1/session/list`).then((x) => x.json())).toEqual([]);
+  expect(await fetch(`${agent.base}/v1/event/list?name=lim`).then((x) => x.json())).toEqual([]);
+  // At the limits everything is accepted.
+  expect((await send("PUT", "/v1/txn", JSON.stringify([set(`lim/${long(16_000)}`)]))).status).toBe(200);
+  expect((await send("POST", "/v1/connect/intentions", JSON.stringify({ SourceName: long(512), DestinationName: "db", Action: "allow" }))).status).toBe(200);
 });
 
 test("malformed JSON to POST /v1/connect/intentions and out-of-range session TTLs answer 400 with Consul's texts", async () => {

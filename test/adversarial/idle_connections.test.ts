@@ -1,6 +1,10 @@
 /**
  * Connections that never deliver a request, on each runtime the agent runs
- * on (Bun.serve on Bun, node:http on Node and Deno): many idle connections
+ * on (Bun.serve on Bun, node:http on Node and Deno), and 1,000 that each
+ * park a request past `limits.http_max_conns_per_client` (Node and Deno
+ * refuse them as they are accepted; Bun.serve shows no connection before its
+ * first request, so there the per-client request count answers the 429 with
+ * the same text): many idle connections
  * from one client do not stop another client being served, a request head
  * trickled a byte at a time is cut off, and a kept-alive connection is
  * closed once idle past `limits.http_read_timeout`, while a parked blocking
@@ -161,6 +165,34 @@ test("a kept-alive connection idle past the deadline is closed; a blocking query
       expect(parked.closedAt()).toBeNull();
       expect(monitor.text()).toMatch(/^HTTP\/1\.1 200/);
       expect(monitor.closedAt()).toBeNull();
+    }),
+  );
+}, 60_000);
+
+test("1,000 connections from one client: past the cap each is answered 429 while another client is served", async () => {
+  await Promise.all(
+    RUNTIMES.map(async (runtime) => {
+      const agent = agents.get(runtime)!;
+      const index = (await fetch(`${agent.base}/v1/catalog/services`)).headers.get("X-Consul-Index");
+      const parked = `GET /v1/catalog/services?index=${index}&wait=30s HTTP/1.1\r\nHost: x\r\n\r\n`;
+      const all: Conn[] = [];
+      const unanswered = (cs: Conn[]) => cs.filter((c) => c.text() === "" && c.closedAt() === null).length;
+      // In batches, so refused connections are gone before the next ones come (the Node agent runs with 400 descriptors).
+      for (let i = 0; i < 1000; i += 200) {
+        const batch = await Promise.all(Array.from({ length: 200 }, () => open(agent.port, "127.0.0.1")));
+        for (const c of batch) c.socket.write(parked);
+        all.push(...batch);
+        await until(() => unanswered(batch) <= 20, 10_000);
+      }
+      await until(() => all.filter((c) => c.text().startsWith("HTTP/1.1 429")).length >= 980, 20_000);
+      const refused = all.filter((c) => c.text().startsWith("HTTP/1.1 429"));
+      const closedBare = all.filter((c) => c.text() === "" && c.closedAt() !== null).length;
+      const servedMs = await otherClientServed(agent.port);
+      console.log(`${runtime}: 1,000 parked requests on 1,000 connections from one client (cap 20): ${refused.length} answered 429, ${unanswered(all)} parked, ${closedBare} closed unanswered; another client served in ${servedMs.toFixed(0)} ms`);
+      expect(refused.length).toBeGreaterThanOrEqual(980);
+      expect(refused[0]!.text()).toContain("too many concurrent connections");
+      expect(servedMs).toBeGreaterThan(0);
+      for (const c of all) c.socket.destroy();
     }),
   );
 }, 60_000);
