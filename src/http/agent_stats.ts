@@ -50,6 +50,8 @@ export function agentStats(api: ApiContext): Record<string, Section> {
       : { server: "false", known_servers: String(api.knownServers?.() ?? 0) },
     runtime: { uptime_seconds: String(Math.floor((Date.now() - a.startedAt) / 1000)) },
   };
+  // A server's log position and role, under Consul's raft key names (the log is ours or JetStream's, not hashicorp/raft).
+  if (api.server) stats.raft = { applied_index: String(api.server.lastIndex()), state: api.server.isLeader() ? "Leader" : "Follower" };
   const encrypted = a.gossipEncrypted ?? false;
   if (api.lan) stats.serf_lan = serfStats(api.lan, encrypted);
   if (api.wan) stats.serf_wan = serfStats(api.wan, encrypted);

@@ -17,7 +17,8 @@ test("info prints the agent's stats by section, sorted, as Consul does", async (
   const r = await cli(["info"]);
   expect(r.code).toBe(0);
   const sections = r.stdout.split("\n").filter((l) => /^\S+:$/.test(l));
-  expect(sections).toEqual(["agent:", "build:", "consul:", "runtime:", "serf_lan:", "serf_wan:"]);
+  expect(sections).toEqual(["agent:", "build:", "consul:", "raft:", "runtime:", "serf_lan:", "serf_wan:"]);
+  expect(r.stdout).toMatch(/raft:\n\tapplied_index = [1-9]\d*\n\tstate = Leader\n/);
   expect(r.stdout).toContain("agent:\n\tcheck_monitors = 0\n\tcheck_ttls = 1\n\tchecks = 1\n\tservices = 1\n");
   expect(r.stdout).toContain("\tleader = true\n");
   expect(r.stdout).toMatch(/\tleader_addr = 127\.0\.0\.1:\d+\n/);
