@@ -8,8 +8,10 @@
  * Prints both rates and on/off (the issue's target: >= 0.9). On Linux it also
  * prints each agent's CPU time per request (from /proc), whose ratio holds on
  * a machine shared with other work, where the rates swing with the load.
+ * bench/acl/inprocess.ts measures the same without sockets.
  */
 import { consulateArgv, runtimeBanner, sutRuntime } from "../_runtime.ts";
+import { benchRules } from "./rules.ts";
 import { spawn, type ChildProcess } from "node:child_process";
 import { createServer } from "node:net";
 import { mkdtemp, readFile, rm, writeFile } from "node:fs/promises";
@@ -91,12 +93,7 @@ const dir = await mkdtemp(join(tmpdir(), "bench-acl-"));
 const off = await agent(dir, false);
 const on = await agent(dir, true);
 try {
-  // 50 rules: 49 that do not match the key (prefixes, exact keys, other resources), and the one that does.
-  const rules: string[] = [];
-  for (let i = 0; i < 20; i++) rules.push(`key_prefix "team${i}/" { policy = "write" }`);
-  for (let i = 0; i < 15; i++) rules.push(`key "config/item${i}" { policy = "read" }`);
-  for (let i = 0; i < 14; i++) rules.push(`service "svc${i}" { policy = "read" }`);
-  rules.push(`key_prefix "bench/" { policy = "read" }`);
+  const rules = benchRules();
   let token = "";
   for (let attempt = 0; ; attempt++) {
     try {
