@@ -5,9 +5,9 @@
  * agent asks a server (ACL.ResolveToken) and caches the answer for
  * `token_ttl`, following `down_policy` when no server answers.
  */
-import { ACLNotFoundError, ALLOW_ALL, Authorizer, type DefaultPolicy, PolicyAuthorizer } from "../acl/mod.ts";
+import { ACLNotFoundError, ALLOW_ALL, Authorizer, PolicyAuthorizer } from "../acl/mod.ts";
 import type { MaybePromise, Rpc } from "../rpc/mod.ts";
-import type { ResolvedToken } from "../server/acl.ts";
+import { RemoteTokens } from "../server/acl_remote.ts";
 import type { Server } from "../server/mod.ts";
 import { loadPersistedTokens, savePersistedTokens } from "./acl_tokens_file.ts";
 
@@ -122,36 +122,18 @@ export function serverResolver(server: Server): ResolveFn {
   };
 }
 
-/** A client agent: ACL.ResolveToken on a server, cached for `token_ttl`; `down_policy` when none answers. */
+/** A client agent: ACL.ResolveToken on a server, cached for `token_ttl`; `down_policy` when none answers (the same cache a secondary keeps of the primary's answers). */
 export function remoteResolver(rpc: Rpc, datacenter: string, settings: AgentAclSettings, now: () => number = Date.now): ResolveFn {
-  const cache = new Map<string, { authz: Authorizer; fetchedAt: number }>();
-  const build = (r: ResolvedToken): Authorizer =>
-    new Authorizer(r.AccessorID, r.Rules.length > 0 ? new PolicyAuthorizer(r.Rules) : null, settings.defaultPolicy as DefaultPolicy);
-  const fetch = async (secret: string): Promise<Authorizer> => {
-    const r = await rpc.call("ACL.ResolveToken", {}, { datacenter, minIndex: 0, waitMs: 0, consistency: "default", maxStaleMs: 0, token: secret });
-    const authz = build(r);
-    if (cache.size > 10_000) cache.clear();
-    cache.set(secret, { authz, fetchedAt: now() });
-    return authz;
+  const cache = new RemoteTokens(settings, now);
+  const servers = { rpc, datacenter };
+  const answer = (secret: string): Authorizer => {
+    const e = cache.get(secret);
+    if (e === undefined || (e.resolved !== null && e.resolved.ExpiresAt !== 0 && e.resolved.ExpiresAt <= now())) throw new ACLNotFoundError();
+    return e.authz;
   };
   return (secret) => {
-    const hit = cache.get(secret);
-    if (hit && now() - hit.fetchedAt < settings.tokenTtlMs) return hit.authz;
-    if (hit && settings.downPolicy === "async-cache") {
-      void fetch(secret).catch(() => {});
-      return hit.authz;
-    }
-    return fetch(secret).catch((err: unknown) => {
-      if (err instanceof ACLNotFoundError) {
-        cache.delete(secret);
-        throw err;
-      }
-      // No server answered: Consul's down_policy.
-      if (settings.downPolicy === "allow") return new Authorizer("", null, "allow");
-      if (settings.downPolicy === "deny") return new Authorizer("", null, "deny");
-      if (hit) return hit.authz;
-      return new Authorizer("", null, "deny");
-    });
+    const p = cache.pending(secret, servers);
+    return p === null ? answer(secret) : p.then(() => answer(secret));
   };
 }
 
