@@ -5,10 +5,14 @@
 // `?index=<current>` parks the request until the next PUT, which stores the
 // body, bumps the index and wakes every parked request.
 //
-//     <node|bun|deno run -A> bench/kv/bare_server.mjs <port>
+//     <node|bun|deno run -A> bench/kv/bare_server.mjs <port> [<cert.pem> <key.pem>]
+//
+// With a certificate and key it serves HTTPS instead (the floor of the HTTPS case).
 const g = globalThis;
 const argv = g.Deno ? g.Deno.args : process.argv.slice(2);
 const port = Number(argv[0] ?? "28600");
+const { readFileSync } = await import("node:fs");
+const tls = argv[2] ? { cert: readFileSync(argv[1], "utf8"), key: readFileSync(argv[2], "utf8") } : null;
 const store = new Map();
 let index = 1;
 let parked = [];
@@ -38,12 +42,11 @@ async function fetchHandler(req) {
 }
 
 if (g.Bun) {
-  g.Bun.serve({ hostname: "127.0.0.1", port, idleTimeout: 0, fetch: fetchHandler });
+  g.Bun.serve({ hostname: "127.0.0.1", port, idleTimeout: 0, fetch: fetchHandler, ...(tls ? { tls } : {}) });
 } else if (g.Deno) {
-  g.Deno.serve({ hostname: "127.0.0.1", port, onListen() {} }, fetchHandler);
+  g.Deno.serve({ hostname: "127.0.0.1", port, onListen() {}, ...(tls ?? {}) }, fetchHandler);
 } else {
-  const { createServer } = await import("node:http");
-  const server = createServer((req, res) => {
+  const handler = (req, res) => {
     const url = new URL(req.url, "http://x");
     const key = url.pathname.slice("/v1/kv/".length);
     if (req.method === "PUT") {
@@ -62,7 +65,8 @@ if (g.Bun) {
     };
     if (Number(url.searchParams.get("index") ?? "0") >= index) parked.push(answer);
     else answer();
-  });
+  };
+  const server = tls ? (await import("node:https")).createServer(tls, handler) : (await import("node:http")).createServer(handler);
   server.requestTimeout = 0;
   server.headersTimeout = 0;
   server.keepAliveTimeout = 0;

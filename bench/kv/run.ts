@@ -16,6 +16,7 @@ import { type Child, cpuSeconds, portInUse, runBench, runPinned, sleep, startPin
 import { fmt, fmtInt, type Goal, median, table, verdict } from "./report.ts";
 import { type Request, wrk, type WrkResult } from "./wrk.ts";
 import { consulateArgv, ROOT, runtimeBanner, scriptArgv, sutRuntime } from "../_runtime.ts";
+import { generateCa, generateCert } from "../../src/tls/mod.ts";
 
 // Five short rounds rather than three long ones: others share this VM in bursts, and a median of five shrugs off two bad rounds.
 const SECONDS = Number(args()[0] ?? env("KV_BENCH_SECONDS") ?? "4");
@@ -28,7 +29,8 @@ const RUNTIME = sutRuntime();
 const ETCD = env("KV_BENCH_ETCD") ?? "/usr/bin/etcd";
 const TMP = env("KV_BENCH_TMP") ?? mkdtempSync(join(tmpdir(), "consulate-bench-kv-"));
 const HOST = "127.0.0.1";
-const PORTS = { bare: 28600, durable: 28500, dev: 28510, etcd: 23790, etcdPeer: 23800 } as const;
+// The -dev agent also serves HTTPS (devHttps) and is the server of two client agents: one on plain RPC, one on TLS RPC.
+const PORTS = { bare: 28600, bareHttps: 28601, durable: 28500, dev: 28510, devHttps: 28511, clientPlain: 28520, clientTls: 28530, etcd: 23790, etcdPeer: 23800 } as const;
 
 /** Servers stopped on purpose before the end, so the health check does not report them as crashed. */
 const retired = new Set<Child>();
@@ -42,15 +44,20 @@ class BenchError extends Error {
 interface Target {
   readonly label: string;
   readonly port: number;
+  readonly scheme?: "https";
   child: Child | null;
 }
 
-type TargetKey = "bare" | "durable" | "dev" | "etcd";
+type TargetKey = "bare" | "bareHttps" | "durable" | "dev" | "devHttps" | "clientPlain" | "clientTls" | "etcd";
 
 const targets: Record<TargetKey, Target> = {
   bare: { label: `bare ${({ node: "node:http", bun: "Bun.serve", deno: "Deno.serve" } as const)[RUNTIME]}`, port: PORTS.bare, child: null },
+  bareHttps: { label: `bare ${({ node: "node:https", bun: "Bun.serve tls", deno: "Deno.serve tls" } as const)[RUNTIME]}`, port: PORTS.bareHttps, scheme: "https", child: null },
   durable: { label: "consulate (durable)", port: PORTS.durable, child: null },
   dev: { label: "consulate -dev", port: PORTS.dev, child: null },
+  devHttps: { label: "consulate -dev (HTTPS)", port: PORTS.devHttps, scheme: "https", child: null },
+  clientPlain: { label: "client agent (plain RPC)", port: PORTS.clientPlain, child: null },
+  clientTls: { label: "client agent (TLS RPC)", port: PORTS.clientTls, child: null },
   etcd: { label: "etcd 1-member", port: PORTS.etcd, child: null },
 };
 
@@ -59,12 +66,47 @@ async function send(port: number, method: string, path: string, body?: string): 
   return { status: res.status, text: await res.text(), index: res.headers.get("x-consul-index") };
 }
 
-function agentArgv(kind: "durable" | "dev", port: number): string[] {
+/** One HTTPS request with the bench's CA (curl, so the runner needs no TLS client of its own). */
+function sendHttps(port: number, path: string): { status: number; text: string; index: string | null } {
+  const raw = execFileSync("curl", ["-s", "-i", "--max-time", "10", "--cacert", join(TMP, "tls", "ca.pem"), `https://${HOST}:${port}${path}`]).toString();
+  const [head = "", ...rest] = raw.split("\r\n\r\n");
+  const status = Number(/^HTTP\/[\d.]+ (\d+)/.exec(head)?.[1] ?? 0);
+  return { status, text: rest.join("\r\n\r\n"), index: /^x-consul-index: *(\S+)/im.exec(head)?.[1] ?? null };
+}
+
+/**
+ * The agent CA, a server certificate (server.dc1.consul, 127.0.0.1) for the -dev agent and a
+ * client certificate for the TLS client agent; the config files that use them.
+ */
+async function writeTlsFiles(): Promise<void> {
+  const dir = join(TMP, "tls");
+  mkdirSync(dir, { recursive: true });
+  const ca = await generateCa({ days: 2 });
+  const sign = (name: string) =>
+    generateCert({ caPem: ca.certPem, caKeyPem: ca.keyPem, name, days: 2, dnsNames: [name, "localhost"], ipAddresses: ["127.0.0.1"], extKeyUsage: ["serverAuth", "clientAuth"] });
+  const server = await sign("server.dc1.consul");
+  const client = await sign("client.dc1.consul");
+  const f = (n: string) => join(dir, n);
+  for (const [n, v] of [["ca.pem", ca.certPem], ["server.pem", server.certPem], ["server-key.pem", server.keyPem], ["client.pem", client.certPem], ["client-key.pem", client.keyPem]] as const) writeFileSync(f(n), v);
+  // No verify_incoming on the server: the plain client agent and the TLS one reach the same server.
+  writeFileSync(f("dev.json"), JSON.stringify({ tls: { defaults: { ca_file: f("ca.pem"), cert_file: f("server.pem"), key_file: f("server-key.pem") } }, ports: { https: PORTS.devHttps } }));
+  writeFileSync(f("client-tls.json"), JSON.stringify({
+    tls: { defaults: { ca_file: f("ca.pem"), cert_file: f("client.pem"), key_file: f("client-key.pem"), verify_outgoing: true }, internal_rpc: { verify_server_hostname: true } },
+  }));
+}
+
+function agentArgv(kind: "durable" | "dev" | "clientPlain" | "clientTls", port: number): string[] {
   // Distinct ports for every listener, all below the ephemeral range (32768+) where
   // the fan-out's client sockets (and their TIME_WAITs) would make bind() fail.
   const base = port - PORTS.durable;
   const common = ["-http-port", String(port), "-client", HOST, "-bind", HOST, "-dns-port", String(28700 + base), "-server-port", String(28300 + base), "-serf-lan-port", String(28301 + base), "-serf-wan-port", String(28302 + base), "-log-level", "warn"];
-  const mode = kind === "dev" ? ["-dev"] : ["-server", "-bootstrap", "-data-dir", join(TMP, "consulate-data")];
+  const devSerf = 28301 + PORTS.dev - PORTS.durable;
+  const mode = {
+    durable: ["-server", "-bootstrap", "-data-dir", join(TMP, "consulate-data")],
+    dev: ["-dev", "-config-file", join(TMP, "tls", "dev.json")],
+    clientPlain: ["-data-dir", join(TMP, "client-plain-data"), "-retry-join", `${HOST}:${devSerf}`, "-retry-interval", "1s"],
+    clientTls: ["-data-dir", join(TMP, "client-tls-data"), "-retry-join", `${HOST}:${devSerf}`, "-retry-interval", "1s", "-config-file", join(TMP, "tls", "client-tls.json")],
+  }[kind];
   // The fan-out parks thousands of watchers from one address: lift the per-client cap (200 by default, as Consul's).
   const limits = join(TMP, "limits.json");
   writeFileSync(limits, JSON.stringify({ limits: { http_max_conns_per_client: 0 } }));
@@ -73,10 +115,17 @@ function agentArgv(kind: "durable" | "dev", port: number): string[] {
 
 async function startTarget(key: TargetKey): Promise<void> {
   const t: Target = targets[key];
-  if (await portInUse(t.port)) throw new BenchError(`${t.label}: port ${t.port} is already in use; stop whatever listens there`);
+  // The -dev agent binds its HTTPS port too, so that one is checked before it starts.
+  const ports = key === "dev" ? [t.port, PORTS.devHttps] : key === "devHttps" ? [] : [t.port];
+  for (const port of ports) if (await portInUse(port)) throw new BenchError(`${t.label}: port ${port} is already in use; stop whatever listens there`);
   if (key === "bare") {
     t.child = startPinned(TMP, "bare", 0, [...scriptArgv(RUNTIME, `${ROOT}/bench/kv/bare_server.mjs`), String(t.port)]);
     await waitReady(t.child, async () => (await send(t.port, "PUT", "/v1/kv/foo", "bar")).status === 200, 15_000);
+  } else if (key === "bareHttps") {
+    await writeTlsFiles();
+    t.child = startPinned(TMP, "bare-https", 0, [...scriptArgv(RUNTIME, `${ROOT}/bench/kv/bare_server.mjs`), String(t.port), join(TMP, "tls", "server.pem"), join(TMP, "tls", "server-key.pem")]);
+    // Its store starts empty: the GET case reads a key written here.
+    await waitReady(t.child, async () => execFileSync("curl", ["-s", "-X", "PUT", "-d", "bar", "--cacert", join(TMP, "tls", "ca.pem"), `https://${HOST}:${t.port}/v1/kv/foo`]).toString() === "true", 15_000);
   } else if (key === "etcd") {
     const peer = `http://${HOST}:${PORTS.etcdPeer}`;
     const client = `http://${HOST}:${t.port}`;
@@ -87,6 +136,10 @@ async function startTarget(key: TargetKey): Promise<void> {
       "--initial-cluster", `bench=${peer}`, "--logger", "zap", "--log-level", "warn",
     ]);
     await waitReady(t.child, async () => (await send(t.port, "POST", "/v3/kv/put", ETCD_PUT_BODY)).status === 200, 20_000);
+  } else if (key === "devHttps") {
+    // Served by the -dev agent's HTTPS listener.
+    t.child = targets.dev.child;
+    await waitReady(t.child!, async () => sendHttps(t.port, "/v1/kv/foo").status === 200, 15_000);
   } else {
     if (key === "durable") mkdirSync(join(TMP, "consulate-data"), { recursive: true });
     t.child = startPinned(TMP, `agent-${key}`, 0, agentArgv(key, t.port));
@@ -109,8 +162,12 @@ interface Case {
 
 const CASES: readonly Case[] = [
   { name: "bare GET", target: "bare", req: { method: "GET", path: "/v1/kv/foo" }, connections: 32 },
+  { name: "bare GET HTTPS", target: "bareHttps", req: { method: "GET", path: "/v1/kv/foo" }, connections: 32 },
   { name: "ours GET (durable)", target: "durable", req: { method: "GET", path: "/v1/kv/foo" }, connections: 32 },
   { name: "ours GET (-dev)", target: "dev", req: { method: "GET", path: "/v1/kv/foo" }, connections: 32 },
+  { name: "ours GET (-dev) HTTPS", target: "devHttps", req: { method: "GET", path: "/v1/kv/foo" }, connections: 32 },
+  { name: "client GET, plain RPC", target: "clientPlain", req: { method: "GET", path: "/v1/kv/foo" }, connections: 32 },
+  { name: "client GET, TLS RPC", target: "clientTls", req: { method: "GET", path: "/v1/kv/foo" }, connections: 32 },
   { name: "etcd range (linearizable)", target: "etcd", req: { method: "POST", path: "/v3/kv/range", body: '{"key":"Zm9v"}', contentType: json }, connections: 32 },
   { name: "bare PUT", target: "bare", req: { method: "PUT", path: "/v1/kv/foo", body: "bar" }, connections: 32 },
   { name: "ours PUT (durable)", target: "durable", req: { method: "PUT", path: "/v1/kv/foo", body: "bar" }, connections: 32 },
@@ -128,14 +185,15 @@ function pidOf(key: TargetKey): number {
 
 async function runCase(c: Case, seconds: number): Promise<WrkResult> {
   const t = targets[c.target];
-  return wrk(TMP, `http://${HOST}:${t.port}`, c.req, { seconds, connections: c.connections, serverPid: pidOf(c.target) });
+  return wrk(TMP, `${t.scheme ?? "http"}://${HOST}:${t.port}`, c.req, { seconds, connections: c.connections, serverPid: pidOf(c.target) });
 }
 
 /** One request per case before measuring, so a 404 or an error body is seen, not averaged. */
 async function sanity(): Promise<void> {
   out("== Sanity: one request per case");
   for (const c of CASES.filter((x) => x.connections === 32)) {
-    const r = await send(targets[c.target].port, c.req.method, c.req.path, c.req.body);
+    const t = targets[c.target];
+    const r = t.scheme === "https" ? sendHttps(t.port, c.req.path) : await send(t.port, c.req.method, c.req.path, c.req.body);
     const body = r.text.replace(/\s+/g, " ").slice(0, 110);
     out(`  ${c.name.padEnd(26)} ${r.status}${r.index ? ` X-Consul-Index=${r.index}` : ""}  ${body}`);
     if (r.status !== 200) throw new BenchError(`${c.name}: ${c.req.method} ${c.req.path} answered ${r.status}: ${body}`);
@@ -187,6 +245,11 @@ function printRatios(s: Map<string, Summary>): void {
   const g = (name: string): Summary => s.get(name)!;
   const lines: Array<[string, number, Goal | undefined]> = [
     ["ours GET / bare GET, same runtime (req/s)", g("ours GET (durable)").rps / g("bare GET").rps, { atLeast: 0.6 }],
+    ["ours HTTPS GET / HTTP GET, -dev, keep-alive (req/s)", g("ours GET (-dev) HTTPS").rps / g("ours GET (-dev)").rps, { atLeast: 0.8 }],
+    ["client GET forwarded over TLS RPC / plain RPC (req/s)", g("client GET, TLS RPC").rps / g("client GET, plain RPC").rps, undefined],
+    ["bare HTTPS GET / HTTP GET, the runtime's own (req/s)", g("bare GET HTTPS").rps / g("bare GET").rps, undefined],
+    ["cpu/op ours HTTPS GET / HTTP GET, -dev", g("ours GET (-dev) HTTPS").cpu / g("ours GET (-dev)").cpu, undefined],
+    ["cpu/op bare HTTPS GET / HTTP GET", g("bare GET HTTPS").cpu / g("bare GET").cpu, undefined],
     ["ours GET / etcd range (req/s)", g("ours GET (durable)").rps / g("etcd range (linearizable)").rps, undefined],
     ["ours durable PUT / etcd PUT (req/s)", g("ours PUT (durable)").rps / g("etcd put").rps, { atLeast: 1.0 }],
     ["ours durable PUT req/s (absolute)", g("ours PUT (durable)").rps, { atLeast: 5000 }],
@@ -263,7 +326,7 @@ async function fanouts(): Promise<void> {
 function serverLogs(): void {
   out("\n== Server health after the run");
   for (const t of Object.values(targets) as Target[]) {
-    if (!t.child) continue;
+    if (!t.child || t === targets.devHttps) continue;
     const state = retired.has(t.child) ? "stopped after its part" : Number.isNaN(cpuSeconds(t.child.pid)) ? "EXITED" : "alive";
     let text = "";
     try {
@@ -292,12 +355,12 @@ function header(): void {
 
 async function main(): Promise<number> {
   header();
-  for (const key of ["bare", "durable", "dev", "etcd"] as const) await startTarget(key);
+  for (const key of ["bare", "bareHttps", "durable", "dev", "devHttps", "clientPlain", "clientTls", "etcd"] as const) await startTarget(key);
   await sanity();
   const sums = printThroughput(await throughput());
   printRatios(sums);
-  // The -dev agent and etcd are done; stop them so they cannot disturb fan-out on CPU0.
-  for (const c of [targets.dev.child!, targets.etcd.child!]) {
+  // The -dev agent, its clients and etcd are done; stop them so they cannot disturb fan-out on CPU0.
+  for (const c of [targets.bareHttps.child!, targets.clientPlain.child!, targets.clientTls.child!, targets.dev.child!, targets.etcd.child!]) {
     retired.add(c);
     await stop(c);
   }

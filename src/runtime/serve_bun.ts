@@ -92,22 +92,29 @@ export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsT
 }
 
 export interface BunListener extends HttpListener {
-  /** Starts the server again on the same port with new TLS settings; open connections finish on the old ones. */
+  /** Starts the server again on the same port with new TLS settings; requests in flight finish on the old one. */
   restart(tls: HttpsTls | null): Promise<void>;
 }
 
 export function serveBun(bun: BunGlobal, options: ServeOptions, tls: HttpsTls | null): BunListener {
   let server = bun.serve(bunServeOptions(options, options.port, tls));
   const port = server.port;
+  /** Servers replaced by a restart that still finish requests in flight (a parked blocking query). */
+  const draining = new Set<BunServer>();
   return {
     hostname: options.hostname,
     port,
     async restart(next) {
-      await server.stop(false);
+      // The old server stops listening at once; the new one takes the port while the old finishes
+      // its requests in flight (waiting for them first would leave the port closed for minutes).
+      const old = server;
+      draining.add(old);
+      void Promise.resolve(old.stop(false)).finally(() => draining.delete(old));
       server = bun.serve(bunServeOptions(options, port, next));
     },
     async stop() {
-      await server.stop(true);
+      await Promise.all([server, ...draining].map((s) => s.stop(true)));
+      draining.clear();
     },
   };
 }

@@ -277,19 +277,41 @@ test("plain text and random bytes to the TLS RPC port are cut off at once, witho
   expect(busy).toBeLessThan(quiet * 5 + 20);
 }, 30_000);
 
-test("a reload swaps the HTTPS certificate for new connections without dropping the agent", async () => {
+test("SIGHUP and consulate reload swap the HTTPS certificate for new connections; a blocking query parked over HTTPS and the agent stay up", async () => {
   const serial = () =>
     spawnSync("sh", ["-c", `echo | openssl s_client -connect 127.0.0.1:${serverPorts.https} -CAfile ${f("ca.pem")} -cert ${f("cli.pem")} -key ${f("cli-key.pem")} 2>/dev/null | openssl x509 -noout -serial`], { encoding: "utf8" }).stdout.trim();
-  const before = serial();
-  expect(before).toMatch(/^serial=/);
   const { readFileSync } = await import("node:fs");
-  // A new server certificate from the same CA, written over the old files.
-  await writePair("server", await generateCert({ caPem: readFileSync(f("ca.pem"), "utf8"), caKeyPem, name: "server.dc1.consul", days: 30, dnsNames: ["server.dc1.consul", "localhost"], ipAddresses: ["127.0.0.1"], extKeyUsage: ["serverAuth", "clientAuth"] }));
-  const r = await fetch(`${server.base}/v1/agent/reload`, { method: "PUT" });
-  expect(r.status).toBe(200);
-  const after = serial();
-  expect(after).toMatch(/^serial=/);
-  expect(after).not.toBe(before);
-  // Still serving, over both HTTP and HTTPS.
+  // A blocking query over HTTPS, parked before the reloads and answered after them.
+  const { spawn } = await import("node:child_process");
+  await fetch(`${server.base}/v1/kv/reload-watch`, { method: "PUT", body: "before" });
+  const index = (await fetch(`${server.base}/v1/kv/reload-watch`)).headers.get("x-consul-index");
+  const watch = spawn("curl", ["-s", "--cacert", f("ca.pem"), "--cert", f("cli.pem"), "--key", f("cli-key.pem"), `https://127.0.0.1:${serverPorts.https}/v1/kv/reload-watch?raw&index=${index}&wait=60s`], { stdio: ["ignore", "pipe", "ignore"] });
+  let watched = "";
+  watch.stdout.on("data", (d: Buffer) => (watched += d.toString()));
+  const watchDone = new Promise<number | null>((r) => watch.once("exit", (code) => r(code)));
+  const newServerCert = async () =>
+    writePair("server", await generateCert({ caPem: readFileSync(f("ca.pem"), "utf8"), caKeyPem, name: "server.dc1.consul", days: 30, dnsNames: ["server.dc1.consul", "localhost"], ipAddresses: ["127.0.0.1"], extKeyUsage: ["serverAuth", "clientAuth"] }));
+
+  const first = serial();
+  expect(first).toMatch(/^serial=/);
+  await newServerCert();
+  server.child.kill("SIGHUP");
+  const second = await eventually("the certificate after SIGHUP", async () => {
+    const s = serial();
+    return s !== first && s.startsWith("serial=") ? s : null;
+  });
+  await newServerCert();
+  const io = memoryIo({ env: { CONSUL_HTTP_ADDR: server.base } });
+  expect(await runCli(["reload"], io)).toBe(0);
+  expect(io.stdoutText()).toContain("Configuration reload triggered");
+  const third = serial();
+  expect(third).toMatch(/^serial=/);
+  expect(third).not.toBe(second);
+  // The blocking query parked before both reloads is still there, and wakes on the write; the agent never went away.
+  expect(watch.exitCode).toBeNull();
+  await fetch(`${server.base}/v1/kv/reload-watch`, { method: "PUT", body: "after" });
+  expect(await watchDone).toBe(0);
+  expect(watched).toBe("after");
+  expect(server.child.exitCode).toBeNull();
   expect((await fetch(`${server.base}/v1/status/leader`)).status).toBe(200);
-}, 20_000);
+}, 30_000);
