@@ -3,7 +3,9 @@
  * in one process (two servers on MemoryLog, each on its own nats-server,
  * linked as federation/ links them), against same-run baselines:
  *   - a KVS.Get answered locally (in-process) and in dc2 over the link,
- *     sequentially and at 32 concurrent callers;
+ *     sequentially and at 32 concurrent callers (rate, and CPU per call of
+ *     this process and both nats-servers: on a shared machine the wall-clock
+ *     figures swing with everyone's load, CPU per call much less);
  *   - a bare NATS request/reply of the same request bytes on dc2's NATS (the
  *     floor under any NATS-carried RPC);
  *   - the codec: encoding the request and the reply, decoding both.
@@ -18,6 +20,7 @@ import { type NatsCluster, startNatsCluster } from "../../test/_nats.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
 import type { RequestOptions } from "../../src/rpc/mod.ts";
 import { Server } from "../../src/server/mod.ts";
+import { cpuSeconds } from "../kv/procs.ts";
 
 const N = Number(process.argv[2] ?? 3000);
 interface Dc {
@@ -37,7 +40,19 @@ async function timeEach(n: number, once: () => unknown): Promise<number> {
   return (performance.now() - t) / n;
 }
 
-async function perSecond(ms: number, once: () => unknown): Promise<number> {
+/** Mean time of a synchronous step (no await between runs: an await would cost more than the step). */
+function timeSync(n: number, once: () => unknown): number {
+  for (let i = 0; i < Math.min(2000, n); i++) once();
+  const t = performance.now();
+  for (let i = 0; i < n; i++) once();
+  return (performance.now() - t) / n;
+}
+
+/** Calls a second at 32 concurrent callers, and the CPU µs per call of this process and of both nats-servers. */
+async function perSecond(ms: number, once: () => unknown): Promise<{ rate: number; cpuUs: number }> {
+  const natsCpu = () => Object.values(dcs).reduce((a, dc) => a + cpuSeconds(dc.nats.nodes[0]!.child!.pid!), 0);
+  const u0 = process.cpuUsage();
+  const n0 = natsCpu();
   const end = performance.now() + ms;
   let n = 0;
   await Promise.all(
@@ -48,7 +63,8 @@ async function perSecond(ms: number, once: () => unknown): Promise<number> {
       }
     }),
   );
-  return n / (ms / 1000);
+  const u = process.cpuUsage(u0);
+  return { rate: n / (ms / 1000), cpuUs: (u.user + u.system + (natsCpu() - n0) * 1e6) / n };
 }
 
 try {
@@ -78,11 +94,11 @@ try {
   const bare = await timeEach(N, () => asker.request("bench.echo", request));
   const reply = await rpc.call("KVS.Get", { Key: "k" }, opts("dc1"));
   const replyBytes = encodeMessage({ i: 0, r: reply });
-  const C = 20_000;
-  const encReq = await timeEach(C, () => encodeMessage({ i: 0, m: "KVS.Get", a: { Key: "k" }, o: opts("dc2") }));
-  const decReq = await timeEach(C, () => decodeRequest(request.subarray(4)));
-  const encRep = await timeEach(C, () => encodeMessage({ i: 0, r: reply }));
-  const decRep = await timeEach(C, () => decodeReply(replyBytes.subarray(4)));
+  const C = 100_000;
+  const encReq = timeSync(C, () => encodeMessage({ i: 0, m: "KVS.Get", a: { Key: "k" }, o: opts("dc2") }));
+  const decReq = timeSync(C, () => decodeRequest(request.subarray(4)));
+  const encRep = timeSync(C, () => encodeMessage({ i: 0, r: reply }));
+  const decRep = timeSync(C, () => decodeReply(replyBytes.subarray(4)));
   const tLocal = await perSecond(2000, get("dc1"));
   const tCross = await perSecond(2000, get("dc2"));
   const tBare = await perSecond(2000, () => asker.request("bench.echo", request));
@@ -94,7 +110,8 @@ try {
   console.log(`KVS.Get in dc2 over the link     ${us(cross)}`);
   console.log(`bare NATS request/reply, same bytes ${us(bare)}   (cross = ${(cross / bare).toFixed(2)} x bare; ${us(cross - bare)} above it)`);
   console.log(`codec: encode request ${us(encReq)}, decode request ${us(decReq)}, encode reply ${us(encRep)}, decode reply ${us(decRep)} (${request.length} + ${replyBytes.length} bytes)`);
-  console.log(`c=32: local ${tLocal.toFixed(0)}/s, cross ${tCross.toFixed(0)}/s, bare NATS ${tBare.toFixed(0)}/s; cross/bare ${(tCross / tBare).toFixed(2)}`);
+  const t = (x: { rate: number; cpuUs: number }) => `${x.rate.toFixed(0)}/s (${x.cpuUs.toFixed(1)} µs CPU a call)`;
+  console.log(`c=32: local ${t(tLocal)}, cross ${t(tCross)}, bare NATS ${t(tBare)}; cross/bare ${(tCross.rate / tBare.rate).toFixed(2)} by rate, ${(tBare.cpuUs / tCross.cpuUs).toFixed(2)} by CPU`);
 } finally {
   for (const dc of Object.values(dcs)) {
     await dc.fed?.stop().catch(() => {});
