@@ -9,7 +9,13 @@
  * (src/rpc/codec.ts): a u32 big-endian byte count, then the JSON.
  */
 
-/** One message body per subject, sent at the end of the current turn of the event loop (or sooner when it is full). */
+/**
+ * One message body per subject, sent once the current task's microtasks
+ * have run, or, when the caller expects more frames soon (`gather`), at the
+ * end of the current turn of the event loop; sooner when it is full. A lone
+ * call (nothing else in flight) leaves at once; under load the calls of
+ * every request handled in one turn share a message.
+ */
 export class MessageBatcher {
   private readonly send: (subject: string, body: Uint8Array, batch: number) => void;
   private readonly maxBytes: () => number;
@@ -28,9 +34,10 @@ export class MessageBatcher {
 
   /**
    * Queues one frame for `subject` and answers the number of the message it
-   * will leave in. Throws RangeError when the frame alone exceeds `maxBytes`.
+   * will leave in. `gather`: more frames are likely this turn, so wait for
+   * the end of it. Throws RangeError when the frame alone exceeds `maxBytes`.
    */
-  add(subject: string, frame: Uint8Array): number {
+  add(subject: string, frame: Uint8Array, gather = false): number {
     const max = this.maxBytes();
     if (frame.length > max) throw new RangeError(`a message of ${frame.length} bytes exceeds the NATS max_payload of ${max} bytes`);
     let open = this.open.get(subject);
@@ -47,7 +54,8 @@ export class MessageBatcher {
     open.size += frame.length;
     if (!this.scheduled) {
       this.scheduled = true;
-      setImmediate(() => this.flush());
+      if (gather) setImmediate(() => this.flush());
+      else queueMicrotask(() => this.flush());
     }
     return open.batch;
   }

@@ -15,8 +15,18 @@ import { decodeReply, type ReplyFrame } from "./wire.ts";
 import { NoPathError, RpcError } from "../src/rpc/errors.ts";
 import { remoteError } from "../src/rpc/wire_errors.ts";
 
+/** How one call waits. */
+export interface CallOptions {
+  readonly timeoutMs: number;
+  /** Ends the wait (with "request cancelled"). */
+  readonly signal?: AbortSignal;
+  /** A blocking read: it parks in the other datacenter, so it says nothing about how busy this server is. */
+  readonly blocking?: boolean;
+}
+
 interface Pending {
   readonly batch: number;
+  readonly blocking: boolean;
   readonly resolve: (frame: ReplyFrame) => void;
   readonly reject: (err: Error) => void;
 }
@@ -30,6 +40,8 @@ export class CallMux {
   private readonly inbox: string;
   private readonly sub: Subscription;
   private readonly calls = new Map<number, Pending>();
+  /** Calls waiting that are not blocking reads: while there are, new calls wait for the rest of the turn's. */
+  private quick = 0;
   private readonly out: MessageBatcher;
 
   constructor(nc: NatsConnection, dc: string) {
@@ -64,11 +76,14 @@ export class CallMux {
    * `timeoutMs` or when `signal` aborts, with NoPathError when nobody in the
    * datacenter listens or the link drops (`failAll`).
    */
-  call(subject: string, id: number, frame: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<ReplyFrame> {
+  call(subject: string, id: number, frame: Uint8Array, o: CallOptions): Promise<ReplyFrame> {
+    const { timeoutMs, signal } = o;
+    const blocking = o.blocking ?? false;
     if (this.calls.has(id)) return Promise.reject(new RangeError(`call id ${id} is already waiting`));
     let batch: number;
     try {
-      batch = this.out.add(subject, frame);
+      // Other calls in flight: this server is busy, so wait for the rest of this turn's calls.
+      batch = this.out.add(subject, frame, this.quick > 0);
     } catch (err) {
       return Promise.reject(new RpcError(`rpc error making call: ${(err as Error).message}`, { cause: err }));
     }
@@ -78,13 +93,15 @@ export class CallMux {
       const done = (outcome: ReplyFrame | Error) => {
         if (this.calls.get(id) !== entry) return;
         this.calls.delete(id);
+        if (!blocking) this.quick--;
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
         if (outcome instanceof Error) reject(outcome);
         else resolve(outcome);
       };
-      const entry: Pending = { batch, resolve: done, reject: done };
+      const entry: Pending = { batch, blocking, resolve: done, reject: done };
       this.calls.set(id, entry);
+      if (!blocking) this.quick++;
       if (signal?.aborted) return onAbort();
       signal?.addEventListener("abort", onAbort, { once: true });
     });

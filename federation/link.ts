@@ -7,7 +7,7 @@
  * comes back by itself when the datacenter does.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
-import { CallMux } from "./call_mux.ts";
+import { type CallOptions, CallMux } from "./call_mux.ts";
 import type { ReplyFrame } from "./wire.ts";
 import { NoPathError } from "../src/rpc/errors.ts";
 
@@ -77,15 +77,15 @@ export class DatacenterLink {
   }
 
   /**
-   * Sends one request frame (`id` is its id) and waits up to `timeoutMs` for
-   * its reply frame. Fails with NoPathError when the link is down, drops
+   * Sends one request frame (`id` is its id) and waits up to `o.timeoutMs`
+   * for its reply frame. Fails with NoPathError when the link is down, drops
    * while waiting, or nobody in the datacenter listens; with RpcError on a
    * timeout or when `signal` aborts.
    */
-  request(subject: string, id: number, frame: Uint8Array, timeoutMs: number, signal?: AbortSignal): Promise<ReplyFrame> {
+  request(subject: string, id: number, frame: Uint8Array, o: CallOptions): Promise<ReplyFrame> {
     const mux = this.mux;
     if (!mux || !this.isUp()) return Promise.reject(new NoPathError());
-    return mux.call(subject, id, frame, timeoutMs, signal);
+    return mux.call(subject, id, frame, o);
   }
 
   /** Publishes without waiting (cancellations); dropped when the link is down. */

@@ -52,6 +52,8 @@ export function serveDatacenter(o: ResponderOptions): Responder {
     }
   }, maxPayload);
 
+  /** Calls being answered (not parked): while there are, an answer waits for the others of this turn. */
+  let busy = 0;
   const answer = (reply: string, f: ReplyFrame) => {
     let bytes: Uint8Array;
     try {
@@ -60,7 +62,7 @@ export function serveDatacenter(o: ResponderOptions): Responder {
     } catch (err) {
       bytes = encodeMessage({ i: f.i, e: { code: "RpcError", message: (err as Error).message } });
     }
-    replies.add(reply, bytes);
+    replies.add(reply, bytes, busy > 0);
   };
 
   const refuse = (reply: string, reason: string, i = 0) => {
@@ -91,10 +93,14 @@ export function serveDatacenter(o: ResponderOptions): Responder {
     if (cancel) {
       stats.parked++;
       parked.set(frame.i, cancel);
-    }
+    } else busy++;
+    const done = (f: ReplyFrame) => {
+      if (!cancel) busy--;
+      if (!cancel?.signal.aborted) answer(reply, f);
+    };
     result.then(
-      (r: unknown) => !cancel?.signal.aborted && answer(reply, { i: frame.i, r: r ?? null }),
-      (e: unknown) => !cancel?.signal.aborted && answer(reply, { i: frame.i, e: toWireError(e) }),
+      (r: unknown) => done({ i: frame.i, r: r ?? null }),
+      (e: unknown) => done({ i: frame.i, e: toWireError(e) }),
     ).finally(() => {
       if (cancel && parked.get(frame.i) === cancel) {
         parked.delete(frame.i);

@@ -41,7 +41,7 @@ export async function forward<M extends Method>(links: DatacenterLinks, method: 
   const signal = opts.signal instanceof AbortSignal ? opts.signal : undefined;
   let reply: ReplyFrame;
   try {
-    reply = await link.request(rpcSubject(dc), id, frame, timeout, blocking ? signal : undefined);
+    reply = await link.request(rpcSubject(dc), id, frame, { timeoutMs: timeout, blocking, ...(blocking && signal ? { signal } : {}) });
   } catch (err) {
     if (blocking && signal?.aborted) link.publish(cancelSubject(dc), new TextEncoder().encode(String(id)));
     throw err;

@@ -311,6 +311,42 @@ test("a root rotation in dc1 reaches the secondaries: new intermediates, new lea
   sidecar?.kill("SIGTERM");
 }, 60_000);
 
+test("from dc1, ?dc= reaches dc2 and dc3 on txn, session, coordinate, event, config, intentions match/check and CA roots; <svc>.connect.dc3 over DNS", async () => {
+  // txn: written in dc2 only.
+  const txn = await put("dc1", "/v1/txn?dc=dc2", [{ KV: { Verb: "set", Key: "fed/txn", Value: btoa("t") } }]);
+  expect(txn.status).toBe(200);
+  expect(await (await api("dc2", "/v1/kv/fed/txn?raw")).text()).toBe("t");
+  expect((await api("dc1", "/v1/kv/fed/txn")).status).toBe(404);
+  // session: created in dc2 (on a dc2 node: the default is the asking agent's own), read back through dc1, unknown to dc1 itself.
+  const { ID } = await j<{ ID: string }>("dc1", "/v1/session/create?dc=dc2", { method: "PUT", body: JSON.stringify({ Name: "fed", Node: "srv-dc2", Checks: [] }) });
+  expect((await j<{ ID: string; Node: string }[]>("dc1", `/v1/session/info/${ID}?dc=dc2`))[0]!.Node).toBe("srv-dc2");
+  expect(await j<unknown[]>("dc1", `/v1/session/info/${ID}`)).toEqual([]);
+  // coordinate: answered by dc3 (a lone server has no LAN peer to measure against, so nothing but dc3's own nodes, if any).
+  const coords = await j<{ Node: string }[]>("dc1", "/v1/coordinate/nodes?dc=dc3");
+  expect(coords.filter((c) => c.Node !== "srv-dc3")).toEqual([]);
+  // event: fired through dc1, seen by dc2's agent and not by dc1's.
+  const fired = await j<{ ID: string }>("dc1", "/v1/event/fire/fed-deploy?dc=dc2", { method: "PUT", body: "go" });
+  await until("the event in dc2", async () => (await j<{ ID: string }[]>("dc2", "/v1/event/list?name=fed-deploy")).some((e) => e.ID === fired.ID), 5_000);
+  expect(await j<unknown[]>("dc1", "/v1/event/list?name=fed-deploy")).toEqual([]);
+  // config, intentions and CA roots: answered by dc3 from its replica of the primary.
+  const roots1 = await j<{ TrustDomain: string; ActiveRootID: string }>("dc1", "/v1/connect/ca/roots");
+  const roots3 = await j<{ TrustDomain: string; ActiveRootID: string }>("dc1", "/v1/connect/ca/roots?dc=dc3");
+  expect([roots3.TrustDomain, roots3.ActiveRootID]).toEqual([roots1.TrustDomain, roots1.ActiveRootID]);
+  expect((await put("dc1", "/v1/connect/intentions/exact?source=fed-web&destination=fed-api", { Action: "deny" })).status).toBe(200);
+  const matched = await until("the intention matched in dc3", async () => {
+    const m = await j<Record<string, { SourceName: string; Action: string }[]>>("dc1", "/v1/connect/intentions/match?by=destination&name=fed-api&dc=dc3");
+    return m["fed-api"]?.find((i) => i.SourceName === "fed-web") ?? null;
+  }, 5_000);
+  expect(matched.Action).toBe("deny");
+  expect((await j<{ Allowed: boolean }>("dc1", "/v1/connect/intentions/check?source=fed-web&destination=fed-api&dc=dc3")).Allowed).toBe(false);
+  expect((await api("dc1", "/v1/config/service-defaults?dc=dc3")).status).toBe(200);
+  // DNS: a connect-native service of dc3, asked at dc1.
+  expect((await put("dc3", "/v1/agent/service/register", { Name: "natv", Port: 7001, Connect: { Native: true } })).status).toBe(200);
+  const srv = await until("natv.connect.dc3", async () => (await digShort(dns.dc1!, "natv.connect.dc3.consul", "SRV")) || null, 5_000);
+  expect(srv).toContain("7001");
+  expect(srv).toContain(".dc3.consul.");
+});
+
 test("stopping dc2: ?dc=dc2 fails within 1 s, dc1 and dc3 keep serving; dc2 heals by itself when started", async () => {
   expect((await run("stop", "dc2")).code).toBe(0);
   const started = Date.now();

@@ -68,13 +68,19 @@ test("reads and writes for another datacenter are answered there; local calls st
   expect(dcs.dc2!.server.remote).not.toBeNull();
 });
 
+/** Waits until dc2's responder holds `n` parked calls (5 s at most), then checks it. */
+async function untilParked(n: number): Promise<void> {
+  const deadline = Date.now() + 5000;
+  while (dcs.dc2!.fed.responder.stats.parked !== n && Date.now() < deadline) await Bun.sleep(10);
+  expect(dcs.dc2!.fed.responder.stats.parked).toBe(n);
+}
+
 test("a blocking read made in dc1 parks in dc2 and wakes on a dc2 write", async () => {
   const rpc = dcs.dc1!.fed.rpc;
   const first = await rpc.call("KVS.Get", { Key: "watched" }, opts("dc2"));
   const started = Date.now();
   const parked = Promise.resolve(rpc.call("KVS.Get", { Key: "watched" }, opts("dc2", { minIndex: first.index, waitMs: 20_000 })));
-  await Bun.sleep(200);
-  expect(dcs.dc2!.fed.responder.stats.parked).toBe(1);
+  await untilParked(1);
   await dcs.dc2!.fed.rpc.call("KVS.Apply", kv("watched", "now"), opts("dc2"));
   const woke = await parked;
   expect(woke.index).toBeGreaterThan(first.index);
@@ -88,8 +94,7 @@ test("a blocking read whose caller goes away is cancelled in the target datacent
   const ac = new AbortController();
   const cancelledBefore = dcs.dc2!.fed.responder.stats.cancelled;
   const call = Promise.resolve(rpc.call("KVS.Get", { Key: "never" }, opts("dc2", { minIndex: first.index, waitMs: 60_000, signal: ac.signal })));
-  await Bun.sleep(200);
-  expect(dcs.dc2!.fed.responder.stats.parked).toBe(1);
+  await untilParked(1);
   ac.abort();
   await expect(call).rejects.toThrow("request cancelled");
   const deadline = Date.now() + 3000;
@@ -125,7 +130,7 @@ test("a message nobody listens for fails its calls at once with No path to datac
   try {
     const started = Date.now();
     const frame = encodeMessage({ i: 7, m: "KVS.Get", a: { Key: "x" }, o: opts("nowhere") });
-    const calls = [mux.call("consulate.rpc.nowhere", 7, frame, 5000), mux.call("consulate.rpc.nowhere", 8, encodeMessage({ i: 8, m: "KVS.Get", a: { Key: "y" }, o: opts("nowhere") }), 5000)];
+    const calls = [mux.call("consulate.rpc.nowhere", 7, frame, { timeoutMs: 5000 }), mux.call("consulate.rpc.nowhere", 8, encodeMessage({ i: 8, m: "KVS.Get", a: { Key: "y" }, o: opts("nowhere") }), { timeoutMs: 5000 })];
     for (const r of await Promise.allSettled(calls)) expect(r.status === "rejected" && r.reason instanceof NoPathError).toBe(true);
     expect(Date.now() - started).toBeLessThan(1000);
     expect(mux.pending).toBe(0);
