@@ -28,7 +28,8 @@ import { GatewayHandler } from "./handler.ts";
 import { JwtVerifier } from "./jwt.ts";
 import { fetchJwksInProcess } from "./jwks_fetch.ts";
 import { type GatewayListener, listenerTls, openListener } from "./listener.ts";
-import { type CertPair, FetchServer, SniCertificates } from "./node_server.ts";
+import { type CertPair, SniCertificates } from "./node_server.ts";
+import { RelayServer } from "./relay_server.ts";
 import { PoolTransport } from "./pool_transport.ts";
 import { relayHandler } from "./relay.ts";
 import { type GatewayConfig, type HttpApi, loadConfig, waitForChange } from "./source.ts";
@@ -71,7 +72,7 @@ export class ApiGateway {
   readonly #abort = new AbortController();
   #loop: Promise<void> | null = null;
   #config: GatewayConfig | null = null;
-  #edge: FetchServer | null = null;
+  #edge: RelayServer | null = null;
   #edgeCerts = new SniCertificates();
   #ready = false;
   #firstApplied: () => void = () => {};
@@ -112,23 +113,23 @@ export class ApiGateway {
     await this.#first;
     if (this.#o.edge) {
       const gatewayName = this.#o.name;
-      this.#edge = new FetchServer({
+      const trustDomain = () => this.identity.material?.trustDomain ?? "";
+      this.#edge = new RelayServer({
         certificates: this.#edgeCerts,
-        requestCert: true,
         ca: this.identity.material?.roots ?? [],
-        onError: (err) => this.#log.warn(`edge relay: request failed: ${errorText(err)}`),
-        handler: (req, info) =>
+        peer: (socket) => {
+          const v = verifyPeer(socket, trustDomain());
+          if (!v.ok) return v.reason;
+          return v.identity.service === gatewayName ? null : `client ${JSON.stringify(v.identity.service)} is not the gateway ${JSON.stringify(gatewayName)}`;
+        },
+        handler: (req, refused) =>
           relayHandler(req, {
-            peer: () => {
-              if (typeof (info.socket as { getPeerCertificate?: unknown }).getPeerCertificate !== "function") {
-                return "this runtime does not expose client certificates on HTTPS listeners (run the edge relay under Node)";
-              }
-              const v = verifyPeer(info.socket as import("node:tls").TLSSocket, this.identity.material?.trustDomain ?? "");
-              if (!v.ok) return v.reason;
-              return v.identity.service === gatewayName ? null : `client ${JSON.stringify(v.identity.service)} is not the gateway ${JSON.stringify(gatewayName)}`;
-            },
+            peer: () => refused,
             handlers: () => [...this.#listeners.values()].map((l) => l.handler),
             transport: this.#transport,
+          }).catch((err: unknown) => {
+            this.#log.warn(`edge relay: request failed: ${errorText(err)}`);
+            return new Response("upstream reset", { status: 502, headers: { "content-type": "text/plain" } });
           }),
       });
       await this.#edge.listen(this.#o.edge.host, this.#o.edge.port);
@@ -301,7 +302,7 @@ export class ApiGateway {
     const open = [...this.#listeners.values()].reduce((a, l) => a + l.server.connections, 0) + [...this.#tcp.values()].reduce((a, l) => a + l.connections, 0);
     await Promise.all([...[...this.#listeners.values()].map((l) => l.server.close(deadlineMs)), ...[...this.#tcp.values()].map((l) => l.close(deadlineMs))]);
     // Past the listeners nothing serves a client: each step gets a bound, so none can hold the exit.
-    await within(this.#edge?.close(0) ?? Promise.resolve(), STOP_STEP_MS);
+    await within(this.#edge?.close() ?? Promise.resolve(), STOP_STEP_MS);
     await within(this.#loop ?? Promise.resolve(), STOP_STEP_MS);
     await within(Promise.all([...this.#targets.values()].map((t) => t.watch.stop())), STOP_STEP_MS);
     this.#targets.clear();

@@ -210,9 +210,9 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
   const argv = (runtime: string[], name: string) => [...runtime, "connect", "proxy", "-gateway=api", "-register", "-service", name, "-address", `127.0.0.1:${ports[name as keyof typeof ports]}`, "-http-addr", `127.0.0.1:${agent.port}`];
   const relayPort = await freePort();
   const gws = {
-    "gw-bun": proc(argv([BUN, join(ROOT, "src/cli/main.ts")], "gw-bun")),
-    // The Node gateway is also the edge's relay into the mesh, presenting gw-cert (DNS name gw.example.test).
-    "gw-node": proc([...argv(["node", bundle], "gw-node"), "-edge-bind", `127.0.0.1:${relayPort}`, "-edge-certificate", "gw-cert"]),
+    // The Bun gateway is also the edge's relay into the mesh, presenting gw-cert (DNS name gw.example.test).
+    "gw-bun": proc([...argv([BUN, join(ROOT, "src/cli/main.ts")], "gw-bun"), "-edge-bind", `127.0.0.1:${relayPort}`, "-edge-certificate", "gw-cert"]),
+    "gw-node": proc(argv(["node", bundle], "gw-node")),
   };
 
   mark('for (const [name, port] of Object.entries(ports)) {');
@@ -234,7 +234,7 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
     // Clients that stall or garble the TLS handshake, left running while the rest of the test is served.
     for (const kind of ["idle", "slow", "malformed", "huge"] as const) {
       badClient(port, name, kind);
-      if (name === "gw-node") badClient(relayPort, "edge relay", kind);
+      if (name === "gw-bun") badClient(relayPort, "edge relay", kind);
     }
 
     // The tcp listener: a tcp-route to echo, over mutual TLS to its sidecar.
@@ -331,7 +331,7 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
   // The same routes at the edge: the bundle in workerd (from the npm package), relaying through gw-bun.
   const edgeDir = join(dir.path, "edge");
   const edgePort = await freePort();
-  const bundled = await run(BUN, [join(ROOT, "src/cli/main.ts"), "api-gateway", "bundle", "-gateway", "gw-node", "-target", "workerd", "-out", edgeDir, "-listen", `127.0.0.1:${edgePort}`, "-relay", `127.0.0.1:${relayPort}`, "-relay-host", fx.host, "-relay-certificate", "gw-cert", "-http-addr", `127.0.0.1:${agent.port}`]);
+  const bundled = await run(BUN, [join(ROOT, "src/cli/main.ts"), "api-gateway", "bundle", "-gateway", "gw-bun", "-target", "workerd", "-out", edgeDir, "-listen", `127.0.0.1:${edgePort}`, "-relay", `127.0.0.1:${relayPort}`, "-relay-host", fx.host, "-relay-certificate", "gw-cert", "-http-addr", `127.0.0.1:${agent.port}`]);
   expect(bundled).toContain("Wrote ");
   const worker = await Bun.file(join(edgeDir, "worker.mjs")).text();
   expect(worker).not.toMatch(/from\s+["']node:/);
@@ -341,7 +341,7 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
     const r = await call(edgePort, "/hello").catch((e: Error) => ({ status: 0, text: e.message, json: null }));
     lastEdge = `${r.status} ${r.text}`;
     return r.status === 200 ? r : null;
-  }, () => `${workerd.output()}\nlast: ${lastEdge}\n${gws["gw-node"].output().slice(-1500)}`);
+  }, () => `${workerd.output()}\nlast: ${lastEdge}\n${gws["gw-bun"].output().slice(-1500)}`);
   expect(edgeWeb.json).toMatchObject({ svc: "web", path: "/hello" });
   expect(await call(edgePort, "/api/items").then((r) => [r.status, r.text])).toEqual([401, "Jwt is missing"]);
   expect((await call(edgePort, "/api/items", { authorization: `Bearer ${fx.forgedToken}` })).status).toBe(401);
@@ -353,12 +353,15 @@ test("API gateway on Bun and Node: TLS, split, JWT, filters, retries, intentions
   for (let i = 0; i < 40; i++) edgeVersions[((await call(edgePort, "/api/split", auth)).json as { version: string }).version]! += 1;
   expect(edgeVersions.v1).toBeGreaterThan(8);
   expect(edgeVersions.v2).toBeGreaterThan(8);
-  await put("/v1/connect/intentions/exact?source=gw-node&destination=api", { Action: "deny" });
+  await put("/v1/connect/intentions/exact?source=gw-bun&destination=api", { Action: "deny" });
   const edgeDenied = await eventually("edge -> api denied", 15_000, async () => {
     const r = await call(edgePort, "/api/items", auth);
     return r.status === 403 ? r : null;
   });
   expect(edgeDenied.text).toBe("RBAC: access denied");
+  // The relay itself serves only the gateway's leaf: a client without it is refused.
+  const stranger = await call(relayPort, "/hello");
+  expect([stranger.status, stranger.text.startsWith("RBAC: access denied: ")]).toEqual([403, true]);
 
   // Every bad handshake was hung up on (a stalled one after the handshake deadline, ~10 s), while the rest was served.
   await eventually("bad handshakes closed", 30_000, async () => badClients.every((c) => c.closedAfter !== null));
