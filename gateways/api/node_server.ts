@@ -7,7 +7,7 @@
  */
 import { createServer as createHttpServer, type IncomingMessage, type Server as HttpServer, type ServerResponse } from "node:http";
 import { createServer as createHttpsServer } from "node:https";
-import type { AddressInfo, Socket } from "node:net";
+import type { AddressInfo, Server as NetServer, Socket } from "node:net";
 import { createSecureContext, type SecureContext, type SecureVersion, type TLSSocket } from "node:tls";
 import { MAX_REQUEST_BODY } from "./handler.ts";
 
@@ -162,6 +162,18 @@ export interface FetchServerOptions {
   readonly handshakeTimeoutMs?: number;
 }
 
+/** Binds a node:net-family server (http, https, tls, net) and answers the port it got. */
+export async function listenOn(server: NetServer, host: string, port: number): Promise<number> {
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, host, () => {
+      server.off("error", reject);
+      resolve();
+    });
+  });
+  return (server.address() as AddressInfo).port;
+}
+
 /** A client that has not finished its TLS handshake by then is dropped (node's default is 120 s). */
 export const HANDSHAKE_TIMEOUT_MS = 10_000;
 
@@ -205,15 +217,8 @@ export class FetchServer {
     });
   }
 
-  async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    return (this.#server.address() as AddressInfo).port;
+  listen(host: string, port: number): Promise<number> {
+    return listenOn(this.#server, host, port);
   }
 
   get port(): number {

@@ -10,7 +10,7 @@
 import type { Socket } from "node:net";
 import { createServer, type Server, type TLSSocket } from "node:tls";
 import { serveHttp } from "../native/http.ts";
-import { HANDSHAKE_TIMEOUT_MS, type SniCertificates } from "./node_server.ts";
+import { HANDSHAKE_TIMEOUT_MS, listenOn, type SniCertificates } from "./node_server.ts";
 
 export interface RelayServerOptions {
   readonly certificates: SniCertificates;
@@ -55,15 +55,8 @@ export class RelayServer {
     this.#server.on("tlsClientError", (_err: Error, socket: TLSSocket) => socket.destroy());
   }
 
-  async listen(host: string, port: number): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(port, host, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    return this.port;
+  listen(host: string, port: number): Promise<number> {
+    return listenOn(this.#server, host, port);
   }
 
   get port(): number {

@@ -18,7 +18,7 @@ import { errorText, type MeshLogger } from "../mesh/log.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
 import { splice } from "../mesh/relay.ts";
 import { dialInstance } from "../mesh/upstream.ts";
-import { boundsOptions, HANDSHAKE_TIMEOUT_MS, SniCertificates } from "./node_server.ts";
+import { boundsOptions, HANDSHAKE_TIMEOUT_MS, listenOn, SniCertificates } from "./node_server.ts";
 
 /** Where a tcp listener sends its connections: the chain's targets in failover order. */
 export interface TcpPlan {
@@ -83,15 +83,8 @@ export class TcpListener {
     return this.#sockets.size;
   }
 
-  async listen(): Promise<number> {
-    await new Promise<void>((resolve, reject) => {
-      this.#server.once("error", reject);
-      this.#server.listen(this.#o.port, this.#o.host, () => {
-        this.#server.off("error", reject);
-        resolve();
-      });
-    });
-    return (this.#server.address() as { port: number }).port;
+  listen(): Promise<number> {
+    return listenOn(this.#server, this.#o.host, this.#o.port);
   }
 
   get port(): number {
