@@ -73,7 +73,7 @@ let step = "start";
 const watchdog = setTimeout(() => {
   nodeProcess.stdout.write(`${JSON.stringify({ ...result, ok: false, error: `watchdog: stuck at step "${step}"`, logs: logs.slice(-10) })}\n`);
   nodeProcess.exit(1);
-}, 30_000);
+}, 40_000);
 try {
   const startApp = async (version: string): Promise<number> => {
     const app = createHttpServer((req, res) => {
@@ -81,7 +81,11 @@ try {
       req.on("end", () => res.end(`${DB} ${req.method} ${req.url} ${version}`));
     });
     await new Promise<void>((r) => app.listen(0, "127.0.0.1", () => r()));
-    cleanup.push(() => new Promise((r) => app.close(r)));
+    // closeAllConnections: the sidecar keeps its connections to the app alive, and close() alone waits them out.
+    cleanup.push(() => new Promise((r) => {
+      app.close(r);
+      app.closeAllConnections();
+    }));
     return (app.address() as AddressInfo).port;
   };
   const upstreamPort = await freePort();
@@ -182,10 +186,13 @@ try {
   result.logs = logs.slice(-10);
 } finally {
   step = "cleanup";
-  for (const c of cleanup.reverse()) {
-    const slow = new Promise((r) => setTimeout(() => r((result.slowCleanup = (Number(result.slowCleanup) || 0) + 1)), 5_000));
-    await Promise.race([c().catch(() => {}), slow]);
-  }
+  // Independent of each other, so all at once: a loaded machine cannot stretch them past the watchdog.
+  await Promise.all(
+    cleanup.reverse().map((c) => {
+      const slow = new Promise((r) => setTimeout(() => r((result.slowCleanup = (Number(result.slowCleanup) || 0) + 1)), 5_000));
+      return Promise.race([c().catch(() => {}), slow]);
+    }),
+  );
 }
 clearTimeout(watchdog);
 result.ok = ok;

@@ -20,7 +20,7 @@ afterAll(async () => {
   for (const c of cleanups) await c();
 });
 
-const run = (argv: string[]) => runScenario(argv, 40_000);
+const run = (argv: string[]) => runScenario(argv, 50_000);
 
 const scenario = join(ROOT, "test/connect/_mesh_scenario.ts");
 const addr = () => `127.0.0.1:${agent.port}`;
@@ -38,14 +38,14 @@ function check(r: { code: number | null; json: Record<string, unknown> | null; o
 
 test("sidecars under Bun", async () => {
   check(await run([BUN, scenario, addr(), "bun", ROOT]), "bun");
-}, 60_000);
+}, 75_000);
 
 test("sidecars under Deno", async () => {
   check(await run([join(ROOT, "node_modules/.bin/deno"), "run", "-A", scenario, addr(), "deno", ROOT]), "deno");
-}, 60_000);
+}, 75_000);
 
 test("sidecars under Node", async () => {
   const { bundle, remove } = await bundleForNode(scenario, "mesh-scenario");
   cleanups.push(remove);
   check(await run(["node", bundle, addr(), "node", ROOT]), "node");
-}, 60_000);
+}, 75_000);
