@@ -286,6 +286,12 @@ describe("acquire and release", () => {
     expect(dec(e!.Value)).toBe("b");
     // Consul's kvsSetTxn keeps the session but takes LockIndex from the request, which a PUT leaves 0.
     expect(e!.LockIndex).toBe(0);
+    // The same with ?flags, and for a txn "set".
+    await h.putJson("/v1/kv/lock/c?flags=5", "c");
+    const res = await h.put("/v1/txn", [{ KV: { Verb: "set", Key: "lock/c", Value: btoa("d"), Flags: 6 } }]);
+    expect(res.status).toBe(200);
+    const [after] = await h.getJson<Entry[]>("/v1/kv/lock/c");
+    expect([after!.Session, dec(after!.Value), after!.Flags]).toEqual([s, "d", 6]);
   });
 });
 
