@@ -52,10 +52,10 @@ function newest(dir: string): number {
   return max;
 }
 
-/** Builds dist/ when it is missing or older than src/, so Node measures the code in the tree. */
+/** Builds dist/ when it is missing or older than src/ or gateways/ (the CLI bundles both), so Node measures the code in the tree. */
 export function ensureBundle(): void {
   const bundle = join(ROOT, "dist/consulate.mjs");
-  if (existsSync(bundle) && statSync(bundle).mtimeMs >= newest(join(ROOT, "src"))) return;
+  if (existsSync(bundle) && statSync(bundle).mtimeMs >= Math.max(newest(join(ROOT, "src")), newest(join(ROOT, "gateways")))) return;
   execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
 }
 
