@@ -25,6 +25,30 @@ afterAll(async () => {
   await cp.stop();
 });
 
+/** Retries `attempt` until it yields a value: the services see a control-plane change on their next blocking query, not at once. */
+async function eventually<T>(what: string, attempt: () => Promise<T | undefined>, ms = 10_000): Promise<T> {
+  const deadline = Date.now() + ms;
+  let last: unknown;
+  for (;;) {
+    try {
+      const v = await attempt();
+      if (v !== undefined) return v;
+    } catch (err) {
+      last = err;
+    }
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}${last ? `: ${String(last)}` : ""}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+const readAll = (sock: TLSSocket): Promise<string> =>
+  new Promise<string>((resolve) => {
+    let t = "";
+    sock.on("data", (c) => (t += c));
+    sock.on("close", () => resolve(t));
+    sock.on("error", () => {});
+  });
+
 test("a hono app served natively answers a native client over the mesh; L7 intentions deny POST /admin with 403", async () => {
   const app = new Hono();
   app.get("/", (c) => c.text("rows"));
@@ -43,15 +67,15 @@ test("a hono app served natively answers a native client over the mesh; L7 inten
 
     cp.entries.set("service-defaults/db", { Kind: "service-defaults", Name: "db", Protocol: "http" });
     cp.intention("web", "db", null, [{ Action: "deny", HTTP: { PathExact: "/admin", Methods: ["POST"] } }, { Action: "allow", HTTP: { PathPrefix: "/" } }]);
-    await new Promise((r) => setTimeout(r, 100));
-    const denied = await connect.fetch(web, "db", "/admin", { method: "POST", body: "drop" });
-    expect(denied.status).toBe(403);
+    const denied = await eventually("the L7 intention", async () => {
+      const r = await connect.fetch(web, "db", "/admin", { method: "POST", body: "drop" });
+      return r.status === 403 ? r : undefined;
+    });
     expect(await denied.text()).toBe("RBAC: access denied");
     expect((await connect.fetch(web, "db", "/")).status).toBe(200);
 
     cp.intention("web", "db", "deny");
-    await new Promise((r) => setTimeout(r, 100));
-    await expect(connect.fetch(web, "db", "/")).rejects.toThrow();
+    await eventually("the L4 deny", () => connect.fetch(web, "db", "/").then(() => undefined, () => true));
   } finally {
     cp.intentions.splice(0);
     cp.entries.clear();
@@ -72,13 +96,7 @@ test("connect.serverTLS and authorize guard a plain node:tls server; connect.dia
   try {
     cp.instances.set("db", [{ address: "127.0.0.1", port, id: "db-1" }]);
     cp.bump();
-    await new Promise((r) => setTimeout(r, 50));
-    const sock = await connect.dial(web, "db");
-    const text = await new Promise<string>((resolve) => {
-      let t = "";
-      sock.on("data", (c) => (t += c));
-      sock.on("close", () => resolve(t));
-    });
+    const text = await eventually("web to reach db", async () => readAll(await connect.dial(web, "db")));
     expect(text).toBe("hello web\n");
 
     // The same server is not "cache": a dial to cache refuses the impostor.
@@ -87,13 +105,9 @@ test("connect.serverTLS and authorize guard a plain node:tls server; connect.dia
     await expect(connect.dial(web, "cache")).rejects.toThrow('server identity is service "db"');
 
     cp.intention("web", "db", "deny");
-    await new Promise((r) => setTimeout(r, 100));
-    const s2 = await connect.dial(web, "db");
-    const closed = await new Promise<string>((resolve) => {
-      let t = "";
-      s2.on("data", (c) => (t += c));
-      s2.on("close", () => resolve(t));
-      s2.on("error", () => {});
+    const closed = await eventually("db to refuse web", async () => {
+      const t = await readAll(await connect.dial(web, "db"));
+      return t === "" ? t : undefined;
     });
     expect(closed).toBe("");
     expect(refused.some((r) => r.includes("Action: DENY"))).toBe(true);
