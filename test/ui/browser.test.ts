@@ -273,6 +273,14 @@ test.skipIf(!haveChromium)("KV: create, edit in each format (highlighted, checke
   await page.fill("#kv-value", 'service "web" {\n  port = \n}');
   await page.locator("#kv-problem", { hasText: "Invalid HCL: line 2: expected a value, found a line break" }).waitFor();
   expect(await page.getAttribute("#kv-value", "aria-invalid")).toBe("true");
+  // Tab indents inside the editor; Escape then Tab leaves it (the keyboard is never trapped there).
+  await page.focus("#kv-value");
+  await page.keyboard.press("Control+End");
+  await page.keyboard.press("Tab");
+  expect(await page.inputValue("#kv-value")).toBe('service "web" {\n  port = \n}  ');
+  await page.keyboard.press("Escape");
+  await page.keyboard.press("Tab");
+  expect(await page.evaluate(() => document.activeElement?.id)).toBe("kv-flags");
   await shoot("kv-hcl");
   // A value that does not parse is saved only when the user says so.
   page.once("dialog", (d) => void d.dismiss());
@@ -552,6 +560,10 @@ test.skipIf(!haveChromium)("the datacenter switcher shows another datacenter's s
     await fedPage.selectOption("#dc", "dc1");
     await fedPage.waitForURL(/\/ui\/dc1\/services$/);
     await fedPage.locator('tr[data-service="only-in-dc2"]').waitFor({ state: "detached" });
+    // These datacenters run without ACLs: no login, and the access-control pages say so.
+    expect(await fedPage.locator("#token-area a").count()).toBe(0);
+    await fedPage.click('#nav a:has-text("Access controls")');
+    await fedPage.locator("#acl-body .notice", { hasText: "ACLs are disabled" }).waitFor();
     expect(fedErrors).toEqual([]);
   } finally {
     await fedPage.close();

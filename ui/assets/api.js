@@ -68,7 +68,7 @@ export async function api(path, opts = {}) {
  * @param {(data: any, index: number) => void} onData
  * @param {(err: Error) => void} [onError]
  * @param {{ okStatuses?: number[] }} [opts]
- * @returns {() => void} stop
+ * @returns {() => Promise<void>} stop: aborts, and resolves once no read of it is in flight any more
  */
 export function watch(path, params, onData, onError, opts = {}) {
   const ctl = new AbortController();
@@ -92,8 +92,11 @@ export function watch(path, params, onData, onError, opts = {}) {
       }
     }
   };
-  void loop();
-  return () => ctl.abort();
+  const done = loop();
+  return () => {
+    ctl.abort();
+    return done;
+  };
 }
 
 /** @param {number} ms @param {AbortSignal} signal */

@@ -59,7 +59,7 @@ function folder(main, dc, prefix) {
   let stopped = false;
   // A delete may empty this folder: its listing is not read while the delete runs, then found again.
   const mutate = async (fn) => {
-    stop();
+    await stop();
     await fn();
     void deepestExisting(prefix).then(start, failed);
   };
@@ -196,8 +196,8 @@ function editor(main, dc, key, creating) {
     if (err && !force && !confirm(`${err}\n\nSave anyway?`)) return;
     const isFolder = k.endsWith("/");
     const params = { flags: flagValue, cas: creating ? 0 : force ? undefined : loaded?.index };
-    // This page's own write must not read as someone else's change.
-    stopWatch();
+    // This page's own write must not read as someone else's change: no read of the key is in flight when it is sent.
+    await stopWatch();
     try {
       const res = await api(keyPath(), { method: "PUT", body: isFolder ? "" : /** @type {HTMLTextAreaElement} */ (value).value, params });
       if (res.data !== true) {
@@ -221,7 +221,8 @@ function editor(main, dc, key, creating) {
   async function remove() {
     if (!confirm(`Delete ${key}?`)) return;
     closed = true;
-    stopWatch();
+    // No read of the key may be in flight when it goes (it would answer 404, which the browser logs as an error).
+    await stopWatch();
     try {
       await api(keyPath(), { method: "DELETE", params: { cas: loaded?.index } }).then((res) => {
         if (res.data !== true) throw new Error("the value changed since you opened it; reload before deleting");
