@@ -183,13 +183,15 @@ export class UdpTransport implements Transport {
     });
     s.on("close", () => this.open.delete(s));
     s.on("error", () => s.destroy());
+    let received = false;
     s.on("end", () => {
-      if (!handled) {
-        deliver(new Uint8Array(0));
-        s.destroy();
-      }
+      if (handled) return;
+      // A connection closed without a byte carried no message (the listener watchdog's probe, a port scan).
+      if (received) deliver(new Uint8Array(0));
+      s.destroy();
     });
     s.on("data", (chunk: Uint8Array) => {
+      received = true;
       if (handled) return;
       const f = reader.push(chunk);
       if (f === "too-large") {
