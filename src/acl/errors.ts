@@ -30,7 +30,8 @@ export class PermissionDeniedError extends Error {
 
 function permissionDeniedText(accessor: string, resource: string, level: string, name: string, cause: string): string {
   if (cause !== "") return `Permission denied: ${cause}`;
-  if (resource === "") return "Permission denied";
+  // No resource, or a synthetic authorizer without a token (down_policy's): the bare text, as Consul's.
+  if (resource === "" || accessor === "") return "Permission denied";
   const who = accessor === ANONYMOUS_TOKEN_ID ? "anonymous token" : `token with AccessorID '${accessor}'`;
   let text = `Permission denied: ${who} lacks permission '${resource}:${level}'`;
   if (name !== "") text += ` on "${name}"`;
