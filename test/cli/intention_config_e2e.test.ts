@@ -63,7 +63,7 @@ test("config write (file and stdin), read, list, delete", async () => {
     stdout: "",
     stderr: "Config entry not deleted: service-defaults/web\n",
   });
-});
+}, 120_000); // some twenty CLI processes, one after another: a loaded box needs more than the default minute
 
 test("intention create/check/get/list/match/delete, with -deny, -allow and -replace", async () => {
   expect(await cli(["intention", "create", "-deny", "web", "db"])).toEqual({ code: 0, stdout: "Created: web => db (deny)\n", stderr: "" });
