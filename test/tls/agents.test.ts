@@ -191,9 +191,16 @@ test("HTTPS: curl and the CLI with the CA and a client certificate; openssl s_cl
   const io = memoryIo({ env: { CONSUL_HTTP_ADDR: url, CONSUL_CACERT: f("ca.pem"), CONSUL_CLIENT_CERT: f("cli.pem"), CONSUL_CLIENT_KEY: f("cli-key.pem") } });
   expect(await runCli(["kv", "put", "via-cli", "v"], io)).toBe(0);
   expect(io.stdoutText()).toBe("Success! Data written to: via-cli\n");
-  const flags = memoryIo({ env: { CONSUL_HTTP_ADDR: url } });
-  expect(await runCli(["kv", "get", "-ca-file", f("ca.pem"), "-client-cert", f("cli.pem"), "-client-key", f("cli-key.pem"), "via-cli"], flags)).toBe(0);
+  const flags = memoryIo({ env: {} });
+  expect(await runCli(["kv", "get", "-http-addr", url, "-ca-file", f("ca.pem"), "-client-cert", f("cli.pem"), "-client-key", f("cli-key.pem"), "via-cli"], flags)).toBe(0);
   expect(flags.stdoutText()).toBe("v\n");
+  // CONSUL_CAPATH: a folder of CA files.
+  const { mkdir, copyFile } = await import("node:fs/promises");
+  await mkdir(f("ca-dir"), { recursive: true });
+  await copyFile(f("ca.pem"), join(f("ca-dir"), "agent-ca.pem"));
+  const capath = memoryIo({ env: { CONSUL_HTTP_ADDR: url, CONSUL_CAPATH: f("ca-dir"), CONSUL_CLIENT_CERT: f("cli.pem"), CONSUL_CLIENT_KEY: f("cli-key.pem") } });
+  expect(await runCli(["kv", "get", "via-cli"], capath)).toBe(0);
+  expect(capath.stdoutText()).toBe("v\n");
   const without = memoryIo({ env: { CONSUL_HTTP_ADDR: url, CONSUL_CACERT: f("ca.pem") } });
   expect(await runCli(["kv", "get", "via-cli"], without)).toBe(1);
   expect(without.stderrText()).toStartWith("Error querying Consul agent: ");
