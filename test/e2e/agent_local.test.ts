@@ -94,13 +94,14 @@ test("an agent restarted on the same data dir comes back with its services, chec
 
 test("DeregisterCriticalServiceAfter removes a service whose check stays critical", async () => {
   const a = await startLocalAgent(["-dev", "-node", "e2e-reap"], { check_reap_interval: "250ms" });
+  // Before the registration: the TTL runs from when the agent took it, which a loaded box may answer late.
+  const started = Date.now();
   await a.put("/v1/agent/service/register", {
     ID: "batch1",
     Name: "batch",
     Check: { CheckID: "batch-ttl", TTL: "1s", Status: "passing", DeregisterCriticalServiceAfter: "2s" },
   });
   await a.put("/v1/agent/service/register", { ID: "keep", Name: "keep", Check: { TTL: "1s", Status: "passing" } });
-  const started = Date.now();
   await waitUntil(async () => (await a.get<Record<string, { Status: string }>>("/v1/agent/checks")).body["batch-ttl"]?.Status === "critical", 3_000, "the TTL to expire");
   // Still registered while critical for less than 2s.
   expect(Object.keys((await a.get<object>("/v1/agent/services")).body).sort()).toEqual(["batch1", "keep"]);

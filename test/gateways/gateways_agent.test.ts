@@ -112,7 +112,7 @@ test("mesh and terminating gateways against a real agent", async () => {
   // The mesh gateway.
   const [lan, wan, admin] = [await freePort(), await freePort(), await freePort()];
   const mgw = gatewayProcess(agent, ["-gateway=mesh", "-register", "-service", "mesh-gateway", "-address", `127.0.0.1:${lan}`, "-wan-address", `127.0.0.1:${wan}`, "-admin-bind", `127.0.0.1:${admin}`]);
-  const svc = await eventually("mesh gateway registered", 15_000, async () => {
+  const svc = await eventually("mesh gateway registered", 30_000, async () => {
     const res = await fetch(`${agent.base}/v1/agent/service/mesh-gateway`);
     return res.status === 200 ? ((await res.json()) as Record<string, unknown>) : null;
   });
@@ -168,7 +168,7 @@ test("mesh and terminating gateways against a real agent", async () => {
   await webProxy.start();
   cleanups.push(() => webProxy.stop());
 
-  const hc = await eventually("the terminating gateway in /v1/health/connect/ext", 15_000, async () => {
+  const hc = await eventually("the terminating gateway in /v1/health/connect/ext", 30_000, async () => {
     const rows = (await (await fetch(`${agent.base}/v1/health/connect/ext?passing=1`)).json()) as { Service: { Kind: string; Port: number } }[];
     return rows.length > 0 ? rows : null;
   });
@@ -190,4 +190,4 @@ test("mesh and terminating gateways against a real agent", async () => {
   const after = (await (await fetch(`${agent.base}/v1/agent/services`)).json()) as Record<string, unknown>;
   expect(Object.keys(after)).not.toContain("mesh-gateway");
   expect(Object.keys(after)).not.toContain("terminating-gateway");
-}, 90_000);
+}, 120_000);
