@@ -26,7 +26,7 @@ const SECONDS = Number(process.argv[2] ?? "4");
 const ROUNDS = Number(process.env.APIGW_BENCH_ROUNDS ?? "3");
 const TMP = process.env.APIGW_BENCH_TMP ?? "/tmp";
 const HOST = "gw.bench.test";
-/** PROFILE=dir: the Bun gateway writes a sampling profile (markdown) there when it exits. */
+/** PROFILE=dir: the Bun gateway writes a sampling profile (markdown) there when it exits, the Node one a .cpuprofile. */
 const PROFILE = process.env.PROFILE ?? "";
 
 function freePort(): Promise<number> {
@@ -154,7 +154,8 @@ async function main(): Promise<void> {
   const gwArgv = (rt: string[], name: string, port: number) => [...rt, "connect", "proxy", "-gateway=api", "-register", "-service", name, "-address", `127.0.0.1:${port}`, "-http-addr", `127.0.0.1:${http}`, "-log-level", "warn"];
   const prof = PROFILE ? ["--cpu-prof-md", `--cpu-prof-dir=${PROFILE}`, "--cpu-prof-interval=200"] : [];
   const gwBun = startPinned(TMP, "gw-bun", 0, gwArgv([bun[0]!, ...prof, ...bun.slice(1)], "gw-bun", bunPort));
-  const gwNode = startPinned(TMP, "gw-node", 0, [...gwArgv(node, "gw-node", nodePort), "-edge-bind", `127.0.0.1:${relayPort}`, "-edge-certificate", "gw-cert"]);
+  const nodeProf = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
+  const gwNode = startPinned(TMP, "gw-node", 0, [...gwArgv([node[0]!, ...nodeProf, ...node.slice(1)], "gw-node", nodePort), "-edge-bind", `127.0.0.1:${relayPort}`, "-edge-certificate", "gw-cert"]);
   await waitReady(gwBun, async () => answers(bunPort, true), 60_000);
   await waitReady(gwNode, async () => answers(nodePort, true), 60_000);
 
@@ -222,6 +223,7 @@ async function main(): Promise<void> {
     }
   }
   if (PROFILE) {
+    await stop(gwNode, 15_000);
     await stop(gwBun, 15_000);
     const md = readdirSync(PROFILE).filter((n) => n.endsWith(".md")).sort().at(-1);
     console.log(md ? `\nProfile of the Bun gateway (${join(PROFILE, md)}), first lines:\n${readFileSync(join(PROFILE, md), "utf8").split("\n").slice(0, 80).join("\n")}` : `\nno profile written in ${PROFILE}`);

@@ -104,6 +104,9 @@ async function readBody(req: IncomingMessage): Promise<Uint8Array<ArrayBuffer> |
   return out;
 }
 
+/** Response bodies of known length up to this size are written whole. */
+const WHOLE_BODY = 64 * 1024;
+
 async function serveOne(handler: FetchHandler, req: IncomingMessage, res: ServerResponse, scheme: string): Promise<void> {
   const headers = new Headers();
   for (let i = 0; i + 1 < req.rawHeaders.length; i += 2) {
@@ -134,11 +137,17 @@ async function serveOne(handler: FetchHandler, req: IncomingMessage, res: Server
     if (k !== "set-cookie") out.push(k, v);
   });
   for (const c of response.headers.getSetCookie?.() ?? []) out.push("set-cookie", c);
-  res.writeHead(response.status, out);
   if (!response.body) {
-    res.end();
+    res.writeHead(response.status, out).end();
     return;
   }
+  const length = Number(response.headers.get("content-length") ?? Number.NaN);
+  if (length >= 0 && length <= WHOLE_BODY) {
+    // A small body of known length goes out in one write, without a stream reader per response.
+    res.writeHead(response.status, out).end(new Uint8Array(await response.arrayBuffer()));
+    return;
+  }
+  res.writeHead(response.status, out);
   const reader = response.body.getReader();
   res.once("close", () => void reader.cancel().catch(() => {}));
   for (;;) {
