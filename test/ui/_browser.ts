@@ -22,11 +22,21 @@ export function launch(): Promise<Browser> {
 export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
-/** Console errors and page errors seen on `page`, with the URL they happened on. */
-export function recordErrors(page: Page): string[] {
+/**
+ * Console errors and page errors seen on `page`, with the URL they happened on
+ * (and, for a failed load, the resource's URL). A 404 for a KV read is Consul's
+ * answer for a missing key, which the browser logs like any 4xx: those go to
+ * `kvMisses` instead (printed by the test), since a key deleted while a page
+ * reads it is a race with the user, not a page error.
+ */
+export function recordErrors(page: Page, kvMisses: string[] = []): string[] {
   const errors: string[] = [];
   page.on("console", (m) => {
-    if (m.type() === "error") errors.push(`${page.url()}: console: ${m.text()}`);
+    if (m.type() !== "error") return;
+    const resource = m.location().url;
+    const line = `${page.url()}: console: ${m.text()}${resource ? ` (${resource})` : ""}`;
+    if (/status of 404/.test(m.text()) && /\/v1\/kv\//.test(resource)) kvMisses.push(line);
+    else errors.push(line);
   });
   page.on("pageerror", (e) => errors.push(`${page.url()}: pageerror: ${e.message}`));
   return errors;
