@@ -71,6 +71,8 @@ export interface AgentConfig {
   altDomain: string;
   recursors: string[];
   translateWanAddrs: boolean;
+  /** `http_config.use_cache` (default true): false answers `?cached` reads from the servers. */
+  httpUseCache: boolean;
   dns: DnsOptions;
   /** Anti-entropy full-sync period (`ae_interval`, a Go duration; Consul's default 1m). */
   aeIntervalMs: number | null;
@@ -174,6 +176,7 @@ export function defaultConfig(): AgentConfig {
     altDomain: "",
     recursors: [],
     translateWanAddrs: false,
+    httpUseCache: true,
     dns: defaultDnsOptions(),
     aeIntervalMs: null,
     checkReapIntervalMs: null,
@@ -317,6 +320,12 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "alt_domain": cfg.altDomain = expect(file, key, v, isStr, "a string"); break;
       case "recursors": cfg.recursors.push(...expect<string[]>(file, key, v, (x) => Array.isArray(x) && x.every(isStr), "a list of strings")); break;
       case "translate_wan_addrs": cfg.translateWanAddrs = expect(file, key, v, isBool, "a boolean"); break;
+      case "http_config": {
+        const h = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
+        checkKeys(file, "http_config.", h, ["use_cache"]);
+        if ("use_cache" in h) cfg.httpUseCache = expect(file, "http_config.use_cache", h.use_cache, isBool, "a boolean");
+        break;
+      }
       case "dns_config":
         try {
           cfg.dns = mergeDnsOptions(cfg.dns, v);

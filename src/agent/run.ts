@@ -352,6 +352,7 @@ async function start(
     ...(logger.broker ? { logs: logger.broker } : {}),
     leafCerts,
     cache,
+    httpUseCache: cfg.httpUseCache,
     ui: {
       enabled: cfg.ui.enabled,
       contentPath: cfg.ui.contentPath,

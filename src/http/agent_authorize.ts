@@ -2,11 +2,14 @@
  * POST /v1/agent/connect/authorize (Consul's AgentConnectAuthorize): may the
  * client whose certificate carries `ClientCertURI` connect to `Target`? The
  * destination's intentions decide (fetched by an Intention.Match RPC); an L7
- * intention counts as deny here, since there is no request to judge.
+ * intention counts as deny here, since there is no request to judge. As in
+ * Consul, the match comes from the agent's background-refreshed cache
+ * (`X-Cache`/`Age` on the answer).
  */
 import type { Hono } from "hono";
 import { type ApiContext, json, parseBody, queryOptions, readText } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { cacheCall } from "./cached.ts";
 import { authorizeConnection } from "../connect/intentions.ts";
 import { CertURIError, parseCertURI } from "../connect/cert_uri.ts";
 import { field, isObject } from "../structs/json.ts";
@@ -45,7 +48,7 @@ export function agentAuthorizeRoutes(app: Hono, api: ApiContext): void {
     if (id.kind !== "service") throw new HttpError(400, "ClientCertURI not a valid Service identifier");
     if (id.partition !== "default") throw new HttpError(400, `Mismatched partitions: ${JSON.stringify(id.partition)} != "default"`);
     if (ns !== "" && ns !== "default") throw new HttpError(400, `Invalid namespace ${JSON.stringify(ns)}: Namespaces is a Consul Enterprise feature`);
-    const match = await api.rpc.call("Intention.Match", { Type: "destination", Names: [target] }, { ...q, minIndex: 0 });
+    const match = await cacheCall(c, api, { ...q, minIndex: 0 }, "Intention.Match", { Type: "destination", Names: [target] });
     const policy = api.agent.defaultIntentionPolicy;
     const decision = authorizeConnection(
       match.value[0] ?? [],

@@ -22,6 +22,8 @@ export const CACHED_READS = {
   "Health.ConnectServiceNodes": "refresh",
   "DiscoveryChain.Get": "refresh",
   "PreparedQuery.Execute": "simple",
+  // Consul's agent answers connect/authorize from its intention-match cache, always.
+  "Intention.Match": "refresh",
 } as const satisfies Partial<Record<Method, CacheKind>>;
 
 type CachedMethod = keyof typeof CACHED_READS;
@@ -61,9 +63,9 @@ export function parseCacheControl(raw: string | undefined): CacheControl {
   return { maxAgeMs, mustRevalidate, staleIfErrorMs };
 }
 
-/** Whether this read asks for the agent cache and the agent has one. */
+/** Whether this read asks for the agent cache and the agent has one (and `http_config.use_cache` is not off). */
 export function wantsCache(c: Context, api: ApiContext): boolean {
-  return api.cache !== undefined && urlOf(c).searchParams.has("cached");
+  return api.cache !== undefined && api.httpUseCache !== false && urlOf(c).searchParams.has("cached");
 }
 
 /**
@@ -93,6 +95,12 @@ export function cachedRead<T>(
 /** An RPC read, through the agent cache when the request says `?cached`. */
 export function cachedCall<M extends CachedMethod>(c: Context, api: ApiContext, q: QueryOptions, method: M, args: ArgsOf<M>): MaybePromise<ReplyOf<M>> {
   if (!wantsCache(c, api)) return api.rpc.call(method, args, q);
+  return cacheCall(c, api, q, method, args);
+}
+
+/** An RPC read through the agent cache whenever the agent has one (what Consul's handler always caches). */
+export function cacheCall<M extends CachedMethod>(c: Context, api: ApiContext, q: QueryOptions, method: M, args: ArgsOf<M>): MaybePromise<ReplyOf<M>> {
+  if (api.cache === undefined) return api.rpc.call(method, args, q);
   type Value = ReplyOf<M> extends QueryReply<infer V> ? V : never;
   const fetch: CacheFetch<Value> = (o) =>
     api.rpc.call(method, args, { ...q, consistency: "stale", maxStaleMs: 0, minIndex: o.minIndex, waitMs: o.waitMs, signal: o.signal }) as MaybePromise<QueryReply<Value>>;

@@ -115,6 +115,8 @@ export interface ApiContext {
   readonly hooks?: AgentHooks;
   /** The agent cache behind `?cached` reads (cached.ts); absent: `?cached` reads go to the servers. */
   readonly cache?: RequestCache;
+  /** `http_config.use_cache`: false turns `?cached` off (reads go to the servers); absent: on. */
+  readonly httpUseCache?: boolean;
   /** The agent's CA roots and leaf certificate caches (`/v1/agent/connect/ca/*`). */
   readonly leafCerts?: LeafCerts;
   /** Other datacenters (a federated server agent); absent when not federated. */

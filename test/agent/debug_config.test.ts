@@ -56,6 +56,7 @@ test("settings come from the config; tokens, keys and secrets read hidden", () =
       acl: { enabled: true, default_policy: "deny", tokens: { agent: "secret-agent", initial_management: "root" } },
       services: [{ name: "web", port: 80, token: "svc-secret" }],
       dns_config: { allow_stale: false, node_ttl: "30s" },
+      http_config: { use_cache: false },
       tls: { https: { key_file: "/etc/k.pem", cert_file: "/etc/c.pem" } },
     },
     "cfg.json",
@@ -72,6 +73,9 @@ test("settings come from the config; tokens, keys and secrets read hidden", () =
   expect(d.Services[0].token).toBe("hidden");
   expect(d.DNSAllowStale).toBe(false);
   expect(d.DNSNodeTTL).toBe("30s");
+  expect(d.HTTPUseCache).toBe(false);
+  expect(debugConfig(defaultConfig(), rt).HTTPUseCache).toBe(true);
+  expect(() => mergeConfigObject(defaultConfig(), { http_config: { use_cache: "no" } }, "bad.json")).toThrow("use_cache");
   expect(d.TLS.HTTPS.CertFile).toBe("/etc/c.pem");
   expect(d.TLS.HTTPS.KeyFile).toBe("hidden");
   expect(JSON.stringify(d)).not.toContain("secret");

@@ -94,6 +94,8 @@ export interface HarnessOptions {
   devMode?: boolean;
   /** An agent cache for `?cached` reads (stopped with the harness). */
   cache?: RequestCache;
+  /** `http_config.use_cache`. */
+  httpUseCache?: boolean;
   /** Wraps the in-process RPC (to make the servers unreachable, say). */
   rpc?: (rpc: Rpc) => Rpc;
 }
@@ -115,6 +117,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
     server,
     rpc: options.rpc ? options.rpc(inProcessRpc(server)) : inProcessRpc(server),
     ...(options.cache ? { cache: options.cache } : {}),
+    ...(options.httpUseCache !== undefined ? { httpUseCache: options.httpUseCache } : {}),
     agent: {
       nodeName: NODE,
       nodeId: NODE_ID,

@@ -122,3 +122,45 @@ describe("simple reads and Cache-Control", () => {
     expect(await res.text()).toBe("Invalid Cache-Control header.");
   });
 });
+
+describe("connect/authorize", () => {
+  const uri = (svc: string) => `spiffe://11111111-2222-3333-4444-555555555555.consul/ns/default/dc/dc1/svc/${svc}`;
+  const authorize = (source: string) =>
+    h.request("/v1/agent/connect/authorize", { method: "POST", body: JSON.stringify({ Target: "billing", ClientCertURI: uri(source) }) });
+
+  test("answers from the intention-match cache without ?cached, as Consul's agent does; a new intention arrives by the refresh", async () => {
+    const first = await authorize("web");
+    expect(cacheHeaders(first)).toEqual(["MISS", null]);
+    expect(((await first.json()) as { Authorized: boolean }).Authorized).toBe(true);
+    const again = await authorize("web");
+    expect(cacheHeaders(again)).toEqual(["HIT", "0"]);
+    const made = await h.request("/v1/connect/intentions/exact?source=web&destination=billing", { method: "PUT", body: JSON.stringify({ Action: "deny" }) });
+    expect(made.status).toBe(200);
+    for (let i = 0; ; i++) {
+      const res = await authorize("web");
+      const body = (await res.json()) as { Authorized: boolean; Reason: string };
+      if (!body.Authorized) {
+        expect(res.headers.get("X-Cache")).toBe("HIT");
+        expect(body.Reason).toContain("DENY");
+        break;
+      }
+      if (i > 500) throw new Error("the deny never reached the cached match");
+      await sleep(10);
+    }
+  });
+});
+
+describe("http_config.use_cache = false", () => {
+  test("?cached reads go to the servers: no X-Cache, fresh answers", async () => {
+    const off = new RequestCache({ clock: systemClock, random: Math.random });
+    const h2 = await startHarness({ cache: off, httpUseCache: false });
+    try {
+      const res = await h2.get("/v1/catalog/services?cached");
+      expect(res.status).toBe(200);
+      expect(res.headers.get("X-Cache")).toBeNull();
+      expect(off.refreshing).toBe(0);
+    } finally {
+      await h2.stop();
+    }
+  });
+});
