@@ -16,6 +16,7 @@ import type { CheckDef, LocalState, ServiceDef } from "./local_state.ts";
 import type { Logger } from "./logger.ts";
 import type { Clock } from "../server/clock.ts";
 import { SERF_CHECK_ID, type RegisterRequest } from "../structs/catalog.ts";
+import { Backoff } from "../util/mod.ts";
 
 export type AeState = "fullSync" | "partialSync" | "retryFullSync" | "done";
 
@@ -71,7 +72,8 @@ export class AntiEntropy {
   /** Completed full syncs and failed attempts, for tests and metrics. */
   readonly stats = { fullSyncs: 0, partialSyncs: 0, failures: 0 };
   private readonly o: AntiEntropyOptions;
-  private retryMs: number;
+  /** The retry wait after a failed full sync: jittered by up to itself, as Consul's retryFullSync does. */
+  private readonly retry: Backoff;
   private wake: ((w: Wake) => void) | null = null;
   /** Whether the current wait wakes for local changes (the retry wait does not). */
   private wakeOnChanges = true;
@@ -84,7 +86,7 @@ export class AntiEntropy {
 
   constructor(options: AntiEntropyOptions) {
     this.o = options;
-    this.retryMs = options.retryMinMs ?? 1000;
+    this.retry = new Backoff({ initialMs: options.retryMinMs ?? 1000, maxMs: options.retryMaxMs ?? 30_000, jitter: 1, random: () => this.o.random() });
   }
 
   start(): void {
@@ -171,7 +173,7 @@ export class AntiEntropy {
         case "fullSync":
           try {
             await this.syncFullNow();
-            this.retryMs = this.o.retryMinMs ?? 1000;
+            this.retry.reset();
             this.state = "partialSync";
             nextFull = this.o.clock.now() + this.fullSyncDelay();
           } catch (err) {
@@ -182,8 +184,7 @@ export class AntiEntropy {
           }
           break;
         case "retryFullSync": {
-          const delay = this.retryMs + Math.floor(this.o.random() * this.retryMs);
-          this.retryMs = Math.min(this.retryMs * 2, this.o.retryMaxMs ?? 30_000);
+          const delay = this.retry.next();
           // Local changes made meanwhile are covered by the full sync that follows.
           const w = await this.waitFor(delay, false);
           this.state = w === "shutdown" ? "done" : "fullSync";

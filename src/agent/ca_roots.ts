@@ -8,6 +8,7 @@ import type { Logger } from "./logger.ts";
 import type { Rpc } from "../rpc/mod.ts";
 import type { Clock } from "../server/clock.ts";
 import type { IndexedCARoots } from "../structs/connect_ca.ts";
+import { Backoff } from "../util/mod.ts";
 
 /** How long one refresh query parks on the servers (Consul's max query time). */
 const REFRESH_WAIT_MS = 600_000;
@@ -145,7 +146,7 @@ export class RootsCache {
   }
 
   private async refreshLoop(): Promise<void> {
-    let delay = RETRY_MIN_MS;
+    const backoff = new Backoff({ initialMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
     while (!this.stopped) {
       try {
         const asked = this.current?.index ?? 0;
@@ -154,15 +155,15 @@ export class RootsCache {
         // An index going back means the servers' state was replaced: take it as new.
         this.update(r);
         this.lostContactAt = 0;
-        delay = RETRY_MIN_MS;
+        backoff.reset();
         // The same index back means the query timed out, or a stopping server answered at once: do not spin.
         if (r.index === asked) await this.pause(RETRY_MIN_MS);
       } catch (err) {
         if (this.stopped) return;
         if (this.lostContactAt === 0) this.lostContactAt = this.clock.now();
+        const delay = backoff.next();
         this.logger?.warn(`agent: CA roots refresh failed, retrying in ${delay}ms: ${(err as Error).message}`);
         await this.pause(delay);
-        delay = Math.min(delay * 2, RETRY_MAX_MS);
       }
     }
   }

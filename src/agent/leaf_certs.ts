@@ -21,6 +21,7 @@ import { readCert } from "../connect/leaf.ts";
 import { defaultOptions, type Rpc } from "../rpc/mod.ts";
 import type { Clock } from "../server/clock.ts";
 import { type IndexedCARoots, type IssuedCert, issuedCertJson } from "../structs/connect_ca.ts";
+import { backoffDelay } from "../util/mod.ts";
 
 /** Consul's caChangeJitterWindow. */
 export const CA_CHANGE_JITTER_MS = 30_000;
@@ -192,7 +193,7 @@ export class LeafCerts {
     const window = this.o.caChangeJitterMs ?? CA_CHANGE_JITTER_MS;
     // Rate limited: retry once in each following window, at a random point of it (Consul's strategy).
     const delay =
-      err instanceof RateLimitedError ? (e.failures - 1) * window + this.o.random() * window : Math.min(RETRY_MIN_MS * 2 ** (e.failures - 1), RETRY_MAX_MS);
+      err instanceof RateLimitedError ? (e.failures - 1) * window + this.o.random() * window : backoffDelay(e.failures - 1, { initialMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
     this.o.logger?.warn(`agent: leaf certificate renewal for "${e.service}" failed, retrying in ${Math.round(delay)}ms: ${(err as Error).message}`);
     this.setTimer(e, this.o.clock.now() + delay, () => this.renew(e));
   }

@@ -22,6 +22,7 @@
 import type { Logger } from "./logger.ts";
 import type { MaybePromise, QueryReply } from "../rpc/mod.ts";
 import type { Clock } from "../server/clock.ts";
+import { Backoff } from "../util/mod.ts";
 
 export type CacheKind = "simple" | "refresh";
 
@@ -269,18 +270,18 @@ export class RequestCache {
 
   private async refreshLoop(e: Entry): Promise<void> {
     e.refreshing = true;
-    let delay = RETRY_MIN_MS;
+    const backoff = new Backoff({ initialMs: RETRY_MIN_MS, maxMs: RETRY_MAX_MS });
     try {
       while (!e.dropped) {
         const asked = e.reply?.index ?? 0;
         await this.run(e, asked, this.refreshWaitMs);
         if (e.dropped) return;
         if (e.error !== null) {
+          const delay = backoff.next();
           this.o.logger?.warn(`agent.cache: refresh of ${JSON.stringify(e.key)} failed, retrying in ${delay}ms: ${(e.error as Error).message}`);
           await this.sleep(e, delay);
-          delay = Math.min(delay * 2, RETRY_MAX_MS);
         } else {
-          delay = RETRY_MIN_MS;
+          backoff.reset();
           // The same index back: the query timed out, or a stopping server answered at once. Do not spin.
           if (e.reply!.index === asked) await this.sleep(e, RETRY_MIN_MS);
         }

@@ -8,6 +8,7 @@
 import { Reporter } from "./reporter.ts";
 import type { CheckRunner, CheckStatus, RunnerEnv } from "./types.ts";
 import { CheckKind } from "./validate.ts";
+import { backoffDelay } from "../../util/mod.ts";
 
 /** The fields of a HealthCheck an alias looks at. */
 export interface AliasCheckView {
@@ -119,7 +120,7 @@ export class AliasCheck implements CheckRunner {
         this.reporter.report("critical", `Failure checking aliased node or service: ${msg}`);
       }
       if (this.attempt <= BACKOFF_MIN_ATTEMPTS) return 0;
-      return Math.min(1000 * 2 ** Math.min(this.attempt - BACKOFF_MIN_ATTEMPTS, 31), BACKOFF_MAX_MS);
+      return backoffDelay(this.attempt - BACKOFF_MIN_ATTEMPTS, { initialMs: 1_000, maxMs: BACKOFF_MAX_MS });
     }
     this.attempt = 0;
     const [status, output] = await this.evaluate(checks);

@@ -1,0 +1,1 @@
+export { Backoff, backoffDelay, type BackoffOptions } from "./backoff.ts";
