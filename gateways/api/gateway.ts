@@ -18,6 +18,7 @@ import { readFile } from "node:fs/promises";
 import type { Client } from "../../src/api/mod.ts";
 import { servedOn } from "../../src/configentry/gateway_status.ts";
 import { arr, type EntryBody, n, o, s } from "../../src/configentry/kinds/kind.ts";
+import { backoffDelay } from "../../src/util/mod.ts";
 import type { Instance } from "../l7/engine.ts";
 import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
 import { MeshIdentity } from "../mesh/identity.ts";
@@ -150,7 +151,7 @@ export class ApiGateway {
         if (this.#abort.signal.aborted) return;
         failures++;
         if (failures === 1 || failures % 20 === 0) this.#log.warn(`api gateway "${this.#o.name}": config not loaded (keeping the last good one): ${errorText(err)}`);
-        await new Promise((r) => setTimeout(r, Math.min(5_000, 200 * 2 ** Math.min(failures, 5))));
+        await new Promise((r) => setTimeout(r, backoffDelay(failures, { initialMs: 200, maxMs: 5_000 })));
       }
     }
   }

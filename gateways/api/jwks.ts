@@ -11,6 +11,7 @@
  * runtime's fetch.
  */
 import { type EntryBody, n, o, s } from "../../src/configentry/kinds/kind.ts";
+import { backoffDelay } from "../../src/util/mod.ts";
 
 export type Jwk = JsonWebKey & { kid?: string; alg?: string };
 export interface ImportedKey {
@@ -152,7 +153,7 @@ export class KeySet {
     const max = durationMs(backoff?.MaxInterval, 10_000);
     const trust = trustedCa(this.#entry);
     for (let attempt = 0; attempt <= retries; attempt++) {
-      if (attempt > 0) await sleep(Math.min(max, base * 2 ** (attempt - 1)));
+      if (attempt > 0) await sleep(backoffDelay(attempt - 1, { initialMs: base, maxMs: max }));
       this.fetches++;
       try {
         const text = await this.#fetch(s(r, "URI"), { trust, timeoutMs });

@@ -17,6 +17,7 @@ import { OutlierDetector } from "./outlier.ts";
 import type { ChainPlan, ClusterPlan, LegPlan, RoutePlan, TargetPlan } from "./plan.ts";
 import { headerGet, type L7Request } from "./request.ts";
 import type { UpstreamSettings } from "./upstream_config.ts";
+import { backoffDelay } from "../../src/util/mod.ts";
 
 /** Envoy's route timeout when none is configured. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -87,6 +88,9 @@ export class ClusterRuntime {
 
 type Local = Extract<Handled<never>, { kind: "local" }>;
 const local = (status: number, body: string, extra: Fields = []): Local => ({ kind: "local", status, headers: [["content-type", "text/plain"], ...extra], body });
+
+/** Retry back-off: a random wait below 25 ms (Envoy's base interval), doubling per retry up to 400 ms. */
+const RETRY_BACKOFF = { initialMs: 25, maxMs: 400 } as const;
 
 const GRPC_RETRY: Record<string, string> = { "1": "cancelled", "4": "deadline-exceeded", "8": "resource-exhausted", "13": "internal", "14": "unavailable" };
 
@@ -215,7 +219,7 @@ export class L7Engine<R> {
     let last: Handled<R> = local(503, "no healthy upstream");
     try {
       for (let attempt = 0; attempt <= retries; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.floor(this.random() * 25 * 2 ** Math.min(attempt - 1, 4))));
+        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.floor(this.random() * backoffDelay(attempt - 1, RETRY_BACKOFF))));
         if (deadline.signal.aborted) break;
         const eps = this.endpoints(cluster);
         const ep = cluster.balancer.pick(eps, hash);

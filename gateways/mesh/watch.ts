@@ -3,6 +3,7 @@
  * of every change the control plane makes, and when the agent is unreachable
  * it keeps serving what it had while it retries with backoff.
  */
+import { backoffDelay } from "../../src/util/mod.ts";
 
 export interface Fetched<T> {
   readonly value: T;
@@ -97,7 +98,7 @@ export class Watch<T> {
         if (this.stopped) return;
         failures++;
         this.o.onError?.(err, failures);
-        await this.sleep(Math.min(max, min * 2 ** Math.min(failures - 1, 10)));
+        await this.sleep(backoffDelay(Math.min(failures - 1, 10), { initialMs: min, maxMs: max }));
         continue;
       }
       if (this.stopped) return;
