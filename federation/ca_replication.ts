@@ -15,17 +15,15 @@ import type { Rpc } from "../src/rpc/types.ts";
 import type { Server } from "../src/server/server.ts";
 import { caActiveRoot } from "../src/state/mod.ts";
 import type { CAConfigBody, CARootBody, CARootJson, IndexedCARoots } from "../src/structs/connect_ca.ts";
-import { BackgroundLoop } from "../src/server/background_loop.ts";
+import { ReplicationLoop, type ReplicationLog } from "../src/server/replication_loop.ts";
 
 const WAIT_MS = 60_000;
-const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 2_000;
 
 export interface CAReplicatorOptions {
   readonly server: Server;
   readonly rpc: Rpc;
   readonly primary: () => string;
-  readonly log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+  readonly log?: ReplicationLog;
 }
 
 export interface CAReplicationStatus {
@@ -37,14 +35,14 @@ export interface CAReplicationStatus {
   readonly LastError: string;
 }
 
-export class CAReplicator extends BackgroundLoop {
+export class CAReplicator extends ReplicationLoop {
   private readonly o: CAReplicatorOptions;
   private index = 0;
   private intermediates = 0;
   private lastError = "";
 
   constructor(o: CAReplicatorOptions) {
-    super();
+    super("connect: secondary CA round", o.log);
     this.o = o;
   }
 
@@ -62,31 +60,22 @@ export class CAReplicator extends BackgroundLoop {
     return { RootsIndex: this.index, ActiveRootID: caActiveRoot(this.o.server.state.t)?.ID ?? "", Intermediates: this.intermediates, LastError: this.lastError };
   }
 
-  protected async run(): Promise<void> {
-    let backoff = BACKOFF_MIN_MS;
-    while (this.running) {
-      const primary = this.o.primary();
-      if (primary === this.o.server.config.datacenter) {
-        await sleep(500);
-        continue;
-      }
-      const signal = this.roundSignal();
-      try {
-        const opts = { datacenter: primary, minIndex: this.index === 0 ? 0 : Math.max(1, this.index), waitMs: WAIT_MS, consistency: "default" as const, maxStaleMs: 0, signal };
-        const reply = await this.o.rpc.call("ConnectCA.Roots", {}, opts);
-        if (!this.running) break;
-        if (reply.index !== this.index || this.needsIntermediate(reply.value)) await this.install(primary, reply.value);
-        this.index = reply.index;
-        this.lastError = "";
-        backoff = BACKOFF_MIN_MS;
-      } catch (err) {
-        if (!this.running) break;
-        this.lastError = (err as Error).message;
-        this.o.log?.("debug", `connect: secondary CA round failed (retrying in ${backoff} ms): ${this.lastError}`);
-        await sleep(backoff);
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
-      }
-    }
+  protected source(): string | null {
+    const primary = this.o.primary();
+    return primary === this.o.server.config.datacenter ? null : primary;
+  }
+
+  protected async replicate(primary: string, signal: AbortSignal): Promise<void> {
+    const opts = { datacenter: primary, minIndex: this.index === 0 ? 0 : Math.max(1, this.index), waitMs: WAIT_MS, consistency: "default" as const, maxStaleMs: 0, signal };
+    const reply = await this.o.rpc.call("ConnectCA.Roots", {}, opts);
+    if (!this.running) return;
+    if (reply.index !== this.index || this.needsIntermediate(reply.value)) await this.install(primary, reply.value);
+    this.index = reply.index;
+    this.lastError = "";
+  }
+
+  protected failed(message: string): void {
+    this.lastError = message;
   }
 
   private needsIntermediate(roots: IndexedCARoots): boolean {
@@ -146,8 +135,4 @@ function randomSerial(): bigint {
   const b = crypto.getRandomValues(new Uint8Array(8));
   b[0]! &= 0x7f;
   return BigInt(`0x${[...b].map((x) => x.toString(16).padStart(2, "0")).join("")}`);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

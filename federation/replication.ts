@@ -17,12 +17,10 @@ import { MessageType } from "../src/state/mod.ts";
 import type { StoredConfigEntry } from "../src/configentry/registry.ts";
 import type { Rpc } from "../src/rpc/types.ts";
 import type { Server } from "../src/server/server.ts";
-import { BackgroundLoop } from "../src/server/background_loop.ts";
+import { ReplicationLoop, type ReplicationLog } from "../src/server/replication_loop.ts";
 
 /** Longest blocking wait on the primary per round (ms). */
 const WAIT_MS = 60_000;
-const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 2_000;
 
 /** The replication status as `/v1/operator/replication` shows it (the fields of Consul's ACL replication status). */
 export interface ReplicationStatus {
@@ -49,10 +47,10 @@ export interface ReplicatorOptions {
   /** Calls the primary (the federation's RPC). */
   readonly rpc: Rpc;
   readonly primary: () => string;
-  readonly log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+  readonly log?: ReplicationLog;
 }
 
-export class ConfigReplicator extends BackgroundLoop {
+export class ConfigReplicator extends ReplicationLoop {
   private readonly o: ReplicatorOptions;
   private replicatedIndex = 0;
   private rounds = 0;
@@ -65,7 +63,7 @@ export class ConfigReplicator extends BackgroundLoop {
   private inContact = false;
 
   constructor(o: ReplicatorOptions) {
-    super();
+    super("replication: round", o.log);
     this.o = o;
   }
 
@@ -93,48 +91,39 @@ export class ConfigReplicator extends BackgroundLoop {
     };
   }
 
-  protected async run(): Promise<void> {
-    let backoff = BACKOFF_MIN_MS;
-    while (this.running) {
-      const primary = this.o.primary();
-      if (primary === this.o.server.config.datacenter) {
-        // We are the primary (maybe promoted): nothing to replicate; look again later.
-        await sleep(500);
-        continue;
-      }
-      const signal = this.roundSignal();
-      try {
-        const reply = await this.o.rpc.call(
-          "ConfigEntry.List",
-          { Kind: "" },
-          // An index of 0 (no entry ever written) must still block: a list at index 0 answers at once.
-          { datacenter: primary, minIndex: this.rounds === 0 ? 0 : Math.max(1, this.replicatedIndex), waitMs: WAIT_MS, consistency: "default", maxStaleMs: 0, signal },
-        );
-        if (!this.running) break;
-        // An index that went back means the primary's state was replaced (restore, new primary): compare everything.
-        if (reply.index < this.replicatedIndex) this.replicatedIndex = 0;
-        if (reply.index !== this.replicatedIndex || this.rounds === 0) {
-          const n = await this.applyDiff(reply.value);
-          if (n > 0) this.o.log?.("info", `replication: wrote ${n} config entries from ${primary} (index ${reply.index})`);
-          this.written += n;
-          this.rounds++;
-        }
-        this.replicatedIndex = reply.index;
-        this.lastSuccess = Date.now();
-        this.currentAt = this.lastSuccess;
-        this.inContact = true;
-        backoff = BACKOFF_MIN_MS;
-      } catch (err) {
-        if (!this.running) break;
-        if (this.inContact) this.currentAt = Date.now();
-        this.inContact = false;
-        this.lastError = Date.now();
-        this.lastErrorMessage = (err as Error).message;
-        this.o.log?.("debug", `replication: round failed (retrying in ${backoff} ms): ${this.lastErrorMessage}`);
-        await sleep(backoff);
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
-      }
+  protected source(): string | null {
+    const primary = this.o.primary();
+    // We are the primary (maybe promoted): nothing to replicate; look again later.
+    return primary === this.o.server.config.datacenter ? null : primary;
+  }
+
+  protected async replicate(primary: string, signal: AbortSignal): Promise<void> {
+    const reply = await this.o.rpc.call(
+      "ConfigEntry.List",
+      { Kind: "" },
+      // An index of 0 (no entry ever written) must still block: a list at index 0 answers at once.
+      { datacenter: primary, minIndex: this.rounds === 0 ? 0 : Math.max(1, this.replicatedIndex), waitMs: WAIT_MS, consistency: "default", maxStaleMs: 0, signal },
+    );
+    if (!this.running) return;
+    // An index that went back means the primary's state was replaced (restore, new primary): compare everything.
+    if (reply.index < this.replicatedIndex) this.replicatedIndex = 0;
+    if (reply.index !== this.replicatedIndex || this.rounds === 0) {
+      const n = await this.applyDiff(reply.value);
+      if (n > 0) this.o.log?.("info", `replication: wrote ${n} config entries from ${primary} (index ${reply.index})`);
+      this.written += n;
+      this.rounds++;
     }
+    this.replicatedIndex = reply.index;
+    this.lastSuccess = Date.now();
+    this.currentAt = this.lastSuccess;
+    this.inContact = true;
+  }
+
+  protected failed(message: string): void {
+    if (this.inContact) this.currentAt = Date.now();
+    this.inContact = false;
+    this.lastError = Date.now();
+    this.lastErrorMessage = message;
   }
 
   /** Writes what differs from `remote` into the local log; returns the number of writes. */
@@ -176,8 +165,4 @@ function kindOrder(kind: string): number {
     default:
       return 5;
   }
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }

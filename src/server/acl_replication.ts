@@ -12,11 +12,9 @@ import { ACL_OP_TYPE, type ACLCommandBody, aclIndex, type ACLPolicyBody, type AC
 import type { Rpc } from "../rpc/types.ts";
 import type { ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import type { Server } from "./server.ts";
-import { BackgroundLoop } from "./background_loop.ts";
+import { ReplicationLoop, type ReplicationLog } from "./replication_loop.ts";
 
 const WAIT_MS = 60_000;
-const BACKOFF_MIN_MS = 200;
-const BACKOFF_MAX_MS = 2_000;
 const ZERO_TIME = "0001-01-01T00:00:00Z";
 
 /** What the primary hands a secondary. */
@@ -50,7 +48,7 @@ export interface AclReplicatorOptions {
   readonly token: () => string;
   /** `enable_token_replication`. */
   readonly tokens: boolean;
-  readonly log?: (level: "debug" | "info" | "warn" | "error", message: string) => void;
+  readonly log?: ReplicationLog;
 }
 
 type Indexed = { CreateIndex: number; ModifyIndex: number };
@@ -59,7 +57,7 @@ function body<T extends Indexed>(row: T): Omit<T, "CreateIndex" | "ModifyIndex">
   return rest;
 }
 
-export class AclReplicator extends BackgroundLoop {
+export class AclReplicator extends ReplicationLoop {
   private readonly o: AclReplicatorOptions;
   private index = 0;
   private lastSuccess = 0;
@@ -67,7 +65,7 @@ export class AclReplicator extends BackgroundLoop {
   private lastErrorMessage = "";
 
   constructor(o: AclReplicatorOptions) {
-    super();
+    super("acl: replication round", o.log);
     this.o = o;
   }
 
@@ -93,45 +91,34 @@ export class AclReplicator extends BackgroundLoop {
     };
   }
 
-  protected async run(): Promise<void> {
-    let backoff = BACKOFF_MIN_MS;
-    let rounds = 0;
-    while (this.running) {
-      if (!this.secondary) {
-        await sleep(500);
-        continue;
-      }
-      const primary = this.o.primary();
-      const signal = this.roundSignal();
-      try {
-        const reply = await this.o.rpc.call("ACL.ReplicationRead", { Tokens: this.o.tokens }, {
-          datacenter: primary,
-          minIndex: rounds === 0 ? 0 : Math.max(1, this.index),
-          waitMs: WAIT_MS,
-          consistency: "default",
-          maxStaleMs: 0,
-          token: this.o.token(),
-          signal,
-        });
-        if (!this.running) break;
-        if (reply.index < this.index) this.index = 0;
-        if (reply.index !== this.index || rounds === 0) {
-          const n = await this.apply(reply.value);
-          if (n > 0) this.o.log?.("info", `acl: replicated ${n} ACL changes from ${primary} (index ${reply.index})`);
-        }
-        rounds++;
-        this.index = reply.index;
-        this.lastSuccess = Date.now();
-        backoff = BACKOFF_MIN_MS;
-      } catch (err) {
-        if (!this.running) break;
-        this.lastError = Date.now();
-        this.lastErrorMessage = (err as Error).message;
-        this.o.log?.("debug", `acl: replication round failed (retrying in ${backoff} ms): ${this.lastErrorMessage}`);
-        await sleep(backoff);
-        backoff = Math.min(BACKOFF_MAX_MS, backoff * 2);
-      }
+  protected source(): string | null {
+    return this.secondary ? this.o.primary() : null;
+  }
+
+  protected async replicate(primary: string, signal: AbortSignal): Promise<void> {
+    const first = this.roundsThisRun === 0;
+    const reply = await this.o.rpc.call("ACL.ReplicationRead", { Tokens: this.o.tokens }, {
+      datacenter: primary,
+      minIndex: first ? 0 : Math.max(1, this.index),
+      waitMs: WAIT_MS,
+      consistency: "default",
+      maxStaleMs: 0,
+      token: this.o.token(),
+      signal,
+    });
+    if (!this.running) return;
+    if (reply.index < this.index) this.index = 0;
+    if (reply.index !== this.index || first) {
+      const n = await this.apply(reply.value);
+      if (n > 0) this.o.log?.("info", `acl: replicated ${n} ACL changes from ${primary} (index ${reply.index})`);
     }
+    this.index = reply.index;
+    this.lastSuccess = Date.now();
+  }
+
+  protected failed(message: string): void {
+    this.lastError = Date.now();
+    this.lastErrorMessage = message;
   }
 
   private async write(cmd: ACLCommandBody): Promise<void> {
@@ -193,10 +180,6 @@ export class AclReplicator extends BackgroundLoop {
 
 function rowBody<T extends Indexed>(row: T | undefined): Omit<T, "CreateIndex" | "ModifyIndex"> | undefined {
   return row === undefined ? undefined : body(row);
-}
-
-function sleep(ms: number): Promise<void> {
-  return new Promise((r) => setTimeout(r, ms));
 }
 
 /** The primary's side: its policies, roles and (with acl:write) global tokens, as one blocking read. */
