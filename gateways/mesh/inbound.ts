@@ -32,6 +32,13 @@ export interface InboundOptions {
 }
 
 const FIRST_BYTE_TIMEOUT_MS = 10_000;
+/**
+ * How often the listener's session ticket keys are replaced (a new secure
+ * context brings new keys on every runtime here). Tickets sealed with the old
+ * keys then fall back to one full handshake: safe, and it bounds how long a
+ * ticket key can decrypt past sessions.
+ */
+const TICKET_KEY_ROTATION_MS = 60 * 60_000;
 
 function peer(s: Socket | TLSSocket): string {
   return `${s.remoteAddress ?? "?"}:${s.remotePort ?? "?"}`;
@@ -44,8 +51,11 @@ export class InboundListener {
   private tls: TlsServer | null = null;
   private readonly sockets = new Set<Duplex>();
   private unsubscribe: (() => void) | null = null;
+  private rotation: ReturnType<typeof setInterval> | null = null;
   /** Connections refused, by reason class (for tests and metrics). */
   readonly refused = { tls: 0, intention: 0 };
+  /** Mutual-TLS handshakes completed: full, or resumed from a session the client kept. */
+  readonly handshakes = { full: 0, resumed: 0 };
 
   constructor(o: InboundOptions) {
     this.o = o;
@@ -66,6 +76,11 @@ export class InboundListener {
       if (this.tls) this.tls.setSecureContext(serverTlsOptions(mat));
       else this.ensureTls();
     });
+    this.rotation = setInterval(() => {
+      const mat = this.o.identity.material;
+      if (this.tls && mat) this.tls.setSecureContext(serverTlsOptions(mat));
+    }, TICKET_KEY_ROTATION_MS);
+    (this.rotation as { unref?: () => void }).unref?.();
   }
 
   /** Takes over a connection accepted elsewhere (any bytes already read pushed back onto it). */
@@ -87,6 +102,7 @@ export class InboundListener {
 
   async stop(): Promise<void> {
     this.unsubscribe?.();
+    if (this.rotation) clearInterval(this.rotation);
     for (const s of this.sockets) s.destroy();
     if (this.net.listening) await new Promise<void>((r) => this.net.close(() => r()));
     this.tls?.close();
@@ -154,6 +170,9 @@ export class InboundListener {
   private secured(s: TLSSocket): void {
     this.track(s);
     s.on("error", () => s.destroy());
+    const resumed = s.isSessionReused();
+    if (resumed) this.handshakes.resumed++;
+    else this.handshakes.full++;
     const m = this.o.identity.material;
     const verdict = verifyPeer(s, m?.trustDomain ?? "");
     if (!verdict.ok) {
@@ -165,7 +184,7 @@ export class InboundListener {
     const decision = this.o.policy.connection(verdict.identity);
     if (!decision.allowed) {
       this.refused.intention++;
-      this.log.warn(`inbound: refused ${verdict.identity.service} (${peer(s)}) to ${this.o.policy.service}: ${decision.reason}`);
+      this.log.warn(`inbound: refused ${verdict.identity.service} (${peer(s)}${resumed ? ", resumed TLS session" : ""}) to ${this.o.policy.service}: ${decision.reason}`);
       s.destroy();
       return;
     }

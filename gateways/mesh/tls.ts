@@ -5,6 +5,7 @@
  * required, custom CAs, SNI, hot-swapped contexts; see the README of
  * gateways/).
  */
+import { createHash } from "node:crypto";
 import { type ConnectionOptions, createSecureContext, type PeerCertificate, type SecureContext, type TLSSocket, type TlsOptions } from "node:tls";
 import { parseServiceUri, type ServiceIdentity, uriSans } from "./spiffe.ts";
 
@@ -17,9 +18,31 @@ export interface TlsMaterial {
   readonly trustDomain: string;
 }
 
-/** Server side: a client certificate is required; the chain and identity are judged per connection (see verifyPeer). */
+const sessionContexts = new WeakMap<TlsMaterial, string>();
+
+/**
+ * The session ID context of a listener: a digest of its leaf and roots, so a
+ * session (ID or ticket) made under other material is never resumed, on top
+ * of the new ticket keys each new secure context brings.
+ */
+function sessionIdContext(m: TlsMaterial): string {
+  let id = sessionContexts.get(m);
+  if (id === undefined) {
+    const h = createHash("sha256").update(m.certPem).update("\0");
+    for (const r of m.roots) h.update(r).update("\0");
+    id = h.digest("hex").slice(0, 32);
+    sessionContexts.set(m, id);
+  }
+  return id;
+}
+
+/**
+ * Server side: a client certificate is required; the chain and identity are
+ * judged per connection (see verifyPeer), resumed sessions included.
+ */
 export function serverTlsOptions(m: TlsMaterial): TlsOptions {
   return {
+    sessionIdContext: sessionIdContext(m),
     key: m.keyPem,
     cert: m.certPem,
     ca: [...m.roots],
@@ -84,11 +107,20 @@ function chainReason(socket: TLSSocket, cert: PeerCertificate | null, now: numbe
   return `certificate chain is not trusted: ${code}`;
 }
 
-/** Judges the client of an accepted connection: a certificate, a chain to our roots, and a service identity in our trust domain. */
+/**
+ * Judges the client of an accepted connection: a certificate, a chain to our
+ * roots, and a service identity in our trust domain. A resumed session
+ * carries the certificate and chain verdict of the handshake that made it
+ * (every runtime here keeps both), so the certificate must also still be
+ * within its validity now.
+ */
 export function verifyPeer(socket: TLSSocket, trustDomain: string, now = Date.now()): PeerVerdict {
   const cert = socket.getPeerCertificate();
   const present = cert !== null && cert !== undefined && Object.keys(cert).length > 0;
   if (!present) return { ok: false, reason: "no client certificate presented" };
   if (!socket.authorized) return { ok: false, reason: chainReason(socket, cert, now) };
+  if (socket.isSessionReused() && !(Date.parse(cert.valid_to) >= now && Date.parse(cert.valid_from) <= now)) {
+    return { ok: false, reason: `resumed session: ${chainReason(socket, cert, now)}` };
+  }
   return identityOf(cert, trustDomain);
 }

@@ -12,6 +12,7 @@ import type { MeshIdentity } from "./identity.ts";
 import { errorText, type MeshLogger, silentLogger } from "./log.ts";
 import { splice, whenConnected } from "./relay.ts";
 import { fetchUpstream, type UpstreamInstance } from "./sources.ts";
+import { forgetSession, keepSessions, sessionFor, sessionKey } from "./sessions.ts";
 import { serviceSni } from "./spiffe.ts";
 import { clientTlsOptions, type TlsMaterial } from "./tls.ts";
 import { Watch } from "./watch.ts";
@@ -149,8 +150,17 @@ export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target:
   const opts = clientTlsOptions(m, sni, (id) =>
     id.service === target.service && id.namespace === ns ? null : `server identity is service "${id.service}" (namespace ${id.namespace}), expected "${target.service}"`,
   );
-  const s = tlsConnect({ ...opts, host: instance.address, port: instance.port, ...(alpn ? { ALPNProtocols: [...alpn] } : {}) });
-  return whenConnected(s, "secureConnect", timeoutMs, `TLS handshake with ${instance.address}:${instance.port} timed out`);
+  // The last session this instance gave us (same leaf, roots and identity): an abbreviated handshake.
+  const key = sessionKey(instance.address, instance.port, sni, alpn);
+  const session = sessionFor(m, key);
+  const s = tlsConnect({ ...opts, host: instance.address, port: instance.port, ...(alpn ? { ALPNProtocols: [...alpn] } : {}), ...(session ? { session } : {}) });
+  keepSessions(m, key, s);
+  const connected = whenConnected(s, "secureConnect", timeoutMs, `TLS handshake with ${instance.address}:${instance.port} timed out`);
+  if (!session) return connected;
+  return connected.catch((err: unknown) => {
+    forgetSession(m, key);
+    throw err;
+  });
 }
 
 /** Tries instances in round-robin turn until one answers (at most `attempts`). */

@@ -45,6 +45,9 @@ export function serializeRequest(req: OutboundRequest): Uint8Array {
 
 interface ClusterConns {
   total: number;
+  /** Connections dialled, and requests sent on a kept-alive one (admin view). */
+  dialled: number;
+  reused: number;
   readonly idle: Map<string, PooledConn[]>;
   readonly waiters: (() => void)[];
 }
@@ -62,16 +65,16 @@ export class HttpPool implements Transport<PooledResponse> {
   private conns(cluster: string): ClusterConns {
     let c = this.clusters.get(cluster);
     if (!c) {
-      c = { total: 0, idle: new Map(), waiters: [] };
+      c = { total: 0, dialled: 0, reused: 0, idle: new Map(), waiters: [] };
       this.clusters.set(cluster, c);
     }
     return c;
   }
 
   /** Connections per cluster (admin view). */
-  stats(): Record<string, { connections: number; idle: number }> {
-    const out: Record<string, { connections: number; idle: number }> = {};
-    for (const [k, c] of this.clusters) out[k] = { connections: c.total, idle: [...c.idle.values()].reduce((a, l) => a + l.length, 0) };
+  stats(): Record<string, { connections: number; idle: number; dialled: number; reused: number }> {
+    const out: Record<string, { connections: number; idle: number; dialled: number; reused: number }> = {};
+    for (const [k, c] of this.clusters) out[k] = { connections: c.total, idle: [...c.idle.values()].reduce((a, l) => a + l.length, 0), dialled: c.dialled, reused: c.reused };
     return out;
   }
 
@@ -96,6 +99,7 @@ export class HttpPool implements Transport<PooledResponse> {
       const conn = idle?.pop();
       if (conn) {
         conn.reused = true;
+        c.reused++;
         return conn;
       }
       if (c.total < cluster.breaker.maxConnections) break;
@@ -125,6 +129,7 @@ export class HttpPool implements Transport<PooledResponse> {
       }
     }
     c.total++;
+    c.dialled++;
     let socket: TLSSocket;
     try {
       const m = this.identity.material ?? (await this.identity.ready());

@@ -10,7 +10,12 @@
  *     while GET / passes;
  *   - a 90/10 canary service-splitter over db's two instances (subsets by
  *     Service.Meta.version; round robin would give 50/50) sends 4-20% of 200
- *     requests to v2.
+ *     requests to v2;
+ *   - reuse does not outlive an intention: the L4 deny above refuses
+ *     connections that resumed a TLS session made while allowed (counted from
+ *     db's sidecars' refusal lines, on runtimes that resume), and a deny written
+ *     last answers 403 on web's pooled sidecar-to-sidecar connection (no new
+ *     dial) made while allowed.
  * Prints one JSON line with the results; exit code 0 when every step held.
  *
  *   <runtime> test/connect/_mesh_scenario.ts <agent host:port> <suffix>
@@ -101,11 +106,16 @@ try {
   cleanup.push(() => agent.serviceDeregister(DB), () => agent.serviceDeregister(`${DB}-2`), () => agent.serviceDeregister(WEB));
   const agentAddress = "127.0.0.1";
   step = "sidecars";
+  const proxies: SidecarProxy[] = [];
   for (const svc of [DB, `${DB}-2`, WEB]) {
     const proxy = new SidecarProxy({ client, logger, source: { kind: "registration", proxyId: await lookupProxyIdForSidecar(client, svc), agentAddress } });
     await proxy.start();
+    proxies.push(proxy);
     cleanup.push(() => proxy.stop());
   }
+  const webProxy = proxies[2]!;
+  /** db's two sidecars' handshakes, full and resumed. */
+  const handshakes = () => proxies.slice(0, 2).reduce((a, p) => ({ full: a.full + (p.inboundListener?.handshakes.full ?? 0), resumed: a.resumed + (p.inboundListener?.handshakes.resumed ?? 0) }), { full: 0, resumed: 0 });
 
   step = "reach";
   const first = await until("web reaches db", 15_000, async () => {
@@ -113,6 +123,9 @@ try {
     return "status" in r && r.status === 200 ? r : null;
   });
   result.reach = { ...first.value, ms: first.ms };
+  // Both db instances in turn, each dialled again: the second connection to each resumes the first one's session.
+  for (let i = 0; i < 4; i++) await call(upstreamPort, "/again");
+  result.handshakesAllowed = handshakes();
 
   step = "deny";
   const deny = await cli(["intention", "create", "-deny", WEB, DB]);
@@ -122,6 +135,7 @@ try {
     return "error" in r ? r : null;
   });
   result.denyMs = denied.ms;
+  result.refusedResumed = logs.filter((l) => l.includes("resumed TLS session) to")).length;
   step = "allow";
   const allow = await cli(["intention", "create", "-replace", "-allow", WEB, DB]);
   if (allow.code !== 0) throw new Error(`intention create -allow: ${allow.out}`);
@@ -143,7 +157,12 @@ try {
     }),
   );
   if (l7.code !== 0) throw new Error(`config write service-intentions: ${l7.out}`);
-  cleanup.push(() => cli(["config", "delete", "-kind", "service-intentions", "-name", DB]), () => cli(["config", "delete", "-kind", "service-defaults", "-name", DB]));
+  // Over HTTP, in dependency order (a CLI process per entry takes seconds to start on a loaded box).
+  cleanup.push(async () => {
+    for (const kind of ["service-intentions", "service-splitter", "service-resolver", "service-defaults"]) {
+      await fetch(`http://${agentAddr}/v1/config/${kind}/${DB}`, { method: "DELETE" }).then((r) => r.text());
+    }
+  });
   const forbidden = await until("POST /admin is refused", 2_000, async () => {
     const r = await call(upstreamPort, "/admin", "POST");
     return "status" in r && r.status === 403 ? r : null;
@@ -160,8 +179,6 @@ try {
     const w = await cli(["config", "write", "-"], JSON.stringify(entry));
     if (w.code !== 0) throw new Error(`config write ${entry.Kind}: ${w.out}`);
   }
-  // Run in reverse: the splitter goes before the resolver whose subsets it names.
-  cleanup.push(() => cli(["config", "delete", "-kind", "service-resolver", "-name", DB]), () => cli(["config", "delete", "-kind", "service-splitter", "-name", DB]));
   // Round robin before the splitter: half go to v2; with the 90/10 split hardly any do.
   await until("the split is installed", 3_000, async () => {
     const v = await Promise.all(Array.from({ length: 40 }, () => call(upstreamPort, "/split")));
@@ -174,6 +191,19 @@ try {
     counts[v] = (counts[v] ?? 0) + 1;
   }
   result.split = counts;
+
+  step = "deny pooled";
+  // web's pool holds kept-alive connections to db's sidecars, made while allowed; a deny written now answers 403 on them.
+  const pool = () => Object.values((webProxy.configDump().upstreams as { connections: Record<string, { dialled: number; reused: number }> }[])[0]!.connections).reduce((a, c) => ({ dialled: a.dialled + c.dialled, reused: a.reused + c.reused }), { dialled: 0, reused: 0 });
+  const before = pool();
+  const denyAll = await cli(["config", "write", "-"], JSON.stringify({ Kind: "service-intentions", Name: DB, Sources: [{ Name: WEB, Action: "deny" }] }));
+  if (denyAll.code !== 0) throw new Error(`config write service-intentions deny: ${denyAll.out}`);
+  const pooledDeny = await until("deny reaches pooled connections", 2_000, async () => {
+    const r = await call(upstreamPort, "/pooled");
+    return "status" in r && r.status === 403 ? r : null;
+  });
+  const after = pool();
+  result.pooledDeny = { status: pooledDeny.value.status, text: pooledDeny.value.text, dialled: after.dialled - before.dialled, reused: after.reused - before.reused };
   ok =
     (result.getRoot as { status?: number }).status === 200 &&
     (result.getAdmin as { status?: number }).status === 200 &&
