@@ -15,7 +15,7 @@ import type { CatalogRpc, NodeState } from "./catalog_rpc.ts";
 import type { CheckDef, LocalState, ServiceDef } from "./local_state.ts";
 import type { Logger } from "./logger.ts";
 import type { Clock } from "../server/clock.ts";
-import { SERF_CHECK_ID, type RegisterRequest } from "../structs/catalog.ts";
+import { SERF_CHECK_ID, type RegisterRequest, type ServiceAddress } from "../structs/catalog.ts";
 import { Backoff } from "../util/mod.ts";
 
 export type AeState = "fullSync" | "partialSync" | "retryFullSync" | "done";
@@ -53,6 +53,19 @@ export function scaleFactor(nodes: number): number {
   if (nodes <= 128) return 1;
   return Math.ceil(Math.log2(nodes) - Math.log2(128) + 1);
 }
+
+/**
+ * Tagged addresses under the reserved `consul-` prefix are the servers' (a
+ * virtual IP, `consul-virtual`); the local definition takes them from the
+ * catalog, as Consul's local state does, so they never count as drift.
+ */
+function adoptServerAddresses(local: ServiceDef, remote: Record<string, ServiceAddress> | undefined): void {
+  const next: Record<string, ServiceAddress> = {};
+  for (const [k, v] of Object.entries(local.TaggedAddresses ?? {})) if (!k.startsWith(RESERVED_PREFIX)) next[k] = v;
+  for (const [k, v] of Object.entries(remote ?? {})) if (k.startsWith(RESERVED_PREFIX)) next[k] = v;
+  local.TaggedAddresses = next;
+}
+const RESERVED_PREFIX = "consul-";
 
 function canonical(v: unknown): string {
   return JSON.stringify(v, (_k, x: unknown) =>
@@ -250,6 +263,7 @@ export class AntiEntropy {
       }
       if (ls.deleted) continue;
       if (ls.service.EnableTagOverride) (ls.service as { Tags: string[] }).Tags = [...rs.Tags];
+      adoptServerAddresses(ls.service, rs.TaggedAddresses);
       ls.inSync = canonical(ls.service) === canonical(withoutIndexes(rs));
     }
 

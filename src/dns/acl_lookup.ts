@@ -58,8 +58,8 @@ export class AclDnsLookup implements DnsLookup {
     return this.instances(this.inner.ingressInstances(dc, service));
   }
 
-  virtualIp(service: string): string | null {
-    return this.authz().allowed("service", "read", service) ? this.inner.virtualIp(service) : null;
+  virtualIp(dc: string, service: string): string | null {
+    return this.authz().allowed("service", "read", service) ? this.inner.virtualIp(dc, service) : null;
   }
 
   node(dc: string, name: string): Node | null {

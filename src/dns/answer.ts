@@ -77,8 +77,14 @@ export class AnswerBuilder implements CnameResolver {
         const list = q.kind === "connect" ? lookup.connectInstances(dc, q.service) : lookup.ingressInstances(dc, q.service);
         return service({ dc, service: q.service, instances: list, ttl: serviceTtlSeconds(cfg, q.service) });
       }
-      case "virtual":
-        return this.virtual(q.service, q.locality.peer ?? q.locality.peerOrDatacenter, qName);
+      case "virtual": {
+        // Consul reads the label after `.virtual` as a peer (virtual IPs are per datacenter) and we have no peers.
+        // Extension: a label naming a datacenter we know is answered by that datacenter's servers.
+        if (q.locality.peer !== null) return this.virtual(null, q.service, qName);
+        const label = q.locality.datacenter ?? q.locality.peerOrDatacenter;
+        if (label === null || (label !== local && !lookup.knowsDatacenter(label))) return this.virtual(q.locality.peerOrDatacenter === null ? local : null, q.service, qName);
+        return this.virtual(label, q.service, qName);
+      }
       case "node": {
         if (q.locality.peer !== null) return NXDOMAIN;
         return nodeAnswer(this.d, this, effectiveDatacenter(q.locality, local), q.node, qName, qtype, level);
@@ -108,9 +114,9 @@ export class AnswerBuilder implements CnameResolver {
     return fits ? answer([rr]) : answer([], [rr]);
   }
 
-  private virtual(service: string, peer: string | null, qName: string): Outcome {
-    // Virtual IPs are allocated per datacenter and there are no peers yet: a peer gets no address.
-    const vip = peer === null ? this.d.lookup.virtualIp(service) : null;
+  /** The A record of a service's virtual IP in `dc`; none for a peer's (dc null). */
+  private virtual(dc: string | null, service: string, qName: string): Outcome {
+    const vip = dc === null ? null : this.d.lookup.virtualIp(dc, service);
     const ip = vip ? parseIp(vip) : null;
     if (!ip) return { kind: "answer", answer: [], authority: [], additional: [], ecsGlobal: true };
     const ttl = Math.floor(this.d.config.nodeTtlMs / 1000);

@@ -59,8 +59,8 @@ export interface DnsLookup {
   connectInstances(dc: string, service: string): readonly ServiceInstance[];
   /** Ingress-gateway instances that expose `service`. */
   ingressInstances(dc: string, service: string): readonly ServiceInstance[];
-  /** The service's virtual IP (tagged address `consul-virtual`), or null. */
-  virtualIp(service: string): string | null;
+  /** The service's virtual IP in `dc` (allocated by its servers, see state/virtual_ips.ts), or null. */
+  virtualIp(dc: string, service: string): string | null;
   /** A node by name, case-insensitively, or null. */
   node(dc: string, name: string): Node | null;
   /** All nodes of a datacenter, sorted by name (for PTR lookups). */

@@ -90,8 +90,8 @@ export class QueryingLookup implements DnsLookup {
   ingressInstances(dc: string, service: string): readonly ServiceInstance[] {
     return this.inner.ingressInstances(dc, service);
   }
-  virtualIp(service: string): string | null {
-    return this.inner.virtualIp(service);
+  virtualIp(dc: string, service: string): string | null {
+    return this.inner.virtualIp(dc, service);
   }
   node(dc: string, name: string): Node | null {
     return this.inner.node(dc, name);

@@ -118,8 +118,8 @@ export class RpcDnsLookup implements DnsLookup {
   ingressInstances(dc: string, service: string): readonly ServiceInstance[] {
     return this.ask<ServiceInstance[]>({ Op: "ingressInstances", Dc: dc, Name: service }, []);
   }
-  virtualIp(service: string): string | null {
-    return this.ask<string | null>({ Op: "virtualIp", Name: service }, null);
+  virtualIp(dc: string, service: string): string | null {
+    return this.ask<string | null>({ Op: "virtualIp", Dc: dc, Name: service }, null);
   }
   node(dc: string, name: string): Node | null {
     return this.ask<Node | null>({ Op: "node", Dc: dc, Name: name }, null);

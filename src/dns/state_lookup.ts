@@ -9,6 +9,7 @@ import { CHECKS, NODES, SERVICES } from "../state/catalog.ts";
 import { CONFIG_TABLE, configKey } from "../state/config_entries.ts";
 import { terminatingGatewayRows } from "../state/connect_read.ts";
 import type { ServiceRow, Tables } from "../state/tables.ts";
+import { virtualIpForService } from "../state/virtual_ips.ts";
 import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
 
 /** The part of the state store this reads. */
@@ -31,7 +32,6 @@ export interface StateLookupOptions {
   readonly ingressServices?: (gateway: string) => readonly string[];
 }
 
-const VIRTUAL_TAG = "consul-virtual";
 const CACHE_MAX = 10_000;
 
 export class StateDnsLookup implements DnsLookup {
@@ -210,13 +210,9 @@ export class StateDnsLookup implements DnsLookup {
     return out;
   }
 
-  virtualIp(service: string): string | null {
-    const t = this.sync();
-    for (const row of this.rowsOf(t, service)) {
-      const vip = row.Service.TaggedAddresses?.[VIRTUAL_TAG]?.Address;
-      if (vip) return vip;
-    }
-    return null;
+  virtualIp(dc: string, service: string): string | null {
+    if (!this.knowsDatacenter(dc)) return null;
+    return virtualIpForService(this.state.t, service) || null;
   }
 
   node(dc: string, name: string): Node | null {

@@ -100,7 +100,7 @@ export type SessionApplyArgs =
 /** One question of the DNS interface (a DnsLookup method and its arguments). */
 export type DnsLookupOp =
   | { readonly Op: "serviceInstances" | "connectInstances" | "ingressInstances"; readonly Dc: string; readonly Name: string }
-  | { readonly Op: "virtualIp"; readonly Name: string }
+  | { readonly Op: "virtualIp"; readonly Dc: string; readonly Name: string }
   | { readonly Op: "node"; readonly Dc: string; readonly Name: string }
   | { readonly Op: "nodes"; readonly Dc: string }
   | { readonly Op: "instancesByAddress"; readonly Dc: string; readonly Address: string }
@@ -140,6 +140,8 @@ export interface Endpoints {
   "Catalog.ConnectServiceNodes": E<{ readonly ServiceName: string } & Near, QueryReply<ServiceNodeRow[]>>;
   /** The services a terminating or ingress gateway is linked to (null: no such gateway entry). */
   "Catalog.GatewayServices": E<{ readonly ServiceName: string }, QueryReply<GatewayServiceRow[] | null>>;
+  /** The service's virtual IP in this datacenter, "" when it has none (Consul's Catalog.VirtualIPForService). */
+  "Catalog.VirtualIPForService": E<{ readonly ServiceName: string }, string>;
 
   "Health.NodeChecks": E<{ readonly Node: string }, QueryReply<HealthCheck[]>>;
   "Health.ServiceChecks": E<{ readonly ServiceName: string } & Near, QueryReply<HealthCheck[]>>;

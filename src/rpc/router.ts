@@ -40,6 +40,7 @@ const READS = new Set<string>([
   "Catalog.ServiceNodes",
   "Catalog.NodeServices",
   "Catalog.ConnectServiceNodes",
+  "Catalog.VirtualIPForService",
   "Health.NodeChecks",
   "Health.ServiceChecks",
   "Health.ChecksInState",

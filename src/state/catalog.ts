@@ -4,6 +4,7 @@ import { deleteNodeCoordinates } from "./coordinates.ts";
 import { deepEqual as same } from "./equal.ts";
 import { invalidateSessionsOfCheck, invalidateSessionsOfNode } from "./session.ts";
 import { nodeKey, type ServiceRow } from "./tables.ts";
+import { meshTarget, releaseVirtualIp, withVirtualIps } from "./virtual_ips.ts";
 import { nodeTopic, serviceTopic, Topic } from "./watch.ts";
 import {
   type DeregisterRequest,
@@ -60,9 +61,11 @@ export function ensureNode(ctx: WriteContext, input: NodeInput): void {
   touchNode(ctx, input.Node);
 }
 
-export function ensureService(ctx: WriteContext, node: string, input: ServiceInput): void {
+export function ensureService(ctx: WriteContext, node: string, given: ServiceInput): void {
   const { t } = ctx;
   if (!t.nodes.has(node)) throw new StateError("Missing node registration");
+  // Mesh instances and terminating gateways carry virtual IPs the servers assign.
+  const input = withVirtualIps(ctx, given);
   const key = nodeKey(node, input.ID);
   const existing = t.services.get(key);
   if (existing) {
@@ -75,6 +78,7 @@ export function ensureService(ctx: WriteContext, node: string, input: ServiceInp
     Service: { ...input, CreateIndex: existing?.Service.CreateIndex ?? ctx.index, ModifyIndex: ctx.index },
   };
   t.services.set(key, row);
+  if (existing) releaseHeldBy(ctx, existing.Service);
   // Node reads include the node's services, so their indexes move too.
   bump(ctx, SERVICES, NODES, nodeIndexName(node));
   touch(ctx, Topic.Services, nodeTopic(node));
@@ -151,6 +155,14 @@ export function deleteService(ctx: WriteContext, node: string, serviceId: string
     bump(ctx, SERVICE_EXTINCTION);
     touch(ctx, serviceTopic(name));
   }
+  releaseHeldBy(ctx, row.Service);
+}
+
+/** Frees the virtual IPs an instance held (its name's, its mesh target's) once nothing else holds them. */
+function releaseHeldBy(ctx: WriteContext, svc: NodeService): void {
+  releaseVirtualIp(ctx, svc.Service);
+  const target = meshTarget(svc);
+  if (target !== null && target !== svc.Service) releaseVirtualIp(ctx, target);
 }
 
 export function deleteNode(ctx: WriteContext, node: string): void {

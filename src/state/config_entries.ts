@@ -8,6 +8,8 @@
 import type { ConfigEntryCommand, IntentionMutation } from "./commands.ts";
 import { bump, StateError, touch, type WriteContext } from "./context.ts";
 import type { Tables } from "./tables.ts";
+import { ensureService } from "./catalog.ts";
+import { assignVirtualIp, linkedServices, releaseVirtualIp } from "./virtual_ips.ts";
 import { type EntryLookup, GraphError, validateInGraph } from "../configentry/graph.ts";
 import { legacyIdsAllSet } from "../configentry/intention_view.ts";
 import { normalizeIntentions, validateIntentions } from "../configentry/kinds/intentions.ts";
@@ -72,6 +74,7 @@ function ensureEntry(ctx: WriteContext, entry: EntryBody, keepStatus = true): vo
     if (err instanceof GraphError) throw new StateError(err.message);
     throw err;
   }
+  const linkedBefore = entry.Kind === "terminating-gateway" ? linkedServices(ctx.t, entry.Name) : [];
   ctx.t.configEntries.set(key, {
     Kind: entry.Kind,
     Name: entry.Name,
@@ -81,6 +84,28 @@ function ensureEntry(ctx: WriteContext, entry: EntryBody, keepStatus = true): vo
   });
   bump(ctx, CONFIG_TABLE);
   touch(ctx, configKindTopic(entry.Kind), configKindTopic("")); // "" wakes lists of every kind
+  if (ROUTING_KINDS.has(entry.Kind)) assignVirtualIp(ctx, entry.Name);
+  if (entry.Kind === "terminating-gateway") gatewayLinksChanged(ctx, entry.Name, linkedBefore);
+}
+
+/** Kinds whose entry gets its service a virtual IP (Consul's insertConfigEntryWithTxn). */
+const ROUTING_KINDS = new Set(["service-resolver", "service-router", "service-splitter"]);
+/** Kinds whose entry keeps its service's virtual IP: deleting one may free it. */
+const HOLDING_KINDS = new Set([...ROUTING_KINDS, "service-defaults", "service-intentions"]);
+
+/**
+ * A terminating gateway's links changed (Consul's updateTerminatingGatewayVirtualIPs):
+ * its instances are stored again with one `consul-virtual:<service>` address
+ * per link, and the services it no longer links may give theirs back.
+ */
+function gatewayLinksChanged(ctx: WriteContext, gateway: string, before: readonly string[]): void {
+  for (const row of ctx.t.instancesOf(gateway)) {
+    if (row.Service.Kind !== "terminating-gateway") continue;
+    const { CreateIndex: _c, ModifyIndex: _m, ...svc } = row.Service;
+    ensureService(ctx, row.Node, svc);
+  }
+  const now = new Set(linkedServices(ctx.t, gateway));
+  for (const name of before) if (!now.has(name)) releaseVirtualIp(ctx, name, gateway);
 }
 
 function deleteEntry(ctx: WriteContext, kind: string, name: string): void {
@@ -93,9 +118,12 @@ function deleteEntry(ctx: WriteContext, kind: string, name: string): void {
     if (err instanceof GraphError) throw new StateError(err.message);
     throw err;
   }
+  const linkedBefore = kind === "terminating-gateway" ? linkedServices(ctx.t, name) : [];
   ctx.t.configEntries.delete(key);
   bump(ctx, CONFIG_TABLE);
   touch(ctx, configKindTopic(kind), configKindTopic(""));
+  if (HOLDING_KINDS.has(kind)) releaseVirtualIp(ctx, name);
+  if (kind === "terminating-gateway") gatewayLinksChanged(ctx, name, linkedBefore);
 }
 
 /**

@@ -7,6 +7,7 @@ import { decodeBase64, encodeBase64 } from "../structs/json.ts";
 import { type CoordinateEntry, isValidCoordinate } from "../structs/coordinate.ts";
 import { coordinateKey } from "./coordinates.ts";
 import type { PreparedQuery } from "../structs/prepared_query.ts";
+import { type FreeVirtualIp, freeKey, type VirtualIpRow, vipKey } from "./virtual_ips.ts";
 
 interface SnapshotFile {
   Version: 1;
@@ -37,6 +38,9 @@ interface SnapshotFile {
   ACLPolicies?: ACLPolicyRow[];
   ACLRoles?: ACLRole[];
   ACLMeta?: [string, number][];
+  /** Service virtual IPs; absent in snapshots written before they existed. */
+  VirtualIPs?: VirtualIpRow[];
+  FreeVirtualIPs?: FreeVirtualIp[];
 }
 
 /**
@@ -73,6 +77,8 @@ export function encodeSnapshot(t: Tables, index: number): Uint8Array {
     ACLMeta: byKey(t.aclMeta.entries()),
     ACLAuthMethods: rows(t.aclAuthMethods.entries()),
     ACLBindingRules: rows(t.aclBindingRules.entries()),
+    VirtualIPs: rows(t.virtualIps.entries()),
+    FreeVirtualIPs: rows(t.freeVirtualIps.entries()),
   };
   return new TextEncoder().encode(JSON.stringify(file));
 }
@@ -132,6 +138,8 @@ function checkShape(file: unknown): asserts file is SnapshotFile {
   if (file.ACLMeta !== undefined) each("ACLMeta", pair);
   if (file.ACLAuthMethods !== undefined) each("ACLAuthMethods", (r) => obj(r) && typeof r.Name === "string" && typeof r.Type === "string" && obj(r.Config));
   if (file.ACLBindingRules !== undefined) each("ACLBindingRules", (r) => obj(r) && typeof r.ID === "string" && typeof r.AuthMethod === "string" && typeof r.BindName === "string");
+  if (file.VirtualIPs !== undefined) each("VirtualIPs", (r) => obj(r) && typeof r.Service === "string" && r.Service !== "" && index(r.IP) && index(r.CreateIndex) && index(r.ModifyIndex));
+  if (file.FreeVirtualIPs !== undefined) each("FreeVirtualIPs", (r) => obj(r) && index(r.IP) && typeof r.IsCounter === "boolean");
   each("Sessions", (r) => obj(r) && typeof r.ID === "string" && typeof r.Node === "string" && Array.isArray(r.NodeChecks) && Array.isArray(r.ServiceChecks));
 }
 
@@ -167,5 +175,7 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.aclMeta.reset(file.ACLMeta ?? []);
   t.aclAuthMethods.reset((file.ACLAuthMethods ?? []).map((r) => [r.Name, r]));
   t.aclBindingRules.reset((file.ACLBindingRules ?? []).map((r) => [r.ID, r]));
+  t.virtualIps.reset((file.VirtualIPs ?? []).map((r) => [vipKey(r.Service), r]));
+  t.freeVirtualIps.reset((file.FreeVirtualIPs ?? []).map((r) => [freeKey(r), r]));
   return { tables: t, index: file.Index };
 }

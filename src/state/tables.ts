@@ -15,6 +15,7 @@ import type { ACLAuthMethod, ACLBindingRule, ACLPolicyRow, ACLRole, ACLToken } f
 import { type JournalRef, TrackedMap } from "./journal.ts";
 import { SortedKeys } from "./sorted_keys.ts";
 import { instanceHealth, ServiceNameIndex } from "./service_index.ts";
+import type { FreeVirtualIp, VirtualIpRow } from "./virtual_ips.ts";
 
 /** A KV row; a tombstone keeps a deleted key's index so prefix indexes never go back. */
 export interface KvRow extends DirEntry {
@@ -69,6 +70,9 @@ export class Tables {
   readonly caMeta = new TrackedMap<string, number>(this.ref);
   /** The single autopilot configuration under AUTOPILOT_KEY. */
   readonly autopilot = new TrackedMap<string, AutopilotConfigRow>(this.ref);
+  /** Service virtual IPs by lower-cased service name; freed addresses and the counter (see virtual_ips.ts). */
+  readonly virtualIps = new TrackedMap<string, VirtualIpRow>(this.ref);
+  readonly freeVirtualIps = new TrackedMap<string, FreeVirtualIp>(this.ref);
   /** Prepared queries by ID. */
   readonly preparedQueries = new TrackedMap<string, PreparedQuery>(this.ref);
 

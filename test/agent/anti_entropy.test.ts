@@ -128,3 +128,16 @@ test("a service the server refuses does not hold up the others", async () => {
   expect(ae.stats.failures).toBeGreaterThanOrEqual(1);
   expect(local.services.get("bad")?.inSync).toBe(false);
 });
+
+test("the virtual IP the servers add (consul-virtual) is taken into the local definition, not pushed back at every full sync", async () => {
+  const { clock, server, local, ae, catalog } = await setup();
+  local.addService(svc("web", 80, { Connect: { Native: true }, TaggedAddresses: { lan: { Address: "10.0.0.9", Port: 80 } } }));
+  await clock.advance(10);
+  expect(catalog()?.services[0]!.TaggedAddresses["consul-virtual"]).toEqual({ Address: "240.0.0.1", Port: 80 });
+  const writes = server.state.lastApplied;
+  await clock.advance(120_000); // full syncs: the local copy adopts the server's reserved address, nothing is written
+  await clock.advance(120_000);
+  expect(ae.stats.fullSyncs).toBeGreaterThanOrEqual(2);
+  expect(local.services.get("web")!.service.TaggedAddresses).toEqual({ lan: { Address: "10.0.0.9", Port: 80 }, "consul-virtual": { Address: "240.0.0.1", Port: 80 } });
+  expect(server.state.lastApplied).toBe(writes);
+});

@@ -64,7 +64,7 @@ beforeAll(async () => {
   await writeFile(config, JSON.stringify({ dns_config: { enable_truncate: true, node_ttl: "10s", service_ttl: { "*": "5s" } } }));
   dnsPort = await freePort();
   agent = await startAgent(["-dev", "-node", "dns-e2e", "-dns-port", String(dnsPort), "-alt-domain", "alt.test", "-recursor", `127.0.0.1:${upstream.port}`, "-config-file", config]);
-  await put("/v1/catalog/register", { Node: "web1", Address: "10.0.0.1", NodeMeta: { rack: "r1" }, Service: { Service: "web", Port: 80, Tags: ["blue"], TaggedAddresses: { "consul-virtual": { Address: "240.0.0.9", Port: 80 } } } });
+  await put("/v1/catalog/register", { Node: "web1", Address: "10.0.0.1", NodeMeta: { rack: "r1" }, Service: { Service: "web", Port: 80, Tags: ["blue"] } });
   await put("/v1/catalog/register", { Node: "web2", Address: "10.0.0.2", Service: { Service: "web", Port: 81 } });
   await put("/v1/catalog/register", {
     Node: "web3",
@@ -124,7 +124,10 @@ for (const transport of ["udp", "tcp"] as const) {
     test("connect, ingress, virtual, addr, query", async () => {
       expect((await dig("web.connect.consul", "SRV", ...opt)).answer).toEqual(["web.connect.consul. IN SRV 1 1 21000 web1.node.dc1.consul."]);
       expect((await dig("web.ingress.consul", "A", ...opt)).answer).toEqual(["web.ingress.consul. IN A 10.0.0.9"]);
-      expect((await dig("web.virtual.consul", "A", ...opt)).answer).toEqual(["web.virtual.consul. IN A 240.0.0.9"]);
+      // web's proxy got web a virtual IP: the catalog shows it on the proxy, DNS answers it
+      const [proxy] = (await (await fetch(`${agent.base}/v1/catalog/service/web-sidecar-proxy`)).json()) as { ServiceTaggedAddresses: Record<string, { Address: string; Port: number }> }[];
+      expect(proxy!.ServiceTaggedAddresses["consul-virtual"]).toEqual({ Address: "240.0.0.1", Port: 21000 });
+      expect((await dig("web.virtual.consul", "A", ...opt)).answer).toEqual(["web.virtual.consul. IN A 240.0.0.1"]);
       expect((await dig("0a000001.addr.dc1.consul", "A", ...opt)).answer).toEqual(["0a000001.addr.dc1.consul. IN A 10.0.0.1"]);
       const q = await dig("web.query.consul", "A", ...opt);
       expect(q.status).toBe("NXDOMAIN");

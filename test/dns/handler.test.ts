@@ -338,15 +338,24 @@ describe("other forms", () => {
     expect(await a("admin.ingress.consul")).toEqual(["admin.ingress.consul A 10.0.0.12", "admin.ingress.consul A 10.0.0.13"]);
   });
 
-  test(".virtual answers the consul-virtual tagged address with node_ttl", async () => {
-    const c = new Catalog().service("n1", "10.0.0.1", service("web", "web", { TaggedAddresses: { "consul-virtual": { Address: "240.0.0.7", Port: 80 } } }));
+  test(".virtual answers the virtual IP the servers assigned (not a tagged address a client wrote), with node_ttl", async () => {
+    const c = new Catalog()
+      .service("n1", "10.0.0.1", service("web", "web", { Port: 80, Connect: { Native: true } }))
+      .service("n2", "10.0.0.2", service("api-proxy", "api-sidecar-proxy", { Kind: "connect-proxy", Port: 21000, Proxy: { DestinationServiceName: "api" } }))
+      .service("n3", "10.0.0.3", service("plain", "plain", { TaggedAddresses: { "consul-virtual": { Address: "240.0.0.77", Port: 80 } } }));
     const e = env(c, { nodeTtlMs: 12_000 });
-    const r = await ask(e, "web.virtual.consul", "A");
-    expect(rows(r.answers)).toEqual(["web.virtual.consul A 240.0.0.7"]);
+    const r = await ask(e, "WEB.virtual.consul", "A");
+    expect(rows(r.answers)).toEqual(["WEB.virtual.consul A 240.0.0.1"]);
     expect(ttls(r.answers)).toEqual([12]);
-    const none = await ask(e, "db.virtual.consul", "A");
-    expect(none.rcode).toBe("NOERROR");
-    expect(none.answers).toEqual([]);
+    expect(rows((await ask(e, "api.virtual.consul", "A")).answers)).toEqual(["api.virtual.consul A 240.0.0.2"]);
+    // the local datacenter named as a label, or with .dc, answers too; an unknown label is a peer (none exist): no address
+    expect(rows((await ask(e, "web.virtual.dc1.consul", "A")).answers)).toEqual(["web.virtual.dc1.consul A 240.0.0.1"]);
+    expect(rows((await ask(e, "web.virtual.dc1.dc.consul", "A")).answers)).toEqual(["web.virtual.dc1.dc.consul A 240.0.0.1"]);
+    for (const name of ["db.virtual.consul", "plain.virtual.consul", "web.virtual.dc9.consul", "web.virtual.p1.peer.consul"]) {
+      const none = await ask(e, name, "A");
+      expect(none.rcode).toBe("NOERROR");
+      expect(none.answers).toEqual([]);
+    }
   });
 
   test(".query is NXDOMAIN until prepared queries exist", async () => {

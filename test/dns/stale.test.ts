@@ -26,7 +26,7 @@ class StaleServer implements Rpc {
   }
 }
 
-const ask = (rpc: Rpc, stale?: { allowStale: boolean; maxStaleMs: number }) => resolveOverRpc(rpc, "dc1", (l) => l.virtualIp("web"), stale);
+const ask = (rpc: Rpc, stale?: { allowStale: boolean; maxStaleMs: number }) => resolveOverRpc(rpc, "dc1", (l) => l.virtualIp("dc1", "web"), stale);
 
 test("allow_stale: one stale read, bounded by max_stale, while the server is recent enough", async () => {
   const s = new StaleServer();

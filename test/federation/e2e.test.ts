@@ -133,7 +133,16 @@ test("a client agent in dc1 answers dc2's names by forwarding to its server; tra
   });
   expect((await put("dc2", "/v1/catalog/register", edge("dc2", "10.2.0.9", "198.51.100.1"))).status).toBe(200);
   expect((await put("dc1", "/v1/catalog/register", edge("dc1", "10.1.0.9", "198.51.100.101"))).status).toBe(200);
-  expect((await put("dc1", "/v1/catalog/register", { Node: "vip-dc1", Address: "10.1.0.10", Service: { ID: "vip", Service: "vip", Port: 1, TaggedAddresses: { "consul-virtual": { Address: "240.0.0.7", Port: 0 } } } })).status).toBe(200);
+  // Connect-native services get a virtual IP from their own datacenter's servers.
+  expect((await put("dc1", "/v1/catalog/register", { Node: "vip-dc1", Address: "10.1.0.10", Service: { ID: "vip", Service: "vip", Port: 1, Connect: { Native: true } } })).status).toBe(200);
+  expect((await put("dc2", "/v1/catalog/register", { Node: "vip-dc2", Address: "10.2.0.10", Service: { ID: "vip2", Service: "vip2", Port: 2, Connect: { Native: true } } })).status).toBe(200);
+  const vipOf = async (dc: string, svc: string) => {
+    const [row] = await j<{ ServiceTaggedAddresses: Record<string, { Address: string }> }[]>(dc, `/v1/catalog/service/${svc}`);
+    return row!.ServiceTaggedAddresses["consul-virtual"]!.Address;
+  };
+  const [vip1, vip2] = [await vipOf("dc1", "vip"), await vipOf("dc2", "vip2")];
+  expect(vip1).toMatch(/^240\./);
+  expect(vip2).toMatch(/^240\./);
   expect((await api("dc2", "/v1/query", { method: "POST", body: JSON.stringify({ Name: "edgeq", Service: { Service: "edge" } }) })).status).toBe(200);
 
   // DNS: the client has no state of its own; every name goes to its server, and dc2's on to dc2.
@@ -147,9 +156,16 @@ test("a client agent in dc1 answers dc2's names by forwarding to its server; tra
   expect(await digShort(cdns, "edgeq.query.dc2.consul", "A")).toBe("198.51.100.2");
   expect(await digShort(cdns, "edge.service.consul", "A")).toBe("10.1.0.9"); // our own datacenter: LAN
   expect(await dig(cdns, "edge.service.dc9.consul", "A")).toContain("status: NXDOMAIN"); // no path to dc9
-  // .virtual is per datacenter in Consul: a label after it names a peer, never a datacenter.
-  expect(await digShort(cdns, "vip.virtual.consul", "A")).toBe("240.0.0.7");
-  expect(await digShort(cdns, "vip.virtual.dc2.consul", "A")).toBe("");
+  // .virtual: each datacenter's own virtual IPs; a label naming another datacenter is answered there (our extension:
+  // Consul reads it as a peer), an unknown label keeps Consul's answer (a peer: none).
+  expect(await digShort(cdns, "vip.virtual.consul", "A")).toBe(vip1);
+  expect(await digShort(cdns, "vip2.virtual.consul", "A")).toBe("");
+  expect(await digShort(cdns, "vip2.virtual.dc2.consul", "A")).toBe(vip2);
+  expect(await digShort(dns.dc1!, "vip2.virtual.dc2.consul", "A")).toBe(vip2); // a server forwards it the same way
+  expect(await digShort(dns.dc3!, "vip.virtual.dc1.consul", "A")).toBe(vip1);
+  expect(await digShort(dns.dc1!, "vip.virtual.dc9.consul", "A")).toBe("");
+  const [h2] = await j<{ Service: { TaggedAddresses: Record<string, { Address: string }> } }[]>("dc1", "/v1/health/service/vip2?dc=dc2");
+  expect(h2!.Service.TaggedAddresses["consul-virtual"]!.Address).toBe(vip2);
 
   // HTTP: the same translation, and Consul's header saying it is on.
   const h = await fetch(`${clientAgent.base}/v1/health/service/edge?dc=dc2`);

@@ -155,6 +155,7 @@ export const ENFORCE: { readonly [M in Method]?: Rule<M> } = {
   },
   "Catalog.ServiceNodes": { filter: (a, v) => keep(v, (r) => instanceOk(a, r)) },
   "Catalog.ConnectServiceNodes": { filter: (a, v) => keep(v, (r) => instanceOk(a, r)) },
+  "Catalog.VirtualIPForService": { check: (a, r) => demand(a, "service", "read", r.ServiceName) },
   "Catalog.GatewayServices": { check: (a, r) => demand(a, "service", "read", r.ServiceName), filter: (a, v) => (v === null ? v : keep(v, (g) => serviceOk(a, g.Service.Name))) },
   "Catalog.NodeServices": {
     filter: (a, v) => {

@@ -6,6 +6,7 @@ import type { Near, NodeServicesRow, ServiceNodeRow } from "../../rpc/methods.ts
 import { near } from "./rtt.ts";
 import type { MaybePromise, QueryReply, RequestOptions } from "../../rpc/types.ts";
 import { catalogRead, MessageType, nodeTopic, serviceTopic, Topic } from "../../state/mod.ts";
+import { virtualIpForService as virtualIpForServiceIn } from "../../state/virtual_ips.ts";
 import { type DeregisterRequest, type Node, type RegisterRequest, serviceNodeJson } from "../../structs/catalog.ts";
 
 export async function register(s: Server, req: RegisterRequest): Promise<true> {
@@ -19,6 +20,10 @@ export async function deregister(s: Server, req: DeregisterRequest): Promise<tru
 }
 
 /** Reachable datacenters, nearest first (this one first). */
+export function virtualIpForService(s: Server, a: { readonly ServiceName: string }): string {
+  return virtualIpForServiceIn(s.state.t, a.ServiceName);
+}
+
 export function listDatacenters(s: Server): string[] {
   if (s.remote) return s.remote.datacenters().map((d) => d.datacenter);
   return [s.config.datacenter];

@@ -31,7 +31,7 @@ export function answer(l: DnsLookup, op: DnsLookupOp): DnsLookupAnswer {
     case "ingressInstances":
       return [...l.ingressInstances(op.Dc, op.Name)];
     case "virtualIp":
-      return l.virtualIp(op.Name);
+      return l.virtualIp(op.Dc, op.Name);
     case "node":
       return l.node(op.Dc, op.Name);
     case "nodes":

@@ -41,6 +41,7 @@ const unguarded: EndpointTable = {
   "Catalog.NodeServices": catalog.nodeServices,
   "Catalog.ConnectServiceNodes": connect.catalogServiceNodes,
   "Catalog.GatewayServices": connect.gatewayServices,
+  "Catalog.VirtualIPForService": catalog.virtualIpForService,
 
   "Health.NodeChecks": health.nodeChecks,
   "Health.ServiceChecks": health.serviceChecks,
