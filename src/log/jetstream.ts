@@ -10,7 +10,7 @@
  *   reader has passed the entry to the consumer. Appends are pipelined (several
  *   publishes in flight) and batched under load (see jetstream_writer.ts);
  *   the entries of a batch share its sequence as their index.
- * - The newest snapshot lives in a JetStream object store (jetstream_resources.ts); `saveSnapshot`
+ * - The newest snapshot lives in a JetStream object store (jetstream_snapshots.ts); `saveSnapshot`
  *   replaces it and purges the stream behind it (keeping `trailingEntries`),
  *   so a new or wiped server restores the snapshot and replays a short tail.
  * - A reader that finds entries missing (purged while it was away) loads the
@@ -25,36 +25,17 @@ import { Objm } from "@nats-io/obj";
 import type { NatsConnection } from "@nats-io/transport-node";
 import { LogClosedError, LogCorruptionError, LogStateError, LogUnavailableError } from "./errors.ts";
 import { decodeBatch } from "./jetstream_batch.ts";
+import { LastIndexProbe } from "./jetstream_barrier.ts";
+import { ConnectionWatch } from "./jetstream_connection.ts";
+import { Delivery } from "./jetstream_delivery.ts";
 import { StreamFeed } from "./jetstream_feed.ts";
+import { type JetStreamLogOptions, type JetStreamLogSettings, jetStreamLogSettings } from "./jetstream_options.ts";
+import { SnapshotObject, StreamSnapshots } from "./jetstream_snapshots.ts";
+import { AppliedWaiters } from "./jetstream_waiters.ts";
 import { type Appended, StreamWriter, type WriterStats } from "./jetstream_writer.ts";
 import { clusterNames, type ClusterNames } from "./jetstream_names.ts";
 import type { Log, LogEntry, LogSnapshot, RecoveredLog } from "./log.ts";
-import { ensureStream, SnapshotObject, whileTransient } from "./jetstream_resources.ts";
-
-export interface JetStreamLogOptions {
-  /** An open connection; the log never closes it. */
-  readonly nc: NatsConnection;
-  readonly datacenter: string;
-  /** Stream and object-store replicas. Default 3. */
-  readonly replicas?: number;
-  /** Entries kept behind a snapshot when the stream is compacted (Consul's raft_trailing_logs). Default 10240. */
-  readonly trailingEntries?: number;
-  /** The stream's deduplication window. Default 2 minutes. */
-  readonly duplicateWindowMs?: number;
-  /** How long an append keeps retrying before it fails. Default 15 s. */
-  readonly appendTimeoutMs?: number;
-  /** One publish or API request. Default 2 s. */
-  readonly requestTimeoutMs?: number;
-  /**
-   * How long appends wait for a lost NATS connection to come back before
-   * failing with "No cluster leader" (Consul's RPC hold timeout). Default 3 s.
-   */
-  readonly holdMs?: number;
-  /** Prefix of this writer's message ids; random by default (must be unique per process). */
-  readonly writerId?: string;
-  /** Publishes awaiting their ack at once; appends beyond wait and leave as one batch. Default 4. */
-  readonly maxInFlight?: number;
-}
+import { ensureStream, whileTransient } from "./jetstream_resources.ts";
 
 export interface JetStreamLogStats extends WriterStats {
   /** Appends of this server applied since open. */
@@ -68,14 +49,6 @@ export interface JetStreamLogStats extends WriterStats {
   readonly snapshotIndex: number;
   readonly lastIndex: number;
 }
-
-interface Waiter {
-  readonly index: number;
-  readonly resolve: () => void;
-  readonly reject: (err: unknown) => void;
-}
-
-type Buffered = { readonly entry: LogEntry } | { readonly snapshot: LogSnapshot };
 
 const State = { New: "new", Opening: "opening", Open: "open", Closed: "closed" } as const;
 type State = (typeof State)[keyof typeof State];
@@ -94,56 +67,30 @@ type State = (typeof State)[keyof typeof State];
 export class JetStreamLog implements Log {
   readonly names: ClusterNames;
   readonly #nc: NatsConnection;
-  readonly #replicas: number;
-  readonly #trailing: number;
-  readonly #dupWindowMs: number;
-  readonly #appendTimeoutMs: number;
-  readonly #requestTimeoutMs: number;
-  readonly #holdMs: number;
-  readonly #writerId: string;
-  readonly #maxInFlight: number;
+  readonly #o: JetStreamLogSettings;
   #writer: StreamWriter | null = null;
   #state: State = State.New;
   #js: JetStreamClient | null = null;
   #jsm: JetStreamManager | null = null;
-  #snapshots: SnapshotObject | null = null;
+  #snapshots: StreamSnapshots | null = null;
   #feed: StreamFeed | null = null;
   #recovering = 0;
   /** Highest index known to be committed (acks, read barriers). */
   #knownLast = 0;
   #sweeper: ReturnType<typeof setInterval> | null = null;
-  #consumer: ((entry: LogEntry) => unknown) | null = null;
-  #restore: ((snapshot: LogSnapshot) => void) | null = null;
-  #buffer: Buffered[] = [];
+  readonly #delivery = new Delivery();
   #applied = 0;
-  #snapshotIndex = 0;
-  #waiters: Waiter[] = [];
-  #minWaiter = Infinity;
+  readonly #waiters = new AppliedWaiters(() => this.#applied);
   readonly #timers = new Set<ReturnType<typeof setTimeout>>();
-  #probe: Promise<number> | null = null;
-  #nextProbe: Promise<number> | null = null;
-  #snapshotTail: Promise<unknown> = Promise.resolve();
-  #connected = true;
-  /** When the connection was lost (ms since epoch), 0 while connected. */
-  #disconnectedAt = 0;
-  #statusLoop: { stop(): void } | null = null;
+  readonly #lastIndex = new LastIndexProbe(() => this.#askLastSeq());
+  #connection: ConnectionWatch | null = null;
   #lastContact = 0;
   #stats = { appends: 0, restores: 0 };
 
   constructor(options: JetStreamLogOptions) {
     this.#nc = options.nc;
     this.names = clusterNames(options.datacenter);
-    this.#replicas = positive(options.replicas ?? 3, "replicas");
-    this.#trailing = nonNegative(options.trailingEntries ?? 10_240, "trailingEntries");
-    this.#dupWindowMs = positive(options.duplicateWindowMs ?? 120_000, "duplicateWindowMs");
-    this.#appendTimeoutMs = positive(options.appendTimeoutMs ?? 15_000, "appendTimeoutMs");
-    this.#requestTimeoutMs = positive(options.requestTimeoutMs ?? 2_000, "requestTimeoutMs");
-    this.#holdMs = positive(options.holdMs ?? 3_000, "holdMs");
-    if (this.#appendTimeoutMs >= this.#dupWindowMs) {
-      throw new RangeError("JetStreamLog appendTimeoutMs must be shorter than duplicateWindowMs, or a late retry could be stored twice");
-    }
-    this.#writerId = options.writerId ?? crypto.randomUUID();
-    this.#maxInFlight = positive(options.maxInFlight ?? 4, "maxInFlight");
+    this.#o = jetStreamLogSettings(options);
   }
 
   open(): Promise<RecoveredLog> {
@@ -158,12 +105,12 @@ export class JetStreamLog implements Log {
   }
 
   async #open(): Promise<RecoveredLog> {
-    this.#watchConnection();
+    this.#connection = new ConnectionWatch(this.#nc, () => this.#writer?.republish());
     // JetStream may still be electing its meta leader when servers start
     // together with NATS: transient refusals are retried for a while.
-    const deadline = Date.now() + this.#appendTimeoutMs * 2;
-    this.#jsm = await whileTransient(deadline, () => jetstreamManager(this.#nc, { timeout: this.#requestTimeoutMs }));
-    this.#js = jetstream(this.#nc, { timeout: this.#requestTimeoutMs });
+    const deadline = Date.now() + this.#o.appendTimeoutMs * 2;
+    this.#jsm = await whileTransient(deadline, () => jetstreamManager(this.#nc, { timeout: this.#o.requestTimeoutMs }));
+    this.#js = jetstream(this.#nc, { timeout: this.#o.requestTimeoutMs });
     this.#feed = new StreamFeed(this.#js, this.#jsm, this.names.stream, {
       applied: () => this.#applied,
       target: () => this.#knownLast,
@@ -183,33 +130,37 @@ export class JetStreamLog implements Log {
       },
       {
         subject: this.names.subject,
-        writerId: this.#writerId,
-        appendTimeoutMs: this.#appendTimeoutMs,
-        requestTimeoutMs: this.#requestTimeoutMs,
-        maxInFlight: this.#maxInFlight,
+        writerId: this.#o.writerId,
+        appendTimeoutMs: this.#o.appendTimeoutMs,
+        requestTimeoutMs: this.#o.requestTimeoutMs,
+        maxInFlight: this.#o.maxInFlight,
         maxBatchBytes: max - 4096,
       },
     );
     this.#sweeper = setInterval(() => this.#sweep(), 500);
     await whileTransient(deadline, () =>
-      ensureStream(this.#jsm!, { name: this.names.stream, subject: this.names.subject, replicas: this.#replicas, duplicateWindowMs: this.#dupWindowMs }),
+      ensureStream(this.#jsm!, { name: this.names.stream, subject: this.names.subject, replicas: this.#o.replicas, duplicateWindowMs: this.#o.duplicateWindowMs }),
     );
     const os = await whileTransient(deadline, () =>
-      new Objm(this.#js!).create(this.names.snapshots, { replicas: this.#replicas, storage: StorageType.File }),
+      new Objm(this.#js!).create(this.names.snapshots, { replicas: this.#o.replicas, storage: StorageType.File }),
     );
-    this.#snapshots = new SnapshotObject(os, this.names.snapshots);
+    this.#snapshots = new StreamSnapshots(new SnapshotObject(os, this.names.snapshots), {
+      applied: () => this.#applied,
+      trailingEntries: this.#o.trailingEntries,
+      purge: (seq) => this.#jsm!.streams.purge(this.names.stream, { seq }),
+    });
 
     // Restore the newest snapshot, then read the stream from just after it up
     // to what it held when we looked; the reader keeps going from there.
     let snapshot: LogSnapshot | null = null;
     let entries: LogEntry[] = [];
-    this.#consumer = (entry) => entries.push(entry);
-    this.#restore = (snap) => {
+    this.#delivery.onCommit((entry) => entries.push(entry));
+    this.#delivery.onRestore((snap) => {
       snapshot = snap;
       entries = [];
-    };
+    });
     for (let attempt = 0; ; attempt++) {
-      snapshot = await whileTransient(deadline, () => this.#loadSnapshot());
+      snapshot = await whileTransient(deadline, () => this.#snapshots!.load());
       const base = snapshot?.index ?? 0;
       const { first_seq: first, last_seq: last } = (await whileTransient(deadline, () => this.#jsm!.streams.info(this.names.stream))).state;
       if (last > base && first > base + 1) {
@@ -227,24 +178,21 @@ export class JetStreamLog implements Log {
       this.#applied = base;
       this.#knownLast = Math.max(this.#knownLast, last);
       await this.#feed!.start(base + 1);
-      await this.#waitApplied(last, this.#appendTimeoutMs * 4);
+      await this.#waiters.wait(last, this.#o.appendTimeoutMs * 4);
       break;
     }
-    this.#consumer = null;
-    this.#restore = null;
+    this.#delivery.clear();
     this.#state = State.Open;
     return { snapshot, entries };
   }
 
   /** The consumer's return value for an entry is the `result` `appendResult` resolves with. */
   onCommit(consumer: (entry: LogEntry) => unknown): void {
-    this.#consumer = consumer;
-    this.#drainBuffer();
+    this.#delivery.onCommit(consumer);
   }
 
   onRestore(consumer: (snapshot: LogSnapshot) => void): void {
-    this.#restore = consumer;
-    this.#drainBuffer();
+    this.#delivery.onRestore(consumer);
   }
 
   append(data: Uint8Array): Promise<number> {
@@ -281,27 +229,25 @@ export class JetStreamLog implements Log {
   }
 
   entriesSinceSnapshot(): number {
-    return this.#applied - this.#snapshotIndex;
+    return this.#applied - this.#snapshotIndex();
   }
 
   sync(): Promise<void> {
     const refused = this.#refusal("read");
     if (refused !== null) return Promise.reject(refused);
-    if (!this.#connected) return Promise.reject(new LogUnavailableError("not connected to NATS"));
-    return this.#readIndex().then((index) => this.#waitApplied(index, this.#appendTimeoutMs));
+    if (!this.connected) return Promise.reject(new LogUnavailableError("not connected to NATS"));
+    return this.#lastIndex.read().then((index) => this.#waiters.wait(index, this.#o.appendTimeoutMs));
   }
 
   saveSnapshot(snapshot: LogSnapshot): Promise<void> {
     const refused = this.#refusal("save a snapshot");
     if (refused !== null) return Promise.reject(refused);
-    const run = this.#snapshotTail.then(() => this.#saveSnapshot(snapshot));
-    this.#snapshotTail = run.catch(() => undefined);
-    return run;
+    return this.#snapshots!.save(snapshot);
   }
 
   /** Whether the NATS connection is up (it reconnects by itself). */
   get connected(): boolean {
-    return this.#connected;
+    return this.#connection?.connected ?? true;
   }
 
   /** When this log last heard from JetStream (ms since epoch; 0 before it did). */
@@ -317,7 +263,7 @@ export class JetStreamLog implements Log {
       ...this.#stats,
       directGets: feed.directGets,
       consumerRestarts: feed.restarts,
-      snapshotIndex: this.#snapshotIndex,
+      snapshotIndex: this.#snapshotIndex(),
       lastIndex: this.#applied,
     };
   }
@@ -326,15 +272,14 @@ export class JetStreamLog implements Log {
     if (this.#state === State.Closed) return;
     this.#state = State.Closed;
     this.#recovering++;
-    this.#statusLoop?.stop();
+    this.#connection?.stop();
     if (this.#sweeper !== null) clearInterval(this.#sweeper);
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     this.#feed?.stop();
     this.#writer?.close(new LogClosedError("append", { cause: "the log was closed before the entry was applied" }));
-    for (const w of this.#waiters) w.reject(new LogClosedError("read"));
-    this.#waiters = [];
-    await this.#snapshotTail;
+    this.#waiters.close(new LogClosedError("read"));
+    await this.#snapshots?.settled();
   }
 
   // ---- reading the stream ----
@@ -354,17 +299,7 @@ export class JetStreamLog implements Log {
     if (seq > this.#knownLast) this.#knownLast = seq;
     for (let j = 0; j < datas.length; j++) {
       const entry: LogEntry = { index: seq, data: datas[j]!, local: out !== undefined, ...(j > 0 ? { sub: j } : {}), ...(j < datas.length - 1 ? { more: true } : {}) };
-      let result: unknown;
-      let failure: unknown = null;
-      if (this.#consumer !== null) {
-        try {
-          result = this.#consumer(entry);
-        } catch (err) {
-          failure = err;
-        }
-      } else {
-        this.#buffer.push({ entry });
-      }
+      const { result, failure } = this.#delivery.entry(entry);
       const w = out?.waiting[j];
       if (w !== undefined) {
         this.#stats.appends++;
@@ -376,7 +311,7 @@ export class JetStreamLog implements Log {
       const err = new LogStateError(`Log message ${seq} held fewer entries than were sent in it`);
       for (const w of out.waiting.slice(datas.length)) w.reject(err);
     }
-    if (seq >= this.#minWaiter) this.#wakeWaiters();
+    this.#waiters.applied(seq);
   }
 
   /**
@@ -391,7 +326,7 @@ export class JetStreamLog implements Log {
     void (async () => {
       while (this.#state !== State.Closed && generation === this.#recovering) {
         try {
-          const snap = await this.#loadSnapshot();
+          const snap = await this.#snapshots!.load();
           if (snap !== null && snap.index > this.#applied && snap.index >= seenSeq - 1) this.#install(snap);
           this.#recovering = 0;
           await this.#feed!.start(this.#applied + 1);
@@ -412,89 +347,11 @@ export class JetStreamLog implements Log {
   #install(snapshot: LogSnapshot): void {
     this.#applied = snapshot.index;
     this.#stats.restores++;
-    if (this.#restore !== null) this.#restore(snapshot);
-    else this.#buffer = [{ snapshot }];
+    this.#delivery.snapshot(snapshot);
     // Appends the snapshot swallowed: their entries are applied, but what
     // applying them decided is unknown here.
     this.#writer?.sweep(0, snapshot.index, () => new LogStateError("unreachable"));
-    this.#wakeWaiters();
-  }
-
-  #drainBuffer(): void {
-    if (this.#buffer.length === 0) return;
-    const items = this.#buffer;
-    this.#buffer = [];
-    for (const item of items) {
-      if ("snapshot" in item) {
-        if (this.#restore === null) {
-          this.#buffer.push(item);
-          continue;
-        }
-        this.#restore(item.snapshot);
-      } else if (this.#consumer !== null && this.#buffer.length === 0) {
-        try {
-          this.#consumer(item.entry);
-        } catch {
-          // Nobody here awaits a remote entry's outcome.
-        }
-      } else {
-        this.#buffer.push(item);
-      }
-    }
-  }
-
-  #waitApplied(index: number, timeoutMs: number): Promise<void> {
-    if (index <= this.#applied) return Promise.resolve();
-    return new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.#timers.delete(timer);
-        this.#waiters = this.#waiters.filter((w) => w !== waiter);
-        this.#minWaiter = Math.min(Infinity, ...this.#waiters.map((w) => w.index));
-        reject(new LogUnavailableError(`entry ${index} is committed but this server has applied only up to ${this.#applied}`));
-      }, timeoutMs);
-      this.#timers.add(timer);
-      const waiter: Waiter = {
-        index,
-        resolve: () => {
-          clearTimeout(timer);
-          this.#timers.delete(timer);
-          resolve();
-        },
-        reject: (err) => {
-          clearTimeout(timer);
-          this.#timers.delete(timer);
-          reject(err);
-        },
-      };
-      this.#waiters.push(waiter);
-      this.#minWaiter = Math.min(this.#minWaiter, index);
-    });
-  }
-
-  #wakeWaiters(): void {
-    const ready = this.#waiters.filter((w) => w.index <= this.#applied);
-    if (ready.length === 0) return;
-    this.#waiters = this.#waiters.filter((w) => w.index > this.#applied);
-    this.#minWaiter = this.#waiters.length === 0 ? Infinity : Math.min(...this.#waiters.map((w) => w.index));
-    for (const w of ready) w.resolve();
-  }
-
-  /**
-   * The stream's last sequence, from a request sent after this call: callers
-   * that arrive while one is in flight share the next one.
-   */
-  #readIndex(): Promise<number> {
-    if (this.#probe === null) {
-      this.#probe = this.#askLastSeq().finally(() => (this.#probe = null));
-      return this.#probe;
-    }
-    this.#nextProbe ??= this.#probe
-      .catch(() => undefined)
-      .then(() => {
-        this.#nextProbe = null;
-        return this.#readIndex();
-      });
-    return this.#nextProbe;
+    this.#waiters.wake();
   }
 
   async #askLastSeq(): Promise<number> {
@@ -508,58 +365,14 @@ export class JetStreamLog implements Log {
     }
   }
 
-  // ---- snapshots ----
-
-  async #saveSnapshot(snapshot: LogSnapshot): Promise<void> {
-    const { index } = snapshot;
-    if (!Number.isSafeInteger(index) || index < this.#snapshotIndex || index > this.#applied) {
-      throw new RangeError(
-        `Snapshot index ${index} is invalid: it must lie between the previous snapshot (${this.#snapshotIndex}) and the last applied index (${this.#applied})`,
-      );
-    }
-    // Never replace a newer snapshot (another server may have saved one since).
-    const storedIndex = await this.#snapshots!.storedIndex();
-    if (storedIndex >= index) {
-      this.#snapshotIndex = Math.max(this.#snapshotIndex, storedIndex);
-      return;
-    }
-    await this.#snapshots!.put(snapshot);
-    this.#snapshotIndex = Math.max(this.#snapshotIndex, index);
-    // Purge only behind a stored snapshot, keeping a tail so replicas a
-    // little behind catch up from entries rather than from the snapshot.
-    const keepFrom = index + 1 - this.#trailing;
-    if (keepFrom > 1) await this.#jsm!.streams.purge(this.names.stream, { seq: keepFrom });
-  }
-
-  async #loadSnapshot(): Promise<LogSnapshot | null> {
-    const snapshot = await this.#snapshots!.load();
-    if (snapshot !== null) this.#snapshotIndex = Math.max(this.#snapshotIndex, snapshot.index);
-    return snapshot;
+  #snapshotIndex(): number {
+    return this.#snapshots?.index ?? 0;
   }
 
   // ---- plumbing ----
 
-  #watchConnection(): void {
-    const it = this.#nc.status()[Symbol.asyncIterator]();
-    this.#statusLoop = { stop: () => void it.return?.() };
-    void (async () => {
-      for (;;) {
-        const r = await it.next();
-        if (r.done === true) return;
-        if (r.value.type === "disconnect") {
-          this.#connected = false;
-          this.#disconnectedAt = Date.now();
-        } else if (r.value.type === "reconnect") {
-          this.#connected = true;
-          this.#disconnectedAt = 0;
-          this.#writer?.republish();
-        }
-      }
-    })().catch(() => undefined);
-  }
-
   #heldTooLong(): boolean {
-    return !this.#connected && Date.now() - this.#disconnectedAt >= this.#holdMs;
+    return this.#connection?.heldTooLong(this.#o.holdMs) ?? false;
   }
 
   #refusal(operation: string): Error | null {
@@ -579,14 +392,4 @@ export class JetStreamLog implements Log {
   #sleep(ms: number): Promise<void> {
     return new Promise((resolve) => this.#later(resolve, ms));
   }
-}
-
-function positive(n: number, what: string): number {
-  if (!Number.isSafeInteger(n) || n <= 0) throw new RangeError(`JetStreamLog option ${what} must be a positive integer, got ${n}`);
-  return n;
-}
-
-function nonNegative(n: number, what: string): number {
-  if (!Number.isSafeInteger(n) || n < 0) throw new RangeError(`JetStreamLog option ${what} must be a non-negative integer, got ${n}`);
-  return n;
 }

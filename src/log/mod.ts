@@ -5,5 +5,6 @@ export { MemoryLog } from "./memory.ts";
 export { LogClosedError, LogCorruptionError, LogStateError, LogUnavailableError, LogWriteError } from "./errors.ts";
 export { crc32 } from "./crc32.ts";
 export { JetStreamLog } from "./jetstream.ts";
-export type { JetStreamLogOptions, JetStreamLogStats } from "./jetstream.ts";
+export type { JetStreamLogStats } from "./jetstream.ts";
+export type { JetStreamLogOptions } from "./jetstream_options.ts";
 export { clusterNames, type ClusterNames } from "./jetstream_names.ts";
