@@ -23,21 +23,26 @@ export const DESKTOP = { width: 1280, height: 800 };
 export const PHONE = { width: 390, height: 844 };
 
 /**
- * Console errors and page errors seen on `page`, with the URL they happened on
- * (and, for a failed load, the resource's URL). A 404 for a KV read is Consul's
- * answer for a missing key, which the browser logs like any 4xx: those go to
- * `kvMisses` instead (printed by the test), since a key deleted while a page
- * reads it is a race with the user, not a page error.
+ * Everything that went wrong on `page`, with the URL it happened on: console
+ * errors (with the resource they name), uncaught page errors, every answer
+ * with an error status (a fetch the page had aborted included: the browser
+ * logs its 404 all the same) and every request that failed, except the
+ * aborts of the page's own blocking reads when it moves on.
  */
-export function recordErrors(page: Page, kvMisses: string[] = []): string[] {
+export function recordErrors(page: Page): string[] {
   const errors: string[] = [];
   page.on("console", (m) => {
     if (m.type() !== "error") return;
     const resource = m.location().url;
-    const line = `${page.url()}: console: ${m.text()}${resource ? ` (${resource})` : ""}`;
-    if (/status of 404/.test(m.text()) && /\/v1\/kv\//.test(resource)) kvMisses.push(line);
-    else errors.push(line);
+    errors.push(`${page.url()}: console: ${m.text()}${resource ? ` (${resource})` : ""}`);
   });
   page.on("pageerror", (e) => errors.push(`${page.url()}: pageerror: ${e.message}`));
+  page.on("response", (r) => {
+    if (r.status() >= 400) errors.push(`${page.url()}: ${r.request().method()} ${r.url()} answered ${r.status()}`);
+  });
+  page.on("requestfailed", (r) => {
+    const why = r.failure()?.errorText ?? "";
+    if (why !== "net::ERR_ABORTED") errors.push(`${page.url()}: ${r.method()} ${r.url()} failed: ${why}`);
+  });
   return errors;
 }

@@ -28,7 +28,6 @@ const ROOT_TOKEN = "6d3b7f0e-4c1a-4f7e-9a51-2b8c0d9e1f23";
 let browser: Browser;
 let page: Page;
 let errors: string[] = [];
-const kvMisses: string[] = [];
 const overflowing: string[] = [];
 let fedDir = "";
 let fedPortBase = 0;
@@ -127,7 +126,7 @@ beforeAll(async () => {
   browser = await launching;
   cleanups.push(() => browser.close());
   page = await browser.newPage({ viewport: DESKTOP });
-  errors = recordErrors(page, kvMisses);
+  errors = recordErrors(page);
   federation.catch(() => {});
   console.log(`agent and browser ready after ${Math.round(performance.now() - t0)} ms`);
 }, 90_000);
@@ -303,6 +302,40 @@ test.skipIf(!haveChromium)("KV: create, edit in each format (highlighted, checke
   await page.waitForURL(/\/kv\/$/);
   expect([await get("app/a"), await get("app/b/c"), await get("other")]).toEqual([404, 404, "3"]);
 }, 40_000);
+
+// The KV pages once read a key or folder with blocking queries that Consul answers 404 when it goes, which the
+// browser logs as an error: always when someone else deleted it, and now and then after the page's own delete
+// (the aborted read can still be answered first). Each of these answered an error status then.
+test.skipIf(!haveChromium)("KV pages follow a key and a folder deleted by someone else, open a missing key, and create and delete keys back to back, with no request answering an error status", async () => {
+  const seen = errors.length;
+  const del = (path: string) => fetch(`${agent.base}/v1/kv/${path}`, { method: "DELETE" });
+  await put(agent.base, "/v1/kv/live/one", "1");
+  await go("kv/live/one/edit");
+  await until("editor loaded", 5_000, async () => (await page.inputValue("#kv-value")) === "1");
+  await del("live/one");
+  await page.locator("#kv-messages .notice-warning", { hasText: "deleted since you opened it" }).waitFor({ timeout: 5_000 });
+  await go("kv/live/");
+  await page.locator("#kv-list .notice", { hasText: "This folder is empty." }).waitFor({ timeout: 5_000 });
+  await put(agent.base, "/v1/kv/live/two", "2");
+  await page.locator('tr[data-key="live/two"]').waitFor({ timeout: 5_000 });
+  await del("live/?recurse");
+  await page.locator("#kv-list .notice", { hasText: "This folder is empty." }).waitFor({ timeout: 5_000 });
+  await go("kv/live/gone/edit");
+  await page.locator("#kv-messages .notice-error", { hasText: "does not exist" }).waitFor({ timeout: 5_000 });
+  for (let i = 0; i < 4; i++) {
+    await go("kv/live/create");
+    await page.fill("#kv-key", `k${i}`);
+    await page.fill("#kv-value", `v${i}`);
+    await page.click("#kv-save");
+    await page.waitForURL(new RegExp(`/kv/live/k${i}/edit$`));
+    await until("editor loaded", 5_000, async () => (await page.inputValue("#kv-value")) === `v${i}`);
+    page.once("dialog", (d) => void d.accept());
+    await page.click("#kv-delete");
+    await page.waitForURL(/\/kv\/live\/$/);
+  }
+  expect(await (await fetch(`${agent.base}/v1/kv/live/?keys`)).status).toBe(404);
+  expect(errors.slice(seen)).toEqual([]);
+}, 30_000);
 
 test.skipIf(!haveChromium)("a deny intention created in the UI makes the real sidecar refuse the next connection; the topology shows it and the transparent proxy's links", async () => {
   const { upstream } = await mesh;
@@ -623,7 +656,6 @@ test.skipIf(!haveChromium)("5,000 services: the list loads and pages (load time 
 }, 60_000);
 
 test.skipIf(!haveChromium)("no console errors on any page; no page scrolls sideways at phone width", () => {
-  if (kvMisses.length > 0) console.log(`KV reads answered 404 (a key gone while read):\n${kvMisses.join("\n")}`);
   expect(errors).toEqual([]);
   expect(overflowing).toEqual([]);
 });

@@ -1,8 +1,9 @@
 // Key/Value: browse folders, create and edit keys (JSON/YAML/HCL-aware
 // editor, flags, check-and-set saves that warn when the value changed
 // meanwhile), delete keys and whole folders.
-import { api, decodeValue, watch } from "../api.js";
+import { api, decodeValue } from "../api.js";
 import { guessLanguage, highlight, LANGUAGES, validate } from "../editor.js";
+import { followKv, kvPath, listFolder, readKey } from "../kv_live.js";
 import { h, notice, replace, row, table } from "../dom.js";
 import { navigate, url } from "../router.js";
 
@@ -34,7 +35,7 @@ export function render(main, ctx) {
 async function deleteFolder(dc, prefix, msg) {
   if (!confirm(`Delete the folder ${prefix} and every key in it?`)) return false;
   try {
-    await api(`/v1/kv/${prefix.split("/").map(encodeURIComponent).join("/")}`, { method: "DELETE", params: { recurse: true } });
+    await api(kvPath(prefix), { method: "DELETE", params: { recurse: true } });
     return true;
   } catch (err) {
     replace(msg, notice("error", `Could not delete: ${err.message}`));
@@ -49,19 +50,25 @@ function folder(main, dc, prefix) {
   const actions = h(
     "div",
     { class: "actions" },
-    h("a", { class: "button primary", href: kvUrl(dc, prefix, "create") + (prefix ? "" : ""), id: "kv-create" }, "Create"),
+    h("a", { class: "button primary", href: kvUrl(dc, prefix, "create"), id: "kv-create" }, "Create"),
     prefix
       ? h("button", { type: "button", class: "danger", id: "kv-delete-folder", onclick: () => mutate(async () => { if (await deleteFolder(dc, prefix, msg)) navigate(kvUrl(dc, prefix.replace(/[^/]+\/$/, ""))); }) }, "Delete folder")
       : null,
   );
   replace(main, crumbs(dc, prefix), h("h1", null, prefix ? prefix.replace(/\/$/, "").split("/").pop() + "/" : "Key/Value"), actions, msg, list);
-  let stop = () => {};
+  let stop = async () => {};
   let stopped = false;
-  // A delete may empty this folder: its listing is not read while the delete runs, then found again.
+  // The listing follows every KV write; the page's own deletes run while it is stopped (no read of what they delete in flight).
+  const start = () => {
+    if (!stopped) stop = followKv((rootKeys) => (prefix ? listFolder(prefix, rootKeys) : Promise.resolve(rootKeys)), draw, failed);
+  };
   const mutate = async (fn) => {
     await stop();
-    await fn();
-    void deepestExisting(prefix).then(start, failed);
+    try {
+      await fn();
+    } finally {
+      start();
+    }
   };
   const draw = (keys) => {
     const rows = (keys ?? [])
@@ -79,7 +86,7 @@ function folder(main, dc, prefix) {
             onclick: () => mutate(async () => {
               if (isFolder) return void (await deleteFolder(dc, k, msg));
               if (!confirm(`Delete ${k}?`)) return;
-              await api(listPath(k), { method: "DELETE" }).catch((err) => replace(msg, notice("error", err.message)));
+              await api(kvPath(k), { method: "DELETE" }).catch((err) => replace(msg, notice("error", err.message)));
             }),
           }, "Delete"),
         ], { "data-key": k });
@@ -87,41 +94,11 @@ function folder(main, dc, prefix) {
     replace(list, rows.length ? table("Keys", HEADERS, rows, { class: "list", id: "kv-table" }) : notice("info", prefix ? "This folder is empty." : "There are no keys yet."));
   };
   const failed = (err) => replace(list, notice("error", `Could not list keys: ${err.message}`));
-  // The API answers an empty folder with 404 (which the browser logs as an error): a folder is
-  // listed once its parent's listing names it; until then the parent's listing is watched instead.
-  const start = (existing) => {
-    if (stopped) return;
-    if (existing === prefix) {
-      stop = watch(listPath(prefix), { keys: true, separator: "/" }, draw, failed, { okStatuses: [404] });
-      return;
-    }
-    draw([]);
-    stop = watch(listPath(existing), { keys: true, separator: "/" }, (keys) => {
-      if ((keys ?? []).some((k) => prefix.startsWith(k) && k.length > existing.length)) {
-        stop();
-        void deepestExisting(prefix).then(start, failed);
-      }
-    }, failed, { okStatuses: [404] });
-  };
-  void deepestExisting(prefix).then(start, failed);
+  start();
   return () => {
     stopped = true;
-    stop();
+    void stop();
   };
-}
-
-const listPath = (prefix) => `/v1/kv/${prefix.split("/").map(encodeURIComponent).join("/")}`;
-
-/** The folder itself when it has keys, else its nearest ancestor that does ("" at worst: the root always lists). */
-async function deepestExisting(prefix) {
-  let existing = "";
-  for (const part of prefix.split("/").filter(Boolean)) {
-    const next = `${existing}${part}/`;
-    const res = await api(listPath(existing), { params: { keys: true, separator: "/" }, okStatuses: [404] });
-    if (!(res.data ?? []).includes(next)) return existing;
-    existing = next;
-  }
-  return existing;
 }
 
 /**
@@ -138,9 +115,11 @@ function editor(main, dc, key, creating) {
   const problem = h("p", { id: "kv-problem", class: "field-error", role: "alert" });
   /** @type {{ index: number, value: string } | null} */
   let loaded = null;
-  let stopWatch = () => {};
-  // Set once the key is being deleted or the page left: a load still in flight then starts no watch.
+  let stopFollowing = async () => {};
+  // Set once the key is being deleted or the page left: no following starts after that.
   let closed = false;
+  // Each follow() supersedes the one before it, even while that one is still stopping.
+  let generation = 0;
 
   // The highlighted copy of the value sits behind the (transparent-text) textarea and scrolls with it.
   const shade = h("pre", { class: "code-shade", "aria-hidden": "true", id: "kv-highlight" });
@@ -197,21 +176,21 @@ function editor(main, dc, key, creating) {
     const isFolder = k.endsWith("/");
     const params = { flags: flagValue, cas: creating ? 0 : force ? undefined : loaded?.index };
     // This page's own write must not read as someone else's change: no read of the key is in flight when it is sent.
-    await stopWatch();
+    await stopFollowing();
     try {
       const res = await api(keyPath(), { method: "PUT", body: isFolder ? "" : /** @type {HTMLTextAreaElement} */ (value).value, params });
       if (res.data !== true) {
         replace(msg, creating
           ? notice("error", `${k} already exists: open it to edit it.`)
           : notice("warning", "The value changed since you opened it; your change was not saved. ",
-              h("button", { type: "button", id: "kv-reload", onclick: () => load() }, "Load the new value"), " ",
+              h("button", { type: "button", id: "kv-reload", onclick: () => follow() }, "Load the new value"), " ",
               h("button", { type: "button", class: "danger", id: "kv-overwrite", onclick: () => save(null, true) }, "Overwrite it")));
         return;
       }
       if (creating) navigate(isFolder ? kvUrl(dc, k) : kvUrl(dc, k, "edit"));
       else {
         replace(msg, notice("success", "Saved."));
-        await load(false);
+        await follow(false);
       }
     } catch (err2) {
       replace(msg, notice("error", `Could not save: ${err2.message}`));
@@ -221,8 +200,8 @@ function editor(main, dc, key, creating) {
   async function remove() {
     if (!confirm(`Delete ${key}?`)) return;
     closed = true;
-    // No read of the key may be in flight when it goes (it would answer 404, which the browser logs as an error).
-    await stopWatch();
+    // No read of the key is in flight when it goes.
+    await stopFollowing();
     try {
       await api(keyPath(), { method: "DELETE", params: { cas: loaded?.index } }).then((res) => {
         if (res.data !== true) throw new Error("the value changed since you opened it; reload before deleting");
@@ -233,32 +212,45 @@ function editor(main, dc, key, creating) {
     }
   }
 
-  async function load(replaceValue = true) {
-    const res = await api(keyPath(), { okStatuses: [404] });
-    if (res.status === 404 || !Array.isArray(res.data)) {
+  /**
+   * Reads the key and follows it: the first answer fills the form (with
+   * fill false, only the index a save checks against is taken), later ones
+   * warn when someone else changed or deleted the key.
+   */
+  async function follow(fill = true) {
+    const mine = ++generation;
+    await stopFollowing();
+    if (closed || mine !== generation) return;
+    /** @type {number | undefined} the ModifyIndex last seen (0: the key did not exist) */
+    let seen;
+    stopFollowing = followKv(() => readKey(key), (entry) => {
+      const now = entry?.ModifyIndex ?? 0;
+      if (seen === undefined) opened(entry, fill);
+      else if (now === seen) return;
+      else if (!entry) replace(msg, notice("warning", "This key was deleted since you opened it."));
+      else if (now !== loaded?.index) {
+        replace(msg, notice("warning", "This key changed since you opened it: saving will ask before overwriting. ", h("button", { type: "button", id: "kv-reload", onclick: () => follow() }, "Load the new value")));
+      }
+      seen = now;
+    }, (err) => replace(msg, notice("error", `Could not read ${key}: ${err.message}`)));
+  }
+
+  /** @param {{ Value: string | null, Flags: number, ModifyIndex: number } | null} entry @param {boolean} fill */
+  function opened(entry, fill) {
+    if (!entry) {
+      loaded = null;
       replace(msg, notice("error", `The key ${key} does not exist (any more).`));
       return;
     }
-    const entry = res.data[0];
     const text = decodeValue(entry.Value);
     loaded = { index: entry.ModifyIndex, value: text };
-    if (replaceValue) {
+    if (fill) {
       /** @type {HTMLTextAreaElement} */ (value).value = text;
       /** @type {HTMLSelectElement} */ (lang).value = guessLanguage(key, text);
       /** @type {HTMLInputElement} */ (flags).value = String(entry.Flags ?? 0);
       replace(msg);
     }
     check();
-    stopWatch();
-    if (closed) return;
-    // Warn as soon as someone else changes the key while it is open here.
-    const opened = loaded.index;
-    stopWatch = watch(keyPath(), {}, (rows) => {
-      if (!rows) replace(msg, notice("warning", "This key was deleted since you opened it."));
-      else if (rows[0].ModifyIndex !== opened) {
-        replace(msg, notice("warning", "This key changed since you opened it: saving will ask before overwriting. ", h("button", { type: "button", id: "kv-reload", onclick: () => load() }, "Load the new value")));
-      }
-    }, undefined, { okStatuses: [404] });
   }
 
   const form = h(
@@ -276,10 +268,10 @@ function editor(main, dc, key, creating) {
   );
   replace(main, crumbs(dc, creating ? `${key}x` : key), h("h1", null, creating ? "New key" : key), msg, form);
   check();
-  if (!creating) void load();
+  if (!creating) void follow();
   return () => {
     closed = true;
     clearTimeout(pending);
-    stopWatch();
+    void stopFollowing();
   };
 }
