@@ -4,8 +4,10 @@
  * says so in the log when it is hit, and a drain that stops accepting, lets
  * open connections finish, and cuts what is left at a deadline.
  */
-import { createServer, type AddressInfo, type Server, type Socket } from "node:net";
+import { createServer, type AddressInfo, type Socket } from "node:net";
+import { listenTcp, type TcpConn } from "../../src/runtime/tcp.ts";
 import { type MeshLogger, silentLogger } from "../mesh/log.ts";
+import type { RefusableConn } from "./accept.ts";
 import type { GatewayMetrics } from "./metrics.ts";
 
 export interface BindAddress {
@@ -13,36 +15,62 @@ export interface BindAddress {
   readonly port: number;
 }
 
-export interface GatewayListenersOptions {
+/** A bound port that stops accepting on `close()` (open connections stay). */
+export interface BoundListener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Binds one address and hands every accepted connection to `accept`. */
+export type Listen<C> = (bind: BindAddress, accept: (conn: C) => void) => Promise<BoundListener>;
+
+/** node:net sockets, for gateways that go on to terminate TLS on them. */
+export const listenSockets: Listen<Socket> = (b, accept) => {
+  const server = createServer({ noDelay: true }, (s) => {
+    s.on("error", () => s.destroy());
+    accept(s);
+  });
+  return new Promise((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(b.port, b.host, () => {
+      server.off("error", reject);
+      resolve({ port: (server.address() as AddressInfo).port, close: () => new Promise<void>((r) => server.close(() => r())) });
+    });
+  });
+};
+
+/** TcpConns (src/runtime/tcp.ts), half-open, for gateways that only relay bytes. */
+export const listenConns: Listen<TcpConn> = (b, accept) => listenTcp({ hostname: b.host, port: b.port, accept });
+
+export interface GatewayListenersOptions<C extends RefusableConn> {
   readonly binds: readonly BindAddress[];
   /** Concurrent client connections allowed; more are closed at once. */
   readonly maxConnections: number;
   readonly metrics: GatewayMetrics;
   readonly logger?: MeshLogger;
+  readonly listen: Listen<C>;
   /** Takes over an admitted connection. */
-  readonly handle: (socket: Socket) => void;
-  /** Sockets keep one direction open after the other closed (a splice passes half-closes on). */
-  readonly allowHalfOpen?: boolean;
+  readonly handle: (conn: C) => void;
 }
 
 const CAP_LOG_EVERY_MS = 10_000;
 
-export class GatewayListeners {
-  private readonly o: GatewayListenersOptions;
+export class GatewayListeners<C extends RefusableConn> {
+  private readonly o: GatewayListenersOptions<C>;
   private readonly log: MeshLogger;
-  private readonly servers: Server[] = [];
+  private readonly servers: BoundListener[] = [];
   private lastCapLog = 0;
   private capSinceLog = 0;
   draining = false;
 
-  constructor(o: GatewayListenersOptions) {
+  constructor(o: GatewayListenersOptions<C>) {
     this.o = o;
     this.log = o.logger ?? silentLogger;
   }
 
   /** Bound ports, in the order of `binds`. */
   get ports(): number[] {
-    return this.servers.map((s) => (s.address() as AddressInfo | null)?.port ?? 0);
+    return this.servers.map((s) => s.port);
   }
 
   async start(): Promise<void> {
@@ -52,19 +80,11 @@ export class GatewayListeners {
       // Port 0 asks for a fresh port each time, so only fixed ports can repeat.
       if (b.port !== 0 && seen.has(key)) continue;
       seen.add(key);
-      const server = createServer({ allowHalfOpen: this.o.allowHalfOpen ?? false, noDelay: true }, (s) => this.accept(s));
-      await new Promise<void>((resolve, reject) => {
-        server.once("error", reject);
-        server.listen(b.port, b.host, () => {
-          server.off("error", reject);
-          resolve();
-        });
-      });
-      this.servers.push(server);
+      this.servers.push(await this.o.listen(b, (c) => this.accept(c)));
     }
   }
 
-  private accept(s: Socket): void {
+  private accept(s: C): void {
     const m = this.o.metrics;
     if (this.draining) {
       s.destroy();
@@ -82,12 +102,11 @@ export class GatewayListeners {
       s.destroy();
       return;
     }
-    s.on("error", () => s.destroy());
     this.o.handle(s);
   }
 
   private closeServers(): Promise<void> {
-    return Promise.all(this.servers.map((s) => new Promise<void>((r) => s.close(() => r())))).then(() => {});
+    return Promise.all(this.servers.map((s) => s.close())).then(() => {});
   }
 
   /**

@@ -5,7 +5,12 @@
  * the sockets' own totals, read when a connection closes and at scrape time
  * for open ones, so the data path pays nothing per chunk.
  */
-import type { Socket } from "node:net";
+/** What the counters need of a connection (a node:net Socket or a TcpConn). */
+export interface CountedConn {
+  readonly bytesRead: number;
+  readonly bytesWritten: number;
+  destroy(): void;
+}
 
 /** Routes kept as separate series; beyond that they are summed under "other" (a hostile client cannot grow the table). */
 const MAX_ROUTE_LABELS = 1_000;
@@ -28,7 +33,7 @@ class LabeledCounter {
 export class GatewayMetrics {
   readonly prefix: string;
   connections = 0;
-  readonly open = new Set<Socket>();
+  readonly open = new Set<CountedConn>();
   private closedIn = 0;
   private closedOut = 0;
   readonly byRoute = new LabeledCounter();
@@ -43,17 +48,20 @@ export class GatewayMetrics {
     this.prefix = prefix;
   }
 
-  /** Counts an accepted client connection until it closes; `route()` names it once known. */
-  accepted(client: Socket, route: () => string): void {
+  /**
+   * Counts an accepted client connection as open; the caller runs the
+   * returned function when it closes. `route()` names it once known.
+   */
+  accepted(client: CountedConn, route: () => string): () => void {
     this.connections++;
     this.open.add(client);
-    client.once("close", () => {
-      this.open.delete(client);
+    return () => {
+      if (!this.open.delete(client)) return;
       this.closedIn += client.bytesRead;
       this.closedOut += client.bytesWritten;
       const r = route();
       if (r !== "") this.bytesByRoute.inc(r, client.bytesRead + client.bytesWritten);
-    });
+    };
   }
 
   get bytesIn(): number {

@@ -3,16 +3,17 @@
  * route its server name (a local service's sidecars, or another datacenter's
  * gateways), dial, hand over the bytes already read, and splice both ways with
  * back-pressure and half-close. The gateway holds no private key: it never
- * sees plaintext.
+ * sees plaintext. It only relays bytes, so it runs on the runtime's leanest
+ * sockets (src/runtime/tcp.ts).
  */
-import { connect as netConnect, type Socket } from "node:net";
 import type { Client } from "../../src/api/mod.ts";
+import { connectTcp, type TcpConn } from "../../src/runtime/tcp.ts";
 import type { Endpoint } from "../gateway/catalog.ts";
-import { type BindAddress, GatewayListeners } from "../gateway/listeners.ts";
+import { type BindAddress, GatewayListeners, listenConns } from "../gateway/listeners.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
 import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
-import { splice, whenConnected } from "../mesh/relay.ts";
-import { acceptWithHello, refuse } from "../gateway/accept.ts";
+import { spliceTcp } from "../mesh/tcp_splice.ts";
+import { acceptTcpWithHello, refuse } from "../gateway/accept.ts";
 import { MeshGatewayCatalog } from "./catalog.ts";
 import { route } from "./table.ts";
 
@@ -38,7 +39,7 @@ export class MeshGateway {
   readonly catalog: MeshGatewayCatalog;
   private readonly o: MeshGatewayOptions;
   private readonly log: MeshLogger;
-  private readonly listeners: GatewayListeners;
+  private readonly listeners: GatewayListeners<TcpConn>;
   private readonly cursors = new Map<string, number>();
 
   constructor(o: MeshGatewayOptions) {
@@ -50,7 +51,7 @@ export class MeshGateway {
       maxConnections: o.maxConnections ?? DEFAULT_MAX_CONNECTIONS,
       metrics: this.metrics,
       logger: this.log,
-      allowHalfOpen: true,
+      listen: listenConns,
       handle: (s) => this.accept(s),
     });
   }
@@ -80,8 +81,8 @@ export class MeshGateway {
     return cut;
   }
 
-  private accept(client: Socket): void {
-    acceptWithHello(client, { metrics: this.metrics, log: this.log, timeoutMs: this.o.helloTimeoutMs ?? HELLO_TIMEOUT_MS }, (hello, bytes, setRoute) => {
+  private accept(client: TcpConn): void {
+    acceptTcpWithHello(client, { metrics: this.metrics, log: this.log, timeoutMs: this.o.helloTimeoutMs ?? HELLO_TIMEOUT_MS }, (hello, bytes, setRoute) => {
       const sni = hello.serverName;
       const rt = route(this.catalog.table(), sni);
       if (!rt.ok) return refuse(this.metrics, this.log, client, rt.reason, `${JSON.stringify(sni)}: ${rt.detail}`);
@@ -98,9 +99,7 @@ export class MeshGateway {
     return endpoints[(c + attempt) % endpoints.length]!;
   }
 
-  private async forward(client: Socket, hello: Uint8Array, label: string, endpoints: readonly Endpoint[], useWan: boolean): Promise<void> {
-    let gone = false;
-    client.once("close", () => (gone = true));
+  private async forward(client: TcpConn, hello: Uint8Array, label: string, endpoints: readonly Endpoint[], useWan: boolean): Promise<void> {
     const tries = Math.min(DIAL_ATTEMPTS, endpoints.length);
     for (let i = 0; i < tries; i++) {
       const ep = this.pick(label, endpoints, i);
@@ -108,14 +107,14 @@ export class MeshGateway {
       const port = useWan && ep.wan ? ep.wan.port : ep.port;
       try {
         const timeout = this.o.dialTimeoutMs ?? DIAL_TIMEOUT_MS;
-        const upstream = await whenConnected(netConnect({ host, port, allowHalfOpen: true, noDelay: true }), "connect", timeout, `connect timed out after ${timeout} ms`);
-        if (gone) {
+        const upstream = await connectTcp({ host, port, timeoutMs: timeout });
+        if (client.closed) {
           upstream.destroy();
           return;
         }
-        upstream.write(hello);
-        splice(client, upstream);
-        client.resume();
+        spliceTcp(client, upstream);
+        // The client stays paused until the upstream took the hello.
+        if (upstream.write(hello)) client.resume();
         return;
       } catch (err) {
         this.log.warn(`${label}: ${host}:${port} unreachable: ${errorText(err)}`);

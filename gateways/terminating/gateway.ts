@@ -11,7 +11,7 @@ import type { Duplex } from "node:stream";
 import { connect as tlsConnect, type SecureContext } from "node:tls";
 import type { Client } from "../../src/api/mod.ts";
 import { type Endpoint, fetchHealthyEndpoints, fetchServiceNames } from "../gateway/catalog.ts";
-import { type BindAddress, GatewayListeners } from "../gateway/listeners.ts";
+import { type BindAddress, GatewayListeners, listenSockets } from "../gateway/listeners.ts";
 import { GatewayMetrics } from "../gateway/metrics.ts";
 import { MeshIdentity } from "../mesh/identity.ts";
 import { InboundListener } from "../mesh/inbound.ts";
@@ -55,7 +55,7 @@ export class TerminatingGateway {
   readonly metrics = new GatewayMetrics("consulate_terminating_gateway");
   private readonly o: TerminatingGatewayOptions;
   private readonly log: MeshLogger;
-  private readonly listeners: GatewayListeners;
+  private readonly listeners: GatewayListeners<Socket>;
   private readonly entry: Watch<ConfigEntryWire | null>;
   private readonly typical: Watch<string[]>;
   private readonly roots: Watch<CARoots>;
@@ -71,7 +71,7 @@ export class TerminatingGateway {
     this.entry = new Watch({ name: "terminating-gateway entry", fetch: (p) => fetchConfigEntry(o.client, "terminating-gateway", o.name, p), onUpdate: () => this.sync(), onError: warn("terminating-gateway entry") });
     this.typical = new Watch({ name: "services", fetch: (p) => fetchServiceNames(o.client, "", TYPICAL, p), onUpdate: () => this.sync(), onError: warn("services") });
     this.roots = new Watch({ name: "roots", fetch: (p) => fetchRoots(o.client, p), onUpdate: () => {}, onError: warn("CA roots") });
-    this.listeners = new GatewayListeners({ binds: o.binds, maxConnections: o.maxConnections ?? 10_000, metrics: this.metrics, logger: this.log, handle: (s) => this.accept(s) });
+    this.listeners = new GatewayListeners({ binds: o.binds, maxConnections: o.maxConnections ?? 10_000, metrics: this.metrics, logger: this.log, listen: listenSockets, handle: (s) => this.accept(s) });
   }
 
   get ports(): number[] {
