@@ -7,7 +7,8 @@
  * the proxy's CPU µs per connection and per small request for each, with
  * ratios ours / bare relay, and a bare relay on Bun's own sockets
  * (Bun.listen/Bun.connect) to show what the node:net layer costs there.
- * PROFILE=dir adds `--cpu-prof` under Node.
+ * PROFILE=dir adds `--cpu-prof` under Node and `--cpu-prof-md` under Bun;
+ * ONLY=bun (or node) runs one runtime's rows.
  *
  *     bun bench/gateway/conn_profile.ts [connections]      (default 3000)
  */
@@ -114,25 +115,32 @@ async function run(label: string, argv: string[], port: number): Promise<{ label
   return { label, conn, req };
 }
 
+const ONLY = process.env.ONLY ?? "";
 const rows: { label: string; conn: number; req: number }[] = [];
-for (const rt of ["node", "bun"] as const) {
+for (const rt of (["node", "bun"] as const).filter((r) => ONLY === "" || ONLY === r)) {
   const p1 = await freePort();
-  const prof = PROFILE && rt === "node" ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
+  const prof = !PROFILE ? [] : rt === "node" ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : ["--cpu-prof-md", `--cpu-prof-dir=${PROFILE}`];
   const argv = consulateArgv(rt);
   rows.push(await run(`ours (${rt})`, [argv[0]!, ...prof, ...argv.slice(1), "connect", "proxy", "-gateway=mesh", "-address", `127.0.0.1:${p1}`, "-http-addr", cp.address, "-log-level", "error"], p1));
   const p2 = await freePort();
   rows.push(await run(`bare relay (${rt})`, [rt === "node" ? "node" : join(ROOT, "node_modules/.bin/bun"), join(TMP, "bare_relay.cjs"), String(p2), String(backendPort)], p2));
 }
-const p3 = await freePort();
-rows.push(await run("bare relay (Bun.listen/Bun.connect)", [join(ROOT, "node_modules/.bin/bun"), join(TMP, "bun_native_relay.mjs"), String(p3), String(backendPort)], p3));
+if (ONLY !== "node") {
+  const p3 = await freePort();
+  rows.push(await run("bare relay (Bun.listen/Bun.connect)", [join(ROOT, "node_modules/.bin/bun"), join(TMP, "bun_native_relay.mjs"), String(p3), String(backendPort)], p3));
+}
 process.stdout.write(`\n${N} connections (${PARALLEL} at a time), each a ClientHello + one reply; then small request/response rounds on ${Math.max(50, Math.floor(N / 20))} connections x 100\n\n| proxy | CPU µs/conn | CPU µs/req |\n|---|---|---|\n`);
 for (const r of rows) process.stdout.write(`| ${r.label} | ${r.conn.toFixed(0)} | ${r.req.toFixed(1)} |\n`);
-for (const rt of ["node", "bun"]) {
-  const o = rows.find((r) => r.label === `ours (${rt})`)!;
-  const b = rows.find((r) => r.label === `bare relay (${rt})`)!;
-  process.stdout.write(`${rt}: ours / bare relay: per connection ${(o.conn / b.conn).toFixed(2)}x, per request ${(o.req / b.req).toFixed(2)}x\n`);
-}
-process.stdout.write(`bun: node:net bare relay / Bun-native bare relay: per connection ${(rows[3]!.conn / rows[4]!.conn).toFixed(2)}x, per request ${(rows[3]!.req / rows[4]!.req).toFixed(2)}x\n`);
+const row = (label: string) => rows.find((r) => r.label === label);
+const ratio = (what: string, a: string, b: string) => {
+  const x = row(a);
+  const y = row(b);
+  if (x && y) process.stdout.write(`${what}: per connection ${(x.conn / y.conn).toFixed(2)}x, per request ${(x.req / y.req).toFixed(2)}x\n`);
+};
+ratio("node: ours / bare node:net relay", "ours (node)", "bare relay (node)");
+ratio("bun: ours / bare node:net relay", "ours (bun)", "bare relay (bun)");
+ratio("bun: ours / bare native relay", "ours (bun)", "bare relay (Bun.listen/Bun.connect)");
+ratio("bun: bare node:net relay / bare native relay", "bare relay (bun)", "bare relay (Bun.listen/Bun.connect)");
 backend.close();
 await cp.stop();
 rmSync(TMP, { recursive: true, force: true });

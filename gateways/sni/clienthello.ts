@@ -37,39 +37,25 @@ const EXT_SUPPORTED_VERSIONS = 0x002b;
 
 class Malformed extends Error {}
 
-/** A bounds-checked cursor over one ClientHello body. */
-class Cursor {
-  pos = 0;
-  readonly b: Uint8Array;
-  readonly end: number;
-  constructor(b: Uint8Array, end: number = b.length) {
-    this.b = b;
-    this.end = end;
-  }
-  need(n: number, what: string): void {
-    if (this.pos + n > this.end) throw new Malformed(`${what} runs past its container`);
-  }
-  u8(what: string): number {
-    this.need(1, what);
-    return this.b[this.pos++]!;
-  }
-  u16(what: string): number {
-    this.need(2, what);
-    const v = (this.b[this.pos]! << 8) | this.b[this.pos + 1]!;
-    this.pos += 2;
-    return v;
-  }
-  /** A sub-cursor over the next `n` bytes, skipping them here. */
-  take(n: number, what: string): Cursor {
-    this.need(n, what);
-    const c = new Cursor(this.b, this.pos + n);
-    c.pos = this.pos;
-    this.pos += n;
-    return c;
-  }
-  get left(): number {
-    return this.end - this.pos;
-  }
+/** Throws unless `n` bytes from `at` fit before `limit` (the end of the container `what` is in). */
+function need(at: number, n: number, limit: number, what: string): void {
+  if (at + n > limit) throw new Malformed(`${what} runs past its container`);
+}
+
+function u16(b: Uint8Array, at: number): number {
+  return (b[at]! << 8) | b[at + 1]!;
+}
+
+const utf8 = new TextDecoder();
+
+/** Bytes as a string of Latin-1 characters (one decoder call when they are ASCII, as names nearly always are). */
+function chars(b: Uint8Array, from: number, to: number): string {
+  let ascii = true;
+  for (let i = from; i < to; i++) if (b[i]! >= 0x80) ascii = false;
+  if (ascii) return utf8.decode(b.subarray(from, to));
+  let s = "";
+  for (let i = from; i < to; i++) s += String.fromCharCode(b[i]!);
+  return s;
 }
 
 const HOST = /^[a-z0-9_]([a-z0-9_-]{0,62})(\.[a-z0-9_]([a-z0-9_-]{0,62}))*\.?$/;
@@ -78,58 +64,94 @@ function versionName(v: number): ClientHelloInfo["version"] {
   return v >= 0x0304 ? "TLSv1.3" : v === 0x0303 ? "TLSv1.2" : v === 0x0302 ? "TLSv1.1" : "TLSv1.0";
 }
 
-function parseBody(body: Uint8Array): Omit<ClientHelloInfo, "length"> {
-  const c = new Cursor(body);
-  const legacyVersion = c.u16("client_version");
+// Plain offsets rather than cursor objects: this runs once per connection, often before the JIT has warmed up to it.
+function parseBody(b: Uint8Array): Omit<ClientHelloInfo, "length"> {
+  const end = b.length;
+  let p = 0;
+  need(p, 2, end, "client_version");
+  const legacyVersion = u16(b, p);
+  p += 2;
   if (legacyVersion < 0x0301 || legacyVersion > 0x0303) throw new Malformed(`client_version 0x${legacyVersion.toString(16)} is not TLS 1.0-1.2`);
-  c.take(32, "random");
-  const sid = c.u8("session_id length");
+  need(p, 32, end, "random");
+  p += 32;
+  need(p, 1, end, "session_id length");
+  const sid = b[p++]!;
   if (sid > 32) throw new Malformed("session_id longer than 32 bytes");
-  c.take(sid, "session_id");
-  const suites = c.u16("cipher_suites length");
+  need(p, sid, end, "session_id");
+  p += sid;
+  need(p, 2, end, "cipher_suites length");
+  const suites = u16(b, p);
+  p += 2;
   if (suites < 2 || suites % 2 !== 0) throw new Malformed("cipher_suites length is not a positive even number");
-  c.take(suites, "cipher_suites");
-  const comp = c.u8("compression_methods length");
+  need(p, suites, end, "cipher_suites");
+  p += suites;
+  need(p, 1, end, "compression_methods length");
+  const comp = b[p++]!;
   if (comp < 1) throw new Malformed("no compression method");
-  c.take(comp, "compression_methods");
+  need(p, comp, end, "compression_methods");
+  p += comp;
   let serverName = "";
   const alpn: string[] = [];
   let version = versionName(legacyVersion);
-  if (c.left === 0) return { serverName, alpn, version };
-  const exts = c.take(c.u16("extensions length"), "extensions");
-  if (c.left !== 0) throw new Malformed("bytes after the extensions");
-  const seen = new Set<number>();
-  while (exts.left > 0) {
-    const type = exts.u16("extension type");
-    const data = exts.take(exts.u16("extension length"), "extension");
-    if (seen.has(type)) throw new Malformed(`extension ${type} appears twice`);
-    seen.add(type);
+  if (p === end) return { serverName, alpn, version };
+  need(p, 2, end, "extensions length");
+  const extEnd = p + 2 + u16(b, p);
+  p += 2;
+  need(p, extEnd - p, end, "extensions");
+  if (extEnd !== end) throw new Malformed("bytes after the extensions");
+  const seen: number[] = [];
+  while (p < extEnd) {
+    need(p, 2, extEnd, "extension type");
+    const type = u16(b, p);
+    need(p + 2, 2, extEnd, "extension length");
+    const dataEnd = p + 4 + u16(b, p + 2);
+    need(p + 4, dataEnd - p - 4, extEnd, "extension");
+    let q = p + 4;
+    p = dataEnd;
+    if (seen.includes(type)) throw new Malformed(`extension ${type} appears twice`);
+    seen.push(type);
     if (type === EXT_SERVER_NAME) {
-      const list = data.take(data.u16("server_name_list length"), "server_name_list");
-      while (list.left > 0) {
-        const kind = list.u8("name_type");
-        const name = list.take(list.u16("host_name length"), "host_name");
+      need(q, 2, dataEnd, "server_name_list length");
+      const listEnd = q + 2 + u16(b, q);
+      q += 2;
+      need(q, listEnd - q, dataEnd, "server_name_list");
+      while (q < listEnd) {
+        need(q, 1, listEnd, "name_type");
+        const kind = b[q++]!;
+        need(q, 2, listEnd, "host_name length");
+        const nameEnd = q + 2 + u16(b, q);
+        q += 2;
+        need(q, nameEnd - q, listEnd, "host_name");
+        const from = q;
+        q = nameEnd;
         if (kind !== 0 || serverName !== "") continue;
-        let s = "";
-        for (let i = name.pos; i < name.end; i++) s += String.fromCharCode(body[i]!);
-        s = s.toLowerCase();
+        const s = chars(b, from, nameEnd).toLowerCase();
         if (s.length === 0 || s.length > 253 || !HOST.test(s)) throw new Malformed(`server name ${JSON.stringify(s.slice(0, 80))} is not a host name`);
         serverName = s.endsWith(".") ? s.slice(0, -1) : s;
       }
     } else if (type === EXT_ALPN) {
-      const list = data.take(data.u16("protocol_name_list length"), "protocol_name_list");
-      while (list.left > 0) {
-        const p = list.take(list.u8("protocol name length"), "protocol name");
-        if (p.left === 0) throw new Malformed("empty ALPN protocol name");
-        let s = "";
-        for (let i = p.pos; i < p.end; i++) s += String.fromCharCode(body[i]!);
-        alpn.push(s);
+      need(q, 2, dataEnd, "protocol_name_list length");
+      const listEnd = q + 2 + u16(b, q);
+      q += 2;
+      need(q, listEnd - q, dataEnd, "protocol_name_list");
+      while (q < listEnd) {
+        need(q, 1, listEnd, "protocol name length");
+        const n = b[q++]!;
+        need(q, n, listEnd, "protocol name");
+        if (n === 0) throw new Malformed("empty ALPN protocol name");
+        alpn.push(chars(b, q, q + n));
+        q += n;
       }
     } else if (type === EXT_SUPPORTED_VERSIONS) {
-      const list = data.take(data.u8("supported_versions length"), "supported_versions");
+      need(q, 1, dataEnd, "supported_versions length");
+      const listEnd = q + 1 + b[q]!;
+      q += 1;
+      need(q, listEnd - q, dataEnd, "supported_versions");
       let best = 0;
-      while (list.left > 0) {
-        const v = list.u16("supported version");
+      while (q < listEnd) {
+        need(q, 2, listEnd, "supported version");
+        const v = u16(b, q);
+        q += 2;
         // GREASE values (0x?a?a) are not versions.
         if ((v & 0x0f0f) !== 0x0a0a && v <= 0x0304) best = Math.max(best, v);
       }
