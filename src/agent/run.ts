@@ -21,7 +21,7 @@ import type { Logger } from "./logger.ts";
 import { type Membership, startMembership } from "./membership.ts";
 import { decodeUserEvent, SERF_NAME_PREFIX } from "./user_event.ts";
 import { dnsReadOptions, resolveDnsConfig, rpcQueryRunner, type RunningDns, startAgentDns } from "../dns/mod.ts";
-import { allowAll, createApp } from "../http/mod.ts";
+import { allowAll, type ApiContext, createApp, directReads, RequestMetrics } from "../http/mod.ts";
 import { memoryUsage, pid } from "../runtime/process.ts";
 import type { HttpListener } from "../runtime/serve.ts";
 import { limitPerClient, TOO_MANY_CONNECTIONS } from "../http/client_limit.ts";
@@ -316,7 +316,9 @@ async function start(
   undo.push(async () => cache.stop());
 
   let httpPort = cfg.ports.http;
-  const app = createApp({
+  // One record of request timings for both lanes (the router's and the direct one's).
+  const metrics = new RequestMetrics();
+  const api: ApiContext = {
     ...(server ? { server } : {}),
     rpc,
     ...(router ? { knownServers: () => router.knownServers() } : {}),
@@ -368,14 +370,18 @@ async function start(
       },
       memory: memoryUsage,
     },
-  });
+    metrics,
+  };
+  const app = createApp(api);
   const reloadAll = async (next: AgentConfig) => {
     await reloadTls(tls, next, listeners, logger);
     await agent.reload({ services: next.services, checks: next.checks });
   };
   const readTimeoutMs = cfg.limits.httpReadTimeoutMs;
+  const perClient = limitPerClient(cfg.limits.httpMaxConnsPerClient);
   const listeners = await startHttpListeners(cfg, tls, {
-    fetch: limitPerClient(cfg.limits.httpMaxConnsPerClient, (req, remoteAddress) => app.fetch(req, { remoteAddress, readTimeoutMs })),
+    fetch: perClient.fetch((req, remoteAddress) => app.fetch(req, { remoteAddress, readTimeoutMs })),
+    direct: perClient.direct(directReads(api, metrics)),
     maxConnsPerClient: cfg.limits.httpMaxConnsPerClient,
     tooManyConnections: TOO_MANY_CONNECTIONS,
     headerTimeoutMs: readTimeoutMs,

@@ -5,7 +5,6 @@ import { methodCheck } from "./methods.ts";
 import { aclRoutes, agentTokenRoutes } from "./acl.ts";
 import { aclAuthRoutes } from "./acl_auth.ts";
 import { guardAgentRoute } from "./acl_guard.ts";
-import { ACLDisabledError, ACLNotFoundError, PermissionDeniedError } from "../acl/mod.ts";
 /**
  * The `/v1` HTTP API as a hono app. `app.request()` runs the whole pipeline
  * without a socket, which is how handler tests drive it.
@@ -30,6 +29,7 @@ import { connectCARoutes } from "./connect_ca.ts";
 import { agentConnectCARoutes } from "./agent_connect_ca.ts";
 import type { ApiContext } from "./context.ts";
 import { HttpError } from "./errors.ts";
+import { errorAnswer } from "./error_answer.ts";
 import { eventRoutes } from "./event.ts";
 import { healthRoutes } from "./health.ts";
 import { kvRoutes } from "./kv.ts";
@@ -46,21 +46,6 @@ import { statusRoutes } from "./status.ts";
 import { txnRoutes } from "./txn.ts";
 import { uiRoutes } from "./ui.ts";
 import { uiStaticRoutes } from "./ui_static.ts";
-import { CheckDefinitionError, CheckErrorCode } from "../agent/checks/mod.ts";
-import { CAConfigError, CAUnavailableError, CertificateError, RateLimitedError, SignRequestError } from "../connect/errors.ts";
-import { InvalidAgentRequestError, UnknownCheckError, UnknownServiceError } from "../agent/errors.ts";
-import { UserEventError } from "../agent/user_event.ts";
-import { FilterError } from "../filter/mod.ts";
-import { BadRequestError, NotFoundError, RpcError } from "../rpc/mod.ts";
-import { ApplyError } from "../server/mod.ts";
-import { DecodeError } from "../structs/decode.ts";
-
-/** Consul's texts for check definitions it refuses over HTTP. */
-function checkErrorText(err: CheckDefinitionError): string {
-  if (err.code === CheckErrorCode.Decode) return `Request decode failed: ${err.message}`;
-  if (err.code === CheckErrorCode.Invalid) return `Invalid check: ${err.message}`;
-  return err.message;
-}
 
 export function createApp(api: ApiContext): Hono {
   const app = new Hono();
@@ -138,26 +123,8 @@ export function createApp(api: ApiContext): Hono {
   app.onError((err, c) => {
     // A body that did not arrive in time: the connection is not worth keeping.
     if (err instanceof HttpError && err.status === 408) return c.text(err.message, 408, { Connection: "close" });
-    if (err instanceof HttpError) return c.text(err.message, err.status as 400);
-    if (err instanceof PermissionDeniedError || err instanceof ACLNotFoundError) return c.text(err.message, 403);
-    if (err instanceof ACLDisabledError) return c.text(err.message, 401);
-    if (err instanceof FilterError) return c.text(err.message, 400);
-    if (err instanceof DecodeError) return c.text(err.message, 400);
-    if (err instanceof UnknownServiceError || err instanceof UnknownCheckError) return c.text(err.message, 404);
-    if (err instanceof InvalidAgentRequestError) return c.text(err.message, 400);
-    if (err instanceof CheckDefinitionError) return c.text(checkErrorText(err), 400);
-    if (err instanceof UserEventError) return c.text(err.message, 500);
-    if (err instanceof ApplyError) return c.text(err.message, 500);
-    if (err instanceof NotFoundError) return c.text(err.message, 404);
-    if (err instanceof BadRequestError) return c.text(err.message, 400);
-    // Consul's agent answers a failed forward with the RPC error's text.
-    if (err instanceof RpcError) return c.text(err.message, 500);
-    if (err instanceof RateLimitedError) return c.text(err.message, 429);
-    // Errors of the ConnectCA endpoints come back as Consul's RPC errors do: 500 with the text.
-    if (err instanceof CAConfigError || err instanceof CAUnavailableError || err instanceof SignRequestError || err instanceof CertificateError) {
-      return c.text(err.message, 500);
-    }
-    return c.text(`rpc error: ${(err as Error).message}`, 500);
+    const { status, text } = errorAnswer(err);
+    return c.text(text, status as 400);
   });
 
   return app;

@@ -162,13 +162,20 @@ export function queryOptions(c: Context, api: ApiContext): QueryOptions {
   return withToken.minIndex > 0 && withToken.datacenter !== api.agent.datacenter ? { ...withToken, signal: c.req.raw.signal } : withToken;
 }
 
-/** Sets Consul's query meta headers; X-Consul-Index is never 0. */
+/** Consul's query meta headers, under their names on the wire; X-Consul-Index is never 0. */
+export function addMeta(headers: Record<string, string>, meta: QueryReply<unknown>, q: QueryOptions): void {
+  headers["X-Consul-Index"] = String(Math.max(1, meta.index));
+  headers["X-Consul-Knownleader"] = meta.knownLeader === false ? "false" : "true";
+  headers["X-Consul-Lastcontact"] = String(meta.lastContact ?? 0);
+  headers["X-Consul-Effective-Consistency"] = q.consistency === "default" ? "leader" : q.consistency;
+  if (meta.filteredByACLs) headers["X-Consul-Results-Filtered-By-Acls"] = "true";
+}
+
+/** Sets Consul's query meta headers. */
 export function setMeta(c: Context, meta: QueryReply<unknown>, q: QueryOptions): void {
-  c.header("X-Consul-Index", String(Math.max(1, meta.index)));
-  c.header("X-Consul-KnownLeader", meta.knownLeader === false ? "false" : "true");
-  c.header("X-Consul-LastContact", String(meta.lastContact ?? 0));
-  c.header("X-Consul-Effective-Consistency", q.consistency === "default" ? "leader" : q.consistency);
-  if (meta.filteredByACLs) c.header("X-Consul-Results-Filtered-By-ACLs", "true");
+  const headers: Record<string, string> = {};
+  addMeta(headers, meta, q);
+  for (const name in headers) c.header(name, headers[name]);
 }
 
 const prettyRequests = new WeakSet<Request>();

@@ -1,8 +1,9 @@
 /** `/v1/kv/*` (Consul's agent/kvs_endpoint.go). */
 import type { Hono } from "hono";
-import { type ApiContext, isPretty, json, jsonText, queryOptions, readBytes, reply, urlOf } from "./context.ts";
+import { addMeta, type ApiContext, isPretty, json, jsonText, queryOptions, readBytes, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
-import { has, parseUint } from "./query.ts";
+import { parseUint, type QueryOptions } from "./query.ts";
+import { isPromise, type MaybePromise, type QueryReply } from "../rpc/mod.ts";
 import type { KvRow } from "../state/mod.ts";
 import { encodeBase64 } from "../structs/json.ts";
 import { dirEntryJson, KvVerb } from "../structs/kv.ts";
@@ -18,7 +19,11 @@ function validateKey(key: string): void {
 }
 
 function keyOf(url: URL): string {
-  const raw = url.pathname;
+  return keyOfPath(url.pathname);
+}
+
+/** The key a `/v1/kv/...` path names, decoded and checked. */
+export function keyOfPath(raw: string): string {
   if (raw.includes("../") || raw.includes("..\\")) throw new HttpError(400, "URL path contains invalid traversal sequence");
   const encoded = raw.slice("/v1/kv/".length);
   let key: string;
@@ -39,11 +44,9 @@ function conflicting(url: URL, ...flags: string[]): void {
   }
 }
 
-/** Flags are uint64 (bigint), which `toJson` writes as bare exact integers. */
-/** The hottest answer of the API, written by hand (flags are uint64: no JSON.stringify). */
+/** Stored values never change in place, so each is encoded once however often it is read. */
 const base64Cache = new WeakMap<Uint8Array, string>();
 
-/** Stored values never change in place, so each is encoded once however often it is read. */
 function base64Of(value: Uint8Array): string {
   let text = base64Cache.get(value);
   if (text === undefined) {
@@ -53,17 +56,83 @@ function base64Of(value: Uint8Array): string {
   return text;
 }
 
+/** The hottest answer of the API, written by hand (flags are uint64: no JSON.stringify). */
 function entryJson(e: KvRow): string {
   const value = e.Value === null ? "null" : `"${base64Of(e.Value)}"`;
   const session = e.Session !== "" ? `"Session":${JSON.stringify(e.Session)},` : "";
   return `{"LockIndex":${e.LockIndex},"Key":${JSON.stringify(e.Key)},"Flags":${e.Flags},"Value":${value},${session}"CreateIndex":${e.CreateIndex},"ModifyIndex":${e.ModifyIndex}}`;
 }
 
+/** Rows are replaced, never changed, by a write: a row read again is answered with the text made the first time. */
+const singleCache = new WeakMap<KvRow, string>();
+
 function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
   if (pretty) return jsonText(rows.map((r) => dirEntryJson(r, encodeBase64)), true);
+  if (rows.length === 1) {
+    const row = rows[0]!;
+    let text = singleCache.get(row);
+    if (text === undefined) {
+      text = `[${entryJson(row)}]`;
+      singleCache.set(row, text);
+    }
+    return text;
+  }
   let out = "[";
   for (let i = 0; i < rows.length; i++) out += (i > 0 ? "," : "") + entryJson(rows[i]!);
   return out + "]";
+}
+
+/** An answer to a KV read, whichever listener lane writes it: header names as on the wire. */
+export interface KvAnswer {
+  readonly status: 200 | 404;
+  readonly headers: Record<string, string>;
+  readonly body: string | Uint8Array | null;
+}
+
+const JSON_TYPE = "application/json";
+
+function answer<T>(q: QueryOptions, r: MaybePromise<QueryReply<T>>, render: (value: T, headers: Record<string, string>) => KvAnswer): MaybePromise<KvAnswer> {
+  const done = (res: QueryReply<T>): KvAnswer => {
+    const headers: Record<string, string> = {};
+    addMeta(headers, res, q);
+    return render(res.value, headers);
+  };
+  return isPromise(r) ? r.then(done) : done(r);
+}
+
+/**
+ * GET /v1/kv/<key> (`?keys`, `?recurse`, `?raw`), as a value rather than a
+ * hono Response, so the direct lane (direct.ts) and the router answer alike.
+ * Throws an HttpError for a request Consul refuses.
+ */
+export function kvRead(api: ApiContext, key: string, params: URLSearchParams, q: QueryOptions, pretty: boolean): MaybePromise<KvAnswer> {
+  if (params.has("keys")) {
+    const sep = params.get("separator") ?? params.get("seperator") ?? "";
+    return answer(q, api.rpc.call("KVS.ListKeys", { Prefix: key, Separator: sep }, q), (keys, headers) => {
+      if (keys.length === 0 && key !== "") return { status: 404, headers, body: null };
+      headers["Content-Type"] = JSON_TYPE;
+      return { status: 200, headers, body: jsonText(keys, pretty) };
+    });
+  }
+  if (params.has("recurse")) {
+    return answer(q, api.rpc.call("KVS.List", { Key: key }, q), (rows, headers) => {
+      if (rows.length === 0) return { status: 404, headers, body: null };
+      headers["Content-Type"] = JSON_TYPE;
+      return { status: 200, headers, body: entriesBody(rows, pretty) };
+    });
+  }
+  if (key === "") throw new HttpError(400, "Missing key name");
+  return answer(q, api.rpc.call("KVS.Get", { Key: key }, q), (row, headers) => {
+    if (!row) return { status: 404, headers, body: null };
+    if (params.has("raw")) {
+      headers["Content-Type"] = "text/plain";
+      headers["X-Content-Type-Options"] = "nosniff";
+      headers["Content-Security-Policy"] = "sandbox";
+      return { status: 200, headers, body: row.Value ?? new Uint8Array(0) };
+    }
+    headers["Content-Type"] = JSON_TYPE;
+    return { status: 200, headers, body: entriesBody([row], pretty) };
+  });
 }
 
 /** Consul's 413 text for a KV body over `kv_max_value_size`. */
@@ -72,35 +141,18 @@ export function kvTooLarge(size: number, limit: number): string {
 }
 
 export function kvRoutes(app: Hono, api: ApiContext): void {
-  app.get("/v1/kv/*", (c) => {
+  app.get("/v1/kv/*", (c): Response | Promise<Response> => {
     const url = urlOf(c);
     const key = keyOf(url);
     const q = queryOptions(c, api);
-    if (has(url, "keys")) {
-      const sep = url.searchParams.get("separator") ?? url.searchParams.get("seperator") ?? "";
-      return reply(c, q, api.rpc.call("KVS.ListKeys", { Prefix: key, Separator: sep }, q), (keys, q) => {
-        if (keys.length === 0 && key !== "") return c.body(null, 404);
-        return json(c, keys, q);
-      });
-    }
-    if (has(url, "recurse")) {
-      return reply(c, q, api.rpc.call("KVS.List", { Key: key }, q), (rows, q) => {
-        if (rows.length === 0) return c.body(null, 404);
-        return c.body(entriesBody(rows, q.pretty || isPretty(c)), 200, { "Content-Type": "application/json" });
-      });
-    }
-    if (key === "") throw new HttpError(400, "Missing key name");
-    return reply(c, q, api.rpc.call("KVS.Get", { Key: key }, q), (row, q) => {
-      if (!row) return c.body(null, 404);
-      if (has(url, "raw")) {
-        return c.body(new Uint8Array(row.Value ?? new Uint8Array(0)), 200, {
-          "Content-Type": "text/plain",
-          "X-Content-Type-Options": "nosniff",
-          "Content-Security-Policy": "sandbox",
-        });
-      }
-      return c.body(entriesBody([row], q.pretty || isPretty(c)), 200, { "Content-Type": "application/json" });
-    });
+    const respond = (a: KvAnswer): Response => {
+      for (const name in a.headers) c.header(name, a.headers[name]);
+      // A raw value is copied: the stored bytes must not be handed to a stream that may take them over.
+      if (a.body === null) return c.body(null, a.status);
+      return c.body(typeof a.body === "string" ? a.body : new Uint8Array(a.body), a.status);
+    };
+    const a = kvRead(api, key, url.searchParams, q, q.pretty || isPretty(c));
+    return isPromise(a) ? a.then(respond) : respond(a);
   });
 
   app.put("/v1/kv/*", async (c) => {

@@ -19,13 +19,13 @@ export interface QueryOptions {
 }
 
 /** Presence-only flags: `?stale`, `?stale=1` and `?stale=anything` all count. */
-export function has(url: URL, name: string): boolean {
+export function has(url: Pick<URL, "searchParams">, name: string): boolean {
   return url.searchParams.has(name);
 }
 
 const plain = new Map<string, QueryOptions>();
 
-export function parseQueryOptions(url: URL, defaultDc: string): QueryOptions {
+export function parseQueryOptions(url: Pick<URL, "search" | "searchParams">, defaultDc: string): QueryOptions {
   // Most requests carry no query string: share one frozen answer per datacenter.
   if (url.search === "") {
     let q = plain.get(defaultDc);
@@ -90,11 +90,16 @@ export function parseUint(value: string, what: string): number {
 
 /** The request's ACL token: `?token=`, then X-Consul-Token, then a bearer token. */
 export function requestToken(url: URL, headers: Headers): string {
-  const q = url.search === "" ? null : url.searchParams.get("token");
+  return tokenOfRequest(url.search === "" ? null : url.searchParams, (name) => headers.get(name));
+}
+
+/** `requestToken` from the query's parameters (null: no query) and a header lookup by lower-case name. */
+export function tokenOfRequest(params: URLSearchParams | null, header: (name: string) => string | null | undefined): string {
+  const q = params === null ? null : params.get("token");
   if (q) return q;
-  const h = headers.get("x-consul-token");
+  const h = header("x-consul-token");
   if (h) return h;
-  const auth = headers.get("authorization");
+  const auth = header("authorization");
   // Bearer tokens hold no spaces (RFC 6750), so Consul keeps only the first word.
   if (auth && /^bearer\s+/i.test(auth)) return auth.replace(/^bearer\s+/i, "").trim().split(/\s+/)[0] ?? "";
   return "";

@@ -27,18 +27,27 @@ function acceptsGzip(header: string | undefined): boolean {
   return false;
 }
 
+/** Whether an answer of `contentType` is sent gzipped to a client that sent `acceptEncoding` (`size`: the body's bytes). */
+export function gzipWanted(acceptEncoding: string | undefined, contentType: string, size: number): boolean {
+  return size >= GZIP_MIN_SIZE && acceptsGzip(acceptEncoding) && COMPRESSIBLE.test(contentType);
+}
+
+/** The body gzipped, as a stream. */
+export function gzipStream(body: Uint8Array): ReadableStream<Uint8Array> {
+  return new Blob([body as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new CompressionStream("gzip"));
+}
+
 async function gzip(c: Context): Promise<void> {
   const res = c.res;
   const body = new Uint8Array(await res.arrayBuffer());
   const headers = new Headers(res.headers);
-  if (body.length < GZIP_MIN_SIZE) {
+  if (!gzipWanted(c.req.header("Accept-Encoding"), res.headers.get("Content-Type") ?? "", body.length)) {
     c.res = new Response(body, { status: res.status, headers });
     return;
   }
   headers.delete("Content-Length");
   headers.set("Content-Encoding", "gzip");
-  const stream = new Blob([body]).stream().pipeThrough(new CompressionStream("gzip"));
-  c.res = new Response(stream, { status: res.status, headers });
+  c.res = new Response(gzipStream(body), { status: res.status, headers });
 }
 
 /** The middleware; `dev` makes every JSON answer pretty, as `consul agent -dev` does. */

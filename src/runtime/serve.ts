@@ -15,6 +15,37 @@ import { serveNode } from "./serve_node.ts";
 /** `remoteAddress` is a function because looking the peer up costs time on every request. */
 export type FetchHandler = (request: Request, remoteAddress: () => string) => Response | Promise<Response>;
 
+/**
+ * A request as the listener received it, before any fetch `Request` is built
+ * for it: what a `DirectHandler` needs to answer the hottest reads.
+ */
+export interface DirectRequest {
+  readonly method: string;
+  /** The request target as sent: path and query (`/v1/kv/foo?raw`). */
+  readonly target: string;
+  /** A request header by its lower-case name; undefined when absent. */
+  header(name: string): string | undefined;
+  remoteAddress(): string;
+}
+
+/** An answer written straight to the connection. */
+export interface DirectAnswer {
+  readonly status: number;
+  /**
+   * Header names in canonical form, as they go on the wire; a fresh object
+   * per answer, which the listener may add `Content-Length` to.
+   */
+  readonly headers: Record<string, string>;
+  readonly body: string | Uint8Array | null;
+}
+
+/**
+ * Answers the requests it knows without a fetch `Request` or `Response`
+ * (the hot reads); null, decided before anything is done, hands the request
+ * to `fetch` instead.
+ */
+export type DirectHandler = (request: DirectRequest) => DirectAnswer | Promise<DirectAnswer> | null;
+
 export interface HttpListener {
   readonly hostname: string;
   readonly port: number;
@@ -27,6 +58,8 @@ export interface ServeOptions {
   /** 0 picks a free port. */
   readonly port: number;
   readonly fetch: FetchHandler;
+  /** Tried before `fetch` for every request (absent: every request goes to `fetch`). */
+  readonly direct?: DirectHandler;
   /**
    * Open connections one client address may hold (0: no cap), refused with a
    * bare 429 as they are accepted. node:http shows connections as they are

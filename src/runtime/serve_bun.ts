@@ -12,7 +12,7 @@ import { constants } from "node:crypto";
 import { withCanonicalHeaders } from "./canonical_headers.ts";
 import type { HttpsTls } from "./serve_tls.ts";
 import { isLongLived } from "./long_lived.ts";
-import type { HttpListener, ServeOptions } from "./serve.ts";
+import type { DirectAnswer, DirectRequest, HttpListener, ServeOptions } from "./serve.ts";
 
 interface BunServer {
   readonly port: number;
@@ -35,7 +35,7 @@ interface BunServeOptions {
   idleTimeout: number;
   maxRequestBodySize: number;
   tls?: BunTlsOptions;
-  fetch(req: Request, server: BunServer): Promise<Response>;
+  fetch(req: Request, server: BunServer): Response | Promise<Response>;
 }
 export interface BunGlobal {
   serve(options: BunServeOptions): BunServer;
@@ -71,22 +71,69 @@ function bunTls(tls: HttpsTls): BunTlsOptions {
   };
 }
 
+/** The request as a `DirectHandler` sees it. */
+class BunDirectRequest implements DirectRequest {
+  private readonly req: Request;
+  private readonly srv: BunServer;
+
+  constructor(req: Request, srv: BunServer) {
+    this.req = req;
+    this.srv = srv;
+  }
+
+  get method(): string {
+    return this.req.method;
+  }
+
+  /** Bun hands out the absolute URL: the target is what follows the authority. */
+  get target(): string {
+    const url = this.req.url;
+    const at = url.indexOf("/", url.indexOf("//") + 2);
+    return at < 0 ? "/" : url.slice(at);
+  }
+
+  header(name: string): string | undefined {
+    return this.req.headers.get(name) ?? undefined;
+  }
+
+  remoteAddress(): string {
+    return this.srv.requestIP(this.req)?.address ?? "";
+  }
+}
+
+/**
+ * Header names in the record are canonical already and Bun writes them as
+ * held. Bytes are copied: they may be a stored value, which a Response must not take over.
+ */
+const directResponse = (a: DirectAnswer): Response =>
+  new Response(a.body instanceof Uint8Array ? (a.body.slice() as BodyInit) : a.body, { status: a.status, headers: a.headers });
+
 export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsTls | null): BunServeOptions {
   const idle = idleSeconds(options.headerTimeoutMs ?? 0);
   const handler = options.fetch;
+  const direct = options.direct;
+  // While a handler runs the connection has no deadline (a blocking query parks for minutes); it is back once the answer is handed over.
+  const untimed = async (req: Request, srv: BunServer, answer: () => Response | Promise<Response>): Promise<Response> => {
+    if (idle > 0) srv.timeout(req, 0);
+    const res = await answer();
+    // A client gone before its answer has no connection left to time.
+    if (idle > 0 && !isLongLived(res) && !req.signal.aborted) srv.timeout(req, idle);
+    // Bun writes header names as the Response holds them.
+    return withCanonicalHeaders(res);
+  };
   return {
     hostname: options.hostname,
     port,
     idleTimeout: idle,
     maxRequestBodySize: 64 * 1024 * 1024,
     ...(tls ? { tls: bunTls(tls) } : {}),
-    async fetch(req, srv) {
-      if (idle > 0) srv.timeout(req, 0);
-      const res = await handler(req, () => srv.requestIP(req)?.address ?? "");
-      // A client gone before its answer has no connection left to time.
-      if (idle > 0 && !isLongLived(res) && !req.signal.aborted) srv.timeout(req, idle);
-      // Bun writes header names as the Response holds them.
-      return withCanonicalHeaders(res);
+    fetch(req, srv) {
+      if (direct !== undefined) {
+        const answer = direct(new BunDirectRequest(req, srv));
+        // An answer ready at once never lifted the deadline.
+        if (answer !== null) return answer instanceof Promise ? untimed(req, srv, () => answer.then(directResponse)) : directResponse(answer);
+      }
+      return untimed(req, srv, () => handler(req, () => srv.requestIP(req)?.address ?? ""));
     },
   };
 }

@@ -2,15 +2,17 @@
  * node:http and node:https through @hono/node-server, on Node and Deno: both
  * show each connection as it is accepted, so a client's connections are
  * capped there and every connection gets a deadline for its next request head.
+ * A `direct` handler sees each request first and answers the hot reads from
+ * the node objects themselves (no fetch Request, Response or body stream).
  */
-import type { Server as HttpServer, ServerResponse } from "node:http";
+import type { IncomingMessage, Server as HttpServer, ServerResponse } from "node:http";
 import type { Server as HttpsServer } from "node:https";
 import type { Socket } from "node:net";
 import { PerClientCount } from "../structs/per_client.ts";
 import { canonicalHeaderKey } from "./canonical_headers.ts";
 import { keepAccepting } from "./keep_accepting.ts";
 import type { HttpsTls } from "./serve_tls.ts";
-import type { HttpListener, ServeOptions } from "./serve.ts";
+import type { DirectAnswer, DirectHandler, DirectRequest, HttpListener, ServeOptions } from "./serve.ts";
 
 export interface NodeListener extends HttpListener {
   /** New certificate and CAs for connections made from now on (HTTPS only). */
@@ -28,18 +30,19 @@ export function nodeTlsOptions(tls: HttpsTls) {
 }
 
 export async function serveNode(options: ServeOptions, tls: HttpsTls | null): Promise<NodeListener> {
-  const { createAdaptorServer } = await import("@hono/node-server");
+  const { getRequestListener } = await import("@hono/node-server");
   type NodeEnv = { incoming: { socket: { remoteAddress?: string } } };
   const fetch = (req: Request, env: NodeEnv) => options.fetch(req, () => env.incoming.socket.remoteAddress ?? "");
-  const server = tls
-    ? (createAdaptorServer({
-        fetch,
-        hostname: options.hostname,
-        createServer: (await import("node:https")).createServer,
-        serverOptions: { ...nodeTlsOptions(tls), requestCert: tls.requestCert, rejectUnauthorized: tls.requestCert },
-      }) as HttpsServer)
-    : (createAdaptorServer({ fetch, hostname: options.hostname }) as HttpServer);
-  server.prependListener("request", (_req: unknown, res: ServerResponse) => canonicalWriteHead(res));
+  const viaFetch = getRequestListener(fetch, { hostname: options.hostname });
+  const direct = options.direct;
+  const listener = (req: IncomingMessage, res: ServerResponse): void => {
+    if (direct !== undefined && answerDirect(direct, req, res)) return;
+    canonicalWriteHead(res);
+    void viaFetch(req, res);
+  };
+  const server: HttpServer | HttpsServer = tls
+    ? (await import("node:https")).createServer({ ...nodeTlsOptions(tls), requestCert: tls.requestCert, rejectUnauthorized: tls.requestCert }, listener)
+    : (await import("node:http")).createServer(listener);
   const max = options.maxConnsPerClient ?? 0;
   if (max > 0) capConnections(server, max, options.tooManyConnections ?? "");
   const deadline = options.headerTimeoutMs ?? 0;
@@ -67,6 +70,57 @@ export async function serveNode(options: ServeOptions, tls: HttpsTls | null): Pr
         server.closeAllConnections();
       }),
   };
+}
+
+/** The request as a `DirectHandler` sees it: the node objects, read only when asked. */
+class NodeDirectRequest implements DirectRequest {
+  private readonly req: IncomingMessage;
+
+  constructor(req: IncomingMessage) {
+    this.req = req;
+  }
+
+  get method(): string {
+    return this.req.method ?? "GET";
+  }
+
+  get target(): string {
+    return this.req.url ?? "/";
+  }
+
+  header(name: string): string | undefined {
+    const v = this.req.headers[name];
+    return Array.isArray(v) ? v.join(", ") : v;
+  }
+
+  remoteAddress(): string {
+    return this.req.socket.remoteAddress ?? "";
+  }
+}
+
+/** Writes what the direct handler answered; false when it passed the request on. */
+function answerDirect(direct: DirectHandler, req: IncomingMessage, res: ServerResponse): boolean {
+  const answer = direct(new NodeDirectRequest(req));
+  if (answer === null) return false;
+  if (answer instanceof Promise) {
+    answer.then(
+      (a) => writeDirect(res, a),
+      () => writeDirect(res, { status: 500, headers: { "Content-Type": "text/plain; charset=UTF-8" }, body: "Internal Server Error" }),
+    );
+  } else {
+    writeDirect(res, answer);
+  }
+  return true;
+}
+
+/** One `writeHead` with every header, the body in the same write. */
+function writeDirect(res: ServerResponse, a: DirectAnswer): void {
+  if (res.destroyed) return;
+  const body = a.body;
+  a.headers["Content-Length"] = body === null ? "0" : String(typeof body === "string" ? Buffer.byteLength(body) : body.length);
+  res.writeHead(a.status, a.headers);
+  if (body === null) res.end();
+  else res.end(body);
 }
 
 /** Canonical header names for what the adapter hands to `writeHead` as a record. */

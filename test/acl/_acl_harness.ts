@@ -24,6 +24,8 @@ export const ROOT = "11111111-2222-4333-8444-555555555555";
 
 export interface AclHarness {
   readonly server: Server;
+  /** What the app was made from (to build the direct lane over the same server). */
+  readonly api: ApiContext;
   readonly app: Hono;
   readonly acl: AgentAcl;
   readonly clock: SkewClock;
@@ -106,6 +108,7 @@ export async function startAclHarness(o: AclHarnessOptions = {}): Promise<AclHar
   };
   return {
     server,
+    api,
     app,
     acl,
     clock,

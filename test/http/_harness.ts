@@ -73,6 +73,8 @@ export class RecordingAuthorizer implements Authorizer {
 
 export interface Harness {
   readonly server: Server;
+  /** What the app was made from (to build the direct lane over the same server). */
+  readonly api: ApiContext;
   readonly app: Hono;
   readonly clock: FakeClock;
   readonly authorizer: RecordingAuthorizer;
@@ -152,6 +154,7 @@ export async function startHarness(options: HarnessOptions = {}): Promise<Harnes
   };
   const h: Harness = {
     server,
+    api,
     app,
     clock,
     authorizer,

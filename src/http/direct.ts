@@ -1,0 +1,110 @@
+/**
+ * The direct lane: `GET /v1/kv/<key>` answered from the listener's own
+ * request object, ahead of the router, its middleware and the fetch
+ * `Request`/`Response` pair, which cost several times the read itself
+ * (bench/kv/README.md has the profile). Every answer is the one app.ts's
+ * pipeline gives for the same request, headers included (test/http/direct.test.ts
+ * compares the two); a request the lane does not take whole (another path or
+ * method, a blocking read, a path the URL parser or Go's ServeMux would
+ * rewrite, a refusal, a read that fails at once) returns null, before anything
+ * is done, and goes through the app.
+ */
+import type { DirectAnswer, DirectHandler, DirectRequest } from "../runtime/serve.ts";
+import type { ApiContext } from "./context.ts";
+import { errorAnswer } from "./error_answer.ts";
+import { keyOfPath, type KvAnswer, kvRead } from "./kv.ts";
+import { pathLabel, type RequestMetrics } from "./metrics.ts";
+import { parseQueryOptions, type QueryOptions, tokenOfRequest } from "./query.ts";
+import { gzipStream, gzipWanted } from "./response_encoding.ts";
+
+const KV_PREFIX = "/v1/kv/";
+/** The label the router's metrics give `/v1/kv/*`. */
+const KV_LABEL = pathLabel("/v1/kv/*");
+/**
+ * Paths the URL parser hands over unchanged (no percent-escapes, nothing it
+ * would encode) and ServeMux would not redirect (no `//`, no dot segments; a
+ * key segment that starts with a dot also goes the long way).
+ */
+const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
+const NO_QUERY = { search: "", searchParams: new URLSearchParams() } as const;
+const utf8 = new TextEncoder();
+
+export function directReads(api: ApiContext, requests: RequestMetrics): DirectHandler {
+  const dev = api.agent.devMode === true;
+  const translate = api.agent.translateWanAddrs === true;
+
+  /** The headers every answer carries, as the app's middleware adds them. */
+  const common = (headers: Record<string, string>, policy: string): void => {
+    headers["Vary"] = "Accept-Encoding";
+    headers["X-Consul-Default-Acl-Policy"] = policy;
+    if (translate) headers["X-Consul-Translate-Addresses"] = "true";
+  };
+
+  const finish = (req: DirectRequest, a: KvAnswer, policy: string, started: number): DirectAnswer | Promise<DirectAnswer> => {
+    common(a.headers, policy);
+    requests.record("GET", KV_LABEL, performance.now() - started);
+    const accept = req.header("accept-encoding");
+    if (accept === undefined || a.body === null) return a;
+    const bytes = typeof a.body === "string" ? utf8.encode(a.body) : a.body;
+    if (!gzipWanted(accept, a.headers["Content-Type"] ?? "", bytes.length)) return a;
+    return gzipped(a, bytes);
+  };
+
+  const failed = (err: unknown, policy: string, started: number): DirectAnswer => {
+    const { status, text } = errorAnswer(err);
+    const headers: Record<string, string> = { "Content-Type": "text/plain; charset=UTF-8" };
+    common(headers, policy);
+    requests.record("GET", KV_LABEL, performance.now() - started);
+    return { status, headers, body: text };
+  };
+
+  return (req) => {
+    if (req.method !== "GET") return null;
+    const target = req.target;
+    if (!target.startsWith(KV_PREFIX)) return null;
+    const started = performance.now();
+    const at = target.indexOf("?");
+    const path = at < 0 ? target : target.slice(0, at);
+    if (!PLAIN_PATH.test(path) || path.includes("//") || path.includes("/.")) return null;
+    const query = at < 0 ? "" : target.slice(at + 1);
+    const params = query === "" ? null : new URLSearchParams(query);
+    const token = tokenOfRequest(params, (name) => req.header(name));
+    if (!api.authorizer.authorize({ token, method: "GET", path })) return null;
+    let key: string;
+    let q: QueryOptions;
+    try {
+      key = keyOfPath(path);
+      q = parseQueryOptions(params === null ? NO_QUERY : { search: `?${query}`, searchParams: params }, api.agent.datacenter);
+    } catch {
+      return null; // the app answers what is wrong with it
+    }
+    // A blocking read parks, and one for another datacenter follows the client's connection: the app's.
+    if (q.minIndex > 0) return null;
+    let policy = "allow";
+    const acl = api.acl;
+    if (acl?.enabled) {
+      policy = acl.settings.defaultPolicy;
+      const effective = token || acl.defaultToken;
+      if (effective) q = { ...q, token: effective };
+    }
+    let read;
+    try {
+      read = kvRead(api, key, params ?? NO_QUERY.searchParams, q, dev || q.pretty);
+    } catch {
+      return null; // reads change nothing: the app reads again and answers the error
+    }
+    if (read instanceof Promise) {
+      return read.then(
+        (a) => finish(req, a, policy, started),
+        (err: unknown) => failed(err, policy, started),
+      );
+    }
+    return finish(req, read, policy, started);
+  };
+}
+
+async function gzipped(a: KvAnswer, bytes: Uint8Array): Promise<DirectAnswer> {
+  const body = new Uint8Array(await new Response(gzipStream(bytes)).arrayBuffer());
+  a.headers["Content-Encoding"] = "gzip";
+  return { status: a.status, headers: a.headers, body };
+}
