@@ -23,7 +23,7 @@ import type { AutopilotConfigBody, AutopilotConfigRow } from "../structs/autopil
 import type { AutopilotStateReply, OperatorHealthReply } from "../server/endpoints/autopilot.ts";
 import type { CoordinateEntry, CoordinateUpdateRequest, DatacenterMap } from "../structs/coordinate.ts";
 import type { CAConfigJson, IndexedCARoots, IssuedCert } from "../structs/connect_ca.ts";
-import type { CAConfigUpdate } from "../server/ca_manager.ts";
+import type { CAConfigUpdate } from "../server/ca_options.ts";
 import type { PreparedQuery } from "../structs/prepared_query.ts";
 import type { ExecuteArgs, ExecuteRemoteArgs, ExecuteReply } from "../query/execute.ts";
 import type { CompiledChain } from "../connect/discoverychain/mod.ts";

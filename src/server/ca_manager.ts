@@ -9,8 +9,11 @@
  * commands carry them whole, so every replica stores the same bytes. The
  * root private keys live in the replicated state and in this object only.
  */
-import type { Clock } from "./clock.ts";
+import { type CAConfigUpdate, type CAHost, CONNECT_NOT_ENABLED, type ConnectOptions, STATE_READ_ONLY } from "./ca_options.ts";
+
+export type { ConnectOptions } from "./ca_options.ts";
 import { CsrLimiter } from "./csr_limiter.ts";
+import { issuedLeaf, leafIdentity } from "./ca_leaf.ts";
 import {
   CAConfigError,
   CAUnavailableError,
@@ -20,7 +23,6 @@ import {
   crossSignRoot,
   verifySignedBy,
   defaultCAConfigMap,
-  hexString,
   importPrivateKeyPem,
   type KeySpec,
   makeRoot,
@@ -28,55 +30,14 @@ import {
   parseSpiffeUri,
   providerId,
   SignRequestError,
-  type SpiffeId,
-  spiffeUri,
   trustDomainFor,
 } from "../connect/mod.ts";
 import { type Issuer, issueLeaf, issuerOf, readCsr } from "../connect/leaf.ts";
 import { ensureTrailingNewline } from "../connect/pem.ts";
 import { BadRequestError } from "../rpc/errors.ts";
-import { type ApplyResult, caActiveRoot, caConfig, caRoots, type Command, MessageType, type StateStore } from "../state/mod.ts";
-import { type CAConfigBody, type CAConfigRow, type CARootBody, goTime, type IssuedCert, issuedCertJson } from "../structs/connect_ca.ts";
-
-/** What the CA needs from its server. */
-export interface CAHost {
-  readonly state: StateStore;
-  readonly clock: Clock;
-  readonly datacenter: string;
-  /** Appends a command; answers its log index and what apply decided. */
-  writeIndexed(cmd: Command): Promise<{ index: number; result: ApplyResult }>;
-}
-
-export interface ConnectOptions {
-  /** Consul's connect.enabled; on by default, as for servers since Consul 1.17. */
-  readonly enabled?: boolean;
-  /** Initial provider config (connect.ca_config), stored when a cluster bootstraps. */
-  readonly caConfig?: Record<string, unknown>;
-  /** A fixed cluster ID (Consul allows it for tests); otherwise a random UUID at bootstrap. */
-  readonly clusterId?: string;
-  /** How often rotated-out roots are checked for pruning (Consul: 1h). */
-  readonly pruneIntervalMs?: number;
-  /** Retry delay of a failed bootstrap. */
-  readonly initRetryMs?: number;
-  /**
-   * A secondary datacenter's CA: it never bootstraps a root of its own; its
-   * roots, trust domain and signing intermediate come from the primary
-   * (federation/ installs them with `installFromPrimary`).
-   */
-  readonly secondary?: boolean;
-}
-
-/** A configuration change as PUT /v1/connect/ca/configuration sends it. */
-export interface CAConfigUpdate {
-  readonly Provider: string;
-  readonly Config: Record<string, unknown>;
-  readonly State: Record<string, string> | null;
-  readonly ForceWithoutCrossSigning: boolean;
-}
-
-export const CONNECT_NOT_ENABLED = "Connect must be enabled in order to use this endpoint";
-/** Consul's HTTP text for structs.ErrStateReadOnly. */
-export const STATE_READ_ONLY = "Provider State is read-only. It must be omitted or identical to the current value";
+import { deepEqual } from "../state/equal.ts";
+import { caActiveRoot, caConfig, caRoots, type Command, MessageType } from "../state/mod.ts";
+import type { CAConfigBody, CAConfigRow, CARootBody, IssuedCert } from "../structs/connect_ca.ts";
 
 interface Signer {
   readonly rootId: string;
@@ -88,16 +49,8 @@ interface Signer {
   readonly issuer: Issuer;
 }
 
-function deepEqual(a: unknown, b: unknown): boolean {
-  return JSON.stringify(canonical(a)) === JSON.stringify(canonical(b));
-}
-
-function canonical(v: unknown): unknown {
-  if (Array.isArray(v)) return v.map(canonical);
-  if (typeof v === "object" && v !== null) {
-    return Object.fromEntries(Object.keys(v).sort().map((k) => [k, canonical((v as Record<string, unknown>)[k])]));
-  }
-  return v;
+async function signerOf(rootId: string, cert: string, key: CryptoKey, spec: KeySpec): Promise<Signer> {
+  return { rootId, cert, key, spec, issuer: await issuerOf(cert, key, spec) };
 }
 
 export class CAManager {
@@ -228,7 +181,7 @@ export class CAManager {
       const roots: CARootBody[] = [...existing.value.map((r) => strip(r)), made.root];
       const { value } = await this.write({ Type: MessageType.ConnectCA, Now: this.host.clock.now(), Op: "set-roots-config", Index: existing.index, Roots: roots, Config: body });
       if (value !== true) throw new CAConfigError("could not atomically update roots and config");
-      this.signer = { rootId: made.root.ID, cert: made.root.RootCert, key: made.signingKey, spec: made.spec, issuer: await issuerOf(made.root.RootCert, made.signingKey, made.spec) };
+      this.signer = await signerOf(made.root.ID, made.root.RootCert, made.signingKey, made.spec);
     });
   }
 
@@ -255,7 +208,7 @@ export class CAManager {
     if (this.signer?.rootId === active.ID && this.signer.cert === signingCert) return this.signer;
     if (active.SigningKey === "") throw new CAUnavailableError("CA is uninitialized and unable to sign certificates yet: no signing key for this datacenter");
     const imported = await importPrivateKeyPem(active.SigningKey);
-    this.signer = { rootId: active.ID, cert: signingCert, key: imported.privateKey, spec: imported.spec, issuer: await issuerOf(signingCert, imported.privateKey, imported.spec) };
+    this.signer = await signerOf(active.ID, signingCert, imported.privateKey, imported.spec);
     return this.signer;
   }
 
@@ -349,7 +302,7 @@ export class CAManager {
       roots.push(root);
       const { value } = await this.write({ Type: MessageType.ConnectCA, Now: now(), Op: "set-roots-config", Index: existing.index, Roots: roots, Config: body });
       if (value !== true) throw new CAConfigError("could not atomically update roots and config");
-      this.signer = { rootId: root.ID, cert: root.RootCert, key: made.signingKey, spec: made.spec, issuer: await issuerOf(root.RootCert, made.signingKey, made.spec) };
+      this.signer = await signerOf(root.ID, root.RootCert, made.signingKey, made.spec);
     });
   }
 
@@ -378,29 +331,9 @@ export class CAManager {
     if (!this.enabled) throw new CAUnavailableError(CONNECT_NOT_ENABLED);
     const csr = await readCsr(csrPem);
     if (csr.uris.length === 0) throw new SignRequestError("CSR SAN does not contain a SPIFFE ID");
-    let id: SpiffeId = parseSpiffeUri(csr.uris[0]!);
+    const asked = parseSpiffeUri(csr.uris[0]!);
     const { row, config } = this.current();
-    const td = trustDomainFor(row.ClusterID);
-    const dc = this.host.datacenter;
-    let uris = csr.uris;
-    switch (id.kind) {
-      case "service":
-      case "mesh-gateway":
-        if (id.host.toLowerCase() !== td) throw new SignRequestError(`SPIFFE ID in CSR from a different trust domain: ${id.host}, we are ${td}`);
-        if (id.datacenter !== dc) throw new SignRequestError(`SPIFFE ID in CSR from a different datacenter: ${id.datacenter}, we are ${dc}`);
-        break;
-      case "agent":
-        // Agents may ask before they know the trust domain; Consul fixes the host up.
-        if (id.host !== td) {
-          const original = spiffeUri(id);
-          id = { ...id, host: td };
-          const fixed = spiffeUri(id);
-          uris = uris.map((u) => (u === original ? fixed : u));
-        }
-        break;
-      default:
-        throw new SignRequestError("SPIFFE ID in CSR must be a service, mesh-gateway, or agent ID");
-    }
+    const { id, uris } = leafIdentity(asked, csr.uris, trustDomainFor(row.ClusterID), this.host.datacenter);
     const release = await this.limiter.acquire({ perSecond: config.csrMaxPerSecond, maxConcurrent: config.csrMaxConcurrent });
     try {
       const signer = await this.loadSigner();
@@ -412,11 +345,7 @@ export class CAManager {
       const leaf = await issueLeaf(signer.issuer, { spki: csr.spki, uris, dnsNames: csr.dnsNames, ipAddresses: csr.ipAddresses, serial, nowMs: now, ttlMs: config.leafCertTtlMs });
       let pem = leaf.pem;
       for (const inter of active.IntermediateCerts) pem += ensureTrailingNewline(inter);
-      const uri = uris[0]!;
-      const base = { SerialNumber: hexString(bigintBytes(serial)), CertPEM: pem, ValidAfter: goTime(leaf.notBefore), ValidBefore: goTime(leaf.notAfter), CreateIndex: index, ModifyIndex: index };
-      if (id.kind === "service") return issuedCertJson({ ...base, Service: id.service, ServiceURI: uri });
-      if (id.kind === "agent") return issuedCertJson({ ...base, Agent: id.agent, AgentURI: uri });
-      return issuedCertJson({ ...base, Kind: "mesh-gateway", KindURI: uri });
+      return issuedLeaf(id, uris[0]!, { serial, pem, notBefore: leaf.notBefore, notAfter: leaf.notAfter, index });
     } finally {
       release();
     }
@@ -426,10 +355,4 @@ export class CAManager {
 function strip(r: CARootBody & { CreateIndex?: number; ModifyIndex?: number }): CARootBody {
   const { CreateIndex: _c, ModifyIndex: _m, ...rest } = r;
   return rest;
-}
-
-function bigintBytes(n: bigint): Uint8Array {
-  let hex = n.toString(16);
-  if (hex.length % 2) hex = `0${hex}`;
-  return new Uint8Array((hex.match(/../g) ?? []).map((h) => Number.parseInt(h, 16)));
 }

@@ -4,8 +4,7 @@
  * leaf signing. Roots are answered with their public fields only.
  */
 import { blockingRead } from "./read.ts";
-import type { CAConfigUpdate } from "../ca_manager.ts";
-import { CONNECT_NOT_ENABLED } from "../ca_manager.ts";
+import { type CAConfigUpdate, CONNECT_NOT_ENABLED } from "../ca_options.ts";
 import type { Server } from "../server.ts";
 import { CAUnavailableError } from "../../connect/errors.ts";
 import { trustDomainFor } from "../../connect/spiffe.ts";
