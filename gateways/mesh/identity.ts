@@ -35,6 +35,7 @@ export class MeshIdentity {
   private readonly rootsWatch: Watch<CARoots>;
   private readonly listeners = new Set<(m: TlsMaterial) => void>();
   private current: TlsMaterial | null = null;
+  private dcOf: { uri: string | undefined; dc: string | null } = { uri: undefined, dc: null };
   private readyResolve: (m: TlsMaterial) => void = () => {};
   private readonly readyPromise: Promise<TlsMaterial>;
 
@@ -84,10 +85,11 @@ export class MeshIdentity {
     return this.leafWatch.value;
   }
 
-  /** This service's datacenter, from its certificate's SPIFFE ID. */
+  /** This service's datacenter, from its certificate's SPIFFE ID (parsed once per leaf: it is read on every connection). */
   get datacenter(): string | null {
     const uri = this.leafWatch.value?.ServiceURI;
-    return uri ? (parseServiceUri(uri)?.datacenter ?? null) : null;
+    if (uri !== this.dcOf.uri) this.dcOf = { uri, dc: uri ? (parseServiceUri(uri)?.datacenter ?? null) : null };
+    return this.dcOf.dc;
   }
 
   ready(): Promise<TlsMaterial> {

@@ -20,7 +20,8 @@ export function splice(a: Duplex, b: Duplex, onDone?: () => void): void {
   };
   const closeOther = (other: Duplex) => () => {
     if (!other.destroyed) {
-      other.end();
+      // Not again when the pipe already ended it: a second end() builds (and drops) an error with a stack trace.
+      if (!other.writableEnded) other.end();
       const t = setTimeout(() => other.destroy(), LINGER_MS);
       (t as { unref?: () => void }).unref?.();
     }

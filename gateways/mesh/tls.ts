@@ -75,7 +75,7 @@ export function clientTlsOptions(m: TlsMaterial, sni: string, expect: (id: Servi
     rejectUnauthorized: true,
     minVersion: "TLSv1.2",
     checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-      const r = identityOf(cert, m.trustDomain);
+      const r = identityOf(cert.subjectaltname, m.trustDomain);
       if (!r.ok) return new Error(r.reason);
       const problem = expect(r.identity);
       return problem === null ? undefined : new Error(problem);
@@ -85,8 +85,8 @@ export function clientTlsOptions(m: TlsMaterial, sni: string, expect: (id: Servi
 
 export type PeerVerdict = { readonly ok: true; readonly identity: ServiceIdentity; readonly uri: string } | { readonly ok: false; readonly reason: string };
 
-function identityOf(cert: PeerCertificate, trustDomain: string): PeerVerdict {
-  const uris = uriSans(cert.subjectaltname);
+function identityOf(subjectAltName: string | undefined, trustDomain: string): PeerVerdict {
+  const uris = uriSans(subjectAltName);
   if (uris.length === 0) return { ok: false, reason: "certificate has no SPIFFE URI SAN" };
   for (const uri of uris) {
     const id = parseServiceUri(uri);
@@ -99,10 +99,33 @@ function identityOf(cert: PeerCertificate, trustDomain: string): PeerVerdict {
   return { ok: false, reason: `certificate URI ${JSON.stringify(uris[0])} is not a service identity` };
 }
 
+/** What the checks read of a peer certificate. */
+interface PeerCert {
+  readonly subjectAltName: string | undefined;
+  readonly validFrom: string;
+  readonly validTo: string;
+}
+
+/**
+ * The peer's certificate, or null when it presented none. The X509Certificate
+ * view where the runtime has one: its fields are computed when read, where
+ * getPeerCertificate() builds every field (three fingerprints, the public
+ * key, the raw bytes) on each connection.
+ */
+function peerCert(socket: TLSSocket): PeerCert | null {
+  if (typeof socket.getPeerX509Certificate === "function") {
+    const x = socket.getPeerX509Certificate();
+    return x ? { subjectAltName: x.subjectAltName, validFrom: x.validFrom, validTo: x.validTo } : null;
+  }
+  const cert = socket.getPeerCertificate();
+  if (cert === null || cert === undefined || Object.keys(cert).length === 0) return null;
+  return { subjectAltName: cert.subjectaltname, validFrom: cert.valid_from, validTo: cert.valid_to };
+}
+
 /** Why a chain failed, in words; node's codes differ a little per runtime, so an expired leaf is checked here too. */
-function chainReason(socket: TLSSocket, cert: PeerCertificate | null, now: number): string {
-  if (cert && cert.valid_to && Date.parse(cert.valid_to) < now) return `certificate has expired (${cert.valid_to})`;
-  if (cert && cert.valid_from && Date.parse(cert.valid_from) > now) return `certificate is not yet valid (${cert.valid_from})`;
+function chainReason(socket: TLSSocket, cert: PeerCert, now: number): string {
+  if (cert.validTo && Date.parse(cert.validTo) < now) return `certificate has expired (${cert.validTo})`;
+  if (cert.validFrom && Date.parse(cert.validFrom) > now) return `certificate is not yet valid (${cert.validFrom})`;
   const code = String(socket.authorizationError ?? "unknown error");
   return `certificate chain is not trusted: ${code}`;
 }
@@ -115,12 +138,11 @@ function chainReason(socket: TLSSocket, cert: PeerCertificate | null, now: numbe
  * within its validity now.
  */
 export function verifyPeer(socket: TLSSocket, trustDomain: string, now = Date.now()): PeerVerdict {
-  const cert = socket.getPeerCertificate();
-  const present = cert !== null && cert !== undefined && Object.keys(cert).length > 0;
-  if (!present) return { ok: false, reason: "no client certificate presented" };
+  const cert = peerCert(socket);
+  if (!cert) return { ok: false, reason: "no client certificate presented" };
   if (!socket.authorized) return { ok: false, reason: chainReason(socket, cert, now) };
-  if (socket.isSessionReused() && !(Date.parse(cert.valid_to) >= now && Date.parse(cert.valid_from) <= now)) {
+  if (socket.isSessionReused() && !(Date.parse(cert.validTo) >= now && Date.parse(cert.validFrom) <= now)) {
     return { ok: false, reason: `resumed session: ${chainReason(socket, cert, now)}` };
   }
-  return identityOf(cert, trustDomain);
+  return identityOf(cert.subjectAltName, trustDomain);
 }

@@ -153,7 +153,9 @@ export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target:
   // The last session this instance gave us (same leaf, roots and identity): an abbreviated handshake.
   const key = sessionKey(instance.address, instance.port, sni, alpn);
   const session = sessionFor(m, key);
-  const s = tlsConnect({ ...opts, host: instance.address, port: instance.port, ...(alpn ? { ALPNProtocols: [...alpn] } : {}), ...(session ? { session } : {}) });
+  const s = tlsConnect({ ...opts, host: instance.address, port: instance.port, ...(alpn ? { ALPNProtocols: [...alpn] } : {}) });
+  // Set here rather than as the `session` option, which some runtimes parse twice (once in the socket's set-up, once in connect).
+  if (session && typeof s.setSession === "function") s.setSession(session);
   keepSessions(m, key, s);
   const connected = whenConnected(s, "secureConnect", timeoutMs, `TLS handshake with ${instance.address}:${instance.port} timed out`);
   if (!session) return connected;
