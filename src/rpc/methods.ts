@@ -51,7 +51,7 @@ export interface DiscoveryChainArgs {
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicy, ACLRole, ACLToken } from "../structs/acl.ts";
 import type { AuthMethodStub, LoginArgs } from "../server/endpoints/acl_auth.ts";
 import type { ACLReplicationData, ACLReplicationStatus } from "../server/acl_replication.ts";
-import type { TokenListArgs, TokenSetArgs } from "../server/endpoints/acl.ts";
+import type { TokenListArgs, TokenSetArgs } from "../server/endpoints/acl_tokens.ts";
 import type { ResolvedToken } from "../server/acl.ts";
 
 interface E<A, R> {

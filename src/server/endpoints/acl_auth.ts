@@ -29,7 +29,7 @@ import { type ACLAuthMethod, type ACLBindingRule, type ACLLink, type ACLNodeIden
 import { formatGoDuration, durationFromJson } from "../../structs/duration.ts";
 import { rfc3339, tokenBody } from "../acl.ts";
 import type { Server } from "../server.ts";
-import { authz, hash, need, present, write } from "./acl.ts";
+import { authz, hash, need, present, write } from "./acl_common.ts";
 import { folded, isUuid, str } from "./acl_input.ts";
 import { blockingRead } from "./read.ts";
 
