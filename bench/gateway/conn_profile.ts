@@ -45,6 +45,8 @@ const backend = createServer({ allowHalfOpen: true }, (s) => {
 await new Promise<void>((r) => backend.listen(0, "127.0.0.1", () => r()));
 const backendPort = (backend.address() as AddressInfo).port;
 const cp = await FakeControlPlane.start();
+// Blocking queries held as long as the gateway asks (a real agent's), so its watches do not poll during measurements.
+cp.maxWaitMs = 120_000;
 cp.instances.set("web", [{ address: "127.0.0.1", port: backendPort, id: "web-1" }]);
 const hello = await captureHello({ servername: SNI });
 

@@ -4,7 +4,8 @@
 #
 #     bench/gateway/run.sh [seconds-per-measurement]      (default 5; ~3 min)
 #
-# Env: GATEWAY_BENCH_ROUNDS (3). Needs haproxy, nginx, h2load, openssl, taskset.
+# Env: GATEWAY_BENCH_ROUNDS (3), RUNTIME (node), GATEWAY_BENCH_PURGE=default
+# (Bun: measure without MIMALLOC_PURGE_DELAY=-1). Needs haproxy, nginx, h2load, openssl, taskset.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
 . bench/_pinned.sh

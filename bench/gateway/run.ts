@@ -24,6 +24,14 @@ const TMP = process.env.GATEWAY_BENCH_TMP ?? "/tmp";
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.env.GATEWAY_BENCH_ROUNDS ?? 3);
 const RUNTIME = sutRuntime();
+/**
+ * Under Bun every socket read lands in a fresh buffer; with the allocator's
+ * default (freed pages handed back to the OS within ~10 ms) a bulk stream
+ * faults in new pages for every read, which cost several times the relay's
+ * own work. MIMALLOC_PURGE_DELAY=-1 keeps freed pages for reuse (see
+ * README.md); GATEWAY_BENCH_PURGE=default measures without it.
+ */
+const ALLOCATOR_ENV = RUNTIME === "bun" && process.env.GATEWAY_BENCH_PURGE !== "default" ? ["env", "MIMALLOC_PURGE_DELAY=-1"] : [];
 const WEB_SNI = `web.default.dc1.internal.${TRUST_DOMAIN}`;
 const BULK_SNI = `bulk.default.dc1.internal.${TRUST_DOMAIN}`;
 
@@ -77,12 +85,14 @@ http { access_log off; client_body_temp_path ${TMP}; proxy_temp_path ${TMP}; fas
   const sinkPort = (sink.address() as AddressInfo).port;
 
   const cp = await FakeControlPlane.start();
+  // Blocking queries held as long as the gateway asks (a real agent's), so its watches do not poll during measurements.
+  cp.maxWaitMs = 120_000;
   cp.instances.set("web", [{ address: "127.0.0.1", port: nginxPort, id: "web-1" }]);
   cp.instances.set("bulk", [{ address: "127.0.0.1", port: sinkPort, id: "bulk-1" }]);
 
   // The proxies on CPU0.
   const oursPort = await freePort();
-  const ours = startPinned(TMP, "gateway", 0, [...consulateArgv(RUNTIME), "connect", "proxy", "-gateway=mesh", "-address", `127.0.0.1:${oursPort}`, "-http-addr", cp.address, "-max-connections", "9000", "-log-level", "error"]);
+  const ours = startPinned(TMP, "gateway", 0, [...ALLOCATOR_ENV, ...consulateArgv(RUNTIME), "connect", "proxy", "-gateway=mesh", "-address", `127.0.0.1:${oursPort}`, "-http-addr", cp.address, "-max-connections", "9000", "-log-level", "error"]);
   const haPort = await freePort();
   writeFileSync(
     join(TMP, "haproxy.cfg"),
@@ -178,7 +188,7 @@ backend be_bulk
 
   const med = (name: string, k: keyof Row) => median(rows[name]![k]);
   const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "n/a");
-  process.stdout.write(`\n${runtimeBanner(RUNTIME)}\nmedians of ${ROUNDS} round(s), ${SECONDS} s per measurement; proxies on CPU0, load and backends on CPU1\n\n`);
+  process.stdout.write(`\n${runtimeBanner(RUNTIME)}\nmedians of ${ROUNDS} round(s), ${SECONDS} s per measurement; proxies on CPU0, load and backends on CPU1${ALLOCATOR_ENV.length ? `; ours with ${ALLOCATOR_ENV[1]}` : ""}\n\n`);
   process.stdout.write("| path | small req/s (h2load c=32) | mean ms | proxy CPU µs/req | new conn/s | proxy CPU µs/conn | bulk MB/s | proxy CPU s/GB |\n|---|---|---|---|---|---|---|---|\n");
   for (const p of paths) {
     process.stdout.write(`| ${p.name} | ${f(med(p.name, "rps"))} | ${f(med(p.name, "mean"), 3)} | ${f(med(p.name, "cpuReq"), 1)} | ${f(med(p.name, "cps"))} | ${f(med(p.name, "cpuConn"))} | ${f(med(p.name, "mbps"))} | ${f(med(p.name, "cpuGb"), 2)} |\n`);

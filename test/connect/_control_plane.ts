@@ -48,6 +48,8 @@ export class FakeControlPlane {
   /** When true, every request fails with a reset (the agent is "down"). */
   down = false;
   requests = 0;
+  /** The longest a blocking query is held (tests want changes fast; benches set Consul's real waits so the watches stay quiet). */
+  maxWaitMs = 2_000;
   /** Every request's path and X-Consul-Token, in order. */
   readonly seen: { token: string; path: string }[] = [];
   private server!: Server;
@@ -140,7 +142,7 @@ export class FakeControlPlane {
     }
     const minIndex = Number(url.searchParams.get("index") ?? "0");
     if (minIndex > 0 && minIndex >= this.index) {
-      const wait = Math.min(Number((url.searchParams.get("wait") ?? "1000ms").replace("ms", "")), 2_000);
+      const wait = Math.min(Number((url.searchParams.get("wait") ?? "1000ms").replace("ms", "")), this.maxWaitMs);
       await new Promise<void>((r) => {
         const t = setTimeout(r, wait);
         this.waiters.push(() => {
