@@ -106,7 +106,8 @@ async function measure(port: number, pid: number, conns: number, requests: numbe
 }
 
 async function run(label: string, argv: string[], port: number): Promise<{ label: string; conn: number; req: number }> {
-  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: "ignore" });
+  // As bench/gateway/run.sh runs it under Bun (Node ignores it).
+  const child: ChildProcess = spawn(argv[0]!, argv.slice(1), { stdio: "ignore", env: { ...process.env, MIMALLOC_PURGE_DELAY: "-1" } });
   for (let i = 0; i < 200 && !(await listening(port)); i++) await new Promise((r) => setTimeout(r, 100));
   await new Promise((r) => setTimeout(r, 1_000));
   await measure(port, child.pid!, 200, 1); // warm-up
