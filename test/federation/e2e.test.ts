@@ -381,6 +381,33 @@ test("stopping dc2: ?dc=dc2 fails within 1 s, dc1 and dc3 keep serving; dc2 heal
   expect(await (await api("dc1", "/v1/kv/fed/watch?dc=dc2&raw")).text()).toBe("woke");
 }, 120_000);
 
+test("a datacenter cut off from all others restarts its servers alone and serves local reads and writes; cross-DC works again when they return", async () => {
+  await Promise.all([run("stop", "dc1"), run("stop", "dc3")]);
+  expect((await run("stop", "dc2")).code).toBe(0);
+  const lone = await run("start", "dc2"); // must not wait for dc1 or dc3
+  expect(lone.code).toBe(0);
+  expect(lone.out).toContain("DC=dc2 HTTP=");
+  expect((await put("dc2", "/v1/kv/fed/alone", "here")).status).toBe(200);
+  expect(await (await api("dc2", "/v1/kv/fed/alone?raw")).text()).toBe("here");
+  expect(await (await api("dc2", "/v1/kv/fed/watch?raw")).text()).toBe("woke"); // written before the restart
+  const reg = { Node: "alone-node", Address: "10.2.0.77", Service: { ID: "alone", Service: "alone", Port: 7077 } };
+  expect((await put("dc2", "/v1/catalog/register", reg)).status).toBe(200);
+  expect((await j<{ ServicePort: number }[]>("dc2", "/v1/catalog/service/alone")).map((r) => r.ServicePort)).toEqual([7077]);
+  expect(await digShort(dns.dc2!, "alone.service.consul", "A")).toBe("10.2.0.77");
+  for (const path of ["/v1/kv/fed/x?dc=dc1", "/v1/catalog/nodes?dc=dc3"]) {
+    const started = Date.now();
+    const r = await api("dc2", path);
+    expect(Date.now() - started).toBeLessThan(1000);
+    expect([r.status, await r.text()]).toEqual([500, "No path to datacenter"]);
+  }
+  const back = await Promise.all([run("start", "dc1"), run("start", "dc3")]);
+  expect(back.map((b) => b.code)).toEqual([0, 0]);
+  await until("dc1 to reach dc2", async () => (await api("dc1", "/v1/kv/fed/alone?dc=dc2&raw")).status === 200, 15_000);
+  expect(await (await api("dc1", "/v1/kv/fed/alone?dc=dc2&raw")).text()).toBe("here");
+  await until("dc2 to reach dc3", async () => (await put("dc2", "/v1/kv/fed/after?dc=dc3", "back")).status === 200, 15_000);
+  expect(await (await api("dc3", "/v1/kv/fed/after?raw")).text()).toBe("back");
+}, 120_000);
+
 test("with the primary stopped, secondaries serve intentions and config entries from their replicas; replication resumes when it returns", async () => {
   expect((await put("dc1", "/v1/config", { Kind: "service-defaults", Name: "api", Protocol: "http" })).status).toBe(200);
   // Both secondaries must hold it before the primary goes (dc2 was restarted by the test before).
