@@ -11,7 +11,7 @@
  */
 import { createInbox, type NatsConnection, type Subscription } from "@nats-io/transport-node";
 import { MessageBatcher, splitFrames } from "./batch.ts";
-import { decodeReply, type ReplyFrame } from "./wire.ts";
+import { decodePart, decodeReply, isPart, ReplyJoiner, type ReplyFrame } from "./wire.ts";
 import { NoPathError, RpcError } from "../src/rpc/errors.ts";
 import { remoteError } from "../src/rpc/wire_errors.ts";
 
@@ -43,6 +43,8 @@ export class CallMux {
   /** Calls waiting that are not blocking reads: while there are, new calls wait for the rest of the turn's. */
   private quick = 0;
   private readonly out: MessageBatcher;
+  /** Replies too large for one message, arriving in parts. */
+  private readonly joiner = new ReplyJoiner();
 
   constructor(nc: NatsConnection, dc: string) {
     this.nc = nc;
@@ -93,6 +95,7 @@ export class CallMux {
       const done = (outcome: ReplyFrame | Error) => {
         if (this.calls.get(id) !== entry) return;
         this.calls.delete(id);
+        this.joiner.drop(id);
         if (!blocking) this.quick--;
         clearTimeout(timer);
         signal?.removeEventListener("abort", onAbort);
@@ -126,7 +129,19 @@ export class CallMux {
     if (status === 503 && body.length === 0) return this.failBatch(batch, new NoPathError());
     const frames = splitFrames(body);
     if (typeof frames === "string") return this.failBatch(batch, new RpcError(`rpc error making call: malformed answer from datacenter ${this.dc}: ${frames}`));
-    for (const bytes of frames) {
+    for (const body of frames) {
+      let bytes: Uint8Array = body;
+      if (isPart(body)) {
+        const part = decodePart(body);
+        if (!part || !this.calls.has(part.i)) continue; // a part of a call that ended: dropped
+        const whole = this.joiner.add(part);
+        if (whole === null) continue;
+        if (typeof whole === "string") {
+          this.calls.get(part.i)?.reject(new RpcError(`rpc error making call: malformed answer from datacenter ${this.dc}: ${whole}`));
+          continue;
+        }
+        bytes = whole;
+      }
       const frame = decodeReply(bytes);
       if (!frame) {
         this.failBatch(batch, new RpcError(`rpc error making call: malformed answer from datacenter ${this.dc}`));

@@ -180,6 +180,15 @@ export class Federation {
     const known = new Set([...reachable, ...this.links.names()]);
     const out: { name: string; value: number; labels: Record<string, string> }[] = [...known].sort().map((dc) => ({ name: "consulate.federation.datacenter.reachable", value: reachable.has(dc) ? 1 : 0, labels: { datacenter: dc } }));
     out.push({ name: "consulate.federation.datacenters.reachable", value: reachable.size, labels: {} });
+    // What other datacenters sent this server (counts since it started): refused messages and bad frames are adversarial or broken peers.
+    const rs = this.responder.stats;
+    out.push(
+      { name: "consulate.federation.rpc.messages", value: rs.messages, labels: {} },
+      { name: "consulate.federation.rpc.calls", value: rs.calls, labels: {} },
+      { name: "consulate.federation.rpc.refused", value: rs.refused, labels: {} },
+      { name: "consulate.federation.rpc.bad_frames", value: rs.badFrames, labels: {} },
+      { name: "consulate.federation.rpc.parted_replies", value: rs.partedReplies, labels: {} },
+    );
     const r = this.replicator.status();
     if (r.Enabled) {
       out.push(

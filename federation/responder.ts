@@ -10,7 +10,7 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { MessageBatcher, splitFrames } from "./batch.ts";
-import { decodeRequest, encodeMessage, type ReplyFrame, type RequestFrame } from "./wire.ts";
+import { decodeRequest, encodeMessage, MAX_DEPTH, MAX_REPLY, type ReplyFrame, replyParts, type RequestFrame } from "./wire.ts";
 import { cancelSubject, rpcQueue, rpcSubject } from "./subjects.ts";
 import { NoPathError, toWireError } from "../src/rpc/errors.ts";
 import type { Method, RequestOptions } from "../src/rpc/types.ts";
@@ -27,8 +27,20 @@ export interface ResponderOptions {
 }
 
 export interface Responder {
-  /** Messages received, calls answered, refused and cancelled, for tests and metrics. */
-  readonly stats: { readonly messages: number; readonly calls: number; readonly refused: number; readonly cancelled: number; readonly parked: number };
+  /**
+   * For tests and metrics: messages received, calls answered, messages
+   * refused (unreadable, too large, no reply subject) and the bad frames in
+   * them, calls cancelled and parked, answers sent in parts.
+   */
+  readonly stats: {
+    readonly messages: number;
+    readonly calls: number;
+    readonly refused: number;
+    readonly badFrames: number;
+    readonly cancelled: number;
+    readonly parked: number;
+    readonly partedReplies: number;
+  };
   stop(): Promise<void>;
 }
 
@@ -40,7 +52,7 @@ const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
 export function serveDatacenter(o: ResponderOptions): Responder {
   const dc = o.server.config.datacenter;
   const table = o.table ?? endpoints;
-  const stats = { messages: 0, calls: 0, refused: 0, cancelled: 0, parked: 0 };
+  const stats = { messages: 0, calls: 0, refused: 0, badFrames: 0, cancelled: 0, parked: 0, partedReplies: 0 };
   /** Parked calls by id, so a cancellation can end them (their wait in the state store ends too). */
   const parked = new Map<number, AbortController>();
   const maxPayload = () => o.nc.info?.max_payload ?? DEFAULT_MAX_PAYLOAD;
@@ -58,33 +70,47 @@ export function serveDatacenter(o: ResponderOptions): Responder {
     let bytes: Uint8Array;
     try {
       bytes = encodeMessage(f);
-      if (bytes.length > maxPayload()) throw new RangeError(`the answer of ${bytes.length} bytes exceeds the NATS max_payload of ${maxPayload()} bytes`);
+      if (bytes.length - 4 > MAX_REPLY) throw new RangeError(`rpc error: reply of ${bytes.length - 4} bytes exceeds the limit of ${MAX_REPLY} bytes`);
     } catch (err) {
       bytes = encodeMessage({ i: f.i, e: { code: "RpcError", message: (err as Error).message } });
     }
-    replies.add(reply, bytes, busy > 0);
+    const max = maxPayload();
+    if (bytes.length <= max) return replies.add(reply, bytes, busy > 0);
+    // Larger than a NATS message: in parts, each in a message of its own, in order (wire.ts).
+    stats.partedReplies++;
+    for (const part of replyParts(f.i, bytes, max)) replies.add(reply, part, busy > 0);
   };
 
-  const refuse = (reply: string, reason: string, i = 0) => {
+  /** Refuses a whole message (id 0: the caller fails every call of it); without a reply subject it is only counted. */
+  const refuse = (reply: string | undefined, reason: string) => {
     stats.refused++;
     o.onBadRequest?.(rpcSubject(dc), reason);
-    answer(reply, { i, e: { code: "BadRequestError", message: reason } });
+    if (reply) answer(reply, { i: 0, e: { code: "BadRequestError", message: reason } });
   };
 
   const serve = (reply: string, frame: RequestFrame) => {
-    if (!isMethod(frame.m)) return answer(reply, { i: frame.i, e: { code: "RpcError", message: `rpc: can't find method ${frame.m}` } });
+    if (!isMethod(frame.m)) {
+      stats.badFrames++;
+      return answer(reply, { i: frame.i, e: { code: "RpcError", message: `rpc: can't find method ${String(frame.m).slice(0, 200)}` } });
+    }
     const method: Method = frame.m;
+    try {
+      validateOptions(frame.o);
+      validateArgs(method, frame.a);
+    } catch (e) {
+      // A readable call with bad options or arguments: refused with its own id, nothing runs.
+      stats.badFrames++;
+      return answer(reply, { i: frame.i, e: toWireError(e) });
+    }
     stats.calls++;
     let result: unknown;
     let cancel: AbortController | null = null;
     try {
-      validateOptions(frame.o);
       // Only a blocking call can be cancelled (its caller may go away while it waits).
       cancel = frame.o.minIndex > 0 && frame.i !== 0 && !parked.has(frame.i) ? new AbortController() : null;
       const opts: RequestOptions = cancel ? { ...frame.o, signal: cancel.signal } : frame.o;
       // A request for another datacenter never travels on: one hop, no loops.
       if (opts.datacenter !== dc) throw new NoPathError();
-      validateArgs(method, frame.a);
       result = (table[method] as Handler<Method>)(o.server, frame.a as never, opts);
     } catch (e) {
       return answer(reply, { i: frame.i, e: toWireError(e) });
@@ -112,16 +138,22 @@ export function serveDatacenter(o: ResponderOptions): Responder {
   const requests: Subscription = o.nc.subscribe(rpcSubject(dc), {
     queue: rpcQueue(dc),
     callback: (err, msg) => {
-      if (err || !msg.reply) return;
+      if (err) return;
       stats.messages++;
-      if (msg.data.length > MAX_REQUEST) return refuse(msg.reply, `request of ${msg.data.length} bytes exceeds the limit of ${MAX_REQUEST}`);
+      if (!msg.reply) return refuse(undefined, "Invalid RPC request: no reply subject");
+      if (msg.data.length > MAX_REQUEST) return refuse(msg.reply, `Invalid RPC request: request of ${msg.data.length} bytes exceeds the limit of ${MAX_REQUEST} bytes`);
       const frames = splitFrames(msg.data);
       if (typeof frames === "string") return refuse(msg.reply, `Invalid RPC request: ${frames}`);
+      let bad = 0;
       for (const bytes of frames) {
         const frame = decodeRequest(bytes);
-        // Without a readable id the caller cannot tell which call failed: refuse the message (id 0).
-        if (!frame) refuse(msg.reply, "Invalid RPC request: not a request frame");
-        else serve(msg.reply, frame);
+        if (frame) serve(msg.reply, frame);
+        else bad++;
+      }
+      // Without a readable id the caller cannot tell which call failed: one refusal for the message (id 0), however many frames were bad.
+      if (bad > 0) {
+        stats.badFrames += bad;
+        refuse(msg.reply, `Invalid RPC request: ${bad} of ${frames.length} frames are not request frames (malformed JSON, wrong shape or nested deeper than ${MAX_DEPTH})`);
       }
     },
   });

@@ -192,6 +192,14 @@ test("?dc=dc3 writes and reads reach dc3; a blocking read on dc2 made through dc
   expect(await (await api("dc3", "/v1/kv/fed/x?raw")).text()).toBe("three");
   expect((await api("dc1", "/v1/kv/fed/x")).status).toBe(404);
   expect(await (await api("dc1", "/v1/kv/fed/x?dc=dc3&raw")).text()).toBe("three");
+  // A ?dc= answer larger than a NATS message (1.6 MB of KV) comes back whole, in parts.
+  const big = "b".repeat(400_000);
+  for (let n = 0; n < 3; n++) expect((await put("dc1", `/v1/kv/fed/big/${n}?dc=dc3`, big)).status).toBe(200);
+  const tree = await j<{ Key: string; Value: string }[]>("dc1", "/v1/kv/fed/big/?recurse&dc=dc3");
+  expect(tree.map((e) => e.Key)).toEqual(["fed/big/0", "fed/big/1", "fed/big/2"]);
+  expect(tree.every((e) => atob(e.Value) === big)).toBe(true);
+  const parted = await j<{ Gauges: { Name: string; Value: number }[] }>("dc3", "/v1/agent/metrics");
+  expect(parted.Gauges.find((g) => g.Name === "consulate.federation.rpc.parted_replies")!.Value).toBeGreaterThanOrEqual(1);
 
   const first = await api("dc1", "/v1/kv/fed/watch?dc=dc2");
   const index = first.headers.get("X-Consul-Index")!;
@@ -442,7 +450,10 @@ test("a secondary promoted to primary takes config entry writes and replicates t
   expect((await run("stop", "dc1")).code).toBe(0);
   const promote = await sh(join(ROOT, "node_modules/.bin/bun"), [join(ROOT, "src/cli/main.ts"), "operator", "federation", "promote", `-http-addr=${http.dc2}`]);
   expect(promote.out).toContain("Datacenter dc2 is now the primary datacenter (epoch 1)");
-  await until("dc3 to follow dc2", async () => (await j<{ PrimaryDatacenter: string }>("dc3", "/v1/operator/federation")).PrimaryDatacenter === "dc2", 10_000);
+  // The claim reaches dc3 in WAN gossip tags: a gossip round or two, longer on a loaded box (dc3 was restarted twice before).
+  await until("dc3 to follow dc2", async () => (await j<{ PrimaryDatacenter: string }>("dc3", "/v1/operator/federation")).PrimaryDatacenter === "dc2", 30_000).catch(async (err: unknown) => {
+    throw new Error(`${(err as Error).message}; dc3's WAN members: ${JSON.stringify((await j<{ Name: string; Status: number; Tags: Record<string, string> }[]>("dc3", "/v1/agent/members?wan")).map((m) => [m.Name, m.Status, m.Tags.fed_primary]))}`);
+  });
   // Written in dc3: forwarded to the new primary, replicated back.
   expect((await put("dc3", "/v1/config", { Kind: "service-defaults", Name: "promoted", Protocol: "http2" })).status).toBe(200);
   expect((await j<{ Protocol: string }>("dc2", "/v1/config/service-defaults/promoted")).Protocol).toBe("http2");

@@ -11,7 +11,8 @@ import { Federation } from "../../federation/mod.ts";
 import { splitFrames } from "../../federation/batch.ts";
 import { CallMux } from "../../federation/call_mux.ts";
 import { rpcSubject } from "../../federation/subjects.ts";
-import { decodeReply, encodeMessage, type ReplyFrame } from "../../federation/wire.ts";
+import { Buffer } from "node:buffer";
+import { decodePart, decodeReply, encodeMessage, type ReplyFrame, ReplyJoiner, replyParts } from "../../federation/wire.ts";
 import { startNatsCluster, type NatsCluster } from "../_nats.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
 import { NoPathError, type RequestOptions } from "../../src/rpc/mod.ts";
@@ -176,6 +177,121 @@ test("malformed, mis-addressed and oversize requests are refused with an error a
   // Nothing was written by any of them.
   expect(dcs.dc2!.server.state.t.kvs.has("a")).toBe(false);
 });
+
+test("adversarial batches on the responder subject: wrong types, deep nesting, no reply subject, a full message of bad frames, a flood; real calls keep working, nothing is written, every bad one is counted", async () => {
+  const raw = await connect({ servers: dcs.dc2!.nats.urls }); // a stranger on dc2's NATS
+  const stats = dcs.dc2!.fed.responder.stats;
+  const enc = (text: string) => new TextEncoder().encode(text);
+  const framed = (...texts: string[]) => {
+    const parts = texts.map(enc);
+    const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+    let at = 0;
+    for (const p of parts) {
+      new DataView(out.buffer).setUint32(at, p.length);
+      out.set(p, at + 4);
+      at += 4 + p.length;
+    }
+    return out;
+  };
+  const ask = async (body: Uint8Array) => {
+    const frames = splitFrames((await raw.request(rpcSubject("dc2"), body, { timeout: 5000 })).data);
+    if (typeof frames === "string") throw new Error(frames);
+    return frames.map((f) => decodeReply(f));
+  };
+  const write = (key: string) => JSON.stringify({ i: 9, m: "KVS.Apply", a: { Op: "set", Entry: { Key: key, Value: 5, Flags: "0", Session: "", ModifyIndex: 0 } }, o: opts("dc2") });
+  try {
+    // Wrong types: not an object, an id that is no number, a method that is no string; each message refused once, by id 0.
+    for (const text of ["[1,2,3]", '"frame"', "null", '{"i":"x","m":"KVS.Get","a":{},"o":{}}', '{"i":3,"m":5,"a":{},"o":{}}']) {
+      const before = stats.badFrames;
+      expect(await ask(framed(text))).toEqual([{ i: 0, e: { code: "BadRequestError", message: expect.stringContaining("1 of 1 frames are not request frames") } }]);
+      expect(stats.badFrames).toBe(before + 1);
+    }
+    // A readable call with arguments of the wrong type, or options of the wrong type: refused with its own id, nothing written.
+    const typed = await ask(framed(write("adv/typed"), JSON.stringify({ i: 10, m: "KVS.Get", a: { Key: "a" }, o: { ...opts("dc2"), minIndex: "0" } })));
+    expect(typed.map((f) => [f?.i, f && "e" in f ? f.e.code : "ok"]).sort()).toEqual([[10, "BadRequestError"], [9, "BadRequestError"]]);
+    // Nested past the limit (inside the arguments of a readable write): refused from a scan, before it is parsed.
+    const deep = `{"i":11,"m":"KVS.Apply","a":{"Op":"set","Entry":${"[".repeat(300)}${"]".repeat(300)}},"o":${JSON.stringify(opts("dc2"))}}`;
+    const [nested] = await ask(framed(deep));
+    expect(nested && "e" in nested ? nested.e.message : "").toContain("nested deeper than 128");
+    // Brackets inside strings do not count.
+    const [inString] = await ask(framed(JSON.stringify({ i: 12, m: "KVS.Get", a: { Key: "[".repeat(500) }, o: opts("dc2") })));
+    expect(inString).toEqual({ i: 12, r: expect.anything() });
+    // A message as large as NATS takes, every frame bad: one refusal (no answer per frame), every frame counted.
+    const many = Array.from({ length: 100_000 }, () => "x");
+    const before = { refused: stats.refused, bad: stats.badFrames };
+    const full = await ask(framed(...many));
+    expect(full).toHaveLength(1);
+    expect(full[0]).toEqual({ i: 0, e: { code: "BadRequestError", message: expect.stringContaining("100000 of 100000 frames") } });
+    expect([stats.refused - before.refused, stats.badFrames - before.bad]).toEqual([1, 100_000]);
+    // A length prefix claiming 4 GiB.
+    expect((await ask(Uint8Array.of(0xff, 0xff, 0xff, 0xff, 0x7b)))[0]).toEqual({ i: 0, e: { code: "BadRequestError", message: expect.stringContaining("runs past the end") } });
+    // Without a reply subject nothing can be answered: counted only.
+    const refusedBefore = stats.refused;
+    raw.publish(rpcSubject("dc2"), framed(write("adv/noreply")));
+    await raw.flush();
+    const until = Date.now() + 3000;
+    while (stats.refused === refusedBefore && Date.now() < until) await Bun.sleep(10);
+    expect(stats.refused).toBe(refusedBefore + 1);
+    // A flood of bad messages while dc1 makes real calls: every real call is answered, every bad message refused.
+    const floodBefore = stats.refused;
+    const bad = [framed("{not json"), framed(deep), Uint8Array.of(0, 0, 0, 9, 1), framed(write("adv/flood"))];
+    const inbox = `_INBOX.adv.${crypto.randomUUID()}`;
+    let answers = 0;
+    // Answers to one reply subject finished in one turn share a message: count frames.
+    const sub = raw.subscribe(inbox, {
+      callback: (_err, m) => {
+        const f = splitFrames(m.data);
+        if (typeof f !== "string") answers += f.length;
+      },
+    });
+    const real = Promise.all(Array.from({ length: 50 }, (_, n) => dcs.dc1!.fed.rpc.call("KVS.Apply", kv(`adv-real/${n}`, "ok"), opts("dc2"))));
+    for (let n = 0; n < 2000; n++) raw.publish(rpcSubject("dc2"), bad[n % bad.length]!, { reply: inbox });
+    await raw.flush();
+    expect(await real).toEqual(Array.from({ length: 50 }, () => true));
+    const end = Date.now() + 10_000;
+    while (answers < 2000 && Date.now() < end) await Bun.sleep(20);
+    sub.unsubscribe();
+    expect(answers).toBe(2000);
+    expect(stats.refused - floodBefore).toBe(1500); // the typed write is answered by its id (refused args), not as a whole message
+    // Nothing of theirs was written; the metrics show the refusals.
+    expect([...dcs.dc2!.server.state.t.kvs.keys()].filter((k) => k.startsWith("adv/"))).toEqual([]);
+    expect(dcs.dc2!.server.state.t.kvs.get("adv-real/49")).toBeDefined();
+    const gauge = (name: string) => dcs.dc2!.fed.gauges().find((g) => g.name === name)?.value;
+    expect(gauge("consulate.federation.rpc.refused")).toBe(stats.refused);
+    expect(gauge("consulate.federation.rpc.bad_frames")).toBe(stats.badFrames);
+  } finally {
+    await raw.close();
+  }
+}, 30_000);
+
+test("a reply larger than a NATS message comes back whole, in parts; the parts are joined only in order and within the limit", async () => {
+  const value = "v".repeat(300_000);
+  for (let n = 0; n < 4; n++) await dcs.dc2!.fed.rpc.call("KVS.Apply", kv(`big/${n}`, value), opts("dc2"));
+  const before = dcs.dc2!.fed.responder.stats.partedReplies;
+  const got = await dcs.dc1!.fed.rpc.call("KVS.List", { Key: "big/" }, opts("dc2"));
+  expect(got.value!.map((e) => e.Key)).toEqual(Array.from({ length: 4 }, (_, n) => `big/${n}`));
+  expect(got.value!.every((e) => new TextDecoder().decode(e.Value!) === value)).toBe(true);
+  expect(dcs.dc2!.fed.responder.stats.partedReplies).toBe(before + 1);
+  // The joiner on its own: parts of a small limit, out of order, past the limit.
+  const frame = encodeMessage({ i: 4, r: { text: "x".repeat(1000) } });
+  const parts = replyParts(4, frame, 300);
+  expect(parts.length).toBeGreaterThan(3);
+  expect(parts.every((p) => p.length <= 300)).toBe(true);
+  const decoded = parts.map((p) => decodePart(p.subarray(4))!);
+  const joiner = new ReplyJoiner();
+  let whole: Uint8Array | string | null = null;
+  for (const p of decoded) whole = joiner.add(p);
+  expect(decodeReply(whole as Uint8Array)).toEqual({ i: 4, r: { text: "x".repeat(1000) } });
+  expect(new ReplyJoiner().add(decoded[1]!)).toContain("before the first");
+  const skipping = new ReplyJoiner();
+  skipping.add(decoded[0]!);
+  expect(skipping.add(decoded[2]!)).toContain("out of order");
+  const huge = new ReplyJoiner(1000);
+  const chunk = Buffer.alloc(600).toString("base64");
+  expect(huge.add({ i: 1, x: 0, n: 3, p: chunk })).toBeNull();
+  expect(huge.add({ i: 1, x: 1, n: 3, p: chunk })).toContain("larger than 1000 bytes");
+  expect(decodePart(new TextEncoder().encode('{"i":1,"x":5,"n":2,"p":""}'))).toBeNull();
+}, 30_000);
 
 test("a datacenter that goes away fails fast and drops from the list; it comes back by itself", async () => {
   const dc2 = dcs.dc2!;
