@@ -30,7 +30,7 @@ import { formatGoDuration, durationFromJson } from "../../structs/duration.ts";
 import { rfc3339, tokenBody } from "../acl.ts";
 import type { Server } from "../server.ts";
 import { authz, hash, need, present, write } from "./acl_common.ts";
-import { folded, isUuid, str } from "./acl_input.ts";
+import { folded, isUuid, str, updatedId } from "./acl_input.ts";
 import { blockingRead } from "./read.ts";
 
 const NAME = /^[A-Za-z0-9\-_]{1,128}$/;
@@ -173,10 +173,7 @@ export async function bindingRuleSet(s: Server, a: { readonly BindingRule: unkno
   const t = s.state.t;
   let id = str(b, "ID", what);
   let existing: ACLBindingRule | undefined;
-  if (!a.Create) {
-    if (id !== "" && a.ID !== undefined && id !== a.ID) throw new BadRequestError("BindingRule ID in URL and payload do not match");
-    id ||= a.ID ?? "";
-  }
+  if (!a.Create) id = updatedId(id, a.ID, what);
   if (id === "") {
     if (!a.Create) throw new BadRequestError("Binding Rule ID invalid UUID");
     id = crypto.randomUUID();

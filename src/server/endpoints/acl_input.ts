@@ -97,3 +97,9 @@ export function resolveLinks(
 
 const UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/i;
 export const isUuid = (s: string): boolean => UUID.test(s);
+
+/** The ID an update names: the URL's, which the body may repeat but not contradict. */
+export function updatedId(bodyId: string, urlId: string | undefined, what: string): string {
+  if (bodyId !== "" && urlId !== undefined && bodyId !== urlId) throw new BadRequestError(`${what} ID in URL and payload do not match`);
+  return bodyId || (urlId ?? "");
+}

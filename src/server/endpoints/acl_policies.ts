@@ -8,7 +8,7 @@ import type { ACLPolicy, ACLPolicyRow } from "../../structs/acl.ts";
 import type { Server } from "../server.ts";
 import { blockingRead } from "./read.ts";
 import { hash, NAME, need, write } from "./acl_common.ts";
-import { folded, str, strings } from "./acl_input.ts";
+import { folded, str, strings, updatedId } from "./acl_input.ts";
 
 function presentPolicy(p: ACLPolicyRow): ACLPolicy {
   const { Parsed: _parsed, ...wire } = p;
@@ -22,10 +22,7 @@ export async function policySet(s: Server, a: { readonly Policy: unknown; readon
   const t = s.state.t;
   let id = str(b, "ID", what);
   if (a.Create && id !== "") throw new BadRequestError("Cannot specify the ID when creating a new policy");
-  if (!a.Create) {
-    if (id !== "" && a.ID !== undefined && id !== a.ID) throw new BadRequestError("Policy ID in URL and payload do not match");
-    id ||= a.ID ?? "";
-  }
+  if (!a.Create) id = updatedId(id, a.ID, what);
   const name = str(b, "Name", what);
   if (name === "") throw new BadRequestError("Invalid Policy: no Name is set");
   if (!NAME.test(name)) throw new BadRequestError("Invalid Policy: invalid Name. Only alphanumeric characters, '-' and '_' are allowed");

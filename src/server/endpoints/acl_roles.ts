@@ -6,7 +6,7 @@ import type { ACLRole } from "../../structs/acl.ts";
 import type { Server } from "../server.ts";
 import { blockingRead } from "./read.ts";
 import { fixLinks, hash, NAME, need, policyLinks, write } from "./acl_common.ts";
-import { folded, links, nodeIdentities, serviceIdentities, str } from "./acl_input.ts";
+import { folded, links, nodeIdentities, serviceIdentities, str, updatedId } from "./acl_input.ts";
 
 function presentRole(s: Server, r: ACLRole): ACLRole {
   return { ...r, Policies: fixLinks(r.Policies, (id) => s.state.t.aclPolicies.get(id)) };
@@ -20,8 +20,7 @@ export async function roleSet(s: Server, a: { readonly Role: unknown; readonly C
   let id = str(b, "ID", what);
   if (a.Create && id !== "") throw new BadRequestError("Cannot specify the ID when creating a new role");
   if (!a.Create) {
-    if (id !== "" && a.ID !== undefined && id !== a.ID) throw new BadRequestError("Role ID in URL and payload do not match");
-    id ||= a.ID ?? "";
+    id = updatedId(id, a.ID, what);
     if (!t.aclRoles.has(id)) throw new NotFoundError(`Cannot find role ${id}`);
   }
   const name = str(b, "Name", what);
