@@ -192,11 +192,11 @@ test("?dc=dc3 writes and reads reach dc3; a blocking read on dc2 made through dc
   expect(await (await api("dc3", "/v1/kv/fed/x?raw")).text()).toBe("three");
   expect((await api("dc1", "/v1/kv/fed/x")).status).toBe(404);
   expect(await (await api("dc1", "/v1/kv/fed/x?dc=dc3&raw")).text()).toBe("three");
-  // A ?dc= answer larger than a NATS message (1.6 MB of KV) comes back whole, in parts.
-  const big = "b".repeat(400_000);
-  for (let n = 0; n < 3; n++) expect((await put("dc1", `/v1/kv/fed/big/${n}?dc=dc3`, big)).status).toBe(200);
+  // A ?dc= answer larger than a NATS message (1.3 MB of KV) comes back whole, in parts.
+  const big = "b".repeat(480_000);
+  for (let n = 0; n < 2; n++) expect((await put("dc3", `/v1/kv/fed/big/${n}`, big)).status).toBe(200);
   const tree = await j<{ Key: string; Value: string }[]>("dc1", "/v1/kv/fed/big/?recurse&dc=dc3");
-  expect(tree.map((e) => e.Key)).toEqual(["fed/big/0", "fed/big/1", "fed/big/2"]);
+  expect(tree.map((e) => e.Key)).toEqual(["fed/big/0", "fed/big/1"]);
   expect(tree.every((e) => atob(e.Value) === big)).toBe(true);
   const parted = await j<{ Gauges: { Name: string; Value: number }[] }>("dc3", "/v1/agent/metrics");
   expect(parted.Gauges.find((g) => g.Name === "consulate.federation.rpc.parted_replies")!.Value).toBeGreaterThanOrEqual(1);
@@ -371,7 +371,7 @@ test("from dc1, ?dc= reaches dc2 and dc3 on txn, session, coordinate, event, con
   expect(srv).toContain(".dc3.consul.");
 });
 
-test("stopping dc2: ?dc=dc2 fails within 1 s, dc1 and dc3 keep serving; dc2 heals by itself when started", async () => {
+test("stopping dc2: ?dc=dc2 fails within 1 s, dc1 and dc3 keep serving; dc2, cut off from all others, restarts alone and serves local reads and writes; everything heals by itself", async () => {
   expect((await run("stop", "dc2")).code).toBe(0);
   const started = Date.now();
   const r = await api("dc1", "/v1/kv/fed/x?dc=dc2");
@@ -383,16 +383,10 @@ test("stopping dc2: ?dc=dc2 fails within 1 s, dc1 and dc3 keep serving; dc2 heal
   expect(await (await api("dc3", "/v1/kv/fed/during?raw")).text()).toBe("still");
   expect((await put("dc1", "/v1/kv/fed/local", "ok")).status).toBe(200);
   expect(await (await api("dc3", "/v1/kv/fed/x?dc=dc1")).text()).toBe("");
-  const up = await run("start", "dc2");
-  expect(up.out).toContain("DC=dc2 HTTP=");
-  await until("dc2 back in dc1's list", async () => (await datacenters()).includes("dc2"), 15_000);
-  expect(await (await api("dc1", "/v1/kv/fed/watch?dc=dc2&raw")).text()).toBe("woke");
-}, 120_000);
 
-test("a datacenter cut off from all others restarts its servers alone and serves local reads and writes; cross-DC works again when they return", async () => {
+  // dc2 comes back while every other datacenter is away: its servers start alone (run.sh start waits only for the running ones).
   await Promise.all([run("stop", "dc1"), run("stop", "dc3")]);
-  expect((await run("stop", "dc2")).code).toBe(0);
-  const lone = await run("start", "dc2"); // must not wait for dc1 or dc3
+  const lone = await run("start", "dc2");
   expect(lone.code).toBe(0);
   expect(lone.out).toContain("DC=dc2 HTTP=");
   expect((await put("dc2", "/v1/kv/fed/alone", "here")).status).toBe(200);
@@ -400,21 +394,24 @@ test("a datacenter cut off from all others restarts its servers alone and serves
   expect(await (await api("dc2", "/v1/kv/fed/watch?raw")).text()).toBe("woke"); // written before the restart
   const reg = { Node: "alone-node", Address: "10.2.0.77", Service: { ID: "alone", Service: "alone", Port: 7077 } };
   expect((await put("dc2", "/v1/catalog/register", reg)).status).toBe(200);
-  expect((await j<{ ServicePort: number }[]>("dc2", "/v1/catalog/service/alone")).map((r) => r.ServicePort)).toEqual([7077]);
+  expect((await j<{ ServicePort: number }[]>("dc2", "/v1/catalog/service/alone")).map((row) => row.ServicePort)).toEqual([7077]);
   expect(await digShort(dns.dc2!, "alone.service.consul", "A")).toBe("10.2.0.77");
   for (const path of ["/v1/kv/fed/x?dc=dc1", "/v1/catalog/nodes?dc=dc3"]) {
-    const started = Date.now();
-    const r = await api("dc2", path);
-    expect(Date.now() - started).toBeLessThan(1000);
-    expect([r.status, await r.text()]).toEqual([500, "No path to datacenter"]);
+    const t0 = Date.now();
+    const res = await api("dc2", path);
+    expect(Date.now() - t0).toBeLessThan(1000);
+    expect([res.status, await res.text()]).toEqual([500, "No path to datacenter"]);
   }
+
   const back = await Promise.all([run("start", "dc1"), run("start", "dc3")]);
   expect(back.map((b) => b.code)).toEqual([0, 0]);
-  await until("dc1 to reach dc2", async () => (await api("dc1", "/v1/kv/fed/alone?dc=dc2&raw")).status === 200, 15_000);
+  await until("dc2 back in dc1's list", async () => (await datacenters()).includes("dc2"), 15_000);
+  expect(await (await api("dc1", "/v1/kv/fed/watch?dc=dc2&raw")).text()).toBe("woke");
+  await until("dc1 to read dc2's lone write", async () => (await api("dc1", "/v1/kv/fed/alone?dc=dc2&raw")).status === 200, 15_000);
   expect(await (await api("dc1", "/v1/kv/fed/alone?dc=dc2&raw")).text()).toBe("here");
   await until("dc2 to reach dc3", async () => (await put("dc2", "/v1/kv/fed/after?dc=dc3", "back")).status === 200, 15_000);
   expect(await (await api("dc3", "/v1/kv/fed/after?raw")).text()).toBe("back");
-}, 120_000);
+}, 180_000);
 
 test("with the primary stopped, secondaries serve intentions and config entries from their replicas; replication resumes when it returns", async () => {
   expect((await put("dc1", "/v1/config", { Kind: "service-defaults", Name: "api", Protocol: "http" })).status).toBe(200);
