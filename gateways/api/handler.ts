@@ -20,6 +20,9 @@ export const MAX_REQUEST_BODY = 8 * 1024 * 1024;
 /** Bodies of known length up to this size are passed on whole rather than streamed. */
 const SMALL_BODY = 64 * 1024;
 
+/** Responses whose body a transport read whole, with those bytes (so they are not read a second time). */
+export const WHOLE_BODIES = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
 export interface HandlerOptions {
@@ -59,7 +62,8 @@ export class GatewayHandler {
     this.#table = table;
   }
 
-  async fetch(request: Request, sourceIp = ""): Promise<Response> {
+  /** `sourceIp` may be a getter: the address is only looked up when a hash policy asks for it. */
+  async fetch(request: Request, sourceIp: string | (() => string) = ""): Promise<Response> {
     if (!this.#table) return text(503, "no healthy upstream");
     const url = new URL(request.url);
     const headers: [string, string][] = [];
@@ -75,7 +79,19 @@ export class GatewayHandler {
     // The body is whole now: it travels with a length, whatever framing it came in.
     const fields = headers.filter(([k]) => k !== "transfer-encoding" && k !== "content-length");
     if (body.length > 0) fields.push(["content-length", String(body.length)]);
-    const base: L7Request = { method: request.method, target: url.pathname + url.search, headers: fields, body, sourceIp };
+    const ip = sourceIp;
+    const base: L7Request =
+      typeof ip === "string"
+        ? { method: request.method, target: url.pathname + url.search, headers: fields, body, sourceIp: ip }
+        : {
+            method: request.method,
+            target: url.pathname + url.search,
+            headers: fields,
+            body,
+            get sourceIp() {
+              return ip();
+            },
+          };
     const route = this.#engine.routeFor(base);
     if (!route) return text(404, "no route matched");
     let req = base;
@@ -99,6 +115,12 @@ export class GatewayHandler {
     }
     const nullBody = h.status === 204 || h.status === 304 || request.method === "HEAD";
     const length = Number(h.headers.find(([k]) => k.toLowerCase() === "content-length")?.[1] ?? Number.NaN);
+    const whole = WHOLE_BODIES.get(h.response);
+    if (whole && !nullBody) {
+      // The transport already read it whole: hand the bytes on as they are.
+      h.done();
+      return new Response(whole, { status: h.status, headers: out });
+    }
     if (!nullBody && length >= 0 && length <= SMALL_BODY) {
       // A small body of known length is passed on whole: no stream to pump per request.
       try {

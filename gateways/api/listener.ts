@@ -27,7 +27,8 @@ export interface ListenerOptions {
   readonly host: string;
   readonly port: number;
   readonly tls: ListenerTls | null;
-  readonly fetch: (request: Request, sourceIp: string) => Promise<Response>;
+  /** `sourceIp` is looked up when called. */
+  readonly fetch: (request: Request, sourceIp: () => string) => Promise<Response>;
   readonly onError: (err: unknown) => void;
 }
 
@@ -75,7 +76,7 @@ function nodeCertificates(certs: SniCertificates, tls: ListenerTls): void {
 
 export async function openListener(o: ListenerOptions): Promise<GatewayListener> {
   if (o.tls && o.tls.certificates.length > 0) {
-    const native = nativeSniListener({ hostname: o.host, port: o.port, tls: o.tls, maxRequestBodySize: MAX_REQUEST_BODY + 1, fetch: (req, ip) => o.fetch(req, ip()), onError: o.onError });
+    const native = nativeSniListener({ hostname: o.host, port: o.port, tls: o.tls, maxRequestBodySize: MAX_REQUEST_BODY + 1, fetch: (req, ip) => o.fetch(req, ip), onError: o.onError });
     if (native) {
       let current = JSON.stringify(o.tls);
       return {
@@ -96,7 +97,7 @@ export async function openListener(o: ListenerOptions): Promise<GatewayListener>
   }
   const certs = o.tls && o.tls.certificates.length > 0 ? new SniCertificates() : null;
   if (certs && o.tls) nodeCertificates(certs, o.tls);
-  const server = new FetchServer({ handler: (req, info) => o.fetch(req, info.sourceIp), certificates: certs, onError: o.onError });
+  const server = new FetchServer({ handler: (req, info) => o.fetch(req, () => info.sourceIp), certificates: certs, onError: o.onError });
   const port = await server.listen(o.host, o.port);
   return {
     port,

@@ -7,6 +7,7 @@
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
 import { pumpBody } from "../mesh/http_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
+import { WHOLE_BODIES } from "./handler.ts";
 import { HttpPool, type PooledResponse } from "../sidecar/http_pool.ts";
 
 /** Undoes chunked transfer coding of a body relayed as it came off the wire. */
@@ -75,7 +76,7 @@ export class PoolTransport implements Transport<Response> {
   readonly pool: HttpPool;
 
   constructor(identity: MeshIdentity) {
-    this.pool = new HttpPool(identity);
+    this.pool = new HttpPool(identity, { native: true });
   }
 
   async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<Response>> {
@@ -87,7 +88,9 @@ export class PoolTransport implements Transport<Response> {
       if (bytes === null) return { kind: "failure", reason: "reset", message: "upstream closed the connection inside a body" };
       if (this.pool.reusable(res)) this.pool.release(res.conn);
       else res.conn.socket.destroy();
-      return { kind: "response", status: out.status, headers: out.headers, response: new Response(bytes, { status: out.status < 200 ? 502 : out.status }) };
+      const response = new Response(bytes, { status: out.status < 200 ? 502 : out.status });
+      WHOLE_BODIES.set(response, bytes);
+      return { kind: "response", status: out.status, headers: out.headers, response };
     }
     return { kind: "response", status: out.status, headers: out.headers, response: this.#toResponse(res, out.status, req.method) };
   }

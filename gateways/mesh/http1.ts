@@ -3,6 +3,7 @@
  * request and response begins and ends (RFC 9112 section 6): heads are parsed,
  * bodies are passed through byte for byte while their length is tracked.
  */
+import { Buffer } from "node:buffer";
 
 export class HttpParseError extends Error {
   override readonly name = "HttpParseError";
@@ -62,10 +63,9 @@ export function headEnd(buf: Uint8Array): number {
   return -1;
 }
 
+/** Bytes as ISO-8859-1 (one char per byte; TextDecoder's "latin1" is windows-1252). */
 function latin1(bytes: Uint8Array): string {
-  let s = "";
-  for (let i = 0; i < bytes.length; i += 0x8000) s += String.fromCharCode(...bytes.subarray(i, i + 0x8000));
-  return s;
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
 function parseFields(lines: string[]): HeaderList {

@@ -75,12 +75,16 @@ export function clientTlsOptions(m: TlsMaterial, sni: string, expect: (id: Servi
     rejectUnauthorized: true,
     minVersion: "TLSv1.2",
     checkServerIdentity: (_host: string, cert: PeerCertificate) => {
-      const r = identityOf(cert.subjectaltname, m.trustDomain);
-      if (!r.ok) return new Error(r.reason);
-      const problem = expect(r.identity);
+      const problem = serverProblem(cert.subjectaltname, m.trustDomain, expect);
       return problem === null ? undefined : new Error(problem);
     },
   };
+}
+
+/** Why a server certificate's SANs are not the `expect`ed service in our trust domain, or null when they are. */
+export function serverProblem(subjectAltName: string | undefined, trustDomain: string, expect: (id: ServiceIdentity) => string | null): string | null {
+  const r = identityOf(subjectAltName, trustDomain);
+  return r.ok ? expect(r.identity) : r.reason;
 }
 
 export type PeerVerdict = { readonly ok: true; readonly identity: ServiceIdentity; readonly uri: string } | { readonly ok: false; readonly reason: string };

@@ -13,8 +13,10 @@ import { errorText, type MeshLogger, silentLogger } from "./log.ts";
 import { splice, whenConnected } from "./relay.ts";
 import { fetchUpstream, type UpstreamInstance } from "./sources.ts";
 import { forgetSession, keepSessions, sessionFor, sessionKey } from "./sessions.ts";
-import { serviceSni } from "./spiffe.ts";
-import { clientTlsOptions, type TlsMaterial } from "./tls.ts";
+import { type ServiceIdentity, serviceSni } from "./spiffe.ts";
+import { connectTlsNative } from "../../src/runtime/tcp.ts";
+import { ConnSocket } from "./conn_socket.ts";
+import { clientTlsOptions, serverProblem, type TlsMaterial } from "./tls.ts";
 import { Watch } from "./watch.ts";
 
 export interface UpstreamTarget {
@@ -142,14 +144,15 @@ export class UpstreamResolver {
 
 export const DIAL_TIMEOUT_MS = 5_000;
 
+const expectService = (service: string, ns: string) => (id: ServiceIdentity) =>
+  id.service === service && id.namespace === ns ? null : `server identity is service "${id.service}" (namespace ${id.namespace}), expected "${service}"`;
+
 /** Opens mutual TLS to one instance and resolves once the server proved it is `target`. */
 export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS, alpn?: readonly string[]): Promise<TLSSocket> {
   const dc = target.datacenter || localDc;
   const ns = target.namespace || "default";
   const sni = serviceSni(target.service, ns, dc, m.trustDomain, target.subset);
-  const opts = clientTlsOptions(m, sni, (id) =>
-    id.service === target.service && id.namespace === ns ? null : `server identity is service "${id.service}" (namespace ${id.namespace}), expected "${target.service}"`,
-  );
+  const opts = clientTlsOptions(m, sni, expectService(target.service, ns));
   // The last session this instance gave us (same leaf, roots and identity): an abbreviated handshake.
   const key = sessionKey(instance.address, instance.port, sni, alpn);
   const session = sessionFor(m, key);
@@ -163,6 +166,29 @@ export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target:
     forgetSession(m, key);
     throw err;
   });
+}
+
+/**
+ * dialInstance over the runtime's own TLS sockets where it has them (the same
+ * checks: chain to the roots, the server's SPIFFE identity is `target`), else
+ * null (dial with dialInstance). No session resumption on this path.
+ */
+export function dialInstanceNative(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<ConnSocket> | null {
+  const dc = target.datacenter || localDc;
+  const ns = target.namespace || "default";
+  const dial = connectTlsNative({
+    host: instance.address,
+    port: instance.port,
+    timeoutMs,
+    tls: {
+      cert: m.certPem,
+      key: m.keyPem,
+      ca: m.roots,
+      serverName: serviceSni(target.service, ns, dc, m.trustDomain, target.subset),
+      check: (san) => serverProblem(san, m.trustDomain, expectService(target.service, ns)),
+    },
+  });
+  return dial ? dial.then((c) => new ConnSocket(c)) : null;
 }
 
 /** Tries instances in round-robin turn until one answers (at most `attempts`). */

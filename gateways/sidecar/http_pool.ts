@@ -5,17 +5,20 @@
  * requests beyond wait (up to MaxPendingRequests) for one to come free, and
  * anything more is shed as an overflow.
  */
-import type { TLSSocket } from "node:tls";
+import type { Duplex } from "node:stream";
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
 import type { Fields } from "../l7/headers.ts";
 import { type BodyFraming, closesConnection, HttpParseError, parseResponseHead, type ResponseHead, responseFraming } from "../mesh/http1.ts";
 import { readHead } from "../mesh/http_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
 import { Reader, write } from "../mesh/relay.ts";
-import { dialInstance } from "../mesh/upstream.ts";
+import { dialInstance, dialInstanceNative } from "../mesh/upstream.ts";
+
+/** A pooled connection's socket: node:tls, or the runtime's own TLS socket seen as one (mesh/conn_socket.ts). */
+export type PoolSocket = Duplex & { setNoDelay(noDelay?: boolean): unknown };
 
 export interface PooledConn {
-  readonly socket: TLSSocket;
+  readonly socket: PoolSocket;
   readonly reader: Reader;
   readonly cluster: string;
   readonly endpoint: string;
@@ -55,11 +58,14 @@ interface ClusterConns {
 export class HttpPool implements Transport<PooledResponse> {
   private readonly identity: MeshIdentity;
   private readonly clusters = new Map<string, ClusterConns>();
-  private readonly all = new Set<TLSSocket>();
+  private readonly all = new Set<PoolSocket>();
+  private readonly native: boolean;
   private stopped = false;
 
-  constructor(identity: MeshIdentity) {
+  /** `native`: dial with the runtime's own TLS sockets where it has them (no session resumption there). */
+  constructor(identity: MeshIdentity, o: { native?: boolean } = {}) {
     this.identity = identity;
+    this.native = o.native ?? false;
   }
 
   private conns(cluster: string): ClusterConns {
@@ -130,10 +136,14 @@ export class HttpPool implements Transport<PooledResponse> {
     }
     c.total++;
     c.dialled++;
-    let socket: TLSSocket;
+    let socket: PoolSocket;
     try {
       const m = this.identity.material ?? (await this.identity.ready());
-      socket = await dialInstance(m, { address: ep.address, port: ep.port, id: ep.key, node: "" }, { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter, subset: ep.target.subset }, this.identity.datacenter ?? "", cluster.connectTimeoutMs);
+      const instance = { address: ep.address, port: ep.port, id: ep.key, node: "" };
+      const target = { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter, subset: ep.target.subset };
+      const dc = this.identity.datacenter ?? "";
+      const native = this.native ? dialInstanceNative(m, instance, target, dc, cluster.connectTimeoutMs) : null;
+      socket = native ? (await native).duplex : await dialInstance(m, instance, target, dc, cluster.connectTimeoutMs);
     } catch (err) {
       c.total--;
       c.waiters.shift()?.();

@@ -77,6 +77,20 @@ export interface ConnectTcpOptions {
   readonly portable?: boolean;
 }
 
+/**
+ * Client TLS for a native dial: our certificate, the roots the server's chain
+ * must reach, and `check` judging the server certificate's subject
+ * alternative names (the host name is not checked: mesh leaves carry only a
+ * URI SAN), null when it is the expected peer, else why not.
+ */
+export interface DialTls {
+  readonly cert: string;
+  readonly key: string;
+  readonly ca: readonly string[];
+  readonly serverName: string;
+  check(subjectAltName: string): string | null;
+}
+
 export const DEFAULT_CONNECT_TIMEOUT_MS = 10_000;
 
 /** A dial that failed: `code` is the system's ("ECONNREFUSED", "ETIMEDOUT" for our deadline...) when there is one. */
@@ -102,6 +116,17 @@ export class TcpConnectError extends Error {
 export function listenTcp(o: ListenTcpOptions): Promise<TcpListener> {
   const bun = o.portable ? null : tcpBun();
   return bun ? listenBun(bun, o) : listenNode(o);
+}
+
+/**
+ * Mutual TLS over the runtime's own sockets where it has them (see the top:
+ * the stream layer of its node:tls costs far more per small request), else
+ * null and the caller dials node:tls. Resolves once the chain verified
+ * against `tls.ca` and `tls.check` accepted the server.
+ */
+export function connectTlsNative(o: ConnectTcpOptions & { readonly tls: DialTls }): Promise<TcpConn> | null {
+  const bun = tcpBun();
+  return bun ? connectBun(bun, o, o.tls) : null;
 }
 
 export function connectTcp(o: ConnectTcpOptions): Promise<TcpConn> {

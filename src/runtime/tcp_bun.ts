@@ -9,7 +9,8 @@
  * from Bun.
  */
 import type { ConnectTcpOptions, ListenTcpOptions, TcpConn, TcpHandlers, TcpListener } from "./tcp.ts";
-import { DEFAULT_CONNECT_TIMEOUT_MS, TcpConnectError } from "./tcp.ts";
+import { constants } from "node:crypto";
+import { DEFAULT_CONNECT_TIMEOUT_MS, type DialTls, TcpConnectError } from "./tcp.ts";
 
 interface BunSocket {
   data: BunConn;
@@ -20,6 +21,7 @@ interface BunSocket {
   end(): void;
   pause(): void;
   resume(): void;
+  getPeerCertificate?(): { subjectaltname?: string } | null;
 }
 interface BunSocketHandlers {
   binaryType: "uint8array";
@@ -29,6 +31,15 @@ interface BunSocketHandlers {
   drain(s: BunSocket): void;
   error(s: BunSocket, err: Error): void;
   close(s: BunSocket, err?: Error): void;
+  handshake?(s: BunSocket, ok: boolean, err: { code?: string; message?: string } | null): void;
+}
+interface BunClientTls {
+  cert: string;
+  key: string;
+  ca: string[];
+  serverName: string;
+  rejectUnauthorized: false;
+  secureOptions: number;
 }
 interface BunTcpListener {
   readonly port: number;
@@ -37,7 +48,7 @@ interface BunTcpListener {
 }
 export interface BunTcp {
   listen(o: { hostname: string; port: number; allowHalfOpen: boolean; socket: BunSocketHandlers }): BunTcpListener;
-  connect(o: { hostname: string; port: number; allowHalfOpen: boolean; data: BunConn; socket: BunSocketHandlers }): Promise<BunSocket>;
+  connect(o: { hostname: string; port: number; allowHalfOpen: boolean; data: BunConn; socket: BunSocketHandlers; tls?: BunClientTls }): Promise<BunSocket>;
 }
 
 export function tcpBun(): BunTcp | null {
@@ -48,6 +59,7 @@ export function tcpBun(): BunTcp | null {
 const NONE: TcpHandlers = {};
 
 interface Dial {
+  tls: DialTls | null;
   resolve(c: TcpConn): void;
   reject(e: Error): void;
   timer: ReturnType<typeof setTimeout>;
@@ -219,6 +231,34 @@ const dialHandlers: BunSocketHandlers = {
   },
 };
 
+/** The one verdict Bun's client gives that we judge ourselves: mesh leaves name no host. */
+const HOST_MISMATCH = "ERR_TLS_CERT_ALTNAME_INVALID";
+
+const tlsDialHandlers: BunSocketHandlers = {
+  ...shared,
+  open(s) {
+    s.data.sock = s;
+  },
+  handshake(s, ok, err) {
+    const c = s.data;
+    const d = c.dial;
+    if (!d) return;
+    c.dial = null;
+    if (d.timedOut) {
+      c.destroy();
+      return;
+    }
+    clearTimeout(d.timer);
+    const problem = !ok && err?.code !== HOST_MISMATCH ? `certificate chain is not trusted: ${err?.code ?? err?.message ?? "unknown error"}` : d.tls!.check(s.getPeerCertificate?.()?.subjectaltname ?? "");
+    if (problem === null) {
+      d.resolve(c);
+      return;
+    }
+    c.destroy();
+    d.reject(new Error(problem));
+  },
+};
+
 export function listenBun(bun: BunTcp, o: ListenTcpOptions): Promise<TcpListener> {
   const accept = o.accept;
   try {
@@ -249,11 +289,12 @@ export function listenBun(bun: BunTcp, o: ListenTcpOptions): Promise<TcpListener
   }
 }
 
-export function connectBun(bun: BunTcp, o: ConnectTcpOptions): Promise<TcpConn> {
+export function connectBun(bun: BunTcp, o: ConnectTcpOptions, tls: DialTls | null = null): Promise<TcpConn> {
   const ms = o.timeoutMs ?? DEFAULT_CONNECT_TIMEOUT_MS;
   return new Promise((resolve, reject) => {
     const c = new BunConn(null);
     const d: Dial = {
+      tls,
       resolve,
       reject,
       timedOut: false,
@@ -263,7 +304,10 @@ export function connectBun(bun: BunTcp, o: ConnectTcpOptions): Promise<TcpConn> 
       }, ms),
     };
     c.dial = d;
-    bun.connect({ hostname: o.host, port: o.port, allowHalfOpen: true, data: c, socket: dialHandlers }).catch((err: unknown) => {
+    const secure = tls
+      ? { tls: { cert: tls.cert, key: tls.key, ca: [...tls.ca], serverName: tls.serverName, rejectUnauthorized: false as const, secureOptions: constants.SSL_OP_NO_TLSv1 | constants.SSL_OP_NO_TLSv1_1 } }
+      : {};
+    bun.connect({ hostname: o.host, port: o.port, allowHalfOpen: true, data: c, socket: tls ? tlsDialHandlers : dialHandlers, ...secure }).catch((err: unknown) => {
       clearTimeout(d.timer);
       if (!d.timedOut) reject(TcpConnectError.from(o.host, o.port, err));
     });
