@@ -6,7 +6,7 @@ import type { Context, Hono } from "hono";
 import { type ApiContext, applyFilter, json, queryOptions, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { nodeServiceJson } from "./render.ts";
-import { type DumpRow, prepSummaryOutput, type ServiceSummary, summarizeServices, summaryJson } from "./ui_summary.ts";
+import { type DumpRow, prepSummaryOutput, summarizeServices, summaryJson } from "./ui_summary.ts";
 import { metricsProxy } from "./ui_metrics_proxy.ts";
 import type { NodeInfo } from "../state/ui_read.ts";
 import { type ServiceTopologyReply, TopologySource } from "../server/endpoints/ui_topology.ts";
@@ -46,24 +46,40 @@ function pathRest(c: Context, prefix: string, missing: string): string {
   return rest;
 }
 
-/** ServiceListingSummary: a summary plus whether a proxy or a gateway connects the service. */
+/**
+ * ServiceListingSummary: a summary plus whether a proxy or a gateway connects
+ * the service, each row built once (the list holds every service, 5,000 and more).
+ */
 function listing(dump: readonly DumpRow[], gateways: readonly { Gateway: { Name: string }; Service: { Name: string } }[]): Record<string, unknown>[] {
   const byService = new Map<string, string[]>();
   const linked = new Map<string, number>();
   for (const g of gateways) {
-    byService.set(g.Service.Name, [...(byService.get(g.Service.Name) ?? []), g.Gateway.Name]);
+    const list = byService.get(g.Service.Name);
+    if (list) list.push(g.Gateway.Name);
+    else byService.set(g.Service.Name, [g.Gateway.Name]);
     linked.set(g.Gateway.Name, (linked.get(g.Gateway.Name) ?? 0) + 1);
   }
   const { summaries, hasProxy } = summarizeServices(dump);
   return prepSummaryOutput(summaries, false).map((sum) => {
-    const gws = byService.get(sum.Name) ?? [];
     const count = linked.get(sum.Name);
-    const out: ServiceSummary = { ...sum, GatewayConfig: { ...sum.GatewayConfig, ...(count ? { AssociatedServiceCount: count } : {}) } };
-    return {
-      ...summaryJson(out),
+    const row = {
+      Name: sum.Name,
+      Datacenter: sum.Datacenter,
+      Tags: sum.Tags,
+      Nodes: sum.Nodes,
+      ExternalSources: sum.ExternalSources,
+      InstanceCount: sum.InstanceCount,
+      ChecksPassing: sum.ChecksPassing,
+      ChecksWarning: sum.ChecksWarning,
+      ChecksCritical: sum.ChecksCritical,
+      GatewayConfig: count ? { ...sum.GatewayConfig, AssociatedServiceCount: count } : sum.GatewayConfig,
+      TransparentProxy: sum.TransparentProxy,
+      ConnectNative: sum.ConnectNative,
       ConnectedWithProxy: hasProxy.has(sum.Name),
-      ConnectedWithGateway: sum.InstanceCount > 0 && gws.some((g) => summaries.has(g)),
+      ConnectedWithGateway: sum.InstanceCount > 0 && (byService.get(sum.Name) ?? []).some((g) => summaries.has(g)),
     };
+    // Kind leads, as in Consul's ServiceSummary, and only when set.
+    return sum.Kind ? { Kind: sum.Kind, ...row } : row;
   });
 }
 

@@ -38,7 +38,8 @@ export interface DumpRow {
 
 interface Work {
   sum: ServiceSummary;
-  checks: Map<string, HealthCheck>;
+  /** By node and CheckID; made on the first check. */
+  checks: Map<string, HealthCheck> | null;
   proxyModeSeen: boolean;
 }
 
@@ -63,17 +64,23 @@ const addUnique = (list: string[] | null, v: string): string[] => (list === null
 export function summarizeServices(dump: readonly DumpRow[], gateways?: GatewayAddressing): { summaries: Map<string, Work>; hasProxy: Set<string> } {
   const summaries = new Map<string, Work>();
   const hasProxy = new Set<string>();
+  // Every summary starts with all its fields (Kind "" until an instance gives one), so they all share one shape.
   const get = (name: string): Work => {
     let w = summaries.get(name);
     if (!w) {
       w = {
-        sum: { Name: name, Datacenter: "", Tags: null, Nodes: null, ExternalSources: null, InstanceCount: 0, ChecksPassing: 0, ChecksWarning: 0, ChecksCritical: 0, GatewayConfig: {}, TransparentProxy: false, ConnectNative: false },
-        checks: new Map(),
+        sum: { Kind: "", Name: name, Datacenter: "", Tags: null, Nodes: null, ExternalSources: null, InstanceCount: 0, ChecksPassing: 0, ChecksWarning: 0, ChecksCritical: 0, GatewayConfig: {}, TransparentProxy: false, ConnectNative: false },
+        checks: null,
         proxyModeSeen: false,
       };
       summaries.set(name, w);
     }
     return w;
+  };
+  const addChecks = (w: Work, node: string, checks: readonly HealthCheck[]) => {
+    if (checks.length === 0) return;
+    w.checks ??= new Map();
+    for (const c of checks) w.checks.set(`${node}/${c.CheckID}`, c);
   };
   for (const row of dump) {
     if (gateways && row.GatewayService) {
@@ -94,7 +101,7 @@ export function summarizeServices(dump: readonly DumpRow[], gateways?: GatewayAd
       const dest = String((svc.Proxy as { DestinationServiceName?: unknown }).DestinationServiceName ?? "");
       hasProxy.add(dest);
       const d = get(dest);
-      for (const c of checks) d.checks.set(`${node.Node}/${c.CheckID}`, c);
+      addChecks(d, node.Node, checks);
       // The destination counts as transparent only when every proxy in front of it is.
       const transparent = (svc.Proxy as { Mode?: unknown }).Mode === "transparent";
       if (transparent && !d.proxyModeSeen) d.sum.TransparentProxy = true;
@@ -104,7 +111,7 @@ export function summarizeServices(dump: readonly DumpRow[], gateways?: GatewayAd
     for (const tag of svc.Tags) w.sum.Tags = addUnique(w.sum.Tags, tag);
     const source = svc.Meta["external-source"];
     if (source) w.sum.ExternalSources = addUnique(w.sum.ExternalSources, source);
-    for (const c of checks) w.checks.set(`${node.Node}/${c.CheckID}`, c);
+    addChecks(w, node.Node, checks);
   }
   return { summaries, hasProxy };
 }
@@ -115,7 +122,7 @@ export function prepSummaryOutput(summaries: Map<string, Work>, excludeSidecars:
   for (const { sum, checks } of summaries.values()) {
     sum.Nodes?.sort();
     sum.Tags?.sort();
-    for (const c of checks.values()) {
+    for (const c of checks?.values() ?? []) {
       if (c.Status === "passing") sum.ChecksPassing++;
       else if (c.Status === "warning") sum.ChecksWarning++;
       else if (c.Status === "critical") sum.ChecksCritical++;
@@ -126,7 +133,7 @@ export function prepSummaryOutput(summaries: Map<string, Work>, excludeSidecars:
   return out.sort((a, b) => (a.Name < b.Name ? -1 : a.Name > b.Name ? 1 : 0));
 }
 
-/** Writes the summary as Consul does: Kind only when set. */
+/** Writes the summary as Consul does: Kind (first) only when set. */
 export function summaryJson(s: ServiceSummary): ServiceSummary {
   if (s.Kind === "" || s.Kind === undefined) {
     const { Kind: _kind, ...rest } = s;

@@ -54,14 +54,56 @@ export interface NodesWithGateways {
 
 const catalogIndex = (t: Tables): number => t.maxIndex(NODES, SERVICES, CHECKS, CONFIG_TABLE);
 
-function instance(t: Tables, r: ServiceRow): CheckServiceNode {
-  return { Node: t.nodes.get(r.Node)!, Service: r.Service, Checks: t.checksOfNode(r.Node).filter((c) => c.ServiceID === "" || c.ServiceID === r.Service.ID) };
+function instance(t: Tables, r: ServiceRow, checks: InstanceChecks): CheckServiceNode {
+  return { Node: t.nodes.get(r.Node)!, Service: r.Service, Checks: checks.of(r) };
+}
+
+/**
+ * An instance's checks (its node's and its own, in CheckID order), each node's
+ * checks sorted and split by service once: a dump of a node with thousands of
+ * services and checks would otherwise sort them all again for each instance.
+ */
+class InstanceChecks {
+  private readonly nodes = new Map<string, { readonly shared: HealthCheck[]; readonly own: Map<string, HealthCheck[]> }>();
+  private readonly t: Tables;
+  constructor(t: Tables) {
+    this.t = t;
+  }
+
+  of(r: ServiceRow): HealthCheck[] {
+    let n = this.nodes.get(r.Node);
+    if (!n) {
+      n = { shared: [], own: new Map() };
+      for (const c of this.t.checksOfNode(r.Node)) {
+        if (c.ServiceID === "") n.shared.push(c);
+        else {
+          const list = n.own.get(c.ServiceID);
+          if (list) list.push(c);
+          else n.own.set(c.ServiceID, [c]);
+        }
+      }
+      this.nodes.set(r.Node, n);
+    }
+    const own = n.own.get(r.Service.ID) ?? [];
+    // An instance's own list is its alone; the node's is shared by all of them.
+    if (n.shared.length === 0) return own;
+    if (own.length === 0) return [...n.shared];
+    const out: HealthCheck[] = [];
+    let i = 0;
+    let j = 0;
+    while (i < n.shared.length || j < own.length) {
+      if (j === own.length || (i < n.shared.length && cmp(n.shared[i]!.CheckID, own[j]!.CheckID) <= 0)) out.push(n.shared[i++]!);
+      else out.push(own[j++]!);
+    }
+    return out;
+  }
 }
 
 /** Every instance in the catalog with its node and checks, sorted by service then node. */
 export function serviceDump(t: Tables): Read<NodesWithGateways> {
   const nodes: CheckServiceNode[] = [];
-  for (const name of [...t.servicesByName.keys()].sort()) for (const r of t.instancesOf(name)) nodes.push(instance(t, r));
+  const checks = new InstanceChecks(t);
+  for (const name of [...t.servicesByName.keys()].sort()) for (const r of t.instancesOf(name)) nodes.push(instance(t, r, checks));
   return { index: catalogIndex(t), value: { Nodes: nodes, Gateways: allGatewayServices(t) } };
 }
 
@@ -121,20 +163,22 @@ function allGatewayServices(t: Tables): GatewayService[] {
 /** Consul's GatewayServiceDump: each linked service's instances with the link, or the link alone when it has none. */
 export function gatewayServiceDump(t: Tables, gateway: string): Read<ServiceInfo[]> {
   const value: ServiceInfo[] = [];
+  const checks = new InstanceChecks(t);
   for (const gs of gatewayServices(t, gateway)) {
     const rows = t.instancesOf(gs.Service.Name).filter((r) => r.Service.Kind === "");
     if (rows.length === 0) value.push({ Node: null, Service: null, Checks: null, GatewayService: gs });
-    for (const r of rows) value.push({ ...instance(t, r), GatewayService: gs });
+    for (const r of rows) value.push({ ...instance(t, r, checks), GatewayService: gs });
   }
   return { index: catalogIndex(t), value };
 }
 
 /** The instances of `name` and of the sidecar proxies that serve it (a topology entry counts both). */
 export function serviceWithProxies(t: Tables, name: string): CheckServiceNode[] {
-  const out = t.instancesOf(name).map((r) => instance(t, r));
+  const checks = new InstanceChecks(t);
+  const out = t.instancesOf(name).map((r) => instance(t, r, checks));
   for (const row of t.services.values()) {
     const svc = row.Service;
-    if (svc.Kind === "connect-proxy" && (svc.Proxy as { DestinationServiceName?: unknown }).DestinationServiceName === name) out.push(instance(t, row));
+    if (svc.Kind === "connect-proxy" && (svc.Proxy as { DestinationServiceName?: unknown }).DestinationServiceName === name) out.push(instance(t, row, checks));
   }
   return out;
 }
