@@ -202,19 +202,30 @@ test("root rotation under traffic: db moves to a leaf of the new root while web 
       else failures++;
     }
   })();
-  await new Promise((r) => setTimeout(r, 100));
+  // Conditions polled rather than slept for: on a loaded box a request can take longer than any fixed pause.
+  const until = async (what: string, cond: () => boolean) => {
+    const t0 = Date.now();
+    while (!cond()) {
+      if (Date.now() - t0 > 15_000) {
+        running = false;
+        throw new Error(`timed out waiting for ${what} (${ok} ok, ${failures} failed)`);
+      }
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  };
+  await until("traffic before the rotation", () => ok >= 3);
   const before = cp.leaves.get("web")!.serial;
   await cp.rotate();
-  await new Promise((r) => setTimeout(r, 150));
   // db first: web (old leaf, old root) must accept db's new chain through the cross-signed root.
   const dbLeaf = await cp.issueLeaf("db");
-  await new Promise((r) => setTimeout(r, 200));
-  expect(db.leafSerial).toBe(dbLeaf.serial);
+  await until("db's new leaf", () => db.leafSerial === dbLeaf.serial);
+  const atDbLeaf = ok;
+  await until("traffic to db's new leaf", () => ok >= atDbLeaf + 6);
   expect(web.leafSerial).toBe(before);
   const midOk = ok;
   const webLeaf = await cp.issueLeaf("web");
-  await new Promise((r) => setTimeout(r, 200));
-  expect(web.leafSerial).toBe(webLeaf.serial);
+  await until("web's new leaf", () => web.leafSerial === webLeaf.serial);
+  await until("traffic from web's new leaf", () => ok > midOk + 2);
   running = false;
   await loop;
   expect(failures).toBe(0);
