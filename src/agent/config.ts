@@ -1,17 +1,18 @@
 /**
  * Agent configuration: Consul's JSON config files (snake_case keys, merged in
  * order, a directory's *.json files alphabetically), then command-line flags.
+ * The config's shape, its defaults and the merge of one parsed file are here;
+ * reading files is in config_load.ts, the final checks in config_validate.ts.
  */
 import { type ConnectSettings, ConnectConfigError, defaultConnectSettings, mergeConnectBlock } from "./connect_config.ts";
-import { readdir, readFile } from "node:fs/promises";
 import { hostname } from "node:os";
-import { join } from "node:path";
 import { isLogLevel, type LogLevel } from "./logger.ts";
-import { parseGoDuration } from "../structs/duration.ts";
 import { isObject } from "../structs/json.ts";
 import { defaultDnsOptions, DnsConfigError, type DnsOptions, mergeDnsOptions } from "../dns/config.ts";
 import { checkKeys, unknownKey } from "./config_keys.ts";
-import { parseHclConfig } from "./config_hcl.ts";
+import { asConfigError, ConfigError } from "./config_error.ts";
+import { defaultGossipSettings, type GossipSettings, gossipTimings } from "./config_gossip.ts";
+import { duration, expect, isBool, isNum, isStr, isStrList } from "./config_values.ts";
 import { defaultAclSettings, mergeAclBlock } from "./config_acl.ts";
 import type { AgentAclSettings } from "./acl.ts";
 import { defaultTlsSettings, mergeAutoEncryptBlock, mergeLegacyKey, mergeTlsBlock, TlsSetupError, type TlsSettings } from "../tls/mod.ts";
@@ -106,45 +107,6 @@ export interface AgentConfig {
   gossip: GossipSettings;
 }
 
-/** Consul's `gossip_lan` / `gossip_wan` blocks (durations in ms); unset fields keep the pool's defaults. */
-export interface GossipTimings {
-  gossipNodes?: number;
-  gossipIntervalMs?: number;
-  probeIntervalMs?: number;
-  probeTimeoutMs?: number;
-  suspicionMult?: number;
-  retransmitMult?: number;
-}
-
-export interface GossipSettings {
-  /** `-join` / `start_join`: joined at start; failing all of them fails the start. */
-  startJoin: string[];
-  /** `-retry-join` / `retry_join`: joined in the background until one answers. */
-  retryJoin: string[];
-  /** `-join-wan` / `start_join_wan`: WAN pool members joined at start (servers). */
-  startJoinWan: string[];
-  /** `-retry-join-wan` / `retry_join_wan`: WAN pool members joined in the background until one answers. */
-  retryJoinWan: string[];
-  /** `retry_interval` (30s) and `retry_max` (0 = forever). */
-  retryIntervalMs: number;
-  retryMax: number;
-  /** `-rejoin` / `rejoin_after_leave`: rejoin the members known before, even after a graceful leave. */
-  rejoinAfterLeave: boolean;
-  /** `-encrypt` / `encrypt`: base64 gossip key (ignored once a keyring file exists in the data dir). */
-  encrypt: string;
-  /** `leave_on_terminate` (default: true for clients, false for servers). */
-  leaveOnTerminate: boolean | null;
-  /** `skip_leave_on_interrupt` (default: false for clients, true for servers). */
-  skipLeaveOnInterrupt: boolean | null;
-  lan: GossipTimings;
-  wan: GossipTimings;
-}
-
-/** A config file or flag value that cannot be used; the message names it. */
-export class ConfigError extends Error {
-  override readonly name = "ConfigError";
-}
-
 export function defaultConfig(): AgentConfig {
   return {
     dev: false,
@@ -190,30 +152,13 @@ export function defaultConfig(): AgentConfig {
     checks: [],
     tls: defaultTlsSettings(),
     ui: defaultUiSettings(),
-    gossip: { startJoin: [], retryJoin: [], startJoinWan: [], retryJoinWan: [], retryIntervalMs: 30_000, retryMax: 0, rejoinAfterLeave: false, encrypt: "", leaveOnTerminate: null, skipLeaveOnInterrupt: null, lan: {}, wan: {} },
+    gossip: defaultGossipSettings(),
   };
 }
 
 export function devConfig(): AgentConfig {
   return { ...defaultConfig(), dev: true, server: true, bootstrap: true, logLevel: "debug", ports: { ...defaultConfig().ports, dns: 8600 }, ui: { ...defaultUiSettings(), enabled: true } };
 }
-
-function expect<T>(file: string, key: string, v: unknown, check: (v: unknown) => boolean, what: string): T {
-  if (!check(v)) throw new ConfigError(`${file}: ${key} must be ${what}, got ${JSON.stringify(v)}`);
-  return v as T;
-}
-const isStr = (v: unknown) => typeof v === "string";
-const isNum = (v: unknown) => typeof v === "number" && Number.isInteger(v);
-const isBool = (v: unknown) => typeof v === "boolean";
-
-/** A Go duration string ("1m", "500ms"); positive, since these are periods. */
-function duration(file: string, key: string, v: unknown): number {
-  const ms = typeof v === "string" ? parseGoDuration(v) : null;
-  if (ms === null || ms <= 0) throw new ConfigError(`${file}: ${key} must be a positive duration such as "30s", got ${JSON.stringify(v)}`);
-  return ms;
-}
-
-const isStrList = (x: unknown) => Array.isArray(x) && x.every(isStr);
 
 /** The `consul` tuning block; of it, only `coordinate` is read. */
 function consulTuning(file: string, v: unknown, current: AgentConfig["coordinates"]): AgentConfig["coordinates"] {
@@ -227,20 +172,6 @@ function consulTuning(file: string, v: unknown, current: AgentConfig["coordinate
   if (c.update_period !== undefined) out.updatePeriodMs = duration(file, "consul.coordinate.update_period", c.update_period);
   if (c.update_batch_size !== undefined) out.updateBatchSize = positive("update_batch_size");
   if (c.update_max_batches !== undefined) out.updateMaxBatches = positive("update_max_batches");
-  return out;
-}
-
-function gossipTimings(file: string, key: string, v: unknown): GossipTimings {
-  const o = expect<Record<string, unknown>>(file, key, v, isObject, "an object");
-  checkKeys(file, `${key}.`, o, ["gossip_nodes", "suspicion_mult", "retransmit_mult", "gossip_interval", "probe_interval", "probe_timeout"]);
-  const out: GossipTimings = {};
-  const int = (k: string) => expect<number>(file, `${key}.${k}`, o[k], (x) => isNum(x) && (x as number) > 0, "a positive integer");
-  if ("gossip_nodes" in o) out.gossipNodes = int("gossip_nodes");
-  if ("suspicion_mult" in o) out.suspicionMult = int("suspicion_mult");
-  if ("retransmit_mult" in o) out.retransmitMult = int("retransmit_mult");
-  if ("gossip_interval" in o) out.gossipIntervalMs = duration(file, `${key}.gossip_interval`, o.gossip_interval);
-  if ("probe_interval" in o) out.probeIntervalMs = duration(file, `${key}.probe_interval`, o.probe_interval);
-  if ("probe_timeout" in o) out.probeTimeoutMs = duration(file, `${key}.probe_timeout`, o.probe_timeout);
   return out;
 }
 
@@ -281,12 +212,7 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "consul": cfg.coordinates = consulTuning(file, v, cfg.coordinates); break;
       case "connect":
         if (isObject(v)) checkKeys(file, "connect.", v, ["enabled", "ca_provider", "ca_config"]);
-        try {
-          cfg.connect = mergeConnectBlock(cfg.connect, v, file);
-        } catch (err) {
-          if (err instanceof ConnectConfigError) throw new ConfigError(err.message);
-          throw err;
-        }
+        cfg.connect = asConfigError(() => mergeConnectBlock(cfg.connect, v, file), ConnectConfigError);
         break;
       case "acl": cfg.acl = mergeAclBlock(cfg.acl, v, file); break;
       case "node_meta": cfg.nodeMeta = { ...cfg.nodeMeta, ...expect<Record<string, string>>(file, key, v, isObject, "an object") }; break;
@@ -326,32 +252,11 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
         if ("use_cache" in h) cfg.httpUseCache = expect(file, "http_config.use_cache", h.use_cache, isBool, "a boolean");
         break;
       }
-      case "dns_config":
-        try {
-          cfg.dns = mergeDnsOptions(cfg.dns, v);
-        } catch (err) {
-          if (err instanceof DnsConfigError) throw new ConfigError(`${file}: ${err.message}`);
-          throw err;
-        }
-        break;
+      case "dns_config": cfg.dns = asConfigError(() => mergeDnsOptions(cfg.dns, v), DnsConfigError, `${file}: `); break;
       case "raft_snapshot_threshold": cfg.snapshotThreshold = expect(file, key, v, isNum, "an integer"); break;
       case "raft_trailing_logs": cfg.trailingLogs = expect(file, key, v, isNum, "an integer"); break;
-      case "nats":
-        try {
-          cfg.nats = mergeNatsBlock(cfg.nats, v, file);
-        } catch (err) {
-          if (err instanceof NatsConfigError) throw new ConfigError(err.message);
-          throw err;
-        }
-        break;
-      case "federation":
-        try {
-          cfg.federation = mergeFederationBlock(cfg.federation, v, file);
-        } catch (err) {
-          if (err instanceof FederationConfigError) throw new ConfigError(err.message);
-          throw err;
-        }
-        break;
+      case "nats": cfg.nats = asConfigError(() => mergeNatsBlock(cfg.nats, v, file), NatsConfigError); break;
+      case "federation": cfg.federation = asConfigError(() => mergeFederationBlock(cfg.federation, v, file), FederationConfigError); break;
       case "advertise_addr_wan": cfg.advertiseWanAddr = expect(file, key, v, isStr, "a string"); break;
       case "start_join_wan": cfg.gossip.startJoinWan.push(...expect<string[]>(file, key, v, isStrList, "a list of strings")); break;
       case "retry_join_wan": cfg.gossip.retryJoinWan.push(...expect<string[]>(file, key, v, isStrList, "a list of strings")); break;
@@ -372,81 +277,12 @@ export function mergeConfigObject(cfg: AgentConfig, raw: unknown, file: string):
       case "gossip_wan": cfg.gossip.wan = { ...cfg.gossip.wan, ...gossipTimings(file, key, v) }; break;
       case "check": cfg.checks.push(v); break;
       case "checks": cfg.checks.push(...expect<unknown[]>(file, key, v, Array.isArray, "a list")); break;
-      case "tls": tlsSetting(file, () => mergeTlsBlock(cfg.tls, v)); break;
-      case "auto_encrypt": tlsSetting(file, () => mergeAutoEncryptBlock(cfg.tls, v)); break;
+      case "tls": asConfigError(() => mergeTlsBlock(cfg.tls, v), TlsSetupError, `Error parsing ${file}: `); break;
+      case "auto_encrypt": asConfigError(() => mergeAutoEncryptBlock(cfg.tls, v), TlsSetupError, `Error parsing ${file}: `); break;
       default:
         if (mergeUiKey(cfg.ui, key, v, file)) break;
-        if (tlsSetting(file, () => mergeLegacyKey(cfg.tls, key, v))) break;
+        if (asConfigError(() => mergeLegacyKey(cfg.tls, key, v), TlsSetupError, `Error parsing ${file}: `)) break;
         throw unknownKey(file, key);
     }
-  }
-}
-
-/** Runs a TLS settings step, with its errors as ConfigErrors naming the file. */
-function tlsSetting<T>(file: string, step: () => T): T {
-  try {
-    return step();
-  } catch (err) {
-    if (err instanceof TlsSetupError) throw new ConfigError(`Error parsing ${file}: ${err.message}`);
-    throw err;
-  }
-}
-
-/** Reads one file, as HCL when named *.hcl (or when `format` says so), else as JSON. */
-export async function loadConfigFile(cfg: AgentConfig, path: string, format?: "hcl" | "json"): Promise<void> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    throw new ConfigError(`Error reading config file "${path}": ${(err as Error).message}`);
-  }
-  if (format === "hcl" || (format === undefined && /\.hcl$/i.test(path))) {
-    mergeConfigObject(cfg, await parseHclConfig(text, path), path);
-    return;
-  }
-  let raw: unknown;
-  try {
-    raw = JSON.parse(text);
-  } catch (err) {
-    const hint = /^\s*[A-Za-z_][\w-]*\s*(=|\{|")/.test(text) ? ' (this looks like HCL: name the file "*.hcl" to have it read as HCL)' : "";
-    throw new ConfigError(`Error parsing ${path}: ${(err as Error).message}${hint}`);
-  }
-  mergeConfigObject(cfg, raw, path);
-}
-
-export async function loadConfigDir(cfg: AgentConfig, dir: string): Promise<void> {
-  let names: string[];
-  try {
-    names = await readdir(dir);
-  } catch (err) {
-    throw new ConfigError(`Error reading config dir "${dir}": ${(err as Error).message}`);
-  }
-  // Consul reads both formats from a config dir, in name order.
-  for (const name of names.filter((n) => n.endsWith(".json") || n.endsWith(".hcl")).sort()) await loadConfigFile(cfg, join(dir, name));
-}
-
-/** Checks what a started agent relies on. */
-export function validateConfig(cfg: AgentConfig): void {
-  if (!cfg.dev && cfg.dataDir === "") throw new ConfigError("data_dir cannot be empty");
-  if (cfg.gossip.encrypt !== "") {
-    let raw = "";
-    try {
-      if (/^[A-Za-z0-9+/]*={0,2}$/.test(cfg.gossip.encrypt)) raw = atob(cfg.gossip.encrypt);
-    } catch {
-      raw = "";
-    }
-    if (![16, 24, 32].includes(raw.length)) throw new ConfigError(`Failed to decode encrypt key: the key must be 16, 24 or 32 bytes of base64 (got ${JSON.stringify(cfg.gossip.encrypt)})`);
-  }
-  if (cfg.bootstrapExpect > 1 && cfg.nats.urls.length === 0) {
-    throw new ConfigError(`bootstrap_expect = ${cfg.bootstrapExpect} needs a server cluster, whose log lives in NATS JetStream: give the NATS servers with -nats (or nats.urls), or use -bootstrap for a single server`);
-  }
-  if (cfg.nats.urls.length > 0 && !cfg.server) throw new ConfigError("-nats is for server agents (a cluster's shared log); client agents reach the servers over RPC");
-  if (cfg.nats.urls.length > 0 && cfg.dev) throw new ConfigError("-dev keeps the log in memory; it cannot be combined with -nats");
-  if (cfg.nats.urls.length > 0 && cfg.bootstrap && cfg.bootstrapExpect > 1) throw new ConfigError("Bootstrap mode and bootstrap_expect are mutually exclusive");
-  if (cfg.nodeName === "") throw new ConfigError("node_name cannot be empty");
-  for (const [name, port] of Object.entries(cfg.ports)) {
-    // Consul turns the DNS and HTTP(S) interfaces off with -1.
-    const min = name === "dns" || name === "http" || name === "https" ? -1 : 0;
-    if (port < min || port > 65535) throw new ConfigError(`ports.${name} out of range: ${port}`);
   }
 }

@@ -1,6 +1,6 @@
 /** The agent configuration's `acl` block (Consul's ACL config, current names plus the deprecated token names). */
 import { AGENT_ACL_DISABLED, type AgentAclSettings, type TokenName } from "./acl.ts";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 import { checkKeys } from "./config_keys.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 

@@ -6,7 +6,7 @@
  * `checks`, `upstreams`, ...), and so do we.
  */
 import { HclSyntaxError, parseHcl } from "../hcl/mod.ts";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 
 /** Keys whose value is a list of objects in Consul's config, kept as lists. */
 const LIST_KEYS: ReadonlySet<string> = new Set(["checks", "services", "watches", "upstreams", "segments", "bootstrap", "paths", "sources", "permissions"]);

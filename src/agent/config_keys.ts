@@ -7,7 +7,7 @@
  * When a feature lands, delete its rows from NOT_SUPPORTED_YET and read the
  * key in config.ts.
  */
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 
 /** Consul options (top-level, or "block.key" inside a block) that are not built yet, with what they are. */
 export const NOT_SUPPORTED_YET: Readonly<Record<string, string>> = {

@@ -12,7 +12,7 @@
  * ```
  */
 import { isObject } from "../structs/json.ts";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 import { checkKeys } from "./config_keys.ts";
 
 export interface UiSettings {

@@ -6,7 +6,8 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import type { AgentConfig, GossipTimings } from "./config.ts";
+import type { AgentConfig } from "./config.ts";
+import type { GossipTimings } from "./config_gossip.ts";
 import type { Logger } from "./logger.ts";
 import { createPool, DEV_CONFIG, type GossipConfig, type GossipPool, LAN_CONFIG, type Transport, WAN_CONFIG } from "../gossip/mod.ts";
 import type { ServerInfo, ServerSource } from "../rpc/router.ts";

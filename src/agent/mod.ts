@@ -1,4 +1,7 @@
-export { type AgentConfig, ConfigError, defaultConfig, devConfig, loadConfigDir, loadConfigFile, mergeConfigObject, validateConfig } from "./config.ts";
+export { type AgentConfig, defaultConfig, devConfig, mergeConfigObject } from "./config.ts";
+export { ConfigError } from "./config_error.ts";
+export { loadConfigDir, loadConfigFile } from "./config_load.ts";
+export { validateConfig } from "./config_validate.ts";
 export { createLogger, isLogLevel, type Logger, type LogLevel } from "./logger.ts";
 export { type RunningAgent, type StartHooks, startAgent } from "./run.ts";
 export { decodeUserEvent, encodeUserEvent, eventIdToIndex, type FireRequest, SERF_NAME_PREFIX, type UserEvent, UserEventError, UserEvents, USER_EVENT_BUFFER, USER_EVENT_SIZE_LIMIT } from "./user_event.ts";

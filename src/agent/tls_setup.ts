@@ -4,7 +4,7 @@
  */
 import type { AgentConfig } from "./config.ts";
 import { readCert } from "../connect/leaf.ts";
-import { ConfigError } from "./config.ts";
+import { ConfigError } from "./config_error.ts";
 import type { Logger } from "./logger.ts";
 import type { RpcServerTls } from "../rpc/tcp_server.ts";
 import { type HttpListener, serveHttp, type ServeOptions } from "../runtime/serve.ts";

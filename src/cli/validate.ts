@@ -4,7 +4,10 @@
  * order) and checks them, as `consul validate` does, without starting anything.
  */
 import { stat } from "node:fs/promises";
-import { ConfigError, defaultConfig, loadConfigDir, loadConfigFile, validateConfig } from "../agent/config.ts";
+import { defaultConfig } from "../agent/config.ts";
+import { ConfigError } from "../agent/config_error.ts";
+import { loadConfigDir, loadConfigFile } from "../agent/config_load.ts";
+import { validateConfig } from "../agent/config_validate.ts";
 import { defineCommand, errorText } from "./command.ts";
 import { boolFlag, stringFlag } from "./flags.ts";
 

@@ -1,6 +1,8 @@
 /** Agent config keys for the local agent: ae_interval, check_reap_interval, check_update_interval, ports.dns = -1. */
 import { expect, test } from "bun:test";
-import { ConfigError, devConfig, mergeConfigObject, validateConfig } from "../../src/agent/config.ts";
+import { devConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
+import { validateConfig } from "../../src/agent/config_validate.ts";
 
 test("sync and reap periods are Go durations; bad or non-positive ones are refused with the key named", () => {
   const cfg = devConfig();

@@ -3,7 +3,9 @@ import { afterAll, expect, test } from "bun:test";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { ConfigError, defaultConfig, loadConfigDir, loadConfigFile } from "../../src/agent/config.ts";
+import { defaultConfig } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
+import { loadConfigDir, loadConfigFile } from "../../src/agent/config_load.ts";
 
 const dirs: string[] = [];
 afterAll(async () => {

@@ -1,7 +1,9 @@
 /** The `nats` config block and the -nats flag's URL lists. */
 import { describe, expect, test } from "bun:test";
 import { defaultNatsSettings, mergeNatsBlock, NatsConfigError, splitUrls } from "../../src/agent/config_nats.ts";
-import { ConfigError, defaultConfig, mergeConfigObject, validateConfig } from "../../src/agent/config.ts";
+import { defaultConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
+import { validateConfig } from "../../src/agent/config_validate.ts";
 
 describe("nats settings", () => {
   test("a full block", () => {

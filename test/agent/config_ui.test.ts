@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { ConfigError, defaultConfig, devConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { defaultConfig, devConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
 
 const merge = (raw: unknown) => {
   const cfg = defaultConfig();

@@ -1,5 +1,6 @@
 import { expect, test } from "bun:test";
-import { ConfigError, defaultConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { defaultConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
 import { NOT_SUPPORTED_YET } from "../../src/agent/config_keys.ts";
 
 const merge = (raw: unknown) => mergeConfigObject(defaultConfig(), raw, "agent.json");

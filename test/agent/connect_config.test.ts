@@ -1,6 +1,7 @@
 /** The agent config's `connect` block. */
 import { expect, test } from "bun:test";
-import { ConfigError, defaultConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { defaultConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
 
 test("ca_config keys are translated to the CA's names; cluster_id is taken out and checked", () => {
   const cfg = defaultConfig();

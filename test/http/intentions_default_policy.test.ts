@@ -1,6 +1,7 @@
 /** default_intention_policy: the decision when no intention matches, on the server (check) and the agent (authorize). */
 import { afterAll, expect, test } from "bun:test";
-import { ConfigError, devConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { devConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
 import { allowAll, createApp } from "../../src/http/mod.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
 import { inProcessRpc } from "../../src/rpc/mod.ts";

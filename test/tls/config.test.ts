@@ -2,7 +2,8 @@
 import { expect, test } from "bun:test";
 import { writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { ConfigError, defaultConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { defaultConfig, mergeConfigObject } from "../../src/agent/config.ts";
+import { ConfigError } from "../../src/agent/config_error.ts";
 import { generateCa, generateCert, loadMaterial, resolveProtocol, TlsContext } from "../../src/tls/mod.ts";
 import { tempDir } from "../e2e/_agent.ts";
 

@@ -3,7 +3,9 @@
  * each file's `service` and `services` blocks, as JSON, in the case and
  * spelling the file uses; the agent decodes them as it decodes its own config.
  */
-import { ConfigError, defaultConfig, loadConfigFile } from "../../agent/config.ts";
+import { defaultConfig } from "../../agent/config.ts";
+import { ConfigError } from "../../agent/config_error.ts";
+import { loadConfigFile } from "../../agent/config_load.ts";
 import { isObject } from "../../structs/json.ts";
 
 export type RawService = Record<string, unknown>;
