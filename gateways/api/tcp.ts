@@ -43,7 +43,11 @@ export interface TcpListenerOptions {
   readonly instances: (targetId: string) => readonly Instance[];
   readonly log: MeshLogger;
   readonly name: string;
+  /** A connection with no byte either way for this long is closed (Envoy's tcp_proxy default: 1 h). */
+  readonly idleTimeoutMs?: number;
 }
+
+export const TCP_IDLE_TIMEOUT_MS = 3_600_000;
 
 export class TcpListener {
   readonly #o: TcpListenerOptions;
@@ -119,6 +123,11 @@ export class TcpListener {
           this.#sockets.add(upstream);
           upstream.once("close", () => this.#sockets.delete(upstream));
           splice(client, upstream);
+          // Any byte either way passes through the client socket: its inactivity is the connection's.
+          client.setTimeout(this.#o.idleTimeoutMs ?? TCP_IDLE_TIMEOUT_MS, () => {
+            client.destroy();
+            upstream.destroy();
+          });
           client.resume();
           return;
         } catch (err) {

@@ -2,25 +2,19 @@
 // them (dialInstanceNative): the same checks as node:tls (chain to the roots,
 // the server's SPIFFE identity, validity), and bytes flow both ways.
 import { afterAll, expect, test } from "bun:test";
-import { createServer, type Server } from "node:tls";
+import type { Server } from "node:tls";
 import { dialInstanceNative } from "../../gateways/mesh/upstream.ts";
 import type { TlsMaterial } from "../../gateways/mesh/tls.ts";
 import { Reader, write } from "../../gateways/mesh/relay.ts";
 import { makeCa, makeLeaf, TRUST_DOMAIN } from "../connect/_certs.ts";
+import { tlsEcho } from "./_tls_echo.ts";
 
 const servers: Server[] = [];
 afterAll(() => {
   for (const s of servers) s.close();
 });
 
-async function echoServer(certPem: string, keyPem: string, ca: string): Promise<number> {
-  const s = createServer({ cert: certPem, key: keyPem, ca, requestCert: true, rejectUnauthorized: true }, (c) => {
-    c.on("error", () => {});
-    c.on("data", (d: Buffer) => c.write(d));
-  });
-  servers.push(s);
-  return new Promise((r) => s.listen(0, "127.0.0.1", () => r((s.address() as { port: number }).port)));
-}
+const echoServer = (certPem: string, keyPem: string, ca: string) => tlsEcho(servers, certPem, keyPem, ca);
 
 test("native mutual TLS dial: identity, chain, validity checked; bytes flow", async () => {
   const ca = await makeCa("root");
