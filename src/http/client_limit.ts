@@ -42,7 +42,7 @@ export function limitPerClient(max: number): ClientLimit {
         done();
       }
     },
-    // A direct answer never parks: the slot is held only while an answer is on its way.
+    // The slot is held while an answer is on its way (a blocking read parks), or until the client is gone.
     direct: (handler) => (request) => {
       const release = inFlight.acquire(request.remoteAddress());
       if (release === null) return { status: 429, headers: { "Content-Type": PLAIN_TEXT }, body: TOO_MANY_CONNECTIONS };
@@ -53,8 +53,12 @@ export function limitPerClient(max: number): ClientLimit {
         release();
         throw err;
       }
-      if (answer instanceof Promise) void answer.finally(release).catch(() => {});
-      else release();
+      if (answer instanceof Promise) {
+        request.whenGone(release);
+        void answer.finally(release).catch(() => {});
+      } else {
+        release();
+      }
       return answer;
     },
   };

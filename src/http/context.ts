@@ -163,18 +163,18 @@ export function queryOptions(c: Context, api: ApiContext): QueryOptions {
 }
 
 /** Consul's query meta headers, under their names on the wire; X-Consul-Index is never 0. */
-export function addMeta(headers: Record<string, string>, meta: QueryReply<unknown>, q: QueryOptions): void {
+export function addMeta(headers: Record<string, string>, meta: QueryReply<unknown>, consistency: QueryOptions["consistency"]): void {
   headers["X-Consul-Index"] = String(Math.max(1, meta.index));
   headers["X-Consul-Knownleader"] = meta.knownLeader === false ? "false" : "true";
   headers["X-Consul-Lastcontact"] = String(meta.lastContact ?? 0);
-  headers["X-Consul-Effective-Consistency"] = q.consistency === "default" ? "leader" : q.consistency;
+  headers["X-Consul-Effective-Consistency"] = consistency === "default" ? "leader" : consistency;
   if (meta.filteredByACLs) headers["X-Consul-Results-Filtered-By-Acls"] = "true";
 }
 
 /** Sets Consul's query meta headers. */
 export function setMeta(c: Context, meta: QueryReply<unknown>, q: QueryOptions): void {
   const headers: Record<string, string> = {};
-  addMeta(headers, meta, q);
+  addMeta(headers, meta, q.consistency);
   for (const name in headers) c.header(name, headers[name]);
 }
 

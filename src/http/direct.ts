@@ -4,8 +4,10 @@
  * `Request`/`Response` pair, which cost several times the read itself
  * (bench/kv/README.md has the profile). Every answer is the one app.ts's
  * pipeline gives for the same request, headers included (test/http/direct.test.ts
- * compares the two); a request the lane does not take whole (another path or
- * method, a blocking read, a path the URL parser or Go's ServeMux would
+ * compares the two). Blocking reads park here too, so one write wakes
+ * thousands of watchers at the cost of a write each. A request the lane does
+ * not take whole (another path or method, a blocking read of another
+ * datacenter, a path the URL parser or Go's ServeMux would
  * rewrite, a refusal, a read that fails at once) returns null, before anything
  * is done, and goes through the app.
  */
@@ -78,8 +80,8 @@ export function directReads(api: ApiContext, requests: RequestMetrics): DirectHa
     } catch {
       return null; // the app answers what is wrong with it
     }
-    // A blocking read parks, and one for another datacenter follows the client's connection: the app's.
-    if (q.minIndex > 0) return null;
+    // A blocking read for another datacenter is cancelled there when the client goes away: the app's.
+    if (q.minIndex > 0 && q.datacenter !== api.agent.datacenter) return null;
     let policy = "allow";
     const acl = api.acl;
     if (acl?.enabled) {
@@ -87,19 +89,14 @@ export function directReads(api: ApiContext, requests: RequestMetrics): DirectHa
       const effective = token || acl.defaultToken;
       if (effective) q = { ...q, token: effective };
     }
-    let read;
     try {
-      read = kvRead(api, key, params ?? NO_QUERY.searchParams, q, dev || q.pretty);
+      return kvRead(api, key, params ?? NO_QUERY.searchParams, q, dev || q.pretty, {
+        answered: (a) => finish(req, a, policy, started),
+        failed: (err) => failed(err, policy, started),
+      });
     } catch {
       return null; // reads change nothing: the app reads again and answers the error
     }
-    if (read instanceof Promise) {
-      return read.then(
-        (a) => finish(req, a, policy, started),
-        (err: unknown) => failed(err, policy, started),
-      );
-    }
-    return finish(req, read, policy, started);
   };
 }
 

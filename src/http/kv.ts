@@ -63,20 +63,26 @@ function entryJson(e: KvRow): string {
   return `{"LockIndex":${e.LockIndex},"Key":${JSON.stringify(e.Key)},"Flags":${e.Flags},"Value":${value},${session}"CreateIndex":${e.CreateIndex},"ModifyIndex":${e.ModifyIndex}}`;
 }
 
-/** Rows are replaced, never changed, by a write: a row read again is answered with the text made the first time. */
+/**
+ * Rows are replaced, never changed, by a write: a row read again (thousands of
+ * watchers woken by one write read the same row) is answered with the text
+ * made the first time.
+ */
 const singleCache = new WeakMap<KvRow, string>();
+const singlePrettyCache = new WeakMap<KvRow, string>();
 
 function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
-  if (pretty) return jsonText(rows.map((r) => dirEntryJson(r, encodeBase64)), true);
   if (rows.length === 1) {
     const row = rows[0]!;
-    let text = singleCache.get(row);
+    const cache = pretty ? singlePrettyCache : singleCache;
+    let text = cache.get(row);
     if (text === undefined) {
-      text = `[${entryJson(row)}]`;
-      singleCache.set(row, text);
+      text = pretty ? jsonText([dirEntryJson(row, encodeBase64)], true) : `[${entryJson(row)}]`;
+      cache.set(row, text);
     }
     return text;
   }
+  if (pretty) return jsonText(rows.map((r) => dirEntryJson(r, encodeBase64)), true);
   let out = "[";
   for (let i = 0; i < rows.length; i++) out += (i > 0 ? "," : "") + entryJson(rows[i]!);
   return out + "]";
@@ -91,49 +97,70 @@ export interface KvAnswer {
 
 const JSON_TYPE = "application/json";
 
-function answer<T>(q: QueryOptions, r: MaybePromise<QueryReply<T>>, render: (value: T, headers: Record<string, string>) => KvAnswer): MaybePromise<KvAnswer> {
-  const done = (res: QueryReply<T>): KvAnswer => {
+/** Where a KV read's answer goes, at once or once a parked read returns; `failed` gets a read that failed after parking. */
+export interface KvSink<R> {
+  readonly answered: (a: KvAnswer) => R;
+  readonly failed: (err: unknown) => R;
+}
+
+function answer<T, R>(q: QueryOptions, r: MaybePromise<QueryReply<T>>, render: (value: T, headers: Record<string, string>) => KvAnswer, sink: KvSink<R>): R | Promise<Awaited<R>> {
+  const consistency = q.consistency;
+  const done = (res: QueryReply<T>): R => {
     const headers: Record<string, string> = {};
-    addMeta(headers, res, q);
-    return render(res.value, headers);
+    addMeta(headers, res, consistency);
+    return sink.answered(render(res.value, headers));
   };
-  return isPromise(r) ? r.then(done) : done(r);
+  // `then` flattens an R that is itself a promise.
+  return isPromise(r) ? (r.then(done, sink.failed) as Promise<Awaited<R>>) : done(r);
 }
 
 /**
  * GET /v1/kv/<key> (`?keys`, `?recurse`, `?raw`), as a value rather than a
  * hono Response, so the direct lane (direct.ts) and the router answer alike.
- * Throws an HttpError for a request Consul refuses.
+ * Throws an HttpError for a request Consul refuses. A parked read holds as
+ * little as it can (one promise, no query parameters): thousands may wait at once.
  */
-export function kvRead(api: ApiContext, key: string, params: URLSearchParams, q: QueryOptions, pretty: boolean): MaybePromise<KvAnswer> {
+export function kvRead<R>(api: ApiContext, key: string, params: URLSearchParams, q: QueryOptions, pretty: boolean, sink: KvSink<R>): R | Promise<Awaited<R>> {
   if (params.has("keys")) {
     const sep = params.get("separator") ?? params.get("seperator") ?? "";
     return answer(q, api.rpc.call("KVS.ListKeys", { Prefix: key, Separator: sep }, q), (keys, headers) => {
       if (keys.length === 0 && key !== "") return { status: 404, headers, body: null };
       headers["Content-Type"] = JSON_TYPE;
       return { status: 200, headers, body: jsonText(keys, pretty) };
-    });
+    }, sink);
   }
   if (params.has("recurse")) {
     return answer(q, api.rpc.call("KVS.List", { Key: key }, q), (rows, headers) => {
       if (rows.length === 0) return { status: 404, headers, body: null };
       headers["Content-Type"] = JSON_TYPE;
       return { status: 200, headers, body: entriesBody(rows, pretty) };
-    });
+    }, sink);
   }
   if (key === "") throw new HttpError(400, "Missing key name");
-  return answer(q, api.rpc.call("KVS.Get", { Key: key }, q), (row, headers) => {
-    if (!row) return { status: 404, headers, body: null };
-    if (params.has("raw")) {
-      headers["Content-Type"] = "text/plain";
-      headers["X-Content-Type-Options"] = "nosniff";
-      headers["Content-Security-Policy"] = "sandbox";
-      return { status: 200, headers, body: row.Value ?? new Uint8Array(0) };
-    }
-    headers["Content-Type"] = JSON_TYPE;
-    return { status: 200, headers, body: entriesBody([row], pretty) };
-  });
+  const render = params.has("raw") ? rawEntry : pretty ? prettyEntry : compactEntry;
+  return answer(q, api.rpc.call("KVS.Get", { Key: key }, q), render, sink);
 }
+
+function rawEntry(row: KvRow | null, headers: Record<string, string>): KvAnswer {
+  if (!row) return { status: 404, headers, body: null };
+  headers["Content-Type"] = "text/plain";
+  headers["X-Content-Type-Options"] = "nosniff";
+  headers["Content-Security-Policy"] = "sandbox";
+  return { status: 200, headers, body: row.Value ?? new Uint8Array(0) };
+}
+
+function entry(row: KvRow | null, headers: Record<string, string>, pretty: boolean): KvAnswer {
+  if (!row) return { status: 404, headers, body: null };
+  headers["Content-Type"] = JSON_TYPE;
+  return { status: 200, headers, body: entriesBody([row], pretty) };
+}
+
+const compactEntry = (row: KvRow | null, headers: Record<string, string>): KvAnswer => entry(row, headers, false);
+const prettyEntry = (row: KvRow | null, headers: Record<string, string>): KvAnswer => entry(row, headers, true);
+
+const rethrow = (err: unknown): never => {
+  throw err;
+};
 
 /** Consul's 413 text for a KV body over `kv_max_value_size`. */
 export function kvTooLarge(size: number, limit: number): string {
@@ -145,14 +172,13 @@ export function kvRoutes(app: Hono, api: ApiContext): void {
     const url = urlOf(c);
     const key = keyOf(url);
     const q = queryOptions(c, api);
-    const respond = (a: KvAnswer): Response => {
+    const answered = (a: KvAnswer): Response => {
       for (const name in a.headers) c.header(name, a.headers[name]);
-      // A raw value is copied: the stored bytes must not be handed to a stream that may take them over.
       if (a.body === null) return c.body(null, a.status);
+      // A raw value is copied: the stored bytes must not be handed to a stream that may take them over.
       return c.body(typeof a.body === "string" ? a.body : new Uint8Array(a.body), a.status);
     };
-    const a = kvRead(api, key, url.searchParams, q, q.pretty || isPretty(c));
-    return isPromise(a) ? a.then(respond) : respond(a);
+    return kvRead(api, key, url.searchParams, q, q.pretty || isPretty(c), { answered, failed: rethrow });
   });
 
   app.put("/v1/kv/*", async (c) => {

@@ -26,6 +26,8 @@ export interface DirectRequest {
   /** A request header by its lower-case name; undefined when absent. */
   header(name: string): string | undefined;
   remoteAddress(): string;
+  /** Calls `listener` once the client is gone (it may also be called once the answer is written). */
+  whenGone(listener: () => void): void;
 }
 
 /** An answer written straight to the connection. */

@@ -99,6 +99,10 @@ class BunDirectRequest implements DirectRequest {
   remoteAddress(): string {
     return this.srv.requestIP(this.req)?.address ?? "";
   }
+
+  whenGone(listener: () => void): void {
+    this.req.signal.addEventListener("abort", listener, { once: true });
+  }
 }
 
 /**

@@ -46,7 +46,7 @@ export async function serveNode(options: ServeOptions, tls: HttpsTls | null): Pr
   const max = options.maxConnsPerClient ?? 0;
   if (max > 0) capConnections(server, max, options.tooManyConnections ?? "");
   const deadline = options.headerTimeoutMs ?? 0;
-  if (deadline > 0) requestHeadDeadline(server, deadline);
+  if (deadline > 0) requestHeadDeadline(server, deadline, tls !== null);
   // Blocking queries park for minutes; the deadline above replaces node's own idle and header timers.
   server.requestTimeout = 0;
   server.headersTimeout = Math.max(60_000, deadline);
@@ -75,9 +75,11 @@ export async function serveNode(options: ServeOptions, tls: HttpsTls | null): Pr
 /** The request as a `DirectHandler` sees it: the node objects, read only when asked. */
 class NodeDirectRequest implements DirectRequest {
   private readonly req: IncomingMessage;
+  private readonly res: ServerResponse;
 
-  constructor(req: IncomingMessage) {
+  constructor(req: IncomingMessage, res: ServerResponse) {
     this.req = req;
+    this.res = res;
   }
 
   get method(): string {
@@ -88,19 +90,29 @@ class NodeDirectRequest implements DirectRequest {
     return this.req.url ?? "/";
   }
 
+  /** From the raw list: node builds `req.headers` on first use, an object a parked request would keep. */
   header(name: string): string | undefined {
-    const v = this.req.headers[name];
-    return Array.isArray(v) ? v.join(", ") : v;
+    const raw = this.req.rawHeaders;
+    let found: string | undefined;
+    for (let i = 0; i < raw.length; i += 2) {
+      const n = raw[i]!;
+      if (n.length === name.length && n.toLowerCase() === name) found = found === undefined ? raw[i + 1] : `${found}, ${raw[i + 1]}`;
+    }
+    return found;
   }
 
   remoteAddress(): string {
     return this.req.socket.remoteAddress ?? "";
   }
+
+  whenGone(listener: () => void): void {
+    this.res.once("close", listener);
+  }
 }
 
 /** Writes what the direct handler answered; false when it passed the request on. */
 function answerDirect(direct: DirectHandler, req: IncomingMessage, res: ServerResponse): boolean {
-  const answer = direct(new NodeDirectRequest(req));
+  const answer = direct(new NodeDirectRequest(req, res));
   if (answer === null) return false;
   if (answer instanceof Promise) {
     answer.then(
@@ -150,44 +162,65 @@ function capConnections(server: HttpServer | HttpsServer, max: number, body: str
   });
 }
 
+/** Where a connection's deadline state hangs off its sockets and responses. */
+const CONN = Symbol("consulate.conn");
+
+interface Conn {
+  timer: ReturnType<typeof setTimeout> | null;
+  inFlight: number;
+  readonly socket: Socket;
+}
+
+type Tagged = { [CONN]?: Conn };
+
 /**
  * Closes a connection that has not delivered a complete request head within
  * `ms` of opening (a TLS handshake included) or of its last response ending.
- * The raw socket and, under TLS, the socket a request arrives on are not the
- * same object, so connections are found by their peer address and port.
+ * The state is found from the socket a request arrives on; under TLS that is
+ * not the socket the connection was accepted on, so the first request of a
+ * TLS connection finds it by peer address and port. One timer per
+ * connection, re-armed in place, and listeners shared by all (a parked
+ * blocking query holds no closure of its own here).
  */
-function requestHeadDeadline(server: HttpServer | HttpsServer, ms: number): void {
-  interface Conn {
-    timer: ReturnType<typeof setTimeout> | null;
-    inFlight: number;
-    readonly socket: Socket;
-  }
+function requestHeadDeadline(server: HttpServer | HttpsServer, ms: number, tls: boolean): void {
   const conns = new Map<string, Conn>();
   const keyOf = (s: Socket) => `${s.remoteAddress}|${s.remotePort}`;
-  const arm = (c: Conn) => {
-    if (c.timer) clearTimeout(c.timer);
-    c.timer = setTimeout(() => c.socket.destroy(), ms);
+  const expire = (conn: Conn) => {
+    if (conn.inFlight === 0) conn.socket.destroy();
   };
-  server.on("connection", (socket: Socket) => {
+  const arm = (conn: Conn) => {
+    if (conn.timer === null) conn.timer = setTimeout(expire, ms, conn);
+    else conn.timer.refresh();
+  };
+  function socketClosed(this: Socket & Tagged): void {
+    const conn = this[CONN];
+    if (!conn) return;
+    if (conn.timer) clearTimeout(conn.timer);
+    if (tls && conns.get(keyOf(this)) === conn) conns.delete(keyOf(this));
+  }
+  function responseClosed(this: ServerResponse & Tagged): void {
+    const conn = this[CONN];
+    if (!conn) return;
+    conn.inFlight--;
+    if (conn.inFlight === 0 && !conn.socket.destroyed) arm(conn);
+  }
+  server.on("connection", (socket: Socket & Tagged) => {
     if (socket.destroyed) return;
-    const key = keyOf(socket);
     const conn: Conn = { timer: null, inFlight: 0, socket };
-    conns.set(key, conn);
+    socket[CONN] = conn;
+    if (tls) conns.set(keyOf(socket), conn);
     arm(conn);
-    socket.once("close", () => {
-      if (conn.timer) clearTimeout(conn.timer);
-      if (conns.get(key) === conn) conns.delete(key);
-    });
+    socket.on("close", socketClosed);
   });
-  server.on("request", (req: { socket: Socket }, res: ServerResponse) => {
-    const conn = conns.get(keyOf(req.socket));
+  server.on("request", (req: { socket: Socket & Tagged }, res: ServerResponse & Tagged) => {
+    let conn = req.socket[CONN];
+    if (!conn && tls) {
+      conn = conns.get(keyOf(req.socket));
+      if (conn) req.socket[CONN] = conn;
+    }
     if (!conn) return;
     conn.inFlight++;
-    if (conn.timer) clearTimeout(conn.timer);
-    conn.timer = null;
-    res.once("close", () => {
-      conn.inFlight--;
-      if (conn.inFlight === 0 && !conn.socket.destroyed) arm(conn);
-    });
+    res[CONN] = conn;
+    res.on("close", responseClosed);
   });
 }

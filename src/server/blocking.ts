@@ -4,8 +4,9 @@
  * until one fires or the wait (plus up to wait/16 jitter) runs out.
  *
  * Parked requests share everything they can: one promise per topic (see
- * WatchHub) and one timer per 50 ms deadline bucket, so 10,000 watchers of a
- * key cost one promise resolution on the write path.
+ * WatchHub), one timer per 50 ms deadline bucket and one race between the
+ * two, so 10,000 watchers of a key cost one promise resolution on the write
+ * path and one await each while parked.
  */
 import type { WatchHub } from "../state/watch.ts";
 
@@ -74,6 +75,24 @@ export function effectiveWait(waitMs: number, random: () => number = Math.random
   return wait + Math.floor(random() * (wait / JITTER_FRACTION));
 }
 
+const outcomes = new WeakMap<Promise<void>, WeakMap<Promise<void>, Promise<boolean>>>();
+
+/**
+ * True if `changed` settles first, false if `timeout` does. Watchers of one
+ * topic whose deadlines share a bucket await the same promise, so each
+ * parked watcher holds one await rather than a race of its own.
+ */
+function firstOf(changed: Promise<void>, timeout: Promise<void>): Promise<boolean> {
+  let byTimeout = outcomes.get(changed);
+  if (!byTimeout) outcomes.set(changed, (byTimeout = new WeakMap()));
+  let race = byTimeout.get(timeout);
+  if (!race) {
+    race = Promise.race([changed.then(() => true), timeout.then(() => false)]);
+    byTimeout.set(timeout, race);
+  }
+  return race;
+}
+
 export async function blockingQuery<T>(
   hub: WatchHub,
   deadlines: Deadlines,
@@ -89,7 +108,7 @@ export async function blockingQuery<T>(
   const timeout = aborted ? Promise.race([deadlines.until(deadline), aborted]) : deadlines.until(deadline);
   for (;;) {
     const changed = topics.length === 1 ? hub.wait(topics[0]!) : Promise.race(topics.map((t) => hub.wait(t)));
-    const fired = await Promise.race([changed.then(() => true), timeout.then(() => false)]);
+    const fired = await firstOf(changed, timeout);
     result = run();
     if (!fired || result.index > opts.minIndex || isStopped() || Date.now() >= deadline || opts.signal?.aborted === true) return result;
   }

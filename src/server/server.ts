@@ -88,6 +88,8 @@ export class Server {
   readonly leadership: Leadership;
   readonly cluster: ClusterRole | null;
   private stopped = false;
+  /** Whether a query parked since `restores` must answer now (stopped, or state restored). */
+  private epoch: { readonly restores: number; readonly over: () => boolean } | null = null;
   private snapshotting: Promise<void> | null = null;
   private reaper: unknown = null;
   /**
@@ -285,7 +287,10 @@ export class Server {
   query<T>(opts: BlockingOptions, topics: readonly string[], run: () => QueryResult<T>): Promise<QueryResult<T>> {
     // A restore replaces the state, whose indexes may go back: parked queries answer at once (Consul's AbandonCh).
     const restores = this.state.restores;
-    return blockingQuery(this.state.hub, this.deadlines, opts, topics, run, () => this.stopped || this.state.restores !== restores);
+    // One check per restore, shared by every query parked meanwhile.
+    let epoch = this.epoch;
+    if (epoch === null || epoch.restores !== restores) epoch = this.epoch = { restores, over: () => this.stopped || this.state.restores !== restores };
+    return blockingQuery(this.state.hub, this.deadlines, opts, topics, run, epoch.over);
   }
 
   /**

@@ -14,7 +14,7 @@ import type { Hono } from "hono";
 
 function request(target: string, headers: Record<string, string> = {}, method = "GET"): DirectRequest {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return { method, target, header: (name) => lower[name], remoteAddress: () => "127.0.0.1" };
+  return { method, target, header: (name) => lower[name], remoteAddress: () => "127.0.0.1", whenGone: () => {} };
 }
 
 interface Seen {
@@ -134,7 +134,7 @@ describe("direct lane, no ACLs", () => {
 
   test("what the lane does not take whole goes to the app untouched", async () => {
     const passed = [
-      ["/v1/kv/app/a?index=1", "a blocking read"],
+      ["/v1/kv/app/a?index=1&dc=dc2", "a blocking read of another datacenter"],
       ["/v1/kv/app/a?index=abc", "a bad index"],
       ["/v1/kv/app/a?stale&consistent", "conflicting modes"],
       ["/v1/kv/", "no key"],
@@ -155,6 +155,24 @@ describe("direct lane, no ACLs", () => {
     } finally {
       h.authorizer.deny = false;
     }
+  });
+
+  test("a blocking read parks until a write moves the index past it, then answers as the app does", async () => {
+    const index = Number((await viaApp(h.app, "/v1/kv/app/a")).headers["x-consul-index"]);
+    const target = `/v1/kv/app/a?index=${index}&wait=30s`;
+    let settled = false;
+    const direct1 = direct(request(target));
+    expect(direct1).toBeInstanceOf(Promise);
+    void (direct1 as Promise<DirectAnswer>).then(() => (settled = true));
+    const app1 = viaApp(h.app, target);
+    await new Promise((r) => setTimeout(r, 50));
+    expect(settled).toBe(false);
+    await h.putJson("/v1/kv/app/a", "changed");
+    const answer = await (direct1 as Promise<DirectAnswer>);
+    const body = typeof answer.body === "string" ? answer.body : "";
+    expect(await seen(answer.status, Object.entries(answer.headers), new TextEncoder().encode(body))).toEqual(await app1);
+    expect(Number(answer.headers["X-Consul-Index"])).toBeGreaterThan(index);
+    expect(atob(JSON.parse(body)[0].Value)).toBe("changed");
   });
 
   test("the authorizer sees the request's token from the query, the header or a bearer", async () => {
