@@ -42,6 +42,8 @@ export class RelayServer {
       },
       (socket) => {
         this.#sockets.add(socket);
+        // Heads and bodies go out in separate writes: without this a small answer waits out the peer's delayed ACK (~40 ms).
+        socket.setNoDelay(true);
         socket.once("close", () => this.#sockets.delete(socket));
         socket.on("error", () => socket.destroy());
         const refused = o.peer(socket);
