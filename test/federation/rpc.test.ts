@@ -55,6 +55,28 @@ afterAll(async () => {
   }
 });
 
+const enc = (text: string) => new TextEncoder().encode(text);
+
+/** Length-prefixed frames, as the link sends a batch. */
+function framed(...texts: string[]): Uint8Array {
+  const parts = texts.map(enc);
+  const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
+  let at = 0;
+  for (const p of parts) {
+    new DataView(out.buffer).setUint32(at, p.length);
+    out.set(p, at + 4);
+    at += 4 + p.length;
+  }
+  return out;
+}
+
+/** One raw request to dc2's responder subject, its reply split into decoded frames. */
+async function askDc2(nc: NatsConnection, body: Uint8Array, timeout: number): Promise<(ReplyFrame | null)[]> {
+  const frames = splitFrames((await nc.request(rpcSubject("dc2"), body, { timeout })).data);
+  if (typeof frames === "string") throw new Error(frames);
+  return frames.map((f) => decodeReply(f));
+}
+
 test("reads and writes for another datacenter are answered there; local calls stay local", async () => {
   const rpc = dcs.dc1!.fed.rpc;
   expect(await rpc.call("KVS.Apply", kv("where", "dc2"), opts("dc2"))).toBe(true);
@@ -142,23 +164,7 @@ test("a message nobody listens for fails its calls at once with No path to datac
 
 test("malformed, mis-addressed and oversize requests are refused with an error answer", async () => {
   const nc = dcs.dc2!.nc;
-  const enc = (text: string) => new TextEncoder().encode(text);
-  const framed = (...texts: string[]) => {
-    const parts = texts.map(enc);
-    const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      new DataView(out.buffer).setUint32(at, p.length);
-      out.set(p, at + 4);
-      at += 4 + p.length;
-    }
-    return out;
-  };
-  const ask = async (body: Uint8Array) => {
-    const frames = splitFrames((await nc.request(rpcSubject("dc2"), body, { timeout: 2000 })).data);
-    if (typeof frames === "string") throw new Error(frames);
-    return frames.map((f) => decodeReply(f));
-  };
+  const ask = (body: Uint8Array) => askDc2(nc, body, 2000);
   const code = (f: ReplyFrame | null | undefined) => (f && "e" in f ? f.e.code : "");
   expect(code((await ask(framed("{not json")))[0])).toBe("BadRequestError");
   expect(code((await ask(framed(JSON.stringify({ i: 1, m: "KVS.Apply", a: { Op: "set", Entry: 5 }, o: opts("dc2") }))))[0])).toBe("BadRequestError");
@@ -181,23 +187,7 @@ test("malformed, mis-addressed and oversize requests are refused with an error a
 test("adversarial batches on the responder subject: wrong types, deep nesting, no reply subject, a full message of bad frames, a flood; real calls keep working, nothing is written, every bad one is counted", async () => {
   const raw = await connect({ servers: dcs.dc2!.nats.urls }); // a stranger on dc2's NATS
   const stats = dcs.dc2!.fed.responder.stats;
-  const enc = (text: string) => new TextEncoder().encode(text);
-  const framed = (...texts: string[]) => {
-    const parts = texts.map(enc);
-    const out = new Uint8Array(parts.reduce((n, p) => n + 4 + p.length, 0));
-    let at = 0;
-    for (const p of parts) {
-      new DataView(out.buffer).setUint32(at, p.length);
-      out.set(p, at + 4);
-      at += 4 + p.length;
-    }
-    return out;
-  };
-  const ask = async (body: Uint8Array) => {
-    const frames = splitFrames((await raw.request(rpcSubject("dc2"), body, { timeout: 5000 })).data);
-    if (typeof frames === "string") throw new Error(frames);
-    return frames.map((f) => decodeReply(f));
-  };
+  const ask = (body: Uint8Array) => askDc2(raw, body, 5000);
   const write = (key: string) => JSON.stringify({ i: 9, m: "KVS.Apply", a: { Op: "set", Entry: { Key: key, Value: 5, Flags: "0", Session: "", ModifyIndex: 0 } }, o: opts("dc2") });
   try {
     // Wrong types: not an object, an id that is no number, a method that is no string; each message refused once, by id 0.
