@@ -12,18 +12,24 @@ import type { ClusterRole, RaftPeer } from "./cluster_role.ts";
 import { AclTokenReaper } from "./acl_reaper.ts";
 import { GatewayController } from "./gateway_controller.ts";
 import { Leadership } from "./leadership.ts";
+import { SessionDuty } from "./session_duty.ts";
 import { SessionTimers } from "./session_timers.ts";
 import type { GossipPool } from "../gossip/mod.ts";
 import type { RemoteDatacenters } from "./remote.ts";
 import { CoordinateBatcher, type CoordinateBatchOptions } from "./coordinates.ts";
-import { LogUnavailableError } from "../log/errors.ts";
 import type { Log, LogSnapshot } from "../log/log.ts";
 import type { RequestOptions } from "../rpc/types.ts";
-import { type ApplyResult, type Command, decodeCommand, encodeCommand, type FencedCommand, MessageType, StateStore } from "../state/mod.ts";
+import { type ApplyResult, type Command, decodeCommand, type FencedCommand, MessageType, StateStore } from "../state/mod.ts";
 import { decodeSnapshot } from "../state/snapshot.ts";
 import { encodeBase64 } from "../structs/json.ts";
-import { SERF_CHECK_ID, SERF_CHECK_NAME, HealthStatus } from "../structs/catalog.ts";
-import { CONSUL_VERSION } from "../version.ts";
+import { CommandWriter } from "./command_writer.ts";
+import { ApplyError, SnapshotStateError } from "./errors.ts";
+import { LogCompactor } from "./log_compactor.ts";
+import { ReadGate } from "./read_gate.ts";
+import { isSelfRegistered, selfRegistration } from "./self_registration.ts";
+import { TombstoneReaper } from "./tombstone_reaper.ts";
+
+export { ApplyError, SnapshotStateError } from "./errors.ts";
 
 export interface ServerConfig {
   readonly datacenter: string;
@@ -55,24 +61,18 @@ export interface ServerConfig {
   readonly cluster?: ClusterRole;
 }
 
-/** A state snapshot given to `restore` that does not decode; nothing was written. */
-export class SnapshotStateError extends Error {
-  override readonly name = "SnapshotStateError";
-}
-
-/** A write the state machine refused; the message is Consul's text. */
-export class ApplyError extends Error {
-  override readonly name = "ApplyError";
-}
-
 export class Server {
   readonly state = new StateStore();
   readonly config: ServerConfig;
   readonly clock: Clock;
   private readonly log: Log;
   private readonly deadlines = new Deadlines();
-  private readonly results = new Map<number, ApplyResult>();
+  private readonly writer: CommandWriter;
+  private readonly compactor: LogCompactor;
+  private readonly reads: ReadGate;
+  private readonly tombstones: TombstoneReaper;
   readonly sessions: SessionTimers;
+  private readonly sessionDuty: SessionDuty;
   /** Pending coordinate updates, written to the log in batches. */
   readonly coordinates: CoordinateBatcher;
   /** The Connect CA: bootstrap, rotation and pruning are leader duties; signing is any server's. */
@@ -90,8 +90,6 @@ export class Server {
   private stopped = false;
   /** Whether a query parked since `restores` must answer now (stopped, or state restored). */
   private epoch: { readonly restores: number; readonly over: () => boolean } | null = null;
-  private snapshotting: Promise<void> | null = null;
-  private reaper: unknown = null;
   /**
    * The gossip pools of the agent running this server (user events and
    * keyring operations go through them); null without gossip.
@@ -109,9 +107,34 @@ export class Server {
     this.cluster = config.cluster ?? null;
     const cluster = this.cluster;
     this.leadership = new Leadership(cluster ? () => cluster.holdsLease() : null);
+    const stopped = () => this.stopped;
+    this.compactor = new LogCompactor({
+      log: this.log,
+      state: this.state,
+      threshold: config.snapshotThreshold ?? 16_384,
+      keepsSnapshot: () => !this.cluster || this.isLeader(),
+      stopped,
+    });
+    this.writer = new CommandWriter(this.log, stopped, () => this.compactor.maybe());
+    this.reads = new ReadGate({
+      cluster,
+      log: this.log,
+      clock: this.clock,
+      stopped,
+      isLeader: () => this.isLeader(),
+      barrier: () => this.write({ Type: MessageType.Barrier, Now: this.clock.now() }),
+    });
+    this.tombstones = new TombstoneReaper({
+      clock: this.clock,
+      ttlMs: config.tombstoneTtlMs ?? 15 * 60_000,
+      lastApplied: () => this.state.lastApplied,
+      active: () => !this.stopped && this.isLeader(),
+      reap: (index, now) => void this.leaderWrite({ Type: MessageType.Tombstone, Now: now, ReapIndex: index }).catch(() => {}),
+    });
     this.sessions = new SessionTimers(this.clock, (id) => {
       this.leaderWrite({ Type: 3, Now: this.clock.now(), Op: "destroy", ID: id }).catch(() => {});
     });
+    this.sessionDuty = new SessionDuty(this.sessions, this.state, () => this.isLeader());
     this.coordinates = new CoordinateBatcher((cmd) => this.mustWrite(cmd), this.clock, config.coordinates);
     this.acl = new ServerAcl(this.state, config.acl ?? ACL_DISABLED, config.datacenter, () => this.clock.now(), () => this.remote);
     this.aclReaper = new AclTokenReaper({
@@ -140,10 +163,9 @@ export class Server {
     this.log.onCommit((entry) => {
       const cmd = decodeCommand(entry.data);
       const result = this.state.apply(entry.index, cmd, (entry.sub ?? 0) > 0);
-      // A replicated log hands the outcome back through appendResult; a local one by index.
-      if (!this.log.appendResult) this.results.set(entry.index, result);
+      this.writer.committed(entry.index, result);
       this.afterApply(cmd);
-      if (this.cluster && entry.more !== true) this.maybeSnapshot();
+      if (this.cluster && entry.more !== true) this.compactor.maybe();
       return result;
     });
     this.log.onRestore?.((snapshot) => this.installSnapshot(snapshot));
@@ -153,10 +175,10 @@ export class Server {
         serveLeader: (method, args) => this.serveLeader(method, args),
       });
     } else {
-      this.armAllSessions();
+      this.sessionDuty.rearm();
     }
     await this.registerSelf();
-    this.scheduleReap();
+    this.tombstones.start();
     if (this.acl.enabled) this.aclReaper.start();
     this.coordinates.start();
     if (this.cluster) {
@@ -203,36 +225,19 @@ export class Server {
     return this.cluster.peers();
   }
 
-  /**
-   * What a read with these options waits for before it runs: null when it
-   * can run at once (a single server; `stale` within `max_stale`). Default
-   * reads wait until this replica has applied everything committed when
-   * they arrived; `consistent` reads append a barrier and wait for it.
-   * Rejects with ApplyError("No cluster leader") when the log is out of reach.
-   */
+  /** What a read with these options waits for before it runs (see ReadGate.wait); null: nothing. */
   readGate(opts: RequestOptions): Promise<void> | null {
-    if (!this.cluster || this.stopped) return null;
-    if (opts.consistency === "stale" && (opts.maxStaleMs <= 0 || this.lastContactMs() <= opts.maxStaleMs)) return null;
-    if (opts.consistency === "consistent") {
-      return this.write({ Type: MessageType.Barrier, Now: this.clock.now() }).then(() => undefined);
-    }
-    return (this.log.sync?.() ?? Promise.resolve()).catch((err: unknown) => {
-      throw err instanceof LogUnavailableError ? new ApplyError(err.message, { cause: err }) : err;
-    });
+    return this.reads.wait(opts);
   }
 
   /** X-Consul-KnownLeader and X-Consul-LastContact for a read (absent fields: a single server). */
   readMeta(opts: RequestOptions): { knownLeader?: boolean; lastContact?: number } {
-    if (!this.cluster) return {};
-    const knownLeader = this.cluster.leader() !== null;
-    // Default and consistent reads have just heard from the log.
-    return { knownLeader, lastContact: opts.consistency === "stale" && !this.isLeader() ? this.lastContactMs() : 0 };
+    return this.reads.meta(opts);
   }
 
   /** Milliseconds since this server last heard from the cluster (0 for a single server). */
   lastContactMs(): number {
-    if (!this.cluster) return 0;
-    return Math.max(0, this.clock.now() - this.cluster.lastContact());
+    return this.reads.lastContactMs();
   }
 
   /** Restarts a session's TTL timer, which runs on the leader (Consul forwards renewals there). */
@@ -250,31 +255,8 @@ export class Server {
   }
 
   /** Like `write`, also answering the log index the command was applied at. */
-  async writeIndexed(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
-    if (this.stopped) throw new ApplyError("No cluster leader");
-    let index: number;
-    let outcome: ApplyResult | undefined;
-    try {
-      if (this.log.appendResult) {
-        const r = await this.log.appendResult(encodeCommand(cmd));
-        index = r.index;
-        outcome = r.result as ApplyResult | undefined;
-      } else {
-        index = await this.log.append(encodeCommand(cmd));
-      }
-    } catch (err) {
-      if (err instanceof LogUnavailableError) throw new ApplyError(err.message, { cause: err });
-      throw err;
-    }
-    if (outcome !== undefined) {
-      this.maybeSnapshot();
-      return { index, result: outcome };
-    }
-    const result = this.results.get(index);
-    this.results.delete(index);
-    this.maybeSnapshot();
-    if (!result) throw new ApplyError(`rpc error: entry ${index} was not applied`);
-    return { index, result };
+  writeIndexed(cmd: Command): Promise<{ index: number; result: ApplyResult }> {
+    return this.writer.writeIndexed(cmd);
   }
 
   /** Like `write`, but a refused command becomes an ApplyError. */
@@ -312,14 +294,7 @@ export class Server {
     await this.registerSelf();
     // A snapshot from before the CA existed gets one, as a new leader would make.
     await this.ca.initialize().catch(() => {});
-    await this.snapshotting;
-    if (!this.stopped && this.snapshotting === null && this.log.entriesSinceSnapshot() > 0) {
-      this.snapshotting = this.log
-        .saveSnapshot({ index: this.state.lastApplied, data: this.state.snapshot() })
-        .catch(() => {})
-        .finally(() => (this.snapshotting = null));
-      await this.snapshotting;
-    }
+    await this.compactor.now();
     return index;
   }
 
@@ -344,52 +319,33 @@ export class Server {
     this.sessions.stopAll();
     this.coordinates.stop();
     this.aclReaper.stop();
-    if (this.reaper) this.clock.clearTimeout(this.reaper);
-    await this.snapshotting;
+    this.tombstones.stop();
+    await this.compactor.settled();
     await this.log.close();
   }
 
   private afterApply(cmd: Command): void {
     if (cmd.Type === MessageType.ConfigEntry || cmd.Type === MessageType.Restore) this.gatewayController.poke();
     if (cmd.Type === MessageType.Restore) {
-      this.armAllSessions();
+      this.sessionDuty.rearm();
       // The restored state holds another fence: fence again to keep leading.
       if (this.leadership.clustered && this.isLeader()) void this.leadership.gain(() => this.appendFence());
       return;
     }
-    if (cmd.Type === MessageType.Session && cmd.Op === "create") {
-      if (this.state.t.sessions.has(cmd.Session.ID) && this.isLeader()) this.sessions.arm(cmd.Session.ID, cmd.Session.TTL);
-      return;
-    }
-    if (cmd.Type === MessageType.Barrier) return;
-    // Sessions vanish by destroy, and by node/check removal in catalog and txn commands.
-    if (cmd.Type === MessageType.KVS || cmd.Type === MessageType.Tombstone) return;
-    for (const id of this.sessions.armedIds()) if (!this.state.t.sessions.has(id)) this.sessions.disarm(id);
-  }
-
-  /** Session timers run on the leader only; it restarts every one at full TTL, as Consul's new leader does. */
-  private armAllSessions(): void {
-    this.sessions.stopAll();
-    if (!this.isLeader()) return;
-    for (const s of this.state.t.sessions.values()) this.sessions.arm(s.ID, s.TTL);
+    this.sessionDuty.applied(cmd);
   }
 
   private onLeadership(leader: boolean): void {
     if (leader) {
-      void this.leadership.gain(() => this.appendFence()).then(() => this.armAllSessions());
+      void this.leadership.gain(() => this.appendFence()).then(() => this.sessionDuty.rearm());
     } else {
       this.leadership.lose();
       this.sessions.stopAll();
     }
   }
 
-  private async appendFence(): Promise<number> {
-    if (this.stopped) throw new ApplyError("No cluster leader");
-    const index = await this.log.append(
-      encodeCommand({ Type: MessageType.Barrier, Now: this.clock.now(), Leader: { ID: this.config.nodeId, Node: this.config.nodeName } }),
-    );
-    this.results.delete(index);
-    return index;
+  private appendFence(): Promise<number> {
+    return this.writer.appendOnly({ Type: MessageType.Barrier, Now: this.clock.now(), Leader: { ID: this.config.nodeId, Node: this.config.nodeName } });
   }
 
   /** A leader-only command: refused here when not leading, and in `apply` once another leader has fenced. */
@@ -402,104 +358,20 @@ export class Server {
   /** Calls other servers forward to this one while it leads. */
   private async serveLeader(method: string, args: unknown): Promise<unknown> {
     if (!this.isLeader()) throw new ApplyError("No cluster leader");
-    if (method === "Session.Renew") {
-      const a = args as { SessionID?: unknown; TTL?: unknown };
-      if (typeof a.SessionID !== "string" || typeof a.TTL !== "string") throw new ApplyError("rpc error: bad Session.Renew arguments");
-      this.sessions.arm(a.SessionID, a.TTL);
-      return true;
-    }
+    if (method === "Session.Renew") return this.sessionDuty.serveRenew(args);
     throw new ApplyError(`rpc error: unknown leader method ${method}`);
   }
 
   /** The log skipped ahead to a snapshot (this replica missed compacted entries). */
   private installSnapshot(snapshot: LogSnapshot): void {
     this.state.restore(snapshot.data);
-    this.results.clear();
-    this.armAllSessions();
-  }
-
-  private maybeSnapshot(): void {
-    const threshold = this.config.snapshotThreshold ?? 16_384;
-    if (this.snapshotting || this.log.entriesSinceSnapshot() < threshold) return;
-    // In a cluster the leader keeps the shared snapshot; the others restore from it.
-    if (this.cluster && !this.isLeader()) return;
-    const index = this.state.lastApplied;
-    const data = this.state.snapshot();
-    this.snapshotting = this.log
-      .saveSnapshot({ index, data })
-      .catch(() => {})
-      .finally(() => (this.snapshotting = null));
-  }
-
-  /** Reaps KV tombstones older than TombstoneTTL (15m by default). */
-  private scheduleReap(): void {
-    const ttl = this.config.tombstoneTtlMs ?? 15 * 60_000;
-    const marks: { at: number; index: number }[] = [];
-    const tick = () => {
-      const now = this.clock.now();
-      marks.push({ at: now, index: this.state.lastApplied });
-      let reapIndex = 0;
-      while (marks.length > 0 && marks[0]!.at <= now - ttl) reapIndex = marks.shift()!.index;
-      if (reapIndex > 0 && !this.stopped && this.isLeader()) this.leaderWrite({ Type: MessageType.Tombstone, Now: now, ReapIndex: reapIndex }).catch(() => {});
-      if (!this.stopped) this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));
-    };
-    this.reaper = this.clock.setTimeout(tick, Math.max(1000, ttl / 30));
+    this.writer.forget();
+    this.sessionDuty.rearm();
   }
 
   /** The leader keeps its own node and serfHealth check in the catalog. */
   private async registerSelf(): Promise<void> {
-    const { nodeName, nodeId, advertiseAddr, datacenter, nodeMeta } = this.config;
-    const node = this.state.t.nodes.get(nodeName);
-    const serf = this.state.t.checks.get(`${nodeName}\u0000${SERF_CHECK_ID}`);
-    const consul = this.state.t.services.get(`${nodeName}\u0000consul`);
-    if (node && node.Address === advertiseAddr && node.ID === nodeId && serf?.Status === HealthStatus.Passing && consul?.Service.Port === this.config.serverPort) return;
-    await this.mustWrite({
-      Type: 0,
-      Now: this.clock.now(),
-      Req: {
-        ID: nodeId,
-        Node: nodeName,
-        Address: advertiseAddr,
-        Datacenter: datacenter,
-        TaggedAddresses: { lan: advertiseAddr, lan_ipv4: advertiseAddr, wan: advertiseAddr, wan_ipv4: advertiseAddr },
-        NodeMeta: nodeMeta ?? { "consul-network-segment": "" },
-        // Every server appears as an instance of the "consul" service, as in Consul.
-        Service: {
-          Kind: "",
-          ID: "consul",
-          Service: "consul",
-          Tags: [],
-          Address: "",
-          TaggedAddresses: {},
-          Meta: { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: CONSUL_VERSION },
-          Port: this.config.serverPort,
-          SocketPath: "",
-          Weights: { Passing: 1, Warning: 1 },
-          EnableTagOverride: false,
-          Proxy: {},
-          Connect: {},
-          Locality: null,
-        },
-        Checks: [
-          {
-            Node: nodeName,
-            CheckID: SERF_CHECK_ID,
-            Name: SERF_CHECK_NAME,
-            Status: HealthStatus.Passing,
-            Notes: "",
-            Output: "Agent alive and reachable",
-            ServiceID: "",
-            ServiceName: "",
-            ServiceTags: [],
-            Type: "",
-            Interval: "",
-            Timeout: "",
-            ExposedPort: 0,
-            Definition: {},
-          },
-        ],
-        SkipNodeUpdate: false,
-      },
-    });
+    if (isSelfRegistered(this.state.t, this.config)) return;
+    await this.mustWrite(selfRegistration(this.config, this.clock.now()));
   }
 }

@@ -1,0 +1,78 @@
+/**
+ * A server keeps its own node in the catalog: the node, its serfHealth check
+ * and an instance of the "consul" service, as every Consul server has.
+ */
+import type { Command } from "../state/mod.ts";
+import type { Tables } from "../state/tables.ts";
+import { HealthStatus, SERF_CHECK_ID, SERF_CHECK_NAME } from "../structs/catalog.ts";
+import { CONSUL_VERSION } from "../version.ts";
+
+/** Who this server is, as its catalog entry shows it. */
+export interface SelfIdentity {
+  readonly datacenter: string;
+  readonly nodeName: string;
+  readonly nodeId: string;
+  readonly advertiseAddr: string;
+  readonly serverPort: number;
+  readonly nodeMeta?: Record<string, string>;
+}
+
+/** Whether the catalog already holds this server as `selfRegistration` would write it. */
+export function isSelfRegistered(t: Tables, self: SelfIdentity): boolean {
+  const node = t.nodes.get(self.nodeName);
+  const serf = t.checks.get(`${self.nodeName}\u0000${SERF_CHECK_ID}`);
+  const consul = t.services.get(`${self.nodeName}\u0000consul`);
+  return node?.Address === self.advertiseAddr && node.ID === self.nodeId && serf?.Status === HealthStatus.Passing && consul?.Service.Port === self.serverPort;
+}
+
+/** The catalog register command for this server's node, "consul" service and serfHealth check. */
+export function selfRegistration(self: SelfIdentity, now: number): Command {
+  const { nodeName, nodeId, advertiseAddr, datacenter, nodeMeta } = self;
+  return {
+    Type: 0,
+    Now: now,
+    Req: {
+      ID: nodeId,
+      Node: nodeName,
+      Address: advertiseAddr,
+      Datacenter: datacenter,
+      TaggedAddresses: { lan: advertiseAddr, lan_ipv4: advertiseAddr, wan: advertiseAddr, wan_ipv4: advertiseAddr },
+      NodeMeta: nodeMeta ?? { "consul-network-segment": "" },
+      Service: {
+        Kind: "",
+        ID: "consul",
+        Service: "consul",
+        Tags: [],
+        Address: "",
+        TaggedAddresses: {},
+        Meta: { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: CONSUL_VERSION },
+        Port: self.serverPort,
+        SocketPath: "",
+        Weights: { Passing: 1, Warning: 1 },
+        EnableTagOverride: false,
+        Proxy: {},
+        Connect: {},
+        Locality: null,
+      },
+      Checks: [
+        {
+          Node: nodeName,
+          CheckID: SERF_CHECK_ID,
+          Name: SERF_CHECK_NAME,
+          Status: HealthStatus.Passing,
+          Notes: "",
+          Output: "Agent alive and reachable",
+          ServiceID: "",
+          ServiceName: "",
+          ServiceTags: [],
+          Type: "",
+          Interval: "",
+          Timeout: "",
+          ExposedPort: 0,
+          Definition: {},
+        },
+      ],
+      SkipNodeUpdate: false,
+    },
+  };
+}
