@@ -10,7 +10,7 @@ import { CONFIG_TABLE, configKey } from "../state/config_entries.ts";
 import { terminatingGatewayRows } from "../state/connect_read.ts";
 import type { ServiceRow, Tables } from "../state/tables.ts";
 import { virtualIpForService } from "../state/virtual_ips.ts";
-import type { HealthCheck, Node, NodeService } from "../structs/catalog.ts";
+import { consulServiceInstance, type HealthCheck, type Node, type NodeService } from "../structs/catalog.ts";
 
 /** The part of the state store this reads. */
 export interface StateSource {
@@ -268,24 +268,7 @@ function connectTarget(svc: NodeService): string | null {
 }
 
 function consulService(port: number): NodeService {
-  return {
-    Kind: "",
-    ID: "consul",
-    Service: "consul",
-    Tags: [],
-    Address: "",
-    TaggedAddresses: {},
-    Meta: {},
-    Port: port,
-    SocketPath: "",
-    Weights: { Passing: 1, Warning: 1 },
-    EnableTagOverride: false,
-    Proxy: {},
-    Connect: {},
-    Locality: null,
-    CreateIndex: 0,
-    ModifyIndex: 0,
-  };
+  return { ...consulServiceInstance(port, {}), CreateIndex: 0, ModifyIndex: 0 };
 }
 
 /** The service names an `ingress-gateway` config entry's listeners name ("*" included). */

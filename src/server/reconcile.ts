@@ -8,7 +8,7 @@
  * check that the pool no longer knows.
  */
 import type { Server } from "./server.ts";
-import { HealthStatus, type HealthCheck, type NodeService, type RegisterRequest, SERF_CHECK_ID, SERF_CHECK_NAME } from "../structs/catalog.ts";
+import { consulServiceInstance, HealthStatus, type NodeService, type RegisterRequest, SERF_ALIVE_OUTPUT, SERF_CHECK_ID, SERF_FAILED_OUTPUT, serfHealthCheck } from "../structs/catalog.ts";
 import { MessageType } from "../state/mod.ts";
 
 export type MemberStatus = "alive" | "leaving" | "left" | "failed";
@@ -41,57 +41,20 @@ export interface ReconcilerOptions {
   readonly log?: (level: "info" | "warn", msg: string) => void;
 }
 
-export const SERF_ALIVE_OUTPUT = "Agent alive and reachable";
-export const SERF_FAILED_OUTPUT = "Agent not live or unreachable";
-
 /** Consul tags a server member with role=consul and its RPC port. */
 export function isServerMember(m: MemberView): boolean {
   return m.Tags.role === "consul";
 }
 
-function serfCheck(node: string, status: string, output: string): Omit<HealthCheck, "CreateIndex" | "ModifyIndex"> {
-  return {
-    Node: node,
-    CheckID: SERF_CHECK_ID,
-    Name: SERF_CHECK_NAME,
-    Status: status,
-    Notes: "",
-    Output: output,
-    ServiceID: "",
-    ServiceName: "",
-    ServiceTags: [],
-    Type: "",
-    Interval: "",
-    Timeout: "",
-    ExposedPort: 0,
-    Definition: {},
-  };
-}
-
 function consulService(m: MemberView): Omit<NodeService, "CreateIndex" | "ModifyIndex"> {
   const build = m.Tags.build ?? "";
-  return {
-    Kind: "",
-    ID: "consul",
-    Service: "consul",
-    Tags: [],
-    Address: "",
-    TaggedAddresses: {},
-    Meta: {
-      raft_version: m.Tags.raft_vsn ?? "3",
-      serf_protocol_current: "2",
-      serf_protocol_max: "5",
-      serf_protocol_min: "1",
-      version: build.includes(":") ? build.slice(0, build.indexOf(":")) : build,
-    },
-    Port: Number(m.Tags.port ?? "8300") || 8300,
-    SocketPath: "",
-    Weights: { Passing: 1, Warning: 1 },
-    EnableTagOverride: false,
-    Proxy: {},
-    Connect: {},
-    Locality: null,
-  };
+  return consulServiceInstance(Number(m.Tags.port ?? "8300") || 8300, {
+    raft_version: m.Tags.raft_vsn ?? "3",
+    serf_protocol_current: "2",
+    serf_protocol_max: "5",
+    serf_protocol_min: "1",
+    version: build.includes(":") ? build.slice(0, build.indexOf(":")) : build,
+  });
 }
 
 export class MemberReconciler {
@@ -194,7 +157,7 @@ export class MemberReconciler {
       TaggedAddresses: node?.TaggedAddresses ?? {},
       NodeMeta: node?.Meta ?? {},
       Service: withService ? consulService(m) : null,
-      Checks: [serfCheck(m.Name, status, output)],
+      Checks: [serfHealthCheck(m.Name, status, output)],
       SkipNodeUpdate: keep,
     };
   }

@@ -4,7 +4,7 @@
  */
 import type { Command } from "../state/mod.ts";
 import type { Tables } from "../state/tables.ts";
-import { HealthStatus, SERF_CHECK_ID, SERF_CHECK_NAME } from "../structs/catalog.ts";
+import { consulServiceInstance, HealthStatus, SERF_ALIVE_OUTPUT, SERF_CHECK_ID, serfHealthCheck } from "../structs/catalog.ts";
 import { CONSUL_VERSION } from "../version.ts";
 
 /** Who this server is, as its catalog entry shows it. */
@@ -38,40 +38,8 @@ export function selfRegistration(self: SelfIdentity, now: number): Command {
       Datacenter: datacenter,
       TaggedAddresses: { lan: advertiseAddr, lan_ipv4: advertiseAddr, wan: advertiseAddr, wan_ipv4: advertiseAddr },
       NodeMeta: nodeMeta ?? { "consul-network-segment": "" },
-      Service: {
-        Kind: "",
-        ID: "consul",
-        Service: "consul",
-        Tags: [],
-        Address: "",
-        TaggedAddresses: {},
-        Meta: { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: CONSUL_VERSION },
-        Port: self.serverPort,
-        SocketPath: "",
-        Weights: { Passing: 1, Warning: 1 },
-        EnableTagOverride: false,
-        Proxy: {},
-        Connect: {},
-        Locality: null,
-      },
-      Checks: [
-        {
-          Node: nodeName,
-          CheckID: SERF_CHECK_ID,
-          Name: SERF_CHECK_NAME,
-          Status: HealthStatus.Passing,
-          Notes: "",
-          Output: "Agent alive and reachable",
-          ServiceID: "",
-          ServiceName: "",
-          ServiceTags: [],
-          Type: "",
-          Interval: "",
-          Timeout: "",
-          ExposedPort: 0,
-          Definition: {},
-        },
-      ],
+      Service: consulServiceInstance(self.serverPort, { raft_version: "3", serf_protocol_current: "2", serf_protocol_max: "5", serf_protocol_min: "1", version: CONSUL_VERSION }),
+      Checks: [serfHealthCheck(nodeName, HealthStatus.Passing, SERF_ALIVE_OUTPUT)],
       SkipNodeUpdate: false,
     },
   };

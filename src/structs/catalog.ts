@@ -126,4 +126,47 @@ export function serviceNodeJson(node: Node, svc: NodeService): Record<string, un
 
 export const SERF_CHECK_ID = "serfHealth";
 export const SERF_CHECK_NAME = "Serf Health Status";
+/** The serfHealth check's output for an alive member, and for a failed one. */
+export const SERF_ALIVE_OUTPUT = "Agent alive and reachable";
+export const SERF_FAILED_OUTPUT = "Agent not live or unreachable";
 export const NODE_MAINT_CHECK_ID = "_node_maintenance";
+
+/** The serfHealth check gossip keeps on every member's node. */
+export function serfHealthCheck(node: string, status: string, output: string): Omit<HealthCheck, "CreateIndex" | "ModifyIndex"> {
+  return {
+    Node: node,
+    CheckID: SERF_CHECK_ID,
+    Name: SERF_CHECK_NAME,
+    Status: status,
+    Notes: "",
+    Output: output,
+    ServiceID: "",
+    ServiceName: "",
+    ServiceTags: [],
+    Type: "",
+    Interval: "",
+    Timeout: "",
+    ExposedPort: 0,
+    Definition: {},
+  };
+}
+
+/** The instance of the "consul" service every server appears as, as in Consul. */
+export function consulServiceInstance(port: number, meta: Record<string, string>): Omit<NodeService, "CreateIndex" | "ModifyIndex"> {
+  return {
+    Kind: "",
+    ID: "consul",
+    Service: "consul",
+    Tags: [],
+    Address: "",
+    TaggedAddresses: {},
+    Meta: meta,
+    Port: port,
+    SocketPath: "",
+    Weights: { Passing: 1, Warning: 1 },
+    EnableTagOverride: false,
+    Proxy: {},
+    Connect: {},
+    Locality: null,
+  };
+}
