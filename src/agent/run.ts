@@ -4,37 +4,34 @@
  * client, the router that forwards to the servers gossip tells about; then
  * the local agent, the HTTP API and DNS.
  */
-import { RemoteExec, REMOTE_EXEC_EVENT } from "./remote_exec.ts";
 import { mkdir, readFile, rm, writeFile } from "node:fs/promises";
 import { join } from "node:path";
-import { tokensFilePath } from "./acl_tokens_file.ts";
+import { NatsGossipTransport } from "../../federation/mod.ts";
+import { dnsReadOptions, resolveDnsConfig, rpcQueryRunner, type RunningDns, startAgentDns } from "../dns/mod.ts";
+import { limitPerClient, TOO_MANY_CONNECTIONS } from "../http/client_limit.ts";
+import { createApp, directReads, RequestMetrics } from "../http/mod.ts";
+import type { RpcListener } from "../rpc/mod.ts";
+import { pid } from "../runtime/process.ts";
+import type { HttpListener } from "../runtime/serve.ts";
+import type { HttpsListener } from "../runtime/serve_tls.ts";
 import { AclReplicator, followLeadership } from "../server/acl_replication.ts";
-import { Agent } from "./agent.ts";
-import { CoordinateSync, wanCoordinates } from "./coordinate_sync.ts";
-import { rpcCatalog } from "./catalog_rpc.ts";
+import { type Server, systemClock } from "../server/mod.ts";
+import type { TlsContext } from "../tls/mod.ts";
 import { AgentAcl, dnsAuthorizer, remoteResolver, serverResolver, withToken } from "./acl.ts";
-import { openServerStorage, type ServerStorage } from "./server_log.ts";
-import { LeafCerts } from "./leaf_certs.ts";
-import { RequestCache } from "./request_cache.ts";
+import { tokensFilePath } from "./acl_tokens_file.ts";
+import { Agent } from "./agent.ts";
+import { agentApiContext } from "./api_context.ts";
+import { rpcCatalog } from "./catalog_rpc.ts";
 import type { AgentConfig } from "./config.ts";
+import { CoordinateSync } from "./coordinate_sync.ts";
+import { LeafCerts } from "./leaf_certs.ts";
 import type { Logger } from "./logger.ts";
 import { type Membership, startMembership } from "./membership.ts";
+import { REMOTE_EXEC_EVENT, RemoteExec } from "./remote_exec.ts";
+import { RequestCache } from "./request_cache.ts";
+import { startClientSide, startServerSide } from "./rpc_side.ts";
+import { reloadTls, startHttpListeners, startTls } from "./tls_setup.ts";
 import { decodeUserEvent, SERF_NAME_PREFIX } from "./user_event.ts";
-import { dnsReadOptions, resolveDnsConfig, rpcQueryRunner, type RunningDns, startAgentDns } from "../dns/mod.ts";
-import { allowAll, type ApiContext, createApp, directReads, RequestMetrics } from "../http/mod.ts";
-import { memoryUsage, pid } from "../runtime/process.ts";
-import type { HttpListener } from "../runtime/serve.ts";
-import { limitPerClient, TOO_MANY_CONNECTIONS } from "../http/client_limit.ts";
-import { inProcessRpc, listenRpc, type Rpc, type RpcListener, ServerRouter } from "../rpc/mod.ts";
-import { MemberReconciler } from "../server/reconcile.ts";
-import { Server, systemClock } from "../server/mod.ts";
-import { CONSUL_VERSION, REVISION } from "../version.ts";
-import { debugConfig } from "./debug_config.ts";
-import { describePeer, reloadTls, rpcServerTls, startHttpListeners, startTls } from "./tls_setup.ts";
-import { AutoEncrypt, watchConnectRoots } from "./auto_encrypt.ts";
-import type { HttpsListener } from "../runtime/serve_tls.ts";
-import type { TlsContext } from "../tls/mod.ts";
-import { type Federation, FederationConfigError, NatsGossipTransport, startFederation } from "../../federation/mod.ts";
 
 export interface RunningAgent {
   /** The server in this process; null on a client agent. */
@@ -115,134 +112,17 @@ async function start(
   const membership = await startMembership(cfg, id, advertise, logger, wanNats ?? undefined);
   undo.push(() => membership.stop({ leave: false }));
 
-  let server: Server | null = null;
-  let rpc: Rpc;
-  let router: ServerRouter | null = null;
-  let reconciler: MemberReconciler | null = null;
-  let rpcListener: RpcListener | null = null;
-  let storage: ServerStorage | null = null;
-  let federation: Federation | null = null;
-  let autoEncrypt: AutoEncrypt | null = null;
   /** Run first when the agent stops. */
   const stopHooks: (() => void)[] = [];
-  if (cfg.server) {
-    const opened = await openServerStorage(cfg, id, advertise, logger);
-    storage = opened;
-    undo.push(() => opened.close());
-    const srv = new Server({
-      datacenter: cfg.datacenter,
-      nodeName: cfg.nodeName,
-      nodeId: id,
-      advertiseAddr: advertise,
-      serverPort: cfg.ports.server,
-      log: opened.log,
-      ...(opened.cluster ? { cluster: opened.cluster } : {}),
-      snapshotThreshold: cfg.snapshotThreshold,
-      nodeMeta: { "consul-network-segment": "", ...cfg.nodeMeta },
-      ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
-      coordinates: { periodMs: Math.max(1, Math.ceil(cfg.coordinates.updatePeriodMs)), batchSize: cfg.coordinates.updateBatchSize, maxBatches: cfg.coordinates.updateMaxBatches },
-      connect: {
-        enabled: cfg.connect.enabled,
-        caConfig: cfg.connect.caConfig,
-        // A secondary datacenter takes its roots from the primary instead of making its own.
-        secondary: cfg.primaryDatacenter !== "" && cfg.primaryDatacenter !== cfg.datacenter,
-        ...(cfg.connect.clusterId !== "" ? { clusterId: cfg.connect.clusterId } : {}) },
-      acl: {
-        enabled: cfg.acl.enabled,
-        defaultPolicy: cfg.acl.defaultPolicy,
-        downPolicy: cfg.acl.downPolicy,
-        initialManagement: cfg.acl.tokens.initial_management ?? "",
-        tokenTtlMs: cfg.acl.tokenTtlMs,
-        bootstrapResetPath: cfg.dev ? "" : join(cfg.dataDir, "acl-bootstrap-reset"),
-        primaryDatacenter: cfg.primaryDatacenter,
-      },
-    });
-    server = srv;
-    undo.push(() => srv.stop());
-    await srv.start();
-    logger.info(`server: restored state at index ${srv.lastIndex()}`);
-    if (srv.ca.lastInitError) logger.error(`connect: Failed to initialize Connect CA (retrying): ${srv.ca.lastInitError.message}`);
-    srv.pools = { lan: membership.lan, wan: membership.wan };
-    srv.coordinates.sources = { lan: () => membership.lan.coordinate(), wan: () => wanCoordinates(membership.wan) };
-    // Other datacenters: requests for them go over NATS (federation/); ours are answered on our NATS too.
-    const fed = await startFederation({
-      server: srv,
-      primary: cfg.primaryDatacenter,
-      federation: cfg.federation,
-      nats: cfg.nats,
-      wan: membership.wan,
-      nodeName: cfg.nodeName,
-      log: (level, msg) => logger[level](msg),
-      claimFile: cfg.dev ? null : join(cfg.dataDir, "federation-primary.json"),
-    });
-    federation = fed;
-    if (wanNats) {
-      if (!fed) throw new FederationConfigError('federation.wan_gossip is "nats" but this datacenter names no NATS (federation.nats, -federation-nats or the nats block)');
-      wanNats.attach(fed.ownNats, () => fed.links.connections());
-      // The first WAN join travels on the links to the datacenters the config names: give them a moment to come up.
-      await fed.links.whenUp(Object.keys(cfg.federation.datacenters), 3_000);
-    }
-    if (fed) {
-      undo.push(() => fed.stop());
-      logger.info(`federation: answering for ${cfg.datacenter} on NATS; links follow the WAN pool`);
-    }
-    rpcListener = await listenRpc({
-      host: cfg.bindAddr,
-      port: cfg.ports.server,
-      server: srv,
-      ...(fed ? { forward: fed.rpc, table: fed.table } : {}),
-      maxConnsPerClient: cfg.limits.rpcMaxConnsPerClient,
-      handshakeTimeoutMs: cfg.limits.rpcHandshakeTimeoutMs,
-      onBadPeer: (remote, reason) => logger.warn(`rpc: dropped connection from ${remote}: ${reason}`),
-      onTlsPeer: (remote, leaf) => logger.debug(`rpc: TLS connection from ${remote}: ${describePeer(leaf)}`),
-      ...(tls ? { tls: rpcServerTls(tls) } : {}),
-    });
-    const listener = rpcListener;
-    undo.push(() => listener.stop());
-    if (tls && cfg.tls.autoEncrypt.allowTls) {
-      srv.autoEncrypt = { manualCaRoots: () => [...tls.manualRpcCas], verifyServerHostname: () => tls.rpc.verifyServerHostname };
-      // Client agents of auto_encrypt show Connect CA certificates: trust its roots, and follow rotations.
-      let watching = true;
-      void watchConnectRoots(inProcessRpc(srv), tls, cfg.datacenter, () => !watching, (err) => logger.debug(`auto_encrypt: roots watch: ${err.message}`));
-      undo.push(async () => (watching = false));
-      stopHooks.push(() => (watching = false));
-    }
-    logger.info(`rpc: listening on ${cfg.bindAddr}:${listener.port}`);
-    const rec = new MemberReconciler(srv, membership.lan, { isLeader: () => srv.isLeader(), log: (level, msg) => logger[level](`server: ${msg}`) });
-    reconciler = rec;
-    rec.start();
-    // A new leader reconciles every member at once, as Consul's establishLeadership does.
-    const offLeadership = srv.leadership.onChange((leader) => {
-      if (leader) rec.reconcileAll().catch(() => {});
-    });
-    undo.push(async () => offLeadership());
-    undo.push(() => rec.stop());
-    rpc = fed ? fed.rpc : inProcessRpc(srv);
-  } else {
-    const r = new ServerRouter({
-      source: membership.servers,
-      ...(tls ? { tls: () => tls.outgoingRpc() } : {}),
-      onFailover: (name, err) => logger.warn(`rpc: server ${name} failed (${err.message}); trying another`),
-    });
-    router = r;
-    undo.push(async () => r.close());
-    // A connection reads the TLS settings when it dials: after a renewed certificate, new roots or a reload, dial again.
-    const offTls = tls?.onChange(() => r.retire());
-    if (offTls) undo.push(async () => void offTls());
-    rpc = r;
-    if (tls?.autoEncryptClient) {
-      const ae = new AutoEncrypt({ ctx: tls, datacenter: cfg.datacenter, nodeName: cfg.nodeName, dnsSan: cfg.tls.autoEncrypt.dnsSan, ipSan: cfg.tls.autoEncrypt.ipSan, servers: membership.servers, rpc: r, logger });
-      autoEncrypt = ae;
-      undo.push(async () => ae.stop());
-      stopHooks.push(() => ae.stop());
-    }
-  }
+  const side = cfg.server
+    ? await startServerSide(cfg, logger, { id, advertise }, membership, tls, wanNats, { undo, stopHooks })
+    : startClientSide(cfg, logger, membership, tls, { undo, stopHooks });
+  const { server, rpc, router, reconciler, rpcListener, storage, federation, autoEncrypt } = side;
 
   const clock = server?.clock ?? systemClock;
-  const srvForAcl = server;
   const acl = new AgentAcl(
     cfg.acl,
-    srvForAcl ? serverResolver(srvForAcl) : remoteResolver(rpc, cfg.datacenter, cfg.acl),
+    server ? serverResolver(server) : remoteResolver(rpc, cfg.datacenter, cfg.acl),
     cfg.nodeName,
     cfg.dev || cfg.dataDir === "" ? null : tokensFilePath(cfg.dataDir),
   );
@@ -318,60 +198,13 @@ async function start(
   let httpPort = cfg.ports.http;
   // One record of request timings for both lanes (the router's and the direct one's).
   const metrics = new RequestMetrics();
-  const api: ApiContext = {
-    ...(server ? { server } : {}),
-    rpc,
-    ...(router ? { knownServers: () => router.knownServers() } : {}),
-    lan: membership.lan,
-    ...(membership.wan ? { wan: membership.wan } : {}),
-    ...(federation ? { federation } : {}),
-    agent: {
-      nodeName: cfg.nodeName,
-      nodeId: id,
-      datacenter: cfg.datacenter,
-      primaryDatacenter: cfg.primaryDatacenter || cfg.datacenter,
-      advertiseAddr: advertise,
-      bindAddr: cfg.bindAddr,
-      serverPort: cfg.ports.server,
-      serfLanPort: cfg.ports.serfLan,
-      httpPort: () => httpPort,
-      server: cfg.server,
-      version: CONSUL_VERSION,
-      revision: REVISION,
-      startedAt: Date.now(),
-      gossipEncrypted: membership.encrypted,
-      ...(cfg.defaultIntentionPolicy !== "" ? { defaultIntentionPolicy: cfg.defaultIntentionPolicy } : {}),
-      disableCoordinates: cfg.disableCoordinates,
-      devMode: cfg.dev,
-      translateWanAddrs: cfg.translateWanAddrs,
-      dataDir: cfg.dataDir,
+  const api = agentApiContext(cfg, logger, { id, advertise, httpPort: () => httpPort }, { side, membership, acl, agent, leafCerts, cache, metrics }, {
+    ...(hooks.onLeave ? { leave: hooks.onLeave } : {}),
+    reload: async () => {
+      const next = hooks.reloadConfig ? await hooks.reloadConfig() : cfg;
+      await reloadAll(next);
     },
-    limits: { ...cfg.limits, txnMaxOps: 128 },
-    debugConfig: () => debugConfig(cfg, { nodeId: id, advertiseAddr: advertise, httpPort }),
-    authorizer: allowAll,
-    acl,
-    localAgent: agent,
-    ...(logger.broker ? { logs: logger.broker } : {}),
-    leafCerts,
-    cache,
-    httpUseCache: cfg.httpUseCache,
-    ui: {
-      enabled: cfg.ui.enabled,
-      contentPath: cfg.ui.contentPath,
-      dir: cfg.ui.dir,
-      metricsProxy: cfg.ui.metricsProxy,
-      dnsDomains: [cfg.domain, cfg.altDomain].filter((d) => d !== ""),
-    },
-    hooks: {
-      ...(hooks.onLeave ? { leave: hooks.onLeave } : {}),
-      reload: async () => {
-        const next = hooks.reloadConfig ? await hooks.reloadConfig() : cfg;
-        await reloadAll(next);
-      },
-      memory: memoryUsage,
-    },
-    metrics,
-  };
+  });
   const app = createApp(api);
   const reloadAll = async (next: AgentConfig) => {
     await reloadTls(tls, next, listeners, logger);
