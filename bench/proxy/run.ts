@@ -23,7 +23,7 @@ const ROUNDS = Number(process.env.PROXY_BENCH_ROUNDS ?? "3");
 // RUNTIME=node|bun|deno as every bench (PROXY_BENCH_RUNTIME is the older name); default: what `npx consulate` runs on.
 const RUNTIME = process.env.RUNTIME || process.env.PROXY_BENCH_RUNTIME || defaultRuntime();
 const TMP = process.env.PROXY_BENCH_TMP ?? "/tmp";
-/** PROFILE=dir with RUNTIME=node: each sidecar writes a .cpuprofile there when it exits (--cpu-prof). */
+/** PROFILE=dir with RUNTIME=node or bun: each sidecar writes a .cpuprofile there when it exits (--cpu-prof). */
 const PROFILE = process.env.PROFILE ?? "";
 /** PROXY_BENCH_MODES=regex: only the modes whose name matches (e.g. "new conn" while profiling). */
 const MODES = new RegExp(process.env.PROXY_BENCH_MODES ?? "");
@@ -41,14 +41,15 @@ function freePort(): Promise<number> {
 }
 
 function cli(): string[] {
-  if (RUNTIME === "bun") return [BUN, join(ROOT, "src/cli/main.ts")];
+  const prof = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
+  if (RUNTIME === "bun") return [BUN, ...prof, join(ROOT, "src/cli/main.ts")];
   if (RUNTIME === "deno") return [join(ROOT, "node_modules/.bin/deno"), "run", "-A", join(ROOT, "src/cli/main.ts")];
   if (RUNTIME === "node") {
     // Inside the repo, so the bundle's bare imports resolve from node_modules.
     const out = join(ROOT, "dist", `bench-proxy-${process.pid}.mjs`);
     cleanupFiles.push(out);
     execFileSync(join(ROOT, "node_modules/.bin/esbuild"), [join(ROOT, "src/cli/main.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20", `--outfile=${out}`, "--packages=external", "--log-level=warning"], { cwd: ROOT });
-    return ["node", ...(PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : []), out];
+    return ["node", ...prof, out];
   }
   throw new Error(`PROXY_BENCH_RUNTIME must be bun, node or deno, not ${RUNTIME}`);
 }

@@ -67,6 +67,25 @@ export type Handled<R> =
       done(): void;
     };
 
+/** An instance of a cluster's target, built once per instance list; `active` reads the cluster's live count. */
+class ClusterEndpoint implements Endpoint {
+  readonly address: string;
+  readonly port: number;
+  readonly key: string;
+  readonly target: TargetPlan;
+  private readonly counts: ReadonlyMap<string, number>;
+  constructor(i: Instance, target: TargetPlan, counts: ReadonlyMap<string, number>) {
+    this.address = i.address;
+    this.port = i.port;
+    this.key = `${i.address}:${i.port}`;
+    this.target = target;
+    this.counts = counts;
+  }
+  get active(): number {
+    return this.counts.get(this.key) ?? 0;
+  }
+}
+
 export class ClusterRuntime {
   readonly plan: ClusterPlan;
   readonly breaker: CircuitBreaker;
@@ -83,6 +102,17 @@ export class ClusterRuntime {
     this.outlier = settings.passiveHealthCheck ? new OutlierDetector(settings.passiveHealthCheck) : null;
     this.balancer = makeBalancer(plan.lb);
     this.connectTimeoutMs = settings.connectTimeoutMs || plan.connectTimeoutMs;
+  }
+
+  private readonly built = new Map<string, { readonly from: readonly Instance[]; readonly target: TargetPlan; readonly eps: readonly Endpoint[] }>();
+
+  /** A target's instances as endpoints, rebuilt only when the instance list (or the target) is a new one. */
+  endpointsOf(target: TargetPlan, instances: readonly Instance[]): readonly Endpoint[] {
+    const b = this.built.get(target.id);
+    if (b && b.from === instances && b.target === target) return b.eps;
+    const eps = instances.map((i) => new ClusterEndpoint(i, target, this.active));
+    this.built.set(target.id, { from: instances, target, eps });
+    return eps;
   }
 }
 
@@ -158,12 +188,11 @@ export class L7Engine<R> {
   }
 
   /** The endpoints a cluster would use now: the first target with an available instance (failover order). */
-  endpoints(c: ClusterRuntime): Endpoint[] {
+  endpoints(c: ClusterRuntime): readonly Endpoint[] {
     const plan = this.plan!;
-    let panic: Endpoint[] = [];
+    let panic: readonly Endpoint[] = [];
     for (const id of c.plan.targets) {
-      const target = plan.targets.get(id)!;
-      const all = this.instances(id).map((i) => ({ address: i.address, port: i.port, key: `${i.address}:${i.port}`, target, active: c.active.get(`${i.address}:${i.port}`) ?? 0 }));
+      const all = c.endpointsOf(plan.targets.get(id)!, this.instances(id));
       const live = c.outlier ? all.filter((e) => !c.outlier!.isEjected(e.key)) : all;
       if (live.length > 0) return live;
       if (panic.length === 0) panic = all;

@@ -19,17 +19,23 @@ export const MAX_HEAD_BYTES = 64 * 1024;
 /** Header fields with case-insensitive lookup; a repeated field reads as its values joined by ", ". */
 export class HeaderList {
   readonly fields: readonly (readonly [string, string])[];
+  /** The field names lowercased once, so a lookup compares strings and allocates nothing. */
+  private readonly lower: readonly string[];
   constructor(fields: readonly (readonly [string, string])[]) {
     this.fields = fields;
+    this.lower = fields.map(([k]) => k.toLowerCase());
   }
   get(name: string): string | null {
     const lower = name.toLowerCase();
-    const values = this.fields.filter(([k]) => k.toLowerCase() === lower).map(([, v]) => v);
-    return values.length === 0 ? null : values.join(", ");
+    let out: string | null = null;
+    for (let i = 0; i < this.lower.length; i++) if (this.lower[i] === lower) out = out === null ? this.fields[i]![1] : `${out}, ${this.fields[i]![1]}`;
+    return out;
   }
   all(name: string): string[] {
     const lower = name.toLowerCase();
-    return this.fields.filter(([k]) => k.toLowerCase() === lower).map(([, v]) => v);
+    const out: string[] = [];
+    for (let i = 0; i < this.lower.length; i++) if (this.lower[i] === lower) out.push(this.fields[i]![1]);
+    return out;
   }
 }
 
@@ -45,6 +51,8 @@ export interface RequestHead {
 export interface ResponseHead {
   readonly status: number;
   readonly version: string;
+  /** The status line's reason phrase ("" when absent). */
+  readonly reason: string;
   readonly headers: HeaderList;
   readonly raw: Uint8Array;
 }
@@ -68,9 +76,15 @@ function latin1(bytes: Uint8Array): string {
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 
-function parseFields(lines: string[]): HeaderList {
+/** Header fields of the lines of `text` from `from` on (each line ends in LF, optionally CRLF). */
+function parseFields(text: string, from: number): HeaderList {
   const fields: [string, string][] = [];
-  for (const line of lines) {
+  let at = from;
+  while (at < text.length) {
+    let end = text.indexOf("\n", at);
+    if (end === -1) end = text.length;
+    const line = text.slice(at, end > at && text.charCodeAt(end - 1) === 13 ? end - 1 : end);
+    at = end + 1;
     if (line === "") continue;
     const colon = line.indexOf(":");
     if (colon <= 0) throw new HttpParseError(400, `malformed header line: ${JSON.stringify(line.slice(0, 80))}`);
@@ -81,24 +95,37 @@ function parseFields(lines: string[]): HeaderList {
   return new HeaderList(fields);
 }
 
-function splitLines(head: Uint8Array): string[] {
-  return latin1(head).split(/\r?\n/);
+/** The first line of a head (without its line ending) and where the next one starts. */
+function firstLine(text: string): [string, number] {
+  const lf = text.indexOf("\n");
+  if (lf === -1) return [text, text.length];
+  return [text.slice(0, lf > 0 && text.charCodeAt(lf - 1) === 13 ? lf - 1 : lf), lf + 1];
 }
+
+const VERSION = /^HTTP\/1\.[01]$/;
 
 export function parseRequestHead(raw: Uint8Array): RequestHead {
-  const lines = splitLines(raw);
-  const parts = (lines[0] ?? "").split(" ");
-  if (parts.length !== 3 || !TOKEN.test(parts[0]!) || parts[1] === "" || !/^HTTP\/1\.[01]$/.test(parts[2]!)) {
-    throw new HttpParseError(400, `malformed request line: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
+  const text = latin1(raw);
+  const [line, next] = firstLine(text);
+  const sp1 = line.indexOf(" ");
+  const sp2 = sp1 === -1 ? -1 : line.indexOf(" ", sp1 + 1);
+  const method = line.slice(0, sp1);
+  const target = line.slice(sp1 + 1, sp2);
+  const version = line.slice(sp2 + 1);
+  if (sp1 <= 0 || sp2 === -1 || line.indexOf(" ", sp2 + 1) !== -1 || !TOKEN.test(method) || target === "" || !VERSION.test(version)) {
+    throw new HttpParseError(400, `malformed request line: ${JSON.stringify(line.slice(0, 80))}`);
   }
-  return { method: parts[0]!, target: parts[1]!, version: parts[2]!, headers: parseFields(lines.slice(1)), raw };
+  return { method, target, version, headers: parseFields(text, next), raw };
 }
 
+const STATUS_LINE = /^(HTTP\/1\.[01]) (\d{3})(?: (.*))?$/;
+
 export function parseResponseHead(raw: Uint8Array): ResponseHead {
-  const lines = splitLines(raw);
-  const m = /^(HTTP\/1\.[01]) (\d{3})(?: .*)?$/.exec(lines[0] ?? "");
-  if (!m) throw new HttpParseError(502, `malformed status line: ${JSON.stringify((lines[0] ?? "").slice(0, 80))}`);
-  return { version: m[1]!, status: Number(m[2]), headers: parseFields(lines.slice(1)), raw };
+  const text = latin1(raw);
+  const [line, next] = firstLine(text);
+  const m = STATUS_LINE.exec(line);
+  if (!m) throw new HttpParseError(502, `malformed status line: ${JSON.stringify(line.slice(0, 80))}`);
+  return { version: m[1]!, status: Number(m[2]), reason: m[3] ?? "", headers: parseFields(text, next), raw };
 }
 
 function isChunked(headers: HeaderList): boolean | null {
@@ -108,10 +135,15 @@ function isChunked(headers: HeaderList): boolean | null {
   return codings[codings.length - 1] === "chunked";
 }
 
+const DIGITS = /^\d+$/;
+
 function contentLength(headers: HeaderList, status: number): number | null {
-  const values = headers.all("content-length").flatMap((v) => v.split(",").map((x) => x.trim()));
-  if (values.length === 0) return null;
-  if (values.some((v) => !/^\d+$/.test(v)) || new Set(values).size > 1) throw new HttpParseError(status, "invalid Content-Length");
+  const all = headers.all("content-length");
+  if (all.length === 0) return null;
+  // The common case, one plain value, without splitting.
+  if (all.length === 1 && DIGITS.test(all[0]!)) return Number(all[0]);
+  const values = all.flatMap((v) => v.split(",").map((x) => x.trim()));
+  if (values.some((v) => !DIGITS.test(v)) || new Set(values).size > 1) throw new HttpParseError(status, "invalid Content-Length");
   return Number(values[0]);
 }
 
@@ -138,7 +170,9 @@ export function responseFraming(h: ResponseHead, requestMethod: string): BodyFra
 
 /** Whether the connection ends after this message (HTTP/1.0 without keep-alive, or Connection: close). */
 export function closesConnection(version: string, headers: HeaderList): boolean {
-  const tokens = (headers.get("connection") ?? "").toLowerCase().split(",").map((t) => t.trim());
+  const connection = headers.get("connection");
+  if (connection === null) return version === "HTTP/1.0";
+  const tokens = connection.toLowerCase().split(",").map((t) => t.trim());
   if (tokens.includes("close")) return true;
   return version === "HTTP/1.0" && !tokens.includes("keep-alive");
 }

@@ -52,7 +52,7 @@ type Pending =
   | { readonly kind: "local"; readonly response: string; readonly close: boolean };
 
 export async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | null> {
-  let buf = new Uint8Array(0);
+  let buf: Uint8Array = new Uint8Array(0);
   for (;;) {
     const end = headEnd(buf);
     if (end !== -1) {
@@ -65,17 +65,59 @@ export async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | 
       if (buf.length === 0) return null;
       throw new HttpParseError(400, "connection closed inside a message head");
     }
-    const next = new Uint8Array(buf.length + c.length);
-    next.set(buf);
-    next.set(c, buf.length);
-    buf = next;
+    // The common case, a whole head in one chunk, is parsed in place (the head and what follows stay views of it).
+    if (buf.length === 0) buf = c;
+    else {
+      const next = new Uint8Array(buf.length + c.length);
+      next.set(buf);
+      next.set(c, buf.length);
+      buf = next;
+    }
     // Leading empty lines before a request line are allowed (RFC 9112 2.2).
     while (buf.length >= 2 && buf[0] === 13 && buf[1] === 10) buf = buf.subarray(2);
   }
 }
 
-/** Passes one body through `sink` (or drops it when sink is null); resolves once it is complete. */
-export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8Array) => Promise<void>) | null): Promise<void> {
+/** Bodies up to this size are copied behind their head so both leave in one write. */
+const COALESCE_MAX = 16 * 1024;
+
+/**
+ * `a` then `b` as one buffer: a view when they are adjacent in memory (a head
+ * and the body bytes that came in the same read), else a copy when small;
+ * null when they are better written apart.
+ */
+export function joined(a: Uint8Array, b: Uint8Array): Uint8Array | null {
+  if (a.buffer === b.buffer && a.byteOffset + a.byteLength === b.byteOffset) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength + b.byteLength);
+  if (b.byteLength > COALESCE_MAX) return null;
+  const out = new Uint8Array(a.byteLength + b.byteLength);
+  out.set(a);
+  out.set(b, a.byteLength);
+  return out;
+}
+
+/**
+ * Passes one body through `sink` (or drops it when sink is null); resolves
+ * once it is complete. `lead` (a message head) goes to the sink first, in the
+ * same call as the body's first bytes when they have already arrived: one
+ * write, so one TLS record and one syscall per small message, as a splice does.
+ */
+export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8Array) => Promise<void>) | null, lead: Uint8Array | null = null): Promise<void> {
+  let pending = sink ? lead : null;
+  if (pending && (framing.kind === "none" || !r.hasBuffered)) {
+    await sink!(pending);
+    pending = null;
+  }
+  const out = async (c: Uint8Array): Promise<void> => {
+    if (!sink) return;
+    if (pending) {
+      const p = pending;
+      pending = null;
+      const both = joined(p, c);
+      if (both) return sink(both);
+      await sink(p);
+    }
+    await sink(c);
+  };
   if (framing.kind === "none") return;
   if (framing.kind === "length") {
     let left = framing.length;
@@ -85,7 +127,7 @@ export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8
       const take = Math.min(left, c.length);
       if (take < c.length) r.unshift(c.subarray(take));
       left -= take;
-      if (sink) await sink(c.subarray(0, take));
+      await out(c.subarray(0, take));
     }
     return;
   }
@@ -96,11 +138,11 @@ export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8
       if (c === null) throw new HttpParseError(400, "connection closed inside a chunked body");
       const used = t.feed(c);
       if (used < c.length) r.unshift(c.subarray(used));
-      if (sink) await sink(c.subarray(0, used));
+      await out(c.subarray(0, used));
     }
     return;
   }
-  for (let c = await r.next(); c !== null; c = await r.next()) if (sink) await sink(c);
+  for (let c = await r.next(); c !== null; c = await r.next()) await out(c);
 }
 
 export function relayHttp(o: HttpRelayOptions): void {
@@ -179,8 +221,7 @@ export function relayHttp(o: HttpRelayOptions): void {
       const upgrade = head.headers.get("upgrade") !== null || head.method === "CONNECT";
       push({ kind: "forwarded", method: head.method, upgrade });
       const a = app;
-      await write(a, raw);
-      await pumpBody(fromClient, framing, (c) => write(a, c));
+      await pumpBody(fromClient, framing, (c) => write(a, c), raw);
       if (upgrade) {
         const upgraded = await new Promise<boolean>((r) => (upgradeDecision = r));
         if (upgraded) return;
@@ -209,15 +250,18 @@ export function relayHttp(o: HttpRelayOptions): void {
         const raw = await readHead(r, 502);
         if (raw === null) throw new HttpParseError(502, "the app closed the connection before answering");
         const head = parseResponseHead(raw);
-        await write(client, raw);
         if (head.status === 101 || (p.method === "CONNECT" && head.status >= 200 && head.status < 300)) {
+          await write(client, raw);
           upgradeDecision?.(true);
           toRaw();
           return;
         }
-        if (head.status >= 100 && head.status < 200) continue;
+        if (head.status >= 100 && head.status < 200) {
+          await write(client, raw);
+          continue;
+        }
         const framing = responseFraming(head, p.method);
-        await pumpBody(r, framing, (c) => write(client, c));
+        await pumpBody(r, framing, (c) => write(client, c), raw);
         if (p.upgrade) upgradeDecision?.(false);
         if (framing.kind === "close" || closesConnection(head.version, head.headers)) return finish();
         break;

@@ -31,6 +31,7 @@ export class InboundPolicy {
   private readonly proxyDefaultsWatch: Watch<ConfigEntryWire | null>;
   private fallbackProtocol: string;
   private rateLimiterKey = "null";
+  private rateLimiterEntry: ConfigEntryWire | null | undefined = undefined;
   private readonly defaultsListeners = new Set<() => void>();
   private limiter: RateLimiter | null = null;
 
@@ -128,7 +129,11 @@ export class InboundPolicy {
 
   /** The instance-level rate limiter of the current service-defaults (null when none is configured). */
   private get rateLimiter(): RateLimiter | null {
-    const rl = this.serviceDefaultsWatch.value?.RateLimits?.InstanceLevel ?? null;
+    const entry = this.serviceDefaultsWatch.value;
+    // Judged per request: the limits are looked at again only when the entry is a new one.
+    if (entry === this.rateLimiterEntry) return this.limiter;
+    this.rateLimiterEntry = entry;
+    const rl = entry?.RateLimits?.InstanceLevel ?? null;
     const key = JSON.stringify(rl);
     if (key !== this.rateLimiterKey) {
       this.rateLimiterKey = key;

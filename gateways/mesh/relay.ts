@@ -111,6 +111,11 @@ export class Reader {
     w?.();
   }
 
+  /** Whether bytes are already here (the next `next()` resolves without waiting for the socket). */
+  get hasBuffered(): boolean {
+    return this.chunks.length > 0;
+  }
+
   /** The next bytes, or null at the end of the stream. */
   async next(): Promise<Uint8Array | null> {
     for (;;) {

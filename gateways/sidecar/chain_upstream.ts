@@ -9,6 +9,7 @@
  * and reaches the upstream over HTTP/2; any other protocol is spliced (L4)
  * to the chain's first cluster.
  */
+import { Buffer } from "node:buffer";
 import { createServer as createH2Server, type Http2Server } from "node:http2";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
 import { adoptHttp2 } from "../../src/runtime/mod.ts";
@@ -426,11 +427,15 @@ export class ChainUpstream {
     h.signal.addEventListener("abort", kill, { once: true });
     try {
       touch();
-      await write(client, head);
-      await pumpBody(res.conn.reader, res.framing, async (c) => {
-        touch();
-        await write(client, c);
-      });
+      await pumpBody(
+        res.conn.reader,
+        res.framing,
+        async (c) => {
+          touch();
+          await write(client, c);
+        },
+        Buffer.from(head, "latin1"),
+      );
       if (this.pool.reusable(res) && method !== "CONNECT") this.pool.release(res.conn);
       else res.conn.socket.destroy();
     } catch (err) {

@@ -191,10 +191,8 @@ export class HttpPool implements Transport<PooledResponse> {
           if (raw === null) throw new HttpParseError(502, "upstream closed the connection before answering");
           const head = parseResponseHead(raw);
           if (head.status >= 100 && head.status < 200) continue;
-          const line = new TextDecoder().decode(raw.subarray(0, raw.indexOf(10)));
-          const reason = /^HTTP\/1\.[01] \d{3} ?(.*?)\r?$/.exec(line)?.[1] ?? "";
           const fields: Fields = head.headers.fields.map(([k, v]) => [k, v]);
-          return { kind: "response", status: head.status, headers: fields, response: { conn: c, head, framing: responseFraming(head, req.method), reason } };
+          return { kind: "response", status: head.status, headers: fields, response: { conn: c, head, framing: responseFraming(head, req.method), reason: head.reason } };
         }
       } catch (err) {
         c.socket.destroy();

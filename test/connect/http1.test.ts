@@ -2,7 +2,9 @@
 import { afterEach, expect, test } from "bun:test";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { ChunkedTracker, parseRequestHead, requestFraming, responseFraming, parseResponseHead, HttpParseError } from "../../gateways/mesh/http1.ts";
-import { relayHttp } from "../../gateways/mesh/http_relay.ts";
+import { PassThrough } from "node:stream";
+import { joined, pumpBody, readHead, relayHttp } from "../../gateways/mesh/http_relay.ts";
+import { Reader } from "../../gateways/mesh/relay.ts";
 import { parseServiceUri, serviceSni, uriSans } from "../../gateways/mesh/spiffe.ts";
 
 const enc = (s: string) => new TextEncoder().encode(s);
@@ -34,6 +36,45 @@ test("request and response framing follow RFC 9112", () => {
   expect(res("", "GET", "204 No Content")).toEqual({ kind: "none" });
   expect(res("")).toEqual({ kind: "close" });
   expect(() => parseRequestHead(enc("GARBAGE\r\n\r\n"))).toThrow("malformed request line");
+});
+
+test("heads parse in one pass: fields in order, case-insensitive lookup, repeated fields joined, the reason phrase kept", () => {
+  const h = parseRequestHead(enc("GET /a?b=1 HTTP/1.1\r\nHost: x\r\nX-A: 1\r\nx-a: 2\n\r\n"));
+  expect([h.method, h.target, h.version]).toEqual(["GET", "/a?b=1", "HTTP/1.1"]);
+  expect(h.headers.fields).toEqual([["Host", "x"], ["X-A", "1"], ["x-a", "2"]]);
+  expect(h.headers.get("X-a")).toBe("1, 2");
+  expect(h.headers.all("x-A")).toEqual(["1", "2"]);
+  expect(h.headers.get("missing")).toBeNull();
+  expect(parseResponseHead(enc("HTTP/1.1 404 Not Found\r\n\r\n")).reason).toBe("Not Found");
+  expect(parseResponseHead(enc("HTTP/1.0 200\r\n\r\n"))).toMatchObject({ status: 200, version: "HTTP/1.0", reason: "" });
+  for (const bad of ["GET  / HTTP/1.1", "GET / HTTP/1.1 x", "GET /", " / HTTP/1.1", "GET / HTTP/2.0"]) expect(() => parseRequestHead(enc(`${bad}\r\n\r\n`))).toThrow("malformed request line");
+  expect(() => parseRequestHead(enc("GET / HTTP/1.1\r\nbad header\r\n\r\n"))).toThrow("malformed header line");
+  expect(() => parseRequestHead(enc("GET / HTTP/1.1\r\nb@d: 1\r\n\r\n"))).toThrow("invalid header name");
+  expect(requestFraming(parseRequestHead(enc("POST / HTTP/1.1\r\nContent-Length: 7, 7\r\n\r\n")))).toEqual({ kind: "length", length: 7 });
+});
+
+test("a head and the body bytes that came with it leave in one write; a body still to come follows in its own", async () => {
+  const s = new PassThrough();
+  const r = new Reader(s);
+  s.write(enc("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"));
+  const raw = (await readHead(r, 502))!;
+  const writes: string[] = [];
+  const sink = async (c: Uint8Array) => void writes.push(new TextDecoder().decode(c));
+  await pumpBody(r, responseFraming(parseResponseHead(raw), "GET"), sink, raw);
+  expect(writes).toEqual(["HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\nhello"]);
+  s.write(enc("HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n"));
+  const raw2 = (await readHead(r, 502))!;
+  writes.length = 0;
+  const done = pumpBody(r, responseFraming(parseResponseHead(raw2), "GET"), sink, raw2);
+  await new Promise((t) => setTimeout(t, 10));
+  s.write(enc("world"));
+  await done;
+  expect(writes).toEqual(["HTTP/1.1 200 OK\r\ncontent-length: 5\r\n\r\n", "world"]);
+  // Separate buffers are copied together while small, and left apart when large.
+  expect(new TextDecoder().decode(joined(enc("ab"), enc("cd"))!)).toBe("abcd");
+  expect(joined(enc("ab"), new Uint8Array(64 * 1024))).toBeNull();
+  const one = enc("abcd");
+  expect(joined(one.subarray(0, 2), one.subarray(2))!.buffer).toBe(one.buffer);
 });
 
 test("SPIFFE service IDs and SNI names", () => {
