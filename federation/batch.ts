@@ -6,8 +6,23 @@
  * other side instead of one of each (bench/federation measures it).
  *
  * A body is frames one after another, each as the RPC port writes it
- * (src/rpc/codec.ts): a u32 big-endian byte count, then the JSON.
+ * (src/rpc/codec.ts): a u32 big-endian byte count, then the JSON. A frame
+ * may be queued as its JSON text: it is then written straight into the
+ * message's one buffer (no bytes of its own, no copy).
  */
+import { Buffer } from "node:buffer";
+
+/** A frame as queued: its bytes, length prefix included, or its JSON text. */
+export type QueuedFrame = Uint8Array | string;
+
+interface OpenBody {
+  readonly batch: number;
+  readonly frames: QueuedFrame[];
+  /** Bytes of the message, length prefixes included. */
+  size: number;
+}
+
+const utf8 = new TextEncoder();
 
 /**
  * One message body per subject, sent once the current task's microtasks
@@ -19,7 +34,7 @@
 export class MessageBatcher {
   private readonly send: (subject: string, body: Uint8Array, batch: number) => void;
   private readonly maxBytes: () => number;
-  private readonly open = new Map<string, { batch: number; frames: Uint8Array[]; size: number }>();
+  private readonly open = new Map<string, OpenBody>();
   private nextBatch = 1;
   private scheduled = false;
 
@@ -37,11 +52,12 @@ export class MessageBatcher {
    * will leave in. `gather`: more frames are likely this turn, so wait for
    * the end of it. Throws RangeError when the frame alone exceeds `maxBytes`.
    */
-  add(subject: string, frame: Uint8Array, gather = false): number {
+  add(subject: string, frame: QueuedFrame, gather = false): number {
     const max = this.maxBytes();
-    if (frame.length > max) throw new RangeError(`a message of ${frame.length} bytes exceeds the NATS max_payload of ${max} bytes`);
+    const bytes = typeof frame === "string" ? 4 + Buffer.byteLength(frame, "utf8") : frame.length;
+    if (bytes > max) throw new RangeError(`a message of ${bytes} bytes exceeds the NATS max_payload of ${max} bytes`);
     let open = this.open.get(subject);
-    if (open && open.size + frame.length > max) {
+    if (open && open.size + bytes > max) {
       this.flushOne(subject, open);
       open = undefined;
     }
@@ -51,7 +67,7 @@ export class MessageBatcher {
       this.open.set(subject, open);
     }
     open.frames.push(frame);
-    open.size += frame.length;
+    open.size += bytes;
     if (!this.scheduled) {
       this.scheduled = true;
       if (gather) setImmediate(() => this.flush());
@@ -66,19 +82,28 @@ export class MessageBatcher {
     for (const [subject, open] of this.open) this.flushOne(subject, open);
   }
 
-  private flushOne(subject: string, open: { batch: number; frames: Uint8Array[]; size: number }): void {
+  private flushOne(subject: string, open: OpenBody): void {
     this.open.delete(subject);
     this.send(subject, joinFrames(open.frames, open.size), open.batch);
   }
 }
 
-function joinFrames(frames: Uint8Array[], size: number): Uint8Array {
-  if (frames.length === 1) return frames[0]!;
+/** One buffer of `size` bytes holding the frames in order (a lone frame already in bytes is sent as it is). */
+function joinFrames(frames: readonly QueuedFrame[], size: number): Uint8Array {
+  const first = frames[0]!;
+  if (frames.length === 1 && typeof first !== "string") return first;
   const out = new Uint8Array(size);
+  const view = new DataView(out.buffer);
   let at = 0;
   for (const f of frames) {
-    out.set(f, at);
-    at += f.length;
+    if (typeof f === "string") {
+      const { written } = utf8.encodeInto(f, out.subarray(at + 4));
+      view.setUint32(at, written);
+      at += 4 + written;
+    } else {
+      out.set(f, at);
+      at += f.length;
+    }
   }
   return out;
 }

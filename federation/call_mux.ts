@@ -10,7 +10,7 @@
  * message then fails with "No path to datacenter", as a request would.
  */
 import { createInbox, type NatsConnection, type Subscription } from "@nats-io/transport-node";
-import { MessageBatcher, splitFrames } from "./batch.ts";
+import { MessageBatcher, type QueuedFrame, splitFrames } from "./batch.ts";
 import { decodePart, decodeReply, isPart, ReplyJoiner, type ReplyFrame } from "./wire.ts";
 import { NoPathError, RpcError } from "../src/rpc/errors.ts";
 import { remoteError } from "../src/rpc/wire_errors.ts";
@@ -24,12 +24,25 @@ export interface CallOptions {
   readonly blocking?: boolean;
 }
 
+/** A call waiting for its reply: no timer, closure or listener of its own unless it can be cancelled (`signal`). */
 interface Pending {
+  readonly id: number;
   readonly batch: number;
   readonly blocking: boolean;
+  /** When it times out (ms, performance.now()). */
+  readonly deadline: number;
   readonly resolve: (frame: ReplyFrame) => void;
   readonly reject: (err: Error) => void;
+  readonly signal: AbortSignal | undefined;
+  readonly onAbort: (() => void) | undefined;
 }
+
+/**
+ * How often waiting calls are checked for their deadline (ms): one timer per
+ * link instead of one per call; a call times out up to this much after its
+ * `timeoutMs`.
+ */
+export const SWEEP_MS = 250;
 
 /** NATS's default max_payload, for a connection that has not said its own yet. */
 const DEFAULT_MAX_PAYLOAD = 1024 * 1024;
@@ -45,6 +58,8 @@ export class CallMux {
   private readonly out: MessageBatcher;
   /** Replies too large for one message, arriving in parts. */
   private readonly joiner = new ReplyJoiner();
+  /** The deadline check, running while calls wait. */
+  private sweeper: ReturnType<typeof setInterval> | null = null;
 
   constructor(nc: NatsConnection, dc: string) {
     this.nc = nc;
@@ -73,15 +88,17 @@ export class CallMux {
   }
 
   /**
-   * Sends one request frame (its id `id`, unique among this mux's calls) to
-   * `subject` and resolves with its reply frame. Fails with RpcError after
-   * `timeoutMs` or when `signal` aborts, with NoPathError when nobody in the
-   * datacenter listens or the link drops (`failAll`).
+   * Sends one request frame (its bytes or its JSON text; its id `id`, unique
+   * among this mux's calls) to `subject` and resolves with its reply frame.
+   * Fails with RpcError after `timeoutMs` (checked every SWEEP_MS) or when
+   * `signal` aborts, with NoPathError when nobody in the datacenter listens
+   * or the link drops (`failAll`).
    */
-  call(subject: string, id: number, frame: Uint8Array, o: CallOptions): Promise<ReplyFrame> {
+  call(subject: string, id: number, frame: QueuedFrame, o: CallOptions): Promise<ReplyFrame> {
     const { timeoutMs, signal } = o;
     const blocking = o.blocking ?? false;
     if (this.calls.has(id)) return Promise.reject(new RangeError(`call id ${id} is already waiting`));
+    if (signal?.aborted) return Promise.reject(new RpcError("request cancelled"));
     let batch: number;
     try {
       // Other calls in flight: this server is busy, so wait for the rest of this turn's calls.
@@ -89,30 +106,42 @@ export class CallMux {
     } catch (err) {
       return Promise.reject(new RpcError(`rpc error making call: ${(err as Error).message}`, { cause: err }));
     }
-    return new Promise<ReplyFrame>((resolve, reject) => {
-      const timer = setTimeout(() => done(new RpcError(`rpc error making call: timeout waiting for an answer from datacenter ${this.dc}`)), timeoutMs);
-      const onAbort = () => done(new RpcError("request cancelled"));
-      const done = (outcome: ReplyFrame | Error) => {
-        if (this.calls.get(id) !== entry) return;
-        this.calls.delete(id);
-        this.joiner.drop(id);
-        if (!blocking) this.quick--;
-        clearTimeout(timer);
-        signal?.removeEventListener("abort", onAbort);
-        if (outcome instanceof Error) reject(outcome);
-        else resolve(outcome);
-      };
-      const entry: Pending = { batch, blocking, resolve: done, reject: done };
-      this.calls.set(id, entry);
-      if (!blocking) this.quick++;
-      if (signal?.aborted) return onAbort();
-      signal?.addEventListener("abort", onAbort, { once: true });
-    });
+    const deadline = performance.now() + timeoutMs;
+    const onAbort = signal ? () => this.end(id, new RpcError("request cancelled")) : undefined;
+    const promise = new Promise<ReplyFrame>((resolve, reject) => this.calls.set(id, { id, batch, blocking, deadline, resolve, reject, signal, onAbort }));
+    if (!blocking) this.quick++;
+    if (signal) signal.addEventListener("abort", onAbort!, { once: true });
+    this.sweeper ??= setInterval(() => this.sweep(), SWEEP_MS);
+    return promise;
+  }
+
+  /** Ends a waiting call with its reply or an error (nothing when it ended already). */
+  private end(id: number, outcome: ReplyFrame | Error): void {
+    const call = this.calls.get(id);
+    if (!call) return;
+    this.calls.delete(id);
+    this.joiner.drop(id);
+    if (!call.blocking) this.quick--;
+    if (call.signal) call.signal.removeEventListener("abort", call.onAbort!);
+    if (this.calls.size === 0 && this.sweeper !== null) {
+      clearInterval(this.sweeper);
+      this.sweeper = null;
+    }
+    if (outcome instanceof Error) call.reject(outcome);
+    else call.resolve(outcome);
+  }
+
+  /** Times out the calls whose deadline passed. */
+  private sweep(): void {
+    const now = performance.now();
+    for (const call of [...this.calls.values()]) {
+      if (call.deadline <= now) this.end(call.id, new RpcError(`rpc error making call: timeout waiting for an answer from datacenter ${this.dc}`));
+    }
   }
 
   /** Fails every waiting call (the link dropped). */
   failAll(err: Error): void {
-    for (const call of [...this.calls.values()]) call.reject(err);
+    for (const id of [...this.calls.keys()]) this.end(id, err);
   }
 
   close(): void {
@@ -137,7 +166,7 @@ export class CallMux {
         const whole = this.joiner.add(part);
         if (whole === null) continue;
         if (typeof whole === "string") {
-          this.calls.get(part.i)?.reject(new RpcError(`rpc error making call: malformed answer from datacenter ${this.dc}: ${whole}`));
+          this.end(part.i, new RpcError(`rpc error making call: malformed answer from datacenter ${this.dc}: ${whole}`));
           continue;
         }
         bytes = whole;
@@ -149,11 +178,11 @@ export class CallMux {
       }
       // Id 0: the datacenter refused the whole message (it could not read it).
       if (frame.i === 0 && "e" in frame) this.failBatch(batch, remoteError(frame.e));
-      else this.calls.get(frame.i)?.resolve(frame);
+      else this.end(frame.i, frame);
     }
   }
 
   private failBatch(batch: number, err: Error): void {
-    for (const call of [...this.calls.values()]) if (call.batch === batch) call.reject(err);
+    for (const call of [...this.calls.values()]) if (call.batch === batch) this.end(call.id, err);
   }
 }

@@ -7,6 +7,7 @@
  * comes back by itself when the datacenter does.
  */
 import type { NatsConnection } from "@nats-io/transport-node";
+import type { QueuedFrame } from "./batch.ts";
 import { type CallOptions, CallMux } from "./call_mux.ts";
 import type { ReplyFrame } from "./wire.ts";
 import { NoPathError } from "../src/rpc/errors.ts";
@@ -82,7 +83,7 @@ export class DatacenterLink {
    * while waiting, or nobody in the datacenter listens; with RpcError on a
    * timeout or when `signal` aborts.
    */
-  request(subject: string, id: number, frame: Uint8Array, o: CallOptions): Promise<ReplyFrame> {
+  request(subject: string, id: number, frame: QueuedFrame, o: CallOptions): Promise<ReplyFrame> {
     const mux = this.mux;
     if (!mux || !this.isUp()) return Promise.reject(new NoPathError());
     return mux.call(subject, id, frame, o);

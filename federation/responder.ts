@@ -10,7 +10,8 @@
  */
 import type { NatsConnection, Subscription } from "@nats-io/transport-node";
 import { MessageBatcher, splitFrames } from "./batch.ts";
-import { decodeRequest, encodeMessage, MAX_DEPTH, MAX_REPLY, type ReplyFrame, replyParts, type RequestFrame } from "./wire.ts";
+import { Buffer } from "node:buffer";
+import { decodeRequest, encodeText, frameOfText, MAX_DEPTH, MAX_REPLY, type ReplyFrame, replyParts, type RequestFrame } from "./wire.ts";
 import { cancelSubject, rpcQueue, rpcSubject } from "./subjects.ts";
 import { NoPathError, toWireError } from "../src/rpc/errors.ts";
 import type { Method, RequestOptions } from "../src/rpc/types.ts";
@@ -66,19 +67,23 @@ export function serveDatacenter(o: ResponderOptions): Responder {
 
   /** Calls being answered (not parked): while there are, an answer waits for the others of this turn. */
   let busy = 0;
+  /** Queues an answer as its JSON text (written straight into the reply message, batch.ts); in parts when too large for one. */
   const answer = (reply: string, f: ReplyFrame) => {
-    let bytes: Uint8Array;
+    let text: string;
+    let size: number;
     try {
-      bytes = encodeMessage(f);
-      if (bytes.length - 4 > MAX_REPLY) throw new RangeError(`rpc error: reply of ${bytes.length - 4} bytes exceeds the limit of ${MAX_REPLY} bytes`);
+      text = encodeText(f);
+      size = Buffer.byteLength(text, "utf8");
+      if (size > MAX_REPLY) throw new RangeError(`rpc error: reply of ${size} bytes exceeds the limit of ${MAX_REPLY} bytes`);
     } catch (err) {
-      bytes = encodeMessage({ i: f.i, e: { code: "RpcError", message: (err as Error).message } });
+      text = encodeText({ i: f.i, e: { code: "RpcError", message: (err as Error).message } });
+      size = Buffer.byteLength(text, "utf8");
     }
     const max = maxPayload();
-    if (bytes.length <= max) return replies.add(reply, bytes, busy > 0);
+    if (4 + size <= max) return replies.add(reply, text, busy > 0);
     // Larger than a NATS message: in parts, each in a message of its own, in order (wire.ts).
     stats.partedReplies++;
-    for (const part of replyParts(f.i, bytes, max)) replies.add(reply, part, busy > 0);
+    for (const part of replyParts(f.i, frameOfText(text, size), max)) replies.add(reply, part, busy > 0);
   };
 
   /** Refuses a whole message (id 0: the caller fails every call of it); without a reply subject it is only counted. */
@@ -122,17 +127,16 @@ export function serveDatacenter(o: ResponderOptions): Responder {
     } else busy++;
     const done = (f: ReplyFrame) => {
       if (!cancel) busy--;
+      else if (parked.get(frame.i) === cancel) {
+        parked.delete(frame.i);
+        stats.parked--;
+      }
       if (!cancel?.signal.aborted) answer(reply, f);
     };
     result.then(
       (r: unknown) => done({ i: frame.i, r: r ?? null }),
       (e: unknown) => done({ i: frame.i, e: toWireError(e) }),
-    ).finally(() => {
-      if (cancel && parked.get(frame.i) === cancel) {
-        parked.delete(frame.i);
-        stats.parked--;
-      }
-    });
+    );
   };
 
   const requests: Subscription = o.nc.subscribe(rpcSubject(dc), {

@@ -8,7 +8,7 @@
  */
 import type { DatacenterLinks } from "./links.ts";
 import { cancelSubject, isDatacenterName, rpcSubject } from "./subjects.ts";
-import { encodeMessage, type ReplyFrame } from "./wire.ts";
+import { encodeText, type ReplyFrame } from "./wire.ts";
 import { NoPathError } from "../src/rpc/errors.ts";
 import type { ArgsOf, MaybePromise, Method, ReplyOf, RequestOptions, Rpc } from "../src/rpc/types.ts";
 import { remoteError } from "../src/rpc/wire_errors.ts";
@@ -25,29 +25,40 @@ function wireOptions(o: RequestOptions): RequestOptions {
 // Random start: ids from servers of several datacenters meet in one cancellation subject.
 let nextId = 1 + Math.floor(Math.random() * 2 ** 40);
 
+function replyOf<M extends Method>(reply: ReplyFrame): ReplyOf<M> {
+  if ("e" in reply) throw remoteError(reply.e);
+  return reply.r as ReplyOf<M>;
+}
+
 /**
  * Sends one call to another datacenter over its link and returns the reply
  * (the entry point the query and gateway code use through `FederatedRpc`).
+ * The request is queued as JSON text: it is written straight into the
+ * message that carries it (batch.ts).
  */
-export async function forward<M extends Method>(links: DatacenterLinks, method: M, args: ArgsOf<M>, opts: RequestOptions): Promise<ReplyOf<M>> {
+export function forward<M extends Method>(links: DatacenterLinks, method: M, args: ArgsOf<M>, opts: RequestOptions): Promise<ReplyOf<M>> {
   const dc = opts.datacenter;
   const link = isDatacenterName(dc) ? links.get(dc) : null;
-  if (!link) throw new NoPathError();
+  if (!link) return Promise.reject(new NoPathError());
   const blocking = opts.minIndex > 0;
   const id = nextId++;
   if (nextId >= Number.MAX_SAFE_INTEGER) nextId = 1;
-  const frame = encodeMessage({ i: id, m: method, a: args, o: wireOptions(opts) });
-  const timeout = blocking ? effectiveWait(Math.min(opts.waitMs || MAX_WAIT_MS, MAX_WAIT_MS), () => 1) + CROSS_DC_TIMEOUT_MS : CROSS_DC_TIMEOUT_MS;
-  const signal = opts.signal instanceof AbortSignal ? opts.signal : undefined;
-  let reply: ReplyFrame;
+  let frame: string;
   try {
-    reply = await link.request(rpcSubject(dc), id, frame, { timeoutMs: timeout, blocking, ...(blocking && signal ? { signal } : {}) });
+    frame = encodeText({ i: id, m: method, a: args, o: wireOptions(opts) });
   } catch (err) {
-    if (blocking && signal?.aborted) link.publish(cancelSubject(dc), new TextEncoder().encode(String(id)));
-    throw err;
+    return Promise.reject(err);
   }
-  if ("e" in reply) throw remoteError(reply.e);
-  return reply.r as ReplyOf<M>;
+  if (!blocking) return link.request(rpcSubject(dc), id, frame, { timeoutMs: CROSS_DC_TIMEOUT_MS }).then(replyOf<M>);
+  const timeout = effectiveWait(Math.min(opts.waitMs || MAX_WAIT_MS, MAX_WAIT_MS), () => 1) + CROSS_DC_TIMEOUT_MS;
+  const signal = opts.signal instanceof AbortSignal ? opts.signal : undefined;
+  const reply = link.request(rpcSubject(dc), id, frame, { timeoutMs: timeout, blocking, ...(signal ? { signal } : {}) });
+  if (!signal) return reply.then(replyOf<M>);
+  return reply.then(replyOf<M>, (err: unknown) => {
+    // The caller went away: the read parked in the other datacenter ends there too.
+    if (signal.aborted) link.publish(cancelSubject(dc), new TextEncoder().encode(String(id)));
+    throw err;
+  });
 }
 
 /** Local calls to `local`, others over the links. */

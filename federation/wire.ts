@@ -10,13 +10,26 @@
  * cancellation; a reply with `i` 0 refuses a whole message.
  */
 import { Buffer } from "node:buffer";
-import { decodeBody, encodeFrame, isReplyFrame, isRequestFrame, type ReplyFrame, type RequestFrame } from "../src/rpc/codec.ts";
+import { decodeBody, encodeFrame, encodeJson, isReplyFrame, isRequestFrame, type ReplyFrame, type RequestFrame } from "../src/rpc/codec.ts";
 
 export type { ReplyFrame, RequestFrame };
 
 /** One frame, length prefix included. */
 export function encodeMessage(frame: RequestFrame | ReplyFrame): Uint8Array {
   return encodeFrame(frame);
+}
+
+/** One frame's JSON text: the batcher (batch.ts) writes it into its message's buffer with its length prefix. */
+export function encodeText(frame: RequestFrame | ReplyFrame): string {
+  return encodeJson(frame);
+}
+
+/** The frame (length prefix included) of a frame's JSON text whose UTF-8 size is `size` bytes. */
+export function frameOfText(text: string, size: number): Uint8Array {
+  const out = new Uint8Array(4 + size);
+  new DataView(out.buffer).setUint32(0, size);
+  new TextEncoder().encodeInto(text, out.subarray(4));
+  return out;
 }
 
 /**
@@ -101,11 +114,19 @@ export function replyParts(id: number, frame: Uint8Array, maxMessage: number): U
   return out;
 }
 
-const PART_START = /^\{"i":\d+,"x":/;
+/** `{"i":` and `,"x":`, the bytes a part frame starts with around its id. */
+const PART_OPEN = [0x7b, 0x22, 0x69, 0x22, 0x3a];
+const PART_X = [0x2c, 0x22, 0x78, 0x22, 0x3a];
 
-/** Whether a frame's JSON is a reply part (they are written with `i` then `x` first), from its first bytes. */
+/** Whether a frame's JSON is a reply part (they are written with `i` then `x` first), from its first bytes (`{"i":<digits>,"x":`). */
 export function isPart(body: Uint8Array): boolean {
-  return PART_START.test(new TextDecoder().decode(body.subarray(0, 32)));
+  for (let k = 0; k < PART_OPEN.length; k++) if (body[k] !== PART_OPEN[k]) return false;
+  let at = PART_OPEN.length;
+  const digits = at;
+  while (at < body.length && at < 32 && body[at]! >= 0x30 && body[at]! <= 0x39) at++;
+  if (at === digits) return false;
+  for (let k = 0; k < PART_X.length; k++) if (body[at + k] !== PART_X[k]) return false;
+  return true;
 }
 
 export function decodePart(body: Uint8Array): ReplyPart | null {

@@ -143,9 +143,14 @@ function plainJson(v: unknown): boolean {
   }
 }
 
+/** A frame's JSON body, tags included, as text (federation/batch.ts writes several into one buffer). */
+export function encodeJson(message: RequestFrame | ReplyFrame): string {
+  return plainJson(message) ? JSON.stringify(message) : wireJson(message);
+}
+
 /** One frame: 4-byte length, then the JSON body. */
 export function encodeFrame(message: RequestFrame | ReplyFrame): Uint8Array {
-  const body = encoder.encode(plainJson(message) ? JSON.stringify(message) : wireJson(message));
+  const body = encoder.encode(encodeJson(message));
   if (body.length > MAX_FRAME) throw new RangeError(`RPC frame of ${body.length} bytes exceeds the limit of ${MAX_FRAME}`);
   const out = new Uint8Array(4 + body.length);
   new DataView(out.buffer).setUint32(0, body.length);
