@@ -57,8 +57,8 @@ function base64Of(value: Uint8Array): string {
 }
 
 /** The hottest answer of the API, written by hand (flags are uint64: no JSON.stringify). */
-function entryJson(e: KvRow): string {
-  const value = e.Value === null ? "null" : `"${base64Of(e.Value)}"`;
+function entryJson(e: KvRow, base64: (value: Uint8Array) => string = base64Of): string {
+  const value = e.Value === null ? "null" : `"${base64(e.Value)}"`;
   const session = e.Session !== "" ? `"Session":${JSON.stringify(e.Session)},` : "";
   return `{"LockIndex":${e.LockIndex},"Key":${JSON.stringify(e.Key)},"Flags":${e.Flags},"Value":${value},${session}"CreateIndex":${e.CreateIndex},"ModifyIndex":${e.ModifyIndex}}`;
 }
@@ -66,13 +66,14 @@ function entryJson(e: KvRow): string {
 /**
  * Rows are replaced, never changed, by a write: a row read again (thousands of
  * watchers woken by one write read the same row) is answered with the text
- * made the first time.
+ * made the first time. Rows read in another datacenter (`?dc=`) arrive as new
+ * objects every time: they are written without the caches (`local` false).
  */
 const singleCache = new WeakMap<KvRow, string>();
 const singlePrettyCache = new WeakMap<KvRow, string>();
 
-function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
-  if (rows.length === 1) {
+function entriesBody(rows: readonly KvRow[], pretty: boolean, local = true): string {
+  if (rows.length === 1 && local) {
     const row = rows[0]!;
     const cache = pretty ? singlePrettyCache : singleCache;
     let text = cache.get(row);
@@ -83,8 +84,9 @@ function entriesBody(rows: readonly KvRow[], pretty: boolean): string {
     return text;
   }
   if (pretty) return jsonText(rows.map((r) => dirEntryJson(r, encodeBase64)), true);
+  const base64 = local ? base64Of : encodeBase64;
   let out = "[";
-  for (let i = 0; i < rows.length; i++) out += (i > 0 ? "," : "") + entryJson(rows[i]!);
+  for (let i = 0; i < rows.length; i++) out += (i > 0 ? "," : "") + entryJson(rows[i]!, base64);
   return out + "]";
 }
 
@@ -121,6 +123,7 @@ function answer<T, R>(q: QueryOptions, r: MaybePromise<QueryReply<T>>, render: (
  * little as it can (one promise, no query parameters): thousands may wait at once.
  */
 export function kvRead<R>(api: ApiContext, key: string, params: URLSearchParams, q: QueryOptions, pretty: boolean, sink: KvSink<R>): R | Promise<Awaited<R>> {
+  const local = q.datacenter === api.agent.datacenter;
   if (params.has("keys")) {
     const sep = params.get("separator") ?? params.get("seperator") ?? "";
     return answer(q, api.rpc.call("KVS.ListKeys", { Prefix: key, Separator: sep }, q), (keys, headers) => {
@@ -133,11 +136,11 @@ export function kvRead<R>(api: ApiContext, key: string, params: URLSearchParams,
     return answer(q, api.rpc.call("KVS.List", { Key: key }, q), (rows, headers) => {
       if (rows.length === 0) return { status: 404, headers, body: null };
       headers["Content-Type"] = JSON_TYPE;
-      return { status: 200, headers, body: entriesBody(rows, pretty) };
+      return { status: 200, headers, body: entriesBody(rows, pretty, local) };
     }, sink);
   }
   if (key === "") throw new HttpError(400, "Missing key name");
-  const render = params.has("raw") ? rawEntry : pretty ? prettyEntry : compactEntry;
+  const render = params.has("raw") ? rawEntry : !local ? (row: KvRow | null, headers: Record<string, string>) => entry(row, headers, pretty, false) : pretty ? prettyEntry : compactEntry;
   return answer(q, api.rpc.call("KVS.Get", { Key: key }, q), render, sink);
 }
 
@@ -149,10 +152,10 @@ function rawEntry(row: KvRow | null, headers: Record<string, string>): KvAnswer 
   return { status: 200, headers, body: row.Value ?? new Uint8Array(0) };
 }
 
-function entry(row: KvRow | null, headers: Record<string, string>, pretty: boolean): KvAnswer {
+function entry(row: KvRow | null, headers: Record<string, string>, pretty: boolean, local = true): KvAnswer {
   if (!row) return { status: 404, headers, body: null };
   headers["Content-Type"] = JSON_TYPE;
-  return { status: 200, headers, body: entriesBody([row], pretty) };
+  return { status: 200, headers, body: entriesBody([row], pretty, local) };
 }
 
 const compactEntry = (row: KvRow | null, headers: Record<string, string>): KvAnswer => entry(row, headers, false);

@@ -9,6 +9,7 @@ import { type ApiContext, createApp, directReads, RequestMetrics } from "../../s
 import { canonicalHeaderKey } from "../../src/runtime/canonical_headers.ts";
 import type { DirectAnswer, DirectHandler, DirectRequest } from "../../src/runtime/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
+import { decodeBody, encodeFrame } from "../../src/rpc/codec.ts";
 import { type AclHarness, ROOT, startAclHarness } from "../acl/_acl_harness.ts";
 import type { Hono } from "hono";
 
@@ -228,6 +229,44 @@ describe("direct lane with ACLs (default deny)", () => {
       const a = await viaApp(h.app, target, headers);
       expect(a.status).toBe(403);
       if (d !== null) expect(d).toEqual(a);
+    }
+  });
+});
+
+describe("reads of another datacenter (?dc=)", () => {
+  // Every answer of another datacenter arrives as new objects, as the wire codec makes them.
+  let h: Harness;
+  let direct: DirectHandler;
+  let remoteCalls = 0;
+  beforeAll(async () => {
+    h = await startHarness({
+      rpc: (rpc) => ({
+        call: (method, args, opts) => {
+          if (opts.datacenter !== "dc2") return rpc.call(method, args, opts);
+          remoteCalls++;
+          return Promise.resolve(rpc.call(method, args, { ...opts, datacenter: "dc1" })).then((r) => (decodeBody(encodeFrame({ i: 1, r }).subarray(4)) as { r: never }).r);
+        },
+      }),
+    });
+    direct = directReads(h.api, new RequestMetrics());
+    await h.putJson("/v1/kv/far/a?flags=18446744073709551615", "één");
+    await h.putJson("/v1/kv/far/b", new Uint8Array([0, 255, 10, 13]));
+    await h.putJson("/v1/kv/far/empty");
+  });
+  afterAll(() => h.stop());
+
+  test("answer as the same read answered here, in both lanes, read after read", async () => {
+    const variants = ["", "?pretty", "?raw", "?recurse", "?recurse&pretty", "?keys"];
+    for (const key of ["far/a", "far/b", "far/empty", "far/missing", "far/"]) {
+      for (const v of variants) {
+        const local = await same(h.app, direct, `/v1/kv/${key}${v}`);
+        const before = remoteCalls;
+        for (let round = 0; round < 2; round++) {
+          const remote = await same(h.app, direct, `/v1/kv/${key}${v}${v === "" ? "?" : "&"}dc=dc2`);
+          expect(remote).toEqual(local);
+        }
+        expect(remoteCalls - before).toBe(4);
+      }
     }
   });
 });
