@@ -116,9 +116,12 @@ async function main(): Promise<void> {
   const bun = consulateArgv("bun");
   const node = consulateArgv("node");
   console.log(runtimeBanner("bun"));
-  const [http, dns, plain, mtls, bunPort, nodePort, relayPort, edgePort, nginxPort] = (await Promise.all(Array.from({ length: 9 }, freePort))) as [number, number, number, number, number, number, number, number, number];
+  const [plain, mtls, bunPort, nodePort, relayPort, edgePort, nginxPort] = (await Promise.all(Array.from({ length: 7 }, freePort))) as [number, number, number, number, number, number, number];
+  // Every port the agent binds is a free one, so the bench runs beside another agent (or another run of itself).
+  const [http, dns, server, serfLan, serfWan] = (await Promise.all(Array.from({ length: 5 }, freePort))) as [number, number, number, number, number];
   const base = `http://127.0.0.1:${http}`;
-  const agent = startPinned(TMP, "agent", 1, [...bun, "agent", "-dev", "-http-port", String(http), "-dns-port", String(dns), "-log-level", "warn"]);
+  const agentPorts = ["-http-port", String(http), "-dns-port", String(dns), "-server-port", String(server), "-serf-lan-port", String(serfLan), "-serf-wan-port", String(serfWan)];
+  const agent = startPinned(TMP, "agent", 1, [...bun, "agent", "-dev", ...agentPorts, "-log-level", "warn"]);
   await waitReady(agent, async () => (await fetch(`${base}/v1/status/leader`)).status === 200, 30_000);
 
   // Certificates: the listener's (self-signed, as the tests' inline-certificate), the backend's leaf, the gateway's leaf for nginx.
