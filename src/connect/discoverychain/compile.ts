@@ -6,20 +6,13 @@
  * and failover targets. A pure function over an entry lookup.
  */
 import { type EntryLookup, GraphError, serviceProtocol } from "../../configentry/graph.ts";
-import { arr, type EntryBody, HTTP_LIKE, n, o, type Obj, s, strs } from "../../configentry/kinds/kind.ts";
-import {
-  type CompiledChain,
-  type DiscoveryRoute,
-  type DiscoverySplit,
-  type DiscoveryTarget,
-  type GraphNode,
-  nodeKey,
-  NodeType,
-  type SubsetDef,
-  targetId,
-  type TargetOpts,
-  targetSni,
-} from "./types.ts";
+import { arr, type EntryBody, HTTP_LIKE, n, o, type Obj, s } from "../../configentry/kinds/kind.ts";
+import { detectCircularReferences, flattenAdjacentSplitters, removeUnusedNodes } from "./graph_passes.ts";
+import { applyServiceDefaults, failoverRewrites, isDefaultResolver, PROXY_DEFAULTS } from "./resolver_target.ts";
+import { ChainTargets } from "./targets.ts";
+import { type CompiledChain, type DiscoveryRoute, type DiscoverySplit, type DiscoveryTarget, type GraphNode, nodeKey, NodeType, type SubsetDef } from "./types.ts";
+
+export { normalizeWeight } from "./graph_passes.ts";
 
 export interface CompileRequest {
   readonly serviceName: string;
@@ -38,45 +31,8 @@ export interface CompileRequest {
 }
 
 export const DEFAULT_CONNECT_TIMEOUT_NS = 5_000_000_000;
-const PROXY_DEFAULTS = "proxy-defaults";
 
 const isHashBased = (lb: Obj | undefined) => lb !== undefined && (s(lb, "Policy") === "ring_hash" || s(lb, "Policy") === "maglev");
-
-/** Consul's ServiceResolverConfigEntry.IsDefault: a resolver that changes nothing. */
-function isDefaultResolver(r: Obj): boolean {
-  return (
-    s(r, "DefaultSubset") === "" &&
-    Object.keys(o(r, "Subsets") ?? {}).length === 0 &&
-    o(r, "Redirect") === undefined &&
-    Object.keys(o(r, "Failover") ?? {}).length === 0 &&
-    n(r, "ConnectTimeout") === 0 &&
-    n(r, "RequestTimeout") === 0 &&
-    o(r, "LoadBalancer") === undefined
-  );
-}
-
-/** Weights are kept to two decimals (Consul's NormalizeServiceSplitWeight). */
-export const normalizeWeight = (w: number): number => Math.round(w * 100) / 100;
-
-/** Consul's MergeHTTPHeaderModifiers: the child's Add/Set win, Remove lists concatenate. */
-function mergeHeaderMods(parent: Obj | undefined, child: Obj | undefined): Obj | undefined {
-  if (!parent) return child;
-  if (!child) return parent;
-  return {
-    Add: { ...(o(parent, "Add") ?? {}), ...(o(child, "Add") ?? {}) },
-    Set: { ...(o(parent, "Set") ?? {}), ...(o(child, "Set") ?? {}) },
-    Remove: [...strs(parent, "Remove"), ...strs(child, "Remove")],
-  };
-}
-
-function mergeSplitParent(child: Obj, parent: Obj): Obj {
-  const out: Obj = { ...child };
-  const req = mergeHeaderMods(o(parent, "RequestHeaders"), o(child, "RequestHeaders"));
-  const resp = mergeHeaderMods(o(parent, "ResponseHeaders"), o(child, "ResponseHeaders"));
-  if (req) out.RequestHeaders = req;
-  if (resp) out.ResponseHeaders = resp;
-  return out;
-}
 
 /** FNV-1a over the customization, as 8 hex digits (Consul hashes the same inputs with hashstructure). */
 function customizationHash(v: unknown): string {
@@ -97,8 +53,7 @@ class Compiler {
   private readonly splitterNodes = new Map<string, GraphNode>();
   private readonly resolveNodes = new Map<string, GraphNode>();
   private readonly nodes = new Map<string, GraphNode>();
-  private readonly loadedTargets = new Map<string, DiscoveryTarget>();
-  private readonly retainedTargets = new Set<string>();
+  private readonly targets: ChainTargets;
   private usesAdvanced = false;
   private protocol = "";
   private startNode = "";
@@ -110,6 +65,7 @@ class Compiler {
     this.ap = r.partition || "default";
     this.lookup = r.entries;
     this.disableAdvanced = (r.overrideProtocol ?? "") !== "" && !HTTP_LIKE.has(r.overrideProtocol!);
+    this.targets = new ChainTargets({ namespace: this.ns, partition: this.ap, datacenter: r.datacenter, trustDomain: r.trustDomain });
   }
 
   private sidString(service: string, ns = this.ns, ap = this.ap): string {
@@ -135,10 +91,9 @@ class Compiler {
     const pd = this.lookup.get(PROXY_DEFAULTS, "global");
     const extensions = [...arr(pd, "EnvoyExtensions"), ...arr(sd, "EnvoyExtensions")];
     this.assemble();
-    this.detectCircularReferences();
-    this.flattenAdjacentSplitters();
-    this.removeUnusedNodes();
-    for (const id of [...this.loadedTargets.keys()]) if (!this.retainedTargets.has(id)) this.loadedTargets.delete(id);
+    detectCircularReferences(this.nodes, this.startNode);
+    flattenAdjacentSplitters(this.nodes);
+    removeUnusedNodes(this.nodes, this.startNode);
     if (!HTTP_LIKE.has(this.protocol) && this.usesAdvanced) {
       throw new GraphError(`discovery chain ${JSON.stringify(this.r.serviceName)} uses a protocol ${JSON.stringify(this.protocol)} that does not permit advanced routing or splitting behavior`);
     }
@@ -169,14 +124,14 @@ class Compiler {
       EnvoyExtensions: extensions.length > 0 ? extensions : null,
       StartNode: this.startNode,
       Nodes: Object.fromEntries(this.nodes),
-      Targets: Object.fromEntries(this.loadedTargets),
+      Targets: this.targets.retained(),
     };
   }
 
   private isDefaultChain(): boolean {
     const node = this.nodes.get(this.startNode);
     if (!node || node.Type !== NodeType.Resolver || !node.Resolver!.Default) return false;
-    const t = this.loadedTargets.get(node.Resolver!.Target)!;
+    const t = this.targets.get(node.Resolver!.Target)!;
     return t.Service === this.r.serviceName && t.Namespace === this.ns && t.Partition === this.ap;
   }
 
@@ -188,7 +143,7 @@ class Compiler {
       this.customized.protocol = true;
     }
     if (!router) {
-      this.startNode = nodeKey(this.splitterOrResolver(this.newTarget({ Service: name })));
+      this.startNode = nodeKey(this.splitterOrResolver(this.targets.make({ Service: name })));
       return;
     }
     const routeNode: GraphNode = { Type: NodeType.Router, Name: this.sidString(router.Name), Routes: [] };
@@ -202,62 +157,16 @@ class Compiler {
       const ns = s(dest, "Namespace") || this.ns;
       const ap = s(dest, "Partition") || this.ap;
       const subset = s(dest, "ServiceSubset");
-      const node = subset === "" ? this.splitterOrResolver(this.newTarget({ Service: svc, Namespace: ns, Partition: ap })) : this.resolverNode(this.newTarget({ Service: svc, ServiceSubset: subset, Namespace: ns, Partition: ap }), false);
+      const node = subset === "" ? this.splitterOrResolver(this.targets.make({ Service: svc, Namespace: ns, Partition: ap })) : this.resolverNode(this.targets.make({ Service: svc, ServiceSubset: subset, Namespace: ns, Partition: ap }), false);
       compiled.NextNode = nodeKey(node);
     }
-    const fallback = this.splitterOrResolver(this.newTarget({ Service: router.Name, Namespace: this.ns, Partition: this.ap }));
+    const fallback = this.splitterOrResolver(this.targets.make({ Service: router.Name, Namespace: this.ns, Partition: this.ap }));
     routeNode.Routes!.push({
       Definition: { Match: { HTTP: { PathPrefix: "/" } }, Destination: { Service: router.Name, Namespace: this.ns, Partition: this.ap } },
       NextNode: nodeKey(fallback),
     });
     this.startNode = nodeKey(routeNode);
     this.recordNode(routeNode);
-  }
-
-  private newTarget(opts: TargetOpts): DiscoveryTarget {
-    const peer = opts.Peer ?? "";
-    const full: Required<TargetOpts> =
-      peer === ""
-        ? {
-            Service: opts.Service,
-            ServiceSubset: opts.ServiceSubset ?? "",
-            Namespace: opts.Namespace || this.ns,
-            Partition: opts.Partition || this.ap,
-            Datacenter: opts.Datacenter || this.r.datacenter,
-            Peer: "",
-          }
-        : { Service: opts.Service, ServiceSubset: opts.ServiceSubset ?? "", Namespace: opts.Namespace || "default", Partition: "default", Datacenter: "", Peer: peer };
-    const id = targetId(full);
-    const prev = this.loadedTargets.get(id);
-    if (prev) return prev;
-    const sni = peer === "" ? targetSni(full, this.r.trustDomain) : "";
-    const t: DiscoveryTarget = {
-      ID: id,
-      ...full,
-      MeshGateway: { Mode: "" },
-      Subset: {},
-      TransparentProxy: { DialedDirectly: false },
-      ConnectTimeout: 0,
-      External: false,
-      SNI: sni,
-      Name: sni,
-    };
-    this.loadedTargets.set(id, t);
-    return t;
-  }
-
-  private rewriteTarget(t: DiscoveryTarget, opts: Partial<TargetOpts>): DiscoveryTarget {
-    const m = { Service: t.Service, ServiceSubset: t.ServiceSubset, Namespace: t.Namespace, Partition: t.Partition, Datacenter: t.Datacenter, Peer: t.Peer };
-    if (opts.Service && opts.Service !== m.Service) {
-      m.Service = opts.Service;
-      m.ServiceSubset = "";
-    }
-    if (opts.ServiceSubset) m.ServiceSubset = opts.ServiceSubset;
-    if (opts.Partition) m.Partition = opts.Partition;
-    if (opts.Namespace || opts.Peer) m.Namespace = opts.Namespace ?? "";
-    if (opts.Datacenter) m.Datacenter = opts.Datacenter;
-    m.Peer = opts.Peer ?? "";
-    return this.newTarget(m);
   }
 
   private splitterOrResolver(target: DiscoveryTarget): GraphNode {
@@ -292,7 +201,7 @@ class Compiler {
           continue;
         }
       }
-      const res = this.resolverNode(this.newTarget({ Service: svc, ServiceSubset: subset, Namespace: splitNs, Partition: splitAp }), false);
+      const res = this.resolverNode(this.targets.make({ Service: svc, ServiceSubset: subset, Namespace: splitNs, Partition: splitAp }), false);
       compiled.NextNode = nodeKey(res);
       if (!hasLB && isHashBased(res.LoadBalancer)) {
         node.LoadBalancer = res.LoadBalancer;
@@ -320,7 +229,7 @@ class Compiler {
       order.push(target.ID);
       const redirect = o(resolver, "Redirect");
       if (redirect) {
-        const next = this.rewriteTarget(target, {
+        const next = this.targets.rewrite(target, {
           Service: s(redirect, "Service"),
           ServiceSubset: s(redirect, "ServiceSubset"),
           Namespace: s(redirect, "Namespace"),
@@ -335,7 +244,7 @@ class Compiler {
       }
       const defaultSubset = s(resolver, "DefaultSubset");
       if (target.ServiceSubset === "" && defaultSubset !== "") {
-        target = this.rewriteTarget(target, { ServiceSubset: defaultSubset });
+        target = this.targets.rewrite(target, { ServiceSubset: defaultSubset });
         continue;
       }
       return this.buildResolverNode(target, resolver, forFailover);
@@ -364,58 +273,17 @@ class Compiler {
     if (lb) node.LoadBalancer = lb;
     target.Subset = subsets[target.ServiceSubset] ?? {};
 
-    const sd = this.lookup.get("service-defaults", target.Service);
-    const externalSni = s(sd, "ExternalSNI");
-    if (externalSni !== "") {
-      target.SNI = externalSni;
-      target.External = true;
-      const why = o(resolver, "Redirect") ? "redirects" : Object.keys(subsets).length > 0 ? "subsets" : Object.keys(o(resolver, "Failover") ?? {}).length > 0 ? "failover" : "";
-      if (why !== "") throw new GraphError(`service ${JSON.stringify(target.Service)} has an external SNI set; cannot define ${why} for external services`);
-      target.MeshGateway = { Mode: "" };
-    } else {
-      const pd = this.lookup.get(PROXY_DEFAULTS, "global");
-      if (sd) {
-        target.MeshGateway = { Mode: s(o(sd, "MeshGateway"), "Mode") };
-        target.TransparentProxy = { DialedDirectly: o(sd, "TransparentProxy")?.DialedDirectly === true };
-      }
-      if (pd) {
-        if (target.MeshGateway.Mode === "") target.MeshGateway = { Mode: s(o(pd, "MeshGateway"), "Mode") };
-        if (!target.TransparentProxy.DialedDirectly) target.TransparentProxy = { DialedDirectly: o(pd, "TransparentProxy")?.DialedDirectly === true };
-      }
-      const mgw = this.r.overrideMeshGatewayMode ?? "";
-      if (mgw !== "" && target.MeshGateway.Mode !== mgw) {
-        target.MeshGateway = { Mode: mgw };
-        this.customized.meshGateway = true;
-      }
-    }
-    this.retainedTargets.add(target.ID);
+    if (applyServiceDefaults(target, resolver, this.lookup, this.r.overrideMeshGatewayMode ?? "")) this.customized.meshGateway = true;
+    this.targets.retain(target.ID);
     if (forFailover) return node;
     this.recordNode(node);
 
     const failovers = o(resolver, "Failover") ?? {};
     const f = (failovers[target.ServiceSubset] ?? failovers["*"]) as Obj | undefined;
     if (!f) return node;
-    const targets: DiscoveryTarget[] = [];
-    const add = (t: DiscoveryTarget) => {
-      if (t.ID !== target.ID) targets.push(t);
-    };
-    const base = { Service: s(f, "Service"), ServiceSubset: s(f, "ServiceSubset"), Namespace: s(f, "Namespace") };
-    if (strs(f, "Datacenters").length > 0) {
-      for (const dc of strs(f, "Datacenters")) add(this.rewriteTarget(target, { ...base, Datacenter: dc }));
-    } else if (arr(f, "Targets").length > 0) {
-      for (const ft of arr(f, "Targets")) {
-        add(this.rewriteTarget(target, {
-          Service: s(ft, "Service"),
-          ServiceSubset: s(ft, "ServiceSubset"),
-          Namespace: s(ft, "Namespace"),
-          Partition: s(ft, "Partition"),
-          Datacenter: s(ft, "Datacenter"),
-          Peer: s(ft, "Peer"),
-        }));
-      }
-    } else {
-      add(this.rewriteTarget(target, base));
-    }
+    const targets = failoverRewrites(f)
+      .map((opts) => this.targets.rewrite(target, opts))
+      .filter((t) => t.ID !== target.ID);
     if (targets.length === 0) return node;
     const policy = o(f, "Policy");
     const pd = this.lookup.get(PROXY_DEFAULTS, "global");
@@ -423,66 +291,6 @@ class Compiler {
     node.Resolver!.Failover = failover;
     for (const t of targets) failover.Targets.push(this.resolverNode(t, true).Resolver!.Target);
     return node;
-  }
-
-  private next(node: GraphNode): string[] {
-    if (node.Type === NodeType.Router) return node.Routes!.map((r) => r.NextNode);
-    if (node.Type === NodeType.Splitter) return node.Splits!.map((sp) => sp.NextNode);
-    return [];
-  }
-
-  private detectCircularReferences(): void {
-    const path: string[] = [];
-    const onPath = new Set<string>();
-    const visit = (key: string) => {
-      path.push(key);
-      if (onPath.has(key)) throw new GraphError(`detected circular reference: [${path.join(" -> ")}]`);
-      onPath.add(key);
-      for (const next of this.next(this.nodes.get(key)!)) visit(next);
-      onPath.delete(key);
-      path.pop();
-    };
-    visit(this.startNode);
-  }
-
-  private flattenAdjacentSplitters(): void {
-    for (let changed = true; changed; ) {
-      changed = false;
-      for (const node of this.nodes.values()) {
-        if (node.Type !== NodeType.Splitter) continue;
-        const fixed: DiscoverySplit[] = [];
-        let here = false;
-        for (const split of node.Splits!) {
-          const next = this.nodes.get(split.NextNode)!;
-          if (next.Type !== NodeType.Splitter) {
-            fixed.push(split);
-            continue;
-          }
-          here = true;
-          for (const inner of next.Splits!) {
-            fixed.push({ Definition: mergeSplitParent(inner.Definition, split.Definition), Weight: normalizeWeight((split.Weight * inner.Weight) / 100), NextNode: inner.NextNode });
-          }
-        }
-        if (here) {
-          node.Splits = fixed;
-          changed = true;
-        }
-      }
-    }
-  }
-
-  private removeUnusedNodes(): void {
-    const seen = new Set<string>();
-    const todo = [this.startNode];
-    while (todo.length > 0) {
-      const key = todo.pop()!;
-      if (seen.has(key)) continue;
-      seen.add(key);
-      const node = this.nodes.get(key);
-      if (!node) throw new Error(`compilation references non-retained node ${JSON.stringify(key)}`);
-      todo.push(...this.next(node));
-    }
-    for (const key of [...this.nodes.keys()]) if (!seen.has(key)) this.nodes.delete(key);
   }
 }
 
