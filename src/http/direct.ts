@@ -4,8 +4,9 @@
  * `Request`/`Response` pair, which cost several times the read itself
  * (bench/kv/README.md has the profile). Every answer is the one app.ts's
  * pipeline gives for the same request, headers included (test/http/direct.test.ts
- * compares the two). Blocking reads park here too, so one write wakes
- * thousands of watchers at the cost of a write each. A request the lane does
+ * compares the two). Blocking reads park here too, the ones that want the
+ * same answer sharing one wait and one answer (shared_waits.ts), so one write
+ * wakes thousands of watchers at the cost of a write each. A request the lane does
  * not take whole (another path or method, a blocking read of another
  * datacenter, a path the URL parser or Go's ServeMux would
  * rewrite, a refusal, a read that fails at once) returns null, before anything
@@ -18,6 +19,7 @@ import { keyOfPath, type KvAnswer, kvRead } from "./kv.ts";
 import { pathLabel, type RequestMetrics } from "./metrics.ts";
 import { parseQueryOptions, type QueryOptions, tokenOfRequest } from "./query.ts";
 import { gzipStream, gzipWanted } from "./response_encoding.ts";
+import { SharedWaits } from "./shared_waits.ts";
 
 const KV_PREFIX = "/v1/kv/";
 /** The label the router's metrics give `/v1/kv/*`. */
@@ -42,23 +44,24 @@ export function directReads(api: ApiContext, requests: RequestMetrics): DirectHa
     if (translate) headers["X-Consul-Translate-Addresses"] = "true";
   };
 
-  const finish = (req: DirectRequest, a: KvAnswer, policy: string, started: number): DirectAnswer | Promise<DirectAnswer> => {
+  /** The answer as the app's middleware finishes it (metrics are recorded by the caller). */
+  const finish = (accept: string | undefined, a: KvAnswer, policy: string): DirectAnswer | Promise<DirectAnswer> => {
     common(a.headers, policy);
-    requests.record("GET", KV_LABEL, performance.now() - started);
-    const accept = req.header("accept-encoding");
     if (accept === undefined || a.body === null) return a;
     const bytes = typeof a.body === "string" ? utf8.encode(a.body) : a.body;
     if (!gzipWanted(accept, a.headers["Content-Type"] ?? "", bytes.length)) return a;
     return gzipped(a, bytes);
   };
 
-  const failed = (err: unknown, policy: string, started: number): DirectAnswer => {
+  const failed = (err: unknown, policy: string): DirectAnswer => {
     const { status, text } = errorAnswer(err);
     const headers: Record<string, string> = { "Content-Type": "text/plain; charset=UTF-8" };
     common(headers, policy);
-    requests.record("GET", KV_LABEL, performance.now() - started);
     return { status, headers, body: text };
   };
+
+  const record = (started: number): void => requests.record("GET", KV_LABEL, performance.now() - started);
+  const waits = new SharedWaits(record);
 
   return (req) => {
     if (req.method !== "GET") return null;
@@ -89,15 +92,34 @@ export function directReads(api: ApiContext, requests: RequestMetrics): DirectHa
       const effective = token || acl.defaultToken;
       if (effective) q = { ...q, token: effective };
     }
+    const accept = req.header("accept-encoding");
+    const search = params ?? NO_QUERY.searchParams;
+    const pretty = dev || q.pretty;
+    const read = (o: QueryOptions): DirectAnswer | Promise<DirectAnswer> =>
+      kvRead(api, key, search, o, pretty, { answered: (a) => finish(accept, a, policy), failed: (err) => failed(err, policy) });
     try {
-      return kvRead(api, key, params ?? NO_QUERY.searchParams, q, dev || q.pretty, {
-        answered: (a) => finish(req, a, policy, started),
-        failed: (err) => failed(err, policy, started),
-      });
+      if (q.minIndex > 0) {
+        const opts = q;
+        return waits.park(sharedId(path, search, opts, policy, accept), q.waitMs, {
+          blocking: (waitMs, signal) => read({ ...opts, waitMs, signal }),
+          now: () => read({ ...opts, minIndex: 0 }),
+        }, started);
+      }
+      const a = read(q);
+      if (a instanceof Promise) return a.finally(() => record(started));
+      record(started);
+      return a;
     } catch {
       return null; // reads change nothing: the app reads again and answers the error
     }
   };
+}
+
+/** What makes two parked reads want the same answer: all but `?wait=`. */
+function sharedId(path: string, params: URLSearchParams, q: QueryOptions, policy: string, accept: string | undefined): string {
+  const rest = new URLSearchParams(params);
+  rest.delete("wait");
+  return `${path}?${rest.toString()}\n${q.token ?? ""}\n${policy}\n${accept ?? ""}`;
 }
 
 async function gzipped(a: KvAnswer, bytes: Uint8Array): Promise<DirectAnswer> {

@@ -34,8 +34,9 @@ export interface DirectRequest {
 export interface DirectAnswer {
   readonly status: number;
   /**
-   * Header names in canonical form, as they go on the wire; a fresh object
-   * per answer, which the listener may add `Content-Length` to.
+   * Header names in canonical form, as they go on the wire. One answer (and
+   * its headers) may be handed to many requests at once (parked watchers of
+   * one key): the listener may add `Content-Length`, nothing else.
    */
   readonly headers: Record<string, string>;
   readonly body: string | Uint8Array | null;

@@ -109,8 +109,24 @@ class BunDirectRequest implements DirectRequest {
  * Header names in the record are canonical already and Bun writes them as
  * held. Bytes are copied: they may be a stored value, which a Response must not take over.
  */
-const directResponse = (a: DirectAnswer): Response =>
-  new Response(a.body instanceof Uint8Array ? (a.body.slice() as BodyInit) : a.body, { status: a.status, headers: a.headers });
+const directResponse = (a: DirectAnswer, headers: HeadersInit = a.headers): Response =>
+  new Response(a.body instanceof Uint8Array ? (a.body.slice() as BodyInit) : a.body, { status: a.status, headers });
+
+/**
+ * A parked answer is often one answer shared by thousands of watchers: its
+ * `Headers` is built once (a record is copied into a new one per Response,
+ * several times the cost of the Response itself).
+ */
+const sharedHeaders = new WeakMap<DirectAnswer, Headers>();
+
+function headersOf(a: DirectAnswer): Headers {
+  let h = sharedHeaders.get(a);
+  if (h === undefined) {
+    h = new Headers(a.headers);
+    sharedHeaders.set(a, h);
+  }
+  return h;
+}
 
 export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsTls | null): BunServeOptions {
   const idle = idleSeconds(options.headerTimeoutMs ?? 0);
@@ -125,6 +141,18 @@ export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsT
     // Bun writes header names as the Response holds them.
     return withCanonicalHeaders(res);
   };
+  /**
+   * A direct answer that waits (a parked blocking read): one reaction from the
+   * answer to the Response, no wrapper around it, since thousands of them are
+   * resolved by one write and the first is written only once all are through.
+   */
+  const parkedDirect = (req: Request, srv: BunServer, answer: Promise<DirectAnswer>): Promise<Response> => {
+    if (idle > 0) srv.timeout(req, 0);
+    return answer.then((a) => {
+      if (idle > 0 && !req.signal.aborted) srv.timeout(req, idle);
+      return directResponse(a, headersOf(a));
+    });
+  };
   return {
     hostname: options.hostname,
     port,
@@ -135,7 +163,7 @@ export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsT
       if (direct !== undefined) {
         const answer = direct(new BunDirectRequest(req, srv));
         // An answer ready at once never lifted the deadline.
-        if (answer !== null) return answer instanceof Promise ? untimed(req, srv, () => answer.then(directResponse)) : directResponse(answer);
+        if (answer !== null) return answer instanceof Promise ? parkedDirect(req, srv, answer) : directResponse(answer);
       }
       return untimed(req, srv, () => handler(req, () => srv.requestIP(req)?.address ?? ""));
     },
