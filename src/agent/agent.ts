@@ -4,28 +4,16 @@
  * across restarts, maintenance mode and the reaping of services whose checks
  * stay critical past DeregisterCriticalServiceAfter.
  */
+import { AgentChecks } from "./agent_checks.ts";
 import { AntiEntropy, type NodeIdentity } from "./anti_entropy.ts";
 import type { CatalogRpc } from "./catalog_rpc.ts";
-import {
-  type AliasSource,
-  type CheckDefinition,
-  CheckDefinitionError,
-  CheckErrorCode,
-  CheckKind,
-  type CheckRunner,
-  createRunner,
-  decodeCheckDefinition,
-  encodeCheckDefinition,
-  healthCheckDefinition,
-  TtlCheck,
-  checkType,
-} from "./checks/mod.ts";
+import { type CheckDefinition, CheckDefinitionError, CheckErrorCode, CheckKind, checkType, decodeCheckDefinition } from "./checks/mod.ts";
 import { InvalidAgentRequestError, UnknownCheckError, UnknownServiceError } from "./errors.ts";
-import { type CheckDef, LocalState, type ServiceDef } from "./local_state.ts";
+import { LocalState, type ServiceDef } from "./local_state.ts";
 import type { Logger } from "./logger.ts";
 import { NODE_MAINT_ID, nodeMaintenanceCheck, serviceMaintenanceCheck, serviceMaintId } from "./maintenance.ts";
-import { loadPersisted, type PersistedState, StateWriter } from "./persist.ts";
-import { decodeServiceRegistration, serviceCheckIdentity, type ServiceRegistration, sidecarDefaultChecks } from "./service_def.ts";
+import { loadPersisted, persistedState, StateWriter } from "./persist.ts";
+import { decodeServiceRegistration, serviceCheckIdentity, type ServiceRegistration, sidecarDefaultChecks, sidecarPort } from "./service_def.ts";
 import { ConnectProxyKind, SIDECAR_SUFFIX } from "../structs/proxy.ts";
 import { type UserEvent, UserEvents } from "./user_event.ts";
 import type { Clock } from "../server/clock.ts";
@@ -60,13 +48,6 @@ interface PreparedService {
   readonly token: string;
 }
 
-interface CheckEntry {
-  readonly def: CheckDefinition;
-  readonly runner: CheckRunner | null;
-  readonly fromConfig: boolean;
-  readonly token: string;
-}
-
 export interface ConfigDefinitions {
   readonly services: readonly unknown[];
   readonly checks: readonly unknown[];
@@ -79,7 +60,7 @@ export class Agent {
   /** Recent user events this agent received (`/v1/event/list`). */
   readonly events: UserEvents;
   private readonly o: AgentOptions;
-  private readonly entries = new Map<string, CheckEntry>();
+  private readonly checks: AgentChecks;
   private readonly serviceFromConfig = new Map<string, boolean>();
   private readonly writer: StateWriter | null;
   private reaper: unknown = null;
@@ -94,6 +75,17 @@ export class Agent {
     this.writer = options.stateFile
       ? new StateWriter(options.stateFile, (what, err) => options.logger.error(`agent: ${what} left out of the persisted state: ${err.message}`))
       : null;
+    this.checks = new AgentChecks({
+      local: this.local,
+      node: options.identity.node,
+      rpc: options.rpc,
+      clock: options.clock,
+      random: options.random,
+      logger: options.logger,
+      minCheckIntervalMs: options.minCheckIntervalMs,
+      checkUpdateIntervalMs: options.checkUpdateIntervalMs,
+      stopped: () => this.stopped,
+    });
     this.events = new UserEvents({
       nodeName: options.identity.node,
       services: () => this.local.liveServices(),
@@ -127,7 +119,7 @@ export class Agent {
         if (c.fromConfig) continue;
         try {
           const def = decodeCheckDefinition(c.definition, { validate: false });
-          this.addCheck(def, c.token, false, { Status: c.check.Status, Output: c.check.Output });
+          this.checks.add(def, c.token, false, { Status: c.check.Status, Output: c.check.Output });
         } catch (err) {
           this.o.logger.warn(`agent: dropping persisted check ${c.check.CheckID}: ${(err as Error).message}`);
         }
@@ -168,7 +160,7 @@ export class Agent {
 
   private removeConfigDefinitions(): void {
     for (const [id, fromConfig] of [...this.serviceFromConfig]) if (fromConfig) this.removeServiceInternal(id);
-    for (const [id, e] of [...this.entries]) if (e.fromConfig) this.removeCheckInternal(id);
+    for (const e of [...this.checks.values()]) if (e.fromConfig) this.checks.remove(e.def.ID);
   }
 
   get isStopped(): boolean {
@@ -181,7 +173,7 @@ export class Agent {
     this.local.hub.fireAll();
     this.events.hub.fireAll();
     if (this.reaper !== null) this.o.clock.clearTimeout(this.reaper);
-    for (const e of this.entries.values()) e.runner?.stop();
+    this.checks.stopAll();
     await this.ae.stop();
     await this.writer?.flush();
   }
@@ -197,7 +189,7 @@ export class Agent {
     let side: PreparedService | null = null;
     if (reg.sidecar) {
       const sreg = decodeServiceRegistration(reg.sidecar, reg.service);
-      const svc = sreg.service.Port < 1 ? { ...sreg.service, Port: this.sidecarPort(sreg.service.ID) } : sreg.service;
+      const svc = sreg.service.Port < 1 ? { ...sreg.service, Port: sidecarPort(this.local.liveServices(), sreg.service.ID, this.o.sidecarPorts ?? { min: 21000, max: 21255 }) } : sreg.service;
       const checks = sreg.checks.length > 0 ? sreg.checks : sidecarDefaultChecks(svc, reg.service.ID);
       side = this.prepareService({ ...sreg, service: svc, checks, token: sreg.token || reg.token }, fromConfig);
     }
@@ -230,33 +222,16 @@ export class Agent {
     if (replaceExistingChecks) {
       const keep = new Set(p.defs.map((d) => d.ID));
       for (const c of this.local.checksOfService(p.svc.ID)) {
-        if (!keep.has(c.CheckID) && c.CheckID !== serviceMaintId(p.svc.ID)) this.removeCheckInternal(c.CheckID);
+        if (!keep.has(c.CheckID) && c.CheckID !== serviceMaintId(p.svc.ID)) this.checks.remove(c.CheckID);
       }
     }
     this.addService(p.svc, p.defs, p.token, fromConfig, true);
   }
 
-  /**
-   * Consul's sidecarPortFromServiceIDLocked: a sidecar keeps the port it has
-   * when re-registered, else takes the lowest free one of the sidecar range.
-   */
-  private sidecarPort(sidecarId: string): number {
-    const { min, max } = this.o.sidecarPorts ?? { min: 21000, max: 21255 };
-    if (min < 1 || max < 1) throw new InvalidAgentRequestError("no port provided for sidecar_service and auto-assignment disabled in config");
-    const used = new Set<number>();
-    for (const s of this.local.liveServices()) {
-      if (s.Port < min || s.Port > max) continue;
-      if (s.ID === sidecarId) return s.Port;
-      used.add(s.Port);
-    }
-    for (let p = min; p <= max; p++) if (!used.has(p)) return p;
-    throw new InvalidAgentRequestError(`no port provided for sidecar_service and none left in the configured range [${min}, ${max}]`);
-  }
-
   private addService(svc: ServiceDef, defs: CheckDefinition[], token: string, fromConfig: boolean, persist: boolean): void {
     this.local.addService(svc, token);
     this.serviceFromConfig.set(svc.ID, fromConfig);
-    for (const d of defs) this.addCheck(d, token, fromConfig);
+    for (const d of defs) this.checks.add(d, token, fromConfig);
     if (persist) void this.persist();
   }
 
@@ -272,7 +247,7 @@ export class Agent {
   }
 
   private removeServiceInternal(id: string): void {
-    for (const c of this.local.checksOfService(id)) this.removeCheckInternal(c.CheckID);
+    for (const c of this.local.checksOfService(id)) this.checks.remove(c.CheckID);
     this.local.removeService(id);
     this.serviceFromConfig.delete(id);
   }
@@ -304,65 +279,20 @@ export class Agent {
     if (def.ServiceID !== "" && !this.local.service(def.ServiceID)) {
       throw new InvalidAgentRequestError(`ServiceID "${def.ServiceID}" does not exist`);
     }
-    this.addCheck(def, (body as Obj).Token as string ?? "", fromConfig);
+    this.checks.add(def, (body as Obj).Token as string ?? "", fromConfig);
     void this.persist();
     return def.ID;
   }
 
-  private addCheck(def: CheckDefinition, token: string, fromConfig: boolean, restored?: { Status: string; Output: string }): void {
-    this.entries.get(def.ID)?.runner?.stop();
-    const id = def.ID;
-    const runner = createRunner(restored ? { ...def, Status: restored.Status } : def, {
-      clock: this.o.clock,
-      random: this.o.random,
-      minIntervalMs: this.o.minCheckIntervalMs,
-      logger: this.o.logger.named("checks"),
-      onUpdate: (u) => {
-        if (!this.stopped) this.local.updateCheck(id, u.status, u.output, this.o.checkUpdateIntervalMs ?? 0);
-      },
-    }, { alias: this.aliasSource() });
-    this.entries.set(id, { def, runner, fromConfig, token });
-    this.local.addCheck(this.checkRow(def, runner.status, restored?.Output ?? runner.output), token);
-    runner.start();
-  }
-
-  private checkRow(def: CheckDefinition, status: string, output: string): CheckDef {
-    const kind = checkType(def);
-    return {
-      CheckID: def.ID,
-      Name: def.Name,
-      Status: status,
-      Notes: def.Notes,
-      Output: output,
-      ServiceID: def.ServiceID,
-      ServiceName: "",
-      ServiceTags: [],
-      Type: kind,
-      Interval: def.Interval > 0 ? formatGoDuration(def.Interval) : "",
-      Timeout: def.Timeout > 0 ? formatGoDuration(def.Timeout) : "",
-      ExposedPort: 0,
-      Definition: healthCheckDefinition(def),
-    };
-  }
-
   deregisterCheck(id: string): void {
     if (!this.local.check(id)) throw new UnknownCheckError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
-    this.removeCheckInternal(id);
+    this.checks.remove(id);
     void this.persist();
-  }
-
-  private removeCheckInternal(id: string): void {
-    this.entries.get(id)?.runner?.stop();
-    this.entries.delete(id);
-    this.local.removeCheck(id);
   }
 
   /** `/v1/agent/check/pass|warn|fail|update`: only TTL checks take outside results. */
   updateTtl(id: string, status: "passing" | "warning" | "critical", output: string): void {
-    const e = this.entries.get(id);
-    if (!e || !this.local.check(id)) throw new UnknownCheckError(`Unknown check ID "${id}". Ensure that the check ID is passed, not the check name.`);
-    if (!(e.runner instanceof TtlCheck)) throw new InvalidAgentRequestError(`CheckID "${id}" does not have associated TTL`);
-    e.runner.update(status, output);
+    this.checks.updateTtl(id, status, output);
     void this.persist();
   }
 
@@ -390,25 +320,10 @@ export class Agent {
 
   // ---- internals ----
 
-  private aliasSource(): AliasSource {
-    const view = (c: CheckDef, node: string) => ({ Node: node, CheckID: c.CheckID, Name: c.Name, Status: c.Status, Output: c.Output, ServiceID: c.ServiceID });
-    return {
-      checks: async (target) => {
-        if (target.node === "" || target.node === this.identity.node) return this.local.liveChecks().map((c) => view(c, this.identity.node));
-        return (await this.o.rpc.nodeState(target.node)).checks;
-      },
-      serviceExists: async (target) => {
-        if (target.node === "" || target.node === this.identity.node) return this.local.service(target.serviceId) !== null;
-        return (await this.o.rpc.nodeState(target.node)).services.some((s) => s.ID === target.serviceId);
-      },
-      subscribe: (target, onChange) => (target.node === "" || target.node === this.identity.node ? this.local.onChange(onChange) : () => {}),
-    };
-  }
-
   /** Removes services whose checks stayed critical past DeregisterCriticalServiceAfter. */
   reapCritical(): void {
     const now = this.o.clock.now();
-    for (const e of [...this.entries.values()]) {
+    for (const e of [...this.checks.values()]) {
       const after = e.def.DeregisterCriticalServiceAfter;
       const serviceId = e.def.ServiceID;
       if (after <= 0 || serviceId === "" || !this.local.service(serviceId)) continue;
@@ -431,30 +346,10 @@ export class Agent {
     this.reaper = this.o.clock.setTimeout(tick, every);
   }
 
-  private snapshot(): PersistedState {
-    return {
-      services: [...this.local.services.values()]
-        .filter((s) => !s.deleted)
-        .map((s) => ({ service: s.service, token: s.token, fromConfig: this.serviceFromConfig.get(s.service.ID) ?? false })),
-      checks: [...this.entries.values()]
-        .filter((e) => this.local.check(e.def.ID))
-        .map((e) => ({
-          check: this.local.check(e.def.ID)!.check,
-          definition: encodeCheckDefinition(e.def),
-          token: e.token,
-          fromConfig: e.fromConfig,
-        })),
-      maintenance: this.local
-        .liveChecks()
-        .filter((c) => c.CheckID === NODE_MAINT_ID || c.CheckID === serviceMaintId(c.ServiceID))
-        .map((c) => ({ serviceId: c.CheckID === NODE_MAINT_ID ? "" : c.ServiceID, reason: c.Notes })),
-    };
-  }
-
   private async persist(): Promise<void> {
     if (!this.writer) return;
     try {
-      await this.writer.save(() => this.snapshot());
+      await this.writer.save(() => persistedState(this.local, this.serviceFromConfig, this.checks.values()));
     } catch (err) {
       this.o.logger.error(`agent: failed to persist local state: ${(err as Error).message}`);
     }

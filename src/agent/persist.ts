@@ -5,13 +5,37 @@
  */
 import { mkdir, readFile, rename, writeFile } from "node:fs/promises";
 import { dirname } from "node:path";
-import type { CheckDef, ServiceDef } from "./local_state.ts";
+import type { CheckEntry } from "./agent_checks.ts";
+import { encodeCheckDefinition } from "./checks/mod.ts";
+import type { CheckDef, LocalState, ServiceDef } from "./local_state.ts";
+import { NODE_MAINT_ID, serviceMaintId } from "./maintenance.ts";
 
 export interface PersistedState {
   services: { service: ServiceDef; token: string; fromConfig: boolean }[];
   checks: { check: CheckDef; definition: Record<string, unknown>; token: string; fromConfig: boolean }[];
   /** Maintenance mode survives a restart, as in Consul; serviceId "" is the node. */
   maintenance?: { serviceId: string; reason: string }[];
+}
+
+/** What to persist: the live services, the checks with their definitions, and maintenance mode. */
+export function persistedState(local: LocalState, serviceFromConfig: ReadonlyMap<string, boolean>, checks: Iterable<CheckEntry>): PersistedState {
+  return {
+    services: [...local.services.values()]
+      .filter((s) => !s.deleted)
+      .map((s) => ({ service: s.service, token: s.token, fromConfig: serviceFromConfig.get(s.service.ID) ?? false })),
+    checks: [...checks]
+      .filter((e) => local.check(e.def.ID))
+      .map((e) => ({
+        check: local.check(e.def.ID)!.check,
+        definition: encodeCheckDefinition(e.def),
+        token: e.token,
+        fromConfig: e.fromConfig,
+      })),
+    maintenance: local
+      .liveChecks()
+      .filter((c) => c.CheckID === NODE_MAINT_ID || c.CheckID === serviceMaintId(c.ServiceID))
+      .map((c) => ({ serviceId: c.CheckID === NODE_MAINT_ID ? "" : c.ServiceID, reason: c.Notes })),
+  };
 }
 
 export async function loadPersisted(file: string): Promise<PersistedState> {

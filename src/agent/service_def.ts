@@ -162,3 +162,20 @@ export function serviceCheckIdentity(serviceId: string, serviceName: string, ind
     name: `Service '${serviceName}' check`,
   };
 }
+
+/**
+ * Consul's sidecarPortFromServiceIDLocked: a sidecar keeps the port it has
+ * when re-registered, else takes the lowest free one of the sidecar range.
+ */
+export function sidecarPort(services: readonly ServiceDef[], sidecarId: string, range: { readonly min: number; readonly max: number }): number {
+  const { min, max } = range;
+  if (min < 1 || max < 1) throw new InvalidAgentRequestError("no port provided for sidecar_service and auto-assignment disabled in config");
+  const used = new Set<number>();
+  for (const s of services) {
+    if (s.Port < min || s.Port > max) continue;
+    if (s.ID === sidecarId) return s.Port;
+    used.add(s.Port);
+  }
+  for (let p = min; p <= max; p++) if (!used.has(p)) return p;
+  throw new InvalidAgentRequestError(`no port provided for sidecar_service and none left in the configured range [${min}, ${max}]`);
+}
