@@ -9,13 +9,14 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { connect, type NatsConnection } from "@nats-io/transport-node";
 import { Federation } from "../../federation/mod.ts";
 import { splitFrames } from "../../federation/batch.ts";
-import { CallMux } from "../../federation/call_mux.ts";
+import { CallMux, SWEEP_MS } from "../../federation/call_mux.ts";
 import { rpcSubject } from "../../federation/subjects.ts";
 import { Buffer } from "node:buffer";
 import { decodePart, decodeReply, encodeMessage, type ReplyFrame, ReplyJoiner, replyParts } from "../../federation/wire.ts";
 import { startNatsCluster, type NatsCluster } from "../_nats.ts";
 import { MemoryLog } from "../../src/log/mod.ts";
-import { NoPathError, type RequestOptions } from "../../src/rpc/mod.ts";
+import { NoPathError, type RequestOptions, RpcError } from "../../src/rpc/mod.ts";
+import { decodeBody } from "../../src/rpc/codec.ts";
 import { Server } from "../../src/server/mod.ts";
 
 interface Dc {
@@ -159,6 +160,34 @@ test("a message nobody listens for fails its calls at once with No path to datac
     expect(mux.pending).toBe(0);
   } finally {
     mux.close();
+  }
+});
+
+test("a call nobody answers times out by the link's deadline sweep; an answered call and one given as JSON text on the same link are not touched", async () => {
+  const silent = dcs.dc1!.nc.subscribe("consulate.rpc.silent", { callback: () => {} });
+  const echo = dcs.dc1!.nc.subscribe("consulate.rpc.echo", {
+    callback: (_err, msg) => {
+      const frames = splitFrames(msg.data) as Uint8Array[];
+      msg.respond(framed(...frames.map((f) => JSON.stringify({ i: (decodeBody(f) as { i: number }).i, r: "pong" }))));
+    },
+  });
+  const mux = new CallMux(dcs.dc1!.nc, "silent");
+  try {
+    const started = Date.now();
+    const lost = mux.call("consulate.rpc.silent", 1, encodeMessage({ i: 1, m: "Status.Ping", a: {}, o: opts("silent") }), { timeoutMs: 300 });
+    const text = await mux.call("consulate.rpc.echo", 2, JSON.stringify({ i: 2, m: "Status.Ping", a: {}, o: opts("echo") }), { timeoutMs: 300 });
+    expect(text).toEqual({ i: 2, r: "pong" });
+    const err = await lost.then(() => null, (e: unknown) => e as Error);
+    const took = Date.now() - started;
+    expect(err).toBeInstanceOf(RpcError);
+    expect(err!.message).toContain("timeout waiting for an answer from datacenter silent");
+    expect(took).toBeGreaterThanOrEqual(290);
+    expect(took).toBeLessThan(300 + SWEEP_MS + 500);
+    expect(mux.pending).toBe(0);
+  } finally {
+    mux.close();
+    silent.unsubscribe();
+    echo.unsubscribe();
   }
 });
 
