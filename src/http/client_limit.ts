@@ -17,6 +17,13 @@ export const TOO_MANY_CONNECTIONS = "Your IP is issuing too many concurrent conn
 
 const PLAIN_TEXT = "text/plain; charset=utf-8";
 
+/**
+ * The refusal closes its connection, as Consul's limiter does: a client at
+ * its cap does not keep the extra connection (on Bun.serve, which shows no
+ * connection before its first request, this is how the extra ones go).
+ */
+const REFUSAL_HEADERS = { "Content-Type": PLAIN_TEXT, Connection: "close" } as const;
+
 export interface ClientLimit {
   readonly fetch: (handler: FetchHandler) => FetchHandler;
   readonly direct: (handler: DirectHandler) => DirectHandler;
@@ -29,7 +36,7 @@ export function limitPerClient(max: number): ClientLimit {
     fetch: (handler) => async (request, remoteAddress) => {
       const ip = remoteAddress();
       const release = inFlight.acquire(ip);
-      if (release === null) return new Response(TOO_MANY_CONNECTIONS, { status: 429, headers: { "Content-Type": PLAIN_TEXT } });
+      if (release === null) return new Response(TOO_MANY_CONNECTIONS, { status: 429, headers: REFUSAL_HEADERS });
       // A client that hangs up frees its slot at once, even while its blocking query is still parked.
       const done = () => {
         request.signal.removeEventListener("abort", done);
@@ -45,7 +52,7 @@ export function limitPerClient(max: number): ClientLimit {
     // The slot is held while an answer is on its way (a blocking read parks), or until the client is gone.
     direct: (handler) => (request) => {
       const release = inFlight.acquire(request.remoteAddress());
-      if (release === null) return { status: 429, headers: { "Content-Type": PLAIN_TEXT }, body: TOO_MANY_CONNECTIONS };
+      if (release === null) return { status: 429, headers: { ...REFUSAL_HEADERS }, body: TOO_MANY_CONNECTIONS };
       let answer: ReturnType<DirectHandler>;
       try {
         answer = handler(request);

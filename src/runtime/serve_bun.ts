@@ -3,7 +3,12 @@
  *
  * Bun.serve shows no connection before its first request, so it cannot cap a
  * client's connections as they are accepted; it closes a connection that has
- * not delivered a complete request head within its own ~10 s. Its
+ * not delivered a complete request head within its own ~10 s (its
+ * `idleTimeout` does not change that, nor does `closeIdleConnections()` reach
+ * such a connection). node:http under Bun does show each connection, but
+ * costs ~1.7x the CPU per KV GET of this path (bench/kv/README.md), so the
+ * per-client cap here counts requests in flight and its 429 closes the
+ * connection (src/http/client_limit.ts). Its
  * `idleTimeout` bounds a kept-alive connection between requests: each
  * request turns the deadline off while its handler runs (a blocking query
  * parks for minutes) and back on once the response is handed over.

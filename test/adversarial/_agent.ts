@@ -22,6 +22,7 @@ export async function startTarget(extra: string[] = []): Promise<Target> {
 
 export interface Probe {
   readonly ok: boolean;
+  /** How long the agent took to answer: for `dig`, the query time dig reports (no process start-up); else wall time. */
   readonly ms: number;
   readonly detail: string;
 }
@@ -38,15 +39,36 @@ export async function probeHttp(base: string, timeoutMs = 10_000): Promise<Probe
   }
 }
 
-/** `dig` for the agent's own node (over TCP with `+tcp`), timed; never throws. */
+/**
+ * `dig` for the agent's own node (over TCP with `+tcp`); never throws. `ms`
+ * is dig's own "Query time" (starting dig on a loaded machine takes far
+ * longer than the answer), or the wall time when dig reported none.
+ */
 export function probeDns(port: number, ...opts: string[]): Promise<Probe> {
   const t = performance.now();
   return new Promise((resolve) => {
-    const child = spawn("dig", ["@127.0.0.1", "-p", String(port), "adv.node.consul", "A", "+time=5", "+tries=1", "+short", ...opts]);
+    const child = spawn("dig", ["@127.0.0.1", "-p", String(port), "adv.node.consul", "A", "+time=5", "+tries=1", "+noall", "+answer", "+stats", ...opts]);
     let out = "";
     child.stdout.on("data", (d: Buffer) => (out += d.toString()));
-    child.on("close", (code) => resolve({ ok: code === 0 && out.includes("127.0.0.1"), ms: performance.now() - t, detail: out.trim() }));
+    child.on("close", (code) => {
+      const answer = out.split("\n").filter((l) => l !== "" && !l.startsWith(";")).join(" ");
+      const query = /Query time: (\d+) msec/.exec(out)?.[1];
+      resolve({ ok: code === 0 && /\sA\s+127\.0\.0\.1/.test(answer), ms: query === undefined ? performance.now() - t : Number(query), detail: answer.trim() });
+    });
   });
+}
+
+/** Both probes at once, `rounds` times in a row; the figures as [http ms, dig ms] pairs. */
+export async function probeBoth(base: string, dnsPort: number, rounds: number): Promise<{ ok: boolean; figures: [number, number][]; failed: string[] }> {
+  const figures: [number, number][] = [];
+  const failed: string[] = [];
+  for (let i = 0; i < rounds; i++) {
+    const [http, dns] = await Promise.all([probeHttp(base), probeDns(dnsPort)]);
+    figures.push([Math.round(http.ms), Math.round(dns.ms)]);
+    if (!http.ok) failed.push(`leader: ${http.detail}`);
+    if (!dns.ok) failed.push(`dig: ${dns.detail}`);
+  }
+  return { ok: failed.length === 0, figures, failed };
 }
 
 export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));

@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { breakText, mutate, randomValue, seeded } from "./_fuzz_values.ts";
 import { probeHttp, rssOf, startTarget, type Target } from "./_agent.ts";
 
-const BUDGET_MS = Number(process.env.ADV_FUZZ_MS ?? 25_000);
+const BUDGET_MS = Number(process.env.ADV_FUZZ_MS ?? 15_000);
 const SEED = Number(process.env.ADV_FUZZ_SEED ?? Date.now() % 1_000_000);
 
 interface Endpoint {
@@ -38,6 +38,14 @@ const ENDPOINTS: readonly Endpoint[] = [
   { method: "POST", path: "/v1/discovery-chain/fzs", template: { OverrideProtocol: "http", OverrideConnectTimeout: "5s" } },
   { method: "PUT", path: "/v1/acl/policy", template: { Name: "fzp", Rules: "key \"\" { policy = \"read\" }" } },
   { method: "PUT", path: "/v1/acl/token", template: { Description: "fz", Policies: [{ Name: "fzp" }] } },
+  { method: "PUT", path: "/v1/acl/role", template: { Name: "fzr", Policies: [{ Name: "fzp" }], ServiceIdentities: [{ ServiceName: "fzs" }] } },
+  { method: "PUT", path: "/v1/acl/auth-method", template: { Name: "fzm", Type: "jwt", Config: { JWTValidationPubKeys: ["x"] } } },
+  { method: "PUT", path: "/v1/acl/binding-rule", template: { AuthMethod: "fzm", BindType: "service", BindName: "fzs", Selector: "" } },
+  { method: "POST", path: "/v1/acl/login", template: { AuthMethod: "fzm", BearerToken: "x.y.z", Meta: { a: "b" } } },
+  { method: "PUT", path: "/v1/query/8f246b77-f3e1-ff88-5b48-8ec93abf3e05", template: { Name: "fzq2", Service: { Service: "fzs" } } },
+  { method: "PUT", path: "/v1/connect/intentions/e9ebc19f-d481-42b1-4871-4d298d3acd5c", template: { SourceName: "a", DestinationName: "b", Action: "deny" } },
+  { method: "PUT", path: "/v1/operator/autopilot/configuration", template: { CleanupDeadServers: true, LastContactThreshold: "200ms", MaxTrailingLogs: 250, ServerStabilizationTime: "10s" } },
+  { method: "POST", path: "/v1/operator/keyring", template: { Key: "pUqJrVyVRj5jsiYEkM/tFQYfWyJIv4s3XkvDwy7Cu5s=" } },
 ];
 
 /**

@@ -5,7 +5,7 @@
  * answering.
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
-import { probeDns, probeHttp, sleep, startTarget, type Target } from "./_agent.ts";
+import { probeBoth, probeHttp, sleep, startTarget, type Target } from "./_agent.ts";
 
 let agent: Target;
 beforeAll(async () => {
@@ -15,21 +15,37 @@ afterAll(async () => {
   await agent?.stop();
 });
 
-test("a 160k-digit body is refused quickly while status and DNS keep answering", async () => {
+/**
+ * The issue asks that status and DNS keep answering within 100 ms while the
+ * digit runs are parsed. On a loaded CI machine one fetch alone can take
+ * longer, so the figures (idle and under attack) are printed for the record
+ * and the assertion is a bound the quadratic parse missed by far: five
+ * 160k-digit bodies at once stalled the whole process for minutes (48 s for
+ * one on the reporter's machine).
+ */
+test("five 160k-digit bodies at once are refused quickly while status and DNS keep answering", async () => {
+  const idle = await probeBoth(agent.base, agent.dnsPort, 3);
   const body = "[" + "1".repeat(160_000) + "x";
   const t = performance.now();
-  const refused = fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body }).then(async (r) => ({ status: r.status, text: await r.text(), ms: performance.now() - t }));
-  await sleep(20);
-  const [http, dns] = await Promise.all([probeHttp(agent.base), probeDns(agent.dnsPort)]);
-  const r = await refused;
-  console.log(`160k digits: refused in ${r.ms.toFixed(0)} ms; leader ${http.ms.toFixed(0)} ms, dig ${dns.ms.toFixed(0)} ms`);
-  expect(r.status).toBe(400);
-  expect(r.text).toContain("Request decode failed");
-  expect(http.ok).toBe(true);
-  expect(dns.ok).toBe(true);
-  // Quadratic parsing took ~22 s here (48 s on the reporter's machine); linear takes milliseconds. The bound is loose for a loaded machine.
-  expect(r.ms).toBeLessThan(10_000);
-  expect(http.ms).toBeLessThan(10_000);
+  const refusals = Array.from({ length: 5 }, () =>
+    fetch(`${agent.base}/v1/catalog/register`, { method: "PUT", body }).then(async (r) => ({ status: r.status, text: await r.text(), ms: performance.now() - t })),
+  );
+  await sleep(10);
+  const during = await probeBoth(agent.base, agent.dnsPort, 3);
+  const refused = await Promise.all(refusals);
+  const worst = (f: [number, number][], i: 0 | 1) => Math.max(...f.map((p) => p[i]));
+  console.log(
+    `5 x 160k digits: all refused within ${Math.max(...refused.map((r) => r.ms)).toFixed(0)} ms; [leader ms, dig ms] idle ${JSON.stringify(idle.figures)}, during ${JSON.stringify(during.figures)}; ` +
+      `worst during: leader ${worst(during.figures, 0)} ms, dig ${worst(during.figures, 1)} ms (goal 100 ms)`,
+  );
+  for (const r of refused) {
+    expect(r.status).toBe(400);
+    expect(r.text).toContain("Request decode failed");
+  }
+  expect(during.failed).toEqual([]);
+  expect(Math.max(...refused.map((r) => r.ms))).toBeLessThan(10_000);
+  expect(worst(during.figures, 0)).toBeLessThan(5_000);
+  expect(worst(during.figures, 1)).toBeLessThan(5_000);
 });
 
 test("64-bit integers stay exact through the linear parse", async () => {
