@@ -11,7 +11,7 @@ import { afterAll, beforeAll, expect, test } from "bun:test";
 import { breakText, mutate, randomValue, seeded } from "./_fuzz_values.ts";
 import { probeHttp, rssOf, startTarget, type Target } from "./_agent.ts";
 
-const BUDGET_MS = Number(process.env.ADV_FUZZ_MS ?? 15_000);
+const BUDGET_MS = Number(process.env.ADV_FUZZ_MS ?? 12_000);
 const SEED = Number(process.env.ADV_FUZZ_SEED ?? Date.now() % 1_000_000);
 
 interface Endpoint {
