@@ -5,6 +5,9 @@
 import { args, exit } from "../runtime/process.ts";
 import { processIo } from "./io_process.ts";
 import { runCli } from "./run.ts";
+import { exitWithLauncher } from "../runtime/relaunch.ts";
+
+exitWithLauncher();
 
 try {
   exit(await runCli(args(), processIo));

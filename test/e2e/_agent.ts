@@ -61,7 +61,7 @@ export interface StartOptions {
 let nodeBundle: Promise<string> | null = null;
 
 /** src/cli/main.ts bundled for Node inside the repo (bare imports resolve from node_modules), under one name that each run overwrites (bun test fires no process exit to remove it by). */
-function bundleAgentForNode(): Promise<string> {
+export function bundleAgentForNode(): Promise<string> {
   nodeBundle ??= (async () => {
     const out = join(ROOT, "dist", "agent-test.mjs");
     const build = spawn(join(ROOT, "node_modules/.bin/esbuild"), [join(ROOT, "src/cli/main.ts"), "--bundle", "--platform=node", "--format=esm", "--target=node20", `--outfile=${out}`, "--packages=external", "--log-level=warning"], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"] });

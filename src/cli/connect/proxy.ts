@@ -6,6 +6,8 @@
 import { createLogger, isLogLevel } from "../../agent/logger.ts";
 import { ApiError } from "../../api/errors.ts";
 import { defineCommand, errorText } from "../command.ts";
+import { args as processArgs } from "../../runtime/process.ts";
+import { parseProxyRuntime, PROXY_RUNTIME_ENV, runUnderBun } from "../../runtime/relaunch.ts";
 import { boolFlag, durationFlag, intFlag, stringFlag } from "../flags.ts";
 import { AdminServer } from "../../../gateways/gateway/admin.ts";
 import { runGateway } from "./gateway.ts";
@@ -94,6 +96,16 @@ export const connectProxyCommand = defineCommand({
   async run({ values, args }, ui) {
     if (args.length > 0) {
       ui.error("==> Should have no non-flag arguments.");
+      return 1;
+    }
+    // Started by Node, the proxy runs in a child on the faster runtime when it is installed (src/runtime/relaunch.ts; CONSULATE_PROXY_RUNTIME chooses).
+    try {
+      const runtime = parseProxyRuntime(ui.io.env(PROXY_RUNTIME_ENV));
+      const argv = processArgs();
+      const code = argv[0] === "connect" && argv[1] === "proxy" ? await runUnderBun(argv, runtime, ui.io.allEnv()) : null;
+      if (code !== null) return code;
+    } catch (err) {
+      ui.error(`==> ${errorText(err)}`);
       return 1;
     }
     const level = values["log-level"].toLowerCase();
