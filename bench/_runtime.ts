@@ -9,6 +9,7 @@ import { execFileSync } from "node:child_process";
 import { existsSync, readdirSync, statSync } from "node:fs";
 import { join, resolve } from "node:path";
 import { env } from "../src/runtime/process.ts";
+import { findBun, PROXY_RUNTIME_ENV } from "../src/runtime/relaunch.ts";
 
 export const RUNTIMES = ["node", "bun", "deno"] as const;
 export type Runtime = (typeof RUNTIMES)[number];
@@ -27,17 +28,27 @@ const BIN = {
 } as const;
 
 /**
- * What `npx consulate` runs on: bin/consulate.mjs is a `#!/usr/bin/env node`
- * script that stays on Node (README "Run it on Bun, Deno or Node" says why), so Node.
+ * What `npx consulate` runs the agent and the CLI on: bin/consulate.mjs is a
+ * `#!/usr/bin/env node` script that stays on Node (README "Run it on Bun,
+ * Deno or Node" says why), so Node. Proxies: defaultProxyRuntime().
  */
 export function defaultRuntime(): Runtime {
   return "node";
 }
 
-/** RUNTIME from the environment, else the default. */
-export function sutRuntime(): Runtime {
+/**
+ * What `consulate connect proxy` (sidecars and gateways) runs on: started by
+ * Node, it runs the proxy as a Bun child when Bun is installed (README "Run
+ * it on Bun, Deno or Node"), so Bun here, else Node.
+ */
+export function defaultProxyRuntime(): Runtime {
+  return findBun(ROOT) ? "bun" : "node";
+}
+
+/** RUNTIME from the environment, else `byDefault()` (the agent's default unless said). */
+export function sutRuntime(byDefault: () => Runtime = defaultRuntime): Runtime {
   const asked = env("RUNTIME");
-  if (asked === undefined || asked === "") return defaultRuntime();
+  if (asked === undefined || asked === "") return byDefault();
   if ((RUNTIMES as readonly string[]).includes(asked)) return asked as Runtime;
   throw new RuntimeChoiceError(`RUNTIME must be one of ${RUNTIMES.join(", ")}, not ${JSON.stringify(asked)}`);
 }
@@ -59,9 +70,19 @@ export function ensureBundle(): void {
   execFileSync("npm", ["run", "--silent", "build"], { cwd: ROOT, stdio: "inherit" });
 }
 
+/**
+ * RUNTIME=node measures Node: children started from here on keep
+ * `connect proxy` in the Node process instead of a Bun child whose CPU the
+ * bench would not count (unless CONSULATE_PROXY_RUNTIME says otherwise).
+ */
+export function keepProxiesOnNode(): void {
+  process.env[PROXY_RUNTIME_ENV] ??= "node";
+}
+
 /** The command that runs the `consulate` CLI on `rt` (append its arguments). */
 export function consulateArgv(rt: Runtime): string[] {
   if (rt === "node") {
+    keepProxiesOnNode();
     ensureBundle();
     return [BIN.node, join(ROOT, "dist/consulate.mjs")];
   }
@@ -91,7 +112,7 @@ export function runtimeVersion(rt: Runtime): string {
 }
 
 /** One line for a bench header: the runtime under test, every runtime's version, the commit. */
-export function runtimeBanner(rt: Runtime): string {
+export function runtimeBanner(rt: Runtime, byDefault: () => Runtime = defaultRuntime): string {
   const all = RUNTIMES.map(runtimeVersion).join(", ");
-  return `system under test on ${rt} (${runtimeVersion(rt)}; RUNTIME=node|bun|deno, default ${defaultRuntime()}); versions: ${all}; commit ${firstLine("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}`;
+  return `system under test on ${rt} (${runtimeVersion(rt)}; RUNTIME=node|bun|deno, default ${byDefault()}); versions: ${all}; commit ${firstLine("git", ["-C", ROOT, "rev-parse", "--short", "HEAD"])}`;
 }

@@ -9,7 +9,7 @@
  *   3. bulk bytes after a ClientHello (opaque to both proxies: the per-byte cost),
  * with each proxy's CPU (utime+stime from /proc) per request, per connection and per GB.
  */
-import { consulateArgv, runtimeBanner, sutRuntime } from "../_runtime.ts";
+import { consulateArgv, defaultProxyRuntime, runtimeBanner, sutRuntime } from "../_runtime.ts";
 import { execFileSync } from "node:child_process";
 import { writeFileSync } from "node:fs";
 import { connect as netConnect, createServer, type AddressInfo } from "node:net";
@@ -23,7 +23,8 @@ import { type Child, cpuSeconds, runPinned, sleep, startPinned, stopAll, waitRea
 const TMP = process.env.GATEWAY_BENCH_TMP ?? "/tmp";
 const SECONDS = Number(process.argv[2] ?? 5);
 const ROUNDS = Number(process.env.GATEWAY_BENCH_ROUNDS ?? 3);
-const RUNTIME = sutRuntime();
+/** RUNTIME=node|bun|deno; by default what `consulate connect proxy` runs the gateway on (Bun when installed). */
+const RUNTIME = sutRuntime(defaultProxyRuntime);
 /**
  * Under Bun every socket read lands in a fresh buffer; with the allocator's
  * default (freed pages handed back to the OS within ~10 ms) a bulk stream
@@ -188,7 +189,7 @@ backend be_bulk
 
   const med = (name: string, k: keyof Row) => median(rows[name]![k]);
   const f = (x: number, d = 0) => (Number.isFinite(x) ? x.toLocaleString("en-US", { maximumFractionDigits: d, minimumFractionDigits: d }) : "n/a");
-  process.stdout.write(`\n${runtimeBanner(RUNTIME)}\nmedians of ${ROUNDS} round(s), ${SECONDS} s per measurement; proxies on CPU0, load and backends on CPU1${ALLOCATOR_ENV.length ? `; ours with ${ALLOCATOR_ENV[1]}` : ""}\n\n`);
+  process.stdout.write(`\n${runtimeBanner(RUNTIME, defaultProxyRuntime)}\nmedians of ${ROUNDS} round(s), ${SECONDS} s per measurement; proxies on CPU0, load and backends on CPU1${ALLOCATOR_ENV.length ? `; ours with ${ALLOCATOR_ENV[1]}` : ""}\n\n`);
   process.stdout.write("| path | small req/s (h2load c=32) | mean ms | proxy CPU µs/req | new conn/s | proxy CPU µs/conn | bulk MB/s | proxy CPU s/GB |\n|---|---|---|---|---|---|---|---|\n");
   for (const p of paths) {
     process.stdout.write(`| ${p.name} | ${f(med(p.name, "rps"))} | ${f(med(p.name, "mean"), 3)} | ${f(med(p.name, "cpuReq"), 1)} | ${f(med(p.name, "cps"))} | ${f(med(p.name, "cpuConn"))} | ${f(med(p.name, "mbps"))} | ${f(med(p.name, "cpuGb"), 2)} |\n`);

@@ -8,7 +8,7 @@
  * prints medians with same-run ratios. Sidecars and HAProxy are pinned to
  * CPU0 (the system under test); wrk, h2load, the apps and the agent to CPU1.
  */
-import { defaultRuntime, type Runtime, runtimeBanner } from "../_runtime.ts";
+import { defaultProxyRuntime, keepProxiesOnNode, type Runtime, runtimeBanner } from "../_runtime.ts";
 import { execFileSync } from "node:child_process";
 import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
@@ -20,8 +20,8 @@ import { wrk, type WrkResult } from "./wrk.ts";
 
 const SECONDS = Number(process.argv[2] ?? "4");
 const ROUNDS = Number(process.env.PROXY_BENCH_ROUNDS ?? "3");
-// RUNTIME=node|bun|deno as every bench (PROXY_BENCH_RUNTIME is the older name); default: what `npx consulate` runs on.
-const RUNTIME = process.env.RUNTIME || process.env.PROXY_BENCH_RUNTIME || defaultRuntime();
+// RUNTIME=node|bun|deno as every bench (PROXY_BENCH_RUNTIME is the older name); default: what `consulate connect proxy` runs the sidecars on (Bun when installed).
+const RUNTIME = process.env.RUNTIME || process.env.PROXY_BENCH_RUNTIME || defaultProxyRuntime();
 const TMP = process.env.PROXY_BENCH_TMP ?? "/tmp";
 /** PROFILE=dir with RUNTIME=node or bun: each sidecar writes a .cpuprofile there when it exits (--cpu-prof). */
 const PROFILE = process.env.PROFILE ?? "";
@@ -45,6 +45,7 @@ function cli(): string[] {
   if (RUNTIME === "bun") return [BUN, ...prof, join(ROOT, "src/cli/main.ts")];
   if (RUNTIME === "deno") return [join(ROOT, "node_modules/.bin/deno"), "run", "-A", join(ROOT, "src/cli/main.ts")];
   if (RUNTIME === "node") {
+    keepProxiesOnNode();
     // Inside the repo, so the bundle's bare imports resolve from node_modules.
     const out = join(ROOT, "dist", `bench-proxy-${process.pid}.mjs`);
     cleanupFiles.push(out);
@@ -209,7 +210,7 @@ async function main(): Promise<void> {
   const results: Record<string, { direct: PathRuns; via: PathRuns; ha: PathRuns; chain: PathRuns }> = {};
   for (const m of modes) results[m.name] = { direct: newPath(), via: newPath(), ha: newPath(), chain: newPath() };
   const h2: Record<string, (H2loadResult & { sidecarUsPerReq: number })[]> = {};
-  console.log(runtimeBanner(RUNTIME as Runtime));
+  console.log(runtimeBanner(RUNTIME as Runtime, defaultProxyRuntime));
   console.log(`bench/proxy: sidecars on ${RUNTIME} pinned to CPU0; wrk, app and agent on CPU1; ${ROUNDS} rounds of ${SECONDS}s per run; ${mesh.note}`);
   console.log(`bench/proxy: ${haNote}`);
   console.log(`bench/proxy: load average at start ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} (other jobs on this 2-core box)`);
