@@ -3,7 +3,7 @@
  * child of the Node launcher), or in place with CONSULATE_PROXY_RUNTIME=node:
  *   - the child is Bun (/proc/<pid>/exe), registers, and drains and
  *     deregisters on the SIGTERM the launcher relays; the launcher exits 0;
- *   - SIGKILL of the launcher ends the child within about a second;
+ *   - SIGKILL of the launcher ends the child (a sidecar here) within about a second;
  *   - a signal that kills the child is the launcher's exit code (128 + n);
  *   - CONSULATE_PROXY_RUNTIME=node keeps the gateway in the Node process, a
  *     bad value is refused.
@@ -41,9 +41,10 @@ interface Launched {
   output(): string;
 }
 
-/** `node <bundle> connect proxy -gateway=mesh ...` with its admin listener on `admin`. */
+/** `node <bundle> connect proxy <mode> ...` with its admin listener on `admin`; the mode is a mesh gateway unless `extra` starts with "-service". */
 async function launch(admin: number, extra: string[], env: Record<string, string> = {}): Promise<Launched> {
-  const args = ["connect", "proxy", "-gateway=mesh", "-address", `127.0.0.1:${await freePort()}`, "-admin-bind", `127.0.0.1:${admin}`, "-http-addr", `127.0.0.1:${agent.port}`, ...extra];
+  const mode = extra[0] === "-service" ? [] : ["-gateway=mesh", "-address", `127.0.0.1:${await freePort()}`];
+  const args = ["connect", "proxy", ...mode, "-admin-bind", `127.0.0.1:${admin}`, "-http-addr", `127.0.0.1:${agent.port}`, ...extra];
   const launcher = spawn("node", [bundle, ...args], { cwd: ROOT, stdio: ["ignore", "pipe", "pipe"], env: { ...process.env, ...env } });
   let out = "";
   launcher.stdout!.on("data", (d) => (out += d));
@@ -131,8 +132,8 @@ test("under Bun when installed: registers, drains on the relayed SIGTERM, deregi
   expect(await services()).not.toContain("mgw-bun");
 }, 45_000);
 
-test("SIGKILL of the launcher ends the Bun child within about a second", async () => {
-  const { l, pid } = await start([]);
+test("a sidecar too: SIGKILL of the launcher ends the Bun child within about a second", async () => {
+  const { l, pid } = await start(["-service", "web", "-upstream", `db:${await freePort()}`]);
   expect(exe(pid)).toMatch(/bun/);
   l.launcher.kill("SIGKILL");
   await l.exited;
