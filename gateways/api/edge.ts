@@ -11,7 +11,7 @@
 import { servedOn } from "../../src/configentry/gateway_status.ts";
 import type { EntryBody } from "../../src/configentry/kinds/kind.ts";
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
-import { GatewayHandler } from "./handler.ts";
+import { GatewayHandler, type Upstream } from "./handler.ts";
 import { JwtVerifier } from "./jwt.ts";
 import { TARGET_HEADER } from "./relay.ts";
 import { type HttpApi, loadConfig, waitForChange } from "./source.ts";
@@ -40,7 +40,7 @@ interface EdgeSettings {
 }
 
 /** Each attempt is one request to the relay, naming the target the table chose. */
-class RelayTransport implements Transport<Response> {
+class RelayTransport implements Transport<Upstream> {
   readonly #relay: Fetcher;
 
   constructor(relay: Fetcher) {
@@ -61,8 +61,8 @@ class RelayTransport implements Transport<Response> {
     }
   }
 
-  discard(r: Response): void {
-    void r.body?.cancel().catch(() => {});
+  discard(r: Upstream): void {
+    if (r instanceof Response) void r.body?.cancel().catch(() => {});
   }
 }
 

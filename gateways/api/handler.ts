@@ -12,6 +12,7 @@ import type { Fields } from "../l7/headers.ts";
 import type { L7Request } from "../l7/request.ts";
 import { parseUpstreamSettings, type UpstreamSettings } from "../l7/upstream_config.ts";
 import type { JwtVerifier } from "./jwt.ts";
+import type { JwtRequirement } from "./table.ts";
 import type { ListenerTable } from "./table.ts";
 
 /** Largest request body buffered (kept for retries), as the sidecar's L7 path. */
@@ -20,13 +21,17 @@ export const MAX_REQUEST_BODY = 8 * 1024 * 1024;
 /** Bodies of known length up to this size are passed on whole rather than streamed. */
 const SMALL_BODY = 64 * 1024;
 
-/** Responses whose body a transport read whole, with those bytes (so they are not read a second time). */
-export const WHOLE_BODIES = new WeakMap<Response, Uint8Array<ArrayBuffer>>();
+/**
+ * What a transport answers with: a web Response whose body streams, or the
+ * whole body's bytes when it read a small one at once (one buffer, and no
+ * second Response built around it).
+ */
+export type Upstream = Response | Uint8Array<ArrayBuffer>;
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "transfer-encoding", "upgrade", "te", "trailer"]);
 
 export interface HandlerOptions {
-  readonly transport: Transport<Response>;
+  readonly transport: Transport<Upstream>;
   /** The instances of a target (the process follows the catalog; the edge names its relay). */
   readonly instances: (targetId: string) => readonly Instance[];
   readonly verifier: JwtVerifier;
@@ -34,21 +39,24 @@ export interface HandlerOptions {
   readonly random?: () => number;
 }
 
+const EMPTY = new Uint8Array(0);
+const NO_JWT: readonly JwtRequirement[] = [];
+
 const text = (status: number, body: string, extra: Fields = []): Response => new Response(body, { status, headers: [["content-type", "text/plain"], ...extra] });
 
 export class GatewayHandler {
-  readonly #engine: L7Engine<Response>;
+  readonly #engine: L7Engine<Upstream>;
   readonly #verifier: JwtVerifier;
   readonly #settings: UpstreamSettings;
   #table: ListenerTable | null = null;
 
   constructor(o: HandlerOptions) {
-    this.#engine = new L7Engine<Response>({ transport: o.transport, instances: o.instances, ...(o.random ? { random: o.random } : {}) });
+    this.#engine = new L7Engine<Upstream>({ transport: o.transport, instances: o.instances, ...(o.random ? { random: o.random } : {}) });
     this.#verifier = o.verifier;
     this.#settings = o.settings ?? parseUpstreamSettings();
   }
 
-  get engine(): L7Engine<Response> {
+  get engine(): L7Engine<Upstream> {
     return this.#engine;
   }
 
@@ -64,28 +72,40 @@ export class GatewayHandler {
 
   /** `sourceIp` may be a getter: the address is only looked up when a hash policy asks for it. */
   async fetch(request: Request, sourceIp: string | (() => string) = ""): Promise<Response> {
-    if (!this.#table) return text(503, "no healthy upstream");
-    const url = new URL(request.url);
-    const headers: [string, string][] = [];
-    request.headers.forEach((v, k) => headers.push([k, v]));
-    if (!headers.some(([k]) => k === "host")) headers.unshift(["host", url.host]);
-    const declared = Number(request.headers.get("content-length") ?? "0");
+    const table = this.#table;
+    if (!table) return text(503, "no healthy upstream");
+    // Path and query straight from the URL string (a server's request URL is absolute, without fragment).
+    const href = request.url;
+    const authority = href.indexOf("//") + 2;
+    const slash = href.indexOf("/", authority);
+    const target = slash === -1 ? "/" : href.slice(slash);
+    // One pass over the fields: the body travels with a length whatever framing it came in, so both framing fields go.
+    const fields: [string, string][] = [];
+    let hasHost = false;
+    let declared = 0;
+    request.headers.forEach((v, k) => {
+      if (k === "content-length") declared = Number(v);
+      else if (k !== "transfer-encoding") {
+        if (k === "host") hasHost = true;
+        fields.push([k, v]);
+      }
+    });
+    if (!hasHost) fields.unshift(["host", new URL(href).host]);
     if (declared > MAX_REQUEST_BODY) return text(413, "request body too large");
-    let body = new Uint8Array(0);
-    if (request.body) {
+    let body = EMPTY;
+    // GET and HEAD carry no body (a web Request refuses one); touching .body would make a stream for nothing.
+    if (request.method !== "GET" && request.method !== "HEAD" && request.body) {
       body = new Uint8Array(await request.arrayBuffer());
       if (body.length > MAX_REQUEST_BODY) return text(413, "request body too large");
+      if (body.length > 0) fields.push(["content-length", String(body.length)]);
     }
-    // The body is whole now: it travels with a length, whatever framing it came in.
-    const fields = headers.filter(([k]) => k !== "transfer-encoding" && k !== "content-length");
-    if (body.length > 0) fields.push(["content-length", String(body.length)]);
     const ip = sourceIp;
     const base: L7Request =
       typeof ip === "string"
-        ? { method: request.method, target: url.pathname + url.search, headers: fields, body, sourceIp: ip }
+        ? { method: request.method, target, headers: fields, body, sourceIp: ip }
         : {
             method: request.method,
-            target: url.pathname + url.search,
+            target,
             headers: fields,
             body,
             get sourceIp() {
@@ -95,8 +115,9 @@ export class GatewayHandler {
     const route = this.#engine.routeFor(base);
     if (!route) return text(404, "no route matched");
     let req = base;
-    const reqs = this.#table.jwt.get(route) ?? [];
+    const reqs = table.jwt.get(route) ?? NO_JWT;
     if (reqs.length > 0) {
+      const url = new URL(href);
       const v = await this.#verifier.verify(request, url, reqs);
       if (!v.ok) {
         const extra: Fields = v.status === 401 ? [["www-authenticate", `Bearer realm="${url.origin}${url.pathname}"`]] : [];
@@ -108,23 +129,23 @@ export class GatewayHandler {
     const h = await this.#engine.handle(req, route);
     if (h.kind === "local") return text(h.status, h.body, h.headers.filter(([k]) => k.toLowerCase() !== "content-type"));
     const out = h.headers.filter(([k]) => !HOP_BY_HOP.has(k.toLowerCase()));
-    const upstream = h.response.body;
+    const nullBody = h.status === 204 || h.status === 304 || request.method === "HEAD";
+    const res = h.response;
+    if (res instanceof Uint8Array) {
+      // The transport read it whole: hand the bytes on as they are.
+      h.done();
+      return new Response(nullBody ? null : res, { status: h.status, headers: out });
+    }
+    const upstream = res.body;
     if (!upstream) {
       h.done();
       return new Response(null, { status: h.status, headers: out });
     }
-    const nullBody = h.status === 204 || h.status === 304 || request.method === "HEAD";
     const length = Number(h.headers.find(([k]) => k.toLowerCase() === "content-length")?.[1] ?? Number.NaN);
-    const whole = WHOLE_BODIES.get(h.response);
-    if (whole && !nullBody) {
-      // The transport already read it whole: hand the bytes on as they are.
-      h.done();
-      return new Response(whole, { status: h.status, headers: out });
-    }
     if (!nullBody && length >= 0 && length <= SMALL_BODY) {
       // A small body of known length is passed on whole: no stream to pump per request.
       try {
-        const bytes = await h.response.arrayBuffer();
+        const bytes = await res.arrayBuffer();
         return new Response(bytes, { status: h.status, headers: out });
       } finally {
         h.done();

@@ -2,12 +2,13 @@
  * The gateway process's Transport: each attempt rides the sidecar's pooled
  * HTTP/1.1 connections over mutual TLS, presenting the gateway's own leaf
  * (so the destination's intentions see the gateway's service name), and the
- * answer becomes a web Response whose body streams from the connection.
+ * answer is its whole body when small and of known length, else a web
+ * Response whose body streams from the connection.
  */
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
 import { pumpBody } from "../mesh/http_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
-import { WHOLE_BODIES } from "./handler.ts";
+import type { Upstream } from "./handler.ts";
 import { HttpPool, type PooledResponse } from "../sidecar/http_pool.ts";
 
 /** Undoes chunked transfer coding of a body relayed as it came off the wire. */
@@ -72,14 +73,14 @@ async function readWhole(res: PooledResponse): Promise<Uint8Array<ArrayBuffer> |
   return out;
 }
 
-export class PoolTransport implements Transport<Response> {
+export class PoolTransport implements Transport<Upstream> {
   readonly pool: HttpPool;
 
   constructor(identity: MeshIdentity) {
     this.pool = new HttpPool(identity, { native: true });
   }
 
-  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<Response>> {
+  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<Upstream>> {
     const out = await this.pool.send(ep, cluster, req, signal);
     if (out.kind === "failure") return out;
     const res = out.response;
@@ -88,9 +89,7 @@ export class PoolTransport implements Transport<Response> {
       if (bytes === null) return { kind: "failure", reason: "reset", message: "upstream closed the connection inside a body" };
       if (this.pool.reusable(res)) this.pool.release(res.conn);
       else res.conn.socket.destroy();
-      const response = new Response(bytes, { status: out.status < 200 ? 502 : out.status });
-      WHOLE_BODIES.set(response, bytes);
-      return { kind: "response", status: out.status, headers: out.headers, response };
+      return { kind: "response", status: out.status, headers: out.headers, response: bytes };
     }
     return { kind: "response", status: out.status, headers: out.headers, response: this.#toResponse(res, out.status, req.method) };
   }
@@ -147,8 +146,8 @@ export class PoolTransport implements Transport<Response> {
     return new Response(body, { status: status < 200 ? 502 : status });
   }
 
-  discard(r: Response): void {
-    void r.body?.cancel().catch(() => {});
+  discard(r: Upstream): void {
+    if (r instanceof Response) void r.body?.cancel().catch(() => {});
   }
 
   stop(): void {

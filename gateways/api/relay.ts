@@ -7,7 +7,7 @@
  * identity, so the destination's intentions judge the gateway.
  */
 import type { OutboundRequest, Transport } from "../l7/engine.ts";
-import type { GatewayHandler } from "./handler.ts";
+import type { GatewayHandler, Upstream } from "./handler.ts";
 
 export const TARGET_HEADER = "x-consulate-target";
 
@@ -15,7 +15,7 @@ export interface RelayDeps {
   /** null when the client is the gateway; else why it is refused. */
   readonly peer: () => string | null;
   readonly handlers: () => readonly GatewayHandler[];
-  readonly transport: Transport<Response>;
+  readonly transport: Transport<Upstream>;
 }
 
 const text = (status: number, body: string): Response => new Response(body, { status, headers: { "content-type": "text/plain" } });
@@ -42,7 +42,8 @@ export async function relayHandler(req: Request, d: RelayDeps): Promise<Response
     const res = await d.transport.send(ep, cluster, out, signal);
     if (res.kind === "failure") return text(503, `upstream connect error or disconnect/reset before headers. reset reason: ${res.reason === "connect-failure" ? "connection failure" : "connection termination"}`);
     const resHeaders = res.headers.filter(([k]) => !["connection", "keep-alive", "transfer-encoding"].includes(k.toLowerCase()));
-    return new Response(res.response.body, { status: res.status, headers: resHeaders });
+    const r = res.response;
+    return new Response(r instanceof Uint8Array ? r : r.body, { status: res.status, headers: resHeaders });
   }
   return text(404, `unknown target ${JSON.stringify(target)}`);
 }

@@ -122,6 +122,9 @@ const local = (status: number, body: string, extra: Fields = []): Local => ({ ki
 /** Retry back-off: a random wait below 25 ms (Envoy's base interval), doubling per retry up to 400 ms. */
 const RETRY_BACKOFF = { initialMs: 25, maxMs: 400 } as const;
 
+const NO_RETRY_ON: ReadonlySet<string> = new Set();
+const NO_RETRY_CODES: ReadonlySet<number> = new Set();
+
 const GRPC_RETRY: Record<string, string> = { "1": "cancelled", "4": "deadline-exceeded", "8": "resource-exhausted", "13": "internal", "14": "unavailable" };
 
 function retriableStatus(on: ReadonlySet<string>, codes: ReadonlySet<number>, status: number, headers: Fields): boolean {
@@ -243,8 +246,8 @@ export class L7Engine<R> {
       cluster.breaker.releaseRequest();
     };
     const retries = route.retry?.numRetries ?? 0;
-    const on = route.retry?.on ?? new Set<string>();
-    const codes = route.retry?.statusCodes ?? new Set<number>();
+    const on = route.retry?.on ?? NO_RETRY_ON;
+    const codes = route.retry?.statusCodes ?? NO_RETRY_CODES;
     let last: Handled<R> = local(503, "no healthy upstream");
     try {
       for (let attempt = 0; attempt <= retries; attempt++) {

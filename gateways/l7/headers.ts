@@ -9,6 +9,8 @@ export interface HeaderModifiers {
 export type Fields = [string, string][];
 
 export function applyHeaderModifiers(fields: readonly (readonly [string, string])[], mods: readonly (HeaderModifiers | null | undefined)[]): Fields {
+  // No modifier (the common case): a new list of the same fields, which nobody changes in place.
+  if (!mods.some((m) => m)) return fields.slice() as Fields;
   let out: Fields = fields.map(([k, v]) => [k, v]);
   for (const m of mods) {
     if (!m) continue;

@@ -34,11 +34,13 @@ export interface PooledResponse {
 
 const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upgrade", "te"]);
 
+const ENCODER = new TextEncoder();
+
 export function serializeRequest(req: OutboundRequest): Uint8Array {
   let head = `${req.method} ${req.target} HTTP/1.1\r\n`;
   for (const [k, v] of req.headers) if (!HOP_BY_HOP.has(k.toLowerCase())) head += `${k}: ${v}\r\n`;
   head += "\r\n";
-  const h = new TextEncoder().encode(head);
+  const h = ENCODER.encode(head);
   if (req.body.length === 0) return h;
   const out = new Uint8Array(h.length + req.body.length);
   out.set(h);
@@ -191,7 +193,8 @@ export class HttpPool implements Transport<PooledResponse> {
           if (raw === null) throw new HttpParseError(502, "upstream closed the connection before answering");
           const head = parseResponseHead(raw);
           if (head.status >= 100 && head.status < 200) continue;
-          const fields: Fields = head.headers.fields.map(([k, v]) => [k, v]);
+          // The parsed fields are a fresh list nobody else holds.
+          const fields = head.headers.fields.slice() as Fields;
           return { kind: "response", status: head.status, headers: fields, response: { conn: c, head, framing: responseFraming(head, req.method), reason: head.reason } };
         }
       } catch (err) {
