@@ -186,8 +186,10 @@ async function main(): Promise<void> {
     { name: "c=32", connections: 32 },
     { name: "c=1", connections: 1 },
   ] as const;
+  // Warm-up, not measured: the JIT runtimes compile the request path over their first seconds of load (nginx gets the same run).
+  for (const p of paths) if (p.tls) await wrk(TMP, `https://127.0.0.1:${p.port}/`, { seconds: SECONDS, connections: 32 });
   const runs = new Map<string, { wrk: WrkResult[]; cpuUs: number[] }>();
-  console.log(`bench/apigw: gateways, workerd and nginx pinned to CPU0; wrk (HTTPS, keep-alive), the backend and the agent on CPU1; ${ROUNDS} rounds of ${SECONDS}s per run`);
+  console.log(`bench/apigw: gateways, workerd and nginx pinned to CPU0; wrk (HTTPS, keep-alive), the backend and the agent on CPU1; one warm-up run per path, then ${ROUNDS} rounds of ${SECONDS}s per run`);
   for (let r = 1; r <= ROUNDS; r++) {
     for (const m of modes) {
       for (const p of paths) {

@@ -60,9 +60,18 @@ export const BUFFERED_BODY = 64 * 1024;
 async function readWhole(res: PooledResponse): Promise<Uint8Array<ArrayBuffer> | null> {
   const length = res.framing.kind === "length" ? res.framing.length : 0;
   const out = new Uint8Array(length);
+  const r = res.conn.reader;
   let at = 0;
+  // The body mostly came with the head: copy what is already here without a promise per chunk.
+  for (let c = r.nextBuffered(); c; c = at < length ? r.nextBuffered() : null) {
+    const take = Math.min(length - at, c.length);
+    out.set(c.subarray(0, take), at);
+    at += take;
+    if (take < c.length) r.unshift(c.subarray(take));
+  }
+  if (at === length) return out;
   try {
-    await pumpBody(res.conn.reader, res.framing, async (c) => {
+    await pumpBody(r, { kind: "length", length: length - at }, async (c) => {
       out.set(c, at);
       at += c.length;
     });

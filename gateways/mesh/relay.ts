@@ -116,15 +116,20 @@ export class Reader {
     return this.chunks.length > 0;
   }
 
+  /** The next bytes already received, or null when none are (no waiting). */
+  nextBuffered(): Uint8Array | null {
+    const c = this.chunks.shift();
+    if (!c) return null;
+    this.buffered -= c.length;
+    if (this.buffered <= HIGH_WATER && this.s.isPaused()) this.s.resume();
+    return c;
+  }
+
   /** The next bytes, or null at the end of the stream. */
   async next(): Promise<Uint8Array | null> {
     for (;;) {
-      const c = this.chunks.shift();
-      if (c) {
-        this.buffered -= c.length;
-        if (this.buffered <= HIGH_WATER && this.s.isPaused()) this.s.resume();
-        return c;
-      }
+      const c = this.nextBuffered();
+      if (c) return c;
       if (this.failure) throw this.failure;
       if (this.ended) return null;
       await new Promise<void>((r) => (this.waiter = r));

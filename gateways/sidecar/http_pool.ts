@@ -100,16 +100,20 @@ export class HttpPool implements Transport<PooledResponse> {
     c.waiters.shift()?.();
   }
 
+  /** A kept-alive connection to the endpoint, if one is free. */
+  private idleConn(c: ClusterConns, ep: Endpoint): PooledConn | null {
+    const conn = c.idle.get(ep.key)?.pop();
+    if (!conn) return null;
+    conn.reused = true;
+    c.reused++;
+    return conn;
+  }
+
   private async acquire(ep: Endpoint, cluster: ClusterRuntime, signal: AbortSignal): Promise<PooledConn | "overflow"> {
     const c = this.conns(cluster.plan.name);
     for (;;) {
-      const idle = c.idle.get(ep.key);
-      const conn = idle?.pop();
-      if (conn) {
-        conn.reused = true;
-        c.reused++;
-        return conn;
-      }
+      const conn = this.idleConn(c, ep);
+      if (conn) return conn;
       if (c.total < cluster.breaker.maxConnections) break;
       // Full: wait for a connection to come free, within MaxPendingRequests.
       if (!cluster.breaker.tryPending()) return "overflow";
@@ -178,7 +182,8 @@ export class HttpPool implements Transport<PooledResponse> {
     for (let fresh = 0; fresh < 2; fresh++) {
       let conn: PooledConn | "overflow";
       try {
-        conn = await this.acquire(ep, cluster, signal);
+        // A free kept-alive connection is taken at once (no promise); else wait or dial.
+        conn = this.idleConn(this.conns(cluster.plan.name), ep) ?? (await this.acquire(ep, cluster, signal));
       } catch (err) {
         return { kind: "failure", reason: signal.aborted ? "reset" : "connect-failure", message: (err as Error).message };
       }
