@@ -25,16 +25,23 @@ export const MAX_CACHED_QUERY = 512;
 export const MAX_CACHED_ANSWER = 4096;
 
 /**
- * The key of a query: every byte after the ID (flags, counts, the question as
- * sent, EDNS), so two queries with one key get the same answer but for the ID.
+ * The hash of a query's key: every byte after the ID (flags, counts, the
+ * question as sent, EDNS), so two queries with one key get the same answer but
+ * for the ID. Entries are found by this hash and then compared byte by byte
+ * (no string is made per query: decoding one cost more than the lookup).
  */
-export function cacheKey(query: Uint8Array): string {
-  // Every byte value decodes to one code point of its own, so distinct queries get distinct keys;
-  // decoding the whole query and slicing off the ID allocates less than decoding a subarray.
-  return latin1.decode(query).slice(2);
+export function queryHash(query: Uint8Array): number {
+  let h = 0x811c9dc5;
+  for (let i = 2; i < query.length; i++) h = Math.imul(h ^ query[i]!, 0x01000193);
+  return h >>> 0;
 }
 
-const latin1 = new TextDecoder("latin1");
+/** Whether two queries have the same key (all bytes after the ID). */
+function sameKey(kept: Uint8Array, query: Uint8Array): boolean {
+  if (kept.length !== query.length) return false;
+  for (let i = 2; i < kept.length; i++) if (kept[i] !== query[i]) return false;
+  return true;
+}
 
 /** Rough memory of one kept record (an Rr object and its share of arrays). */
 const RECORD_WEIGHT = 160;
@@ -42,15 +49,23 @@ const RECORD_WEIGHT = 160;
 const ENTRY_WEIGHT = 256;
 
 /** What an entry is counted as against the byte budget. */
-function weightOf(key: string, e: CachedAnswer): number {
+function weightOf(query: Uint8Array, e: CachedAnswer): number {
   const body = e.kind === "bytes" ? e.bytes.length : e.replay.recordCount * RECORD_WEIGHT;
-  return ENTRY_WEIGHT + key.length * 2 + body;
+  return ENTRY_WEIGHT + query.length + body;
+}
+
+interface Kept {
+  /** The query the answer is for (a copy; its ID is ignored). */
+  readonly query: Uint8Array;
+  readonly entry: CachedAnswer;
+  readonly weight: number;
 }
 
 export class AnswerCache {
   readonly limit: number;
   readonly maxBytes: number;
-  private readonly entries = new Map<string, { entry: CachedAnswer; weight: number }>();
+  /** By query hash; two keys with one hash take turns (the later replaces the earlier). */
+  private readonly entries = new Map<number, Kept>();
   private bytes = 0;
   hits = 0;
   misses = 0;
@@ -76,10 +91,11 @@ export class AnswerCache {
     return this.bytes;
   }
 
-  /** The answer kept for `key` at this catalog version and second, if any. */
-  get(key: string, version: number, second: number): CachedAnswer | undefined {
-    const e = this.entries.get(key)?.entry;
-    if (e !== undefined && e.version === version && e.second === second) {
+  /** The answer kept for `query` (whose `queryHash` is `hash`) at this catalog version and second, if any. */
+  get(query: Uint8Array, hash: number, version: number, second: number): CachedAnswer | undefined {
+    const kept = this.entries.get(hash);
+    const e = kept?.entry;
+    if (e !== undefined && e.version === version && e.second === second && sameKey(kept!.query, query)) {
       this.hits++;
       return e;
     }
@@ -87,13 +103,13 @@ export class AnswerCache {
     return undefined;
   }
 
-  set(key: string, entry: CachedAnswer): void {
-    const weight = weightOf(key, entry);
+  set(query: Uint8Array, hash: number, entry: CachedAnswer): void {
+    const weight = weightOf(query, entry);
     if (weight > this.maxBytes) return;
-    const old = this.entries.get(key);
+    const old = this.entries.get(hash);
     if (old !== undefined) {
       this.bytes -= old.weight;
-      this.entries.delete(key);
+      this.entries.delete(hash);
     }
     // Oldest first: a Map iterates in insertion order.
     while (this.entries.size > 0 && (this.entries.size >= this.limit || this.bytes + weight > this.maxBytes)) {
@@ -101,7 +117,7 @@ export class AnswerCache {
       this.bytes -= oldest[1].weight;
       this.entries.delete(oldest[0]);
     }
-    this.entries.set(key, { entry, weight });
+    this.entries.set(hash, { query: new Uint8Array(query), entry, weight });
     this.bytes += weight;
   }
 

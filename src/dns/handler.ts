@@ -5,7 +5,7 @@
  */
 import { AnswerBuilder, MAX_RECURSION_LEVEL, type Outcome, type Resolution } from "./answer.ts";
 import { Buffer } from "node:buffer";
-import { type AnswerCache, type CachedAnswer, cacheKey, MAX_CACHED_ANSWER, MAX_CACHED_QUERY } from "./answer_cache.ts";
+import { type AnswerCache, type CachedAnswer, MAX_CACHED_ANSWER, MAX_CACHED_QUERY, queryHash } from "./answer_cache.ts";
 import type { DnsConfig } from "./config.ts";
 import { encodeMessage, MAX_MESSAGE } from "./encode.ts";
 import type { DnsLookup } from "./lookup.ts";
@@ -182,15 +182,15 @@ async function recurse(bytes: Uint8Array, q: Query, ctx: DnsContext): Promise<Ui
 export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: string): DnsReply {
   const nowMs = (ctx.now ?? Date.now)();
   const cache = ctx.cache ?? null;
-  let key: string | null = null;
+  let key: number | null = null;
   let version = Number.NaN;
   if (cache !== null && ctx.lookup.version !== undefined && bytes.length > HEADER_SIZE && bytes.length <= MAX_CACHED_QUERY) {
     version = ctx.lookup.version();
   }
   // No cache, an odd-sized query, or a lookup that cannot tell its version (NaN): nothing is kept.
   if (cache !== null && !Number.isNaN(version)) {
-    key = cacheKey(bytes);
-    const hit = cache.get(key, version, Math.floor(nowMs / 1000));
+    key = queryHash(bytes);
+    const hit = cache.get(bytes, key, version, Math.floor(nowMs / 1000));
     if (hit !== undefined) return fromCache(hit, bytes, ctx, nowMs);
   }
 
@@ -239,9 +239,9 @@ export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: st
     if (key !== null && recorder !== undefined && reply instanceof Uint8Array && (first === "soa-ns" || (first.kind !== "recurse" && first.ecsGlobal))) {
       const second = Math.floor(nowMs / 1000);
       if (draws === 0) {
-        if (reply.length <= MAX_CACHED_ANSWER) cache!.set(key, { kind: "bytes", version, second, bytes: reply.slice() });
+        if (reply.length <= MAX_CACHED_ANSWER) cache!.set(bytes, key, { kind: "bytes", version, second, bytes: reply.slice() });
       } else if (recorder.services === 1 && recorder.replay !== null && draws === recorder.replay.draws) {
-        cache!.set(key, { kind: "service", version, second, query: q, respDomain, replay: recorder.replay });
+        cache!.set(bytes, key, { kind: "service", version, second, query: q, respDomain, replay: recorder.replay });
       }
     }
     return reply;

@@ -4,7 +4,7 @@
  * response, and any catalog write, restore or new second invalidates.
  */
 import { describe, expect, test } from "bun:test";
-import { AnswerCache, cacheKey } from "../../src/dns/answer_cache.ts";
+import { AnswerCache, type CachedAnswer, queryHash } from "../../src/dns/answer_cache.ts";
 import { handleDns, StateDnsLookup, type DnsContext, type Transport } from "../../src/dns/mod.ts";
 import { set } from "../state/helpers.ts";
 import { Catalog, check, decode, env, NOW_MS, type QType, queryBytes, rows, seeded, service } from "./_fixture.ts";
@@ -179,10 +179,19 @@ describe("answer cache", () => {
   });
 
   test("keys tell every byte value apart and leave out the ID", () => {
-    const keys = new Set<string>();
-    for (let b = 0; b < 256; b++) keys.add(cacheKey(new Uint8Array([0, 0, 1, b, 7])));
-    expect(keys.size).toBe(256);
-    expect(cacheKey(new Uint8Array([1, 2, 3, 4]))).toBe(cacheKey(new Uint8Array([9, 9, 3, 4])));
+    const cache = new AnswerCache();
+    const kept = (b: number): CachedAnswer => ({ kind: "bytes", version: 1, second: 1, bytes: new Uint8Array([b]) });
+    const q = (b: number, id = 0) => new Uint8Array([id, id, 1, b, 7]);
+    for (let b = 0; b < 256; b++) cache.set(q(b), queryHash(q(b)), kept(b));
+    for (let b = 0; b < 256; b++) expect(cache.get(q(b, 9), queryHash(q(b, 9)), 1, 1)).toEqual(kept(b));
+    expect(queryHash(new Uint8Array([1, 2, 3, 4]))).toBe(queryHash(new Uint8Array([9, 9, 3, 4])));
+    // Two questions whose hashes collide never answer for each other: the bytes are compared.
+    const other = new Uint8Array([0, 0, 1, 0, 8]);
+    expect(cache.get(other, queryHash(q(0)), 1, 1)).toBeUndefined();
+    // A later question with the same hash replaces the earlier one.
+    cache.set(other, queryHash(q(0)), kept(300));
+    expect(cache.get(q(0), queryHash(q(0)), 1, 1)).toBeUndefined();
+    expect(cache.get(other, queryHash(q(0)), 1, 1)).toEqual(kept(300));
   });
 
   test("the cache is bounded, dropping its oldest entries", async () => {
