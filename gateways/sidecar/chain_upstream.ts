@@ -9,28 +9,23 @@
  * and reaches the upstream over HTTP/2; any other protocol is spliced (L4)
  * to the chain's first cluster.
  */
-import { Buffer } from "node:buffer";
 import { createServer as createH2Server, type Http2Server } from "node:http2";
 import { type AddressInfo, createServer, type Server as NetServer, type Socket } from "node:net";
 import { adoptHttp2 } from "../../src/runtime/mod.ts";
 import type { Client, CompiledDiscoveryChainWire } from "../../src/api/mod.ts";
-import { type ClusterRuntime, type Handled, type Instance, L7Engine } from "../l7/engine.ts";
-import type { Fields } from "../l7/headers.ts";
+import { type ClusterRuntime, type Instance, L7Engine } from "../l7/engine.ts";
 import { type ChainPlan, planChain, type TargetPlan } from "../l7/plan.ts";
-import type { L7Request } from "../l7/request.ts";
 import type { UpstreamSettings } from "../l7/upstream_config.ts";
-import { closesConnection, HttpParseError, parseRequestHead, requestFraming } from "../mesh/http1.ts";
-import { pumpBody, readHead } from "../mesh/http_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
 import { errorText, type MeshLogger, silentLogger } from "../mesh/log.ts";
-import { Reader, splice, write } from "../mesh/relay.ts";
-import { dialInstance } from "../mesh/upstream.ts";
 import { Watch } from "../mesh/watch.ts";
 import { allEndpoints, type Endpoint, meshGatewaysOf, type ServiceSetFollower } from "../gateway/catalog.ts";
 import { fetchChain, fetchTargetInstances } from "./chain_sources.ts";
-import { isH2Response, respondH2OnH1, serveH2Stream, type UpstreamResponse } from "./h2_front.ts";
+import { type H1FrontOptions, serveHttp1, sniffPreface } from "./h1_front.ts";
+import { isH2Response, serveH2Stream, type UpstreamResponse } from "./h2_front.ts";
 import { H2Pool } from "./h2_pool.ts";
 import { HttpPool } from "./http_pool.ts";
+import { serveTcp } from "./tcp_front.ts";
 
 /** Largest request body buffered (it is kept for retries). */
 export const MAX_REQUEST_BODY = 8 * 1024 * 1024;
@@ -39,8 +34,6 @@ const TARGETS_READY_MS = 3_000;
 const HTTP_LIKE = new Set(["http", "http2", "grpc"]);
 /** Protocols whose upstream connections speak HTTP/2. */
 const H2_PROTOCOLS = new Set(["http2", "grpc"]);
-/** The start of HTTP/2's client connection preface (RFC 9113 3.4). */
-const H2_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0");
 
 export interface ChainUpstreamOptions {
   readonly client: Client;
@@ -67,16 +60,6 @@ interface TargetWatch {
   readonly watch: Watch<Instance[]>;
 }
 
-const REASONS: Record<number, string> = { 404: "Not Found", 413: "Payload Too Large", 431: "Request Header Fields Too Large", 400: "Bad Request", 502: "Bad Gateway", 503: "Service Unavailable", 504: "Gateway Timeout" };
-
-function localResponse(status: number, headers: Fields, body: string, close: boolean): string {
-  let head = `HTTP/1.1 ${status} ${REASONS[status] ?? "Error"}\r\n`;
-  for (const [k, v] of headers) head += `${k}: ${v}\r\n`;
-  head += `content-length: ${new TextEncoder().encode(body).length}\r\n`;
-  if (close) head += "connection: close\r\n";
-  return `${head}\r\n${body}`;
-}
-
 export class ChainUpstream {
   private readonly o: ChainUpstreamOptions;
   private readonly log: MeshLogger;
@@ -89,6 +72,7 @@ export class ChainUpstream {
   private readonly h2pool: H2Pool;
   private readonly h2server: Http2Server;
   private readonly engine: L7Engine<UpstreamResponse>;
+  private readonly h1: H1FrontOptions;
   private settings: UpstreamSettings;
   private applying: Promise<void> = Promise.resolve();
   private planReady: () => void = () => {};
@@ -113,6 +97,7 @@ export class ChainUpstream {
       },
       instances: (id) => this.instancesOf(id),
     });
+    this.h1 = { engine: this.engine, pool, maxBody: MAX_REQUEST_BODY };
     this.h2server = createH2Server();
     this.h2server.on("stream", (stream, headers) => {
       serveH2Stream({ engine: this.engine, pool, maxBody: MAX_REQUEST_BODY }, stream, headers).catch((err) => {
@@ -294,160 +279,12 @@ export class ChainUpstream {
         s.destroy();
         return;
       }
-      if (H2_PROTOCOLS.has(plan.protocol)) this.sniff(s);
-      else if (HTTP_LIKE.has(plan.protocol)) this.serveHttp1(s);
-      else this.serveTcp(s, plan);
+      if (H2_PROTOCOLS.has(plan.protocol)) sniffPreface(this.h1, s, (got) => adoptHttp2(this.h2server, s, got));
+      else if (HTTP_LIKE.has(plan.protocol)) serveHttp1(this.h1, s);
+      else serveTcp({ engine: this.engine, identity: this.o.identity, service: this.o.service, log: this.log }, s, plan);
     };
     if (this.engine.currentPlan) go();
     else void this.within(this.firstPlan).then(go);
-  }
-
-  private serveHttp1(s: Socket): void {
-    s.resume();
-    this.serveHttp(s).catch((err) => {
-      if (err instanceof HttpParseError && !s.destroyed && !s.writableEnded) s.end(localResponse(err.status, [["content-type", "text/plain"]], err.message, true));
-      else s.destroy();
-    });
-  }
-
-  /** HTTP/2 with prior knowledge when the first bytes are its preface, else HTTP/1.1. */
-  private sniff(s: Socket): void {
-    let got = new Uint8Array(0);
-    const timer = setTimeout(() => s.destroy(), 10_000);
-    const onData = (c: Uint8Array) => {
-      const next = new Uint8Array(got.length + c.length);
-      next.set(got);
-      next.set(c, got.length);
-      got = next;
-      const n = Math.min(got.length, H2_PREFACE.length);
-      const h2 = got.subarray(0, n).every((b, i) => b === H2_PREFACE[i]);
-      if (h2 && got.length < H2_PREFACE.length) return;
-      clearTimeout(timer);
-      s.off("data", onData);
-      s.pause();
-      if (h2) adoptHttp2(this.h2server, s, got);
-      else {
-        s.unshift(got);
-        this.serveHttp1(s);
-      }
-    };
-    s.on("data", onData);
-    s.resume();
-  }
-
-  /** L4: the first route's first cluster, by its balancer, over mutual TLS. */
-  private serveTcp(local: Socket, plan: ChainPlan): void {
-    const leg = plan.routes[0]?.legs[0];
-    const cluster = leg ? this.engine.clusterRuntimes.get(leg.cluster) : undefined;
-    if (!cluster) {
-      local.destroy();
-      return;
-    }
-    let closed = false;
-    local.once("close", () => (closed = true));
-    const attempt = async (tries: number): Promise<void> => {
-      const eps = this.engine.endpoints(cluster);
-      const ep = cluster.balancer.pick(eps, null);
-      if (!ep) throw new Error(`no healthy instance of "${this.o.service}"`);
-      try {
-        const m = this.o.identity.material ?? (await this.o.identity.ready());
-        const remote = await dialInstance(m, { address: ep.address, port: ep.port, id: ep.key, node: "" }, { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter, subset: ep.target.subset }, this.o.identity.datacenter ?? "", cluster.connectTimeoutMs);
-        cluster.outlier?.report(ep.key, false, eps.length);
-        if (closed) {
-          remote.destroy();
-          return;
-        }
-        remote.setNoDelay(true);
-        splice(local, remote);
-        local.resume();
-      } catch (err) {
-        cluster.outlier?.report(ep.key, true, eps.length);
-        if (tries > 1) return attempt(tries - 1);
-        throw err;
-      }
-    };
-    attempt(Math.min(3, Math.max(1, this.engine.endpoints(cluster).length))).catch((err) => {
-      this.log.warn(`upstream "${this.o.service}": connection dropped: ${errorText(err)}`);
-      local.destroy();
-    });
-  }
-
-  private async serveHttp(client: Socket): Promise<void> {
-    const r = new Reader(client);
-    for (;;) {
-      const raw = await readHead(r, 431);
-      if (raw === null) break;
-      const head = parseRequestHead(raw);
-      const framing = requestFraming(head);
-      const chunks: Uint8Array[] = [];
-      let size = 0;
-      await pumpBody(r, framing, async (c) => {
-        size += c.length;
-        if (size > MAX_REQUEST_BODY) throw new HttpParseError(413, "request body too large");
-        chunks.push(c);
-      });
-      const body = new Uint8Array(size);
-      let at = 0;
-      for (const c of chunks) {
-        body.set(c, at);
-        at += c.length;
-      }
-      const close = closesConnection(head.version, head.headers);
-      const req: L7Request = { method: head.method, target: head.target, headers: head.headers.fields, body, sourceIp: client.remoteAddress ?? "" };
-      const h = await this.engine.handle(req);
-      const keepGoing = await this.respond(client, h, head.method, close);
-      if (!keepGoing) break;
-    }
-    if (!client.destroyed) client.end();
-  }
-
-  /** Writes one answer; false when the connection must end after it. */
-  private async respond(client: Socket, h: Handled<UpstreamResponse>, method: string, close: boolean): Promise<boolean> {
-    if (h.kind === "local") {
-      await write(client, localResponse(h.status, h.headers, h.body, close));
-      return !close;
-    }
-    if (isH2Response(h.response)) return respondH2OnH1(client, h, h.response, method, close);
-    const res = h.response;
-    let head = `HTTP/1.1 ${h.status} ${res.reason}\r\n`;
-    for (const [k, v] of h.headers) {
-      const lk = k.toLowerCase();
-      if (lk !== "connection" && lk !== "keep-alive") head += `${k}: ${v}\r\n`;
-    }
-    const endAfter = close || res.framing.kind === "close";
-    if (endAfter) head += "connection: close\r\n";
-    head += "\r\n";
-    let idle: ReturnType<typeof setTimeout> | undefined;
-    const kill = () => res.conn.socket.destroy();
-    const touch = () => {
-      if (h.idleTimeoutMs <= 0) return;
-      clearTimeout(idle);
-      idle = setTimeout(kill, h.idleTimeoutMs);
-    };
-    h.signal.addEventListener("abort", kill, { once: true });
-    try {
-      touch();
-      await pumpBody(
-        res.conn.reader,
-        res.framing,
-        async (c) => {
-          touch();
-          await write(client, c);
-        },
-        Buffer.from(head, "latin1"),
-      );
-      if (this.pool.reusable(res) && method !== "CONNECT") this.pool.release(res.conn);
-      else res.conn.socket.destroy();
-    } catch (err) {
-      res.conn.socket.destroy();
-      client.destroy();
-      throw err;
-    } finally {
-      clearTimeout(idle);
-      h.signal.removeEventListener("abort", kill);
-      h.done();
-    }
-    return !endAfter;
   }
 
   /** The effective config of this upstream: chain plan, clusters with their instances, breakers and ejections. */
