@@ -4,7 +4,7 @@
 #
 #     bench/gateway/run.sh [seconds-per-measurement]      (default 5; ~3 min)
 #
-# Env: GATEWAY_BENCH_ROUNDS (3), RUNTIME (node), GATEWAY_BENCH_PURGE=default
+# Env: GATEWAY_BENCH_ROUNDS (3), RUNTIME (default: what `connect proxy` runs on, Bun when installed), GATEWAY_BENCH_PURGE=default
 # (Bun: measure without MIMALLOC_PURGE_DELAY=-1). Needs haproxy, nginx, h2load, openssl, taskset.
 set -uo pipefail
 cd "$(dirname "$0")/../.."
