@@ -4,6 +4,8 @@
  * log(n)); the least-sent go first, newest first among equals, and a newer
  * message about the same subject (a member name) replaces the older one.
  */
+import type { Clock } from "./clock.ts";
+
 export interface Broadcast {
   /** Subject for invalidation (e.g. the member the message is about); null never invalidates. */
   readonly key: string | null;
@@ -76,4 +78,27 @@ export class BroadcastQueue {
     for (const it of this.items) it.b.done?.();
     this.items = [];
   }
+}
+
+/** Queues `msg` and resolves once it has left the queue, or after `timeoutMs`. */
+export function queueAndWait(q: BroadcastQueue, timers: Pick<Clock, "setTimeout" | "clearTimeout">, msg: Uint8Array, timeoutMs: number): Promise<void> {
+  return new Promise<void>((resolve) => {
+    let settled = false;
+    const timer = timers.setTimeout(() => {
+      if (!settled) {
+        settled = true;
+        resolve();
+      }
+    }, timeoutMs);
+    q.queue({
+      key: null,
+      msg,
+      done: () => {
+        if (settled) return;
+        settled = true;
+        timers.clearTimeout(timer);
+        resolve();
+      },
+    });
+  });
 }

@@ -8,7 +8,7 @@
  * by probe RTTs. This class is the GossipPool the agent drives.
  */
 import { DropCounter } from "./drops.ts";
-import { BroadcastQueue } from "./broadcast_queue.ts";
+import { BroadcastQueue, queueAndWait } from "./broadcast_queue.ts";
 import type { Clock } from "./clock.ts";
 import type { GossipConfig } from "./config.ts";
 import { retransmitLimit } from "./config.ts";
@@ -16,54 +16,23 @@ import type { Coordinate } from "./coordinate.ts";
 import { VivaldiClient, cloneCoordinate, isValidCoordinate } from "./coordinate.ts";
 import { GossipSizeError, JoinError, PoolClosedError } from "./errors.ts";
 import type { Keyring } from "./keyring.ts";
-import { KeyringError, decodeKey, encodeKey } from "./keyring.ts";
 import { LamportClock } from "./lamport.ts";
 import type { MemberlistDelegate, NodeState } from "./memberlist.ts";
 import { Memberlist } from "./memberlist.ts";
-import type { Versions } from "./messages.ts";
 import { OUR_VERSIONS } from "./messages.ts";
 import type { Envelope } from "./packet.ts";
 import type { Random } from "./random.ts";
 import { randomInt } from "./random.ts";
-import type { EventRecord, JoinIntent, LeaveIntent, QueryMsg, QueryResponseMsg, SerfMessage, SerfPushPull, UserEventMsg } from "./serf_messages.ts";
-import {
-  QueryFlag,
-  SerfType,
-  decodeCoordinate,
-  decodeKeyResponse,
-  decodeSerf,
-  decodeTags,
-  encodeCoordinate,
-  encodeKeyResponse,
-  encodeSerf,
-  encodeTags,
-} from "./serf_messages.ts";
+import { EventBuffer, QueryBuffer } from "./serf_dedup.ts";
+import { answerKeyQuery, type KeyOp, keyQueryPayload, tallyKeyResponses } from "./serf_keyring.ts";
+import { checkMeta, emptyStats, matchesFilters, type MemberState, toMember } from "./serf_members.ts";
+import type { JoinIntent, LeaveIntent, QueryMsg, QueryResponseMsg, SerfMessage, SerfPushPull, UserEventMsg } from "./serf_messages.ts";
+import { QueryFlag, SerfType, decodeCoordinate, decodeSerf, decodeTags, encodeCoordinate, encodeSerf, encodeTags } from "./serf_messages.ts";
 import type { Address, Transport } from "./transport.ts";
-import type {
-  GossipPool,
-  KeyringResponse,
-  Member,
-  MemberEventType,
-  MemberStatus,
-  PoolEvent,
-  PoolListener,
-  PoolStats,
-  QueryOptions,
-  QueryResponse,
-} from "./types.ts";
+import type { GossipPool, KeyringResponse, Member, MemberEventType, PoolEvent, PoolListener, PoolStats, QueryOptions, QueryResponse } from "./types.ts";
 import { WireDecodeError } from "./wire.ts";
 
-interface MemberState {
-  name: string;
-  addr: string;
-  port: number;
-  tags: Record<string, string>;
-  status: MemberStatus;
-  vsn: Versions;
-  statusLTime: number;
-  /** When it failed or left (for reaping). */
-  leaveTime: number;
-}
+export { emptyStats } from "./serf_members.ts";
 
 interface PendingQuery {
   readonly ltime: number;
@@ -80,7 +49,6 @@ type Log = (level: "debug" | "info" | "warn" | "error", msg: string) => void;
 const BROADCAST_TIMEOUT_MS = 5000;
 /** Internal queries (keyring) start with this and never reach listeners. */
 const INTERNAL_PREFIX = "_serf_";
-const META_MAX = 512;
 
 export interface SerfOptions {
   readonly name: string;
@@ -93,21 +61,6 @@ export interface SerfOptions {
   readonly keyring: Keyring | null;
   readonly onKeyringChange?: (keys: string[], primary: string) => void;
   readonly log: Log;
-}
-
-export function emptyStats(): PoolStats {
-  return {
-    packetsSent: 0,
-    packetsReceived: 0,
-    bytesSent: 0,
-    bytesReceived: 0,
-    streamsOpened: 0,
-    streamsAccepted: 0,
-    dropped: { malformed: 0, unknownKey: 0, unencrypted: 0, wrongLabel: 0, replayed: 0, stale: 0, badVersion: 0 },
-    suspicions: 0,
-    refutes: 0,
-    health: 0,
-  };
 }
 
 export class Serf implements GossipPool, MemberlistDelegate {
@@ -132,8 +85,8 @@ export class Serf implements GossipPool, MemberlistDelegate {
   private eventMinTime = 0;
   private queryMinTime = 0;
   private eventJoinIgnore = false;
-  private readonly eventBuffer: ({ ltime: number; events: EventRecord[] } | undefined)[];
-  private readonly queryBuffer: ({ ltime: number; ids: number[] } | undefined)[];
+  private readonly eventBuffer: EventBuffer;
+  private readonly queryBuffer: QueryBuffer;
   private readonly intentBroadcasts: BroadcastQueue;
   private readonly eventBroadcasts: BroadcastQueue;
   private readonly queryBroadcasts: BroadcastQueue;
@@ -161,8 +114,8 @@ export class Serf implements GossipPool, MemberlistDelegate {
     this.lamport.increment();
     this.eventClock.increment();
     this.queryClock.increment();
-    this.eventBuffer = new Array(o.config.eventBufferSize);
-    this.queryBuffer = new Array(o.config.eventBufferSize);
+    this.eventBuffer = new EventBuffer(o.config.eventBufferSize);
+    this.queryBuffer = new QueryBuffer(o.config.eventBufferSize);
     const limit = (): number => retransmitLimit(this.config.retransmitMult, this.memberMap.size);
     this.intentBroadcasts = new BroadcastQueue(limit);
     this.eventBroadcasts = new BroadcastQueue(limit);
@@ -311,7 +264,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
     }
     this.queryClock.increment();
     let expected = 0;
-    for (const m of this.memberMap.values()) if (m.status === "alive" && this.matchesFilters(m, msg)) expected++;
+    for (const m of this.memberMap.values()) if (m.status === "alive" && matchesFilters(m, msg)) expected++;
     return new Promise<QueryResponse>((resolve) => {
       const responses = new Map<string, Uint8Array>();
       let done = false;
@@ -391,57 +344,11 @@ export class Serf implements GossipPool, MemberlistDelegate {
 
   // ---- keyring ---------------------------------------------------------------
 
-  private async keyOp(op: "install-key" | "use-key" | "remove-key" | "list-keys", key: string | null): Promise<KeyringResponse> {
-    const raw = key === null ? new Uint8Array(0) : decodeKey(key);
+  private async keyOp(op: KeyOp, key: string | null): Promise<KeyringResponse> {
+    const raw = keyQueryPayload(key);
     const numNodes = this.numAliveMembers();
     const q = await this.query(INTERNAL_PREFIX + op, raw);
-    const out: KeyringResponse = { Messages: {}, NumNodes: numNodes, NumResp: 0, NumErr: 0, Keys: {}, PrimaryKeys: {} };
-    for (const [from, payload] of q.responses) {
-      out.NumResp++;
-      let r;
-      try {
-        r = decodeKeyResponse(payload);
-      } catch {
-        out.Messages[from] = "Failed to decode key query response";
-        out.NumErr++;
-        continue;
-      }
-      if (!r.result) {
-        out.Messages[from] = r.message;
-        out.NumErr++;
-      }
-      for (const k of r.keys) out.Keys[k] = (out.Keys[k] ?? 0) + 1;
-      if (r.primaryKey !== "") out.PrimaryKeys[r.primaryKey] = (out.PrimaryKeys[r.primaryKey] ?? 0) + 1;
-    }
-    return out;
-  }
-
-  private handleKeyQuery(op: string, payload: Uint8Array): Uint8Array {
-    const kr = this.envelope.keyring;
-    const fail = (message: string): Uint8Array => encodeKeyResponse({ result: false, message, keys: [], primaryKey: "" });
-    if (!kr) return fail(op === "list-keys" ? "Keyring is empty (encryption not enabled)" : "No keyring to modify (encryption not enabled)");
-    try {
-      switch (op) {
-        case "install-key":
-          kr.addKey(payload);
-          break;
-        case "use-key":
-          kr.useKey(payload);
-          break;
-        case "remove-key":
-          kr.removeKey(payload);
-          break;
-        case "list-keys":
-          return encodeKeyResponse({ result: true, message: "", keys: kr.keys().map(encodeKey), primaryKey: encodeKey(kr.primary()) });
-        default:
-          return fail(`Unhandled internal query '${op}'`);
-      }
-    } catch (e) {
-      if (e instanceof KeyringError) return fail(e.message);
-      throw e;
-    }
-    this.onKeyringChange?.(kr.keys().map(encodeKey), encodeKey(kr.primary()));
-    return encodeKeyResponse({ result: true, message: "", keys: [], primaryKey: "" });
+    return tallyKeyResponses(numNodes, q.responses);
   }
 
   // ---- memberlist delegate ---------------------------------------------------
@@ -503,8 +410,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
       statusLTimes.set(m.name, m.statusLTime);
       if (m.status === "left") left.push(m.name);
     }
-    const events: { ltime: number; events: EventRecord[] }[] = [];
-    for (const e of this.eventBuffer) if (e) events.push(e);
+    const events = this.eventBuffer.slots();
     const pp: SerfPushPull = {
       t: SerfType.pushPull,
       ltime: this.lamport.time(),
@@ -679,54 +585,18 @@ export class Serf implements GossipPool, MemberlistDelegate {
   private handleUserEvent(e: UserEventMsg): boolean {
     this.eventClock.witness(e.ltime);
     if (e.ltime < this.eventMinTime) return false;
-    const size = this.eventBuffer.length;
-    const cur = this.eventClock.time();
-    if (cur > size && e.ltime < cur - size) return false;
-    const idx = e.ltime % size;
-    let slot = this.eventBuffer[idx];
-    if (slot && slot.ltime === e.ltime) {
-      for (const p of slot.events) if (p.name === e.name && bytesEqual(p.payload, e.payload)) return false;
-    } else {
-      slot = { ltime: e.ltime, events: [] };
-      this.eventBuffer[idx] = slot;
-    }
-    slot.events.push({ name: e.name, payload: e.payload });
+    if (!this.eventBuffer.record(e.ltime, e.name, e.payload, this.eventClock.time())) return false;
     this.emit({ type: "user", name: e.name, payload: e.payload, ltime: e.ltime, coalesce: e.cc });
-    return true;
-  }
-
-  private matchesFilters(m: MemberState, q: QueryMsg): boolean {
-    if (q.filterNodes.length > 0 && !q.filterNodes.includes(m.name)) return false;
-    for (const [tag, expr] of q.filterTags) {
-      const v = m.tags[tag];
-      if (v === undefined) return false;
-      try {
-        if (!new RegExp(expr).test(v)) return false;
-      } catch {
-        return false;
-      }
-    }
     return true;
   }
 
   private handleQuery(q: QueryMsg): boolean {
     this.queryClock.witness(q.ltime);
     if (q.ltime < this.queryMinTime) return false;
-    const size = this.queryBuffer.length;
-    const cur = this.queryClock.time();
-    if (cur > size && q.ltime < cur - size) return false;
-    const idx = q.ltime % size;
-    let slot = this.queryBuffer[idx];
-    if (slot && slot.ltime === q.ltime) {
-      if (slot.ids.includes(q.id)) return false;
-    } else {
-      slot = { ltime: q.ltime, ids: [] };
-      this.queryBuffer[idx] = slot;
-    }
-    slot.ids.push(q.id);
+    if (!this.queryBuffer.record(q.ltime, q.id, this.queryClock.time())) return false;
     const rebroadcast = (q.flags & QueryFlag.noBroadcast) === 0;
     const me = this.memberMap.get(this.name);
-    if (!me || !this.matchesFilters(me, q)) return rebroadcast;
+    if (!me || !matchesFilters(me, q)) return rebroadcast;
     const deadline = this.clock.now() + q.timeoutMs;
     let responded = false;
     const respond = (payload: Uint8Array): boolean => {
@@ -740,7 +610,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
       return true;
     };
     if (q.name.startsWith(INTERNAL_PREFIX)) {
-      respond(this.handleKeyQuery(q.name.slice(INTERNAL_PREFIX.length), q.payload));
+      respond(answerKeyQuery(this.envelope.keyring, q.name.slice(INTERNAL_PREFIX.length), q.payload, this.onKeyringChange));
     } else {
       this.emit({ type: "query", name: q.name, payload: q.payload, ltime: q.ltime, sourceNode: q.sourceNode, respond });
     }
@@ -792,25 +662,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
   }
 
   private broadcastAndWait(q: BroadcastQueue, msg: Uint8Array, timeoutMs: number): Promise<void> {
-    return new Promise<void>((resolve) => {
-      let settled = false;
-      const timer = this.clock.setTimeout(() => {
-        if (!settled) {
-          settled = true;
-          resolve();
-        }
-      }, timeoutMs);
-      q.queue({
-        key: null,
-        msg,
-        done: () => {
-          if (settled) return;
-          settled = true;
-          this.clock.clearTimeout(timer);
-          resolve();
-        },
-      });
-    });
+    return queueAndWait(q, this.clock, msg, timeoutMs);
   }
 
   private sleep(ms: number): Promise<void> {
@@ -834,33 +686,5 @@ export class Serf implements GossipPool, MemberlistDelegate {
 }
 
 export const DEFAULT_PORT = 8301;
-
-function toMember(m: MemberState): Member {
-  const [pmin, pmax, pcur, dmin, dmax, dcur] = m.vsn;
-  return {
-    Name: m.name,
-    Addr: m.addr,
-    Port: m.port,
-    Tags: { ...m.tags },
-    Status: m.status,
-    ProtocolMin: pmin,
-    ProtocolMax: pmax,
-    ProtocolCur: pcur,
-    DelegateMin: dmin,
-    DelegateMax: dmax,
-    DelegateCur: dcur,
-  };
-}
-
-function checkMeta(tags: Readonly<Record<string, string>>): void {
-  const n = encodeTags(tags).length;
-  if (n > META_MAX) throw new GossipSizeError(`Encoded length of tags exceeds limit of ${META_MAX} bytes`);
-}
-
-function bytesEqual(a: Uint8Array, b: Uint8Array): boolean {
-  if (a.length !== b.length) return false;
-  for (let i = 0; i < a.length; i++) if (a[i] !== b[i]) return false;
-  return true;
-}
 
 export { OUR_VERSIONS };
