@@ -145,6 +145,23 @@ export async function runUnderBun(argv: readonly string[], choice: ProxyRuntime,
 }
 
 /**
+ * For the process entry, before any command loads (so the launcher stays a
+ * bare Node process): `consulate connect proxy ...` under Bun when this is
+ * Node and CONSULATE_PROXY_RUNTIME allows it. The exit code, or null to run
+ * the command here; a bad choice is reported as the command would, exit 1.
+ */
+export async function proxyInChild(argv: readonly string[]): Promise<number | null> {
+  if (argv[0] !== "connect" || argv[1] !== "proxy" || currentRuntime() !== "node") return null;
+  try {
+    return await runUnderBun(argv, parseProxyRuntime(nodeProcess.env[PROXY_RUNTIME_ENV]), nodeProcess.env);
+  } catch (err) {
+    if (!(err instanceof ProxyRuntimeError)) throw err;
+    nodeProcess.stderr.write(`==> ${err.message}\n`);
+    return 1;
+  }
+}
+
+/**
  * In a child started by runUnderBun: when the launcher's pipe on stdin ends,
  * stop as on SIGTERM and exit after ORPHAN_GRACE_MS at most. A no-op in any
  * other process.

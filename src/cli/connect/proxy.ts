@@ -6,8 +6,7 @@
 import { createLogger, isLogLevel } from "../../agent/logger.ts";
 import { ApiError } from "../../api/errors.ts";
 import { defineCommand, errorText } from "../command.ts";
-import { args as processArgs } from "../../runtime/process.ts";
-import { parseProxyRuntime, PROXY_RUNTIME_ENV, runUnderBun } from "../../runtime/relaunch.ts";
+import { parseProxyRuntime, PROXY_RUNTIME_ENV } from "../../runtime/relaunch.ts";
 import { boolFlag, durationFlag, intFlag, stringFlag } from "../flags.ts";
 import { AdminServer } from "../../../gateways/gateway/admin.ts";
 import { runGateway } from "./gateway.ts";
@@ -98,12 +97,9 @@ export const connectProxyCommand = defineCommand({
       ui.error("==> Should have no non-flag arguments.");
       return 1;
     }
-    // Started by Node, the proxy runs in a child on the faster runtime when it is installed (src/runtime/relaunch.ts; CONSULATE_PROXY_RUNTIME chooses).
+    // Started by Node, src/cli/main.ts may have run the proxy in a child on another runtime (src/runtime/relaunch.ts); the choice is checked here too.
     try {
-      const runtime = parseProxyRuntime(ui.io.env(PROXY_RUNTIME_ENV));
-      const argv = processArgs();
-      const code = argv[0] === "connect" && argv[1] === "proxy" ? await runUnderBun(argv, runtime, ui.io.allEnv()) : null;
-      if (code !== null) return code;
+      parseProxyRuntime(ui.io.env(PROXY_RUNTIME_ENV));
     } catch (err) {
       ui.error(`==> ${errorText(err)}`);
       return 1;
