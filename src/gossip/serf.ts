@@ -13,7 +13,6 @@ import type { Clock } from "./clock.ts";
 import type { GossipConfig } from "./config.ts";
 import { retransmitLimit } from "./config.ts";
 import type { Coordinate } from "./coordinate.ts";
-import { VivaldiClient, cloneCoordinate, isValidCoordinate } from "./coordinate.ts";
 import { GossipSizeError, JoinError, PoolClosedError } from "./errors.ts";
 import type { Keyring } from "./keyring.ts";
 import { LamportClock } from "./lamport.ts";
@@ -27,7 +26,8 @@ import { EventBuffer, QueryBuffer } from "./serf_dedup.ts";
 import { answerKeyQuery, type KeyOp, keyQueryPayload, tallyKeyResponses } from "./serf_keyring.ts";
 import { checkMeta, emptyStats, matchesFilters, type MemberState, toMember } from "./serf_members.ts";
 import type { JoinIntent, LeaveIntent, QueryMsg, QueryResponseMsg, SerfMessage, SerfPushPull, UserEventMsg } from "./serf_messages.ts";
-import { QueryFlag, SerfType, decodeCoordinate, decodeSerf, decodeTags, encodeCoordinate, encodeSerf, encodeTags } from "./serf_messages.ts";
+import { SerfCoordinates } from "./serf_coordinates.ts";
+import { QueryFlag, SerfType, decodeSerf, decodeTags, encodeSerf, encodeTags } from "./serf_messages.ts";
 import type { Address, Transport } from "./transport.ts";
 import type { GossipPool, KeyringResponse, Member, MemberEventType, PoolEvent, PoolListener, PoolStats, QueryOptions, QueryResponse } from "./types.ts";
 import { WireDecodeError } from "./wire.ts";
@@ -92,8 +92,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
   private readonly queryBroadcasts: BroadcastQueue;
   private readonly pending = new Map<number, PendingQuery>();
   private readonly listeners = new Set<PoolListener>();
-  private readonly vivaldi: VivaldiClient | null;
-  private readonly coords = new Map<string, Coordinate>();
+  private readonly coords: SerfCoordinates;
   private state: "alive" | "leaving" | "left" | "shutdown" = "alive";
   private reapTimer: unknown = null;
   private reconnectTimer: unknown = null;
@@ -120,7 +119,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
     this.intentBroadcasts = new BroadcastQueue(limit);
     this.eventBroadcasts = new BroadcastQueue(limit);
     this.queryBroadcasts = new BroadcastQueue(limit);
-    this.vivaldi = o.config.disableCoordinates ? null : new VivaldiClient(o.config.vivaldi, o.random);
+    this.coords = new SerfCoordinates(o.name, o.config.vivaldi, o.random, o.config.disableCoordinates);
     this.ml = new Memberlist({
       name: o.name,
       config: o.config,
@@ -314,21 +313,15 @@ export class Serf implements GossipPool, MemberlistDelegate {
   }
 
   coordinate(): Coordinate | null {
-    return this.vivaldi ? this.vivaldi.coordinate : null;
+    return this.coords.own();
   }
 
   memberCoordinate(name: string): Coordinate | null {
-    if (name === this.name) return this.coordinate();
-    const c = this.coords.get(name);
-    return c ? cloneCoordinate(c) : null;
+    return this.coords.of(name);
   }
 
   coordinates(): Map<string, Coordinate> {
-    const out = new Map<string, Coordinate>();
-    for (const [k, v] of this.coords) out.set(k, cloneCoordinate(v));
-    const own = this.coordinate();
-    if (own) out.set(this.name, own);
-    return out;
+    return this.coords.all();
   }
 
   /** Simulator/test seeding: know a member as alive without any gossip about it. */
@@ -490,25 +483,11 @@ export class Serf implements GossipPool, MemberlistDelegate {
   }
 
   ackPayload(): Uint8Array {
-    return this.vivaldi ? encodeCoordinate(this.vivaldi.coordinate) : new Uint8Array(0);
+    return this.coords.ackPayload();
   }
 
   notifyPingComplete(n: NodeState, rttMs: number, payload: Uint8Array): void {
-    if (!this.vivaldi || payload.length === 0) return;
-    let other: Coordinate;
-    try {
-      other = decodeCoordinate(payload);
-    } catch (e) {
-      if (!(e instanceof WireDecodeError)) throw e;
-      return;
-    }
-    if (!isValidCoordinate(other) || other.Vec.length !== this.config.vivaldi.dimensionality) return;
-    try {
-      this.vivaldi.update(n.name, other, Math.max(0, rttMs) / 1000);
-      this.coords.set(n.name, other);
-    } catch {
-      // An RTT out of range or a bad coordinate: Serf logs and skips the sample.
-    }
+    this.coords.observe(n.name, rttMs, payload);
   }
 
   // ---- intents, events, queries ---------------------------------------------
@@ -577,8 +556,7 @@ export class Serf implements GossipPool, MemberlistDelegate {
   private erase(m: MemberState): void {
     if (this.memberMap.get(m.name) !== m || m.name === this.name) return;
     this.memberMap.delete(m.name);
-    this.coords.delete(m.name);
-    this.vivaldi?.forgetNode(m.name);
+    this.coords.forget(m.name);
     this.emitMember("member-reap", m);
   }
 
