@@ -11,6 +11,7 @@
 import { servedOn } from "../../src/configentry/gateway_status.ts";
 import type { EntryBody } from "../../src/configentry/kinds/kind.ts";
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
+import { abortSignalOf, type DeadlineSignal } from "../l7/deadline.ts";
 import { GatewayHandler, type Upstream } from "./handler.ts";
 import { JwtVerifier } from "./jwt.ts";
 import { TARGET_HEADER } from "./relay.ts";
@@ -47,12 +48,12 @@ class RelayTransport implements Transport<Upstream> {
     this.#relay = relay;
   }
 
-  async send(ep: Endpoint, _cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<Response>> {
+  async send(ep: Endpoint, _cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<Response>> {
     const headers = new Headers();
     for (const [k, v] of req.headers) if (k.toLowerCase() !== "content-length") headers.append(k, v);
     headers.set(TARGET_HEADER, ep.target.id);
     try {
-      const res = await this.#relay.fetch(`https://relay${req.target}`, { method: req.method, headers, ...(req.body.length > 0 ? { body: req.body.slice() } : {}), signal });
+      const res = await this.#relay.fetch(`https://relay${req.target}`, { method: req.method, headers, ...(req.body.length > 0 ? { body: req.body.slice() } : {}), signal: abortSignalOf(signal) });
       const fields: [string, string][] = [];
       res.headers.forEach((v, k) => fields.push([k, v]));
       return { kind: "response", status: res.status, headers: fields, response: res };

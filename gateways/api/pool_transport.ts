@@ -6,6 +6,7 @@
  * Response whose body streams from the connection.
  */
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
+import type { DeadlineSignal } from "../l7/deadline.ts";
 import { pumpBody } from "../mesh/http_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
 import type { Upstream } from "./handler.ts";
@@ -89,7 +90,7 @@ export class PoolTransport implements Transport<Upstream> {
     this.pool = new HttpPool(identity, { native: true });
   }
 
-  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<Upstream>> {
+  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<Upstream>> {
     const out = await this.pool.send(ep, cluster, req, signal);
     if (out.kind === "failure") return out;
     const res = out.response;

@@ -7,6 +7,7 @@
  * over mutual TLS in the sidecar) carries each attempt.
  */
 import type { ReplayBody } from "./body.ts";
+import { Deadline, type DeadlineSignal } from "./deadline.ts";
 import { GRPC_STATUS } from "./grpc.ts";
 import { applyHeaderModifiers, type Fields } from "./headers.ts";
 import { requestHash } from "./hash_policy.ts";
@@ -48,7 +49,7 @@ export type AttemptOutcome<R> =
 
 export interface Transport<R> {
   /** One attempt; resolves with the response head (the body is still to be read) or how it failed. */
-  send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<R>>;
+  send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<R>>;
   /** Drops a response that will not be forwarded (a retried one). */
   discard(r: R): void;
 }
@@ -61,7 +62,7 @@ export type Handled<R> =
       readonly headers: Fields;
       readonly response: R;
       /** Aborts when the request timeout runs out while the body still streams. */
-      readonly signal: AbortSignal;
+      readonly signal: DeadlineSignal;
       readonly idleTimeoutMs: number;
       /** Call once the body is through (or failed). */
       done(): void;
@@ -236,13 +237,12 @@ export class L7Engine<R> {
     const lb = route.lb ?? cluster.plan.lb;
     const { hash, setCookie } = requestHash(lb?.HashPolicies, req, this.random);
     if (!cluster.breaker.tryRequest()) return local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", [["x-envoy-overloaded", "true"]]);
-    const deadline = new AbortController();
-    const timer = setTimeout(() => deadline.abort(), timeoutMs);
+    const deadline = new Deadline(timeoutMs);
     let released = false;
     const release = () => {
       if (released) return;
       released = true;
-      clearTimeout(timer);
+      deadline.clear();
       cluster.breaker.releaseRequest();
     };
     const retries = route.retry?.numRetries ?? 0;
@@ -252,7 +252,7 @@ export class L7Engine<R> {
     try {
       for (let attempt = 0; attempt <= retries; attempt++) {
         if (attempt > 0) await new Promise((r) => setTimeout(r, Math.floor(this.random() * backoffDelay(attempt - 1, RETRY_BACKOFF))));
-        if (deadline.signal.aborted) break;
+        if (deadline.aborted) break;
         const eps = this.endpoints(cluster);
         const ep = cluster.balancer.pick(eps, hash);
         if (!ep) {
@@ -261,7 +261,7 @@ export class L7Engine<R> {
         }
         cluster.active.set(ep.key, (cluster.active.get(ep.key) ?? 0) + 1);
         const unactive = () => cluster.active.set(ep.key, Math.max(0, (cluster.active.get(ep.key) ?? 1) - 1));
-        const res = await this.transport.send(ep, cluster, out, deadline.signal);
+        const res = await this.transport.send(ep, cluster, out, deadline);
         if (res.kind === "failure") {
           unactive();
           if (res.reason === "overflow") {
@@ -270,11 +270,11 @@ export class L7Engine<R> {
           }
           cluster.outlier?.report(ep.key, true, eps.length);
           last = local(503, `upstream connect error or disconnect/reset before headers. reset reason: ${res.reason === "connect-failure" ? "connection failure" : "connection termination"}`);
-          if (deadline.signal.aborted || !retriableFailure(on, res.reason) || !replayable(req)) break;
+          if (deadline.aborted || !retriableFailure(on, res.reason) || !replayable(req)) break;
           continue;
         }
         cluster.outlier?.report(ep.key, res.status >= 500, eps.length);
-        if (attempt < retries && !deadline.signal.aborted && replayable(req) && retriableStatus(on, codes, res.status, res.headers)) {
+        if (attempt < retries && !deadline.aborted && replayable(req) && retriableStatus(on, codes, res.status, res.headers)) {
           unactive();
           this.transport.discard(res.response);
           continue;
@@ -286,7 +286,7 @@ export class L7Engine<R> {
           status: res.status,
           headers,
           response: res.response,
-          signal: deadline.signal,
+          signal: deadline,
           idleTimeoutMs: route.idleTimeoutMs,
           done: () => {
             unactive();
@@ -299,7 +299,7 @@ export class L7Engine<R> {
       throw err;
     }
     release();
-    if (deadline.signal.aborted) return { ...local(504, "upstream request timeout"), grpcStatus: GRPC_STATUS.DEADLINE_EXCEEDED };
+    if (deadline.aborted) return { ...local(504, "upstream request timeout"), grpcStatus: GRPC_STATUS.DEADLINE_EXCEEDED };
     return last;
   }
 }

@@ -9,6 +9,7 @@
  */
 import { type ClientHttp2Session, type ClientHttp2Stream, connect as h2connect, constants, createServer as createH2Server, type IncomingHttpHeaders, type OutgoingHttpHeaders, type ServerHttp2Stream } from "node:http2";
 import type { Duplex } from "node:stream";
+import type { DeadlineSignal } from "../l7/deadline.ts";
 import { grpcLocalReply, isGrpc } from "../l7/grpc.ts";
 import type { Fields } from "../l7/headers.ts";
 import { HeaderList, type RequestHead } from "./http1.ts";
@@ -59,7 +60,7 @@ export interface RelayH2ResponseOptions {
   readonly trailers: () => Fields | null;
   readonly idleTimeoutMs?: number;
   /** Aborting resets both streams (a request timeout while the body streams). */
-  readonly signal?: AbortSignal;
+  readonly signal?: DeadlineSignal;
   readonly onDone?: () => void;
 }
 

@@ -10,6 +10,7 @@ import { type ClientHttp2Session, type ClientHttp2Stream, connect as h2connect, 
 import type { TLSSocket } from "node:tls";
 import type { BodySink } from "../l7/body.ts";
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
+import type { DeadlineSignal } from "../l7/deadline.ts";
 import type { Fields } from "../l7/headers.ts";
 import { h2Fields, h2Headers } from "../mesh/http2_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
@@ -94,7 +95,7 @@ export class H2Pool implements Transport<H2Response> {
     return session;
   }
 
-  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<H2Response>> {
+  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<H2Response>> {
     let session: ClientHttp2Session;
     try {
       session = await this.session(ep, cluster);

@@ -7,6 +7,7 @@
  */
 import type { Duplex } from "node:stream";
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
+import type { DeadlineSignal } from "../l7/deadline.ts";
 import type { Fields } from "../l7/headers.ts";
 import { type BodyFraming, closesConnection, HttpParseError, parseResponseHead, type ResponseHead, responseFraming } from "../mesh/http1.ts";
 import { readHead } from "../mesh/http_relay.ts";
@@ -109,7 +110,7 @@ export class HttpPool implements Transport<PooledResponse> {
     return conn;
   }
 
-  private async acquire(ep: Endpoint, cluster: ClusterRuntime, signal: AbortSignal): Promise<PooledConn | "overflow"> {
+  private async acquire(ep: Endpoint, cluster: ClusterRuntime, signal: DeadlineSignal): Promise<PooledConn | "overflow"> {
     const c = this.conns(cluster.plan.name);
     for (;;) {
       const conn = this.idleConn(c, ep);
@@ -177,7 +178,7 @@ export class HttpPool implements Transport<PooledResponse> {
     c.waiters.shift()?.();
   }
 
-  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: AbortSignal): Promise<AttemptOutcome<PooledResponse>> {
+  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<PooledResponse>> {
     const bytes = serializeRequest(req);
     for (let fresh = 0; fresh < 2; fresh++) {
       let conn: PooledConn | "overflow";

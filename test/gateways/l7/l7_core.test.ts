@@ -1,6 +1,7 @@
 /** The runtime-portable L7 pieces: matching, rewriting, header modifiers, balancers, hashing, ejection, breakers, rate limits, the chain plan and the engine's retry/timeout/failover loop. */
 import { describe, expect, test } from "bun:test";
 import { type AttemptOutcome, type ClusterRuntime, type Endpoint, L7Engine, type OutboundRequest, type Transport } from "../../../gateways/l7/engine.ts";
+import { abortSignalOf, Deadline, type DeadlineSignal } from "../../../gateways/l7/deadline.ts";
 import { applyHeaderModifiers } from "../../../gateways/l7/headers.ts";
 import { requestHash } from "../../../gateways/l7/hash_policy.ts";
 import { makeBalancer } from "../../../gateways/l7/lb.ts";
@@ -194,7 +195,7 @@ describe("engine", () => {
       { Kind: "service-resolver", Name: "web", Failover: { "*": { Service: "backup" } } },
     ]),
   );
-  function engine(instances: Record<string, string[]>, answer: (ep: Endpoint, r: OutboundRequest, signal: AbortSignal) => Promise<AttemptOutcome<Resp>>) {
+  function engine(instances: Record<string, string[]>, answer: (ep: Endpoint, r: OutboundRequest, signal: DeadlineSignal) => Promise<AttemptOutcome<Resp>>) {
     const seen: string[] = [];
     const transport: Transport<Resp> = {
       send: (ep, _c: ClusterRuntime, r, signal) => {
@@ -241,4 +242,27 @@ describe("engine", () => {
     const { e: none } = engine({}, async (ep) => ok(ep.key));
     expect(await none.handle(req("/"))).toMatchObject({ kind: "local", status: 503, body: "no healthy upstream" });
   });
+});
+
+test("a deadline runs its abort listeners once when it passes, none once cleared, and hands fetch a real AbortSignal", async () => {
+  const d = new Deadline(20);
+  let fired = 0;
+  const gone = () => fired++;
+  d.addEventListener("abort", () => fired++);
+  d.addEventListener("abort", gone);
+  d.removeEventListener("abort", gone);
+  const real = abortSignalOf(d);
+  expect(real.aborted).toBe(false);
+  await new Promise((r) => setTimeout(r, 60));
+  expect([d.aborted, fired, real.aborted]).toEqual([true, 1, true]);
+  d.addEventListener("abort", () => fired++);
+  d.abort();
+  expect(fired).toBe(1);
+  const cleared = new Deadline(10);
+  cleared.addEventListener("abort", () => fired++);
+  cleared.clear();
+  await new Promise((r) => setTimeout(r, 40));
+  expect([cleared.aborted, fired]).toEqual([false, 1]);
+  const native = AbortSignal.abort();
+  expect(abortSignalOf(native)).toBe(native);
 });
