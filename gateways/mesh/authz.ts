@@ -31,9 +31,10 @@ export function judgeConnection(set: IntentionSet, source: ServiceIdentity, dest
   return { allowed: d.allowed, perRequest: d.allowed && isHttpProtocol(protocol), reason: d.reason };
 }
 
-export function judgeRequest(set: IntentionSet, source: ServiceIdentity, destination: string, req: HttpRequestInfo): { allowed: boolean; reason: string } {
+/** `perRequest` false: no L7 permission took part, so every request from this source gets the same answer until the intentions change. */
+export function judgeRequest(set: IntentionSet, source: ServiceIdentity, destination: string, req: HttpRequestInfo): { allowed: boolean; reason: string; perRequest: boolean } {
   const d = authorizeRequest(set.intentions, { name: source.service, namespace: source.namespace, partition: source.partition }, { name: destination }, req, {
     defaultAllow: set.defaultAllow,
   });
-  return { allowed: d.allowed, reason: d.reason };
+  return { allowed: d.allowed, reason: d.reason, perRequest: d.hasPermissions };
 }

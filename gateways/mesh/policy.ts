@@ -32,6 +32,9 @@ export class InboundPolicy {
   private fallbackProtocol: string;
   private rateLimiterKey = "null";
   private rateLimiterEntry: ConfigEntryWire | null | undefined = undefined;
+  /** Request verdicts that hold for every request of a source (no L7 permission involved), for `judgedSet`. */
+  private readonly sourceVerdicts = new Map<string, RequestDecision>();
+  private judgedSet: IntentionSet | null = null;
   private readonly defaultsListeners = new Set<() => void>();
   private limiter: RateLimiter | null = null;
 
@@ -146,7 +149,18 @@ export class InboundPolicy {
   request(source: ServiceIdentity, head: RequestHead): RequestDecision {
     const set = this.intentionsWatch.value;
     if (!set) return { allowed: false, reason: "intentions are not loaded yet" };
-    const d = judgeRequest(set, source, this.service, { method: head.method, path: head.target, headers: head.headers });
+    if (set !== this.judgedSet) {
+      this.judgedSet = set;
+      this.sourceVerdicts.clear();
+    }
+    const key = `${source.partition}/${source.namespace}/${source.service}`;
+    let d: RequestDecision | undefined = this.sourceVerdicts.get(key);
+    if (!d) {
+      const j = judgeRequest(set, source, this.service, { method: head.method, path: head.target, headers: head.headers });
+      d = { allowed: j.allowed, reason: j.reason };
+      // Without an L7 permission the answer does not depend on the request: judged once per source and intention set.
+      if (!j.perRequest) this.sourceVerdicts.set(key, d);
+    }
     if (!d.allowed) return d;
     const limiter = this.rateLimiter;
     if (limiter && !limiter.allow(splitTarget(head.target).path)) return { allowed: false, reason: "rate limited (service-defaults RateLimits)", status: 429 };

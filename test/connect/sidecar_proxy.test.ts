@@ -121,6 +121,22 @@ test("an L7 intention on an http service refuses POST /admin with Envoy's 403 an
   expect(await get(upstream, "/data", "POST", "payload")).toEqual({ status: 200, text: "db POST /data payload" });
 });
 
+test("a request verdict kept for a source without L7 permissions gives way, on the open sidecar connection, to an L7 intention written later", async () => {
+  cp.entries.set("service-defaults/db", { Kind: "service-defaults", Name: "db", Protocol: "http" });
+  const { upstream } = await mesh();
+  expect(await get(upstream, "/admin", "POST", "x")).toEqual({ status: 200, text: "db POST /admin x" });
+  cp.intention("web", "db", null, [
+    { Action: "deny", HTTP: { PathPrefix: "/admin" } },
+    { Action: "allow", HTTP: { PathPrefix: "/" } },
+  ]);
+  cp.bump();
+  const t0 = Date.now();
+  let r = await get(upstream, "/admin", "POST", "x");
+  while ("status" in r && r.status === 200 && Date.now() - t0 < 3000) r = await get(upstream, "/admin", "POST", "x");
+  expect(r).toEqual({ status: 403, text: "RBAC: access denied" });
+  expect(await get(upstream, "/", "GET")).toEqual({ status: 200, text: "db GET / " });
+});
+
 test("plain TCP to the public listener is refused in strict mode and admitted when service-defaults say permissive", async () => {
   const { db } = await mesh();
   expect(await get(db.publicPort)).toHaveProperty("error");
