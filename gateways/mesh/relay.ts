@@ -67,6 +67,7 @@ export class Reader {
   private ended = false;
   private failure: Error | null = null;
   private waiter: (() => void) | null = null;
+  private paused = false;
   private readonly s: Duplex;
 
   // Node event listeners take arguments of any type.
@@ -78,7 +79,10 @@ export class Reader {
       ["data", (c: Uint8Array) => {
         this.chunks.push(c);
         this.buffered += c.length;
-        if (this.buffered > HIGH_WATER) s.pause();
+        if (this.buffered > HIGH_WATER && !this.paused) {
+          this.paused = true;
+          s.pause();
+        }
         this.notify();
       }],
       ["end", () => {
@@ -121,7 +125,11 @@ export class Reader {
     const c = this.chunks.shift();
     if (!c) return null;
     this.buffered -= c.length;
-    if (this.buffered <= HIGH_WATER && this.s.isPaused()) this.s.resume();
+    // Only a pause of ours is undone here (asking the socket each time costs a call per chunk).
+    if (this.paused && this.buffered <= HIGH_WATER) {
+      this.paused = false;
+      this.s.resume();
+    }
     return c;
   }
 

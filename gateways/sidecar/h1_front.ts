@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import type { Handled, L7Engine } from "../l7/engine.ts";
 import type { Fields } from "../l7/headers.ts";
 import type { L7Request } from "../l7/request.ts";
-import { closesConnection, HttpParseError, parseRequestHead, requestFraming } from "../mesh/http1.ts";
+import { type BodyFraming, closesConnection, HttpParseError, parseRequestHead, requestFraming } from "../mesh/http1.ts";
 import { pumpBody, readHead } from "../mesh/http_relay.ts";
 import { Reader, write } from "../mesh/relay.ts";
 import { isH2Response, respondH2OnH1, type UpstreamResponse } from "./h2_front.ts";
@@ -77,28 +77,31 @@ export function sniffPreface(o: H1FrontOptions, s: Socket, onH2: (got: Uint8Arra
   s.resume();
 }
 
+const NO_BODY = new Uint8Array(0);
+
+/** A whole request body (it is kept for retries), at most `max` bytes; a one-chunk body as it came. */
+async function readBody(r: Reader, framing: BodyFraming, max: number): Promise<Uint8Array> {
+  if (framing.kind === "none") return NO_BODY;
+  const chunks: Uint8Array[] = [];
+  let size = 0;
+  await pumpBody(r, framing, async (c) => {
+    size += c.length;
+    if (size > max) throw new HttpParseError(413, "request body too large");
+    chunks.push(c);
+  });
+  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+}
+
 async function serveRequests(o: H1FrontOptions, client: Socket): Promise<void> {
   const r = new Reader(client);
+  const sourceIp = client.remoteAddress ?? "";
   for (;;) {
     const raw = await readHead(r, 431);
     if (raw === null) break;
     const head = parseRequestHead(raw);
-    const framing = requestFraming(head);
-    const chunks: Uint8Array[] = [];
-    let size = 0;
-    await pumpBody(r, framing, async (c) => {
-      size += c.length;
-      if (size > o.maxBody) throw new HttpParseError(413, "request body too large");
-      chunks.push(c);
-    });
-    const body = new Uint8Array(size);
-    let at = 0;
-    for (const c of chunks) {
-      body.set(c, at);
-      at += c.length;
-    }
+    const body = await readBody(r, requestFraming(head), o.maxBody);
     const close = closesConnection(head.version, head.headers);
-    const req: L7Request = { method: head.method, target: head.target, headers: head.headers.fields, body, sourceIp: client.remoteAddress ?? "" };
+    const req: L7Request = { method: head.method, target: head.target, headers: head.headers.fields, body, sourceIp };
     const h = await o.engine.handle(req);
     const keepGoing = await respond(o.pool, client, h, head.method, close);
     if (!keepGoing) break;
