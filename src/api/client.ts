@@ -32,6 +32,40 @@ import { Lock, type LockOptions } from "./lock.ts";
 import { Semaphore, type SemaphoreOptions } from "./semaphore.ts";
 import { hasTlsSettings, type TlsConfig, tlsFetch } from "./tls.ts";
 
+function signalOf(request: RawRequest): AbortSignal | undefined {
+  return request.query?.signal ?? request.write?.signal;
+}
+
+/**
+ * `work`, or a rejection with the signal's reason as soon as `signal` aborts.
+ * Node's fetch follows a Request's signal through a weak reference that is
+ * lost once the Request is collected (nodejs/node#55428), so an aborted
+ * blocking read could stay open until its wait ran out, and a proxy's stop
+ * with it. The listener also keeps `keep` (the Request) reachable while the
+ * call is open, so the abort still reaches the connection.
+ */
+function abortable<T>(work: Promise<T>, signal: AbortSignal | undefined, keep?: unknown): Promise<T> {
+  if (!signal) return work;
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => {
+      void keep; // referenced here so that it lives as long as the listener
+      reject(signal.reason);
+    };
+    if (signal.aborted) return onAbort();
+    signal.addEventListener("abort", onAbort, { once: true });
+    work.then(
+      (v) => {
+        signal.removeEventListener("abort", onAbort);
+        resolve(v);
+      },
+      (err: unknown) => {
+        signal.removeEventListener("abort", onAbort);
+        reject(err);
+      },
+    );
+  });
+}
+
 export interface ClientOptions {
   /** `host:port`, `http://host:port[/prefix]` or `https://...`; default `127.0.0.1:8500`. */
   readonly address?: string;
@@ -185,7 +219,7 @@ export class Client {
   async send(request: RawRequest): Promise<RawResponse> {
     const started = performance.now();
     const response = await this.open(request);
-    const body = new Uint8Array(await response.arrayBuffer());
+    const body = new Uint8Array(await abortable(response.arrayBuffer(), signalOf(request)));
     return { status: response.status, headers: response.headers, body, requestTime: performance.now() - started };
   }
 
@@ -197,12 +231,13 @@ export class Client {
     if (token) headers.set("X-Consul-Token", token);
     // The Go client labels every body as JSON (consul#10011); the agent reads KV bodies raw anyway.
     if (request.body !== undefined) headers.set("Content-Type", "application/json");
-    const signal = request.query?.signal ?? request.write?.signal;
+    const signal = signalOf(request);
     const init: RequestInit = { method: request.method, headers };
     if (request.body !== undefined) init.body = request.body;
     if (signal) init.signal = signal;
     try {
-      return await this.fetchFn(new Request(url, init));
+      const req = new Request(url, init);
+      return await abortable(this.fetchFn(req), signal, req);
     } catch (err) {
       if (signal?.aborted) throw err;
       throw new ApiConnectionError(`${goMethod(request.method)} "${url}": ${describeNetworkError(err)}`, url, {
