@@ -19,8 +19,9 @@ const PLAIN_TEXT = "text/plain; charset=utf-8";
 
 /**
  * The refusal closes its connection, as Consul's limiter does: a client at
- * its cap does not keep the extra connection (on Bun.serve, which shows no
- * connection before its first request, this is how the extra ones go).
+ * its cap does not keep the extra connection (on a runtime whose server shows
+ * no connection before its first request, src/runtime/serve_*.ts, this is how
+ * the extra ones go).
  */
 const REFUSAL_HEADERS = { "Content-Type": PLAIN_TEXT, Connection: "close" } as const;
 
