@@ -10,6 +10,7 @@ import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { gunzipSync, gzipSync } from "node:zlib";
 import {
+  MAX_UNCOMPRESSED_BYTES,
   msgpackStrings,
   readArchive,
   readTar,
@@ -51,6 +52,20 @@ describe("archive layout", () => {
     expect(meta.Size).toBe(state.length);
     expect(meta.ID).toBe("1-42-1700000000123");
     expect(meta.Configuration.Servers).toEqual([{ Suffrage: 0, ID: "abc", Address: "127.0.0.1:8300" }]);
+  });
+
+  test("the expansion bound admits a large catalog's state and refuses a gzip bomb past it", () => {
+    // 100,000 instances and 1,000,000 KV keys expand past 180 MiB: the old
+    // bound made a server refuse its own snapshot (bench/scale restores one).
+    expect(MAX_UNCOMPRESSED_BYTES).toBeGreaterThanOrEqual(1024 * 1024 * 1024);
+    const big = new Uint8Array(24 * 1024 * 1024);
+    big[big.length - 1] = 7;
+    const archive = sample(big);
+    const { state } = readArchive(archive, 25 * 1024 * 1024);
+    expect(state[state.length - 1]).toBe(7);
+    expect(errorOf(() => readArchive(archive, 16 * 1024 * 1024))).toBe(
+      "failed to decompress snapshot: archive expands past the 16777216-byte limit",
+    );
   });
 
   test("the peer list is raft's msgpack array of addresses", () => {
