@@ -14,6 +14,14 @@
  * CPU0 like the sidecars. HAProxy resumes TLS sessions between them by
  * default (the client side keeps the last session per server, the server side
  * a session cache).
+ *
+ * `mode: "http"` is the peer of an http service's path (the sidecars' L7
+ * relay, which carries a new client connection over a pooled
+ * sidecar-to-sidecar connection): both HAProxy processes in `mode http` with
+ * `http-reuse always`, so a request that opens a client connection may also
+ * go over an idle connection to the next hop, as the sidecars' pool does
+ * (HAProxy's default, `safe`, sends the first request of every client
+ * connection over a new one); its defaults otherwise.
  */
 import { writeFileSync } from "node:fs";
 import { join } from "node:path";
@@ -43,27 +51,29 @@ async function get<T>(url: string): Promise<T> {
 
 const pem = (s: string) => (s.endsWith("\n") ? s : `${s}\n`);
 
-const DEFAULTS = ["defaults", "  mode tcp", "  timeout connect 5s", "  timeout client 30s", "  timeout server 30s"];
+export type HaproxyMode = "tcp" | "http";
 
-export async function startHaproxyPair(tmp: string, agentAddr: string, o: { appPort: number; aPort: number; bPort: number; client: string; server: string }): Promise<HaproxyPair> {
-  const [web, db, roots] = await Promise.all([
+const defaults = (mode: HaproxyMode) => ["defaults", `  mode ${mode}`, ...(mode === "http" ? ["  http-reuse always"] : []), "  timeout connect 5s", "  timeout client 30s", "  timeout server 30s"];
+
+export async function startHaproxyPair(tmp: string, agentAddr: string, o: { appPort: number; aPort: number; bPort: number; client: string; server: string; mode: HaproxyMode }): Promise<HaproxyPair> {
+  const [clientLeaf, serverLeaf, roots] = await Promise.all([
     get<LeafWire>(`http://${agentAddr}/v1/agent/connect/ca/leaf/${o.client}`),
     get<LeafWire>(`http://${agentAddr}/v1/agent/connect/ca/leaf/${o.server}`),
     get<RootsWire>(`http://${agentAddr}/v1/agent/connect/ca/roots`),
   ]);
   const file = (name: string, text: string) => {
-    const p = join(tmp, name);
+    const p = join(tmp, `haproxy-${o.mode}-${name}`);
     writeFileSync(p, text, { mode: 0o600 });
     return p;
   };
-  const webPem = file("haproxy-web.pem", pem(web.CertPEM) + pem(web.PrivateKeyPEM));
-  const dbPem = file("haproxy-db.pem", pem(db.CertPEM) + pem(db.PrivateKeyPEM));
-  const rootsPem = file("haproxy-roots.pem", roots.Roots.flatMap((r) => [r.RootCert, ...(r.IntermediateCerts ?? [])]).map(pem).join(""));
+  const clientPem = file("client.pem", pem(clientLeaf.CertPEM) + pem(clientLeaf.PrivateKeyPEM));
+  const serverPem = file("server.pem", pem(serverLeaf.CertPEM) + pem(serverLeaf.PrivateKeyPEM));
+  const rootsPem = file("roots.pem", roots.Roots.flatMap((r) => [r.RootCert, ...(r.IntermediateCerts ?? [])]).map(pem).join(""));
   const global = ["global", "  nbthread 1"];
-  const aCfg = file("haproxy-a.cfg", [...global, ...DEFAULTS, "frontend a", `  bind 127.0.0.1:${o.aPort}`, "  default_backend b", "backend b", `  server b 127.0.0.1:${o.bPort} ssl crt ${webPem} ca-file ${rootsPem} verify required`, ""].join("\n"));
-  const bCfg = file("haproxy-b.cfg", [...global, ...DEFAULTS, "frontend b", `  bind 127.0.0.1:${o.bPort} ssl crt ${dbPem} ca-file ${rootsPem} verify required`, "  default_backend app", "backend app", `  server app 127.0.0.1:${o.appPort}`, ""].join("\n"));
+  const aCfg = file("a.cfg", [...global, ...defaults(o.mode), "frontend a", `  bind 127.0.0.1:${o.aPort}`, "  default_backend b", "backend b", `  server b 127.0.0.1:${o.bPort} ssl crt ${clientPem} ca-file ${rootsPem} verify required`, ""].join("\n"));
+  const bCfg = file("b.cfg", [...global, ...defaults(o.mode), "frontend b", `  bind 127.0.0.1:${o.bPort} ssl crt ${serverPem} ca-file ${rootsPem} verify required`, "  default_backend app", "backend app", `  server app 127.0.0.1:${o.appPort}`, ""].join("\n"));
   // -db: foreground, no daemon, so the pid is the process doing the work.
-  const b = startPinned(tmp, "haproxy-b", 0, ["haproxy", "-db", "-f", bCfg]);
-  const a = startPinned(tmp, "haproxy-a", 0, ["haproxy", "-db", "-f", aCfg]);
+  const b = startPinned(tmp, `haproxy-${o.mode}-b`, 0, ["haproxy", "-db", "-f", bCfg]);
+  const a = startPinned(tmp, `haproxy-${o.mode}-a`, 0, ["haproxy", "-db", "-f", aCfg]);
   return { a, b, port: o.aPort };
 }

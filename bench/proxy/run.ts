@@ -14,8 +14,9 @@ import { readFileSync, rmSync } from "node:fs";
 import { createServer } from "node:net";
 import { join } from "node:path";
 import { type Child, cpuSeconds, sleep, startPinned, stopAll, waitReady } from "../kv/procs.ts";
-import { h2load, type H2loadResult } from "./h2load.ts";
-import { type HaproxyPair, startHaproxyPair } from "./haproxy.ts";
+import { h2load } from "./h2load.ts";
+import { type HaproxyMode, type HaproxyPair, startHaproxyPair } from "./haproxy.ts";
+import { fmt, type H2Runs, type Mode, newPath, type PathName, type PathRuns, report, type Results } from "./report.ts";
 import { wrk, type WrkResult } from "./wrk.ts";
 
 const SECONDS = Number(process.argv[2] ?? "4");
@@ -27,6 +28,8 @@ const TMP = process.env.PROXY_BENCH_TMP ?? "/tmp";
 const PROFILE = process.env.PROFILE ?? "";
 /** PROXY_BENCH_MODES=regex: only the modes whose name matches (e.g. "new conn" while profiling). */
 const MODES = new RegExp(process.env.PROXY_BENCH_MODES ?? "");
+/** PROXY_BENCH_PATHS=regex: only these paths besides direct (l4, haTcp, http, haHttp, chain; e.g. "l4|haTcp"); also skips the h2 runs. */
+const PATHS = new RegExp(process.env.PROXY_BENCH_PATHS ?? "");
 const ROOT = join(import.meta.dir, "../..");
 const BUN = join(ROOT, "node_modules/.bin/bun");
 const cleanupFiles: string[] = [];
@@ -61,11 +64,6 @@ async function ok(url: string): Promise<boolean> {
   return res.status === 200;
 }
 
-const median = (xs: number[]) => {
-  const s = [...xs].sort((a, b) => a - b);
-  return s.length % 2 ? s[(s.length - 1) / 2]! : (s[s.length / 2 - 1]! + s[s.length / 2]!) / 2;
-};
-const fmt = (n: number, d = 0) => (Number.isFinite(n) ? n.toFixed(d) : "-");
 
 interface Mesh {
   readonly note: string;
@@ -75,7 +73,7 @@ interface Mesh {
   readonly webProxy: Child;
   readonly viaPort: number;
   /** The L7 chain and HTTP/2 upstreams (agent control plane only). */
-  readonly l7: { readonly apiProxy: Child; readonly h2Proxy: Child; readonly chainPort: number; readonly h2Port: number } | null;
+  readonly l7: { readonly apiProxy: Child; readonly h2Proxy: Child; readonly httpProxy: Child; readonly chainPort: number; readonly h2Port: number; readonly httpPort: number } | null;
 }
 
 interface Ports {
@@ -85,6 +83,7 @@ interface Ports {
   readonly webUpstream: number;
   readonly apiUpstream: number;
   readonly h2Upstream: number;
+  readonly httpUpstream: number;
 }
 
 /**
@@ -128,6 +127,8 @@ async function startMesh(ports: Ports): Promise<Mesh> {
   for (const entry of [
     { Kind: "service-defaults", Name: "api", Protocol: "http" },
     { Kind: "service-defaults", Name: "h2", Protocol: "http2" },
+    // hdb: a plain http service (no router, splitter or resolver): the HTTP traffic case of the issue.
+    { Kind: "service-defaults", Name: "hdb", Protocol: "http" },
     { Kind: "service-resolver", Name: "api", Subsets: { v1: { Filter: "Service.Meta.version == v1" } } },
     { Kind: "service-splitter", Name: "api", Splits: [{ Weight: 90, ServiceSubset: "v1" }, { Weight: 10 }] },
     { Kind: "service-router", Name: "api", Routes: [{ Match: { HTTP: { PathPrefix: "/admin" } }, Destination: { PrefixRewrite: "/" } }] },
@@ -139,24 +140,18 @@ async function startMesh(ports: Ports): Promise<Mesh> {
   await put("/v1/agent/service/register", { Name: "db", Port: appPort, Connect: { SidecarService: { Port: dbPublic, ...sidecar("db") } } });
   await put("/v1/agent/service/register", { Name: "api", Port: appPort, Meta: { version: "v1" }, Connect: { SidecarService: { Port: await freePort(), ...sidecar("api") } } });
   await put("/v1/agent/service/register", { Name: "h2", Port: ports.h2App, Connect: { SidecarService: { Port: await freePort(), ...sidecar("h2") } } });
+  await put("/v1/agent/service/register", { Name: "hdb", Port: appPort, Connect: { SidecarService: { Port: await freePort(), ...sidecar("hdb") } } });
   const upstreams = [
     { DestinationName: "db", LocalBindPort: webUpstream },
     { DestinationName: "api", LocalBindPort: ports.apiUpstream },
     { DestinationName: "h2", LocalBindPort: ports.h2Upstream },
+    { DestinationName: "hdb", LocalBindPort: ports.httpUpstream },
   ];
   await put("/v1/agent/service/register", { Name: "web", Port: 1, Connect: { SidecarService: { ...sidecar("web"), Port: await freePort(), Proxy: { Upstreams: upstreams } } } });
   const proxy = (name: string) => startPinned(TMP, `${name}-sidecar`, 0, [...base, "connect", "proxy", "-sidecar-for", name, "-http-addr", agentAddr, "-log-level", "warn"]);
-  const [dbProxy, apiProxy, h2Proxy, webProxy] = [proxy("db"), proxy("api"), proxy("h2"), proxy("web")];
-  return { note: "control plane: dev agent, sidecar_service registrations", agentAddr, dbProxy, webProxy, viaPort: webUpstream, l7: { apiProxy, h2Proxy, chainPort: ports.apiUpstream, h2Port: ports.h2Upstream } };
+  const [dbProxy, apiProxy, h2Proxy, httpProxy, webProxy] = [proxy("db"), proxy("api"), proxy("h2"), proxy("hdb"), proxy("web")];
+  return { note: "control plane: dev agent, sidecar_service registrations", agentAddr, dbProxy, webProxy, viaPort: webUpstream, l7: { apiProxy, h2Proxy, httpProxy, chainPort: ports.apiUpstream, h2Port: ports.h2Upstream, httpPort: ports.httpUpstream } };
 }
-
-/** A path's wrk runs and the CPU of the proxies on it per request, for one mode. */
-interface PathRuns {
-  readonly runs: WrkResult[];
-  readonly cpuUsPerReq: number[];
-}
-
-const newPath = (): PathRuns => ({ runs: [], cpuUsPerReq: [] });
 
 /** One wrk run through a path, with its proxies' utime+stime per request. */
 async function measure(into: PathRuns, url: string, opts: Parameters<typeof wrk>[2], cpu: () => number): Promise<WrkResult> {
@@ -168,11 +163,30 @@ async function measure(into: PathRuns, url: string, opts: Parameters<typeof wrk>
   return w;
 }
 
-const med = (p: PathRuns, f: (w: WrkResult) => number) => median(p.runs.map(f));
+/** The HAProxy pair doing the sidecars' job in one mode, or why there is none. */
+async function startPeer(agentAddr: string | null, mode: HaproxyMode, appPort: number, server: string): Promise<{ pair: HaproxyPair | null; note: string }> {
+  if (!agentAddr) return { pair: null, note: "no HAProxy peer (stand-in control plane: no leaf certificates from an agent)" };
+  try {
+    const [aPort, bPort] = await Promise.all([freePort(), freePort()]);
+    const pair = await startHaproxyPair(TMP, agentAddr, { appPort, aPort, bPort, client: "web", server, mode });
+    await waitReady(pair.a, () => ok(`http://127.0.0.1:${pair.port}/`), 15_000);
+    return { pair, note: `peer (mode ${mode}${mode === "http" ? ", http-reuse always" : ""}): ${execFileSync("haproxy", ["-v"]).toString().split("\n")[0]!.replace(/ - https.*$/, "")}, two processes, nbthread 1, pinned to CPU0, the sidecars' leaf certificates` };
+  } catch (err) {
+    return { pair: null, note: `no HAProxy peer in mode ${mode}: ${(err as Error).message.split("\n")[0]}` };
+  }
+}
+
+interface PathDef {
+  readonly name: PathName;
+  readonly label: string;
+  readonly url: string;
+  /** utime+stime (s) of the proxies on the path; () => 0 for direct. */
+  readonly cpu: () => number;
+}
 
 async function main(): Promise<void> {
-  const [app, h2App, dbPublic, webUpstream, apiUpstream, h2Upstream, haA, haB] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
-  const ports: Ports = { app, h2App, dbPublic, webUpstream, apiUpstream, h2Upstream };
+  const [app, h2App, dbPublic, webUpstream, apiUpstream, h2Upstream, httpUpstream] = await Promise.all([freePort(), freePort(), freePort(), freePort(), freePort(), freePort(), freePort()]);
+  const ports: Ports = { app, h2App, dbPublic, webUpstream, apiUpstream, h2Upstream, httpUpstream };
   const appPort = app;
   const appProc = startPinned(TMP, "app", 1, ["node", join(ROOT, "bench/proxy/backend.mjs"), String(appPort)]);
   await waitReady(appProc, () => ok(`http://127.0.0.1:${appPort}/`), 10_000);
@@ -181,120 +195,70 @@ async function main(): Promise<void> {
   const { dbProxy, webProxy } = mesh;
   const via = `http://127.0.0.1:${mesh.viaPort}`;
   await waitReady(webProxy, () => ok(`${via}/`), 60_000);
-  if (mesh.l7) await waitReady(webProxy, () => ok(`http://127.0.0.1:${mesh.l7!.chainPort}/`), 30_000);
-  // Only the two sidecars on a path count for it: the others' idle work (watches, timers) would weigh on slow runs.
-  const cpuOf = (...cs: Child[]) => () => cs.reduce((a, c) => a + cpuSeconds(c.pid), 0);
-  const sidecarCpu = cpuOf(dbProxy, webProxy);
-  const chainCpu = mesh.l7 ? cpuOf(webProxy, mesh.l7.apiProxy) : sidecarCpu;
-  const h2Cpu = mesh.l7 ? cpuOf(webProxy, mesh.l7.h2Proxy) : sidecarCpu;
-  let ha: HaproxyPair | null = null;
-  let haNote = "no HAProxy peer (stand-in control plane: no leaf certificates from an agent)";
-  if (mesh.agentAddr) {
-    try {
-      ha = await startHaproxyPair(TMP, mesh.agentAddr, { appPort, aPort: haA, bPort: haB, client: "web", server: "db" });
-      const pair = ha;
-      await waitReady(pair.a, () => ok(`http://127.0.0.1:${pair.port}/`), 15_000);
-      haNote = `peer: ${execFileSync("haproxy", ["-v"]).toString().split("\n")[0]!.replace(/ - https.*$/, "")}, two processes, nbthread 1, pinned to CPU0, the sidecars' leaf certificates`;
-    } catch (err) {
-      ha = null;
-      haNote = `no HAProxy peer: ${(err as Error).message.split("\n")[0]}`;
-    }
+  if (mesh.l7) {
+    const l7 = mesh.l7;
+    await waitReady(webProxy, () => ok(`http://127.0.0.1:${l7.chainPort}/`), 30_000);
+    await waitReady(webProxy, () => ok(`http://127.0.0.1:${l7.httpPort}/`), 30_000);
   }
-  const haCpu = () => (ha ? cpuSeconds(ha.a.pid) + cpuSeconds(ha.b.pid) : Number.NaN);
+  // Only the two proxies on a path count for it: the others' idle work (watches, timers) would weigh on slow runs.
+  const cpuOf = (...cs: Child[]) => () => cs.reduce((a, c) => a + cpuSeconds(c.pid), 0);
+  const tcpPeer = await startPeer(mesh.agentAddr, "tcp", appPort, "db");
+  const httpPeer = await startPeer(mesh.agentAddr, "http", appPort, "hdb");
+  const paths: PathDef[] = [
+    { name: "direct", label: "direct", url: `http://127.0.0.1:${appPort}/`, cpu: () => 0 },
+    { name: "l4", label: "tcp via sidecars", url: `${via}/`, cpu: cpuOf(dbProxy, webProxy) },
+  ];
+  if (tcpPeer.pair) paths.push({ name: "haTcp", label: "tcp via HAProxy", url: `http://127.0.0.1:${tcpPeer.pair.port}/`, cpu: cpuOf(tcpPeer.pair.a, tcpPeer.pair.b) });
+  if (mesh.l7) paths.push({ name: "http", label: "http via sidecars", url: `http://127.0.0.1:${mesh.l7.httpPort}/`, cpu: cpuOf(webProxy, mesh.l7.httpProxy) });
+  if (httpPeer.pair) paths.push({ name: "haHttp", label: "http via HAProxy", url: `http://127.0.0.1:${httpPeer.pair.port}/`, cpu: cpuOf(httpPeer.pair.a, httpPeer.pair.b) });
+  if (mesh.l7) paths.push({ name: "chain", label: "L7 chain", url: `http://127.0.0.1:${mesh.l7.chainPort}/`, cpu: cpuOf(webProxy, mesh.l7.apiProxy) });
+  const measured = paths.filter((p) => p.name === "direct" || PATHS.test(p.name));
 
-  const modes = [
+  const modes: Mode[] = [
     { name: "keep-alive c=32", connections: 32, close: false },
     { name: "keep-alive c=1", connections: 1, close: false },
     { name: "new conn c=8", connections: 8, close: true },
   ].filter((m) => MODES.test(m.name));
-  const results: Record<string, { direct: PathRuns; via: PathRuns; ha: PathRuns; chain: PathRuns }> = {};
-  for (const m of modes) results[m.name] = { direct: newPath(), via: newPath(), ha: newPath(), chain: newPath() };
-  const h2: Record<string, (H2loadResult & { sidecarUsPerReq: number })[]> = {};
+  const results: Results = {};
+  for (const m of modes) results[m.name] = { direct: newPath(), l4: newPath(), haTcp: newPath(), http: newPath(), haHttp: newPath(), chain: newPath() };
+  const h2: H2Runs = {};
   console.log(runtimeBanner(RUNTIME as Runtime, defaultProxyRuntime));
   console.log(`bench/proxy: sidecars on ${RUNTIME} pinned to CPU0; wrk, app and agent on CPU1; ${ROUNDS} rounds of ${SECONDS}s per run; ${mesh.note}`);
-  console.log(`bench/proxy: ${haNote}`);
-  console.log(`bench/proxy: load average at start ${readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ")} (other jobs on this 2-core box)`);
+  console.log(`bench/proxy: ${tcpPeer.note}`);
+  console.log(`bench/proxy: ${httpPeer.note}`);
+  console.log(`bench/proxy: paths ${measured.map((p) => p.name).join(", ")}`);
+  const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
+  console.log(`bench/proxy: load average at start ${load()} (other jobs on this 2-core box)`);
   for (let r = 1; r <= ROUNDS; r++) {
     for (const m of modes) {
       const opts = { seconds: SECONDS, connections: m.connections, ...(m.close ? { headers: { Connection: "close" } } : {}) };
-      const x = results[m.name]!;
-      const d = await measure(x.direct, `http://127.0.0.1:${appPort}/`, opts, () => 0);
-      const v = await measure(x.via, `${via}/`, opts, sidecarCpu);
-      const h = ha ? await measure(x.ha, `http://127.0.0.1:${ha.port}/`, opts, haCpu) : null;
-      console.log(`  round ${r} ${m.name.padEnd(16)} direct ${fmt(d.rps)} req/s, via sidecars ${fmt(v.rps)} req/s (errors ${v.socketErrors}, bad status ${v.badStatus})${h ? `, via HAProxy ${fmt(h.rps)} req/s (errors ${h.socketErrors}, bad status ${h.badStatus})` : ""}`);
-      if (mesh.l7) {
-        const ch = await measure(x.chain, `http://127.0.0.1:${mesh.l7.chainPort}/`, opts, chainCpu);
-        console.log(`  round ${r} ${`L7 chain ${m.name}`.padEnd(16)} via router+splitter+resolver ${fmt(ch.rps)} req/s (errors ${ch.socketErrors}, bad status ${ch.badStatus})`);
+      const parts: string[] = [];
+      for (const p of measured) {
+        const w = await measure(results[m.name]![p.name], p.url, opts, p.cpu);
+        parts.push(`${p.label} ${fmt(w.rps)}${w.socketErrors || w.badStatus ? ` (errors ${w.socketErrors}, bad status ${w.badStatus})` : ""}`);
       }
+      console.log(`  round ${r} ${m.name.padEnd(16)} req/s: ${parts.join(", ")}`);
     }
-    if (mesh.l7 && !process.env.PROXY_BENCH_MODES) {
+    if (mesh.l7 && !process.env.PROXY_BENCH_MODES && !process.env.PROXY_BENCH_PATHS) {
+      const l7 = mesh.l7;
       // HTTP/2 multiplexed (1 connection, 32 streams) vs HTTP/1.1 (32 connections), same client (h2load), same round.
-      const runs: [string, string, { connections: number; streams: number; h1: boolean }, boolean][] = [
-        ["h2 direct c=1 m=32", `http://127.0.0.1:${h2App}/`, { connections: 1, streams: 32, h1: false }, false],
-        ["h2 via c=1 m=32", `http://127.0.0.1:${mesh.l7.h2Port}/`, { connections: 1, streams: 32, h1: false }, true],
-        ["h1 direct c=32", `http://127.0.0.1:${appPort}/`, { connections: 32, streams: 1, h1: true }, false],
-        ["h1 via chain c=32", `http://127.0.0.1:${mesh.l7.chainPort}/`, { connections: 32, streams: 1, h1: true }, true],
+      const runs: [string, string, { connections: number; streams: number; h1: boolean }, (() => number) | null][] = [
+        ["h2 direct c=1 m=32", `http://127.0.0.1:${h2App}/`, { connections: 1, streams: 32, h1: false }, null],
+        ["h2 via c=1 m=32", `http://127.0.0.1:${l7.h2Port}/`, { connections: 1, streams: 32, h1: false }, cpuOf(webProxy, l7.h2Proxy)],
+        ["h1 direct c=32", `http://127.0.0.1:${appPort}/`, { connections: 32, streams: 1, h1: true }, null],
+        ["h1 via chain c=32", `http://127.0.0.1:${l7.chainPort}/`, { connections: 32, streams: 1, h1: true }, cpuOf(webProxy, l7.apiProxy)],
       ];
-      for (const [name, url, o, sidecarsInPath] of runs) {
-        const pathCpu = name.startsWith("h2") ? h2Cpu : chainCpu;
-        const c0 = pathCpu();
+      for (const [name, url, o, pathCpu] of runs) {
+        const c0 = pathCpu?.() ?? 0;
         const res = await h2load(TMP, url, { seconds: SECONDS, ...o });
-        const cpu = pathCpu() - c0;
-        (h2[name] ??= []).push({ ...res, sidecarUsPerReq: sidecarsInPath && res.requests > 0 ? (cpu * 1e6) / res.requests : Number.NaN });
+        const used = (pathCpu?.() ?? 0) - c0;
+        (h2[name] ??= []).push({ ...res, sidecarUsPerReq: pathCpu && res.requests > 0 ? (used * 1e6) / res.requests : Number.NaN });
         console.log(`  round ${r} ${name.padEnd(20)} ${fmt(res.rps)} req/s, mean ${fmt(res.meanMs, 3)} ms (failed ${res.failed})`);
       }
     }
   }
-  const ms = (n: number) => `${fmt(n, 3)}ms`;
-  const us = (n: number) => (Number.isFinite(n) ? `${fmt(n, 1)}µs` : "-");
-  console.log("");
-  console.log("L4 path (tcp service db): direct vs two sidecars vs two HAProxy, same rounds; 'added' = path - direct");
-  console.log(`${"mode".padEnd(17)}${"direct req/s".padStart(13)}${"ours req/s".padStart(11)}${"HAProxy".padStart(9)}${"ours/HAP".padStart(10)}${"ours/direct".padStart(12)}${"HAP/direct".padStart(11)}${"p50 added ours".padStart(15)}${"HAProxy".padStart(9)}${"p99 added ours".padStart(15)}${"HAProxy".padStart(9)}`);
-  for (const m of modes) {
-    const x = results[m.name]!;
-    const d = med(x.direct, (w) => w.rps);
-    const v = med(x.via, (w) => w.rps);
-    const h = med(x.ha, (w) => w.rps);
-    const p50 = (p: PathRuns) => med(p, (w) => w.p50Ms) - med(x.direct, (w) => w.p50Ms);
-    const p99 = (p: PathRuns) => med(p, (w) => w.p99Ms) - med(x.direct, (w) => w.p99Ms);
-    console.log(
-      `${m.name.padEnd(17)}${fmt(d).padStart(13)}${fmt(v).padStart(11)}${fmt(h).padStart(9)}${fmt(v / h, 3).padStart(10)}${fmt(v / d, 3).padStart(12)}${fmt(h / d, 3).padStart(11)}${ms(p50(x.via)).padStart(15)}${ms(p50(x.ha)).padStart(9)}${ms(p99(x.via)).padStart(15)}${ms(p99(x.ha)).padStart(9)}`,
-    );
-  }
-  console.log("");
-  console.log("Proxy CPU (utime+stime of both proxies of the pair) per request; with Connection: close each request is a new connection");
-  console.log(`${"mode".padEnd(17)}${"ours".padStart(12)}${"HAProxy".padStart(12)}${"ours/HAP".padStart(10)}`);
-  for (const m of modes) {
-    const x = results[m.name]!;
-    const o = median(x.via.cpuUsPerReq);
-    const h = median(x.ha.cpuUsPerReq);
-    console.log(`${(m.close ? `${m.name} (per new conn)` : m.name).padEnd(17)}${us(o).padStart(12)}${us(h).padStart(12)}${fmt(o / h, 2).padStart(10)}`);
-  }
-  console.log("\n(medians of the rounds; a shared 2-core VM: treat as noisy)");
-  console.log("targets (issue 21): new conn >= 0.5 of HAProxy and >= 0.3 of direct; keep-alive c=32 >= 0.7 of HAProxy and >= 0.6 of direct, p99 added < 5 ms; c=1 p50 added < 0.3 ms");
-  if (mesh.l7) {
-    console.log("\nL7 chain (router -> splitter -> resolver, http; pooled sidecar-to-sidecar connections) vs L4 sidecars (tcp) vs direct, same rounds:");
-    console.log(`${"mode".padEnd(17)}${"chain req/s".padStart(12)}${"chain/L4".padStart(10)}${"chain/direct".padStart(14)}${"p50 added".padStart(11)}${"chain CPU/req".padStart(15)}${"L4 CPU/req".padStart(12)}${"CPU chain/L4".padStart(14)}`);
-    for (const m of modes) {
-      const x = results[m.name]!;
-      const ch = x.chain;
-      if (ch.runs.length === 0) continue;
-      const rps = med(ch, (w) => w.rps);
-      const cpuChain = median(ch.cpuUsPerReq);
-      const cpuL4 = median(x.via.cpuUsPerReq);
-      console.log(
-        `${m.name.padEnd(17)}${fmt(rps).padStart(12)}${fmt(rps / med(x.via, (w) => w.rps), 3).padStart(10)}${fmt(rps / med(x.direct, (w) => w.rps), 3).padStart(14)}${ms(med(ch, (w) => w.p50Ms) - med(x.direct, (w) => w.p50Ms)).padStart(11)}${us(cpuChain).padStart(15)}${us(cpuL4).padStart(12)}${fmt(cpuChain / cpuL4, 2).padStart(14)}`,
-      );
-    }
-    console.log("(target: chain CPU/req <= 1.15x the L4 path's; p50 added through two sidecars < 0.3 ms at c=1)");
-    console.log("\nHTTP/2 multiplexed vs HTTP/1.1 (h2load, same rounds):");
-    console.log(`${"run".padEnd(22)}${"req/s".padStart(10)}${"mean".padStart(11)}${"sidecar CPU/req".padStart(17)}`);
-    for (const [name, xs] of Object.entries(h2)) {
-      console.log(`${name.padEnd(22)}${fmt(median(xs.map((x) => x.rps))).padStart(10)}${ms(median(xs.map((x) => x.meanMs))).padStart(11)}${us(median(xs.map((x) => x.sidecarUsPerReq))).padStart(17)}`);
-    }
-    const r = (a: string, b: string) => median((h2[a] ?? []).map((x) => x.rps)) / median((h2[b] ?? []).map((x) => x.rps));
-    console.log(`h2 via / h2 direct ${fmt(r("h2 via c=1 m=32", "h2 direct c=1 m=32"), 3)}; h2 via / h1 via chain ${fmt(r("h2 via c=1 m=32", "h1 via chain c=32"), 3)}; h1 via chain / h1 direct ${fmt(r("h1 via chain c=32", "h1 direct c=32"), 3)}`);
-  }
+  console.log(`bench/proxy: load average at end ${load()}`);
+  report(modes, results, h2);
 }
 
 try {
