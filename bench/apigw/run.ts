@@ -156,7 +156,9 @@ async function main(): Promise<void> {
 
   const gwArgv = (rt: string[], name: string, port: number) => [...rt, "connect", "proxy", "-gateway=api", "-register", "-service", name, "-address", `127.0.0.1:${port}`, "-http-addr", `127.0.0.1:${http}`, "-log-level", "warn"];
   const prof = PROFILE ? ["--cpu-prof-md", `--cpu-prof-dir=${PROFILE}`, "--cpu-prof-interval=200"] : [];
-  const gwBun = startPinned(TMP, "gw-bun", 0, gwArgv([bun[0]!, ...prof, ...bun.slice(1)], "gw-bun", bunPort));
+  // As `consulate connect proxy` launched under Bun by the Node launcher (src/runtime/relaunch.ts): the allocator keeps freed pages for reuse.
+  const allocatorEnv = process.env.APIGW_BENCH_PURGE === "default" ? [] : ["env", "MIMALLOC_PURGE_DELAY=-1"];
+  const gwBun = startPinned(TMP, "gw-bun", 0, [...allocatorEnv, ...gwArgv([bun[0]!, ...prof, ...bun.slice(1)], "gw-bun", bunPort)]);
   const nodeProf = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
   const gwNode = startPinned(TMP, "gw-node", 0, [...gwArgv([node[0]!, ...nodeProf, ...node.slice(1)], "gw-node", nodePort), "-edge-bind", `127.0.0.1:${relayPort}`, "-edge-certificate", "gw-cert"]);
   await waitReady(gwBun, async () => answers(bunPort, true), 60_000);

@@ -1,62 +1,21 @@
 /**
- * The gateway process's Transport: each attempt rides the sidecar's pooled
- * HTTP/1.1 connections over mutual TLS, presenting the gateway's own leaf
- * (so the destination's intentions see the gateway's service name), and the
- * answer is its whole body when small and of known length, else a web
- * Response whose body streams from the connection.
+ * The gateway process's Transport: each attempt rides pooled HTTP/1.1
+ * connections over mutual TLS, presenting the gateway's own leaf (so the
+ * destination's intentions see the gateway's service name), and the answer
+ * is its whole body when small and of known length, else a web Response
+ * whose body streams from the connection. Where the runtime has its own TLS
+ * sockets the lean client of h1_native.ts carries it; elsewhere the
+ * sidecar's pool over node:tls.
  */
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
 import type { DeadlineSignal } from "../l7/deadline.ts";
 import { pumpBody } from "../mesh/http_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
-import type { Upstream } from "./handler.ts";
+import { hasNativeTls } from "../../src/runtime/tcp.ts";
 import { HttpPool, type PooledResponse } from "../sidecar/http_pool.ts";
-
-/** Undoes chunked transfer coding of a body relayed as it came off the wire. */
-export class Dechunker {
-  #size = -1;
-  #line = "";
-  #skipCrlf = 0;
-  #trailers = false;
-
-  feed(bytes: Uint8Array, out: (c: Uint8Array) => void): void {
-    let i = 0;
-    while (i < bytes.length) {
-      if (this.#skipCrlf > 0) {
-        i++;
-        this.#skipCrlf--;
-        continue;
-      }
-      if (this.#size > 0) {
-        const take = Math.min(this.#size, bytes.length - i);
-        out(bytes.subarray(i, i + take));
-        i += take;
-        this.#size -= take;
-        if (this.#size === 0) {
-          this.#size = -1;
-          this.#skipCrlf = 2;
-        }
-        continue;
-      }
-      const b = bytes[i++]!;
-      if (b === 10) {
-        const line = this.#line.replace(/\r$/, "");
-        this.#line = "";
-        if (this.#trailers) continue;
-        const size = parseInt(line.split(";")[0]!.trim(), 16);
-        if (size === 0) this.#trailers = true;
-        else this.#size = size;
-      } else this.#line += String.fromCharCode(b);
-    }
-  }
-}
-
-/**
- * A response body of known length up to this size is read whole before the
- * answer is handed on: one buffer instead of a stream per request, and the
- * connection goes back to the pool at once.
- */
-export const BUFFERED_BODY = 64 * 1024;
+import { BUFFERED_BODY, Dechunker } from "./dechunk.ts";
+import type { Upstream } from "./handler.ts";
+import { NativeH1Pool } from "./h1_native.ts";
 
 async function readWhole(res: PooledResponse): Promise<Uint8Array<ArrayBuffer> | null> {
   const length = res.framing.kind === "length" ? res.framing.length : 0;
@@ -85,12 +44,19 @@ async function readWhole(res: PooledResponse): Promise<Uint8Array<ArrayBuffer> |
 
 export class PoolTransport implements Transport<Upstream> {
   readonly pool: HttpPool;
+  readonly #native: NativeH1Pool | null;
 
-  constructor(identity: MeshIdentity) {
-    this.pool = new HttpPool(identity, { native: true });
+  /** `portable`: the node:tls pool even where native sockets exist (for comparisons and tests). */
+  constructor(identity: MeshIdentity, o: { portable?: boolean } = {}) {
+    this.pool = new HttpPool(identity);
+    this.#native = hasNativeTls() && !o.portable ? new NativeH1Pool(identity) : null;
   }
 
-  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<Upstream>> {
+  send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<Upstream>> {
+    return this.#native ? this.#native.send(ep, cluster, req, signal) : this.#send(ep, cluster, req, signal);
+  }
+
+  async #send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<Upstream>> {
     const out = await this.pool.send(ep, cluster, req, signal);
     if (out.kind === "failure") return out;
     const res = out.response;
@@ -161,6 +127,7 @@ export class PoolTransport implements Transport<Upstream> {
   }
 
   stop(): void {
+    this.#native?.stop();
     this.pool.stop();
   }
 }

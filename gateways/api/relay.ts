@@ -43,7 +43,8 @@ export async function relayHandler(req: Request, d: RelayDeps): Promise<Response
     if (res.kind === "failure") return text(503, `upstream connect error or disconnect/reset before headers. reset reason: ${res.reason === "connect-failure" ? "connection failure" : "connection termination"}`);
     const resHeaders = res.headers.filter(([k]) => !["connection", "keep-alive", "transfer-encoding"].includes(k.toLowerCase()));
     const r = res.response;
-    return new Response(r instanceof Uint8Array ? r : r.body, { status: res.status, headers: resHeaders });
+    // A bodiless answer (204, 304, HEAD) comes as no bytes: a web Response refuses a body there.
+    return new Response(r instanceof Uint8Array ? (r.length > 0 ? r : null) : r.body, { status: res.status, headers: resHeaders });
   }
   return text(404, `unknown target ${JSON.stringify(target)}`);
 }

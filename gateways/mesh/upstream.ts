@@ -14,7 +14,7 @@ import { splice, whenConnected } from "./relay.ts";
 import { fetchUpstream, type UpstreamInstance } from "./sources.ts";
 import { forgetSession, keepSessions, sessionFor, sessionKey } from "./sessions.ts";
 import { type ServiceIdentity, serviceSni } from "./spiffe.ts";
-import { connectTlsNative } from "../../src/runtime/tcp.ts";
+import { connectTlsNative, type TcpConn } from "../../src/runtime/tcp.ts";
 import { ConnSocket } from "./conn_socket.ts";
 import { clientTlsOptions, serverProblem, type TlsMaterial } from "./tls.ts";
 import { Watch } from "./watch.ts";
@@ -173,10 +173,10 @@ export function dialInstance(m: TlsMaterial, instance: UpstreamInstance, target:
  * checks: chain to the roots, the server's SPIFFE identity is `target`), else
  * null (dial with dialInstance). No session resumption on this path.
  */
-export function dialInstanceNative(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<ConnSocket> | null {
+export function dialInstanceConn(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<TcpConn> | null {
   const dc = target.datacenter || localDc;
   const ns = target.namespace || "default";
-  const dial = connectTlsNative({
+  return connectTlsNative({
     host: instance.address,
     port: instance.port,
     timeoutMs,
@@ -188,6 +188,11 @@ export function dialInstanceNative(m: TlsMaterial, instance: UpstreamInstance, t
       check: (san) => serverProblem(san, m.trustDomain, expectService(target.service, ns)),
     },
   });
+}
+
+/** dialInstanceConn seen as a node socket (for the pool's Reader), or null. */
+export function dialInstanceNative(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<ConnSocket> | null {
+  const dial = dialInstanceConn(m, instance, target, localDc, timeoutMs);
   return dial ? dial.then((c) => new ConnSocket(c)) : null;
 }
 

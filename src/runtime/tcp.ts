@@ -129,6 +129,11 @@ export function connectTlsNative(o: ConnectTcpOptions & { readonly tls: DialTls 
   return bun ? connectBun(bun, o, o.tls) : null;
 }
 
+/** Whether connectTlsNative dials here (the runtime has its own TLS sockets) rather than answering null. */
+export function hasNativeTls(): boolean {
+  return tcpBun() !== null;
+}
+
 export function connectTcp(o: ConnectTcpOptions): Promise<TcpConn> {
   const bun = o.portable ? null : tcpBun();
   return bun ? connectBun(bun, o) : connectNode(o);
