@@ -1,7 +1,11 @@
 /**
  * MemoryLog: the log of `-dev` mode. Same contract and ordering as LocalLog
- * (the consumer sees each entry before its append resolves; snapshots drop the
- * entries they cover) but nothing survives the process.
+ * (the consumer sees each entry before its append resolves), but nothing
+ * survives the process, so nothing is kept: no one ever recovers from it.
+ * Keeping the entries (and, to bound them, a snapshot every 16,384 writes)
+ * cost a dev agent an encoding of its whole state each time and the memory
+ * to hold it; so `entriesSinceSnapshot()` stays 0 and the server's
+ * compactor never starts a snapshot. One saved explicitly is kept.
  */
 import { LogClosedError, LogStateError } from "./errors.ts";
 import type { Log, LogEntry, LogSnapshot, RecoveredLog } from "./log.ts";
@@ -19,8 +23,6 @@ export class MemoryLog implements Log {
   #opened = false;
   #closed = false;
   #consumer: ((entry: LogEntry) => void) | null = null;
-  /** Entries after the snapshot; `#entries[i].index === #snapshotIndex + 1 + i`. */
-  #entries: LogEntry[] = [];
   #snapshot: LogSnapshot | null = null;
   #lastIndex = 0;
 
@@ -39,9 +41,7 @@ export class MemoryLog implements Log {
   append(data: Uint8Array): Promise<number> {
     const refused = this.#refusal("append");
     if (refused !== null) return Promise.reject(refused);
-    // Copied so a caller reusing its buffer cannot rewrite history.
-    const entry: LogEntry = { index: this.#lastIndex + 1, data: data.slice() };
-    this.#entries.push(entry);
+    const entry: LogEntry = { index: this.#lastIndex + 1, data };
     this.#lastIndex = entry.index;
     try {
       this.#consumer?.(entry);
@@ -56,8 +56,9 @@ export class MemoryLog implements Log {
     return this.#lastIndex;
   }
 
+  /** Always 0: no entry is kept, so a snapshot would drop nothing. */
   entriesSinceSnapshot(): number {
-    return this.#lastIndex - this.#snapshotIndex();
+    return 0;
   }
 
   saveSnapshot(snapshot: LogSnapshot): Promise<void> {
@@ -73,18 +74,12 @@ export class MemoryLog implements Log {
       );
     }
     this.#snapshot = { index, data: snapshot.data.slice() };
-    this.#entries = this.#entries.slice(index - previous);
     return Promise.resolve();
   }
 
   close(): Promise<void> {
     this.#closed = true;
     return Promise.resolve();
-  }
-
-  /** Entries still held (not yet compacted), for tests and diagnostics. */
-  retained(): readonly LogEntry[] {
-    return this.#entries;
   }
 
   /** The latest snapshot, or null. */
