@@ -1,8 +1,9 @@
 /** Catalog writes: nodes, services and checks (Consul's state/catalog.go). */
 import { bump, StateError, touch, type WriteContext } from "./context.ts";
 import { deleteNodeCoordinates } from "./coordinates.ts";
-import { deepEqual as same } from "./equal.ts";
+import { deepEqual as same, sameRow } from "./equal.ts";
 import { invalidateSessionsOfCheck, invalidateSessionsOfNode } from "./session.ts";
+import { checkRow, nodeRow, serviceRow } from "./rows.ts";
 import { nodeKey, type ServiceRow } from "./tables.ts";
 import { meshTarget, releaseVirtualIp, withVirtualIps } from "./virtual_ips.ts";
 import { nodeTopic, serviceTopic, Topic } from "./watch.ts";
@@ -51,11 +52,9 @@ export function ensureNode(ctx: WriteContext, input: NodeInput): void {
       }
     }
   }
-  if (existing) {
-    const { CreateIndex: _c, ModifyIndex: _m, ...rest } = existing;
-    if (same(rest, input)) return;
-  }
-  t.nodes.set(input.Node, { ...input, CreateIndex: existing?.CreateIndex ?? ctx.index, ModifyIndex: ctx.index });
+  const row = nodeRow(input, existing?.CreateIndex ?? ctx.index, ctx.index);
+  if (existing && sameRow(existing, row)) return;
+  t.nodes.set(input.Node, row);
   bump(ctx, NODES, nodeIndexName(input.Node));
   touch(ctx, Topic.Nodes);
   touchNode(ctx, input.Node);
@@ -68,15 +67,12 @@ export function ensureService(ctx: WriteContext, node: string, given: ServiceInp
   const input = withVirtualIps(ctx, given);
   const key = nodeKey(node, input.ID);
   const existing = t.services.get(key);
+  const stored = serviceRow(input, existing?.Service.CreateIndex ?? ctx.index, ctx.index);
   if (existing) {
-    const { CreateIndex: _c, ModifyIndex: _m, ...rest } = existing.Service;
-    if (same(rest, input)) return;
+    if (sameRow(existing.Service, stored)) return;
     if (existing.Service.Service !== input.Service) touchService(ctx, existing.Service.Service);
   }
-  const row: ServiceRow = {
-    Node: node,
-    Service: { ...input, CreateIndex: existing?.Service.CreateIndex ?? ctx.index, ModifyIndex: ctx.index },
-  };
+  const row: ServiceRow = { Node: node, Service: stored };
   t.services.set(key, row);
   if (existing) releaseHeldBy(ctx, existing.Service);
   // Node reads include the node's services, so their indexes move too.
@@ -86,7 +82,7 @@ export function ensureService(ctx: WriteContext, node: string, given: ServiceInp
   // Checks of this service carry its name and tags.
   for (const check of t.checksOfNode(node)) {
     if (check.ServiceID === input.ID && (check.ServiceName !== input.Service || !same(check.ServiceTags, input.Tags))) {
-      t.checks.set(nodeKey(node, check.CheckID), { ...check, ServiceName: input.Service, ServiceTags: input.Tags, ModifyIndex: ctx.index });
+      t.checks.set(nodeKey(node, check.CheckID), checkRow({ ...check, ServiceName: input.Service, ServiceTags: stored.Tags }, check.CreateIndex, ctx.index));
       bump(ctx, CHECKS);
     }
   }
@@ -104,11 +100,9 @@ export function ensureCheck(ctx: WriteContext, input: CheckInput): void {
   }
   const key = nodeKey(check.Node, check.CheckID);
   const existing = t.checks.get(key);
-  if (existing) {
-    const { CreateIndex: _c, ModifyIndex: _m, ...rest } = existing;
-    if (same(rest, check)) return;
-  }
-  t.checks.set(key, { ...check, CreateIndex: existing?.CreateIndex ?? ctx.index, ModifyIndex: ctx.index });
+  const row = checkRow(check, existing?.CreateIndex ?? ctx.index, ctx.index);
+  if (existing && sameRow(existing, row)) return;
+  t.checks.set(key, row);
   bump(ctx, CHECKS);
   touch(ctx, Topic.Checks, nodeTopic(check.Node));
   if (service) touchService(ctx, service.Service.Service);

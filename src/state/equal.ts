@@ -17,3 +17,20 @@ export function deepEqual(a: unknown, b: unknown): boolean {
   const kx = keys(x);
   return kx.length === keys(y).length && kx.every((k) => Object.hasOwn(y, k) && deepEqual(x[k], y[k]));
 }
+
+const INDEXES = new Set(["CreateIndex", "ModifyIndex"]);
+
+/** Whether two stored rows differ in nothing but their CreateIndex and ModifyIndex (a re-registration that changes nothing). */
+export function sameRow(a: object, b: object): boolean {
+  const x = a as Record<string, unknown>;
+  const y = b as Record<string, unknown>;
+  let nx = 0;
+  for (const k in x) {
+    if (INDEXES.has(k) || x[k] === undefined) continue;
+    nx++;
+    if (!Object.hasOwn(y, k) || !deepEqual(x[k], y[k])) return false;
+  }
+  let ny = 0;
+  for (const k in y) if (!INDEXES.has(k) && y[k] !== undefined) ny++;
+  return nx === ny;
+}

@@ -1,5 +1,7 @@
 /** Whole-state snapshots: every table as JSON, secondary indexes rebuilt on load. */
-import { cmp, Tables, type KvRow } from "./tables.ts";
+import { cmp, type KvRow, nodeKey, type ServiceRow, Tables } from "./tables.ts";
+import { checkRow, nodeRow, serviceRow } from "./rows.ts";
+import type { HealthCheck, Node } from "../structs/catalog.ts";
 import type { CAConfigRow, CARootRow } from "../structs/connect_ca.ts";
 import type { AutopilotConfigRow } from "../structs/autopilot.ts";
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
@@ -156,9 +158,10 @@ export function decodeSnapshot(data: Uint8Array): { tables: Tables; index: numbe
   t.indexes.reset(file.Indexes);
   t.kvs.reset(file.KV.map((r) => [r.Key, { ...r, Value: r.Value === null ? null : decodeBase64(r.Value), Flags: BigInt(r.Flags) }]));
   t.lockDelay.reset(file.LockDelay);
-  t.nodes.reset((file.Nodes as Tables["nodes"] extends { get(k: string): infer V } ? NonNullable<V>[] : never).map((n) => [n.Node, n]));
-  t.services.reset((file.Services as { Node: string; Service: { ID: string } }[]).map((s) => [`${s.Node}\u0000${s.Service.ID}`, s as never]));
-  t.checks.reset((file.Checks as { Node: string; CheckID: string }[]).map((c) => [`${c.Node}\u0000${c.CheckID}`, c as never]));
+  // Catalog rows are rebuilt as apply builds them (one shape, shared empties).
+  t.nodes.reset((file.Nodes as Node[]).map((n) => [n.Node, nodeRow(n, n.CreateIndex, n.ModifyIndex)]));
+  t.services.reset((file.Services as ServiceRow[]).map(({ Node, Service: s }) => [nodeKey(Node, s.ID), { Node, Service: serviceRow(s, s.CreateIndex, s.ModifyIndex) }]));
+  t.checks.reset((file.Checks as HealthCheck[]).map((c) => [nodeKey(c.Node, c.CheckID), checkRow(c, c.CreateIndex, c.ModifyIndex)]));
   t.sessions.reset((file.Sessions as { ID: string }[]).map((s) => [s.ID, s as never]));
   t.configEntries.reset(((file.ConfigEntries ?? []) as { Kind: string; Name: string }[]).map((e) => [`${e.Kind}\u0000${e.Name}`, e as never]));
   // As Consul's restore does, coordinates a bad client once got in are left out.
