@@ -9,6 +9,7 @@ import type { Agent } from "../agent/agent.ts";
 import type { CheckDef, ServiceDef } from "../agent/local_state.ts";
 import { effectiveWait } from "../server/mod.ts";
 import type { WatchHub } from "../state/watch.ts";
+import { checkRow } from "../state/mod.ts";
 
 export function localAgent(api: ApiContext): Agent {
   if (!api.localAgent) throw new HttpError(500, "Agent-local state is not available on this HTTP server");
@@ -41,24 +42,7 @@ export function agentServiceJson(s: ServiceDef, datacenter: string, contentHash?
 
 /** A local check as structs.HealthCheck (what `/v1/agent/checks` lists). */
 export function agentCheckJson(c: CheckDef, node: string): Record<string, unknown> {
-  return {
-    Node: node,
-    CheckID: c.CheckID,
-    Name: c.Name,
-    Status: c.Status,
-    Notes: c.Notes,
-    Output: c.Output,
-    ServiceID: c.ServiceID,
-    ServiceName: c.ServiceName,
-    ServiceTags: c.ServiceTags ?? [],
-    Type: c.Type,
-    Interval: c.Interval,
-    Timeout: c.Timeout,
-    ExposedPort: c.ExposedPort,
-    Definition: c.Definition,
-    CreateIndex: 0,
-    ModifyIndex: 0,
-  };
+  return { ...checkRow({ ...c, Node: node, ServiceTags: c.ServiceTags ?? [] }, 0, 0) };
 }
 
 function canonical(v: unknown): string {

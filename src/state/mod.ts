@@ -19,3 +19,4 @@ export { applyCoordinateBatch, COORDINATES_TABLE, COORDINATES_TOPIC, coordinateL
 export { MISSING_QUERY_ID, QUERIES_TABLE, QUERIES_TOPIC, QueryResolveError, queryGet, queryList, queryResolve } from "./prepared_query.ts";
 export { ACL_BOOTSTRAP_KEY, ACL_POLICIES_TABLE, ACL_ROLES_TABLE, ACL_TOKENS_TABLE, ACL_TOPIC, type ACLCommandBody, aclIndex, aclPolicyByName, aclRoleByName, aclTokenBySecret, type ACLPolicyBody, type ACLRoleBody, type ACLTokenBody, ACL_AUTH_METHODS_TABLE, ACL_BINDING_RULES_TABLE, type ACLAuthMethodBody, type ACLBindingRuleBody } from "./acl.ts";
 export { ACL_OP_TYPE, type ACLMessageType } from "./commands.ts";
+export { checkRow, nodeRow, serviceRow } from "./rows.ts";

@@ -68,22 +68,10 @@ export function serviceRow(s: Omit<NodeService, Indexes>, createIndex: number, m
 }
 
 export function checkRow(c: Omit<HealthCheck, Indexes>, createIndex: number, modifyIndex: number): HealthCheck {
+  const { Node, CheckID, Name, Status, Notes, Output, ServiceID, ServiceName, Type, Interval, Timeout, ExposedPort } = c;
+  // One literal (never a spread, which would give the row a shape of its own).
   return {
-    Node: c.Node,
-    CheckID: c.CheckID,
-    Name: c.Name,
-    Status: c.Status,
-    Notes: c.Notes,
-    Output: c.Output,
-    ServiceID: c.ServiceID,
-    ServiceName: c.ServiceName,
-    ServiceTags: compactList(c.ServiceTags),
-    Type: c.Type,
-    Interval: c.Interval,
-    Timeout: c.Timeout,
-    ExposedPort: c.ExposedPort,
-    Definition: compact(c.Definition),
-    CreateIndex: createIndex,
-    ModifyIndex: modifyIndex,
+    Node, CheckID, Name, Status, Notes, Output, ServiceID, ServiceName, ServiceTags: compactList(c.ServiceTags),
+    Type, Interval, Timeout, ExposedPort, Definition: compact(c.Definition), CreateIndex: createIndex, ModifyIndex: modifyIndex,
   };
 }
