@@ -80,7 +80,8 @@ events { worker_connections 4096; }
 http {
   access_log off;
   client_body_temp_path ${TMP}; proxy_temp_path ${TMP}; fastcgi_temp_path ${TMP}; uwsgi_temp_path ${TMP}; scgi_temp_path ${TMP};
-  upstream api { server 127.0.0.1:${o.backend}; keepalive 64; }
+  # Kept-alive upstream connections, each reused without bound as the gateway's pool does (nginx's default closes one every 1000 requests).
+  upstream api { server 127.0.0.1:${o.backend}; keepalive 64; keepalive_requests 1000000; keepalive_timeout 60s; }
   server {
     listen 127.0.0.1:${o.port} ssl;
     ssl_certificate ${o.cert};
