@@ -9,7 +9,7 @@
 import { execFileSync } from "node:child_process";
 import * as net from "node:net";
 import { args, exit, writeStdout } from "../../src/runtime/process.ts";
-import { rssBytes, sleep, stableRss } from "./procs.ts";
+import { cpuSeconds, rssBytes, sleep, stableRss } from "./procs.ts";
 
 const HOST = "127.0.0.1";
 const BATCH = 500;
@@ -33,6 +33,8 @@ export interface FanoutResult {
   readonly p99Ms: number;
   readonly lastMs: number;
   readonly putMs: number;
+  /** The server's CPU time (user+sys) from the PUT until every watcher was woken and the PUT answered, ms. */
+  readonly wakeCpuMs: number;
   readonly connectSeconds: number;
   /** Whether, at t0, the server had accepted every connection and read every request. */
   readonly allParked: boolean;
@@ -188,11 +190,13 @@ async function run(port: number, n: number, serverPid: number, key: string): Pro
     r();
   }));
   const body = `fanout-${Date.now()}`;
+  const cpu0 = cpuSeconds(serverPid);
   t0 = performance.now();
   putSock.write(`PUT /v1/kv/${key} HTTP/1.1\r\nHost: ${HOST}:${port}\r\nContent-Length: ${body.length}\r\n\r\n${body}`);
   if (woken < connected) await Promise.race([allWoken, sleep(WAKE_TIMEOUT_MS)]);
   // The PUT's own answer may come after the watchers' (a durable PUT answers after its fsync).
   await Promise.race([putAnswered, sleep(2000)]);
+  const wakeCpuMs = (cpuSeconds(serverPid) - cpu0) * 1000;
 
   const times = watchers.flatMap((w) => (w.firstByteMs !== null && w.firstByteMs >= 0 ? [w.firstByteMs] : [])).sort((a, b) => a - b);
   const result: FanoutResult = {
@@ -208,6 +212,7 @@ async function run(port: number, n: number, serverPid: number, key: string): Pro
     p99Ms: pct(times, 99),
     lastMs: times[times.length - 1] ?? Number.NaN,
     putMs,
+    wakeCpuMs,
     connectSeconds,
     allParked,
     parkSeconds,

@@ -9,6 +9,7 @@
  * server; where the listener can see connections as they are accepted
  * (node:http), src/runtime/serve.ts also caps connections.
  */
+import { LaterAnswer } from "../runtime/later_answer.ts";
 import type { DirectHandler, FetchHandler } from "../runtime/serve.ts";
 import { PerClientCount } from "../structs/per_client.ts";
 
@@ -61,7 +62,15 @@ export function limitPerClient(max: number): ClientLimit {
         release();
         throw err;
       }
-      if (answer instanceof Promise) {
+      if (answer instanceof LaterAnswer) {
+        request.whenGone(release);
+        const later = new LaterAnswer();
+        answer.onAnswer((a) => {
+          release();
+          later.give(a);
+        });
+        return later;
+      } else if (answer instanceof Promise) {
         request.whenGone(release);
         void answer.finally(release).catch(() => {});
       } else {

@@ -3,9 +3,11 @@
  * same options, token and encoding; only `?wait=` differs) share one wait:
  * the first one parks a blocking read with the longest wait, the others join
  * it, and the one answer it gives (read once, encoded once) goes to all of
- * them in one loop. Without it each of 10,000 watchers woken by one write
- * would read, render and encode its own copy, through a chain of promise
- * reactions that lets the first answer out only once all of them are built.
+ * them in one loop, each member's `LaterAnswer` handing it straight to its
+ * listener's write (no promise reaction per member: the first answer is on
+ * the wire before the loop reaches the second), the latency metrics recorded
+ * once every answer is out. Without it each of 10,000 watchers woken by one
+ * write would read, render and encode its own copy.
  *
  * Each member keeps its own deadline (`?wait=` plus Consul's jitter of up
  * to wait/16, which only ever delays a timeout, never a wake): members whose
@@ -16,7 +18,7 @@
  * as a blocking query may return early with an unchanged index.
  */
 import { effectiveWait, MAX_WAIT_MS } from "../server/mod.ts";
-import type { DirectAnswer } from "../runtime/mod.ts";
+import { type DirectAnswer, LaterAnswer } from "../runtime/mod.ts";
 
 const BUCKET_MS = 50;
 
@@ -32,7 +34,7 @@ export interface SharedRead {
 
 interface Member {
   readonly started: number;
-  readonly resolve: (a: DirectAnswer) => void;
+  readonly later: LaterAnswer;
 }
 
 interface Group {
@@ -58,7 +60,7 @@ export class SharedWaits {
    * answer) for `waitMs` (0: the default wait), or answers it at once when the
    * read does not wait.
    */
-  park(id: string, waitMs: number, read: SharedRead, started: number): Answer {
+  park(id: string, waitMs: number, read: SharedRead, started: number): Answer | LaterAnswer {
     let g = this.groups.get(id);
     if (g === undefined) {
       const abort = new AbortController();
@@ -80,20 +82,19 @@ export class SharedWaits {
     return this.groups.size;
   }
 
-  private join(g: Group, deadline: number, started: number): Promise<DirectAnswer> {
-    return new Promise<DirectAnswer>((resolve) => {
-      const m: Member = { started, resolve };
-      g.live++;
-      const bucket = Math.ceil(deadline / BUCKET_MS);
-      let t = g.timers.get(bucket);
-      if (t === undefined) {
-        const members: Member[] = [];
-        const timer = setTimeout(() => this.expire(g, bucket), Math.max(0, bucket * BUCKET_MS - Date.now()));
-        t = { timer, members };
-        g.timers.set(bucket, t);
-      }
-      t.members.push(m);
-    });
+  private join(g: Group, deadline: number, started: number): LaterAnswer {
+    const later = new LaterAnswer();
+    g.live++;
+    const bucket = Math.ceil(deadline / BUCKET_MS);
+    let t = g.timers.get(bucket);
+    if (t === undefined) {
+      const members: Member[] = [];
+      const timer = setTimeout(() => this.expire(g, bucket), Math.max(0, bucket * BUCKET_MS - Date.now()));
+      t = { timer, members };
+      g.timers.set(bucket, t);
+    }
+    t.members.push({ started, later });
+    return later;
   }
 
   /** The shared read answered (null: it failed, and each member reads again at once). */
@@ -133,9 +134,13 @@ export class SharedWaits {
 
   private deliver(members: readonly Member[], a: DirectAnswer): void {
     for (const m of members) {
-      this.answered(m.started);
-      m.resolve(a);
+      try {
+        m.later.give(a);
+      } catch {
+        // One listener failing to write its answer leaves the others to theirs.
+      }
     }
+    for (const m of members) this.answered(m.started);
   }
 
   /** Takes the group out of the map and stops its timers. */

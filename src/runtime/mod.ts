@@ -1,5 +1,6 @@
 export * as proc from "./process.ts";
 export { serveHttp } from "./serve.ts";
+export { LaterAnswer } from "./later_answer.ts";
 export type { DirectAnswer, DirectHandler, DirectRequest, FetchHandler, HttpListener, ServeOptions } from "./serve.ts";
 export { collectGarbage } from "./gc.ts";
 export { fetchNoReplay } from "./fetch.ts";

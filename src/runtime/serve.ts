@@ -9,6 +9,7 @@
  * where the server shows connections as they are accepted, how many one
  * client may hold (`maxConnsPerClient`).
  */
+import type { LaterAnswer } from "./later_answer.ts";
 import { bunGlobal, serveBun } from "./serve_bun.ts";
 import { serveNode } from "./serve_node.ts";
 
@@ -47,7 +48,7 @@ export interface DirectAnswer {
  * (the hot reads); null, decided before anything is done, hands the request
  * to `fetch` instead.
  */
-export type DirectHandler = (request: DirectRequest) => DirectAnswer | Promise<DirectAnswer> | null;
+export type DirectHandler = (request: DirectRequest) => DirectAnswer | Promise<DirectAnswer> | LaterAnswer | null;
 
 export interface HttpListener {
   readonly hostname: string;

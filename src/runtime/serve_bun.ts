@@ -16,6 +16,7 @@
 import { constants } from "node:crypto";
 import { withCanonicalHeaders } from "./canonical_headers.ts";
 import type { HttpsTls } from "./serve_tls.ts";
+import { LaterAnswer } from "./later_answer.ts";
 import { isLongLived } from "./long_lived.ts";
 import type { DirectAnswer, DirectRequest, HttpListener, ServeOptions } from "./serve.ts";
 
@@ -151,12 +152,23 @@ export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsT
    * answer to the Response, no wrapper around it, since thousands of them are
    * resolved by one write and the first is written only once all are through.
    */
-  const parkedDirect = (req: Request, srv: BunServer, answer: Promise<DirectAnswer>): Promise<Response> => {
+  const parkedDirect = (req: Request, srv: BunServer, answer: Promise<DirectAnswer> | LaterAnswer): Promise<Response> => {
     if (idle > 0) srv.timeout(req, 0);
-    return answer.then((a) => {
+    const respond = (a: DirectAnswer): Response => {
       if (idle > 0 && !req.signal.aborted) srv.timeout(req, idle);
       return directResponse(a, headersOf(a));
-    });
+    };
+    if (answer instanceof Promise) return answer.then(respond);
+    // The Response is built in the waker's loop: the server's own reaction to this promise is the only one left.
+    return new Promise<Response>((resolve, reject) =>
+      answer.onAnswer((a) => {
+        try {
+          resolve(respond(a));
+        } catch (err) {
+          reject(err);
+        }
+      })
+    );
   };
   return {
     hostname: options.hostname,
@@ -168,7 +180,7 @@ export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsT
       if (direct !== undefined) {
         const answer = direct(new BunDirectRequest(req, srv));
         // An answer ready at once never lifted the deadline.
-        if (answer !== null) return answer instanceof Promise ? parkedDirect(req, srv, answer) : directResponse(answer);
+        if (answer !== null) return answer instanceof Promise || answer instanceof LaterAnswer ? parkedDirect(req, srv, answer) : directResponse(answer);
       }
       return untimed(req, srv, () => handler(req, () => srv.requestIP(req)?.address ?? ""));
     },

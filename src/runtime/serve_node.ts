@@ -11,6 +11,7 @@ import type { Socket } from "node:net";
 import { PerClientCount } from "../structs/per_client.ts";
 import { canonicalHeaderKey } from "./canonical_headers.ts";
 import { keepAccepting } from "./keep_accepting.ts";
+import { LaterAnswer } from "./later_answer.ts";
 import type { HttpsTls } from "./serve_tls.ts";
 import type { DirectAnswer, DirectHandler, DirectRequest, HttpListener, ServeOptions } from "./serve.ts";
 
@@ -114,7 +115,16 @@ class NodeDirectRequest implements DirectRequest {
 function answerDirect(direct: DirectHandler, req: IncomingMessage, res: ServerResponse): boolean {
   const answer = direct(new NodeDirectRequest(req, res));
   if (answer === null) return false;
-  if (answer instanceof Promise) {
+  if (answer instanceof LaterAnswer) {
+    // Written from the waker's loop itself (shared_waits.ts): no promise reaction in between.
+    answer.onAnswer((a) => {
+      try {
+        writeDirect(res, a);
+      } catch {
+        res.destroy(); // an answer that cannot be written ends its connection
+      }
+    });
+  } else if (answer instanceof Promise) {
     answer.then(
       (a) => writeDirect(res, a),
       () => writeDirect(res, { status: 500, headers: { "Content-Type": "text/plain; charset=UTF-8" }, body: "Internal Server Error" }),

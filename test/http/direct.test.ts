@@ -7,7 +7,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ApiContext, createApp, directReads, RequestMetrics } from "../../src/http/mod.ts";
 import { canonicalHeaderKey } from "../../src/runtime/canonical_headers.ts";
-import type { DirectAnswer, DirectHandler, DirectRequest } from "../../src/runtime/mod.ts";
+import { type DirectAnswer, type DirectHandler, type DirectRequest, LaterAnswer } from "../../src/runtime/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 import { decodeBody, encodeFrame } from "../../src/rpc/codec.ts";
 import { type AclHarness, ROOT, startAclHarness } from "../acl/_acl_harness.ts";
@@ -38,7 +38,7 @@ async function seen(status: number, headers: [string, string][], raw: Uint8Array
 async function viaDirect(direct: DirectHandler, target: string, headers?: Record<string, string>): Promise<Seen | null> {
   const a = direct(request(target, headers));
   if (a === null) return null;
-  const answer: DirectAnswer = await a;
+  const answer: DirectAnswer = a instanceof LaterAnswer ? await new Promise<DirectAnswer>((r) => a.onAnswer(r)) : await a;
   for (const name of Object.keys(answer.headers)) expect(name).toBe(canonicalHeaderKey(name));
   const body = answer.body === null ? new Uint8Array(0) : typeof answer.body === "string" ? new TextEncoder().encode(answer.body) : answer.body;
   return seen(answer.status, Object.entries(answer.headers), body);
@@ -162,14 +162,15 @@ describe("direct lane, no ACLs", () => {
     const index = Number((await viaApp(h.app, "/v1/kv/app/a")).headers["x-consul-index"]);
     const target = `/v1/kv/app/a?index=${index}&wait=30s`;
     let settled = false;
-    const direct1 = direct(request(target));
-    expect(direct1).toBeInstanceOf(Promise);
-    void (direct1 as Promise<DirectAnswer>).then(() => (settled = true));
+    const parked = direct(request(target));
+    expect(parked).toBeInstanceOf(LaterAnswer);
+    const direct1 = new Promise<DirectAnswer>((r) => (parked as LaterAnswer).onAnswer(r));
+    void direct1.then(() => (settled = true));
     const app1 = viaApp(h.app, target);
     await new Promise((r) => setTimeout(r, 50));
     expect(settled).toBe(false);
     await h.putJson("/v1/kv/app/a", "changed");
-    const answer = await (direct1 as Promise<DirectAnswer>);
+    const answer = await direct1;
     const body = typeof answer.body === "string" ? answer.body : "";
     expect(await seen(answer.status, Object.entries(answer.headers), new TextEncoder().encode(body))).toEqual(await app1);
     expect(Number(answer.headers["X-Consul-Index"])).toBeGreaterThan(index);

@@ -6,7 +6,7 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { directReads, RequestMetrics } from "../../src/http/mod.ts";
 import { type SharedRead, SharedWaits } from "../../src/http/shared_waits.ts";
-import type { DirectAnswer, DirectHandler, DirectRequest } from "../../src/runtime/mod.ts";
+import { type DirectAnswer, type DirectHandler, type DirectRequest, LaterAnswer } from "../../src/runtime/mod.ts";
 import type { Rpc } from "../../src/rpc/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
 
@@ -38,10 +38,14 @@ function fakeRead(): SharedRead & { blockings: number; nows: number; signal: Abo
   return r;
 }
 
-/** Tracks whether a promise has settled. */
-function track<T>(p: T | Promise<T>): { readonly done: () => boolean; readonly value: Promise<T> } {
+/** What a parked read answers, as a promise. */
+const answerOf = (a: DirectAnswer | Promise<DirectAnswer> | LaterAnswer | null): Promise<DirectAnswer> =>
+  a instanceof LaterAnswer ? new Promise((r) => a.onAnswer(r)) : a === null ? Promise.reject(new Error("not taken")) : Promise.resolve(a);
+
+/** Tracks whether a parked read has been answered. */
+function track(p: DirectAnswer | Promise<DirectAnswer> | LaterAnswer | null): { readonly done: () => boolean; readonly value: Promise<DirectAnswer> } {
   let done = false;
-  const value = Promise.resolve(p).finally(() => (done = true));
+  const value = answerOf(p).finally(() => (done = true));
   return { done: () => done, value };
 }
 
@@ -80,6 +84,25 @@ describe("SharedWaits", () => {
     r2.release(answer("y"));
   });
 
+  test("one answer reaches each member in the waker's own loop, before any metric; a listener that throws leaves the rest their answer", async () => {
+    const events: string[] = [];
+    const waits = new SharedWaits((started) => events.push(`metric ${started}`));
+    const read = fakeRead();
+    const parked = [1, 2, 3].map((i) => waits.park("k", 30_000, read, i) as LaterAnswer);
+    for (const p of parked) expect(p).toBeInstanceOf(LaterAnswer);
+    parked[0]!.onAnswer(() => events.push("write 1"));
+    parked[1]!.onAnswer(() => {
+      events.push("write 2");
+      throw new Error("socket gone");
+    });
+    parked[2]!.onAnswer((a) => events.push(`write 3 ${a.body}`));
+    read.release(answer("news"));
+    // The shared read's own reaction is the only wait: one turn later every member is written.
+    await Promise.resolve();
+    await Promise.resolve();
+    expect(events).toEqual(["write 1", "write 2", "write 3 news", "metric 1", "metric 2", "metric 3"]);
+  });
+
   test("a read that does not wait is answered at once, with no group left behind", () => {
     const answered: number[] = [];
     const waits = new SharedWaits((s) => answered.push(s));
@@ -113,8 +136,8 @@ describe("SharedWaits", () => {
   test("a shared read that fails answers each member with a read at once", async () => {
     const waits = new SharedWaits(() => {});
     const read = fakeRead();
-    const a = waits.park("k", 30_000, read, 0);
-    const b = waits.park("k", 30_000, read, 0);
+    const a = answerOf(waits.park("k", 30_000, read, 0));
+    const b = answerOf(waits.park("k", 30_000, read, 0));
     read.release(new Error("gone"));
     expect((await a).body).toBe("now 1");
     expect(await b).toBe(await a);
@@ -146,9 +169,9 @@ describe("the direct lane's parked KV reads", () => {
   test("watchers of one key and index share one read and one answer; one with a short wait times out alone", async () => {
     const index = Number((await h.get("/v1/kv/w")).headers.get("x-consul-index"));
     const before = gets;
-    const plain = Array.from({ length: 20 }, (_, i) => direct(get(`/v1/kv/w?index=${index}&wait=${30 + i}s`)) as Promise<DirectAnswer>);
-    const raw = track(direct(get(`/v1/kv/w?raw&index=${index}&wait=30s`)) as Promise<DirectAnswer>);
-    const short = track(direct(get(`/v1/kv/w?index=${index}&wait=100ms`)) as Promise<DirectAnswer>);
+    const plain = Array.from({ length: 20 }, (_, i) => answerOf(direct(get(`/v1/kv/w?index=${index}&wait=${30 + i}s`))));
+    const raw = track(direct(get(`/v1/kv/w?raw&index=${index}&wait=30s`)));
+    const short = track(direct(get(`/v1/kv/w?index=${index}&wait=100ms`)));
     // One blocking read for the plain ones (the short one joined them), one for ?raw.
     expect(gets - before).toBe(2);
     await until(short.done, 5000);

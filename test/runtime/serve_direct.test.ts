@@ -1,12 +1,14 @@
 /**
  * A listener's direct handler: answers written as given (canonical names, a
  * Content-Length for the bytes), a promised answer, and null handing the
- * request to the fetch handler; the per-client cap counts both lanes.
+ * request to the fetch handler, an answer given later (a parked read, on the
+ * runtime's listener and on node:http); the per-client cap counts both lanes.
  * (Under Bun here; test/smoke/smoke.mjs reads a key through it under Node and Deno.)
  */
 import { expect, test } from "bun:test";
 import { connect } from "node:net";
-import { serveHttp } from "../../src/runtime/mod.ts";
+import { type DirectHandler, type HttpListener, LaterAnswer, serveHttp, type ServeOptions } from "../../src/runtime/mod.ts";
+import { serveNode } from "../../src/runtime/serve_node.ts";
 import { limitPerClient, TOO_MANY_CONNECTIONS } from "../../src/http/client_limit.ts";
 
 /** One request on a fresh connection: the raw head and body as they crossed the socket. */
@@ -94,3 +96,48 @@ test("a client at its cap is refused in the direct lane too", async () => {
     await listener.stop();
   }
 });
+
+/** Requests to /parked wait for `give`; the cap (1 per client) is held until each is answered. */
+function parkedLane(): { direct: DirectHandler; give: (body: string) => void; waiting: () => number } {
+  const parked: LaterAnswer[] = [];
+  const limit = limitPerClient(1);
+  return {
+    direct: limit.direct((req) => {
+      if (req.target !== "/parked") return req.target === "/d" ? { status: 200, headers: {}, body: "direct" } : null;
+      const later = new LaterAnswer();
+      parked.push(later);
+      return later;
+    }),
+    give: (body) => {
+      const answer = { status: 200, headers: { "X-Consul-Index": "8", "Content-Type": "text/plain" }, body };
+      for (const later of parked.splice(0)) later.give(answer);
+    },
+    waiting: () => parked.length,
+  };
+}
+
+for (const [name, serve] of [
+  ["the runtime's listener", (o: ServeOptions): Promise<HttpListener> => serveHttp(o)],
+  ["node:http", (o: ServeOptions): Promise<HttpListener> => serveNode(o, null)],
+] as const) {
+  test(`an answer given later is written when given, and frees the client's slot (${name})`, async () => {
+    const lane = parkedLane();
+    const listener = await serve({ hostname: "127.0.0.1", port: 0, direct: lane.direct, fetch: () => new Response("fetch") });
+    try {
+      const parked = raw(listener.port, "/parked");
+      for (let i = 0; i < 200 && lane.waiting() === 0; i++) await new Promise((r) => setTimeout(r, 10));
+      expect(lane.waiting()).toBe(1);
+      // The slot is held while it waits.
+      expect((await fetch(`http://127.0.0.1:${listener.port}/d`)).status).toBe(429);
+      lane.give("news");
+      const answered = await parked;
+      expect(answered.head).toStartWith("HTTP/1.1 200");
+      expect(answered.head).toContain("\r\nX-Consul-Index: 8");
+      expect(answered.head).toMatch(/\r\ncontent-length: 4(\r\n|$)/i);
+      expect(answered.body).toBe("news");
+      expect(await (await fetch(`http://127.0.0.1:${listener.port}/d`)).text()).toBe("direct");
+    } finally {
+      await listener.stop();
+    }
+  });
+}
