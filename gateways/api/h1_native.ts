@@ -144,7 +144,11 @@ class H1Conn {
           this.#stream = controller;
         },
         pull: () => conn.resume(),
-        cancel: () => conn.destroy(),
+        cancel: () => {
+          // The reader is gone: nothing more goes to the stream, and the rest of the body cannot be skipped cheaply.
+          this.#stream = null;
+          conn.destroy();
+        },
       },
       { highWaterMark: 16 },
     );

@@ -33,6 +33,7 @@ const SCRIPT: Record<string, { readonly pieces: readonly string[]; readonly then
   "/head-in-pieces": { pieces: ["HTTP/1.1 201 Created\r\ncontent-le", "ngth: 2\r\n\r\nok"] },
   "/chunked": { pieces: ["HTTP/1.1 200 OK\r\ntransfer-encoding: chunked\r\n\r\n5\r\nhel", "lo\r\n6;x=y\r\n world\r\n0\r\nx-trailer: 1\r\n\r\n"] },
   "/big": { pieces: [`HTTP/1.1 200 OK\r\ncontent-length: ${BIG}\r\n\r\n${"x".repeat(BIG)}`] },
+  "/close-big": { pieces: [`HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n${"x".repeat(BIG)}`, "tail"], then: "end" },
   "/close": { pieces: ["HTTP/1.1 200 OK\r\nconnection: close\r\n\r\nbye now"], then: "end" },
   "/nocontent": { pieces: ["HTTP/1.1 204 No Content\r\n\r\n"] },
   "/continue": { pieces: ["HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok"] },
@@ -127,6 +128,15 @@ for (const portable of [false, true]) {
     // Streamed and bodiless answers gave their connections back: no new one so far.
     expect(srv.accepted()).toBe(open);
     expect(await ok("/close")).toMatchObject({ status: 200, body: "bye now", whole: false });
+
+    // A reader that stops early: the connection is dropped, nothing is delivered after, the pool goes on.
+    const early = await send("/close-big");
+    if (early.kind !== "response" || early.response instanceof Uint8Array) throw new Error("/close-big: not streamed");
+    const reader = early.response.body!.getReader();
+    expect((await reader.read()).done).toBe(false);
+    await reader.cancel();
+    await sleep(100);
+    expect((await ok("/small")).body).toBe("hello");
 
     // The kept-alive connection dies as the next request goes out on it (the last one freed is taken first): it goes again on another.
     expect((await ok("/stale")).body).toBe("ok");
