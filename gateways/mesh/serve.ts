@@ -14,6 +14,8 @@ import type { InboundContext } from "./inbound.ts";
 import { errorText, type MeshLogger } from "./log.ts";
 import type { InboundPolicy } from "./policy.ts";
 import { splice } from "./relay.ts";
+import { spliceStreamTcp } from "./tcp_splice.ts";
+import type { TcpConn } from "../../src/runtime/tcp.ts";
 
 export interface ServeAdmittedOptions {
   readonly client: Duplex;
@@ -21,6 +23,11 @@ export interface ServeAdmittedOptions {
   readonly policy: InboundPolicy;
   /** Opens the connection to the app. */
   readonly connectApp: () => Promise<Duplex>;
+  /**
+   * Opens it over the runtime's own sockets, for the L4 splice where those
+   * are cheaper than its node:net (absent: connectApp serves both paths).
+   */
+  readonly connectAppConn?: () => Promise<TcpConn>;
   /** Names the app in log lines. */
   readonly app: string;
   readonly log: MeshLogger;
@@ -41,14 +48,16 @@ export function serveAdmitted(o: ServeAdmittedOptions): void {
     });
     return;
   }
-  o.connectApp().then(
-    (app) => {
-      app.on("error", () => app.destroy());
-      splice(client, app);
-    },
-    (err) => {
-      log.warn(`inbound: ${o.app} unreachable: ${errorText(err)}`);
-      client.destroy();
-    },
-  );
+  const unreachable = (err: unknown) => {
+    log.warn(`inbound: ${o.app} unreachable: ${errorText(err)}`);
+    client.destroy();
+  };
+  if (o.connectAppConn) {
+    o.connectAppConn().then((app) => spliceStreamTcp(client, app), unreachable);
+    return;
+  }
+  o.connectApp().then((app) => {
+    app.on("error", () => app.destroy());
+    splice(client, app);
+  }, unreachable);
 }

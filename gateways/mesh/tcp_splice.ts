@@ -6,6 +6,7 @@
  * A side that fails cuts both; a side that closes cleanly leaves the other to
  * flush what it holds, for a while.
  */
+import type { Duplex } from "node:stream";
 import type { TcpConn } from "../../src/runtime/tcp.ts";
 
 /** How long a side may take to flush after its peer closed before it is cut. */
@@ -36,4 +37,44 @@ export function spliceTcp(a: TcpConn, b: TcpConn): void {
     drain: () => a.resume(),
     close: (err) => (err ? a.destroy() : linger(a)),
   });
+}
+
+/**
+ * The same splice between a node stream (a TLS socket of node:tls) and a
+ * TcpConn, for a leg where the runtime's own sockets are cheaper than its
+ * node:net (the sidecar's connection to its local app): the same
+ * back-pressure, half-close and failure rules as spliceTcp.
+ */
+export function spliceStreamTcp(a: Duplex, b: TcpConn): void {
+  const cut = () => {
+    a.destroy();
+    b.destroy();
+  };
+  a.on("data", (c: Uint8Array) => {
+    if (!b.write(c)) a.pause();
+  });
+  a.on("end", () => b.end());
+  a.on("drain", () => b.resume());
+  a.on("error", cut);
+  a.on("close", () => linger(b));
+  b.handle({
+    data: (c) => {
+      if (!a.destroyed && !a.write(c)) b.pause();
+    },
+    end: () => {
+      if (!a.writableEnded) a.end();
+    },
+    drain: () => a.resume(),
+    close: (err) => (err ? a.destroy() : lingerStream(a)),
+  });
+  // A stream paused on purpose (bytes peeked and pushed back) does not flow again by itself when read.
+  a.resume();
+}
+
+function lingerStream(s: Duplex): void {
+  if (s.destroyed) return;
+  if (!s.writableEnded) s.end();
+  const t = setTimeout(() => s.destroy(), LINGER_MS);
+  (t as { unref?: () => void }).unref?.();
+  s.once("close", () => clearTimeout(t));
 }

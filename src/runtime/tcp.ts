@@ -134,6 +134,11 @@ export function hasNativeTls(): boolean {
   return tcpBun() !== null;
 }
 
+/** Whether listenTcp/connectTcp use the runtime's own sockets (else node:net behind the same interface). */
+export function nativeTcp(): boolean {
+  return tcpBun() !== null;
+}
+
 export function connectTcp(o: ConnectTcpOptions): Promise<TcpConn> {
   const bun = o.portable ? null : tcpBun();
   return bun ? connectBun(bun, o) : connectNode(o);
