@@ -5,10 +5,10 @@
  * default minimum of 1400 bytes.
  */
 import type { Context, MiddlewareHandler } from "hono";
-import { markPretty, urlOf } from "./context.ts";
+import { isSmallBody, markPretty, SMALL_BODY, urlOf } from "./context.ts";
 
 /** gziphandler.DefaultMinSize, what Consul's API handlers use. */
-export const GZIP_MIN_SIZE = 1400;
+export const GZIP_MIN_SIZE = SMALL_BODY;
 
 /** Streams that must reach the client line by line, never buffered whole. */
 const STREAMING = new Set(["/v1/agent/monitor", "/v1/agent/metrics/stream"]);
@@ -57,6 +57,7 @@ export function responseEncoding(dev: boolean): MiddlewareHandler {
     // gziphandler names the header whatever the client sent.
     c.header("Vary", "Accept-Encoding");
     await next();
+    if (isSmallBody(c.res)) return;
     if (STREAMING.has(urlOf(c).pathname) || c.req.method === "HEAD" || !c.res.body) return;
     if (
       acceptsGzip(c.req.header("Accept-Encoding")) &&

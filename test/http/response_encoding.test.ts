@@ -1,4 +1,5 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
+import { isSmallBody } from "../../src/http/context.ts";
 import { enc, register, startHarness, type Harness } from "./_harness.ts";
 
 /** Consul's marshalJSON under ?pretty or -dev: four spaces, trailing newline. */
@@ -70,6 +71,27 @@ describe("gzip", () => {
     const refused = await h.get("/v1/kv/big/?recurse", { "Accept-Encoding": "gzip;q=0, identity" });
     expect(refused.headers.get("Content-Encoding")).toBeNull();
     expect(((await refused.json()) as unknown[]).length).toBe(60);
+  });
+
+  test("a small JSON answer goes out as the handler made it (not read back and rebuilt), headers and all", async () => {
+    const res = await h.put("/v1/catalog/register", { Node: "n1", Address: "10.0.0.1", Service: { Service: "web", Port: 80 } }, { "Accept-Encoding": "gzip" });
+    expect(isSmallBody(res)).toBe(true);
+    expect(res.headers.get("Content-Encoding")).toBeNull();
+    expect(res.headers.get("Content-Type")).toBe("application/json");
+    expect(res.headers.get("Vary")).toBe("Accept-Encoding");
+    expect(res.headers.get("X-Consul-Default-ACL-Policy")).toBe("allow");
+    expect(await res.text()).toBe("true");
+  });
+
+  test("an answer under 1400 characters but over 1400 bytes of UTF-8 is gzipped", async () => {
+    await register(h, { Node: "n2", Address: "10.0.0.2", Service: { Service: "wide", Port: 80, Meta: { m: "\u00e9".repeat(450), n: "\u00e9".repeat(450) } } });
+    const plain = await (await h.get("/v1/catalog/service/wide")).text();
+    expect(plain.length).toBeLessThan(1400);
+    expect(new TextEncoder().encode(plain).length).toBeGreaterThan(1400);
+    const zipped = await h.get("/v1/catalog/service/wide", { "Accept-Encoding": "gzip" });
+    expect(isSmallBody(zipped)).toBe(false);
+    expect(zipped.headers.get("Content-Encoding")).toBe("gzip");
+    expect(await gunzip(zipped)).toBe(plain);
   });
 
   test("errors stay plain text and are compressed only when large", async () => {
