@@ -7,11 +7,26 @@
 /** Looks a field up case-insensitively, also trying snake_case aliases. */
 export function field(obj: Record<string, unknown>, name: string, ...aliases: string[]): unknown {
   if (name in obj) return obj[name];
-  const wanted = [name, ...aliases].map((n) => n.toLowerCase().replaceAll("_", ""));
+  // Most fields a decoder asks for are absent, so this scan is the common case.
+  const wanted = folded(name);
   for (const key of Object.keys(obj)) {
-    if (wanted.includes(key.toLowerCase().replaceAll("_", ""))) return obj[key];
+    const k = folded(key);
+    if (k === wanted || (aliases.length > 0 && aliases.some((a) => folded(a) === k))) return obj[key];
   }
   return undefined;
+}
+
+/** Field names folded for matching; bodies use few distinct names, so they are remembered (a bounded number). */
+const foldedNames = new Map<string, string>();
+
+function folded(name: string): string {
+  let f = foldedNames.get(name);
+  if (f === undefined) {
+    f = name.toLowerCase().replaceAll("_", "");
+    if (foldedNames.size >= 4096) foldedNames.clear();
+    foldedNames.set(name, f);
+  }
+  return f;
 }
 
 export function isObject(v: unknown): v is Record<string, unknown> {
