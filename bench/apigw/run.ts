@@ -8,6 +8,7 @@
  * - the API gateway on Bun (`connect proxy -gateway=api`);
  * - the API gateway on Node (the esbuild bundle), which is also the edge relay;
  * - the gateway's bundle in workerd (from the npm package), through that relay;
+ * - the same bundle through the Bun gateway as its relay (the runtime `connect proxy` runs on when installed);
  * - nginx as a reverse proxy (one worker, upstream keep-alive, the gateway's leaf as client certificate).
  *
  * The systems under test are pinned to CPU0; wrk, the backend and the agent
@@ -117,7 +118,7 @@ async function main(): Promise<void> {
   const bun = consulateArgv("bun");
   const node = consulateArgv("node");
   console.log(runtimeBanner("bun"));
-  const [plain, mtls, bunPort, nodePort, relayPort, edgePort, nginxPort] = (await Promise.all(Array.from({ length: 7 }, freePort))) as [number, number, number, number, number, number, number];
+  const [plain, mtls, bunPort, nodePort, relayPort, edgePort, nginxPort, bunRelayPort, edgeBunPort] = (await Promise.all(Array.from({ length: 9 }, freePort))) as [number, number, number, number, number, number, number, number, number];
   // Every port the agent binds is a free one, so the bench runs beside another agent (or another run of itself).
   const [http, dns, server, serfLan, serfWan] = (await Promise.all(Array.from({ length: 5 }, freePort))) as [number, number, number, number, number];
   const base = `http://127.0.0.1:${http}`;
@@ -159,16 +160,22 @@ async function main(): Promise<void> {
   const prof = PROFILE ? ["--cpu-prof-md", `--cpu-prof-dir=${PROFILE}`, "--cpu-prof-interval=200"] : [];
   // As `consulate connect proxy` launched under Bun by the Node launcher (src/runtime/relaunch.ts): the allocator keeps freed pages for reuse.
   const allocatorEnv = process.env.APIGW_BENCH_PURGE === "default" ? [] : ["env", "MIMALLOC_PURGE_DELAY=-1"];
-  const gwBun = startPinned(TMP, "gw-bun", 0, [...allocatorEnv, ...gwArgv([bun[0]!, ...prof, ...bun.slice(1)], "gw-bun", bunPort)]);
+  const gwBun = startPinned(TMP, "gw-bun", 0, [...allocatorEnv, ...gwArgv([bun[0]!, ...prof, ...bun.slice(1)], "gw-bun", bunPort), "-edge-bind", `127.0.0.1:${bunRelayPort}`, "-edge-certificate", "gw-cert"]);
   const nodeProf = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
   const gwNode = startPinned(TMP, "gw-node", 0, [...gwArgv([node[0]!, ...nodeProf, ...node.slice(1)], "gw-node", nodePort), "-edge-bind", `127.0.0.1:${relayPort}`, "-edge-certificate", "gw-cert"]);
   await waitReady(gwBun, async () => answers(bunPort, true), 60_000);
   await waitReady(gwNode, async () => answers(nodePort, true), 60_000);
 
-  const edgeDir = f("edge");
-  execFileSync(bun[0]!, [...bun.slice(1), "api-gateway", "bundle", "-gateway", "gw-node", "-target", "workerd", "-out", edgeDir, "-listen", `127.0.0.1:${edgePort}`, "-relay", `127.0.0.1:${relayPort}`, "-relay-host", HOST, "-relay-certificate", "gw-cert", "-http-addr", `127.0.0.1:${http}`], { stdio: "ignore" });
-  const workerd = startPinned(TMP, "workerd", 0, [join(ROOT, "node_modules/.bin/workerd"), "serve", join(edgeDir, "config.capnp")]);
-  await waitReady(workerd, async () => answers(edgePort, true), 30_000);
+  // One bundle per relay: through the Node gateway and through the Bun one.
+  const edge = async (label: string, gateway: string, listen: number, relay: number) => {
+    const dir = f(label);
+    execFileSync(bun[0]!, [...bun.slice(1), "api-gateway", "bundle", "-gateway", gateway, "-target", "workerd", "-out", dir, "-listen", `127.0.0.1:${listen}`, "-relay", `127.0.0.1:${relay}`, "-relay-host", HOST, "-relay-certificate", "gw-cert", "-http-addr", `127.0.0.1:${http}`], { stdio: "ignore" });
+    const proc = startPinned(TMP, label, 0, [join(ROOT, "node_modules/.bin/workerd"), "serve", join(dir, "config.capnp")]);
+    await waitReady(proc, async () => answers(listen, true), 30_000);
+    return proc;
+  };
+  const workerd = await edge("workerd", "gw-node", edgePort, relayPort);
+  const workerdBun = await edge("workerd-bun", "gw-bun", edgeBunPort, bunRelayPort);
 
   writeFileSync(f("nginx.conf"), nginxConf({ port: nginxPort, backend: mtls, cert: f("gw.crt"), key: f("gw.key"), leafCert: f("gw-nginx.crt"), leafKey: f("gw-nginx.key") }));
   const nginx = startPinned(TMP, "nginx", 0, ["nginx", "-p", TMP, "-c", f("nginx.conf"), "-g", "daemon off;"]);
@@ -178,8 +185,9 @@ async function main(): Promise<void> {
     { name: "direct (http)", port: plain, tls: false, cpu: () => 0 },
     { name: "gateway on Bun", port: bunPort, tls: true, cpu: () => cpuSeconds(gwBun.pid) },
     { name: "gateway on Node", port: nodePort, tls: true, cpu: () => cpuSeconds(gwNode.pid) },
-    // The edge path: workerd, then the relay (the Node gateway process) into the mesh.
-    { name: "workerd + relay", port: edgePort, tls: true, cpu: () => treeCpu(workerd.pid) + cpuSeconds(gwNode.pid) },
+    // The edge path: workerd, then the relay (a gateway process) into the mesh.
+    { name: "workerd + Node relay", port: edgePort, tls: true, cpu: () => treeCpu(workerd.pid) + cpuSeconds(gwNode.pid) },
+    { name: "workerd + Bun relay", port: edgeBunPort, tls: true, cpu: () => treeCpu(workerdBun.pid) + cpuSeconds(gwBun.pid) },
     { name: "nginx", port: nginxPort, tls: true, cpu: () => treeCpu(nginx.pid) },
   ];
   // APIGW_BENCH_ONLY=regex keeps some paths (direct and nginx always run: they are the baselines).
@@ -206,12 +214,12 @@ async function main(): Promise<void> {
         slot.wrk.push(w);
         slot.cpuUs.push(p.name.startsWith("direct") || w.requests === 0 ? Number.NaN : (cpu * 1e6) / w.requests);
         runs.set(key, slot);
-        console.log(`  round ${r} ${m.name.padEnd(5)} ${p.name.padEnd(16)} ${fmt(w.rps).padStart(7)} req/s  p50 ${fmt(w.p50Ms, 3)} ms  p99 ${fmt(w.p99Ms, 3)} ms  (errors ${w.socketErrors}, bad status ${w.badStatus}, backend connections opened ${opened})`);
+        console.log(`  round ${r} ${m.name.padEnd(5)} ${p.name.padEnd(21)} ${fmt(w.rps).padStart(7)} req/s  p50 ${fmt(w.p50Ms, 3)} ms  p99 ${fmt(w.p99Ms, 3)} ms  (errors ${w.socketErrors}, bad status ${w.badStatus}, backend connections opened ${opened})`);
       }
     }
   }
   console.log("");
-  console.log(`${"mode".padEnd(6)}${"path".padEnd(17)}${"req/s".padStart(8)}${"/direct".padStart(9)}${"/nginx".padStart(8)}${"p50".padStart(10)}${"p50 added".padStart(11)}${"p99".padStart(10)}${"p99 added".padStart(11)}${"CPU/req".padStart(10)}`);
+  console.log(`${"mode".padEnd(6)}${"path".padEnd(22)}${"req/s".padStart(8)}${"/direct".padStart(9)}${"/nginx".padStart(8)}${"p50".padStart(10)}${"p50 added".padStart(11)}${"p99".padStart(10)}${"p99 added".padStart(11)}${"CPU/req".padStart(10)}`);
   for (const m of modes) {
     const get = (p: string) => runs.get(`${m.name}|${p}`);
     const d = get("direct (http)")!;
@@ -226,7 +234,7 @@ async function main(): Promise<void> {
       const p99d = median(d.wrk.map((w) => w.p99Ms));
       const direct = p === paths[0];
       console.log(
-        `${m.name.padEnd(6)}${p.name.padEnd(17)}${fmt(rps(x)).padStart(8)}${fmt(rps(x) / rps(d), 3).padStart(9)}${(direct ? "-" : fmt(rps(x) / rps(ng), 3)).padStart(8)}${`${fmt(p50, 3)}ms`.padStart(10)}${(direct ? "-" : `${fmt(p50 - p50d, 3)}ms`).padStart(11)}${`${fmt(p99, 3)}ms`.padStart(10)}${(direct ? "-" : `${fmt(p99 - p99d, 3)}ms`).padStart(11)}${(direct ? "-" : `${fmt(median(x.cpuUs), 1)}µs`).padStart(10)}`,
+        `${m.name.padEnd(6)}${p.name.padEnd(22)}${fmt(rps(x)).padStart(8)}${fmt(rps(x) / rps(d), 3).padStart(9)}${(direct ? "-" : fmt(rps(x) / rps(ng), 3)).padStart(8)}${`${fmt(p50, 3)}ms`.padStart(10)}${(direct ? "-" : `${fmt(p50 - p50d, 3)}ms`).padStart(11)}${`${fmt(p99, 3)}ms`.padStart(10)}${(direct ? "-" : `${fmt(p99 - p99d, 3)}ms`).padStart(11)}${(direct ? "-" : `${fmt(median(x.cpuUs), 1)}µs`).padStart(10)}`,
       );
     }
   }
@@ -237,7 +245,7 @@ async function main(): Promise<void> {
     console.log(md ? `\nProfile of the Bun gateway (${join(PROFILE, md)}), first lines:\n${readFileSync(join(PROFILE, md), "utf8").split("\n").slice(0, 80).join("\n")}` : `\nno profile written in ${PROFILE}`);
   }
   const target = (p: string) => median((runs.get(`c=32|${p}`)?.wrk ?? []).map((w) => w.rps)) / median(runs.get("c=32|nginx")!.wrk.map((w) => w.rps));
-  console.log(`\nTarget >= 0.7 of nginx's rate (c=32): gateway on Bun ${fmt(target("gateway on Bun"), 3)}, on Node ${fmt(target("gateway on Node"), 3)}, workerd + relay ${fmt(target("workerd + relay"), 3)}`);
+  console.log(`\nTarget >= 0.7 of nginx's rate (c=32): gateway on Bun ${fmt(target("gateway on Bun"), 3)}, on Node ${fmt(target("gateway on Node"), 3)}, workerd + Node relay ${fmt(target("workerd + Node relay"), 3)}, workerd + Bun relay ${fmt(target("workerd + Bun relay"), 3)}`);
   console.log("(medians of the rounds; 'added' = path - direct; CPU/req = utime+stime of the path's own processes per request (workerd + relay: both);");
   console.log(" direct is plain HTTP to the backend, every other path terminates TLS and dials the backend over mutual TLS; a shared 2-core VM: noisy)");
 }
