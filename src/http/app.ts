@@ -1,6 +1,6 @@
 import { setRequestToken, urlOf } from "./context.ts";
 import { redirectUnclean } from "./clean_path.ts";
-import { responseEncoding } from "./response_encoding.ts";
+import { encodeAtTheEnd, responseEncoding } from "./response_encoding.ts";
 import { methodCheck } from "./methods.ts";
 import { aclRoutes, agentTokenRoutes } from "./acl.ts";
 import { aclAuthRoutes } from "./acl_auth.ts";
@@ -74,6 +74,7 @@ export function createApp(api: ApiContext): Hono {
       setRequestToken(c, effective);
       const guarded = guardAgentRoute(c, api, effective, c.req.method, url.pathname);
       const rewrite = guarded === null ? null : await guarded;
+      if (rewrite) encodeAtTheEnd(c);
       await next();
       if (rewrite) c.res = await rewrite(c.res);
     } else {

@@ -1,6 +1,7 @@
 /** What HTTP handlers are given: the server, who this agent is, and shared helpers. */
 import type { Context } from "hono";
 import { HttpError } from "./errors.ts";
+import { textAnswer } from "./response_encoding.ts";
 import { type QueryOptions, parseQueryOptions } from "./query.ts";
 import type { RequestMetrics } from "./metrics.ts";
 import type { Agent } from "../agent/agent.ts";
@@ -199,30 +200,7 @@ export function jsonText(body: unknown, pretty: boolean): string {
 }
 
 export function json(c: Context, body: unknown, q?: { pretty: boolean }, status: 200 | 409 = 200): Response {
-  const text = jsonText(body, q?.pretty || isPretty(c));
-  const res = c.body(text, status, { "Content-Type": "application/json" });
-  if (utf8Below(text, SMALL_BODY)) smallBodies.add(res);
-  return res;
-}
-
-/** gziphandler's minimum (response_encoding.ts): an answer below it goes out as it is. */
-export const SMALL_BODY = 1400;
-const smallBodies = new WeakSet<Response>();
-
-/**
- * Whether `json` made this answer with a body below SMALL_BODY bytes, so the
- * encoding middleware can leave it alone without reading it back (reading a
- * Response's body makes the listener build and stream a whole fetch
- * Response instead of writing the string it holds).
- */
-export function isSmallBody(res: Response): boolean {
-  return smallBodies.has(res);
-}
-
-function utf8Below(text: string, limit: number): boolean {
-  if (text.length * 3 < limit) return true;
-  if (text.length >= limit) return false;
-  return new TextEncoder().encode(text).length < limit;
+  return textAnswer(c, jsonText(body, q?.pretty || isPretty(c)), status, "application/json");
 }
 
 /**

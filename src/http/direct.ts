@@ -18,7 +18,7 @@ import { errorAnswer } from "./error_answer.ts";
 import { keyOfPath, type KvAnswer, kvRead } from "./kv.ts";
 import { pathLabel, type RequestMetrics } from "./metrics.ts";
 import { parseQueryOptions, type QueryOptions, tokenOfRequest } from "./query.ts";
-import { gzipStream, gzipWanted } from "./response_encoding.ts";
+import { gzipBytes, gzipWanted } from "./response_encoding.ts";
 import { SharedWaits } from "./shared_waits.ts";
 
 const KV_PREFIX = "/v1/kv/";
@@ -122,8 +122,7 @@ function sharedId(path: string, params: URLSearchParams, q: QueryOptions, policy
   return `${path}?${rest.toString()}\n${q.token ?? ""}\n${policy}\n${accept ?? ""}`;
 }
 
-async function gzipped(a: KvAnswer, bytes: Uint8Array): Promise<DirectAnswer> {
-  const body = new Uint8Array(await new Response(gzipStream(bytes)).arrayBuffer());
+function gzipped(a: KvAnswer, bytes: Uint8Array): DirectAnswer {
   a.headers["Content-Encoding"] = "gzip";
-  return { status: a.status, headers: a.headers, body };
+  return { status: a.status, headers: a.headers, body: gzipBytes(bytes) };
 }

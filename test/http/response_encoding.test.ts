@@ -1,6 +1,8 @@
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
-import { isSmallBody } from "../../src/http/context.ts";
+import { Hono } from "hono";
 import { enc, register, startHarness, type Harness } from "./_harness.ts";
+import { json } from "../../src/http/context.ts";
+import { encodeAtTheEnd, isFinal, responseEncoding } from "../../src/http/response_encoding.ts";
 
 /** Consul's marshalJSON under ?pretty or -dev: four spaces, trailing newline. */
 describe("pretty JSON", () => {
@@ -45,6 +47,7 @@ describe("gzip", () => {
     // A listing well over gziphandler's 1400-byte minimum.
     const ops = Array.from({ length: 60 }, (_, i) => ({ KV: { Verb: "set", Key: `big/key-${String(i).padStart(3, "0")}`, Value: enc("x".repeat(40)) } }));
     expect((await h.put("/v1/txn", ops.slice(0, 60))).status).toBe(200);
+    for (let i = 0; i < 30; i++) await register(h, { Node: `n${i}`, Address: `10.0.0.${i}`, Service: { ID: `web-${i}`, Service: "web", Port: 80, Tags: ["v1", "é"] }, Check: { Name: "alive", Status: "passing", ServiceID: `web-${i}` } });
   });
   afterAll(() => h.stop());
 
@@ -64,6 +67,33 @@ describe("gzip", () => {
     expect(await gunzip(zipped)).toBe(plain);
   });
 
+  test("catalog and health listings (encoded and gzipped where the handler makes them) gunzip to the plain answer", async () => {
+    for (const path of ["/v1/catalog/service/web", "/v1/health/service/web?passing", "/v1/catalog/service/web?pretty"]) {
+      const plain = await (await h.get(path)).text();
+      expect(plain.length).toBeGreaterThan(1400);
+      const zipped = await h.get(path, { "Accept-Encoding": "gzip" });
+      expect(zipped.headers.get("Content-Encoding")).toBe("gzip");
+      expect(zipped.headers.get("Content-Type")).toBe("application/json");
+      expect(zipped.headers.get("Vary")).toBe("Accept-Encoding");
+      expect(await gunzip(zipped)).toBe(plain);
+    }
+  });
+
+  test("an answer rewritten after its handler (an ACL filter) gets its JSON, and is gzipped at the end", async () => {
+    const app = new Hono();
+    app.use("*", responseEncoding(false));
+    app.use("*", async (c, next) => {
+      encodeAtTheEnd(c);
+      await next();
+      const rows = (await c.res.json()) as { n: number }[];
+      c.res = new Response(JSON.stringify(rows.filter((r) => r.n % 2 === 0)), { headers: { "Content-Type": "application/json" } });
+    });
+    app.get("/rows", (c) => json(c, Array.from({ length: 200 }, (_, n) => ({ n, pad: "x".repeat(20) }))));
+    const res = await app.request("http://x/rows", { headers: { "Accept-Encoding": "gzip" } });
+    expect(res.headers.get("Content-Encoding")).toBe("gzip");
+    expect((JSON.parse(await gunzip(res)) as unknown[]).length).toBe(100);
+  });
+
   test("small answers, q=0 and identity are sent as they are", async () => {
     const small = await h.get("/v1/kv/big/key-001", { "Accept-Encoding": "gzip" });
     expect(small.headers.get("Content-Encoding")).toBeNull();
@@ -75,7 +105,7 @@ describe("gzip", () => {
 
   test("a small JSON answer goes out as the handler made it (not read back and rebuilt), headers and all", async () => {
     const res = await h.put("/v1/catalog/register", { Node: "n1", Address: "10.0.0.1", Service: { Service: "web", Port: 80 } }, { "Accept-Encoding": "gzip" });
-    expect(isSmallBody(res)).toBe(true);
+    expect(isFinal(res)).toBe(true);
     expect(res.headers.get("Content-Encoding")).toBeNull();
     expect(res.headers.get("Content-Type")).toBe("application/json");
     expect(res.headers.get("Vary")).toBe("Accept-Encoding");
@@ -89,7 +119,7 @@ describe("gzip", () => {
     expect(plain.length).toBeLessThan(1400);
     expect(new TextEncoder().encode(plain).length).toBeGreaterThan(1400);
     const zipped = await h.get("/v1/catalog/service/wide", { "Accept-Encoding": "gzip" });
-    expect(isSmallBody(zipped)).toBe(false);
+    expect(isFinal(zipped)).toBe(true);
     expect(zipped.headers.get("Content-Encoding")).toBe("gzip");
     expect(await gunzip(zipped)).toBe(plain);
   });
