@@ -106,9 +106,10 @@ class Writer {
   len = 0;
   private readonly names: Map<string, number> | null;
 
-  constructor(compress: boolean) {
-    scratchNames.clear();
-    this.names = compress ? scratchNames : null;
+  /** `names`: a compression table of its own (the scratch one is cleared and used otherwise). */
+  constructor(compress: boolean, names?: Map<string, number>) {
+    if (names === undefined) scratchNames.clear();
+    this.names = compress ? (names ?? scratchNames) : null;
   }
 
   private ensure(n: number): void {
@@ -251,6 +252,15 @@ function writeRr(w: Writer, rr: Rr, asked: Asked | null): void {
  */
 export function encodeMessage(msg: Message, compress: boolean): Uint8Array {
   const w = new Writer(compress);
+  const asked = writeHead(w, msg);
+  for (const rr of msg.answer) writeRr(w, rr, asked);
+  for (const rr of msg.authority) writeRr(w, rr, asked);
+  for (const rr of msg.additional) writeRr(w, rr, asked);
+  return w.buf.slice(0, w.len);
+}
+
+/** The header and the question; answers the question as asked when owners must be written as the client spelled it. */
+function writeHead(w: Writer, msg: Message): Asked | null {
   w.u16(msg.id);
   w.u16((msg.flags & ~0xf) | (msg.rcode & 0xf));
   w.u16(msg.question ? 1 : 0);
@@ -265,10 +275,47 @@ export function encodeMessage(msg: Message, compress: boolean): Uint8Array {
     const lower = msg.question.name.toLowerCase();
     if (lower !== msg.question.name) asked = { lower, name: msg.question.name };
   }
-  for (const rr of msg.answer) writeRr(w, rr, asked);
-  for (const rr of msg.authority) writeRr(w, rr, asked);
-  for (const rr of msg.additional) writeRr(w, rr, asked);
-  return w.buf.slice(0, w.len);
+  return asked;
+}
+
+/**
+ * A message's answers encoded once, for sizing it cut after any number of
+ * them (trim.ts): where each answer ends, and what a record written after
+ * them all takes. Past MAX_POINTER no name is entered in the compression
+ * table, so there a record's size no longer depends on what precedes it:
+ * `recordLength` is exact for any cut that ends past MAX_POINTER.
+ */
+export class AnswerCuts {
+  /** ends[k]: the size of the header, question and first k answers. */
+  readonly ends: readonly number[];
+  private readonly w: Writer;
+  private readonly asked: Asked | null;
+
+  constructor(msg: Message, compress: boolean) {
+    // Its own table: the sizes of other cuts may be encoded in between.
+    this.w = new Writer(compress, new Map());
+    this.asked = writeHead(this.w, msg);
+    const ends = [this.w.len];
+    for (const rr of msg.answer) {
+      writeRr(this.w, rr, this.asked);
+      ends.push(this.w.len);
+    }
+    this.ends = ends;
+  }
+
+  /** Whether records written after the first k answers enter nothing in the compression table. */
+  pastWindow(k: number): boolean {
+    return this.ends[k]! > MAX_POINTER;
+  }
+
+  /** The size of `rr` written after every answer (exact after any cut `pastWindow` accepts). */
+  recordLength(rr: Rr): number {
+    const at = this.w.len;
+    writeRr(this.w, rr, this.asked);
+    const n = this.w.len - at;
+    this.w.len = at;
+    return n;
+  }
 }
 
 /** The encoded size of a message (miekg's Msg.Len()). */
