@@ -4,7 +4,7 @@
  */
 import { AnswerCache } from "./answer_cache.ts";
 import type { DnsConfig } from "./config.ts";
-import { handleDns } from "./handler.ts";
+import { type DnsReply, handleDns } from "./handler.ts";
 import { type Recursor, UpstreamRecursor } from "./recursor.ts";
 import { type DnsHandle, type DnsListener, type DnsServerStats, listenDns } from "./server.ts";
 import { resolveOverRpc, servfail } from "./rpc_lookup.ts";
@@ -92,6 +92,9 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
     const remote = opts.remote;
     const stale = { allowStale: config.allowStale, maxStaleMs: config.maxStaleMs };
     const isRemote = (dc: string) => remote?.isRemote(dc.toLowerCase()) ?? false;
+    // No closure per query on the common path: the thunk exists only where prepared queries need one.
+    const answerHere = (query: Uint8Array, ctx: typeof udpCtx | typeof tcpCtx, remoteAddress: string): DnsReply =>
+      querying ? querying.answer(() => handleDns(query, ctx, remoteAddress)) : handleDns(query, ctx, remoteAddress);
     handle = (query, transport, remoteAddress) => {
       // A name that mentions another datacenter is answered there (a label that merely looks like one only skips the cache).
       if (remote && questionLabels(query)?.some(isRemote)) {
@@ -104,11 +107,10 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
         })();
       }
       const ctx = transport === "udp" ? udpCtx : tcpCtx;
-      const run = querying ? () => querying.answer(() => handleDns(query, ctx, remoteAddress)) : () => handleDns(query, ctx, remoteAddress);
       // allow_stale: this server's state, unless it is older than max_stale; else (or without allow_stale) wait until it has caught up.
       const wait = gate ? gate(reads) : null;
-      if (wait === null) return run();
-      return wait.then(run, () => servfail(query));
+      if (wait === null) return answerHere(query, ctx, remoteAddress);
+      return wait.then(() => answerHere(query, ctx, remoteAddress), () => servfail(query));
     };
   } else if (opts.rpc) {
     const rpc = opts.rpc;

@@ -33,7 +33,8 @@ export const MAX_CACHED_ANSWER = 4096;
 export function queryHash(query: Uint8Array): number {
   let h = 0x811c9dc5;
   for (let i = 2; i < query.length; i++) h = Math.imul(h ^ query[i]!, 0x01000193);
-  return h >>> 0;
+  // 30 bits: a small integer to the engine, so the map lookup hashes no heap number.
+  return (h ^ (h >>> 30)) & 0x3fffffff;
 }
 
 /** Whether two queries have the same key (all bytes after the ID). */

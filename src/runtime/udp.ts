@@ -84,10 +84,22 @@ async function bindBun(bun: BunUdpGlobal, opts: UdpOptions): Promise<UdpEndpoint
 
 type LookupCallback = (err: NodeJS.ErrnoException | null, address: string | LookupAddress[], family?: number) => void;
 
+/** The last address `literalLookup` saw and its family: answers mostly go back to the few clients that ask. */
+let lastHost = "";
+let lastFamily = 0;
+
 /** IP literals answer at once; anything else goes to the resolver. */
 function literalLookup(host: string, options: unknown, callback?: LookupCallback): void {
   const cb = (typeof options === "function" ? options : callback) as LookupCallback;
+  if (host === lastHost) {
+    cb(null, host, lastFamily);
+    return;
+  }
   const family = isIP(host);
+  if (family !== 0) {
+    lastHost = host;
+    lastFamily = family;
+  }
   if (family !== 0) {
     cb(null, host, family);
     return;
