@@ -35,9 +35,10 @@ function setup(slowUs = 0, extra: { queueLimit?: number; batch?: number; portabl
   });
 }
 
-function udpAsk(port: number, q: Uint8Array, timeoutMs = 1000): Promise<Buffer | null> {
+function udpAsk(port: number, q: Uint8Array, timeoutMs = 1000, from?: string): Promise<Buffer | null> {
   return new Promise((resolve) => {
     const s = createSocket("udp4");
+    if (from !== undefined) s.bind(0, from);
     const t = setTimeout(() => {
       s.close();
       resolve(null);
@@ -94,6 +95,20 @@ test("UDP answers on the runtime's native socket and on node:dgram alike", async
     expect(replies.map((r) => decode(r!).id)).toEqual([1, 2, 3]);
     expect(replies.map((r) => rows(decode(r!).answers))).toEqual([1, 2, 3].map(() => ["web.service.consul A 10.0.0.1"]));
     expect(l.stats().answered).toBe(3);
+  }
+});
+
+test("answers go back to each asker's own address when askers from several addresses take turns", async () => {
+  for (const portableUdp of [false, true]) {
+    const l = await setup(0, { portableUdp });
+    // Loopback answers on all of 127/8: three client addresses, each asked from twice, in turns.
+    const froms = ["127.0.0.2", "127.0.0.3", "127.0.0.2", "127.0.0.1", "127.0.0.3", "127.0.0.1"];
+    for (const [i, from] of froms.entries()) {
+      const reply = await udpAsk(l.port, queryBytes("web.service.consul", "A", { id: 100 + i }), 1000, from);
+      expect(reply).not.toBeNull();
+      expect(decode(reply!).id).toBe(100 + i);
+    }
+    expect(l.stats().answered).toBe(froms.length);
   }
 });
 
