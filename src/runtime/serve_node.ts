@@ -34,7 +34,9 @@ export async function serveNode(options: ServeOptions, tls: HttpsTls | null): Pr
   const { getRequestListener } = await import("@hono/node-server");
   type NodeEnv = { incoming: { socket: { remoteAddress?: string } } };
   const fetch = (req: Request, env: NodeEnv) => options.fetch(req, () => env.incoming.socket.remoteAddress ?? "");
-  const viaFetch = getRequestListener(fetch, { hostname: options.hostname });
+  // node-server swaps the global Request/Response for lighter ones; under Bun
+  // that would hand Bun's own listener (in the same process) objects it refuses.
+  const viaFetch = getRequestListener(fetch, { hostname: options.hostname, overrideGlobalObjects: !("Bun" in globalThis) });
   const direct = options.direct;
   const listener = (req: IncomingMessage, res: ServerResponse): void => {
     if (direct !== undefined && answerDirect(direct, req, res)) return;
