@@ -5,8 +5,9 @@
  *   in a hot loop a hidden class of its own, some 900 bytes per row);
  * - the empty maps and lists most rows carry (TaggedAddresses, Meta, Proxy,
  *   Connect, Definition, Tags) and the default Weights are one shared, frozen
- *   value each, so a stray write into a stored row throws instead of changing
- *   every row that shares it.
+ *   value each, and so is each tag list (up to MAX_TAG_LISTS of them), so a
+ *   stray write into a stored row throws instead of changing every row that
+ *   shares it.
  * Field order is the order the wire shapes list (reads serialize rows as
  * they are).
  */
@@ -25,8 +26,21 @@ function compact<T extends object>(o: T): T {
   return EMPTY as T;
 }
 
+/** Tag lists by content: the instances of a service mostly carry one of a few. */
+const tagLists = new Map<string, string[]>();
+/** Past this many distinct lists (unique tags per instance), a new list is kept as given. */
+const MAX_TAG_LISTS = 4096;
+
 function compactList(list: string[]): string[] {
-  return list?.length === 0 ? (NO_TAGS as string[]) : list;
+  if (!Array.isArray(list)) return list;
+  if (list.length === 0) return NO_TAGS as string[];
+  const key = JSON.stringify(list);
+  const known = tagLists.get(key);
+  if (known !== undefined) return known;
+  if (tagLists.size >= MAX_TAG_LISTS) return list;
+  const shared = Object.freeze([...list]) as string[];
+  tagLists.set(key, shared);
+  return shared;
 }
 
 function compactWeights(w: Weights): Weights {

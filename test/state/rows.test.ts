@@ -48,6 +48,19 @@ test("rows share one frozen value for each empty map, list and the default weigh
   expectCompact(filled());
 });
 
+test("instances with the same tags share one frozen list; their checks carry it too", () => {
+  const store = new StateStore();
+  register(store, 1, registration("n1", { Service: service("a1", "a", { Tags: ["v1", "rack-1"] }), Checks: [check("n1", "c1", { ServiceID: "a1" })] }));
+  register(store, 2, registration("n2", { Service: service("a2", "a", { Tags: ["v1", "rack-1"] }) }));
+  register(store, 3, registration("n3", { Service: service("a3", "a", { Tags: ["rack-1", "v1"] }) }));
+  const tags = (node: string, id: string) => store.t.services.get(`${node}\u0000${id}`)!.Service.Tags;
+  expect(tags("n1", "a1")).toBe(tags("n2", "a2"));
+  expect(Object.isFrozen(tags("n1", "a1"))).toBe(true);
+  expect(tags("n3", "a3")).toEqual(["rack-1", "v1"]);
+  expect(store.t.checks.get("n1\u0000c1")!.ServiceTags).toBe(tags("n1", "a1"));
+  expect(catalogRead.serviceNodes(store.t, "a").value.map((r) => r.service.Tags)).toEqual([["v1", "rack-1"], ["v1", "rack-1"], ["rack-1", "v1"]]);
+});
+
 test("a restored snapshot holds rows built the same way, read the same", () => {
   const store = filled();
   const before = JSON.stringify([catalogRead.serviceNodes(store.t, "a").value, catalogRead.checkServiceNodes(store.t, "b").value]);
