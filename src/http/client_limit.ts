@@ -6,8 +6,9 @@
  *
  * This counts requests in the handlers (the fetch handler and the direct
  * lane share one count), which works the same under every runtime's HTTP
- * server; where the listener can see connections as they are accepted
- * (node:http), src/runtime/serve.ts also caps connections.
+ * server; the listeners also cap connections (src/runtime/serve.ts): as they
+ * are accepted where the server shows them, else those that have sent nothing
+ * yet at a sweep of the open connections.
  */
 import { LaterAnswer } from "../runtime/later_answer.ts";
 import type { DirectHandler, FetchHandler } from "../runtime/serve.ts";

@@ -67,9 +67,10 @@ export interface ServeOptions {
   /**
    * Open connections one client address may hold (0: no cap), refused with a
    * bare 429 as they are accepted. node:http shows connections as they are
-   * accepted (Node, Deno); Bun.serve does not, and there the per-client
-   * request cap the handler applies (src/http/client_limit.ts) and the
-   * deadlines below bound what one client holds.
+   * accepted (Node, Deno); Bun.serve does not, and there the connections
+   * that have sent nothing are refused past the cap at the next sweep of the
+   * process's descriptors (Linux, serve_bun.ts), those with a request by the
+   * per-client request cap the handler applies (src/http/client_limit.ts).
    */
   readonly maxConnsPerClient?: number;
   /** Body sent with the 429 that refuses a connection past the cap. */
@@ -78,9 +79,10 @@ export interface ServeOptions {
    * How long a connection may go without delivering a complete request head,
    * counted from when it opens and again from the end of each response
    * (0: no deadline). Past it the connection is closed. node:http applies it
-   * as given; Bun.serve closes a connection that has sent no complete request
-   * within its own fixed ~10 s and applies this, in whole seconds (at most
-   * 255), between requests on a kept-alive connection.
+   * as given; on Bun.serve a sweep of the process's descriptors applies it to
+   * a first request head (Linux; within a quarter of it, 100 ms to 1 s, later;
+   * elsewhere Bun's own fixed ~10 s does) and Bun.serve itself, in whole
+   * seconds (at most 255), between requests on a kept-alive connection.
    */
   readonly headerTimeoutMs?: number;
 }

@@ -1,15 +1,17 @@
 /**
  * Bun.serve for HTTP and HTTPS: one options builder for both.
  *
- * Bun.serve shows no connection before its first request, so it cannot cap a
- * client's connections as they are accepted; it closes a connection that has
- * not delivered a complete request head within its own ~10 s (its
+ * Bun.serve shows no connection before its first request, and closes one that
+ * has not delivered a complete request head within its own ~10-12 s (its
  * `idleTimeout` does not change that, nor does `closeIdleConnections()` reach
- * such a connection). node:http under Bun does show each connection, but
- * costs ~1.7x the CPU per KV GET of this path (bench/kv/README.md), so the
- * per-client cap here counts requests in flight and its 429 closes the
- * connection (src/http/client_limit.ts). Its
- * `idleTimeout` bounds a kept-alive connection between requests: each
+ * such a connection). So a connection that has not sent a byte is counted
+ * against its client's cap and closed at the request-head deadline by a sweep
+ * of the process's descriptors (silent_conns_bun.ts, Linux); a connection with
+ * a request is counted by the per-client request cap, whose 429 closes the
+ * connection (src/http/client_limit.ts). node:http under Bun shows each
+ * connection as it is accepted, but costs ~1.7x the CPU per KV GET of this
+ * path, and a front relaying every byte to Bun.serve ~2x (bench/kv/README.md).
+ * Its `idleTimeout` bounds a kept-alive connection between requests: each
  * request turns the deadline off while its handler runs (a blocking query
  * parks for minutes) and back on once the response is handed over.
  */
@@ -19,10 +21,12 @@ import type { HttpsTls } from "./serve_tls.ts";
 import { LaterAnswer } from "./later_answer.ts";
 import { isLongLived } from "./long_lived.ts";
 import type { DirectAnswer, DirectRequest, HttpListener, ServeOptions } from "./serve.ts";
+import { watchSilentConnections } from "./silent_conns_bun.ts";
+import { tooManyConnections } from "./too_many.ts";
 
 interface BunServer {
   readonly port: number;
-  requestIP(req: Request): { address: string } | null;
+  requestIP(req: Request): { address: string; port: number } | null;
   timeout(req: Request, seconds: number): void;
   stop(closeActiveConnections?: boolean): Promise<void> | void;
 }
@@ -134,14 +138,47 @@ function headersOf(a: DirectAnswer): Headers {
   return h;
 }
 
-export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsTls | null): BunServeOptions {
+/**
+ * The peer ports of connections whose request is with a handler and has had
+ * no answer yet (the sweep of silent connections must tell them from a request
+ * head never finished); a count per port, as two clients may use the same one.
+ */
+class Waiting {
+  readonly #ports = new Map<number, number>();
+
+  /** Notes the request's connection until the returned function is called. */
+  enter(req: Request, srv: BunServer): () => void {
+    const port = srv.requestIP(req)?.port ?? 0;
+    this.#ports.set(port, (this.#ports.get(port) ?? 0) + 1);
+    let left = false;
+    return () => {
+      if (left) return;
+      left = true;
+      const n = (this.#ports.get(port) ?? 1) - 1;
+      if (n <= 0) this.#ports.delete(port);
+      else this.#ports.set(port, n);
+    };
+  }
+
+  has(port: number): boolean {
+    return this.#ports.has(port);
+  }
+}
+
+export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsTls | null, waiting: Waiting | null = null): BunServeOptions {
   const idle = idleSeconds(options.headerTimeoutMs ?? 0);
   const handler = options.fetch;
   const direct = options.direct;
   // While a handler runs the connection has no deadline (a blocking query parks for minutes); it is back once the answer is handed over.
   const untimed = async (req: Request, srv: BunServer, answer: () => Response | Promise<Response>): Promise<Response> => {
     if (idle > 0) srv.timeout(req, 0);
-    const res = await answer();
+    const leave = waiting?.enter(req, srv);
+    let res: Response;
+    try {
+      res = await answer();
+    } finally {
+      leave?.();
+    }
     // A client gone before its answer has no connection left to time.
     if (idle > 0 && !isLongLived(res) && !req.signal.aborted) srv.timeout(req, idle);
     // Bun writes header names as the Response holds them.
@@ -154,11 +191,16 @@ export function bunServeOptions(options: ServeOptions, port: number, tls: HttpsT
    */
   const parkedDirect = (req: Request, srv: BunServer, answer: Promise<DirectAnswer> | LaterAnswer): Promise<Response> => {
     if (idle > 0) srv.timeout(req, 0);
+    const leave = waiting?.enter(req, srv);
     const respond = (a: DirectAnswer): Response => {
+      leave?.();
       if (idle > 0 && !req.signal.aborted) srv.timeout(req, idle);
       return directResponse(a, headersOf(a));
     };
-    if (answer instanceof Promise) return answer.then(respond);
+    if (answer instanceof Promise) {
+      if (leave) answer.catch(leave);
+      return answer.then(respond);
+    }
     // The Response is built in the waker's loop: the server's own reaction to this promise is the only one left.
     return new Promise<Response>((resolve, reject) =>
       answer.onAnswer((a) => {
@@ -193,8 +235,17 @@ export interface BunListener extends HttpListener {
 }
 
 export function serveBun(bun: BunGlobal, options: ServeOptions, tls: HttpsTls | null): BunListener {
-  let server = bun.serve(bunServeOptions(options, options.port, tls));
+  const deadlineMs = options.headerTimeoutMs ?? 0;
+  const waiting = deadlineMs > 0 ? new Waiting() : null;
+  let server = bun.serve(bunServeOptions(options, options.port, tls, waiting));
   const port = server.port;
+  const silent = watchSilentConnections({
+    port,
+    maxPerClient: options.maxConnsPerClient ?? 0,
+    deadlineMs,
+    refusal: tooManyConnections(options.tooManyConnections ?? ""),
+    ...(waiting ? { handling: (peerPort: number) => waiting.has(peerPort) } : {}),
+  });
   /** Servers replaced by a restart that still finish requests in flight (a parked blocking query). */
   const draining = new Set<BunServer>();
   return {
@@ -206,9 +257,10 @@ export function serveBun(bun: BunGlobal, options: ServeOptions, tls: HttpsTls | 
       const old = server;
       draining.add(old);
       void Promise.resolve(old.stop(false)).finally(() => draining.delete(old));
-      server = bun.serve(bunServeOptions(options, port, next));
+      server = bun.serve(bunServeOptions(options, port, next, waiting));
     },
     async stop() {
+      silent?.stop();
       await Promise.all([server, ...draining].map((s) => s.stop(true)));
       draining.clear();
     },

@@ -14,6 +14,7 @@ import { keepAccepting } from "./keep_accepting.ts";
 import { LaterAnswer } from "./later_answer.ts";
 import type { HttpsTls } from "./serve_tls.ts";
 import type { DirectAnswer, DirectHandler, DirectRequest, HttpListener, ServeOptions } from "./serve.ts";
+import { tooManyConnections } from "./too_many.ts";
 
 export interface NodeListener extends HttpListener {
   /** New certificate and CAs for connections made from now on (HTTPS only). */
@@ -161,7 +162,7 @@ function canonicalWriteHead(res: ServerResponse): void {
 /** Refuses a client's connections past `max` open ones with a bare 429, as Consul's connection limiter does. */
 function capConnections(server: HttpServer | HttpsServer, max: number, body: string): void {
   const open = new PerClientCount(max);
-  const refusal = `HTTP/1.1 429 Too Many Requests\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: ${new TextEncoder().encode(body).length}\r\nConnection: close\r\n\r\n${body}`;
+  const refusal = tooManyConnections(body);
   server.on("connection", (socket: Socket) => {
     const release = open.acquire(socket.remoteAddress ?? "");
     if (release === null) {

@@ -3,12 +3,14 @@
  * on (Bun.serve on Bun, node:http on Node and Deno), and 1,000 that each
  * park a request past `limits.http_max_conns_per_client` (Node and Deno
  * refuse them as they are accepted; Bun.serve shows no connection before its
- * first request, so there the per-client request count answers the 429 with
- * the same text and closes the connection): many idle connections
- * from one client do not stop another client being served, a request head
- * trickled a byte at a time is cut off, and a kept-alive connection is
- * closed once idle past `limits.http_read_timeout`, while a parked blocking
- * query or a quiet log stream is not.
+ * first request, so there a sweep of the agent's descriptors refuses the
+ * silent ones past the cap and closes them at the deadline, and the
+ * per-client request count answers the 429 with the same text and closes the
+ * connection): many idle connections from one client do not stop another
+ * client being served, a request head trickled a byte at a time is cut off,
+ * and a kept-alive connection is closed once idle past
+ * `limits.http_read_timeout`, while a parked blocking query or a quiet log
+ * stream is not.
  *
  * The attacker connects from 127.0.0.1, the other client from 127.0.0.2.
  */
@@ -40,7 +42,7 @@ beforeAll(async () => {
   await writeFile(config, JSON.stringify({ limits: { http_max_conns_per_client: 20, http_read_timeout: "2s" } }));
   await Promise.all(
     RUNTIMES.map(async (runtime) => {
-      // Bun.serve cannot refuse a connection as it is accepted (see src/runtime/serve_bun.ts), so the Bun agent keeps its normal file limit.
+      // Bun.serve cannot refuse a connection as it is accepted (its sweep comes later, see src/runtime/serve_bun.ts), so the Bun agent keeps its normal file limit.
       const fdLimit = runtime === "node" ? FD_LIMIT : undefined;
       agents.set(runtime, await startAgent(["-dev", "-node", `idle-${runtime}`, "-config-file", config], { runtime, ...(fdLimit ? { fdLimit } : {}) }));
     }),
@@ -118,6 +120,9 @@ async function trickledHeadsCut(runtime: Runtime, port: number): Promise<void> {
   for (const stop of stops) stop();
   console.log(`${runtime}: trickled first head cut after ${(((first.closedAt() ?? NaN) - first.opened) / 1000).toFixed(1)} s, a later one after ${(((later.closedAt() ?? NaN) - later.opened) / 1000).toFixed(1)} s`);
   expect(cut).toBe(true);
+  // Both at the 2 s deadline (plus a sweep on Bun; a loaded machine adds seconds): Bun's own deadline alone took ~10.5 s for the first.
+  expect(first.closedAt()! - first.opened).toBeLessThan(8000);
+  expect(later.closedAt()! - later.opened).toBeLessThan(8000);
   expect(responses(first.text())).toBe(0);
   expect(responses(later.text())).toBe(1);
 }
@@ -127,17 +132,24 @@ test("many idle connections from one client do not stop another client being ser
     RUNTIMES.map(async (runtime) => {
       const agent = agents.get(runtime)!;
       const flood = await Promise.all(Array.from({ length: FLOOD }, () => open(agent.port, "127.0.0.1")));
-      await sleep(500);
+      const opened = performance.now();
+      const stillOpen = () => flood.filter((c) => c.closedAt() === null).length;
+      // Node and Deno refuse the client's connections past the cap as they are accepted; Bun at its next sweep
+      // (its listener defers a silent connection ~1 s in the kernel first, holding no descriptor).
+      const capped = await until(() => stillOpen() <= 20, 3000);
+      const cappedMs = performance.now() - opened;
       const servedMs = await otherClientServed(agent.port);
-      const stillOpen = flood.filter((c) => c.closedAt() === null).length;
-      console.log(`${runtime}: ${FLOOD} idle connections from one client, ${stillOpen} still open after 0.5 s; another client served in ${servedMs.toFixed(0)} ms`);
+      const refused = flood.filter((c) => c.text().startsWith("HTTP/1.1 429")).length;
+      console.log(`${runtime}: ${FLOOD} idle connections from one client, ${stillOpen()} still open after ${(cappedMs / 1000).toFixed(1)} s (${refused} answered 429); another client served in ${servedMs.toFixed(0)} ms`);
+      expect(capped).toBe(true);
       expect(servedMs).toBeGreaterThan(0);
-      // Node and Deno refuse the client's connections past the cap as they are accepted.
-      if (runtime !== "bun") expect(stillOpen).toBeLessThanOrEqual(20);
       const allClosed = async () => {
-        // Every runtime closes the rest once they have sent no request within the deadline (Bun: its own ~10 s).
-        expect(await until(() => flood.every((c) => c.closedAt() !== null), 20_000)).toBe(true);
-        console.log(`${runtime}: all ${FLOOD} closed within ${(Math.max(...flood.map((c) => c.closedAt()! - c.opened)) / 1000).toFixed(1)} s`);
+        // Every runtime closes the rest once they have sent no request within the deadline (2 s).
+        expect(await until(() => flood.every((c) => c.closedAt() !== null), 6000)).toBe(true);
+        const last = Math.max(...flood.map((c) => c.closedAt()! - c.opened));
+        console.log(`${runtime}: all ${FLOOD} closed within ${(last / 1000).toFixed(1)} s`);
+        // Bun's own deadline alone took ~12 s.
+        expect(last).toBeLessThan(8000);
       };
       await Promise.all([allClosed(), trickledHeadsCut(runtime, agent.port)]);
       expect(await otherClientServed(agent.port)).toBeGreaterThan(0);
