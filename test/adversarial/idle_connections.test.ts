@@ -16,10 +16,11 @@
  */
 import { afterAll, beforeAll, expect, test } from "bun:test";
 import { writeFile } from "node:fs/promises";
-import { connect, type Socket } from "node:net";
+import type { Socket } from "node:net";
 import { join } from "node:path";
 import { type AgentProcess, type Runtime, startAgent, tempDir } from "../e2e/_agent.ts";
 import { sleep } from "./_agent.ts";
+import { openRaw, type RawConn } from "../_raw_conn.ts";
 
 const OTHER = "127.0.0.2";
 const RUNTIMES: readonly Runtime[] = (process.env.IDLE_RUNTIMES?.split(",") as Runtime[] | undefined) ?? ["bun", "deno", "node"];
@@ -54,28 +55,8 @@ afterAll(async () => {
   await dir?.remove();
 });
 
-interface Conn {
-  readonly socket: Socket;
-  readonly opened: number;
-  text(): string;
-  closedAt(): number | null;
-}
-
-function open(port: number, localAddress: string): Promise<Conn> {
-  return new Promise((resolve) => {
-    const opened = performance.now();
-    let out = "";
-    let closed: number | null = null;
-    const socket = connect({ host: "127.0.0.1", port, localAddress });
-    sockets.push(socket);
-    socket.on("data", (d: Buffer) => (out += d.toString("latin1")));
-    socket.on("error", () => {});
-    socket.on("close", () => (closed = performance.now()));
-    const conn = { socket, opened, text: () => out, closedAt: () => closed };
-    socket.once("connect", () => resolve(conn));
-    socket.once("close", () => resolve(conn));
-  });
-}
+type Conn = RawConn;
+const open = (port: number, localAddress: string) => openRaw(port, localAddress, sockets);
 
 async function until(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;

@@ -8,30 +8,12 @@
  * deadline, and another client, are left alone. (Linux: the sweep reads the process's descriptors.)
  */
 import { expect, test } from "bun:test";
-import { connect, type Socket } from "node:net";
 import { serveHttp } from "../../src/runtime/mod.ts";
 import { watchSilentConnections } from "../../src/runtime/silent_conns_bun.ts";
+import { openRaw, type RawConn } from "../_raw_conn.ts";
 
-interface Conn {
-  readonly socket: Socket;
-  readonly opened: number;
-  text(): string;
-  closedAt(): number | null;
-}
-
-function open(port: number, localAddress: string): Promise<Conn> {
-  return new Promise((resolve) => {
-    const opened = performance.now();
-    let out = "";
-    let closed: number | null = null;
-    const socket = connect({ host: "127.0.0.1", port, localAddress });
-    socket.on("data", (d: Buffer) => (out += d.toString("latin1")));
-    socket.on("error", () => {});
-    socket.on("close", () => (closed = performance.now()));
-    const conn = { socket, opened, text: () => out, closedAt: () => closed };
-    socket.once("connect", () => resolve(conn));
-  });
-}
+type Conn = RawConn;
+const open = (port: number, localAddress: string) => openRaw(port, localAddress);
 
 async function until(check: () => boolean, ms: number): Promise<boolean> {
   const end = Date.now() + ms;
