@@ -38,8 +38,9 @@ export interface RpcSide {
 }
 
 /** The Server's settings from the agent's configuration. */
-function serverConfig(cfg: AgentConfig, id: string, advertise: string, storage: ServerStorage): ServerConfig {
+function serverConfig(cfg: AgentConfig, id: string, advertise: string, storage: ServerStorage, logger: Logger): ServerConfig {
   return {
+    warn: (msg) => logger.warn(msg),
     datacenter: cfg.datacenter,
     nodeName: cfg.nodeName,
     nodeId: id,
@@ -82,7 +83,7 @@ export async function startServerSide(
   const { undo, stopHooks } = steps;
   const storage = await openServerStorage(cfg, self.id, self.advertise, logger);
   undo.push(() => storage.close());
-  const srv = new Server(serverConfig(cfg, self.id, self.advertise, storage));
+  const srv = new Server(serverConfig(cfg, self.id, self.advertise, storage, logger));
   undo.push(() => srv.stop());
   await srv.start();
   logger.info(`server: restored state at index ${srv.lastIndex()}`);

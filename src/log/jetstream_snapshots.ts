@@ -96,16 +96,18 @@ export class StreamSnapshots {
         `Snapshot index ${index} is invalid: it must lie between the previous snapshot (${this.#index}) and the last applied index (${applied})`,
       );
     }
-    // Never replace a newer snapshot (another server may have saved one since).
+    // Never replace a newer snapshot, nor store one again (another server may
+    // have saved one since, or a save that failed while purging is retried):
+    // the stream is purged behind what is stored.
     const storedIndex = await this.#object.storedIndex();
-    if (storedIndex >= index) {
-      this.#index = Math.max(this.#index, storedIndex);
-      return;
-    }
-    await this.#object.put(snapshot);
-    this.#index = Math.max(this.#index, index);
-    // Purge only behind a stored snapshot, keeping a tail so replicas a
-    // little behind catch up from entries rather than from the snapshot.
+    if (storedIndex < index) await this.#object.put(snapshot);
+    const covered = Math.max(storedIndex, index);
+    this.#index = Math.max(this.#index, covered);
+    await this.#purgeBehind(covered);
+  }
+
+  /** Purges only behind a stored snapshot, keeping a tail so replicas a little behind catch up from entries rather than from the snapshot. */
+  async #purgeBehind(index: number): Promise<void> {
     const keepFrom = index + 1 - this.#o.trailingEntries;
     if (keepFrom > 1) await this.#o.purge(keepFrom);
   }

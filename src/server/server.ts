@@ -42,6 +42,8 @@ export interface ServerConfig {
   readonly clock?: Clock;
   /** Entries between snapshots (Consul's SnapshotThreshold). */
   readonly snapshotThreshold?: number;
+  /** Where the server reports what failed in the background and is being retried (a log snapshot). */
+  readonly warn?: (msg: string) => void;
   readonly tombstoneTtlMs?: number;
   readonly nodeMeta?: Record<string, string>;
   /**
@@ -114,6 +116,8 @@ export class Server {
       threshold: config.snapshotThreshold ?? 16_384,
       keepsSnapshot: () => !this.cluster || this.isLeader(),
       stopped,
+      clock: this.clock,
+      ...(config.warn ? { warn: config.warn } : {}),
     });
     this.writer = new CommandWriter(this.log, stopped, () => this.compactor.maybe());
     this.reads = new ReadGate({
@@ -320,6 +324,7 @@ export class Server {
     this.coordinates.stop();
     this.aclReaper.stop();
     this.tombstones.stop();
+    this.compactor.stop();
     await this.compactor.settled();
     await this.log.close();
   }
