@@ -11,18 +11,24 @@ import { MessageType } from "../../src/state/commands.ts";
 import { StateStore } from "../../src/state/mod.ts";
 import { FakeClock } from "../_fake_clock.ts";
 
-/** A memory log whose next `failures` snapshot saves fail. */
+/** A memory log that counts the entries since its last snapshot, and whose next `failures` snapshot saves fail. */
 class FlakyLog extends MemoryLog {
   failures = 0;
   attempts = 0;
+  #saved = 0;
 
-  override saveSnapshot(snapshot: LogSnapshot): Promise<void> {
+  override entriesSinceSnapshot(): number {
+    return this.lastIndex() - this.#saved;
+  }
+
+  override async saveSnapshot(snapshot: LogSnapshot): Promise<void> {
     this.attempts++;
     if (this.failures > 0) {
       this.failures--;
-      return Promise.reject(new Error("timed out storing the snapshot"));
+      throw new Error("timed out storing the snapshot");
     }
-    return super.saveSnapshot(snapshot);
+    await super.saveSnapshot(snapshot);
+    this.#saved = snapshot.index;
   }
 }
 
