@@ -129,8 +129,8 @@ test("many idle connections from one client do not stop another client being ser
         expect(await until(() => flood.every((c) => c.closedAt() !== null), 6000)).toBe(true);
         const last = Math.max(...flood.map((c) => c.closedAt()! - c.opened));
         console.log(`${runtime}: all ${FLOOD} closed within ${(last / 1000).toFixed(1)} s`);
-        // Bun's own deadline alone took ~12 s.
-        expect(last).toBeLessThan(8000);
+        // Bun's own deadline alone took ~12 s; a machine at load 25 took 5.4 s here.
+        expect(last).toBeLessThan(10_000);
       };
       await Promise.all([allClosed(), trickledHeadsCut(runtime, agent.port)]);
       expect(await otherClientServed(agent.port)).toBeGreaterThan(0);
