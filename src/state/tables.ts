@@ -105,7 +105,9 @@ export class Tables {
   readonly coordinatesByNode = new Map<string, Set<string>>();
   /**
    * Node names, and service and check IDs within a node, match case-insensitively
-   * (Consul's memdb indexes lower-case them): lower-cased name or `node\u0000id` -> stored key.
+   * (Consul's memdb indexes lower-case them): lower-cased name or `node\u0000id` -> stored key,
+   * kept only for keys that are not lower-case already (most are; the table
+   * itself answers for those), which saves two map entries per instance.
    */
   readonly nodeByLower = new Map<string, string>();
   readonly serviceByLower = new Map<string, string>();
@@ -126,6 +128,7 @@ export class Tables {
     });
     const folded = (index: Map<string, string>) => (key: string, before: unknown, after: unknown) => {
       const lower = key.toLowerCase();
+      if (lower === key) return;
       if (before && !after && index.get(lower) === key) index.delete(lower);
       if (after) index.set(lower, key);
     };
@@ -214,18 +217,18 @@ export class Tables {
 
   /** The stored spelling of a node name (matched case-insensitively); the name as given when unknown. */
   nodeName(name: string): string {
-    return this.nodeByLower.get(name.toLowerCase()) ?? name;
+    return storedKey(this.nodeByLower, this.nodes, name.toLowerCase()) ?? name;
   }
 
   /** The stored ID of a service of a (stored) node, matched case-insensitively; the ID as given when unknown. */
   serviceId(node: string, id: string): string {
-    const key = this.serviceByLower.get(nodeKey(node, id).toLowerCase());
+    const key = storedKey(this.serviceByLower, this.services, nodeKey(node, id).toLowerCase());
     return key === undefined ? id : this.services.get(key)!.Service.ID;
   }
 
   /** The stored ID of a check of a (stored) node, matched case-insensitively; the ID as given when unknown. */
   checkId(node: string, id: string): string {
-    const key = this.checkByLower.get(nodeKey(node, id).toLowerCase());
+    const key = storedKey(this.checkByLower, this.checks, nodeKey(node, id).toLowerCase());
     return key === undefined ? id : this.checks.get(key)!.CheckID;
   }
 
@@ -259,6 +262,11 @@ export class Tables {
     for (let i = 0; i < keys.length; i++) out[i] = this.services.get(keys[i]!)!;
     return out;
   }
+}
+
+/** The stored key that folds to `lower`: a mixed-case one from the index, else `lower` itself when stored. */
+function storedKey(index: Map<string, string>, table: { has(key: string): boolean }, lower: string): string | undefined {
+  return index.get(lower) ?? (table.has(lower) ? lower : undefined);
 }
 
 export function sessionCheckKeys(s: Session): string[] {

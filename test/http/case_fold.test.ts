@@ -56,3 +56,16 @@ test("another spelling of a node, service or check is the same one", async () =>
   await h.put("/v1/catalog/deregister", { Node: "wEB-1" });
   expect(await h.getJson("/v1/catalog/node/Web-1")).toBeNull();
 });
+
+test("a name stored in lower case (no fold entry kept for it) is found by any spelling", async () => {
+  await register(h, { Node: "db-1", Address: "10.0.0.3", Service: { ID: "svc-b", Service: "db", Port: 80 }, Check: { CheckID: "chk-b", Name: "alive", Status: "passing", ServiceID: "svc-b" } });
+  await register(h, { Node: "DB-1", Address: "10.0.0.4", Service: { ID: "SVC-B", Service: "db", Port: 81 }, Check: { CheckID: "Chk-B", Name: "alive", Status: "critical", ServiceID: "Svc-b" } });
+  const nodes = await h.getJson<{ Node: string; Address: string }[]>("/v1/catalog/nodes");
+  expect(nodes.filter((n) => n.Node.toLowerCase() === "db-1")).toEqual([expect.objectContaining({ Node: "db-1", Address: "10.0.0.4" })]);
+  const node = await h.getJson<{ Services: Record<string, { Port: number }> }>("/v1/catalog/node/Db-1");
+  expect(Object.keys(node.Services)).toEqual(["svc-b"]);
+  expect(node.Services["svc-b"]!.Port).toBe(81);
+  expect((await h.getJson<Check[]>("/v1/health/node/DB-1")).map((c) => [c.Node, c.CheckID, c.Status])).toEqual([["db-1", "chk-b", "critical"]]);
+  await h.put("/v1/catalog/deregister", { Node: "DB-1" });
+  expect(await h.getJson("/v1/catalog/node/db-1")).toBeNull();
+});
