@@ -45,7 +45,8 @@ function freePort(): Promise<number> {
 
 function cli(): string[] {
   const prof = PROFILE ? ["--cpu-prof", `--cpu-prof-dir=${PROFILE}`] : [];
-  if (RUNTIME === "bun") return [BUN, ...prof, join(ROOT, "src/cli/main.ts")];
+  // As `consulate` launches Bun (src/runtime/relaunch.ts): its allocator keeps freed pages (PROXY_BENCH_PURGE=default: Bun's default).
+  if (RUNTIME === "bun") return [...(process.env.PROXY_BENCH_PURGE === "default" ? [] : ["env", "MIMALLOC_PURGE_DELAY=-1"]), BUN, ...prof, join(ROOT, "src/cli/main.ts")];
   if (RUNTIME === "deno") return [join(ROOT, "node_modules/.bin/deno"), "run", "-A", join(ROOT, "src/cli/main.ts")];
   if (RUNTIME === "node") {
     keepProxiesOnNode();
@@ -223,7 +224,8 @@ async function main(): Promise<void> {
   for (const m of modes) results[m.name] = { direct: newPath(), l4: newPath(), haTcp: newPath(), http: newPath(), haHttp: newPath(), chain: newPath() };
   const h2: H2Runs = {};
   console.log(runtimeBanner(RUNTIME as Runtime, defaultProxyRuntime));
-  console.log(`bench/proxy: sidecars on ${RUNTIME} pinned to CPU0; wrk, app and agent on CPU1; ${ROUNDS} rounds of ${SECONDS}s per run; ${mesh.note}`);
+  const purge = RUNTIME === "bun" ? (process.env.PROXY_BENCH_PURGE === "default" ? " (allocator defaults)" : " (MIMALLOC_PURGE_DELAY=-1, as the launcher runs it)") : "";
+  console.log(`bench/proxy: sidecars on ${RUNTIME}${purge} pinned to CPU0; wrk, app and agent on CPU1; ${ROUNDS} rounds of ${SECONDS}s per run; ${mesh.note}`);
   console.log(`bench/proxy: ${tcpPeer.note}`);
   console.log(`bench/proxy: ${httpPeer.note}`);
   console.log(`bench/proxy: paths ${measured.map((p) => p.name).join(", ")}`);
