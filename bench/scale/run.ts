@@ -12,7 +12,7 @@ import { writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { args, env, writeStderr, writeStdout } from "../../src/runtime/process.ts";
 import { consulateArgv, ROOT, runtimeBanner, scriptArgv, sutRuntime } from "../_runtime.ts";
-import { type Child, portInUse, rssBytes, runBench, runPinned, stableRss, startPinned, waitReady } from "../kv/procs.ts";
+import { type Child, cpuSeconds, portInUse, rssBytes, runBench, runPinned, stableRss, startPinned, waitReady } from "../kv/procs.ts";
 import { fmt, fmtInt, type Goal, median, table, verdict } from "../kv/report.ts";
 import { type DnsTiming, tcpQuery, udpQuery } from "./dns_client.ts";
 
@@ -64,13 +64,18 @@ function registration(n: number, k: number): string {
   });
 }
 
-/** Registers instances [from, to) (instance i is node i/10, service i%10); returns instances per second. */
-async function fill(from: number, to: number): Promise<number> {
+/**
+ * Registers instances [from, to) (instance i is node i/10, service i%10);
+ * returns instances per second and the agent's CPU (user+sys) per
+ * registration in microseconds, which a loaded machine disturbs far less.
+ */
+async function fill(from: number, to: number): Promise<{ rate: number; cpuUs: number }> {
+  const cpu0 = cpuSeconds(agentChild!.pid);
   const seconds = await pool(to - from, async (j) => {
     const i = from + j;
     await request("PUT", "/v1/catalog/register", registration(Math.floor(i / SERVICES_PER_NODE), i % SERVICES_PER_NODE));
   });
-  return (to - from) / seconds;
+  return { rate: (to - from) / seconds, cpuUs: ((cpuSeconds(agentChild!.pid) - cpu0) * 1e6) / (to - from) };
 }
 
 interface Timed {
@@ -112,10 +117,10 @@ interface Row {
   readonly reads: Map<string, Timed>;
   readonly encode: Map<string, number>;
   readonly rssPerInstance: number;
-  readonly regRate: number;
+  readonly reg: { rate: number; cpuUs: number };
 }
 
-async function measure(size: number, rss0: number, regRate: number, agent: Child): Promise<Row> {
+async function measure(size: number, rss0: number, reg: Row["reg"], agent: Child): Promise<Row> {
   const svcA = "svc3";
   const reads = new Map<string, Timed>();
   const encode = new Map<string, number>();
@@ -128,7 +133,7 @@ async function measure(size: number, rss0: number, regRate: number, agent: Child
     encode.set(label, await encodeMs(`enc-${size}-${label.length}`, t.bytes));
   }
   const rss = await stableRss(agent.pid);
-  return { size, reads, encode, rssPerInstance: (rss - rss0) / size, regRate };
+  return { size, reads, encode, rssPerInstance: (rss - rss0) / size, reg };
 }
 
 async function fillKv(keys: number): Promise<{ rate: number; rssPerKey: number; get: Timed }> {
@@ -166,10 +171,10 @@ async function main(): Promise<number> {
   let have = 0;
   for (const size of SIZES) {
     note(`filling to ${fmtInt(size)} instances...`);
-    const rate = await fill(have, size);
+    const reg = await fill(have, size);
     have = size;
-    rows.push(await measure(size, rss0, rate, agent));
-    note(`${fmtInt(size)}: registered at ${fmtInt(rate)}/s`);
+    rows.push(await measure(size, rss0, reg, agent));
+    note(`${fmtInt(size)}: registered at ${fmtInt(reg.rate)}/s, ${fmtInt(reg.cpuUs)} us agent CPU each`);
   }
 
   out("\n== Reads: p50 / p99 ms of sequential requests (answer)");
@@ -182,7 +187,10 @@ async function main(): Promise<number> {
   const encLabels = [...rows[0]!.encode.keys()];
   out(table(["read", ...rows.map((r) => `${fmtInt(r.size)} instances`)], encLabels.map((l) => [l, ...rows.map((r) => `${fmt(r.encode.get(l)!, 3)} ms, ratio ${fmt(r.reads.get(l)!.p50 / r.encode.get(l)!)}`)])));
   out("\n== Memory and writes");
-  out(table(["size", "RSS per instance (KiB, vs empty agent)", "registration /s (HTTP, this step)"], rows.map((r) => [fmtInt(r.size), fmt(r.rssPerInstance / 1024), fmtInt(r.regRate)])));
+  out(table(
+    ["size", "RSS per instance (KiB, vs empty agent)", "registration /s (HTTP, this step)", "agent CPU per registration (us)", "/s the agent's CPU allows"],
+    rows.map((r) => [fmtInt(r.size), fmt(r.rssPerInstance / 1024), fmtInt(r.reg.rate), fmtInt(r.reg.cpuUs), fmtInt(1e6 / r.reg.cpuUs)]),
+  ));
 
   let kv: Awaited<ReturnType<typeof fillKv>> | null = null;
   if (KV_KEYS > 0) {
@@ -211,7 +219,7 @@ async function main(): Promise<number> {
     [`catalog/services p50 at ${fmtInt(top.size)} (ms)`, p50(top, labels[2]!), { atMost: 5 }],
     ...encLabels.map((l): [string, number, Goal] => [`${l} p50 / JSON encode at ${fmtInt(top.size)}`, p50(top, l) / top.encode.get(l)!, { atMost: 2 }]),
     [`RSS per instance at ${fmtInt(top.size)} (KiB)`, top.rssPerInstance / 1024, { atMost: 2 }],
-    [`registration through HTTP at ${fmtInt(top.size)} (/s)`, top.regRate, { atLeast: 10_000 }],
+    [`registration through HTTP at ${fmtInt(top.size)} (/s)`, top.reg.rate, { atLeast: 10_000 }],
   ];
   out("\n== Targets (issue 21)");
   out(table(["measure", "value", "verdict"], goals.map(([n, v, g]) => [n, v > 100 ? fmtInt(v) : fmt(v, 3), verdict(v, g)])));
