@@ -44,6 +44,7 @@ export function aggregateStatus(checks: readonly HealthCheck[]): string {
 /** A `/v1/catalog/service/:s` row; ServiceTaggedAddresses is omitempty in Consul's ServiceNode. */
 export function serviceNodeWire(node: Node, svc: NodeService): Record<string, unknown> {
   const row = serviceNodeJson(node, svc);
-  if (Object.keys(svc.TaggedAddresses).length === 0) delete row.ServiceTaggedAddresses;
+  // JSON leaves out an undefined field; a delete would turn each row into a slow dictionary object, for the encoder too.
+  if (Object.keys(svc.TaggedAddresses).length === 0) row.ServiceTaggedAddresses = undefined;
   return row;
 }
