@@ -24,7 +24,7 @@ beforeAll(async () => {
   const config = join(dir.path, "limits.json");
   await writeFile(config, JSON.stringify({ limits: { http_max_conns_per_client: 50, rpc_max_conns_per_client: 20, http_read_timeout: "1s", rpc_handshake_timeout: "1s" } }));
   agent = await startTarget(["-config-file", config]);
-});
+}, 60_000);
 afterAll(async () => {
   for (const s of sockets) s.destroy();
   await agent?.stop();

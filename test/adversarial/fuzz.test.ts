@@ -58,7 +58,7 @@ const CRASH = /call stack|TypeError|RangeError|ReferenceError|SyntaxError|is not
 let agent: Target;
 beforeAll(async () => {
   agent = await startTarget();
-});
+}, 60_000);
 afterAll(async () => {
   await agent?.stop();
 });

@@ -12,7 +12,7 @@ import { probeBoth, probeHttp, sleep, startTarget, type Target } from "./_agent.
 let agent: Target;
 beforeAll(async () => {
   agent = await startTarget();
-});
+}, 60_000);
 afterAll(async () => {
   await agent?.stop();
 });
