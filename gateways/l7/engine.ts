@@ -7,8 +7,8 @@
  * over mutual TLS in the sidecar) carries each attempt.
  */
 import type { ReplayBody } from "./body.ts";
+import { Attempts, local } from "./attempts.ts";
 import { Deadline, type DeadlineSignal } from "./deadline.ts";
-import { GRPC_STATUS } from "./grpc.ts";
 import { applyHeaderModifiers, type Fields } from "./headers.ts";
 import { requestHash } from "./hash_policy.ts";
 import { type Balancer, type LbEndpoint, makeBalancer } from "./lb.ts";
@@ -18,7 +18,6 @@ import { OutlierDetector } from "./outlier.ts";
 import type { ChainPlan, ClusterPlan, LegPlan, RoutePlan, TargetPlan } from "./plan.ts";
 import { headerGet, type L7Request } from "./request.ts";
 import type { UpstreamSettings } from "./upstream_config.ts";
-import { backoffDelay } from "../../src/util/mod.ts";
 
 /** Envoy's route timeout when none is configured. */
 export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
@@ -50,6 +49,8 @@ export type AttemptOutcome<R> =
 export interface Transport<R> {
   /** One attempt; resolves with the response head (the body is still to be read) or how it failed. */
   send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<R>>;
+  /** The same attempt with its outcome handed to `done`, for transports that can do without a promise. */
+  start?(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal, done: (o: AttemptOutcome<R>) => void): void;
   /** Drops a response that will not be forwarded (a retried one). */
   discard(r: R): void;
 }
@@ -116,36 +117,6 @@ export class ClusterRuntime {
     return eps;
   }
 }
-
-type Local = Extract<Handled<never>, { kind: "local" }>;
-const local = (status: number, body: string, extra: Fields = []): Local => ({ kind: "local", status, headers: [["content-type", "text/plain"], ...extra], body });
-
-/** Retry back-off: a random wait below 25 ms (Envoy's base interval), doubling per retry up to 400 ms. */
-const RETRY_BACKOFF = { initialMs: 25, maxMs: 400 } as const;
-
-const NO_RETRY_ON: ReadonlySet<string> = new Set();
-const NO_RETRY_CODES: ReadonlySet<number> = new Set();
-
-const GRPC_RETRY: Record<string, string> = { "1": "cancelled", "4": "deadline-exceeded", "8": "resource-exhausted", "13": "internal", "14": "unavailable" };
-
-function retriableStatus(on: ReadonlySet<string>, codes: ReadonlySet<number>, status: number, headers: Fields): boolean {
-  if (on.has("5xx") && status >= 500) return true;
-  if (on.has("gateway-error") && (status === 502 || status === 503 || status === 504)) return true;
-  if (on.has("retriable-4xx") && status === 409) return true;
-  if (on.has("retriable-status-codes") && codes.has(status)) return true;
-  const grpc = headers.find(([k]) => k.toLowerCase() === "grpc-status")?.[1];
-  if (grpc !== undefined && GRPC_RETRY[grpc] && on.has(GRPC_RETRY[grpc]!)) return true;
-  return false;
-}
-
-function retriableFailure(on: ReadonlySet<string>, reason: "connect-failure" | "reset" | "overflow"): boolean {
-  if (reason === "overflow") return false;
-  if (on.has("5xx") || on.has("gateway-error") || on.has("reset")) return true;
-  return reason === "connect-failure" && on.has("connect-failure");
-}
-
-/** A streamed body past the retry buffer cannot be sent again. */
-const replayable = (req: L7Request): boolean => req.stream?.replayable ?? true;
 
 function pickLeg(legs: readonly LegPlan[], random: () => number): LegPlan {
   if (legs.length === 1) return legs[0]!;
@@ -219,10 +190,19 @@ export class L7Engine<R> {
   }
 
   /** Routes, splits, forwards and retries one request; `matched` skips matching again (a caller that has done it). */
-  async handle(req: L7Request, matched?: RoutePlan | null): Promise<Handled<R>> {
-    if (!this.plan) return local(503, "no healthy upstream");
+  handle(req: L7Request, matched?: RoutePlan | null): Promise<Handled<R>> {
+    return new Promise((resolve) => this.dispatch(req, matched, resolve));
+  }
+
+  /**
+   * `handle` without a promise: the answer goes to `done` (at once for a
+   * local one). The event-driven HTTP/1.1 front calls this; attempts ride
+   * the transport's `start` when it has one.
+   */
+  dispatch(req: L7Request, matched: RoutePlan | null | undefined, done: (h: Handled<R>) => void): void {
+    if (!this.plan) return done(local(503, "no healthy upstream"));
     const route = matched === undefined ? this.routeFor(req) : matched;
-    if (!route) return local(404, "no route matched");
+    if (!route) return done(local(404, "no route matched"));
     const leg = pickLeg(route.legs, this.random);
     const cluster = this.clusters.get(leg.cluster)!;
     const out: OutboundRequest = {
@@ -236,70 +216,8 @@ export class L7Engine<R> {
     const timeoutMs = route.requestTimeoutMs || cluster.plan.requestTimeoutMs || DEFAULT_REQUEST_TIMEOUT_MS;
     const lb = route.lb ?? cluster.plan.lb;
     const { hash, setCookie } = requestHash(lb?.HashPolicies, req, this.random);
-    if (!cluster.breaker.tryRequest()) return local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", [["x-envoy-overloaded", "true"]]);
+    if (!cluster.breaker.tryRequest()) return done(local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", [["x-envoy-overloaded", "true"]]));
     const deadline = new Deadline(timeoutMs);
-    let released = false;
-    const release = () => {
-      if (released) return;
-      released = true;
-      deadline.clear();
-      cluster.breaker.releaseRequest();
-    };
-    const retries = route.retry?.numRetries ?? 0;
-    const on = route.retry?.on ?? NO_RETRY_ON;
-    const codes = route.retry?.statusCodes ?? NO_RETRY_CODES;
-    let last: Handled<R> = local(503, "no healthy upstream");
-    try {
-      for (let attempt = 0; attempt <= retries; attempt++) {
-        if (attempt > 0) await new Promise((r) => setTimeout(r, Math.floor(this.random() * backoffDelay(attempt - 1, RETRY_BACKOFF))));
-        if (deadline.aborted) break;
-        const eps = this.endpoints(cluster);
-        const ep = cluster.balancer.pick(eps, hash);
-        if (!ep) {
-          last = local(503, "no healthy upstream");
-          break;
-        }
-        cluster.active.set(ep.key, (cluster.active.get(ep.key) ?? 0) + 1);
-        const unactive = () => cluster.active.set(ep.key, Math.max(0, (cluster.active.get(ep.key) ?? 1) - 1));
-        const res = await this.transport.send(ep, cluster, out, deadline);
-        if (res.kind === "failure") {
-          unactive();
-          if (res.reason === "overflow") {
-            last = local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", [["x-envoy-overloaded", "true"]]);
-            break;
-          }
-          cluster.outlier?.report(ep.key, true, eps.length);
-          last = local(503, `upstream connect error or disconnect/reset before headers. reset reason: ${res.reason === "connect-failure" ? "connection failure" : "connection termination"}`);
-          if (deadline.aborted || !retriableFailure(on, res.reason) || !replayable(req)) break;
-          continue;
-        }
-        cluster.outlier?.report(ep.key, res.status >= 500, eps.length);
-        if (attempt < retries && !deadline.aborted && replayable(req) && retriableStatus(on, codes, res.status, res.headers)) {
-          unactive();
-          this.transport.discard(res.response);
-          continue;
-        }
-        const headers = applyHeaderModifiers(res.headers, [leg.responseHeaders, route.responseHeaders]);
-        if (setCookie) headers.push(["set-cookie", setCookie]);
-        return {
-          kind: "upstream",
-          status: res.status,
-          headers,
-          response: res.response,
-          signal: deadline,
-          idleTimeoutMs: route.idleTimeoutMs,
-          done: () => {
-            unactive();
-            release();
-          },
-        };
-      }
-    } catch (err) {
-      release();
-      throw err;
-    }
-    release();
-    if (deadline.aborted) return { ...local(504, "upstream request timeout"), grpcStatus: GRPC_STATUS.DEADLINE_EXCEEDED };
-    return last;
+    new Attempts<R>({ transport: this.transport, engine: this, req, out, cluster, leg, route, deadline, hash, setCookie, random: this.random, done }).start();
   }
 }

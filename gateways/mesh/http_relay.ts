@@ -4,22 +4,17 @@
  * forwarded untouched over one app connection, denied ones are answered 403
  * in their turn, and responses come back in request order (pipelining keeps
  * working). An upgrade (101) turns the connection into a plain splice.
+ *
+ * The relay is driven by the sockets' events (no promise per request, read
+ * or write): what one event brings is parsed as far as it goes and what it
+ * produced for each socket leaves in one write.
  */
 import type { Duplex } from "node:stream";
-import {
-  type BodyFraming,
-  ChunkedTracker,
-  closesConnection,
-  headEnd,
-  HttpParseError,
-  MAX_HEAD_BYTES,
-  parseRequestHead,
-  parseResponseHead,
-  type RequestHead,
-  requestFraming,
-  responseFraming,
-} from "./http1.ts";
-import { Reader, splice, write } from "./relay.ts";
+import { BodyCounter, HeadGatherer, joined, STREAM_END, WriteBatch } from "./h1_wire.ts";
+import { type BodyFraming, closesConnection, HttpParseError, parseRequestHead, parseResponseHead, type RequestHead, requestFraming, responseFraming } from "./http1.ts";
+import { Reader, splice } from "./relay.ts";
+
+export { joined };
 
 export interface RequestDecision {
   readonly allowed: boolean;
@@ -48,51 +43,18 @@ function statusText(status: number, body: string): string {
 }
 
 type Pending =
-  | { readonly kind: "forwarded"; readonly method: string; readonly upgrade: boolean }
-  | { readonly kind: "local"; readonly response: string; readonly close: boolean };
+  | { readonly kind: "forwarded"; readonly method: string }
+  | { readonly kind: "local"; readonly response: Uint8Array; readonly close: boolean };
 
+/** Reads one message head, waiting for as many chunks as it takes; null when the stream ends before one begins. */
 export async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | null> {
-  let buf: Uint8Array = new Uint8Array(0);
+  const g = new HeadGatherer(tooBig);
   for (;;) {
-    const end = headEnd(buf);
-    if (end !== -1) {
-      r.unshift(buf.subarray(end));
-      return buf.subarray(0, end);
-    }
-    if (buf.length > MAX_HEAD_BYTES) throw new HttpParseError(tooBig, "message head too large");
-    const c = await r.next();
-    if (c === null) {
-      if (buf.length === 0) return null;
-      throw new HttpParseError(400, "connection closed inside a message head");
-    }
-    // The common case, a whole head in one chunk, is parsed in place (the head and what follows stay views of it).
-    if (buf.length === 0) buf = c;
-    else {
-      const next = new Uint8Array(buf.length + c.length);
-      next.set(buf);
-      next.set(c, buf.length);
-      buf = next;
-    }
-    // Leading empty lines before a request line are allowed (RFC 9112 2.2).
-    while (buf.length >= 2 && buf[0] === 13 && buf[1] === 10) buf = buf.subarray(2);
+    const h = g.take(r);
+    if (h === STREAM_END) return null;
+    if (h !== null) return h;
+    await new Promise<void>((resolve) => r.wait(resolve));
   }
-}
-
-/** Bodies up to this size are copied behind their head so both leave in one write. */
-const COALESCE_MAX = 16 * 1024;
-
-/**
- * `a` then `b` as one buffer: a view when they are adjacent in memory (a head
- * and the body bytes that came in the same read), else a copy when small;
- * null when they are better written apart.
- */
-export function joined(a: Uint8Array, b: Uint8Array): Uint8Array | null {
-  if (a.buffer === b.buffer && a.byteOffset + a.byteLength === b.byteOffset) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength + b.byteLength);
-  if (b.byteLength > COALESCE_MAX) return null;
-  const out = new Uint8Array(a.byteLength + b.byteLength);
-  out.set(a);
-  out.set(b, a.byteLength);
-  return out;
 }
 
 /**
@@ -118,165 +80,348 @@ export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8
     }
     await sink(c);
   };
-  if (framing.kind === "none") return;
-  if (framing.kind === "length") {
-    let left = framing.length;
-    while (left > 0) {
-      const c = await r.next();
-      if (c === null) throw new HttpParseError(400, "connection closed inside a body");
-      const take = Math.min(left, c.length);
-      if (take < c.length) r.unshift(c.subarray(take));
-      left -= take;
-      await out(c.subarray(0, take));
+  const body = new BodyCounter(framing);
+  while (!body.done) {
+    const c = await r.next();
+    if (c === null) {
+      const err = body.cutShort();
+      if (err) throw err;
+      return;
     }
-    return;
+    const used = body.take(c);
+    if (used < c.length) r.unshift(c.subarray(used));
+    await out(c.subarray(0, used));
   }
-  if (framing.kind === "chunked") {
-    const t = new ChunkedTracker();
-    while (!t.done) {
-      const c = await r.next();
-      if (c === null) throw new HttpParseError(400, "connection closed inside a chunked body");
-      const used = t.feed(c);
-      if (used < c.length) r.unshift(c.subarray(used));
-      await out(c.subarray(0, used));
-    }
-    return;
-  }
-  for (let c = await r.next(); c !== null; c = await r.next()) await out(c);
 }
 
-export function relayHttp(o: HttpRelayOptions): void {
-  const client = o.client;
-  const fromClient = new Reader(client);
-  const queue: Pending[] = [];
-  let queueWaiter: (() => void) | null = null;
-  let requestsDone = false;
-  let app: Duplex | null = null;
-  let fromApp: Reader | null = null;
-  let upgradeDecision: ((upgraded: boolean) => void) | null = null;
-  let finished = false;
+const ENCODER = new TextEncoder();
+const FORBIDDEN_BYTES = ENCODER.encode(FORBIDDEN);
+const FORBIDDEN_CLOSE = ENCODER.encode(FORBIDDEN.replace("\r\n\r\n", "\r\nconnection: close\r\n\r\n"));
+const RATE_LIMITED_BYTES = ENCODER.encode(RATE_LIMITED);
+const RATE_LIMITED_CLOSE = ENCODER.encode(RATE_LIMITED.replace("\r\n\r\n", "\r\nconnection: close\r\n\r\n"));
 
-  const push = (p: Pending) => {
-    queue.push(p);
-    const w = queueWaiter;
-    queueWaiter = null;
-    w?.();
-  };
-  const take = async (): Promise<Pending | null> => {
-    for (;;) {
-      const p = queue.shift();
-      if (p) return p;
-      if (requestsDone) return null;
-      await new Promise<void>((r) => (queueWaiter = r));
+/** How long a side may take to flush after the relay ended before it is cut. */
+const LINGER_MS = 5_000;
+
+export function relayHttp(o: HttpRelayOptions): void {
+  new HttpRelay(o).start();
+}
+
+/** An allowed request whose head waits for the app connection to open. */
+interface Held {
+  readonly raw: Uint8Array;
+  readonly head: RequestHead;
+  readonly framing: BodyFraming;
+  readonly close: boolean;
+}
+
+class HttpRelay {
+  readonly #o: HttpRelayOptions;
+  readonly #client: Duplex;
+  readonly #fromClient: Reader;
+  readonly #toClient: WriteBatch;
+  #app: Duplex | null = null;
+  #fromApp: Reader | null = null;
+  #toApp: WriteBatch | null = null;
+  /** Responses owed to the client, in request order. */
+  readonly #queue: Pending[] = [];
+  readonly #reqHead = new HeadGatherer(431);
+  /** The body of the request being passed on (or dropped, for a refused one). */
+  #reqBody: BodyCounter | null = null;
+  #reqDrop = false;
+  /** The client sent its last request (a close, the end of its stream, or an error). */
+  #requestsDone = false;
+  /** Requests wait: for the app connection, or for the answer to an upgrade. */
+  #held: Held | "connecting" | "upgrade" | null = null;
+  readonly #resHead = new HeadGatherer(502);
+  #resBody: BodyCounter | null = null;
+  /** The connection ends once the response being passed on is through. */
+  #closeAfter = false;
+  /** A socket asked us to wait for its "drain" before writing more to it. */
+  #appFull = false;
+  #clientFull = false;
+  #finished = false;
+  #inRequests = false;
+  #inResponses = false;
+  readonly #onClientReadable = () => this.#requests();
+  readonly #onAppReadable = () => this.#responses();
+
+  constructor(o: HttpRelayOptions) {
+    this.#o = o;
+    this.#client = o.client;
+    this.#fromClient = new Reader(o.client);
+    this.#toClient = new WriteBatch((c) => !this.#client.destroyed && this.#client.write(c));
+    o.client.on("drain", () => {
+      this.#clientFull = false;
+      this.#responses();
+    });
+    // A client gone mid-exchange ends the app side too.
+    o.client.once("close", () => this.#finish());
+  }
+
+  start(): void {
+    this.#requests();
+  }
+
+  /** Parses and passes on what the client sent, as far as it goes. */
+  #requests(): void {
+    if (this.#inRequests || this.#finished) return;
+    this.#inRequests = true;
+    try {
+      this.#requestLoop();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#inRequests = false;
+      this.#flushApp();
     }
-  };
-  const finish = (err?: unknown) => {
-    if (finished) return;
-    finished = true;
-    if (err !== undefined) o.onError?.(err);
-    client.end();
-    app?.end();
+    // A refusal or the end of the requests may let responses move on.
+    this.#responses();
+  }
+
+  #requestLoop(): void {
+    const r = this.#fromClient;
+    while (!this.#finished && this.#held === null && !this.#appFull) {
+      if (this.#reqBody) {
+        const c = r.nextBuffered();
+        if (c === null) {
+          if (r.failed) throw r.failed;
+          if (r.atEnd) throw this.#reqBody.cutShort() ?? new HttpParseError(400, "connection closed inside a body");
+          r.wait(this.#onClientReadable);
+          return;
+        }
+        const used = this.#reqBody.take(c);
+        if (used < c.length) r.unshift(c.subarray(used));
+        if (!this.#reqDrop) this.#toApp!.push(c.subarray(0, used));
+        if (this.#reqBody.done) this.#requestDone();
+        continue;
+      }
+      if (this.#requestsDone) return;
+      const raw = this.#reqHead.take(r);
+      if (raw === null) {
+        r.wait(this.#onClientReadable);
+        return;
+      }
+      if (raw === STREAM_END) {
+        this.#requestsDone = true;
+        return;
+      }
+      this.#request(raw);
+    }
+  }
+
+  #request(raw: Uint8Array): void {
+    const head = parseRequestHead(raw);
+    const framing = requestFraming(head);
+    const close = closesConnection(head.version, head.headers);
+    const verdict = this.#o.decide(head);
+    if (!verdict.allowed) {
+      this.#o.onDenied?.(head, verdict.reason);
+      const refusal = verdict.status === 429 ? (close ? RATE_LIMITED_CLOSE : RATE_LIMITED_BYTES) : close ? FORBIDDEN_CLOSE : FORBIDDEN_BYTES;
+      this.#queue.push({ kind: "local", response: refusal, close });
+      this.#beginBody(framing, true, close);
+      return;
+    }
+    const held: Held = { raw, head, framing, close };
+    if (this.#app) this.#forward(held);
+    else this.#connect(held);
+  }
+
+  #forward(h: Held): void {
+    const upgrade = h.head.headers.get("upgrade") !== null || h.head.method === "CONNECT";
+    const p: Pending = { kind: "forwarded", method: h.head.method };
+    this.#queue.push(p);
+    this.#upgrade = upgrade ? p : null;
+    this.#toApp!.push(h.raw);
+    this.#beginBody(h.framing, false, h.close);
+  }
+
+  #beginBody(framing: BodyFraming, drop: boolean, close: boolean): void {
+    this.#reqDrop = drop;
+    this.#reqBody = new BodyCounter(framing);
+    this.#closeRequests = close;
+    if (this.#reqBody.done) this.#requestDone();
+  }
+
+  /** The upgrade request (or CONNECT) whose answer is awaited. */
+  #upgrade: Pending | null = null;
+  #closeRequests = false;
+
+  /** The request's body is through: what comes next. */
+  #requestDone(): void {
+    this.#reqBody = null;
+    // After an upgrade request the client's bytes may be another protocol's: wait for the answer (unless it came already).
+    if (this.#upgrade !== null) this.#held = "upgrade";
+    if (this.#closeRequests) this.#requestsDone = true;
+  }
+
+  /** Opens the app connection for the first allowed request, holding the requests meanwhile. */
+  #connect(first: Held): void {
+    this.#held = "connecting";
+    this.#o.connectApp().then(
+      (app) => {
+        if (this.#finished) {
+          app.destroy();
+          return;
+        }
+        this.#app = app;
+        this.#fromApp = new Reader(app);
+        this.#toApp = new WriteBatch((c) => app.write(c));
+        app.on("drain", () => {
+          this.#appFull = false;
+          this.#requests();
+        });
+        this.#held = null;
+        this.#inRequests = true;
+        try {
+          this.#forward(first);
+        } catch (err) {
+          this.#fail(err);
+        } finally {
+          this.#inRequests = false;
+        }
+        this.#requests();
+      },
+      (err: unknown) => {
+        this.#held = null;
+        this.#queue.push({ kind: "local", response: ENCODER.encode(statusText(503, "upstream connect error")), close: true });
+        this.#requestsDone = true;
+        this.#o.onError?.(err);
+        this.#responses();
+      },
+    );
+  }
+
+  #flushApp(): void {
+    const t = this.#toApp;
+    if (t && !t.flush()) this.#appFull = true;
+  }
+
+  /** Passes responses back in request order, as far as what arrived goes. */
+  #responses(): void {
+    if (this.#inResponses || this.#finished) return;
+    this.#inResponses = true;
+    try {
+      this.#responseLoop();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#inResponses = false;
+      if (!this.#finished && !this.#toClient.flush()) this.#clientFull = true;
+    }
+  }
+
+  #responseLoop(): void {
+    while (!this.#finished && !this.#clientFull) {
+      const r = this.#fromApp;
+      if (this.#resBody) {
+        const c = r!.nextBuffered();
+        if (c === null) {
+          if (r!.failed) throw r!.failed;
+          if (!r!.atEnd) {
+            r!.wait(this.#onAppReadable);
+            return;
+          }
+          const err = this.#resBody.cutShort();
+          if (err) throw err;
+          // A close-delimited body ends with the app's stream.
+          this.#responseDone();
+          continue;
+        }
+        const used = this.#resBody.take(c);
+        if (used < c.length) r!.unshift(c.subarray(used));
+        this.#toClient.push(c.subarray(0, used));
+        if (this.#resBody.done) this.#responseDone();
+        continue;
+      }
+      const p = this.#queue[0];
+      if (!p) {
+        if (this.#requestsDone && this.#reqBody === null && this.#held === null) this.#finish();
+        return;
+      }
+      if (p.kind === "local") {
+        this.#queue.shift();
+        this.#toClient.push(p.response);
+        if (p.close) this.#finish();
+        continue;
+      }
+      const raw = this.#resHead.take(r!);
+      if (raw === null) {
+        r!.wait(this.#onAppReadable);
+        return;
+      }
+      if (raw === STREAM_END) throw new HttpParseError(502, "the app closed the connection before answering");
+      const head = parseResponseHead(raw);
+      if (head.status === 101 || (p.method === "CONNECT" && head.status >= 200 && head.status < 300)) {
+        this.#toClient.push(raw);
+        this.#toRaw();
+        return;
+      }
+      this.#toClient.push(raw);
+      if (head.status >= 100 && head.status < 200) continue;
+      const framing = responseFraming(head, p.method);
+      this.#closeAfter = framing.kind === "close" || closesConnection(head.version, head.headers);
+      this.#resBody = new BodyCounter(framing);
+      if (this.#resBody.done) this.#responseDone();
+    }
+  }
+
+  #responseDone(): void {
+    this.#resBody = null;
+    const p = this.#queue.shift();
+    if (this.#closeAfter) {
+      this.#finish();
+      return;
+    }
+    // An upgrade refused (no 101): the client's next bytes are HTTP again.
+    if (p !== undefined && p === this.#upgrade) {
+      this.#upgrade = null;
+      if (this.#held === "upgrade") {
+        this.#held = null;
+        this.#requests();
+      }
+    }
+  }
+
+  /** After a 101 both sides speak another protocol: hand the bytes over and splice. */
+  #toRaw(): void {
+    const app = this.#app!;
+    const client = this.#client;
+    this.#toClient.flush();
+    this.#flushApp();
+    this.#finished = true;
+    for (const c of this.#fromClient.detach()) app.write(c);
+    for (const c of this.#fromApp!.detach()) client.write(c);
+    splice(client, app);
+  }
+
+  #fail(err: unknown): void {
+    if (this.#finished) return;
+    if (err instanceof HttpParseError && !this.#client.destroyed && !this.#client.writableEnded) {
+      this.#toClient.push(ENCODER.encode(statusText(err.status, err.message)));
+    }
+    this.#finish(err);
+  }
+
+  #finish(err?: unknown): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (err !== undefined) this.#o.onError?.(err);
+    const client = this.#client;
+    const app = this.#app;
+    if (!client.destroyed && !client.writableEnded) {
+      this.#toClient.flush();
+      client.end();
+    }
+    this.#toClient.clear();
+    if (app && !app.destroyed && !app.writableEnded) {
+      this.#toApp?.flush();
+      app.end();
+    }
     const t = setTimeout(() => {
       client.destroy();
       app?.destroy();
-    }, 5_000);
+    }, LINGER_MS);
     (t as { unref?: () => void }).unref?.();
-  };
-
-  const toRaw = () => {
-    // After a 101 both sides speak another protocol: hand the bytes over and splice.
-    const a = app!;
-    for (const c of fromClient.detach()) a.write(c);
-    for (const c of fromApp!.detach()) client.write(c);
-    finished = true;
-    splice(client, a);
-  };
-
-  const requests = async () => {
-    for (;;) {
-      const raw = await readHead(fromClient, 431);
-      if (raw === null) break;
-      const head = parseRequestHead(raw);
-      const framing = requestFraming(head);
-      const close = closesConnection(head.version, head.headers);
-      const verdict = o.decide(head);
-      if (!verdict.allowed) {
-        o.onDenied?.(head, verdict.reason);
-        const refusal = verdict.status === 429 ? RATE_LIMITED : FORBIDDEN;
-        push({ kind: "local", response: close ? refusal.replace("\r\n\r\n", "\r\nconnection: close\r\n\r\n") : refusal, close });
-        await pumpBody(fromClient, framing, null);
-        if (close) break;
-        continue;
-      }
-      if (!app) {
-        try {
-          app = await o.connectApp();
-        } catch (err) {
-          push({ kind: "local", response: statusText(503, "upstream connect error"), close: true });
-          o.onError?.(err);
-          break;
-        }
-        fromApp = new Reader(app);
-      }
-      const upgrade = head.headers.get("upgrade") !== null || head.method === "CONNECT";
-      push({ kind: "forwarded", method: head.method, upgrade });
-      const a = app;
-      await pumpBody(fromClient, framing, (c) => write(a, c), raw);
-      if (upgrade) {
-        const upgraded = await new Promise<boolean>((r) => (upgradeDecision = r));
-        if (upgraded) return;
-      }
-      if (close) break;
-    }
-    requestsDone = true;
-    push({ kind: "local", response: "", close: false });
-  };
-
-  const responses = async () => {
-    for (;;) {
-      const p = await take();
-      if (p === null) break;
-      if (p.kind === "local") {
-        if (p.response === "") {
-          if (queue.length === 0 && requestsDone) break;
-          continue;
-        }
-        await write(client, p.response);
-        if (p.close) break;
-        continue;
-      }
-      const r = fromApp!;
-      for (;;) {
-        const raw = await readHead(r, 502);
-        if (raw === null) throw new HttpParseError(502, "the app closed the connection before answering");
-        const head = parseResponseHead(raw);
-        if (head.status === 101 || (p.method === "CONNECT" && head.status >= 200 && head.status < 300)) {
-          await write(client, raw);
-          upgradeDecision?.(true);
-          toRaw();
-          return;
-        }
-        if (head.status >= 100 && head.status < 200) {
-          await write(client, raw);
-          continue;
-        }
-        const framing = responseFraming(head, p.method);
-        await pumpBody(r, framing, (c) => write(client, c), raw);
-        if (p.upgrade) upgradeDecision?.(false);
-        if (framing.kind === "close" || closesConnection(head.version, head.headers)) return finish();
-        break;
-      }
-    }
-    finish();
-  };
-
-  const fail = (err: unknown) => {
-    if (finished) return;
-    if (err instanceof HttpParseError && !client.destroyed && !client.writableEnded) {
-      client.write(statusText(err.status, err.message));
-    }
-    finish(err);
-  };
-  requests().catch(fail);
-  responses().catch(fail);
+  }
 }

@@ -133,6 +133,25 @@ export class Reader {
     return c;
   }
 
+  /** The socket's failure, once it failed. */
+  get failed(): Error | null {
+    return this.failure;
+  }
+
+  /** Whether the stream ended (the peer's FIN or the socket's close): what is buffered is all there is. */
+  get atEnd(): boolean {
+    return this.ended;
+  }
+
+  /**
+   * Calls `fn` once, when bytes, the end or a failure arrive next (one
+   * waiter at a time; call it with nothing buffered). No promise: the
+   * event-driven HTTP/1.1 paths read this way, `next()` awaits the same.
+   */
+  wait(fn: () => void): void {
+    this.waiter = fn;
+  }
+
   /** The next bytes, or null at the end of the stream. */
   async next(): Promise<Uint8Array | null> {
     for (;;) {
