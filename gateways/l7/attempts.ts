@@ -154,15 +154,26 @@ export class Attempts<R> {
       this.#o.transport.discard(res.response);
       return this.#again();
     }
-    const headers = applyHeaderModifiers(res.headers, [leg.responseHeaders, route.responseHeaders]);
-    if (this.#o.setCookie) headers.push(["set-cookie", this.#o.setCookie]);
+    const rewritten = leg.responseHeaders !== null || route.responseHeaders !== null || this.#o.setCookie !== null;
+    let headers: Fields | null = null;
+    const edited = (): Fields => {
+      if (headers === null) {
+        headers = applyHeaderModifiers(res.headers, [leg.responseHeaders, route.responseHeaders]);
+        if (this.#o.setCookie) headers.push(["set-cookie", this.#o.setCookie]);
+      }
+      return headers;
+    };
     this.#o.done({
       kind: "upstream",
       status: res.status,
-      headers,
+      // Read when a front asks (one that passes the upstream's head on as it came never does).
+      get headers(): Fields {
+        return rewritten ? edited() : res.headers;
+      },
       response: res.response,
       signal: deadline,
       idleTimeoutMs: route.idleTimeoutMs,
+      rewritten,
       done: () => {
         this.#unactive();
         this.#release();

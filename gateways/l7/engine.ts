@@ -9,11 +9,11 @@
 import type { ReplayBody } from "./body.ts";
 import { Attempts, local } from "./attempts.ts";
 import { Deadline, type DeadlineSignal } from "./deadline.ts";
-import { applyHeaderModifiers, type Fields } from "./headers.ts";
+import { applyHeaderModifiers, type Fields, type HeaderModifiers } from "./headers.ts";
 import { requestHash } from "./hash_policy.ts";
 import { type Balancer, type LbEndpoint, makeBalancer } from "./lb.ts";
 import { CircuitBreaker } from "./limits.ts";
-import { rewritePath, routeMatches } from "./match.ts";
+import { matcherOf, rewritePath } from "./match.ts";
 import { OutlierDetector } from "./outlier.ts";
 import type { ChainPlan, ClusterPlan, LegPlan, RoutePlan, TargetPlan } from "./plan.ts";
 import { headerGet, type L7Request } from "./request.ts";
@@ -36,10 +36,43 @@ export interface Endpoint extends LbEndpoint {
 export interface OutboundRequest {
   readonly method: string;
   readonly target: string;
-  readonly headers: Fields;
+  readonly headers: readonly (readonly [string, string])[];
   readonly body: Uint8Array;
   readonly stream?: ReplayBody;
   readonly authority?: string;
+  /** The bytes an HTTP/1.1 transport may send as they are: the request as it came, neither its target nor a field changed. */
+  readonly raw?: Uint8Array;
+}
+
+/**
+ * The request as routed: its target rewritten, its fields modified (worked
+ * out when first asked: a transport that sends the raw bytes never asks).
+ */
+class Outbound implements OutboundRequest {
+  readonly method: string;
+  readonly target: string;
+  readonly body: Uint8Array;
+  readonly stream?: ReplayBody;
+  readonly authority?: string;
+  readonly raw?: Uint8Array;
+  readonly #req: L7Request;
+  readonly #mods: readonly (HeaderModifiers | null)[] | null;
+  #headers: readonly (readonly [string, string])[] | null = null;
+
+  constructor(req: L7Request, target: string, mods: readonly (HeaderModifiers | null)[] | null) {
+    this.method = req.method;
+    this.target = target;
+    this.body = req.body;
+    if (req.stream) this.stream = req.stream;
+    if (req.authority !== undefined) this.authority = req.authority;
+    if (req.raw && mods === null && target === req.target) this.raw = req.raw;
+    this.#req = req;
+    this.#mods = mods;
+  }
+
+  get headers(): readonly (readonly [string, string])[] {
+    return (this.#headers ??= this.#mods ? applyHeaderModifiers(this.#req.headers, this.#mods) : this.#req.headers);
+  }
 }
 
 export type AttemptOutcome<R> =
@@ -65,6 +98,8 @@ export type Handled<R> =
       /** Aborts when the request timeout runs out while the body still streams. */
       readonly signal: DeadlineSignal;
       readonly idleTimeoutMs: number;
+      /** Whether `headers` differ from the upstream's (header modifiers, a generated cookie): a front may pass the upstream's head on as it came when not. */
+      readonly rewritten: boolean;
       /** Call once the body is through (or failed). */
       done(): void;
     };
@@ -184,7 +219,7 @@ export class L7Engine<R> {
         host ??= (headerGet(req.headers, "host") ?? "").replace(/:\d+$/, "").toLowerCase();
         if (!r.hosts.some((h) => h === "*" || h === host || (h.startsWith("*.") && host!.endsWith(h.slice(1))))) continue;
       }
-      if (routeMatches(r.match, req)) return r;
+      if (r.match === null || matcherOf(r.match)(req)) return r;
     }
     return null;
   }
@@ -205,14 +240,8 @@ export class L7Engine<R> {
     if (!route) return done(local(404, "no route matched"));
     const leg = pickLeg(route.legs, this.random);
     const cluster = this.clusters.get(leg.cluster)!;
-    const out: OutboundRequest = {
-      method: req.method,
-      target: rewritePath(route.match, route.prefixRewrite, req.target),
-      headers: applyHeaderModifiers(req.headers, [route.requestHeaders, leg.requestHeaders]),
-      body: req.body,
-      ...(req.stream ? { stream: req.stream } : {}),
-      ...(req.authority !== undefined ? { authority: req.authority } : {}),
-    };
+    const mods = route.requestHeaders || leg.requestHeaders ? [route.requestHeaders, leg.requestHeaders] : null;
+    const out = new Outbound(req, rewritePath(route.match, route.prefixRewrite, req.target), mods);
     const timeoutMs = route.requestTimeoutMs || cluster.plan.requestTimeoutMs || DEFAULT_REQUEST_TIMEOUT_MS;
     const lb = route.lb ?? cluster.plan.lb;
     const { hash, setCookie } = requestHash(lb?.HashPolicies, req, this.random);

@@ -63,6 +63,35 @@ export function routeMatches(m: HttpMatch | null | undefined, req: L7Request): b
   return true;
 }
 
+const COMPILED = new WeakMap<HttpMatch, (req: L7Request) => boolean>();
+
+/**
+ * `routeMatches` for one match, worked out once per match object: a match
+ * on the path alone tests the target in place (no split, no lowercasing),
+ * anything else takes the general path.
+ */
+export function matcherOf(m: HttpMatch): (req: L7Request) => boolean {
+  let f = COMPILED.get(m);
+  if (!f) {
+    f = compileMatch(m);
+    COMPILED.set(m, f);
+  }
+  return f;
+}
+
+function compileMatch(m: HttpMatch): (req: L7Request) => boolean {
+  const pathOnly = m.CaseInsensitive !== true && !m.PathRegex && !m.Header?.length && !m.QueryParam?.length && !m.Methods?.length;
+  if (pathOnly) {
+    // Without a "?" in the pattern, the target starts with it exactly when its path does.
+    const exact = m.PathExact;
+    if (exact && !exact.includes("?")) return (req) => req.target.startsWith(exact) && (req.target.length === exact.length || req.target.charCodeAt(exact.length) === 63);
+    const prefix = m.PathPrefix;
+    if (!exact && prefix && !prefix.includes("?")) return (req) => req.target.startsWith(prefix);
+    if (!exact && !prefix) return () => true;
+  }
+  return (req) => routeMatches(m, req);
+}
+
 /** PrefixRewrite: the matched PathPrefix (or PathExact) replaced by `rewrite`, the query kept. */
 export function rewritePath(m: HttpMatch | null | undefined, rewrite: string, target: string): string {
   if (!rewrite || !m) return target;

@@ -17,6 +17,12 @@ export interface L7Request {
   readonly authority?: string;
   /** The downstream peer's address (for source-IP hashing). */
   readonly sourceIp: string;
+  /**
+   * The request's bytes as they came (head and whole body), when an
+   * HTTP/1.1 upstream may be sent them unchanged: HTTP/1.1, CRLF lines, no
+   * hop-by-hop field. Set by the HTTP/1.1 front.
+   */
+  readonly raw?: Uint8Array;
 }
 
 /** Case-insensitive field access; a repeated field reads as its values joined by ", ". */

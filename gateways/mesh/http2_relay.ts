@@ -38,7 +38,7 @@ export function h2Fields(h: IncomingHttpHeaders, pseudo = false): Fields {
 }
 
 /** A header object for node:http2 from fields (connection-specific ones dropped, repeats kept). */
-export function h2Headers(fields: Fields, first: OutgoingHttpHeaders = {}): OutgoingHttpHeaders {
+export function h2Headers(fields: readonly (readonly [string, string])[], first: OutgoingHttpHeaders = {}): OutgoingHttpHeaders {
   const out: OutgoingHttpHeaders = { ...first };
   for (const [k, v] of fields) {
     const lk = k.toLowerCase();

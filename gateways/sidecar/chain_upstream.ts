@@ -93,6 +93,10 @@ export class ChainUpstream {
       // The upstream side speaks HTTP/2 for http2/grpc chains, whatever the client spoke.
       transport: {
         send: (ep, cluster, req, signal) => (h2() ? h2pool.send(ep, cluster, req, signal) : pool.send(ep, cluster, req, signal)),
+        start: (ep, cluster, req, signal, done) => {
+          if (!h2()) return pool.start(ep, cluster, req, signal, done);
+          h2pool.send(ep, cluster, req, signal).then(done, (err: unknown) => done({ kind: "failure", reason: "reset", message: String(err) }));
+        },
         discard: (r) => (isH2Response(r) ? h2pool.discard(r) : pool.discard(r)),
       },
       instances: (id) => this.instancesOf(id),

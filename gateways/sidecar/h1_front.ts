@@ -10,11 +10,11 @@ import type { Socket } from "node:net";
 import type { Handled, L7Engine } from "../l7/engine.ts";
 import type { Fields } from "../l7/headers.ts";
 import type { L7Request } from "../l7/request.ts";
-import { type BodyFraming, closesConnection, HttpParseError, parseRequestHead, requestFraming } from "../mesh/http1.ts";
-import { pumpBody, readHead } from "../mesh/http_relay.ts";
-import { Reader, write } from "../mesh/relay.ts";
-import { isH2Response, respondH2OnH1, type UpstreamResponse } from "./h2_front.ts";
-import type { HttpPool } from "./http_pool.ts";
+import { BodyCounter, HeadGatherer, joined, STREAM_END, WriteBatch } from "../mesh/h1_wire.ts";
+import { closesConnection, headWithout, HttpParseError, parseRequestHead, type RequestHead, requestFraming } from "../mesh/http1.ts";
+import { Reader } from "../mesh/relay.ts";
+import { discardResponse, isH2Response, respondH2OnH1, type UpstreamResponse } from "./h2_front.ts";
+import type { ConnReturn, PooledResponse } from "./http_pool.ts";
 
 /** The start of HTTP/2's client connection preface (RFC 9113 3.4). */
 const H2_PREFACE = new TextEncoder().encode("PRI * HTTP/2.0");
@@ -34,7 +34,7 @@ function localResponse(status: number, headers: Fields, body: string, close: boo
 
 export interface H1FrontOptions {
   readonly engine: L7Engine<UpstreamResponse>;
-  readonly pool: HttpPool;
+  readonly pool: ConnReturn;
   /** Largest request body buffered. */
   readonly maxBody: number;
 }
@@ -42,10 +42,7 @@ export interface H1FrontOptions {
 /** Serves a paused connection as HTTP/1.1; a malformed request gets its 4xx and the connection ends. */
 export function serveHttp1(o: H1FrontOptions, s: Socket): void {
   s.resume();
-  serveRequests(o, s).catch((err) => {
-    if (err instanceof HttpParseError && !s.destroyed && !s.writableEnded) s.end(localResponse(err.status, [["content-type", "text/plain"]], err.message, true));
-    else s.destroy();
-  });
+  new H1Session(o, s).start();
 }
 
 /**
@@ -79,81 +76,294 @@ export function sniffPreface(o: H1FrontOptions, s: Socket, onH2: (got: Uint8Arra
 
 const NO_BODY = new Uint8Array(0);
 
-/** A whole request body (it is kept for retries), at most `max` bytes; a one-chunk body as it came. */
-async function readBody(r: Reader, framing: BodyFraming, max: number): Promise<Uint8Array> {
-  if (framing.kind === "none") return NO_BODY;
-  const chunks: Uint8Array[] = [];
-  let size = 0;
-  await pumpBody(r, framing, async (c) => {
-    size += c.length;
-    if (size > max) throw new HttpParseError(413, "request body too large");
-    chunks.push(c);
-  });
-  return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, size);
+/** Fields a proxy does not pass on (RFC 9110 7.6.1), and so what keeps a request from going out as it came. */
+const HOP_BY_HOP = ["connection", "keep-alive", "proxy-connection", "upgrade", "te"] as const;
+
+/** An HTTP/1.1 request for the engine: its fields listed only if routing or a modifier asks, its own bytes offered for sending unchanged. */
+class H1Request implements L7Request {
+  readonly method: string;
+  readonly target: string;
+  readonly body: Uint8Array;
+  readonly sourceIp: string;
+  readonly raw?: Uint8Array;
+  readonly #head: RequestHead;
+
+  constructor(head: RequestHead, body: Uint8Array, sourceIp: string) {
+    this.method = head.method;
+    this.target = head.target;
+    this.body = body;
+    this.sourceIp = sourceIp;
+    this.#head = head;
+    const h = head.headers;
+    if (head.version === "HTTP/1.1" && h.crlf && !HOP_BY_HOP.some((n) => h.has(n))) {
+      const raw = body.length === 0 ? head.raw : joined(head.raw, body);
+      if (raw) this.raw = raw;
+    }
+  }
+
+  get headers(): readonly (readonly [string, string])[] {
+    return this.#head.headers.fields;
+  }
 }
 
-async function serveRequests(o: H1FrontOptions, client: Socket): Promise<void> {
-  const r = new Reader(client);
-  const sourceIp = client.remoteAddress ?? "";
-  for (;;) {
-    const raw = await readHead(r, 431);
-    if (raw === null) break;
+/** Response fields that stay on the upstream's side of the proxy. */
+const RESPONSE_HOP_BY_HOP = ["connection", "keep-alive"] as const;
+
+/** A request whose body is still coming in (it is kept whole, for retries). */
+interface Gathering {
+  readonly head: RequestHead;
+  readonly close: boolean;
+  readonly body: BodyCounter;
+  readonly chunks: Uint8Array[];
+  size: number;
+}
+
+/**
+ * One client connection, driven by its socket's events: requests are parsed
+ * as their bytes arrive, routed by the engine's `dispatch`, and answered in
+ * order (a pipelined request waits for the answer before it); the upstream's
+ * body is passed on as its socket delivers it. No promise per request,
+ * except for an HTTP/2 upstream.
+ */
+class H1Session {
+  readonly #o: H1FrontOptions;
+  readonly #client: Socket;
+  readonly #r: Reader;
+  readonly #sourceIp: string;
+  readonly #head = new HeadGatherer(431);
+  #gathering: Gathering | null = null;
+  /** A request is being answered. */
+  #busy = false;
+  #finished = false;
+  #inPump = false;
+  /** Ends the exchange in flight when the client goes away. */
+  #abort: (() => void) | null = null;
+  readonly #onReadable = () => this.#pump();
+
+  constructor(o: H1FrontOptions, client: Socket) {
+    this.#o = o;
+    this.#client = client;
+    this.#r = new Reader(client);
+    this.#sourceIp = client.remoteAddress ?? "";
+    client.once("close", () => {
+      this.#finished = true;
+      this.#abort?.();
+    });
+  }
+
+  start(): void {
+    this.#pump();
+  }
+
+  /** Reads requests as far as the bytes that arrived go, while none is being answered. */
+  #pump(): void {
+    if (this.#inPump) return;
+    this.#inPump = true;
+    try {
+      while (!this.#busy && !this.#finished) {
+        if (!this.#step()) break;
+      }
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#inPump = false;
+    }
+  }
+
+  /** One step of reading; false when it must wait for the socket. */
+  #step(): boolean {
+    const r = this.#r;
+    const g = this.#gathering;
+    if (g) {
+      const c = r.nextBuffered();
+      if (c === null) {
+        if (r.failed) throw r.failed;
+        if (r.atEnd) throw g.body.cutShort() ?? new HttpParseError(400, "connection closed inside a body");
+        r.wait(this.#onReadable);
+        return false;
+      }
+      const used = g.body.take(c);
+      if (used < c.length) r.unshift(c.subarray(used));
+      g.size += used;
+      if (g.size > this.#o.maxBody) throw new HttpParseError(413, "request body too large");
+      g.chunks.push(c.subarray(0, used));
+      if (g.body.done) {
+        this.#gathering = null;
+        this.#dispatch(g.head, g.chunks.length === 1 ? g.chunks[0]! : Buffer.concat(g.chunks, g.size), g.close);
+      }
+      return true;
+    }
+    const raw = this.#head.take(r);
+    if (raw === null) {
+      r.wait(this.#onReadable);
+      return false;
+    }
+    if (raw === STREAM_END) {
+      this.#end();
+      return false;
+    }
     const head = parseRequestHead(raw);
-    const body = await readBody(r, requestFraming(head), o.maxBody);
+    const body = new BodyCounter(requestFraming(head));
     const close = closesConnection(head.version, head.headers);
-    const req: L7Request = { method: head.method, target: head.target, headers: head.headers.fields, body, sourceIp };
-    const h = await o.engine.handle(req);
-    const keepGoing = await respond(o.pool, client, h, head.method, close);
-    if (!keepGoing) break;
+    if (body.done) this.#dispatch(head, NO_BODY, close);
+    else this.#gathering = { head, close, body, chunks: [], size: 0 };
+    return true;
   }
-  if (!client.destroyed) client.end();
+
+  #dispatch(head: RequestHead, body: Uint8Array, close: boolean): void {
+    this.#busy = true;
+    this.#o.engine.dispatch(new H1Request(head, body, this.#sourceIp), undefined, (h) => this.#answer(h, head.method, close));
+  }
+
+  #answer(h: Handled<UpstreamResponse>, method: string, close: boolean): void {
+    const client = this.#client;
+    if (this.#finished || client.destroyed) {
+      if (h.kind === "upstream") {
+        discardResponse(h.response);
+        h.done();
+      }
+      return;
+    }
+    if (h.kind === "local") {
+      client.write(localResponse(h.status, h.headers, h.body, close));
+      return this.#answered(!close);
+    }
+    if (isH2Response(h.response)) {
+      respondH2OnH1(client, h, h.response, method, close).then(
+        (keep) => this.#answered(keep),
+        () => client.destroy(),
+      );
+      return;
+    }
+    new BodyRelay(this.#o.pool, client, h, h.response, method, close, (keep) => {
+      this.#abort = null;
+      this.#answered(keep);
+    }).start((abort) => (this.#abort = abort));
+  }
+
+  /** The answer is out: read the next request, or end the connection. */
+  #answered(keep: boolean): void {
+    this.#busy = false;
+    if (!keep) return this.#end();
+    this.#pump();
+  }
+
+  #end(): void {
+    if (this.#finished) return;
+    this.#finished = true;
+    if (!this.#client.destroyed) this.#client.end();
+  }
+
+  #fail(err: unknown): void {
+    const s = this.#client;
+    this.#finished = true;
+    if (err instanceof HttpParseError && !s.destroyed && !s.writableEnded) s.end(localResponse(err.status, [["content-type", "text/plain"]], err.message, true));
+    else s.destroy();
+  }
 }
 
-/** Writes one answer; false when the connection must end after it. */
-async function respond(pool: HttpPool, client: Socket, h: Handled<UpstreamResponse>, method: string, close: boolean): Promise<boolean> {
-  if (h.kind === "local") {
-    await write(client, localResponse(h.status, h.headers, h.body, close));
-    return !close;
+/** An HTTP/1.1 upstream's response passed to the client: the head (rewritten), then the body as it arrives. */
+class BodyRelay {
+  readonly #pool: ConnReturn;
+  readonly #client: Socket;
+  readonly #h: Extract<Handled<UpstreamResponse>, { kind: "upstream" }>;
+  readonly #res: PooledResponse;
+  readonly #method: string;
+  readonly #endAfter: boolean;
+  readonly #then: (keep: boolean) => void;
+  readonly #out: WriteBatch;
+  readonly #body: BodyCounter;
+  #idle: ReturnType<typeof setTimeout> | undefined;
+  #over = false;
+  readonly #kill = () => this.#res.conn.socket.destroy();
+  readonly #step = () => this.#pass();
+
+  constructor(pool: ConnReturn, client: Socket, h: Extract<Handled<UpstreamResponse>, { kind: "upstream" }>, res: PooledResponse, method: string, close: boolean, then: (keep: boolean) => void) {
+    this.#pool = pool;
+    this.#client = client;
+    this.#h = h;
+    this.#res = res;
+    this.#method = method;
+    this.#endAfter = close || res.framing.kind === "close";
+    this.#then = then;
+    this.#out = new WriteBatch((c) => !client.destroyed && client.write(c));
+    this.#body = new BodyCounter(res.framing);
   }
-  if (isH2Response(h.response)) return respondH2OnH1(client, h, h.response, method, close);
-  const res = h.response;
-  let head = `HTTP/1.1 ${h.status} ${res.reason}\r\n`;
-  for (const [k, v] of h.headers) {
-    const lk = k.toLowerCase();
-    if (lk !== "connection" && lk !== "keep-alive") head += `${k}: ${v}\r\n`;
+
+  /** `onAbort` gets what ends the relay early (the client went away). */
+  start(onAbort: (abort: () => void) => void): void {
+    const h = this.#h;
+    const up = this.#res.head;
+    const close = this.#endAfter ? "connection: close\r\n" : "";
+    // Unchanged fields: the upstream's head as it came, less its hop-by-hop lines.
+    const same = !h.rewritten && up.version === "HTTP/1.1" ? headWithout(up.raw, up.headers, RESPONSE_HOP_BY_HOP, close) : null;
+    if (same) this.#out.push(same);
+    else {
+      let head = `HTTP/1.1 ${h.status} ${this.#res.reason}\r\n`;
+      for (const [k, v] of h.headers) {
+        const lk = k.toLowerCase();
+        if (lk !== "connection" && lk !== "keep-alive") head += `${k}: ${v}\r\n`;
+      }
+      this.#out.push(Buffer.from(`${head}${close}\r\n`, "latin1"));
+    }
+    h.signal.addEventListener("abort", this.#kill, { once: true });
+    onAbort(() => this.#fail());
+    this.#touch();
+    this.#pass();
   }
-  const endAfter = close || res.framing.kind === "close";
-  if (endAfter) head += "connection: close\r\n";
-  head += "\r\n";
-  let idle: ReturnType<typeof setTimeout> | undefined;
-  const kill = () => res.conn.socket.destroy();
-  const touch = () => {
-    if (h.idleTimeoutMs <= 0) return;
-    clearTimeout(idle);
-    idle = setTimeout(kill, h.idleTimeoutMs);
-  };
-  h.signal.addEventListener("abort", kill, { once: true });
-  try {
-    touch();
-    await pumpBody(
-      res.conn.reader,
-      res.framing,
-      async (c) => {
-        touch();
-        await write(client, c);
-      },
-      Buffer.from(head, "latin1"),
-    );
-    if (pool.reusable(res) && method !== "CONNECT") pool.release(res.conn);
-    else res.conn.socket.destroy();
-  } catch (err) {
-    res.conn.socket.destroy();
-    client.destroy();
-    throw err;
-  } finally {
-    clearTimeout(idle);
-    h.signal.removeEventListener("abort", kill);
-    h.done();
+
+  #touch(): void {
+    if (this.#h.idleTimeoutMs <= 0) return;
+    clearTimeout(this.#idle);
+    this.#idle = setTimeout(this.#kill, this.#h.idleTimeoutMs);
   }
-  return !endAfter;
+
+  /** Passes on what the upstream sent so far; waits for more, or for the client to drain. */
+  #pass(): void {
+    if (this.#over) return;
+    const r = this.#res.conn.reader;
+    const body = this.#body;
+    try {
+      while (!body.done) {
+        const c = r.nextBuffered();
+        if (c === null) {
+          if (r.failed) throw r.failed;
+          if (r.atEnd) {
+            const err = body.cutShort();
+            if (err) throw err;
+            break;
+          }
+          if (this.#out.flush()) r.wait(this.#step);
+          else this.#client.once("drain", this.#step);
+          return;
+        }
+        this.#touch();
+        const used = body.take(c);
+        if (used < c.length) r.unshift(c.subarray(used));
+        this.#out.push(c.subarray(0, used));
+      }
+    } catch {
+      return this.#fail();
+    }
+    this.#out.flush();
+    this.#close();
+    if (this.#pool.reusable(this.#res) && this.#method !== "CONNECT") this.#pool.release(this.#res.conn);
+    else this.#res.conn.socket.destroy();
+    this.#then(!this.#endAfter);
+  }
+
+  #close(): void {
+    this.#over = true;
+    clearTimeout(this.#idle);
+    this.#h.signal.removeEventListener("abort", this.#kill);
+    this.#client.off("drain", this.#step);
+    this.#h.done();
+  }
+
+  #fail(): void {
+    if (this.#over) return;
+    this.#close();
+    this.#res.conn.socket.destroy();
+    this.#client.destroy();
+  }
 }

@@ -18,17 +18,23 @@ import { h2Fields, h2Headers, localH2Reply, relayH2Response } from "../mesh/http
 import { pumpBody } from "../mesh/http_relay.ts";
 import { write } from "../mesh/relay.ts";
 import type { H2Response } from "./h2_pool.ts";
-import type { HttpPool, PooledResponse } from "./http_pool.ts";
+import type { ConnReturn, PooledResponse } from "./http_pool.ts";
 
 export type UpstreamResponse = PooledResponse | H2Response;
 
 export const isH2Response = (r: UpstreamResponse): r is H2Response => "stream" in r;
 
+/** Drops a response nobody will read (its client went away). */
+export function discardResponse(r: UpstreamResponse): void {
+  if (isH2Response(r)) r.stream.close(constants.NGHTTP2_CANCEL);
+  else r.conn.socket.destroy();
+}
+
 const alive = (s: ServerHttp2Stream) => !s.destroyed && !s.closed;
 
 export interface H2FrontOptions {
   readonly engine: L7Engine<UpstreamResponse>;
-  readonly pool: HttpPool;
+  readonly pool: ConnReturn;
   readonly maxBody: number;
 }
 
@@ -58,8 +64,7 @@ export async function serveH2Stream(o: H2FrontOptions, stream: ServerHttp2Stream
   }
   const res = h.response;
   if (!alive(stream)) {
-    if (isH2Response(res)) res.stream.close(constants.NGHTTP2_CANCEL);
-    else res.conn.socket.destroy();
+    discardResponse(res);
     h.done();
     return;
   }
@@ -80,7 +85,7 @@ function idleTimer(ms: number, onIdle: () => void): { touch(): void; stop(): voi
 }
 
 /** HTTP/1.1 upstream (the chain turned http) -> HTTP/2 downstream. */
-async function relayH1(pool: HttpPool, down: ServerHttp2Stream, h: Extract<Handled<UpstreamResponse>, { kind: "upstream" }>, res: PooledResponse, method: string): Promise<void> {
+async function relayH1(pool: ConnReturn, down: ServerHttp2Stream, h: Extract<Handled<UpstreamResponse>, { kind: "upstream" }>, res: PooledResponse, method: string): Promise<void> {
   const kill = () => res.conn.socket.destroy();
   h.signal.addEventListener("abort", kill, { once: true });
   try {

@@ -10,9 +10,9 @@ import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transpo
 import type { DeadlineSignal } from "../l7/deadline.ts";
 import type { Fields } from "../l7/headers.ts";
 import { type BodyFraming, closesConnection, HttpParseError, parseResponseHead, type ResponseHead, responseFraming } from "../mesh/http1.ts";
-import { readHead } from "../mesh/http_relay.ts";
+import { HeadGatherer, STREAM_END } from "../mesh/h1_wire.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
-import { Reader, write } from "../mesh/relay.ts";
+import { Reader } from "../mesh/relay.ts";
 import { dialInstance, dialInstanceNative } from "../mesh/upstream.ts";
 
 /** A pooled connection's socket: node:tls, or the runtime's own TLS socket seen as one (mesh/conn_socket.ts). */
@@ -38,6 +38,8 @@ const HOP_BY_HOP = new Set(["connection", "keep-alive", "proxy-connection", "upg
 const ENCODER = new TextEncoder();
 
 export function serializeRequest(req: OutboundRequest): Uint8Array {
+  // The request as it came, nothing changed: its own bytes.
+  if (req.raw) return req.raw;
   let head = `${req.method} ${req.target} HTTP/1.1\r\n`;
   for (const [k, v] of req.headers) if (!HOP_BY_HOP.has(k.toLowerCase())) head += `${k}: ${v}\r\n`;
   head += "\r\n";
@@ -48,6 +50,52 @@ export function serializeRequest(req: OutboundRequest): Uint8Array {
   out.set(req.body, h.length);
   return out;
 }
+
+/**
+ * Writes a request on a connection and reads the response head off its
+ * socket's events; `done` gets the response (its body still to read from
+ * `conn.reader`), or null when the connection failed (it is destroyed).
+ */
+export function exchange(conn: PooledConn, bytes: Uint8Array, method: string, signal: DeadlineSignal, done: (o: AttemptOutcome<PooledResponse> | null) => void): void {
+  const socket = conn.socket;
+  const onAbort = () => socket.destroy();
+  const fail = () => {
+    signal.removeEventListener("abort", onAbort);
+    socket.destroy();
+    done(null);
+  };
+  if (socket.destroyed || socket.writableEnded) return fail();
+  signal.addEventListener("abort", onAbort, { once: true });
+  socket.write(bytes);
+  const head = new HeadGatherer(502);
+  const step = (): void => {
+    try {
+      for (;;) {
+        const raw = head.take(conn.reader);
+        if (raw === null) return conn.reader.wait(step);
+        if (raw === STREAM_END) throw new HttpParseError(502, "upstream closed the connection before answering");
+        const h = parseResponseHead(raw);
+        if (h.status >= 100 && h.status < 200) continue;
+        signal.removeEventListener("abort", onAbort);
+        return done({
+          kind: "response",
+          status: h.status,
+          // Listed when first asked (a front passing the head on as it came never asks); a fresh list nobody else holds.
+          get headers(): Fields {
+            return h.headers.fields as Fields;
+          },
+          response: { conn, head: h, framing: responseFraming(h, method), reason: h.reason },
+        });
+      }
+    } catch {
+      fail();
+    }
+  };
+  step();
+}
+
+/** What a front needs of the pool once a response is through: whether its connection can be reused, and handing it back. */
+export type ConnReturn = Pick<HttpPool, "reusable" | "release">;
 
 interface ClusterConns {
   total: number;
@@ -178,41 +226,36 @@ export class HttpPool implements Transport<PooledResponse> {
     c.waiters.shift()?.();
   }
 
-  async send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<PooledResponse>> {
+  send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<PooledResponse>> {
+    return new Promise((resolve) => this.start(ep, cluster, req, signal, resolve));
+  }
+
+  /**
+   * One attempt, its outcome handed to `done`. A free kept-alive connection
+   * is taken at once and the response head read off its socket's events (no
+   * promise); else it waits for one or dials. A kept-alive connection the
+   * server had already closed is tried once more on another.
+   */
+  start(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal, done: (o: AttemptOutcome<PooledResponse>) => void): void {
     const bytes = serializeRequest(req);
-    for (let fresh = 0; fresh < 2; fresh++) {
-      let conn: PooledConn | "overflow";
-      try {
-        // A free kept-alive connection is taken at once (no promise); else wait or dial.
-        conn = this.idleConn(this.conns(cluster.plan.name), ep) ?? (await this.acquire(ep, cluster, signal));
-      } catch (err) {
-        return { kind: "failure", reason: signal.aborted ? "reset" : "connect-failure", message: (err as Error).message };
-      }
-      if (conn === "overflow") return { kind: "failure", reason: "overflow", message: "pending requests overflow" };
-      const c = conn;
-      const onAbort = () => c.socket.destroy();
-      signal.addEventListener("abort", onAbort, { once: true });
-      try {
-        await write(c.socket, bytes);
-        for (;;) {
-          const raw = await readHead(c.reader, 502);
-          if (raw === null) throw new HttpParseError(502, "upstream closed the connection before answering");
-          const head = parseResponseHead(raw);
-          if (head.status >= 100 && head.status < 200) continue;
-          // The parsed fields are a fresh list nobody else holds.
-          const fields = head.headers.fields.slice() as Fields;
-          return { kind: "response", status: head.status, headers: fields, response: { conn: c, head, framing: responseFraming(head, req.method), reason: head.reason } };
-        }
-      } catch (err) {
-        c.socket.destroy();
-        // A kept-alive connection the server had already closed: try once more on a new one.
-        if (c.reused && !signal.aborted) continue;
-        return { kind: "failure", reason: "reset", message: (err as Error).message };
-      } finally {
-        signal.removeEventListener("abort", onAbort);
-      }
-    }
-    return { kind: "failure", reason: "reset", message: "upstream reset" };
+    const c = this.conns(cluster.plan.name);
+    const attempt = (conn: PooledConn | "overflow", fresh: number) => {
+      if (conn === "overflow") return done({ kind: "failure", reason: "overflow", message: "pending requests overflow" });
+      exchange(conn, bytes, req.method, signal, (out) => {
+        if (out !== null) return done(out);
+        if (conn.reused && !signal.aborted && fresh < 1) return next(fresh + 1);
+        done({ kind: "failure", reason: "reset", message: "upstream reset" });
+      });
+    };
+    const next = (fresh: number) => {
+      const idle = this.idleConn(c, ep);
+      if (idle) return attempt(idle, fresh);
+      this.acquire(ep, cluster, signal).then(
+        (conn) => attempt(conn, fresh),
+        (err: unknown) => done({ kind: "failure", reason: signal.aborted ? "reset" : "connect-failure", message: (err as Error).message }),
+      );
+    };
+    next(0);
   }
 
   discard(r: PooledResponse): void {

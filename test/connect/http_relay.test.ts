@@ -4,35 +4,11 @@
  * errors a client or an app can cause, and back-pressure both ways.
  */
 import { expect, test } from "bun:test";
-import { Duplex } from "node:stream";
 import { relayHttp, type RequestDecision } from "../../gateways/mesh/http_relay.ts";
+import { End } from "./_duplex_end.ts";
 
-const enc = (s: string) => new TextEncoder().encode(s);
 const text = (cs: Uint8Array[]) => cs.map((c) => Buffer.from(c).toString("latin1")).join("");
 const tick = () => new Promise((r) => setTimeout(r, 5));
-
-/** One end of a socket as the relay sees it: what the relay writes is recorded; `feed` plays the peer. */
-class End extends Duplex {
-  readonly written: Uint8Array[] = [];
-  /** When set, writes report back-pressure until `drainNow`. */
-  full = false;
-  override _read(): void {}
-  override _write(c: Uint8Array, _e: BufferEncoding, cb: (err?: Error | null) => void): void {
-    this.written.push(c);
-    cb();
-  }
-  override write(c: Uint8Array | string): boolean {
-    super.write(c);
-    return !this.full;
-  }
-  feed(s: string | Uint8Array): void {
-    this.push(typeof s === "string" ? enc(s) : s);
-  }
-  drainNow(): void {
-    this.full = false;
-    this.emit("drain");
-  }
-}
 
 function relay(decide: (target: string) => RequestDecision = () => ({ allowed: true, reason: "" }), app: End | Error = new End()) {
   const client = new End();

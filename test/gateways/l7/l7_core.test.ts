@@ -6,7 +6,7 @@ import { applyHeaderModifiers } from "../../../gateways/l7/headers.ts";
 import { requestHash } from "../../../gateways/l7/hash_policy.ts";
 import { makeBalancer } from "../../../gateways/l7/lb.ts";
 import { CircuitBreaker } from "../../../gateways/l7/limits.ts";
-import { rewritePath, routeMatches } from "../../../gateways/l7/match.ts";
+import { matcherOf, rewritePath, routeMatches } from "../../../gateways/l7/match.ts";
 import { OutlierDetector } from "../../../gateways/l7/outlier.ts";
 import { planChain } from "../../../gateways/l7/plan.ts";
 import { RateLimiter } from "../../../gateways/l7/rate_limit.ts";
@@ -35,6 +35,14 @@ describe("route matching", () => {
     expect(routeMatches({ QueryParam: [{ Name: "beta", Exact: "1" }] }, req("/?beta=1&x=2"))).toBe(true);
     expect(routeMatches({ QueryParam: [{ Name: "beta", Present: true }] }, req("/?x=2"))).toBe(false);
     expect(routeMatches({ QueryParam: [{ Name: "id", Regex: "[0-9]+" }] }, req("/?id=42"))).toBe(true);
+  });
+
+  test("a compiled matcher agrees with the general one on every match and target", () => {
+    const matches = [{}, { PathExact: "/a" }, { PathExact: "/a?b" }, { PathPrefix: "/admin" }, { PathPrefix: "/ad?" }, { PathExact: "/a", PathPrefix: "/b" }, { PathExact: "", PathPrefix: "/a" }, { PathPrefix: "/A", CaseInsensitive: true }, { PathRegex: "/a.*" }, { PathPrefix: "/a", Methods: ["POST"] }];
+    const targets = ["/", "/a", "/a?x=1", "/ab", "/a/b", "/ad?min", "/admin", "/admin/x?y", "/A/b", "/b", "/a?b", "/ad?"];
+    for (const m of matches) for (const t of targets) expect([JSON.stringify(m), t, matcherOf(m)(req(t))]).toEqual([JSON.stringify(m), t, routeMatches(m, req(t))]);
+    const m = { PathPrefix: "/x" };
+    expect(matcherOf(m)).toBe(matcherOf(m));
   });
 
   test("PrefixRewrite replaces the matched prefix literally and keeps the query", () => {
