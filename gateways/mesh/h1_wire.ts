@@ -181,3 +181,37 @@ export class WriteBatch {
     this.#ok = true;
   }
 }
+
+/**
+ * A loop over what has arrived that never runs inside itself: an event that
+ * fires while it runs (a write's callback, a nested dispatch) is left to the
+ * running loop, which goes on to cover it.
+ */
+export class Turn {
+  readonly #body: () => void;
+  readonly #fail: (err: unknown) => void;
+  readonly #after: () => void;
+  #running = false;
+
+  /** `after` runs at the end of every turn, failed or not (a flush of what the turn wrote). */
+  constructor(body: () => void, fail: (err: unknown) => void, after: () => void = () => {}) {
+    this.#body = body;
+    this.#fail = fail;
+    this.#after = after;
+  }
+
+  /** False when a turn was already running. */
+  run(): boolean {
+    if (this.#running) return false;
+    this.#running = true;
+    try {
+      this.#body();
+    } catch (err) {
+      this.#fail(err);
+    } finally {
+      this.#running = false;
+      this.#after();
+    }
+    return true;
+  }
+}

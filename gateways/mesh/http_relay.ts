@@ -10,7 +10,7 @@
  * produced for each socket leaves in one write.
  */
 import type { Duplex } from "node:stream";
-import { BodyCounter, HeadGatherer, joined, STREAM_END, WriteBatch } from "./h1_wire.ts";
+import { BodyCounter, HeadGatherer, joined, STREAM_END, Turn, WriteBatch } from "./h1_wire.ts";
 import { type BodyFraming, closesConnection, HttpParseError, parseRequestHead, parseResponseHead, type RequestHead, requestFraming, responseFraming } from "./http1.ts";
 import { Reader, splice } from "./relay.ts";
 
@@ -141,8 +141,18 @@ class HttpRelay {
   #appFull = false;
   #clientFull = false;
   #finished = false;
-  #inRequests = false;
-  #inResponses = false;
+  readonly #requestTurn = new Turn(
+    () => this.#requestLoop(),
+    (err) => this.#fail(err),
+    () => this.#flushApp(),
+  );
+  readonly #responseTurn = new Turn(
+    () => this.#responseLoop(),
+    (err) => this.#fail(err),
+    () => {
+      if (!this.#finished && !this.#toClient.flush()) this.#clientFull = true;
+    },
+  );
   readonly #onClientReadable = () => this.#requests();
   readonly #onAppReadable = () => this.#responses();
 
@@ -165,16 +175,7 @@ class HttpRelay {
 
   /** Parses and passes on what the client sent, as far as it goes. */
   #requests(): void {
-    if (this.#inRequests || this.#finished) return;
-    this.#inRequests = true;
-    try {
-      this.#requestLoop();
-    } catch (err) {
-      this.#fail(err);
-    } finally {
-      this.#inRequests = false;
-      this.#flushApp();
-    }
+    if (this.#finished || !this.#requestTurn.run()) return;
     // A refusal or the end of the requests may let responses move on.
     this.#responses();
   }
@@ -272,13 +273,10 @@ class HttpRelay {
           this.#requests();
         });
         this.#held = null;
-        this.#inRequests = true;
         try {
           this.#forward(first);
         } catch (err) {
           this.#fail(err);
-        } finally {
-          this.#inRequests = false;
         }
         this.#requests();
       },
@@ -299,16 +297,7 @@ class HttpRelay {
 
   /** Passes responses back in request order, as far as what arrived goes. */
   #responses(): void {
-    if (this.#inResponses || this.#finished) return;
-    this.#inResponses = true;
-    try {
-      this.#responseLoop();
-    } catch (err) {
-      this.#fail(err);
-    } finally {
-      this.#inResponses = false;
-      if (!this.#finished && !this.#toClient.flush()) this.#clientFull = true;
-    }
+    if (!this.#finished) this.#responseTurn.run();
   }
 
   #responseLoop(): void {

@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import type { Handled, L7Engine } from "../l7/engine.ts";
 import type { Fields } from "../l7/headers.ts";
 import type { L7Request } from "../l7/request.ts";
-import { BodyCounter, HeadGatherer, joined, STREAM_END, WriteBatch } from "../mesh/h1_wire.ts";
+import { BodyCounter, HeadGatherer, joined, STREAM_END, Turn, WriteBatch } from "../mesh/h1_wire.ts";
 import { closesConnection, headWithout, HttpParseError, parseRequestHead, type RequestHead, requestFraming } from "../mesh/http1.ts";
 import { Reader } from "../mesh/relay.ts";
 import { discardResponse, isH2Response, respondH2OnH1, type UpstreamResponse } from "./h2_front.ts";
@@ -135,7 +135,12 @@ class H1Session {
   /** A request is being answered. */
   #busy = false;
   #finished = false;
-  #inPump = false;
+  readonly #turn = new Turn(
+    () => {
+      while (!this.#busy && !this.#finished && this.#step());
+    },
+    (err) => this.#fail(err),
+  );
   /** Ends the exchange in flight when the client goes away. */
   #abort: (() => void) | null = null;
   readonly #onReadable = () => this.#pump();
@@ -157,17 +162,7 @@ class H1Session {
 
   /** Reads requests as far as the bytes that arrived go, while none is being answered. */
   #pump(): void {
-    if (this.#inPump) return;
-    this.#inPump = true;
-    try {
-      while (!this.#busy && !this.#finished) {
-        if (!this.#step()) break;
-      }
-    } catch (err) {
-      this.#fail(err);
-    } finally {
-      this.#inPump = false;
-    }
+    this.#turn.run();
   }
 
   /** One step of reading; false when it must wait for the socket. */
