@@ -73,6 +73,8 @@ export class Attempts<R> {
   /** The endpoint of the attempt in flight (counted in its cluster's active requests), and its cluster's size then. */
   #ep: Endpoint | null = null;
   #eps = 0;
+  /** An attempt is out and has not answered yet. */
+  #inFlight = false;
   readonly #onOutcome = (res: AttemptOutcome<R>) => this.#outcome(res);
 
   constructor(o: AttemptsOptions<R>) {
@@ -125,15 +127,21 @@ export class Attempts<R> {
     cluster.active.set(ep.key, (cluster.active.get(ep.key) ?? 0) + 1);
     this.#ep = ep;
     this.#eps = eps.length;
+    this.#inFlight = true;
     try {
       if (transport.start) transport.start(ep, cluster, this.#o.out, deadline, this.#onOutcome);
       else transport.send(ep, cluster, this.#o.out, deadline).then(this.#onOutcome, (err: unknown) => this.#onOutcome({ kind: "failure", reason: "reset", message: String(err) }));
     } catch (err) {
+      // A transport that threw before answering failed this attempt; a throw after its answer is the caller's.
+      if (!this.#inFlight) throw err;
       this.#onOutcome({ kind: "failure", reason: "reset", message: String(err) });
     }
   }
 
   #outcome(res: AttemptOutcome<R>): void {
+    // One outcome per attempt.
+    if (!this.#inFlight) return;
+    this.#inFlight = false;
     const { cluster, deadline, req, route, leg } = this.#o;
     const ep = this.#ep!;
     const replayable = req.stream?.replayable ?? true;

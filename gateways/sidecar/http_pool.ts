@@ -69,6 +69,7 @@ export function exchange(conn: PooledConn, bytes: Uint8Array, method: string, si
   socket.write(bytes);
   const head = new HeadGatherer(502);
   const step = (): void => {
+    let out: AttemptOutcome<PooledResponse>;
     try {
       for (;;) {
         const raw = head.take(conn.reader);
@@ -76,8 +77,7 @@ export function exchange(conn: PooledConn, bytes: Uint8Array, method: string, si
         if (raw === STREAM_END) throw new HttpParseError(502, "upstream closed the connection before answering");
         const h = parseResponseHead(raw);
         if (h.status >= 100 && h.status < 200) continue;
-        signal.removeEventListener("abort", onAbort);
-        return done({
+        out = {
           kind: "response",
           status: h.status,
           // Listed when first asked (a front passing the head on as it came never asks); a fresh list nobody else holds.
@@ -85,11 +85,15 @@ export function exchange(conn: PooledConn, bytes: Uint8Array, method: string, si
             return h.headers.fields as Fields;
           },
           response: { conn, head: h, framing: responseFraming(h, method), reason: h.reason },
-        });
+        };
+        break;
       }
     } catch {
-      fail();
+      return fail();
     }
+    // Outside the try: what the caller does with the answer is not this connection's failure.
+    signal.removeEventListener("abort", onAbort);
+    done(out);
   };
   step();
 }
