@@ -224,8 +224,19 @@ class HttpRelay {
       return;
     }
     const held: Held = { raw, head, framing, close };
+    // An app connection that ended while idle (its keep-alive timeout) is replaced rather than answered for with a 502.
+    if (this.#app && this.#resBody === null && this.#fromApp!.atEnd && !this.#queue.some((p) => p.kind === "forwarded")) this.#dropApp();
     if (this.#app) this.#forward(held);
     else this.#connect(held);
+  }
+
+  #dropApp(): void {
+    this.#fromApp!.detach();
+    this.#app!.destroy();
+    this.#app = null;
+    this.#fromApp = null;
+    this.#toApp = null;
+    this.#appFull = false;
   }
 
   #forward(h: Held): void {

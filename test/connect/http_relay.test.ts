@@ -132,3 +132,24 @@ test("back-pressure: a full app stops the relay reading the client, a full clien
   await tick();
   expect(text(client.written)).toEndWith("\r\n\r\n2");
 });
+
+test("an app connection that ended while idle is replaced for the next request, not answered for with a 502", async () => {
+  const apps = [new End(), new End()];
+  const client = new End();
+  let connects = 0;
+  relayHttp({ client, connectApp: async () => apps[connects++]!, decide: () => ({ allowed: true, reason: "" }) });
+  client.feed("GET /1 HTTP/1.1\r\n\r\n");
+  await tick();
+  apps[0]!.feed("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1");
+  await tick();
+  // The app closes its idle keep-alive connection.
+  apps[0]!.push(null);
+  await tick();
+  client.feed("GET /2 HTTP/1.1\r\n\r\n");
+  await tick();
+  expect(connects).toBe(2);
+  expect(apps[1]!.text).toBe("GET /2 HTTP/1.1\r\n\r\n");
+  apps[1]!.feed("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2");
+  await tick();
+  expect(client.text).toBe("HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n1HTTP/1.1 200 OK\r\nContent-Length: 1\r\n\r\n2");
+});
