@@ -3,6 +3,8 @@
  * ports, for end-to-end tests that drive it the way a user does.
  */
 import { spawn, type ChildProcess } from "node:child_process";
+import { createSocket } from "node:dgram";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { createServer } from "node:net";
 import { tmpdir } from "node:os";
@@ -14,18 +16,58 @@ export const BUN = join(ROOT, "node_modules/.bin/bun");
 /** Ports this process handed out lately, so concurrent callers never get the same one. */
 const handedOut = new Set<number>();
 
-export async function freePort(): Promise<number> {
-  for (;;) {
-    const port = await new Promise<number>((res, rej) => {
-      const s = createServer();
-      s.once("error", rej);
-      s.listen(0, "127.0.0.1", () => {
-        const a = s.address();
-        const p = typeof a === "object" && a ? a.port : 0;
-        s.close(() => res(p));
-      });
+/**
+ * Ports are drawn below the kernel's ephemeral range: a port in that range,
+ * found free, can be taken by an outgoing connection's local end before the
+ * agent binds it (a loaded CI run lost a cluster server's RPC port that way).
+ */
+const EPHEMERAL_LOW = (() => {
+  try {
+    const lo = Number(readFileSync("/proc/sys/net/ipv4/ip_local_port_range", "utf8").trim().split(/\s+/)[0]);
+    return Number.isInteger(lo) && lo > 0 ? lo : 32_768;
+  } catch {
+    return 32_768;
+  }
+})();
+const PICK_LOW = 20_000;
+
+/** Whether TCP and UDP can both bind the port on loopback now (gossip and DNS use both). */
+async function bindable(port: number): Promise<boolean> {
+  const tcp = await new Promise<boolean>((res) => {
+    const s = createServer();
+    s.once("error", () => res(false));
+    s.listen(port, "127.0.0.1", () => s.close(() => res(true)));
+  });
+  if (!tcp) return false;
+  return new Promise<boolean>((res) => {
+    const u = createSocket("udp4");
+    u.once("error", () => {
+      u.close();
+      res(false);
     });
+    u.bind(port, "127.0.0.1", () => u.close(() => res(true)));
+  });
+}
+
+/** A kernel-chosen port (inside the ephemeral range): where the range leaves no room below it. */
+function kernelPort(): Promise<number> {
+  return new Promise<number>((res, rej) => {
+    const s = createServer();
+    s.once("error", rej);
+    s.listen(0, "127.0.0.1", () => {
+      const a = s.address();
+      const p = typeof a === "object" && a ? a.port : 0;
+      s.close(() => res(p));
+    });
+  });
+}
+
+export async function freePort(): Promise<number> {
+  for (let tries = 0; ; tries++) {
+    const room = EPHEMERAL_LOW - PICK_LOW;
+    const port = room > 1_000 && tries < 200 ? PICK_LOW + Math.floor(Math.random() * room) : await kernelPort();
     if (handedOut.has(port)) continue;
+    if (port >= PICK_LOW && port < EPHEMERAL_LOW && !(await bindable(port))) continue;
     handedOut.add(port);
     if (handedOut.size > 4096) handedOut.delete(handedOut.values().next().value!);
     return port;
