@@ -183,7 +183,7 @@ async function main(): Promise<number> {
     const t = r.reads.get(l)!;
     return `${fmt(t.p50, 3)} / ${fmt(t.p99, 3)} (${t.detail})`;
   })])));
-  out("\n== JSON.stringify of the same answer on the agent's runtime (median ms), and read p50 / encode");
+  out("\n== JSON.stringify of the same answer, indented as it came, on the agent's runtime (median ms), and read p50 / encode");
   const encLabels = [...rows[0]!.encode.keys()];
   out(table(["read", ...rows.map((r) => `${fmtInt(r.size)} instances`)], encLabels.map((l) => [l, ...rows.map((r) => `${fmt(r.encode.get(l)!, 3)} ms, ratio ${fmt(r.reads.get(l)!.p50 / r.encode.get(l)!)}`)])));
   out("\n== Memory and writes");
