@@ -6,6 +6,7 @@
 import { describe, expect, test } from "bun:test";
 import { catalogRead, MessageType, StateStore } from "../../src/state/mod.ts";
 import type { Tables } from "../../src/state/tables.ts";
+import { HealthPartition, InstanceHealth } from "../../src/state/service_index.ts";
 import { check, deregisterCmd, registerCmd, registration, service } from "./helpers.ts";
 import { seeded } from "../dns/_fixture.ts";
 
@@ -80,5 +81,36 @@ describe("service name index", () => {
     expect(alias).toEqual({ ok: false, error: 'failed inserting node: Error ensuring node: node ID "1b4e28ba-2fa1-11d2-883f-0016d3cca427" for node "other" aliases existing node "idnode"' });
     expect(store.apply(++index, { Type: MessageType.Deregister, Now: 0, Req: { Node: "idnode", ServiceID: "", CheckID: "" } }).ok).toBe(true);
     expect(store.apply(++index, registerCmd(registration("other", { ID: "1b4e28ba-2fa1-11d2-883f-0016d3cca427" }))).ok).toBe(true);
+  });
+});
+
+describe("health partition", () => {
+  test("its passing and not-critical views match a model after random adds, moves and deletes", () => {
+    const p = new HealthPartition();
+    const model = new Map<string, InstanceHealth>();
+    const random = seeded(11);
+    const levels = [InstanceHealth.Passing, InstanceHealth.NotCritical, InstanceHealth.Critical];
+    const members = (min: InstanceHealth) => [...model].filter(([, h]) => h >= min).map(([k]) => k).sort();
+    for (let step = 0; step < 5000; step++) {
+      const key = `k${Math.floor(random() * 40)}`;
+      const r = random();
+      if (r < 0.3) {
+        expect(p.add(key)).toBe(!model.has(key));
+        if (!model.has(key)) model.set(key, InstanceHealth.Critical);
+      } else if (r < 0.45) {
+        expect(p.delete(key)).toBe(model.delete(key));
+      } else {
+        const h = levels[Math.floor(random() * 3)]!;
+        p.setHealth(key, h);
+        if (model.has(key)) model.set(key, h);
+      }
+      expect(p.size).toBe(model.size);
+      expect(p.health(key)).toBe(model.get(key) ?? InstanceHealth.Critical);
+      expect(setKeys(p.passing)).toEqual(members(InstanceHealth.Passing));
+      expect(setKeys(p.notCritical)).toEqual(members(InstanceHealth.NotCritical));
+      expect(p.passing.has(key)).toBe(model.get(key) === InstanceHealth.Passing);
+      expect(p.notCritical.has(key)).toBe((model.get(key) ?? InstanceHealth.Critical) !== InstanceHealth.Critical);
+      expect([...p.keys()].sort()).toEqual([...model.keys()].sort());
+    }
   });
 });
