@@ -12,6 +12,7 @@ import { PerClientCount } from "../structs/per_client.ts";
 import { canonicalHeaderKey } from "./canonical_headers.ts";
 import { keepAccepting } from "./keep_accepting.ts";
 import { LaterAnswer } from "./later_answer.ts";
+import { writeSharedAnswer } from "./shared_answer_node.ts";
 import type { HttpsTls } from "./serve_tls.ts";
 import type { DirectAnswer, DirectHandler, DirectRequest, HttpListener, ServeOptions } from "./serve.ts";
 import { tooManyConnections } from "./too_many.ts";
@@ -119,10 +120,11 @@ function answerDirect(direct: DirectHandler, req: IncomingMessage, res: ServerRe
   const answer = direct(new NodeDirectRequest(req, res));
   if (answer === null) return false;
   if (answer instanceof LaterAnswer) {
-    // Written from the waker's loop itself (shared_waits.ts): no promise reaction in between.
+    // Written from the waker's loop itself (shared_waits.ts): no promise reaction in between; the
+    // answer is often one shared by thousands of watchers, its head and body made into bytes once.
     answer.onAnswer((a) => {
       try {
-        writeDirect(res, a);
+        writeSharedAnswer(res, a, writeDirect);
       } catch {
         res.destroy(); // an answer that cannot be written ends its connection
       }
