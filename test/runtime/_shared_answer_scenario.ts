@@ -8,6 +8,7 @@ import { connect, type Socket } from "node:net";
 import { ServerResponse } from "node:http";
 import { type DirectAnswer, LaterAnswer } from "../../src/runtime/mod.ts";
 import { serveNode } from "../../src/runtime/serve_node.ts";
+import { runWhenAsked } from "./_scenario_main.ts";
 
 const HOST = "127.0.0.1";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -118,15 +119,4 @@ export async function runChecks(): Promise<SharedAnswerFacts> {
   }
 }
 
-if (process.argv.includes("--run")) {
-  runChecks().then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (e: unknown) => {
-      process.stderr.write(`${(e as Error).stack ?? e}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenAsked(runChecks);

@@ -9,6 +9,7 @@ import { readdirSync, readlinkSync } from "node:fs";
 import { connect as netConnect, createServer, type Socket } from "node:net";
 import { connectTcp, listenTcp, type TcpConn, type TcpListener } from "../../src/runtime/tcp.ts";
 import { spliceTcp } from "../../gateways/mesh/tcp_splice.ts";
+import { runWhenAsked } from "./_scenario_main.ts";
 
 const HOST = "127.0.0.1";
 const sleep = (ms: number) => new Promise((r) => setTimeout(r, ms));
@@ -329,15 +330,4 @@ export async function runChecks(portable: boolean): Promise<Record<string, unkno
   };
 }
 
-if (process.argv.includes("--run")) {
-  runChecks(process.argv.includes("portable")).then(
-    (r) => {
-      process.stdout.write(`${JSON.stringify(r)}\n`);
-      process.exit(0);
-    },
-    (e: unknown) => {
-      process.stderr.write(`${(e as Error).stack ?? e}\n`);
-      process.exit(1);
-    },
-  );
-}
+runWhenAsked(() => runChecks(process.argv.includes("portable")));
