@@ -93,9 +93,9 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
     const stale = { allowStale: config.allowStale, maxStaleMs: config.maxStaleMs };
     const isRemote = (dc: string) => remote?.isRemote(dc.toLowerCase()) ?? false;
     // No closure per query on the common path: the thunk exists only where prepared queries need one.
-    const answerHere = (query: Uint8Array, ctx: typeof udpCtx | typeof tcpCtx, remoteAddress: string): DnsReply =>
-      querying ? querying.answer(() => handleDns(query, ctx, remoteAddress)) : handleDns(query, ctx, remoteAddress);
-    handle = (query, transport, remoteAddress) => {
+    const answerHere = (query: Uint8Array, ctx: typeof udpCtx | typeof tcpCtx, remoteAddress: string, nowMs?: number): DnsReply =>
+      querying ? querying.answer(() => handleDns(query, ctx, remoteAddress, nowMs)) : handleDns(query, ctx, remoteAddress, nowMs);
+    handle = (query, transport, remoteAddress, nowMs) => {
       // A name that mentions another datacenter is answered there (a label that merely looks like one only skips the cache).
       if (remote && questionLabels(query)?.some(isRemote)) {
         return (async () => {
@@ -109,7 +109,7 @@ export async function startAgentDns(opts: AgentDnsOptions): Promise<RunningDns |
       const ctx = transport === "udp" ? udpCtx : tcpCtx;
       // allow_stale: this server's state, unless it is older than max_stale; else (or without allow_stale) wait until it has caught up.
       const wait = gate ? gate(reads) : null;
-      if (wait === null) return answerHere(query, ctx, remoteAddress);
+      if (wait === null) return answerHere(query, ctx, remoteAddress, nowMs);
       return wait.then(() => answerHere(query, ctx, remoteAddress), () => servfail(query));
     };
   } else if (opts.rpc) {

@@ -175,12 +175,13 @@ async function recurse(bytes: Uint8Array, q: Query, ctx: DnsContext): Promise<Ui
 /**
  * Answers one DNS message. Returns the encoded response, null when the input
  * deserves no answer, or a promise when the recursors must be asked.
+ * `nowMs` is the time to answer as of (read from `ctx.now` or the clock when
+ * not given: a listener passes the time it read once for a turn of its loop).
  *
  * @example
  * const reply = handleDns(packet, { config, lookup, transport: "udp" }, "127.0.0.1");
  */
-export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: string): DnsReply {
-  const nowMs = (ctx.now ?? Date.now)();
+export function handleDns(bytes: Uint8Array, ctx: DnsContext, remoteAddress?: string, nowMs: number = (ctx.now ?? Date.now)()): DnsReply {
   const cache = ctx.cache ?? null;
   let key: number | null = null;
   let version = Number.NaN;

@@ -16,6 +16,6 @@ export { type Recursor, UpstreamRecursor, type UpstreamOptions } from "./recurso
 export { parseQuery, type ParsedQuery, type Query, Rcode, RType } from "./wire.ts";
 export { type DnsHandle, type DnsListener, DnsListenError, type DnsServerOptions, type DnsServerStats, listenDns } from "./server.ts";
 export { type AgentDnsOptions, dnsReadOptions, type RunningDns, startAgentDns } from "./agent_dns.ts";
-export { DropOldestQueue } from "./queue.ts";
+export { DatagramQueue } from "./queue.ts";
 export { AnswerCache } from "./answer_cache.ts";
 export { dnsResult, QueryingLookup, type QueryRunner, rpcQueryRunner } from "./query_lookup.ts";

@@ -8,11 +8,15 @@
 import { createServer, type Server as NetServer, type Socket as NetSocket } from "node:net";
 import { PerClientCount } from "../structs/per_client.ts";
 import type { DnsReply, Transport } from "./handler.ts";
-import { DropOldestQueue } from "./queue.ts";
+import { DatagramQueue } from "./queue.ts";
 import { keepAccepting } from "../runtime/keep_accepting.ts";
 import { bindUdp as bindUdpSocket, type UdpEndpoint } from "../runtime/udp.ts";
 
-export type DnsHandle = (query: Uint8Array, transport: Transport, remoteAddress: string) => DnsReply;
+/** `nowMs`, when given, is the time to answer as of (the listener reads the clock once per event-loop turn). */
+export type DnsHandle = (query: Uint8Array, transport: Transport, remoteAddress: string, nowMs?: number) => DnsReply;
+
+/** Inline answers between two reads of the clock. */
+const INLINE_CHECK = 4;
 
 export interface DnsServerOptions {
   readonly host: string;
@@ -23,7 +27,11 @@ export interface DnsServerOptions {
   readonly queueLimit?: number;
   /** A UDP query older than this when its turn comes is dropped unanswered. */
   readonly maxQueueAgeMs?: number;
-  /** Queued queries answered per turn of the event loop, so reads keep up and shedding works. */
+  /**
+   * Queued queries answered per turn of the event loop at least (16); more
+   * while the turn has spent less than `inlineMs` on them. A slow handler
+   * answers few per turn, so reads keep up and the oldest are shed.
+   */
   readonly batch?: number;
   /**
    * Time per event-loop turn (ms) spent answering queries as they arrive,
@@ -43,6 +51,7 @@ export interface DnsServerOptions {
   readonly tcpMaxInFlight?: number;
   /** Use node:dgram even where the runtime has a native UDP socket. */
   readonly portableUdp?: boolean;
+  /** The clock for queue ages and answers (ms since the epoch), read once per event-loop turn. */
   readonly now?: () => number;
 }
 
@@ -62,13 +71,6 @@ export interface DnsListener {
   readonly port: number;
   stats(): DnsServerStats;
   stop(): Promise<void>;
-}
-
-interface Pending {
-  readonly msg: Uint8Array;
-  readonly address: string;
-  readonly port: number;
-  readonly at: number;
 }
 
 /** A DNS listener could not be started; the message says which and why. */
@@ -123,7 +125,7 @@ async function bindPair(
 
 export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
   const now = opts.now ?? Date.now;
-  const queue = new DropOldestQueue<Pending>(opts.queueLimit ?? 1024);
+  const queue = new DatagramQueue(opts.queueLimit ?? 1024);
   const maxAge = opts.maxQueueAgeMs ?? 1000;
   const batch = opts.batch ?? 16;
   const inlineMs = opts.inlineMs ?? 1;
@@ -136,9 +138,9 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
   let asyncInFlight = 0;
   let stopped = false;
 
-  const call = (msg: Uint8Array, transport: Transport, address: string): DnsReply => {
+  const call = (msg: Uint8Array, transport: Transport, address: string, nowMs?: number): DnsReply => {
     try {
-      return opts.handle(msg, transport, address);
+      return opts.handle(msg, transport, address, nowMs);
     } catch {
       errors++;
       return null;
@@ -235,30 +237,43 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
     answered++;
     udp.send(r, port, address);
   };
+  // The time of this turn of the event loop (`now()`, read once per turn rather than per query): queued
+  // queries are stamped with it and the handler answers as of it; NaN until first needed in a turn.
+  let turnNow = Number.NaN;
+  const clock = () => (turnNow === turnNow ? turnNow : (turnNow = now()));
   const answerUdp = (msg: Uint8Array, port: number, address: string) => {
-    const reply = call(msg, "udp", address);
+    const reply = call(msg, "udp", address, clock());
     if (reply === null) return;
-    if (isThenable(reply)) later(reply, (r) => sendUdp(port, address, r));
-    else sendUdp(port, address, reply);
+    if (reply instanceof Uint8Array) sendUdp(port, address, reply);
+    else later(reply, (r) => sendUdp(port, address, r));
+  };
+  let drainStart = 0;
+  const answerQueued = (msg: Uint8Array, port: number, address: string, at: number) => {
+    if (drainStart - at > maxAge) aged++;
+    else answerUdp(msg, port, address);
   };
   // Queries are answered as they are read while this turn of the event loop
-  // has spent less than `inlineMs` on them; past that (a burst, or more than
-  // we can answer) they wait in the drop-oldest queue, answered a batch per
-  // turn so reads keep up and the oldest are the ones shed.
+  // has spent less than `inlineMs` on them (the clock is read every
+  // INLINE_CHECK answers, not per query); past that (a burst, a slow
+  // handler, or more than we can answer) they wait in the drop-oldest queue.
+  // The queue is answered in the check phase: `batch` at least, then more
+  // while the turn has spent less than `inlineMs`, so a slow handler still
+  // lets reads keep up (and the oldest are the ones shed) while a fast one
+  // empties the queue in a turn or two and goes back to answering inline.
   let turnStart = -1;
+  let inlineOpen = false;
+  let inlineCount = 0;
   let scheduled = false;
   const drain = () => {
     scheduled = false;
     turnStart = -1;
-    const t = now();
-    for (let n = 0; n < batch; n++) {
-      const p = queue.shift();
-      if (!p) return;
-      if (t - p.at > maxAge) {
-        aged++;
-        continue;
-      }
-      answerUdp(p.msg, p.port, p.address);
+    turnNow = Number.NaN;
+    if (queue.length === 0) return;
+    const start = performance.now();
+    drainStart = clock();
+    let n = 0;
+    while (queue.shift(answerQueued)) {
+      if (++n % batch === 0 && performance.now() - start >= inlineMs) break;
     }
     if (queue.length > 0 && !stopped) {
       scheduled = true;
@@ -268,23 +283,24 @@ export async function listenDns(opts: DnsServerOptions): Promise<DnsListener> {
   const onMessage = (msg: Uint8Array, port: number, address: string) => {
     if (stopped) return;
     received++;
-    if (queue.length === 0) {
-      const t = performance.now();
-      if (turnStart < 0) turnStart = t;
-      if (t - turnStart < inlineMs) {
-        if (!scheduled) {
-          scheduled = true;
-          setImmediate(drain);
-        }
+    if (turnStart < 0) {
+      turnStart = performance.now();
+      turnNow = Number.NaN;
+      inlineOpen = inlineMs > 0;
+      inlineCount = 0;
+      if (!scheduled) {
+        scheduled = true;
+        setImmediate(drain);
+      }
+    }
+    if (inlineOpen && queue.length === 0) {
+      if (++inlineCount % INLINE_CHECK !== 0 || performance.now() - turnStart < inlineMs) {
         answerUdp(msg, port, address);
         return;
       }
+      inlineOpen = false;
     }
-    queue.push({ msg, address, port, at: now() });
-    if (!scheduled) {
-      scheduled = true;
-      setImmediate(drain);
-    }
+    queue.push(msg, port, address, clock());
   };
   const { udp, tcp: tcpServer, port } = await bindPair(opts, onMessage, onConnection);
 

@@ -1,7 +1,7 @@
 /** dns_config parsing and the agent config keys for DNS. */
 import { expect, test } from "bun:test";
 import { defaultConfig, mergeConfigObject } from "../../src/agent/mod.ts";
-import { DnsConfigError, DropOldestQueue, defaultDnsOptions, mergeDnsOptions, recursorAddress, resolveDnsConfig, serviceTtlSeconds } from "../../src/dns/mod.ts";
+import { DatagramQueue, DnsConfigError, defaultDnsOptions, mergeDnsOptions, recursorAddress, resolveDnsConfig, serviceTtlSeconds } from "../../src/dns/mod.ts";
 
 test("dns_config keys, with durations and the soa block", () => {
   const o = mergeDnsOptions(defaultDnsOptions(), {
@@ -60,11 +60,21 @@ test("recursor addresses get port 53 when they have none", () => {
   expect(() => recursorAddress("resolver.example")).toThrow(DnsConfigError);
 });
 
-test("the drop-oldest queue keeps the newest entries", () => {
-  const q = new DropOldestQueue<number>(3);
-  for (let i = 1; i <= 5; i++) q.push(i);
+test("the datagram queue keeps the newest datagrams, each with its sender and arrival", () => {
+  const q = new DatagramQueue(3);
+  for (let i = 1; i <= 5; i++) q.push(new Uint8Array([i]), 5000 + i, `127.0.0.${i}`, 100 * i);
   expect(q.dropped).toBe(2);
   expect(q.highWater).toBe(3);
-  expect([q.shift(), q.shift(), q.shift(), q.shift()]).toEqual([3, 4, 5, undefined]);
-  expect(() => new DropOldestQueue(0)).toThrow(RangeError);
+  expect(q.length).toBe(3);
+  const seen: string[] = [];
+  const take = (msg: Uint8Array, port: number, address: string, at: number) => seen.push(`${msg[0]} ${address}:${port} @${at}`);
+  while (q.shift(take));
+  expect(seen).toEqual(["3 127.0.0.3:5003 @300", "4 127.0.0.4:5004 @400", "5 127.0.0.5:5005 @500"]);
+  expect(q.shift(take)).toBe(false);
+  // Wraps around its ring and clears.
+  for (let i = 6; i <= 7; i++) q.push(new Uint8Array([i]), 1, "::1", i);
+  q.clear();
+  expect(q.length).toBe(0);
+  expect(q.shift(take)).toBe(false);
+  expect(() => new DatagramQueue(0)).toThrow(RangeError);
 });

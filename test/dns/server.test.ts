@@ -112,6 +112,35 @@ test("answers go back to each asker's own address when askers from several addre
   }
 });
 
+test("the handler answers as of the listener's clock; a queued query older than maxQueueAgeMs when its turn comes is shed", async () => {
+  const catalog = new Catalog().service("web1", "10.0.0.1", service("web", "web", { Port: 80 }));
+  const e = env(catalog);
+  const lookup = new StateDnsLookup(catalog.store, { datacenter: "dc1", selfNode: "server1" });
+  let clock = 1_700_000_000_000;
+  let step = 0;
+  const seen: (number | undefined)[] = [];
+  const l = await listenDns({
+    host: "127.0.0.1",
+    port: 0,
+    inlineMs: 0, // every query waits in the queue
+    maxQueueAgeMs: 1000,
+    now: () => (clock += step),
+    handle: (q, transport, _from, nowMs) => {
+      seen.push(nowMs);
+      return handleDns(q, { config: e.config, lookup, transport }, undefined, nowMs);
+    },
+  });
+  listeners.push(l);
+  const reply = await udpAsk(l.port, queryBytes("web.service.consul", "A"));
+  expect(rows(decode(reply!).answers)).toEqual(["web.service.consul A 10.0.0.1"]);
+  expect(seen).toEqual([1_700_000_000_000]);
+  // The clock moves 5 s between the turn a query arrives in and the turn that answers it.
+  step = 5000;
+  expect(await udpAsk(l.port, queryBytes("web.service.consul", "A"), 300)).toBeNull();
+  expect(seen).toHaveLength(1);
+  expect(l.stats()).toMatchObject({ received: 2, answered: 1, shed: 1 });
+});
+
 test("garbage gets nothing or a header-only error, and the listener keeps answering", async () => {
   const l = await setup();
   expect(await udpAsk(l.port, new Uint8Array([1, 2, 3]), 200)).toBeNull();
