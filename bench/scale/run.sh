@@ -6,7 +6,8 @@
 #     bench/scale/run.sh [samples-per-read]      (default 50; ~3 min)
 #
 # Env: RUNTIME (node | bun | deno; default what `npx consulate` runs on),
-#      SCALE_SIZES (100,10000,100000), SCALE_KV (1000000), SCALE_CONCURRENCY (8).
+#      SCALE_SIZES (100,10000,100000), SCALE_KV (1000000), SCALE_CONCURRENCY (8),
+#      SCALE_READS=0 (registration rate and CPU only), SCALE_PORT (29600: first of 5 ports).
 # bench/scale/store.ts measures the same reads in-process in CPU time (steadier
 # on a loaded machine), and can compare against another checkout.
 set -uo pipefail

@@ -22,8 +22,12 @@ const SIZES = (env("SCALE_SIZES") ?? "100,10000,100000").split(",").map(Number);
 const KV_KEYS = Number(env("SCALE_KV") ?? "1000000");
 const CONCURRENCY = Number(env("SCALE_CONCURRENCY") ?? "8");
 const SAMPLES = Number(args()[0] ?? env("SCALE_SAMPLES") ?? "50");
+/** Registration rate and CPU only: no reads, no snapshot (SCALE_READS=0). */
+const READS = env("SCALE_READS") !== "0";
 const HOST = "127.0.0.1";
-const PORTS = { http: 29600, dns: 29601, server: 29602, lan: 29603, wan: 29604 } as const;
+/** Five ports from SCALE_PORT (29600): two runs at once (another checkout's) need two bases. */
+const PORT0 = Number(env("SCALE_PORT") ?? "29600");
+const PORTS = { http: PORT0, dns: PORT0 + 1, server: PORT0 + 2, lan: PORT0 + 3, wan: PORT0 + 4 } as const;
 const SERVICES_PER_NODE = 10;
 const BASE = `http://${HOST}:${PORTS.http}`;
 
@@ -151,6 +155,13 @@ async function fillKv(keys: number): Promise<{ rate: number; rssPerKey: number; 
   return { rate: keys / seconds, rssPerKey: (rss - rssBefore) / keys, get };
 }
 
+function writesTable(rows: readonly Row[]): void {
+  out(table(
+    ["size", "RSS per instance (KiB, vs empty agent)", "registration /s (HTTP, this step)", "agent CPU per registration (us)", "/s the agent's CPU allows"],
+    rows.map((r) => [fmtInt(r.size), fmt(r.rssPerInstance / 1024), fmtInt(r.reg.rate), fmtInt(r.reg.cpuUs), fmtInt(1e6 / r.reg.cpuUs)]),
+  ));
+}
+
 let agentChild: Child | null = null;
 
 async function main(): Promise<number> {
@@ -173,10 +184,17 @@ async function main(): Promise<number> {
     note(`filling to ${fmtInt(size)} instances...`);
     const reg = await fill(have, size);
     have = size;
-    rows.push(await measure(size, rss0, reg, agent));
+    rows.push(READS ? await measure(size, rss0, reg, agent) : { size, reads: new Map(), encode: new Map(), rssPerInstance: ((await stableRss(agent.pid)) - rss0) / size, reg });
     note(`${fmtInt(size)}: registered at ${fmtInt(reg.rate)}/s, ${fmtInt(reg.cpuUs)} us agent CPU each`);
   }
 
+  if (!READS) {
+    out("\n== Memory and writes (SCALE_READS=0: registration only)");
+    writesTable(rows);
+    const top = rows[rows.length - 1]!;
+    out(table(["measure", "value", "verdict"], [[`registration through HTTP at ${fmtInt(top.size)} (/s)`, fmtInt(top.reg.rate), verdict(top.reg.rate, { atLeast: 10_000 })]]));
+    return 0;
+  }
   out("\n== Reads: p50 / p99 ms of sequential requests (answer)");
   const labels = [...rows[0]!.reads.keys()];
   out(table(["read", ...rows.map((r) => `${fmtInt(r.size)} instances`)], labels.map((l) => [l, ...rows.map((r) => {
@@ -187,10 +205,7 @@ async function main(): Promise<number> {
   const encLabels = [...rows[0]!.encode.keys()];
   out(table(["read", ...rows.map((r) => `${fmtInt(r.size)} instances`)], encLabels.map((l) => [l, ...rows.map((r) => `${fmt(r.encode.get(l)!, 3)} ms, ratio ${fmt(r.reads.get(l)!.p50 / r.encode.get(l)!)}`)])));
   out("\n== Memory and writes");
-  out(table(
-    ["size", "RSS per instance (KiB, vs empty agent)", "registration /s (HTTP, this step)", "agent CPU per registration (us)", "/s the agent's CPU allows"],
-    rows.map((r) => [fmtInt(r.size), fmt(r.rssPerInstance / 1024), fmtInt(r.reg.rate), fmtInt(r.reg.cpuUs), fmtInt(1e6 / r.reg.cpuUs)]),
-  ));
+  writesTable(rows);
 
   let kv: Awaited<ReturnType<typeof fillKv>> | null = null;
   if (KV_KEYS > 0) {
