@@ -9,7 +9,7 @@ import { join } from "node:path";
 import { NatsGossipTransport } from "../../federation/mod.ts";
 import { dnsReadOptions, resolveDnsConfig, rpcQueryRunner, type RunningDns, startAgentDns } from "../dns/mod.ts";
 import { limitPerClient, TOO_MANY_CONNECTIONS } from "../http/client_limit.ts";
-import { createApp, directReads, RequestMetrics } from "../http/mod.ts";
+import { createApp, directApi, RequestMetrics } from "../http/mod.ts";
 import type { RpcListener } from "../rpc/mod.ts";
 import { pid } from "../runtime/process.ts";
 import type { HttpListener } from "../runtime/serve.ts";
@@ -214,7 +214,7 @@ async function start(
   const perClient = limitPerClient(cfg.limits.httpMaxConnsPerClient);
   const listeners = await startHttpListeners(cfg, tls, {
     fetch: perClient.fetch((req, remoteAddress) => app.fetch(req, { remoteAddress, readTimeoutMs })),
-    direct: perClient.direct(directReads(api, metrics)),
+    direct: perClient.direct(directApi(api, metrics, { readTimeoutMs })),
     maxConnsPerClient: cfg.limits.httpMaxConnsPerClient,
     tooManyConnections: TOO_MANY_CONNECTIONS,
     headerTimeoutMs: readTimeoutMs,

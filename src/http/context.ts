@@ -251,9 +251,20 @@ export function parseBody(text: string): unknown {
   return value;
 }
 
+/** How large a JSON request body may be unless the endpoint says otherwise. */
+export const JSON_BODY_LIMIT = 64 * 1024 * 1024;
+
 /** Decodes a JSON body (case-insensitive decoding is up to the caller); null when empty. */
-export async function readJson(c: Context, limit = 64 * 1024 * 1024): Promise<unknown> {
-  const text = await readText(c, limit);
+export async function readJson(c: Context, limit = JSON_BODY_LIMIT): Promise<unknown> {
+  return jsonOfText(await readText(c, limit));
+}
+
+/** `readJson` of a body already read (the direct lane's). */
+export function jsonOfBytes(bytes: Uint8Array): unknown {
+  return jsonOfText(textOfBytes(bytes));
+}
+
+function jsonOfText(text: string): unknown {
   if (text.trim() === "") return null;
   try {
     return parseBody(text);
@@ -266,7 +277,10 @@ export async function readJson(c: Context, limit = 64 * 1024 * 1024): Promise<un
 const strictUtf8 = new TextDecoder("utf-8", { fatal: true });
 
 export async function readText(c: Context, limit: number): Promise<string> {
-  const bytes = await readBytes(c, limit, (n) => `Request body too large, max size: ${limit} bytes (got ${n})`);
+  return textOfBytes(await readBytes(c, limit, (n) => `Request body too large, max size: ${limit} bytes (got ${n})`));
+}
+
+function textOfBytes(bytes: Uint8Array): string {
   try {
     return strictUtf8.decode(bytes);
   } catch {
@@ -287,13 +301,18 @@ export async function readBytes(c: Context, limit: number, tooLarge: (size: numb
   const ms = env?.readTimeoutMs ?? DEFAULT_BODY_READ_TIMEOUT_MS;
   let timer: ReturnType<typeof setTimeout> | undefined;
   const late = new Promise<never>((_, reject) => {
-    timer = setTimeout(() => reject(new HttpError(408, `Request body not received within ${ms} ms`)), ms);
+    timer = setTimeout(() => reject(bodyLate(ms)), ms);
   });
   try {
     return await Promise.race([readBody(c, limit, tooLarge), late]);
   } finally {
     clearTimeout(timer);
   }
+}
+
+/** A body that has not arrived within `ms`: a 408 (the app's answer to it also closes the connection). */
+export function bodyLate(ms: number): HttpError {
+  return new HttpError(408, `Request body not received within ${ms} ms`);
 }
 
 async function readBody(c: Context, limit: number, tooLarge: (size: number) => string): Promise<Uint8Array> {

@@ -14,11 +14,10 @@
  */
 import type { DirectAnswer, DirectHandler, DirectRequest } from "../runtime/serve.ts";
 import type { ApiContext } from "./context.ts";
-import { errorAnswer } from "./error_answer.ts";
+import { directFinish } from "./direct_answer.ts";
 import { keyOfPath, type KvAnswer, kvRead } from "./kv.ts";
 import { pathLabel, type RequestMetrics } from "./metrics.ts";
 import { parseQueryOptions, type QueryOptions, tokenOfRequest } from "./query.ts";
-import { gzipBytes, gzipWanted } from "./response_encoding.ts";
 import { SharedWaits } from "./shared_waits.ts";
 
 const KV_PREFIX = "/v1/kv/";
@@ -31,34 +30,12 @@ const KV_LABEL = pathLabel("/v1/kv/*");
  */
 const PLAIN_PATH = /^[A-Za-z0-9\-._~!$&'()*+,;=:@/]*$/;
 const NO_QUERY = { search: "", searchParams: new URLSearchParams() } as const;
-const utf8 = new TextEncoder();
 
 export function directReads(api: ApiContext, requests: RequestMetrics): DirectHandler {
   const dev = api.agent.devMode === true;
-  const translate = api.agent.translateWanAddrs === true;
-
-  /** The headers every answer carries, as the app's middleware adds them. */
-  const common = (headers: Record<string, string>, policy: string): void => {
-    headers["Vary"] = "Accept-Encoding";
-    headers["X-Consul-Default-Acl-Policy"] = policy;
-    if (translate) headers["X-Consul-Translate-Addresses"] = "true";
-  };
-
-  /** The answer as the app's middleware finishes it (metrics are recorded by the caller). */
-  const finish = (accept: string | undefined, a: KvAnswer, policy: string): DirectAnswer | Promise<DirectAnswer> => {
-    common(a.headers, policy);
-    if (accept === undefined || a.body === null) return a;
-    const bytes = typeof a.body === "string" ? utf8.encode(a.body) : a.body;
-    if (!gzipWanted(accept, a.headers["Content-Type"] ?? "", bytes.length)) return a;
-    return gzipped(a, bytes);
-  };
-
-  const failed = (err: unknown, policy: string): DirectAnswer => {
-    const { status, text } = errorAnswer(err);
-    const headers: Record<string, string> = { "Content-Type": "text/plain; charset=UTF-8" };
-    common(headers, policy);
-    return { status, headers, body: text };
-  };
+  const answers = directFinish(api);
+  const finish = (accept: string | undefined, a: KvAnswer, policy: string): DirectAnswer => answers.text(a.status, a.headers, a.body, policy, accept);
+  const failed = (err: unknown, policy: string, accept: string | undefined): DirectAnswer => answers.failed(err, policy, accept);
 
   const record = (started: number): void => requests.record("GET", KV_LABEL, performance.now() - started);
   const waits = new SharedWaits(record);
@@ -85,10 +62,9 @@ export function directReads(api: ApiContext, requests: RequestMetrics): DirectHa
     }
     // A blocking read for another datacenter is cancelled there when the client goes away: the app's.
     if (q.minIndex > 0 && q.datacenter !== api.agent.datacenter) return null;
-    let policy = "allow";
+    const policy = answers.policy();
     const acl = api.acl;
     if (acl?.enabled) {
-      policy = acl.settings.defaultPolicy;
       const effective = token || acl.defaultToken;
       if (effective) q = { ...q, token: effective };
     }
@@ -96,7 +72,7 @@ export function directReads(api: ApiContext, requests: RequestMetrics): DirectHa
     const search = params ?? NO_QUERY.searchParams;
     const pretty = dev || q.pretty;
     const read = (o: QueryOptions): DirectAnswer | Promise<DirectAnswer> =>
-      kvRead(api, key, search, o, pretty, { answered: (a) => finish(accept, a, policy), failed: (err) => failed(err, policy) });
+      kvRead(api, key, search, o, pretty, { answered: (a) => finish(accept, a, policy), failed: (err) => failed(err, policy, accept) });
     try {
       if (q.minIndex > 0) {
         const opts = q;
@@ -120,9 +96,4 @@ function sharedId(path: string, params: URLSearchParams, q: QueryOptions, policy
   const rest = new URLSearchParams(params);
   rest.delete("wait");
   return `${path}?${rest.toString()}\n${q.token ?? ""}\n${policy}\n${accept ?? ""}`;
-}
-
-function gzipped(a: KvAnswer, bytes: Uint8Array): DirectAnswer {
-  a.headers["Content-Encoding"] = "gzip";
-  return { status: a.status, headers: a.headers, body: gzipBytes(bytes) };
 }

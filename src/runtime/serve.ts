@@ -29,6 +29,13 @@ export interface DirectRequest {
   remoteAddress(): string;
   /** Calls `listener` once the client is gone (it may also be called once the answer is written). */
   whenGone(listener: () => void): void;
+  /**
+   * The whole request body (read it at most once), or null when it has not
+   * all arrived within `deadlineMs`. Rejects if the client goes before it is
+   * all there. No limit but the request's Content-Length, which the caller
+   * checks first.
+   */
+  body(deadlineMs: number): Promise<Uint8Array | null>;
 }
 
 /** An answer written straight to the connection. */

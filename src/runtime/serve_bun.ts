@@ -113,6 +113,17 @@ class BunDirectRequest implements DirectRequest {
   whenGone(listener: () => void): void {
     this.req.signal.addEventListener("abort", listener, { once: true });
   }
+
+  async body(deadlineMs: number): Promise<Uint8Array | null> {
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const late = new Promise<null>((resolve) => (timer = setTimeout(resolve, deadlineMs, null)));
+    try {
+      const bytes = await Promise.race([this.req.arrayBuffer(), late]);
+      return bytes === null ? null : new Uint8Array(bytes);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
 }
 
 /**

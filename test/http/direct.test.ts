@@ -6,49 +6,22 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { type ApiContext, createApp, directReads, RequestMetrics } from "../../src/http/mod.ts";
-import { canonicalHeaderKey } from "../../src/runtime/canonical_headers.ts";
 import { type DirectAnswer, type DirectHandler, type DirectRequest, LaterAnswer } from "../../src/runtime/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
+import { type Seen, seen, seenDirect, seenResponse } from "./_direct_seen.ts";
 import { decodeBody, encodeFrame } from "../../src/rpc/codec.ts";
 import { type AclHarness, ROOT, startAclHarness } from "../acl/_acl_harness.ts";
 import type { Hono } from "hono";
 
 function request(target: string, headers: Record<string, string> = {}, method = "GET"): DirectRequest {
   const lower = Object.fromEntries(Object.entries(headers).map(([k, v]) => [k.toLowerCase(), v]));
-  return { method, target, header: (name) => lower[name], remoteAddress: () => "127.0.0.1", whenGone: () => {} };
+  return { method, target, header: (name) => lower[name], remoteAddress: () => "127.0.0.1", whenGone: () => {}, body: () => Promise.resolve(new Uint8Array(0)) };
 }
 
-interface Seen {
-  readonly status: number;
-  readonly headers: Record<string, string>;
-  readonly body: string;
-}
-
-const gunzip = async (bytes: Uint8Array): Promise<Uint8Array> =>
-  new Uint8Array(await new Response(new Blob([bytes as Uint8Array<ArrayBuffer>]).stream().pipeThrough(new DecompressionStream("gzip"))).arrayBuffer());
-
-async function seen(status: number, headers: [string, string][], raw: Uint8Array): Promise<Seen> {
-  const h = Object.fromEntries(headers.map(([k, v]) => [k.toLowerCase(), v]));
-  // Compressed bytes may differ between encoders; what they decode to may not.
-  const bytes = h["content-encoding"] === "gzip" ? await gunzip(raw) : raw;
-  delete h["content-length"];
-  return { status, headers: h, body: new TextDecoder().decode(bytes) };
-}
-
-async function viaDirect(direct: DirectHandler, target: string, headers?: Record<string, string>): Promise<Seen | null> {
-  const a = direct(request(target, headers));
-  if (a === null) return null;
-  const answer: DirectAnswer = a instanceof LaterAnswer ? await new Promise<DirectAnswer>((r) => a.onAnswer(r)) : await a;
-  for (const name of Object.keys(answer.headers)) expect(name).toBe(canonicalHeaderKey(name));
-  const body = answer.body === null ? new Uint8Array(0) : typeof answer.body === "string" ? new TextEncoder().encode(answer.body) : answer.body;
-  return seen(answer.status, Object.entries(answer.headers), body);
-}
+const viaDirect = (direct: DirectHandler, target: string, headers?: Record<string, string>): Promise<Seen | null> => seenDirect(direct, request(target, headers));
 
 async function viaApp(app: Hono, target: string, headers?: Record<string, string>): Promise<Seen> {
-  const res = await app.request(`http://consul.test${target}`, headers ? { headers } : undefined);
-  const pairs: [string, string][] = [];
-  res.headers.forEach((v, k) => pairs.push([k, v]));
-  return seen(res.status, pairs, new Uint8Array(await res.arrayBuffer()));
+  return seenResponse(await app.request(`http://consul.test${target}`, headers ? { headers } : undefined));
 }
 
 /** The direct answer, which must exist and equal the app's. */

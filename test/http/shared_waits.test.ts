@@ -145,7 +145,7 @@ describe("SharedWaits", () => {
 });
 
 function get(target: string): DirectRequest {
-  return { method: "GET", target, header: () => undefined, remoteAddress: () => "127.0.0.1", whenGone: () => {} };
+  return { method: "GET", target, header: () => undefined, remoteAddress: () => "127.0.0.1", whenGone: () => {}, body: () => Promise.resolve(new Uint8Array(0)) };
 }
 
 describe("the direct lane's parked KV reads", () => {

@@ -71,6 +71,21 @@ const reg = await fetch(`${base}/v1/catalog/register`, {
   body: JSON.stringify({ Node: "n1", Address: "10.0.0.1", Service: { Service: "web", Port: 80 } }),
 });
 if ((await reg.text()).trim() !== "true") fail("catalog register failed");
+// Registration goes through the direct lane with a Content-Length and through the app when chunked: byte for byte alike.
+const exchange = (bytes) =>
+  new Promise((resolve, reject) => {
+    const socket = connect(port, "127.0.0.1", () => socket.write(bytes));
+    let text = "";
+    socket.on("data", (d) => (text += d));
+    socket.on("end", () => resolve(text.replace(/\r\nDate: [^\r]*/, "")));
+    socket.on("error", reject);
+  });
+for (const body of [JSON.stringify({ Node: "n2", Address: "10.0.0.2" }), '{"Node":', JSON.stringify({ Node: "n3" }), "[]"]) {
+  const head = "PUT /v1/catalog/register?pretty HTTP/1.1\r\nHost: smoke\r\nConnection: close\r\n";
+  const direct = await exchange(`${head}Content-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+  const viaApp = await exchange(`${head}Transfer-Encoding: chunked\r\n\r\n${Buffer.byteLength(body).toString(16)}\r\n${body}\r\n0\r\n\r\n`);
+  if (direct !== viaApp || !direct.startsWith("HTTP/1.1 ")) fail(`registration lanes differ for ${body}:\n${direct}\n---\n${viaApp}`);
+}
 const health = await (await fetch(`${base}/v1/health/service/web`)).json();
 if (health.length !== 1 || health[0].Service.Port !== 80) fail(`health lookup wrong: ${JSON.stringify(health)}`);
 // The agent cache: a miss, then a hit; its background refresh must not hold the exit below.
