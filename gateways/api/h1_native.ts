@@ -1,6 +1,6 @@
 /**
  * The gateway's HTTP/1.1 client on the runtime's own TLS sockets (where it
- * has them: `hasNativeTls`), under PoolTransport. Each connection parses its
+ * has them: `nativeTcp`), under PoolTransport. Each connection parses its
  * answer straight in the socket's data callback: a small body of known
  * length is gathered into one buffer (a body that came with the head is a
  * view of that chunk, no copy), anything else streams with back-pressure. No

@@ -11,7 +11,7 @@ import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transpo
 import type { DeadlineSignal } from "../l7/deadline.ts";
 import { pumpBody } from "../mesh/http_relay.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
-import { hasNativeTls } from "../../src/runtime/tcp.ts";
+import { nativeTcp } from "../../src/runtime/tcp.ts";
 import { HttpPool, type PooledResponse } from "../sidecar/http_pool.ts";
 import { BUFFERED_BODY, Dechunker } from "./dechunk.ts";
 import type { Upstream } from "./handler.ts";
@@ -49,7 +49,7 @@ export class PoolTransport implements Transport<Upstream> {
   /** `portable`: the node:tls pool even where native sockets exist (for comparisons and tests). */
   constructor(identity: MeshIdentity, o: { portable?: boolean } = {}) {
     this.pool = new HttpPool(identity);
-    this.#native = hasNativeTls() && !o.portable ? new NativeH1Pool(identity) : null;
+    this.#native = nativeTcp() && !o.portable ? new NativeH1Pool(identity) : null;
   }
 
   send(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal): Promise<AttemptOutcome<Upstream>> {

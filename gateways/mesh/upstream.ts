@@ -15,7 +15,6 @@ import { fetchUpstream, type UpstreamInstance } from "./sources.ts";
 import { forgetSession, keepSessions, sessionFor, sessionKey } from "./sessions.ts";
 import { type ServiceIdentity, serviceSni } from "./spiffe.ts";
 import { connectTlsNative, type TcpConn } from "../../src/runtime/tcp.ts";
-import { ConnSocket } from "./conn_socket.ts";
 import { clientTlsOptions, serverProblem, type TlsMaterial } from "./tls.ts";
 import { Watch } from "./watch.ts";
 
@@ -188,12 +187,6 @@ export function dialInstanceConn(m: TlsMaterial, instance: UpstreamInstance, tar
       check: (san) => serverProblem(san, m.trustDomain, expectService(target.service, ns)),
     },
   });
-}
-
-/** dialInstanceConn seen as a node socket (for the pool's Reader), or null. */
-export function dialInstanceNative(m: TlsMaterial, instance: UpstreamInstance, target: UpstreamTarget, localDc: string, timeoutMs = DIAL_TIMEOUT_MS): Promise<ConnSocket> | null {
-  const dial = dialInstanceConn(m, instance, target, localDc, timeoutMs);
-  return dial ? dial.then((c) => new ConnSocket(c)) : null;
 }
 
 /** Tries instances in round-robin turn until one answers (at most `attempts`). */

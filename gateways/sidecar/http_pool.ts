@@ -13,9 +13,9 @@ import { type BodyFraming, closesConnection, HttpParseError, parseResponseHead, 
 import { HeadGatherer, STREAM_END } from "../mesh/h1_wire.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
 import { Reader } from "../mesh/relay.ts";
-import { dialInstance, dialInstanceNative } from "../mesh/upstream.ts";
+import { dialInstance } from "../mesh/upstream.ts";
 
-/** A pooled connection's socket: node:tls, or the runtime's own TLS socket seen as one (mesh/conn_socket.ts). */
+/** A pooled connection's socket (node:tls). */
 export type PoolSocket = Duplex & { setNoDelay(noDelay?: boolean): unknown };
 
 export interface PooledConn {
@@ -114,13 +114,10 @@ export class HttpPool implements Transport<PooledResponse> {
   private readonly identity: MeshIdentity;
   private readonly clusters = new Map<string, ClusterConns>();
   private readonly all = new Set<PoolSocket>();
-  private readonly native: boolean;
   private stopped = false;
 
-  /** `native`: dial with the runtime's own TLS sockets where it has them (no session resumption there). */
-  constructor(identity: MeshIdentity, o: { native?: boolean } = {}) {
+  constructor(identity: MeshIdentity) {
     this.identity = identity;
-    this.native = o.native ?? false;
   }
 
   private conns(cluster: string): ClusterConns {
@@ -201,8 +198,7 @@ export class HttpPool implements Transport<PooledResponse> {
       const instance = { address: ep.address, port: ep.port, id: ep.key, node: "" };
       const target = { service: ep.target.service, namespace: ep.target.namespace, datacenter: ep.target.datacenter, subset: ep.target.subset };
       const dc = this.identity.datacenter ?? "";
-      const native = this.native ? dialInstanceNative(m, instance, target, dc, cluster.connectTimeoutMs) : null;
-      socket = native ? (await native).duplex : await dialInstance(m, instance, target, dc, cluster.connectTimeoutMs);
+      socket = await dialInstance(m, instance, target, dc, cluster.connectTimeoutMs);
     } catch (err) {
       c.total--;
       c.waiters.shift()?.();

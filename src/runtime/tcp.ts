@@ -129,12 +129,11 @@ export function connectTlsNative(o: ConnectTcpOptions & { readonly tls: DialTls 
   return bun ? connectBun(bun, o, o.tls) : null;
 }
 
-/** Whether connectTlsNative dials here (the runtime has its own TLS sockets) rather than answering null. */
-export function hasNativeTls(): boolean {
-  return tcpBun() !== null;
-}
-
-/** Whether listenTcp/connectTcp use the runtime's own sockets (else node:net behind the same interface). */
+/**
+ * Whether the runtime has its own sockets: listenTcp/connectTcp use them
+ * (else node:net behind the same interface) and connectTlsNative dials over
+ * them (else it answers null and the caller dials node:tls).
+ */
 export function nativeTcp(): boolean {
   return tcpBun() !== null;
 }

@@ -13,7 +13,7 @@ import { parseUpstreamSettings } from "../../gateways/l7/upstream_config.ts";
 import type { MeshIdentity } from "../../gateways/mesh/identity.ts";
 import { PoolTransport } from "../../gateways/api/pool_transport.ts";
 import type { Upstream } from "../../gateways/api/handler.ts";
-import { hasNativeTls } from "../../src/runtime/tcp.ts";
+import { nativeTcp } from "../../src/runtime/tcp.ts";
 import { makeCa, makeLeaf, TRUST_DOMAIN } from "../connect/_certs.ts";
 
 const servers: Server[] = [];
@@ -80,7 +80,7 @@ async function text(r: Upstream): Promise<string> {
 }
 
 for (const portable of [false, true]) {
-  const which = portable || !hasNativeTls() ? "node:tls pool" : "native client";
+  const which = portable || !nativeTcp() ? "node:tls pool" : "native client";
   test(`gateway transport (${which}): framing, reuse, retries of a dropped kept-alive connection, failures`, async () => {
     const ca = await makeCa("root");
     const gw = await makeLeaf(ca, "gw");

@@ -1,11 +1,10 @@
 // The API gateway's pool dials with the runtime's own TLS sockets where it has
-// them (dialInstanceNative): the same checks as node:tls (chain to the roots,
+// them (dialInstanceConn): the same checks as node:tls (chain to the roots,
 // the server's SPIFFE identity, validity), and bytes flow both ways.
 import { afterAll, expect, test } from "bun:test";
 import type { Server } from "node:tls";
-import { dialInstanceNative } from "../../gateways/mesh/upstream.ts";
+import { dialInstanceConn } from "../../gateways/mesh/upstream.ts";
 import type { TlsMaterial } from "../../gateways/mesh/tls.ts";
-import { Reader, write } from "../../gateways/mesh/relay.ts";
 import { makeCa, makeLeaf, TRUST_DOMAIN } from "../connect/_certs.ts";
 import { tlsEcho } from "./_tls_echo.ts";
 
@@ -25,19 +24,26 @@ test("native mutual TLS dial: identity, chain, validity checked; bytes flow", as
   const web = await makeLeaf(ca, "web");
   const expired = await makeLeaf(ca, "api", { notBefore: new Date(Date.now() - 7200_000), notAfter: new Date(Date.now() - 3600_000) });
   const stranger = await makeLeaf(other, "api");
-  const dial = (port: number) => dialInstanceNative(m, { address: "127.0.0.1", port, id: "x", node: "" }, { service: "api" }, "dc1", 5_000);
+  const dial = (port: number) => dialInstanceConn(m, { address: "127.0.0.1", port, id: "x", node: "" }, { service: "api" }, "dc1", 5_000);
   const probe = dial(1);
   if (probe === null) return; // a runtime without native sockets dials node:tls (covered by the mesh tests)
   expect(await probe.then(() => null, (e: Error) => e)).not.toBeNull();
 
   const good = await echoServer(api.certPem, api.keyPem, ca.pem);
-  const sock = (await dial(good)!).duplex;
-  const reader = new Reader(sock);
-  await write(sock, new TextEncoder().encode("ping"));
+  const conn = await dial(good)!;
   let got = "";
-  while (got.length < 4) got += new TextDecoder().decode((await reader.next())!);
+  const echoed = new Promise<void>((resolve) => {
+    conn.handle({
+      data: (c) => {
+        got += new TextDecoder().decode(c);
+        if (got.length >= 4) resolve();
+      },
+    });
+  });
+  conn.write(new TextEncoder().encode("ping"));
+  await echoed;
   expect(got).toBe("ping");
-  sock.destroy();
+  conn.destroy();
 
   const cases: [string, number, RegExp][] = [
     ["another service", await echoServer(web.certPem, web.keyPem, ca.pem), /server identity is service "web"/],
