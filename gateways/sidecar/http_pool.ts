@@ -159,12 +159,19 @@ export class HttpPool implements Transport<PooledResponse> {
     return conn;
   }
 
-  private async acquire(ep: Endpoint, cluster: ClusterRuntime, signal: DeadlineSignal): Promise<PooledConn | "overflow"> {
+  /**
+   * A connection for `ep`: an idle one, else a new one once the cluster has
+   * room. `fresh` (a retry after a kept-alive connection died under a
+   * request): always a new one, and an idle one of the endpoint, as suspect
+   * as the one that died, is closed to make room when the cluster is full.
+   */
+  private async acquire(ep: Endpoint, cluster: ClusterRuntime, signal: DeadlineSignal, fresh = false): Promise<PooledConn | "overflow"> {
     const c = this.conns(cluster.plan.name);
     for (;;) {
-      const conn = this.idleConn(c, ep);
+      const conn = fresh ? null : this.idleConn(c, ep);
       if (conn) return conn;
       if (c.total < cluster.breaker.maxConnections) break;
+      if (fresh) c.idle.get(ep.key)?.pop()?.socket.destroy();
       // Full: wait for a connection to come free, within MaxPendingRequests.
       if (!cluster.breaker.tryPending()) return "overflow";
       try {
@@ -233,8 +240,8 @@ export class HttpPool implements Transport<PooledResponse> {
   /**
    * One attempt, its outcome handed to `done`. A free kept-alive connection
    * is taken at once and the response head read off its socket's events (no
-   * promise); else it waits for one or dials. A kept-alive connection the
-   * server had already closed is tried once more on another.
+   * promise); else it waits for one or dials. A request on a kept-alive
+   * connection the server had already closed goes once more, on a new one.
    */
   start(ep: Endpoint, cluster: ClusterRuntime, req: OutboundRequest, signal: DeadlineSignal, done: (o: AttemptOutcome<PooledResponse>) => void): void {
     const bytes = serializeRequest(req);
@@ -248,9 +255,10 @@ export class HttpPool implements Transport<PooledResponse> {
       });
     };
     const next = (fresh: number) => {
-      const idle = this.idleConn(c, ep);
+      // The retry dials anew: the other idle connections may have died with the first (a peer that closed them all at once).
+      const idle = fresh === 0 ? this.idleConn(c, ep) : null;
       if (idle) return attempt(idle, fresh);
-      this.acquire(ep, cluster, signal).then(
+      this.acquire(ep, cluster, signal, fresh > 0).then(
         (conn) => attempt(conn, fresh),
         (err: unknown) => done({ kind: "failure", reason: signal.aborted ? "reset" : "connect-failure", message: (err as Error).message }),
       );

@@ -79,33 +79,49 @@ async function text(r: Upstream): Promise<string> {
   return r instanceof Uint8Array ? new TextDecoder().decode(r) : await r.text();
 }
 
+/** A transport against a fresh scripted server: `send` a request, `ok` one that must be answered. */
+async function setup(portable: boolean) {
+  const ca = await makeCa("root");
+  const gw = await makeLeaf(ca, "gw");
+  const api = await makeLeaf(ca, "api");
+  const srv = await scripted(api.certPem, api.keyPem, ca.pem);
+  const material = { certPem: gw.certPem, keyPem: gw.keyPem, roots: [ca.pem], trustDomain: TRUST_DOMAIN };
+  const identity = { material, ready: async () => material, datacenter: "dc1" } as unknown as MeshIdentity;
+  const t = new PoolTransport(identity, { portable });
+  transports.push(t);
+  const target = { id: "api.default.default.dc1", service: "api", subset: "", namespace: "default", datacenter: "dc1", filter: "", onlyPassing: false, sni: "", connectTimeoutMs: 5000, meshGatewayMode: "" };
+  const cluster = new ClusterRuntime({ name: "api", targets: [target.id], connectTimeoutMs: 5000, requestTimeoutMs: 0, lb: null }, parseUpstreamSettings(), "k");
+  const ep: Endpoint = { address: "127.0.0.1", port: srv.port, key: `127.0.0.1:${srv.port}`, target, active: 0 };
+  const send = async (path: string, method = "GET", ms = 5000) => {
+    const d = new Deadline(ms);
+    try {
+      return await t.send(ep, cluster, { method, target: path, headers: [["host", "api"]], body: new Uint8Array(0) }, d);
+    } finally {
+      d.clear();
+    }
+  };
+  const ok = async (path: string, method = "GET") => {
+    const o = await send(path, method);
+    if (o.kind !== "response") throw new Error(`${path}: ${o.reason} ${o.message}`);
+    return { status: o.status, headers: o.headers, body: await text(o.response), whole: o.response instanceof Uint8Array };
+  };
+  return { srv, send, ok };
+}
+
+test("sidecar pool: when every kept-alive connection died at once, the retry goes on a new one", async () => {
+  const { srv, ok } = await setup(true);
+  // Two connections, each dropped by the server as the next request comes on it.
+  expect((await Promise.all([ok("/stale"), ok("/stale")])).map((r) => r.body)).toEqual(["ok", "ok"]);
+  expect(srv.accepted()).toBe(2);
+  // The first try takes a dead one; the retry must not take the other dead one.
+  expect((await ok("/small")).body).toBe("hello");
+  expect(srv.accepted()).toBe(3);
+});
+
 for (const portable of [false, true]) {
   const which = portable || !nativeTcp() ? "node:tls pool" : "native client";
   test(`gateway transport (${which}): framing, reuse, retries of a dropped kept-alive connection, failures`, async () => {
-    const ca = await makeCa("root");
-    const gw = await makeLeaf(ca, "gw");
-    const api = await makeLeaf(ca, "api");
-    const srv = await scripted(api.certPem, api.keyPem, ca.pem);
-    const material = { certPem: gw.certPem, keyPem: gw.keyPem, roots: [ca.pem], trustDomain: TRUST_DOMAIN };
-    const identity = { material, ready: async () => material, datacenter: "dc1" } as unknown as MeshIdentity;
-    const t = new PoolTransport(identity, { portable });
-    transports.push(t);
-    const target = { id: "api.default.default.dc1", service: "api", subset: "", namespace: "default", datacenter: "dc1", filter: "", onlyPassing: false, sni: "", connectTimeoutMs: 5000, meshGatewayMode: "" };
-    const cluster = new ClusterRuntime({ name: "api", targets: [target.id], connectTimeoutMs: 5000, requestTimeoutMs: 0, lb: null }, parseUpstreamSettings(), "k");
-    const ep: Endpoint = { address: "127.0.0.1", port: srv.port, key: `127.0.0.1:${srv.port}`, target, active: 0 };
-    const send = async (path: string, method = "GET", ms = 5000) => {
-      const d = new Deadline(ms);
-      try {
-        return await t.send(ep, cluster, { method, target: path, headers: [["host", "api"]], body: new Uint8Array(0) }, d);
-      } finally {
-        d.clear();
-      }
-    };
-    const ok = async (path: string, method = "GET") => {
-      const o = await send(path, method);
-      if (o.kind !== "response") throw new Error(`${path}: ${o.reason} ${o.message}`);
-      return { status: o.status, headers: o.headers, body: await text(o.response), whole: o.response instanceof Uint8Array };
-    };
+    const { srv, send, ok } = await setup(portable);
 
     const small = await ok("/small");
     expect(small).toMatchObject({ status: 200, body: "hello", whole: true });
