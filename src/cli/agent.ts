@@ -18,6 +18,7 @@ import { federationNatsFlag } from "../../federation/config.ts";
 import { portInUseHint } from "./agent_hints.ts";
 import { LogBroker } from "../agent/log_broker.ts";
 import { onSignal, writeStderr, writeStdout } from "../runtime/process.ts";
+import { boundAgentHeapGrowth } from "../runtime/gc.ts";
 import { parseGoDuration } from "../structs/duration.ts";
 import { VERSION } from "../version.ts";
 
@@ -152,6 +153,7 @@ export async function agentCommand(argv: string[]): Promise<number> {
   }
   const logger = createLogger(cfg.logLevel, "agent", writeStderr, new LogBroker());
   writeStdout(`==> Starting Consulate agent...\n`);
+  boundAgentHeapGrowth();
   let requestLeave: () => void = () => {};
   const leaveRequested = new Promise<"leave">((resolve) => (requestLeave = () => resolve("leave")));
   let agent;

@@ -9,6 +9,11 @@ export function args(): string[] {
   return nodeProcess.argv.slice(2);
 }
 
+/** The runtime's own options the process was started with (node --flag ... script). */
+export function execArgv(): string[] {
+  return nodeProcess.execArgv;
+}
+
 export function env(name: string): string | undefined {
   return nodeProcess.env[name];
 }
