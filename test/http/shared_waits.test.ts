@@ -5,7 +5,7 @@
  */
 import { afterAll, beforeAll, describe, expect, test } from "bun:test";
 import { directReads, RequestMetrics } from "../../src/http/mod.ts";
-import { type SharedRead, SharedWaits } from "../../src/http/shared_waits.ts";
+import { DELIVER_TURN, type SharedRead, SharedWaits } from "../../src/http/shared_waits.ts";
 import { type DirectAnswer, type DirectHandler, type DirectRequest, LaterAnswer } from "../../src/runtime/mod.ts";
 import type { Rpc } from "../../src/rpc/mod.ts";
 import { type Harness, startHarness } from "./_harness.ts";
@@ -101,6 +101,25 @@ describe("SharedWaits", () => {
     await Promise.resolve();
     await Promise.resolve();
     expect(events).toEqual(["write 1", "write 2", "write 3 news", "metric 1", "metric 2", "metric 3"]);
+  });
+
+  test("many members are answered a turn of the event loop at a time, each once, every metric recorded", async () => {
+    let metrics = 0;
+    const waits = new SharedWaits(() => metrics++);
+    const read = fakeRead();
+    const n = 2 * DELIVER_TURN + 5;
+    const written: number[] = [];
+    for (let i = 0; i < n; i++) (waits.park("k", 30_000, read, i) as LaterAnswer).onAnswer(() => written.push(i));
+    read.release(answer("news"));
+    await Promise.resolve();
+    await Promise.resolve();
+    // The first turn is written in the waker's loop; the others wait for the event loop.
+    expect(written.length).toBe(DELIVER_TURN);
+    expect(metrics).toBe(DELIVER_TURN);
+    await until(() => written.length === n, 2000);
+    expect(written.sort((x, y) => x - y)).toEqual(Array.from({ length: n }, (_, i) => i));
+    expect(metrics).toBe(n);
+    expect(waits.waiting).toBe(0);
   });
 
   test("a read that does not wait is answered at once, with no group left behind", () => {
