@@ -9,7 +9,7 @@
  */
 import type { AttemptOutcome, ClusterRuntime, Endpoint, OutboundRequest, Transport } from "../l7/engine.ts";
 import type { DeadlineSignal } from "../l7/deadline.ts";
-import { pumpBody } from "../mesh/http_relay.ts";
+import { pumpBody } from "../mesh/h1_wire.ts";
 import type { MeshIdentity } from "../mesh/identity.ts";
 import { nativeTcp } from "../../src/runtime/tcp.ts";
 import { HttpPool, type PooledResponse } from "../sidecar/http_pool.ts";

@@ -1,9 +1,11 @@
 /**
- * Synchronous pieces of HTTP/1.1 relaying over a Reader's buffered bytes,
- * for the event-driven paths (no promise per read or write): a message head
- * gathered across chunks, a body's extent tracked across chunks, and writes
- * coalesced so a head and the body bytes that came with it leave as one
- * (one TLS record and one syscall per small message, as a splice does).
+ * Pieces of HTTP/1.1 relaying over a Reader's buffered bytes: a message
+ * head gathered across chunks, a body's extent tracked across chunks, and
+ * writes coalesced so a head and the body bytes that came with it leave as
+ * one (one TLS record and one syscall per small message, as a splice does).
+ * The synchronous pieces serve the event-driven paths (no promise per read
+ * or write); `readHead` and `pumpBody` wrap them in promises for callers
+ * that await a whole message.
  */
 import { type BodyFraming, ChunkedTracker, headEnd, HttpParseError, MAX_HEAD_BYTES } from "./http1.ts";
 import type { Reader } from "./relay.ts";
@@ -213,5 +215,53 @@ export class Turn {
       this.#after();
     }
     return true;
+  }
+}
+
+/** Reads one message head, waiting for as many chunks as it takes; null when the stream ends before one begins. */
+export async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | null> {
+  const g = new HeadGatherer(tooBig);
+  for (;;) {
+    const h = g.take(r);
+    if (h === STREAM_END) return null;
+    if (h !== null) return h;
+    await new Promise<void>((resolve) => r.wait(resolve));
+  }
+}
+
+/**
+ * Passes one body through `sink` (or drops it when sink is null); resolves
+ * once it is complete. `lead` (a message head) goes to the sink first, in the
+ * same call as the body's first bytes when they have already arrived: one
+ * write, so one TLS record and one syscall per small message, as a splice does.
+ */
+export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8Array) => Promise<void>) | null, lead: Uint8Array | null = null): Promise<void> {
+  let pending = sink ? lead : null;
+  if (pending && (framing.kind === "none" || !r.hasBuffered)) {
+    await sink!(pending);
+    pending = null;
+  }
+  const out = async (c: Uint8Array): Promise<void> => {
+    if (!sink) return;
+    if (pending) {
+      const p = pending;
+      pending = null;
+      const both = joined(p, c);
+      if (both) return sink(both);
+      await sink(p);
+    }
+    await sink(c);
+  };
+  const body = new BodyCounter(framing);
+  while (!body.done) {
+    const c = await r.next();
+    if (c === null) {
+      const err = body.cutShort();
+      if (err) throw err;
+      return;
+    }
+    const used = body.take(c);
+    if (used < c.length) r.unshift(c.subarray(used));
+    await out(c.subarray(0, used));
   }
 }

@@ -10,11 +10,9 @@
  * produced for each socket leaves in one write.
  */
 import type { Duplex } from "node:stream";
-import { BodyCounter, HeadGatherer, joined, STREAM_END, Turn, WriteBatch } from "./h1_wire.ts";
+import { BodyCounter, HeadGatherer, STREAM_END, Turn, WriteBatch } from "./h1_wire.ts";
 import { type BodyFraming, closesConnection, HttpParseError, parseRequestHead, parseResponseHead, type RequestHead, requestFraming, responseFraming } from "./http1.ts";
 import { Reader, splice } from "./relay.ts";
-
-export { joined };
 
 export interface RequestDecision {
   readonly allowed: boolean;
@@ -45,54 +43,6 @@ function statusText(status: number, body: string): string {
 type Pending =
   | { readonly kind: "forwarded"; readonly method: string }
   | { readonly kind: "local"; readonly response: Uint8Array; readonly close: boolean };
-
-/** Reads one message head, waiting for as many chunks as it takes; null when the stream ends before one begins. */
-export async function readHead(r: Reader, tooBig: number): Promise<Uint8Array | null> {
-  const g = new HeadGatherer(tooBig);
-  for (;;) {
-    const h = g.take(r);
-    if (h === STREAM_END) return null;
-    if (h !== null) return h;
-    await new Promise<void>((resolve) => r.wait(resolve));
-  }
-}
-
-/**
- * Passes one body through `sink` (or drops it when sink is null); resolves
- * once it is complete. `lead` (a message head) goes to the sink first, in the
- * same call as the body's first bytes when they have already arrived: one
- * write, so one TLS record and one syscall per small message, as a splice does.
- */
-export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8Array) => Promise<void>) | null, lead: Uint8Array | null = null): Promise<void> {
-  let pending = sink ? lead : null;
-  if (pending && (framing.kind === "none" || !r.hasBuffered)) {
-    await sink!(pending);
-    pending = null;
-  }
-  const out = async (c: Uint8Array): Promise<void> => {
-    if (!sink) return;
-    if (pending) {
-      const p = pending;
-      pending = null;
-      const both = joined(p, c);
-      if (both) return sink(both);
-      await sink(p);
-    }
-    await sink(c);
-  };
-  const body = new BodyCounter(framing);
-  while (!body.done) {
-    const c = await r.next();
-    if (c === null) {
-      const err = body.cutShort();
-      if (err) throw err;
-      return;
-    }
-    const used = body.take(c);
-    if (used < c.length) r.unshift(c.subarray(used));
-    await out(c.subarray(0, used));
-  }
-}
 
 const ENCODER = new TextEncoder();
 const FORBIDDEN_BYTES = ENCODER.encode(FORBIDDEN);

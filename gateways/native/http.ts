@@ -6,7 +6,8 @@
  */
 import type { Duplex } from "node:stream";
 import { HttpParseError, parseRequestHead, parseResponseHead, type RequestHead, requestFraming, responseFraming, closesConnection } from "../mesh/http1.ts";
-import { pumpBody, readHead, type RequestDecision } from "../mesh/http_relay.ts";
+import { pumpBody, readHead } from "../mesh/h1_wire.ts";
+import type { RequestDecision } from "../mesh/http_relay.ts";
 import { Reader, write } from "../mesh/relay.ts";
 
 export const MAX_BODY_BYTES = 64 * 1024 * 1024;

@@ -15,7 +15,7 @@ import { ReplayBody } from "../l7/body.ts";
 import type { Handled, L7Engine } from "../l7/engine.ts";
 import { isGrpc } from "../l7/grpc.ts";
 import { h2Fields, h2Headers, localH2Reply, relayH2Response } from "../mesh/http2_relay.ts";
-import { pumpBody } from "../mesh/http_relay.ts";
+import { pumpBody } from "../mesh/h1_wire.ts";
 import { write } from "../mesh/relay.ts";
 import type { H2Response } from "./h2_pool.ts";
 import type { ConnReturn, PooledResponse } from "./http_pool.ts";

@@ -3,7 +3,8 @@ import { afterEach, expect, test } from "bun:test";
 import { connect, createServer, type Server, type Socket } from "node:net";
 import { ChunkedTracker, parseRequestHead, requestFraming, responseFraming, parseResponseHead, HttpParseError } from "../../gateways/mesh/http1.ts";
 import { PassThrough } from "node:stream";
-import { joined, pumpBody, readHead, relayHttp } from "../../gateways/mesh/http_relay.ts";
+import { joined, pumpBody, readHead } from "../../gateways/mesh/h1_wire.ts";
+import { relayHttp } from "../../gateways/mesh/http_relay.ts";
 import { Reader } from "../../gateways/mesh/relay.ts";
 import { parseServiceUri, serviceSni, uriSans } from "../../gateways/mesh/spiffe.ts";
 
