@@ -22,8 +22,8 @@ export const local = (status: number, body: string, extra: Fields = []): Local =
 /** Retry back-off: a random wait below 25 ms (Envoy's base interval), doubling per retry up to 400 ms. */
 const RETRY_BACKOFF = { initialMs: 25, maxMs: 400 } as const;
 
-const NO_RETRY_ON: ReadonlySet<string> = new Set();
-const NO_RETRY_CODES: ReadonlySet<number> = new Set();
+export const NO_RETRY_ON: ReadonlySet<string> = new Set();
+export const NO_RETRY_CODES: ReadonlySet<number> = new Set();
 
 const GRPC_RETRY: Record<string, string> = { "1": "cancelled", "4": "deadline-exceeded", "8": "resource-exhausted", "13": "internal", "14": "unavailable" };
 
@@ -45,30 +45,38 @@ function retriableFailure(on: ReadonlySet<string>, reason: "connect-failure" | "
 
 const OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
 
-export interface AttemptsOptions<R> {
-  readonly transport: Transport<R>;
-  /** Where the endpoints of the cluster come from (failover order, ejections). */
-  readonly engine: { endpoints(c: ClusterRuntime): readonly Endpoint[] };
-  readonly req: L7Request;
-  readonly out: OutboundRequest;
-  readonly cluster: ClusterRuntime;
-  readonly leg: LegPlan;
+/** What the attempts of every request routed to one leg share, worked out once per plan (engine.ts). */
+export interface RoutedLeg {
   readonly route: RoutePlan;
-  /** The request's deadline; its breaker slot is already taken. */
-  readonly deadline: DeadlineSignal & { clear(): void };
-  readonly hash: number | null;
-  readonly setCookie: string | null;
+  readonly leg: LegPlan;
+  readonly cluster: ClusterRuntime;
+  readonly retries: number;
+  readonly retryOn: ReadonlySet<string>;
+  readonly retryCodes: ReadonlySet<number>;
+  /** The route or leg modifies response headers. */
+  readonly modifiesResponse: boolean;
+}
+
+/** What attempts need of the engine. */
+export interface AttemptsContext<R> {
+  readonly transport: Transport<R>;
   readonly random: () => number;
-  readonly done: (h: Handled<R>) => void;
+  /** The endpoints of the cluster (failover order, ejections). */
+  endpoints(c: ClusterRuntime): readonly Endpoint[];
 }
 
 export class Attempts<R> {
-  readonly #o: AttemptsOptions<R>;
-  readonly #retries: number;
-  readonly #on: ReadonlySet<string>;
-  readonly #codes: ReadonlySet<number>;
+  readonly #ctx: AttemptsContext<R>;
+  readonly #leg: RoutedLeg;
+  readonly #req: L7Request;
+  readonly #out: OutboundRequest;
+  /** The request's deadline; its breaker slot is already taken. */
+  readonly #deadline: DeadlineSignal & { clear(): void };
+  readonly #hash: number | null;
+  readonly #setCookie: string | null;
+  readonly #done: (h: Handled<R>) => void;
   #attempt = 0;
-  #last: Handled<R> = local(503, "no healthy upstream");
+  #last: Handled<R> | null = null;
   #released = false;
   /** The endpoint of the attempt in flight (counted in its cluster's active requests), and its cluster's size then. */
   #ep: Endpoint | null = null;
@@ -77,11 +85,15 @@ export class Attempts<R> {
   #inFlight = false;
   readonly #onOutcome = (res: AttemptOutcome<R>) => this.#outcome(res);
 
-  constructor(o: AttemptsOptions<R>) {
-    this.#o = o;
-    this.#retries = o.route.retry?.numRetries ?? 0;
-    this.#on = o.route.retry?.on ?? NO_RETRY_ON;
-    this.#codes = o.route.retry?.statusCodes ?? NO_RETRY_CODES;
+  constructor(ctx: AttemptsContext<R>, leg: RoutedLeg, req: L7Request, out: OutboundRequest, deadline: DeadlineSignal & { clear(): void }, hash: number | null, setCookie: string | null, done: (h: Handled<R>) => void) {
+    this.#ctx = ctx;
+    this.#leg = leg;
+    this.#req = req;
+    this.#out = out;
+    this.#deadline = deadline;
+    this.#hash = hash;
+    this.#setCookie = setCookie;
+    this.#done = done;
   }
 
   start(): void {
@@ -91,35 +103,37 @@ export class Attempts<R> {
   #release(): void {
     if (this.#released) return;
     this.#released = true;
-    this.#o.deadline.clear();
-    this.#o.cluster.breaker.releaseRequest();
+    this.#deadline.clear();
+    this.#leg.cluster.breaker.releaseRequest();
   }
 
   #unactive(): void {
     const ep = this.#ep;
     if (!ep) return;
     this.#ep = null;
-    const active = this.#o.cluster.active;
+    const active = this.#leg.cluster.active;
     active.set(ep.key, Math.max(0, (active.get(ep.key) ?? 1) - 1));
   }
 
   #finish(): void {
     this.#release();
-    this.#o.done(this.#o.deadline.aborted ? { ...local(504, "upstream request timeout"), grpcStatus: GRPC_STATUS.DEADLINE_EXCEEDED } : this.#last);
+    this.#done(this.#deadline.aborted ? { ...local(504, "upstream request timeout"), grpcStatus: GRPC_STATUS.DEADLINE_EXCEEDED } : (this.#last ?? local(503, "no healthy upstream")));
   }
 
   /** The next attempt after a back-off, or the end when the retries are spent. */
   #again(): void {
     this.#attempt++;
-    if (this.#attempt > this.#retries) return this.#finish();
-    setTimeout(() => this.#try(), Math.floor(this.#o.random() * backoffDelay(this.#attempt - 1, RETRY_BACKOFF)));
+    if (this.#attempt > this.#leg.retries) return this.#finish();
+    setTimeout(() => this.#try(), Math.floor(this.#ctx.random() * backoffDelay(this.#attempt - 1, RETRY_BACKOFF)));
   }
 
   #try(): void {
-    const { cluster, deadline, transport } = this.#o;
+    const cluster = this.#leg.cluster;
+    const deadline = this.#deadline;
+    const transport = this.#ctx.transport;
     if (deadline.aborted) return this.#finish();
-    const eps = this.#o.engine.endpoints(cluster);
-    const ep = cluster.balancer.pick(eps, this.#o.hash);
+    const eps = this.#ctx.endpoints(cluster);
+    const ep = cluster.balancer.pick(eps, this.#hash);
     if (!ep) {
       this.#last = local(503, "no healthy upstream");
       return this.#finish();
@@ -129,8 +143,8 @@ export class Attempts<R> {
     this.#eps = eps.length;
     this.#inFlight = true;
     try {
-      if (transport.start) transport.start(ep, cluster, this.#o.out, deadline, this.#onOutcome);
-      else transport.send(ep, cluster, this.#o.out, deadline).then(this.#onOutcome, (err: unknown) => this.#onOutcome({ kind: "failure", reason: "reset", message: String(err) }));
+      if (transport.start) transport.start(ep, cluster, this.#out, deadline, this.#onOutcome);
+      else transport.send(ep, cluster, this.#out, deadline).then(this.#onOutcome, (err: unknown) => this.#onOutcome({ kind: "failure", reason: "reset", message: String(err) }));
     } catch (err) {
       // A transport that threw before answering failed this attempt; a throw after its answer is the caller's.
       if (!this.#inFlight) throw err;
@@ -142,9 +156,10 @@ export class Attempts<R> {
     // One outcome per attempt.
     if (!this.#inFlight) return;
     this.#inFlight = false;
-    const { cluster, deadline, req, route, leg } = this.#o;
+    const { cluster, retries, retryOn, retryCodes } = this.#leg;
+    const deadline = this.#deadline;
     const ep = this.#ep!;
-    const replayable = req.stream?.replayable ?? true;
+    const replayable = this.#req.stream?.replayable ?? true;
     if (res.kind === "failure") {
       this.#unactive();
       if (res.reason === "overflow") {
@@ -153,39 +168,73 @@ export class Attempts<R> {
       }
       cluster.outlier?.report(ep.key, true, this.#eps);
       this.#last = local(503, `upstream connect error or disconnect/reset before headers. reset reason: ${res.reason === "connect-failure" ? "connection failure" : "connection termination"}`);
-      if (deadline.aborted || !retriableFailure(this.#on, res.reason) || !replayable) return this.#finish();
+      if (deadline.aborted || !retriableFailure(retryOn, res.reason) || !replayable) return this.#finish();
       return this.#again();
     }
     cluster.outlier?.report(ep.key, res.status >= 500, this.#eps);
-    if (this.#attempt < this.#retries && !deadline.aborted && replayable && retriableStatus(this.#on, this.#codes, res.status, res.headers)) {
+    if (this.#attempt < retries && !deadline.aborted && replayable && retriableStatus(retryOn, retryCodes, res.status, res.headers)) {
       this.#unactive();
-      this.#o.transport.discard(res.response);
+      this.#ctx.transport.discard(res.response);
       return this.#again();
     }
-    const rewritten = leg.responseHeaders !== null || route.responseHeaders !== null || this.#o.setCookie !== null;
-    let headers: Fields | null = null;
-    const edited = (): Fields => {
-      if (headers === null) {
-        headers = applyHeaderModifiers(res.headers, [leg.responseHeaders, route.responseHeaders]);
-        if (this.#o.setCookie) headers.push(["set-cookie", this.#o.setCookie]);
-      }
-      return headers;
-    };
-    this.#o.done({
-      kind: "upstream",
-      status: res.status,
-      // Read when a front asks (one that passes the upstream's head on as it came never does).
-      get headers(): Fields {
-        return rewritten ? edited() : res.headers;
-      },
-      response: res.response,
-      signal: deadline,
-      idleTimeoutMs: route.idleTimeoutMs,
-      rewritten,
-      done: () => {
-        this.#unactive();
-        this.#release();
-      },
-    });
+    this.#done(new UpstreamAnswer(this, res, this.#leg.modifiesResponse || this.#setCookie !== null));
+  }
+
+  /** The response's head as the route and leg modify it (and a generated cookie). */
+  editedHeaders(res: Fields): Fields {
+    const { leg, route } = this.#leg;
+    const headers = applyHeaderModifiers(res, [leg.responseHeaders, route.responseHeaders]);
+    if (this.#setCookie) headers.push(["set-cookie", this.#setCookie]);
+    return headers;
+  }
+
+  /** The answer's body is through (or failed): its endpoint and breaker slots are free. */
+  bodyDone(): void {
+    this.#unactive();
+    this.#release();
+  }
+
+  get signal(): DeadlineSignal {
+    return this.#deadline;
+  }
+
+  get idleTimeoutMs(): number {
+    return this.#leg.route.idleTimeoutMs;
+  }
+}
+
+/**
+ * An upstream's answer handed to the front. A class, not an object literal
+ * with getters (one shape for every answer): its headers are worked out when
+ * a front asks, and one that passes the upstream's head on as it came never does.
+ */
+class UpstreamAnswer<R> {
+  readonly kind = "upstream";
+  readonly status: number;
+  readonly response: R;
+  readonly signal: DeadlineSignal;
+  readonly idleTimeoutMs: number;
+  readonly rewritten: boolean;
+  readonly #attempts: Attempts<R>;
+  readonly #res: Extract<AttemptOutcome<R>, { kind: "response" }>;
+  #edited: Fields | null = null;
+
+  constructor(attempts: Attempts<R>, res: Extract<AttemptOutcome<R>, { kind: "response" }>, rewritten: boolean) {
+    this.status = res.status;
+    this.response = res.response;
+    this.signal = attempts.signal;
+    this.idleTimeoutMs = attempts.idleTimeoutMs;
+    this.rewritten = rewritten;
+    this.#attempts = attempts;
+    this.#res = res;
+  }
+
+  get headers(): Fields {
+    if (!this.rewritten) return this.#res.headers;
+    return (this.#edited ??= this.#attempts.editedHeaders(this.#res.headers));
+  }
+
+  done(): void {
+    this.#attempts.bodyDone();
   }
 }

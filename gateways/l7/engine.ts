@@ -7,11 +7,11 @@
  * over mutual TLS in the sidecar) carries each attempt.
  */
 import type { ReplayBody } from "./body.ts";
-import { Attempts, local } from "./attempts.ts";
+import { Attempts, type AttemptsContext, local, NO_RETRY_CODES, NO_RETRY_ON, type RoutedLeg } from "./attempts.ts";
 import { Deadline, type DeadlineSignal } from "./deadline.ts";
 import { applyHeaderModifiers, type Fields, type HeaderModifiers } from "./headers.ts";
-import { requestHash } from "./hash_policy.ts";
-import { type Balancer, type LbEndpoint, makeBalancer } from "./lb.ts";
+import { NO_HASH, requestHash } from "./hash_policy.ts";
+import { type Balancer, type HashPolicy, type LbEndpoint, makeBalancer } from "./lb.ts";
 import { CircuitBreaker } from "./limits.ts";
 import { matcherOf, rewritePath } from "./match.ts";
 import { OutlierDetector } from "./outlier.ts";
@@ -153,15 +153,55 @@ export class ClusterRuntime {
   }
 }
 
-function pickLeg(legs: readonly LegPlan[], random: () => number): LegPlan {
-  if (legs.length === 1) return legs[0]!;
-  const total = legs.reduce((a, l) => a + l.weight, 0);
-  let x = random() * total;
-  for (const l of legs) {
-    x -= l.weight;
-    if (x < 0) return l;
+/** A leg of a route with what every request sent down it needs, worked out once per plan instead of per request. */
+class LegRuntime implements RoutedLeg {
+  readonly route: RoutePlan;
+  readonly leg: LegPlan;
+  readonly cluster: ClusterRuntime;
+  readonly retries: number;
+  readonly retryOn: ReadonlySet<string>;
+  readonly retryCodes: ReadonlySet<number>;
+  readonly modifiesResponse: boolean;
+  /** The route's and the leg's request header modifiers, null when neither has any. */
+  readonly requestMods: readonly (HeaderModifiers | null)[] | null;
+  readonly timeoutMs: number;
+  readonly hashPolicies: readonly HashPolicy[] | null;
+
+  constructor(route: RoutePlan, leg: LegPlan, cluster: ClusterRuntime) {
+    this.route = route;
+    this.leg = leg;
+    this.cluster = cluster;
+    this.retries = route.retry?.numRetries ?? 0;
+    this.retryOn = route.retry?.on ?? NO_RETRY_ON;
+    this.retryCodes = route.retry?.statusCodes ?? NO_RETRY_CODES;
+    this.modifiesResponse = leg.responseHeaders !== null || route.responseHeaders !== null;
+    this.requestMods = route.requestHeaders || leg.requestHeaders ? [route.requestHeaders, leg.requestHeaders] : null;
+    this.timeoutMs = route.requestTimeoutMs || cluster.plan.requestTimeoutMs || DEFAULT_REQUEST_TIMEOUT_MS;
+    const hp = (route.lb ?? cluster.plan.lb)?.HashPolicies;
+    this.hashPolicies = hp && hp.length > 0 ? hp : null;
   }
-  return legs[legs.length - 1]!;
+}
+
+/** A route's legs as runtimes, with their total weight. */
+class RouteRuntime {
+  readonly legs: readonly LegRuntime[];
+  readonly total: number;
+
+  constructor(route: RoutePlan, clusters: ReadonlyMap<string, ClusterRuntime>) {
+    this.legs = route.legs.map((l) => new LegRuntime(route, l, clusters.get(l.cluster)!));
+    this.total = route.legs.reduce((a, l) => a + l.weight, 0);
+  }
+
+  pick(random: () => number): LegRuntime {
+    const legs = this.legs;
+    if (legs.length === 1) return legs[0]!;
+    let x = random() * this.total;
+    for (const l of legs) {
+      x -= l.leg.weight;
+      if (x < 0) return l;
+    }
+    return legs[legs.length - 1]!;
+  }
 }
 
 export class L7Engine<R> {
@@ -170,11 +210,15 @@ export class L7Engine<R> {
   private readonly random: () => number;
   private plan: ChainPlan | null = null;
   private clusters = new Map<string, ClusterRuntime>();
+  /** The current plan's routes as runtimes, each worked out when first taken. */
+  private routeRuntimes = new Map<RoutePlan, RouteRuntime>();
+  private readonly ctx: AttemptsContext<R>;
 
   constructor(o: { transport: Transport<R>; instances: (targetId: string) => readonly Instance[]; random?: () => number }) {
     this.transport = o.transport;
     this.instances = o.instances;
     this.random = o.random ?? Math.random;
+    this.ctx = { transport: this.transport, random: this.random, endpoints: (c) => this.endpoints(c) };
   }
 
   get currentPlan(): ChainPlan | null {
@@ -194,6 +238,7 @@ export class L7Engine<R> {
       next.set(name, prev && prev.key === key ? prev : new ClusterRuntime(c, settings, key));
     }
     this.clusters = next;
+    this.routeRuntimes = new Map();
     this.plan = plan;
   }
 
@@ -224,6 +269,16 @@ export class L7Engine<R> {
     return null;
   }
 
+  private routeRuntime(route: RoutePlan): RouteRuntime {
+    let rt = this.routeRuntimes.get(route);
+    if (!rt) {
+      rt = new RouteRuntime(route, this.clusters);
+      // A route of another plan (a caller that matched before a plan change) is worked out for this request alone.
+      if (this.plan?.routes.includes(route)) this.routeRuntimes.set(route, rt);
+    }
+    return rt;
+  }
+
   /** Routes, splits, forwards and retries one request; `matched` skips matching again (a caller that has done it). */
   handle(req: L7Request, matched?: RoutePlan | null): Promise<Handled<R>> {
     return new Promise((resolve) => this.dispatch(req, matched, resolve));
@@ -238,15 +293,13 @@ export class L7Engine<R> {
     if (!this.plan) return done(local(503, "no healthy upstream"));
     const route = matched === undefined ? this.routeFor(req) : matched;
     if (!route) return done(local(404, "no route matched"));
-    const leg = pickLeg(route.legs, this.random);
-    const cluster = this.clusters.get(leg.cluster)!;
-    const mods = route.requestHeaders || leg.requestHeaders ? [route.requestHeaders, leg.requestHeaders] : null;
-    const out = new Outbound(req, rewritePath(route.match, route.prefixRewrite, req.target), mods);
-    const timeoutMs = route.requestTimeoutMs || cluster.plan.requestTimeoutMs || DEFAULT_REQUEST_TIMEOUT_MS;
-    const lb = route.lb ?? cluster.plan.lb;
-    const { hash, setCookie } = requestHash(lb?.HashPolicies, req, this.random);
+    const leg = this.routeRuntime(route).pick(this.random);
+    const cluster = leg.cluster;
+    const target = rewritePath(route.match, route.prefixRewrite, req.target);
+    // Nothing changed: the request goes out as it came (its own bytes, for an HTTP/1.1 transport).
+    const out = leg.requestMods === null && target === req.target ? req : new Outbound(req, target, leg.requestMods);
+    const { hash, setCookie } = leg.hashPolicies ? requestHash(leg.hashPolicies, req, this.random) : NO_HASH;
     if (!cluster.breaker.tryRequest()) return done(local(503, "upstream connect error or disconnect/reset before headers. reset reason: overflow", [["x-envoy-overloaded", "true"]]));
-    const deadline = new Deadline(timeoutMs);
-    new Attempts<R>({ transport: this.transport, engine: this, req, out, cluster, leg, route, deadline, hash, setCookie, random: this.random, done }).start();
+    new Attempts<R>(this.ctx, leg, req, out, new Deadline(leg.timeoutMs), hash, setCookie, done).start();
   }
 }

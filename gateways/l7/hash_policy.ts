@@ -35,6 +35,9 @@ function ttlSeconds(ttl: number | string | undefined): number {
   return 0;
 }
 
+/** No hash key and no cookie (no hash policy). */
+export const NO_HASH: RequestHash = { hash: null, setCookie: null };
+
 export function requestHash(policies: readonly HashPolicy[] | null | undefined, req: L7Request, random: () => number = Math.random): RequestHash {
   let hash: number | null = null;
   let setCookie: string | null = null;
