@@ -7,6 +7,7 @@
  * or write); `readHead` and `pumpBody` wrap them in promises for callers
  * that await a whole message.
  */
+import { Buffer } from "node:buffer";
 import { type BodyFraming, ChunkedTracker, headEnd, HttpParseError, MAX_HEAD_BYTES } from "./http1.ts";
 import type { Reader } from "./relay.ts";
 
@@ -51,7 +52,7 @@ export class HeadGatherer {
       // The common case, a whole head in one chunk, is parsed in place (the head and what follows stay views of it).
       if (this.#buf.length === 0) this.#buf = c;
       else {
-        const next = new Uint8Array(this.#buf.length + c.length);
+        const next = Buffer.allocUnsafe(this.#buf.length + c.length);
         next.set(this.#buf);
         next.set(c, this.#buf.length);
         this.#buf = next;
@@ -64,7 +65,7 @@ export class HeadGatherer {
   }
 }
 
-/** Where one message body ends, fed the bytes that follow its head chunk by chunk. */
+/** Where one message body ends, fed the bytes that follow its head chunk by chunk (`BodyCounter.of`). */
 export class BodyCounter {
   readonly framing: BodyFraming;
   #left: number;
@@ -74,6 +75,11 @@ export class BodyCounter {
     this.framing = framing;
     this.#left = framing.kind === "length" ? framing.length : 0;
     this.#chunked = framing.kind === "chunked" ? new ChunkedTracker() : null;
+  }
+
+  /** A counter for `framing`: for a message without a body (most requests) one shared counter, which keeps no state. */
+  static of(framing: BodyFraming): BodyCounter {
+    return framing.kind === "none" ? NO_BODY : new BodyCounter(framing);
   }
 
   get done(): boolean {
@@ -113,6 +119,8 @@ export class BodyCounter {
   }
 }
 
+const NO_BODY = new BodyCounter({ kind: "none" });
+
 /** Bodies up to this size are copied behind their head so both leave in one write. */
 export const COALESCE_MAX = 16 * 1024;
 
@@ -122,9 +130,11 @@ export const COALESCE_MAX = 16 * 1024;
  * small; null when they are better written apart.
  */
 export function joined(a: Uint8Array, b: Uint8Array): Uint8Array | null {
-  if (a.buffer === b.buffer && a.byteOffset + a.byteLength === b.byteOffset) return new Uint8Array(a.buffer, a.byteOffset, a.byteLength + b.byteLength);
+  // Buffers, not plain Uint8Arrays: node:net turns every plain one it is handed into a Buffer, and a small
+  // allocUnsafe is a slice of a shared pool where a new Uint8Array is a backing store of its own.
+  if (a.buffer === b.buffer && a.byteOffset + a.byteLength === b.byteOffset) return Buffer.from(a.buffer, a.byteOffset, a.byteLength + b.byteLength);
   if (b.byteLength > COALESCE_MAX) return null;
-  const out = new Uint8Array(a.byteLength + b.byteLength);
+  const out = Buffer.allocUnsafe(a.byteLength + b.byteLength);
   out.set(a);
   out.set(b, a.byteLength);
   return out;
@@ -252,7 +262,7 @@ export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8
     }
     await sink(c);
   };
-  const body = new BodyCounter(framing);
+  const body = BodyCounter.of(framing);
   while (!body.done) {
     const c = await r.next();
     if (c === null) {

@@ -133,6 +133,11 @@ export interface ResponseHead {
 
 export type BodyFraming = { readonly kind: "none" } | { readonly kind: "length"; readonly length: number } | { readonly kind: "chunked" } | { readonly kind: "close" };
 
+/** The framings without a length, one object each (a head's framing is worked out for every message). */
+const NONE: BodyFraming = { kind: "none" };
+const CHUNKED: BodyFraming = { kind: "chunked" };
+const CLOSE: BodyFraming = { kind: "close" };
+
 const TOKEN = /^[!#$%&'*+\-.^_`|~0-9A-Za-z]+$/;
 
 /** tchar (RFC 9110 5.6.2) by character code. */
@@ -287,21 +292,21 @@ export function headWithout(raw: Uint8Array, headers: HeaderList, drop: readonly
 export function requestFraming(h: RequestHead): BodyFraming {
   const chunked = isChunked(h.headers);
   if (chunked === false) throw new HttpParseError(400, "a request's transfer coding must end with chunked");
-  if (chunked) return { kind: "chunked" };
+  if (chunked) return CHUNKED;
   const len = contentLength(h.headers, 400);
-  return len === null || len === 0 ? { kind: "none" } : { kind: "length", length: len };
+  return len === null || len === 0 ? NONE : { kind: "length", length: len };
 }
 
 /** How a response body is delimited, given the request method it answers. */
 export function responseFraming(h: ResponseHead, requestMethod: string): BodyFraming {
-  if (requestMethod === "HEAD" || (h.status >= 100 && h.status < 200) || h.status === 204 || h.status === 304) return { kind: "none" };
-  if (requestMethod === "CONNECT" && h.status >= 200 && h.status < 300) return { kind: "none" };
+  if (requestMethod === "HEAD" || (h.status >= 100 && h.status < 200) || h.status === 204 || h.status === 304) return NONE;
+  if (requestMethod === "CONNECT" && h.status >= 200 && h.status < 300) return NONE;
   const chunked = isChunked(h.headers);
-  if (chunked === true) return { kind: "chunked" };
-  if (chunked === false) return { kind: "close" };
+  if (chunked === true) return CHUNKED;
+  if (chunked === false) return CLOSE;
   const len = contentLength(h.headers, 502);
-  if (len !== null) return len === 0 ? { kind: "none" } : { kind: "length", length: len };
-  return { kind: "close" };
+  if (len !== null) return len === 0 ? NONE : { kind: "length", length: len };
+  return CLOSE;
 }
 
 /** Whether the connection ends after this message (HTTP/1.0 without keep-alive, or Connection: close). */

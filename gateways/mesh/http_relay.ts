@@ -200,7 +200,7 @@ class HttpRelay {
 
   #beginBody(framing: BodyFraming, drop: boolean, close: boolean): void {
     this.#reqDrop = drop;
-    this.#reqBody = new BodyCounter(framing);
+    this.#reqBody = BodyCounter.of(framing);
     this.#closeRequests = close;
     if (this.#reqBody.done) this.#requestDone();
   }
@@ -311,7 +311,7 @@ class HttpRelay {
       if (head.status >= 100 && head.status < 200) continue;
       const framing = responseFraming(head, p.method);
       this.#closeAfter = framing.kind === "close" || closesConnection(head.version, head.headers);
-      this.#resBody = new BodyCounter(framing);
+      this.#resBody = BodyCounter.of(framing);
       if (this.#resBody.done) this.#responseDone();
     }
   }

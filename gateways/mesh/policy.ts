@@ -147,13 +147,40 @@ export class InboundPolicy {
   }
 
   request(source: ServiceIdentity, head: RequestHead): RequestDecision {
+    return this.limited(this.verdict(source, head, sourceKey(source)), head);
+  }
+
+  /**
+   * `request` for the requests of one connection (one source): a verdict
+   * that holds for every request of the source (no L7 permission involved)
+   * is kept on the connection until the intentions change, so such a
+   * request costs a comparison and the rate limit; one that an L7
+   * permission decides is judged every time.
+   */
+  requestJudge(source: ServiceIdentity): (head: RequestHead) => RequestDecision {
+    const key = sourceKey(source);
+    let set: IntentionSet | undefined;
+    let kept: RequestDecision | null = null;
+    return (head) => {
+      const now = this.intentionsWatch.value;
+      if (kept === null || now !== set) {
+        const d = this.verdict(source, head, key);
+        if (now === undefined || this.sourceVerdicts.get(key) !== d) return this.limited(d, head);
+        set = now;
+        kept = d;
+      }
+      return this.limited(kept, head);
+    };
+  }
+
+  /** The intentions' verdict on a request; one that holds for every request of the source is kept per source and intention set. */
+  private verdict(source: ServiceIdentity, head: RequestHead, key: string): RequestDecision {
     const set = this.intentionsWatch.value;
     if (!set) return { allowed: false, reason: "intentions are not loaded yet" };
     if (set !== this.judgedSet) {
       this.judgedSet = set;
       this.sourceVerdicts.clear();
     }
-    const key = `${source.partition}/${source.namespace}/${source.service}`;
     let d: RequestDecision | undefined = this.sourceVerdicts.get(key);
     if (!d) {
       const j = judgeRequest(set, source, this.service, { method: head.method, path: head.target, headers: head.headers });
@@ -161,9 +188,16 @@ export class InboundPolicy {
       // Without an L7 permission the answer does not depend on the request: judged once per source and intention set.
       if (!j.perRequest) this.sourceVerdicts.set(key, d);
     }
+    return d;
+  }
+
+  /** An allowed request past the instance-level rate limit, or the 429 refusal. */
+  private limited(d: RequestDecision, head: RequestHead): RequestDecision {
     if (!d.allowed) return d;
     const limiter = this.rateLimiter;
     if (limiter && !limiter.allow(splitTarget(head.target).path)) return { allowed: false, reason: "rate limited (service-defaults RateLimits)", status: 429 };
     return d;
   }
 }
+
+const sourceKey = (s: ServiceIdentity): string => `${s.partition}/${s.namespace}/${s.service}`;

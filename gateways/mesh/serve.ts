@@ -42,7 +42,7 @@ export function serveAdmitted(o: ServeAdmittedOptions): void {
     (h2 ? relayHttp2 : relayHttp)({
       client,
       connectApp: o.connectApp,
-      decide: (head) => o.policy.request(source, head),
+      decide: o.policy.requestJudge(source),
       onDenied: (head, reason) => log.warn(`inbound: ${source.service} ${head.method} ${head.target} denied: ${reason}`),
       onError: (err) => log.debug(`inbound ${h2 ? "http2" : "http"} relay: ${errorText(err)}`),
     });

@@ -198,7 +198,7 @@ class H1Session {
       return false;
     }
     const head = parseRequestHead(raw);
-    const body = new BodyCounter(requestFraming(head));
+    const body = BodyCounter.of(requestFraming(head));
     const close = closesConnection(head.version, head.headers);
     if (body.done) this.#dispatch(head, NO_BODY, close);
     else this.#gathering = { head, close, body, chunks: [], size: 0 };
@@ -282,7 +282,7 @@ class BodyRelay {
     this.#endAfter = close || res.framing.kind === "close";
     this.#then = then;
     this.#out = new WriteBatch((c) => !client.destroyed && client.write(c));
-    this.#body = new BodyCounter(res.framing);
+    this.#body = BodyCounter.of(res.framing);
   }
 
   /** `onAbort` gets what ends the relay early (the client went away). */
