@@ -7,10 +7,9 @@
  * `start`.
  */
 import type { DeadlineSignal } from "./deadline.ts";
-import type { ClusterRuntime, Endpoint, Handled, OutboundRequest, Transport, AttemptOutcome } from "./engine.ts";
+import type { ClusterRuntime, Endpoint, Handled, LegRuntime, OutboundRequest, Transport, AttemptOutcome } from "./engine.ts";
 import { GRPC_STATUS } from "./grpc.ts";
 import { applyHeaderModifiers, type Fields } from "./headers.ts";
-import type { LegPlan, RoutePlan } from "./plan.ts";
 import type { L7Request } from "./request.ts";
 import { backoffDelay } from "../../src/util/mod.ts";
 
@@ -45,18 +44,6 @@ function retriableFailure(on: ReadonlySet<string>, reason: "connect-failure" | "
 
 const OVERFLOW = "upstream connect error or disconnect/reset before headers. reset reason: overflow";
 
-/** What the attempts of every request routed to one leg share, worked out once per plan (engine.ts). */
-export interface RoutedLeg {
-  readonly route: RoutePlan;
-  readonly leg: LegPlan;
-  readonly cluster: ClusterRuntime;
-  readonly retries: number;
-  readonly retryOn: ReadonlySet<string>;
-  readonly retryCodes: ReadonlySet<number>;
-  /** The route or leg modifies response headers. */
-  readonly modifiesResponse: boolean;
-}
-
 /** What attempts need of the engine. */
 export interface AttemptsContext<R> {
   readonly transport: Transport<R>;
@@ -67,7 +54,7 @@ export interface AttemptsContext<R> {
 
 export class Attempts<R> {
   readonly #ctx: AttemptsContext<R>;
-  readonly #leg: RoutedLeg;
+  readonly #leg: LegRuntime;
   readonly #req: L7Request;
   readonly #out: OutboundRequest;
   /** The request's deadline; its breaker slot is already taken. */
@@ -85,7 +72,7 @@ export class Attempts<R> {
   #inFlight = false;
   readonly #onOutcome = (res: AttemptOutcome<R>) => this.#outcome(res);
 
-  constructor(ctx: AttemptsContext<R>, leg: RoutedLeg, req: L7Request, out: OutboundRequest, deadline: DeadlineSignal & { clear(): void }, hash: number | null, setCookie: string | null, done: (h: Handled<R>) => void) {
+  constructor(ctx: AttemptsContext<R>, leg: LegRuntime, req: L7Request, out: OutboundRequest, deadline: DeadlineSignal & { clear(): void }, hash: number | null, setCookie: string | null, done: (h: Handled<R>) => void) {
     this.#ctx = ctx;
     this.#leg = leg;
     this.#req = req;

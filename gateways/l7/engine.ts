@@ -7,7 +7,7 @@
  * over mutual TLS in the sidecar) carries each attempt.
  */
 import type { ReplayBody } from "./body.ts";
-import { Attempts, type AttemptsContext, local, NO_RETRY_CODES, NO_RETRY_ON, type RoutedLeg } from "./attempts.ts";
+import { Attempts, type AttemptsContext, local, NO_RETRY_CODES, NO_RETRY_ON } from "./attempts.ts";
 import { Deadline, type DeadlineSignal } from "./deadline.ts";
 import { applyHeaderModifiers, type Fields, type HeaderModifiers } from "./headers.ts";
 import { NO_HASH, requestHash } from "./hash_policy.ts";
@@ -153,8 +153,8 @@ export class ClusterRuntime {
   }
 }
 
-/** A leg of a route with what every request sent down it needs, worked out once per plan instead of per request. */
-class LegRuntime implements RoutedLeg {
+/** A leg of a route with what every request sent down it (and its attempts) needs, worked out once per plan instead of per request. */
+export class LegRuntime {
   readonly route: RoutePlan;
   readonly leg: LegPlan;
   readonly cluster: ClusterRuntime;
