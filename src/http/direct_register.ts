@@ -16,7 +16,6 @@
  * write for another datacenter.
  */
 import type { DirectAnswer, DirectHandler } from "../runtime/serve.ts";
-import { LaterAnswer } from "../runtime/later_answer.ts";
 import { type ApiContext, bodyLate, DEFAULT_BODY_READ_TIMEOUT_MS, JSON_BODY_LIMIT, jsonOfBytes, jsonText } from "./context.ts";
 import { decodeRegister } from "./decode_catalog.ts";
 import { directFinish } from "./direct_answer.ts";
@@ -83,12 +82,13 @@ export function directRegister(api: ApiContext, requests: RequestMetrics, option
     const accept = req.header("accept-encoding");
     const pretty = dev || q.pretty;
     const opts = q;
-    const later = new LaterAnswer();
-    const give = (a: DirectAnswer): void => {
+    const give = (a: DirectAnswer): DirectAnswer => {
       requests.record("PUT", LABEL, performance.now() - started);
-      later.give(a);
+      return a;
     };
-    req.body(readTimeoutMs)
+    // A promise, not a LaterAnswer: the answer is this request's own, nothing to share with others.
+    return req
+      .body(readTimeoutMs)
       .then((bytes) => {
         if (bytes === null) throw bodyLate(readTimeoutMs);
         return api.rpc.call("Catalog.Register", decodeRegister(jsonOfBytes(bytes), dc), opts);
@@ -97,6 +97,5 @@ export function directRegister(api: ApiContext, requests: RequestMetrics, option
         (result) => give(answers.text(200, { "Content-Type": JSON_TYPE }, jsonText(result, pretty), policy, accept)),
         (err: unknown) => give(answers.failed(err, policy, accept)),
       );
-    return later;
   };
 }
