@@ -5,12 +5,12 @@ import { decodeDeregister, decodeRegister } from "./decode_catalog.ts";
 import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
 import { cachedCall, cachedRead, wantsCache } from "./cached.ts";
-import { nodeJson, nodeServiceJson, serviceNodeWire } from "./render.ts";
+import { nodeJson, nodeServiceJson } from "./render.ts";
+import { serviceNodesAnswer } from "./listing.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { addressView } from "./translate_addrs.ts";
-import { serviceNodeJson } from "../structs/catalog.ts";
 import { defaultOptions } from "../rpc/mod.ts";
-import { nodeSchema, nodeServiceSchema, serviceNodeSchema } from "../filter/mod.ts";
+import { nodeSchema, nodeServiceSchema } from "../filter/mod.ts";
 
 function param(c: Context, name: string, what: string): string {
   const v = c.req.param(name) ?? "";
@@ -64,9 +64,7 @@ export function catalogRoutes(app: Hono, api: ApiContext): void {
     return reply(c, q, cachedCall(c, api, q, "Catalog.ServiceNodes", { ServiceName: name, ...nearArg(url, api) }), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
-      const view = addressView(api, q.datacenter);
-      const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(view.node(r.node), view.service(r.service)));
-      return json(c, out, q);
+      return serviceNodesAnswer(c, api, q, views);
     });
   });
 

@@ -6,16 +6,13 @@
  * ingress gateway is linked to.
  */
 import type { Context, Hono } from "hono";
-import { type ApiContext, applyFilter, json, queryOptions, reply, urlOf } from "./context.ts";
+import { type ApiContext, json, queryOptions, reply, urlOf } from "./context.ts";
 import { HttpError } from "./errors.ts";
 import { nearArg } from "./coordinate.ts";
 import { cachedCall } from "./cached.ts";
 import { nodeMetaFilter, tagFilter } from "./filters.ts";
 import { parseBoolParam } from "./query.ts";
-import { serviceNodeWire } from "./render.ts";
-import { addressView, checkServiceNodesJson } from "./translate_addrs.ts";
-import { serviceNodeSchema } from "../filter/mod.ts";
-import { serviceNodeJson } from "../structs/catalog.ts";
+import { checkServiceNodesAnswer, serviceNodesAnswer } from "./listing.ts";
 
 function serviceParam(c: Context): string {
   const v = c.req.param("service") ?? "";
@@ -37,9 +34,7 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
     return reply(c, q, api.rpc.call("Catalog.ConnectServiceNodes", { ServiceName: name, ...nearArg(url, api) }, q), (rows, q) => {
       let views = tagFilter(rows, url, (r) => r.service.Tags);
       views = nodeMetaFilter(views, url, (r) => r.node.Meta);
-      const view = addressView(api, q.datacenter);
-      const out = applyFilter(views, q, serviceNodeSchema, (r) => serviceNodeJson(r.node, r.service)).map((r) => serviceNodeWire(view.node(r.node), view.service(r.service)));
-      return json(c, out, q);
+      return serviceNodesAnswer(c, api, q, views);
     });
   });
 
@@ -52,7 +47,7 @@ export function connectCatalogRoutes(app: Hono, api: ApiContext): void {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));
-      return json(c, checkServiceNodesJson(addressView(api, q.datacenter), q, out), q);
+      return checkServiceNodesAnswer(c, api, q, out);
     });
   });
 }

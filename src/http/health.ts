@@ -6,7 +6,7 @@ import { nearArg } from "./coordinate.ts";
 import { cachedCall } from "./cached.ts";
 import { nodeMetaFilter, nodeMetaPairs, tagFilter } from "./filters.ts";
 import { parseBoolParam, type QueryOptions } from "./query.ts";
-import { addressView, checkServiceNodesJson } from "./translate_addrs.ts";
+import { checkServiceNodesAnswer } from "./listing.ts";
 import type { MaybePromise, QueryReply } from "../rpc/mod.ts";
 import type { HealthCheck } from "../structs/catalog.ts";
 import { healthCheckSchema } from "../filter/mod.ts";
@@ -66,7 +66,7 @@ export function healthRoutes(app: Hono, api: ApiContext): void {
       let out = tagFilter(rows, url, (r) => r.Service.Tags);
       out = nodeMetaFilter(out, url, (r) => r.Node.Meta);
       if (passing) out = out.filter((r) => r.Checks.every((ch) => ch.Status === "passing"));
-      return json(c, checkServiceNodesJson(addressView(api, q.datacenter), q, out), q);
+      return checkServiceNodesAnswer(c, api, q, out);
     });
   });
 }

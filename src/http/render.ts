@@ -48,3 +48,8 @@ export function serviceNodeWire(node: Node, svc: NodeService): Record<string, un
   if (Object.keys(svc.TaggedAddresses).length === 0) row.ServiceTaggedAddresses = undefined;
   return row;
 }
+
+/** A `/v1/health/service/:s` row. */
+export function checkServiceNodeWire(node: Node, service: NodeService, checks: readonly HealthCheck[]): Record<string, unknown> {
+  return { Node: nodeJson(node), Service: nodeServiceJson(service), Checks: checks };
+}

@@ -8,6 +8,7 @@ import { Buffer } from "node:buffer";
 import { gzipSync } from "node:zlib";
 import type { Context, MiddlewareHandler } from "hono";
 import { markPretty, urlOf } from "./context.ts";
+import { joinChunks } from "./json_bytes.ts";
 
 /** gziphandler.DefaultMinSize, what Consul's API handlers use. */
 export const GZIP_MIN_SIZE = 1400;
@@ -70,6 +71,21 @@ export function textAnswer(c: Context, text: string, status: 200 | 409, contentT
   if (!gzipWanted(c.req.header("Accept-Encoding"), contentType, bytes.length)) return finish(c.body(bytes, status, { "Content-Type": contentType }));
   return finish(c.body(gzipBytes(bytes) as Uint8Array<ArrayBuffer>, status, { "Content-Type": contentType, "Content-Encoding": "gzip" }));
 }
+
+/**
+ * A JSON answer written as bytes (row_json.ts): what `textAnswer` gives for
+ * the same text, without the text.
+ */
+export function bytesAnswer(c: Context, body: { readonly chunks: readonly Uint8Array[]; readonly size: number }, contentType: string): Response {
+  const bytes = joinChunks(body.chunks, body.size);
+  if (rewritten.has(c.req.raw)) return c.body(utf8Decoder.decode(bytes), 200, { "Content-Type": contentType });
+  if (c.req.method === "HEAD" || !gzipWanted(c.req.header("Accept-Encoding"), contentType, bytes.length)) {
+    return finish(c.body(bytes as Uint8Array<ArrayBuffer>, 200, { "Content-Type": contentType }));
+  }
+  return finish(c.body(gzipBytes(bytes) as Uint8Array<ArrayBuffer>, 200, { "Content-Type": contentType, "Content-Encoding": "gzip" }));
+}
+
+const utf8Decoder = new TextDecoder();
 
 /** Whether this answer was made final by `textAnswer` (the middleware leaves it as it is, without reading it back). */
 export function isFinal(res: Response): boolean {

@@ -9,11 +9,7 @@
  * that want it. Every read answered while it is on carries
  * `X-Consul-Translate-Addresses: true` (see app.ts).
  */
-import { type ApiContext, applyFilter } from "./context.ts";
-import type { QueryOptions } from "./query.ts";
-import { nodeJson, nodeServiceJson } from "./render.ts";
-import { checkServiceNodeSchema } from "../filter/mod.ts";
-import type { CheckServiceNode } from "../state/mod.ts";
+import type { ApiContext } from "./context.ts";
 import type { Node, NodeService } from "../structs/catalog.ts";
 import { Accept, translateNodeAddr, translateServiceAddr, translateServicePortFor } from "../structs/translate_addr.ts";
 
@@ -22,7 +18,7 @@ export interface AddressView {
   service(s: NodeService): NodeService;
 }
 
-const asIs: AddressView = { node: (n) => n, service: (s) => s };
+export const asIs: AddressView = { node: (n) => n, service: (s) => s };
 
 const wanView: AddressView = {
   node: (n) => ({ ...n, Address: translateNodeAddr(true, n, Accept.Any) }),
@@ -32,10 +28,4 @@ const wanView: AddressView = {
 /** How nodes and services of `dc` are shown to this agent's HTTP clients (copies; the originals are never changed). */
 export function addressView(api: ApiContext, dc: string): AddressView {
   return api.agent.translateWanAddrs === true && dc !== api.agent.datacenter ? wanView : asIs;
-}
-
-/** Health rows as JSON: `?filter=` sees the stored addresses (Consul filters before it translates), the answer the view's. */
-export function checkServiceNodesJson(view: AddressView, q: QueryOptions, rows: readonly CheckServiceNode[]): Record<string, unknown>[] {
-  const wire = (node: Node, service: NodeService, checks: CheckServiceNode["Checks"]) => ({ Node: nodeJson(node), Service: nodeServiceJson(service), Checks: checks });
-  return applyFilter([...rows], q, checkServiceNodeSchema, (r) => wire(r.Node, r.Service, r.Checks)).map((r) => wire(view.node(r.Node), view.service(r.Service), r.Checks));
 }
