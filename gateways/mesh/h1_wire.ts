@@ -38,6 +38,8 @@ export class HeadGatherer {
       if (end !== -1) {
         const buf = this.#buf;
         this.#buf = EMPTY;
+        // A chunk that is one whole head (the common case) is returned as it is: no views made.
+        if (end === buf.length) return buf;
         r.unshift(buf.subarray(end));
         return buf.subarray(0, end);
       }
@@ -120,6 +122,16 @@ export class BodyCounter {
 }
 
 const NO_BODY = new BodyCounter({ kind: "none" });
+
+/**
+ * The first `used` bytes of `c` (a body's part of a chunk), the rest given
+ * back to `r`; a chunk that is all body is returned as it is, without views.
+ */
+export function bodyPart(r: Reader, c: Uint8Array, used: number): Uint8Array {
+  if (used === c.length) return c;
+  r.unshift(c.subarray(used));
+  return c.subarray(0, used);
+}
 
 /** Bodies up to this size are copied behind their head so both leave in one write. */
 export const COALESCE_MAX = 16 * 1024;
@@ -271,7 +283,6 @@ export async function pumpBody(r: Reader, framing: BodyFraming, sink: ((c: Uint8
       return;
     }
     const used = body.take(c);
-    if (used < c.length) r.unshift(c.subarray(used));
-    await out(c.subarray(0, used));
+    await out(bodyPart(r, c, used));
   }
 }

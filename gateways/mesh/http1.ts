@@ -156,6 +156,8 @@ export function headEnd(buf: Uint8Array): number {
 
 /** Bytes as ISO-8859-1 (one char per byte; TextDecoder's "latin1" is windows-1252). */
 function latin1(bytes: Uint8Array): string {
+  // A socket's chunk is a Buffer already: no second view of it.
+  if (Buffer.isBuffer(bytes)) return bytes.toString("latin1");
   return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString("latin1");
 }
 

@@ -10,7 +10,7 @@
  * produced for each socket leaves in one write.
  */
 import type { Duplex } from "node:stream";
-import { BodyCounter, HeadGatherer, STREAM_END, Turn, WriteBatch } from "./h1_wire.ts";
+import { BodyCounter, bodyPart, HeadGatherer, STREAM_END, Turn, WriteBatch } from "./h1_wire.ts";
 import { type BodyFraming, closesConnection, HttpParseError, parseRequestHead, parseResponseHead, type RequestHead, requestFraming, responseFraming } from "./http1.ts";
 import { Reader, splice } from "./relay.ts";
 
@@ -142,8 +142,8 @@ class HttpRelay {
           return;
         }
         const used = this.#reqBody.take(c);
-        if (used < c.length) r.unshift(c.subarray(used));
-        if (!this.#reqDrop) this.#toApp!.push(c.subarray(0, used));
+        const part = bodyPart(r, c, used);
+        if (!this.#reqDrop) this.#toApp!.push(part);
         if (this.#reqBody.done) this.#requestDone();
         continue;
       }
@@ -279,8 +279,7 @@ class HttpRelay {
           continue;
         }
         const used = this.#resBody.take(c);
-        if (used < c.length) r!.unshift(c.subarray(used));
-        this.#toClient.push(c.subarray(0, used));
+        this.#toClient.push(bodyPart(r!, c, used));
         if (this.#resBody.done) this.#responseDone();
         continue;
       }

@@ -10,7 +10,7 @@ import type { Socket } from "node:net";
 import type { Handled, L7Engine } from "../l7/engine.ts";
 import type { Fields } from "../l7/headers.ts";
 import type { L7Request } from "../l7/request.ts";
-import { BodyCounter, HeadGatherer, joined, STREAM_END, Turn, WriteBatch } from "../mesh/h1_wire.ts";
+import { BodyCounter, bodyPart, HeadGatherer, joined, STREAM_END, Turn, WriteBatch } from "../mesh/h1_wire.ts";
 import { closesConnection, headWithout, HttpParseError, parseRequestHead, type RequestHead, requestFraming } from "../mesh/http1.ts";
 import { Reader } from "../mesh/relay.ts";
 import { discardResponse, isH2Response, respondH2OnH1, type UpstreamResponse } from "./h2_front.ts";
@@ -178,10 +178,10 @@ class H1Session {
         return false;
       }
       const used = g.body.take(c);
-      if (used < c.length) r.unshift(c.subarray(used));
+      const part = bodyPart(r, c, used);
       g.size += used;
       if (g.size > this.#o.maxBody) throw new HttpParseError(413, "request body too large");
-      g.chunks.push(c.subarray(0, used));
+      g.chunks.push(part);
       if (g.body.done) {
         this.#gathering = null;
         this.#dispatch(g.head, g.chunks.length === 1 ? g.chunks[0]! : Buffer.concat(g.chunks, g.size), g.close);
@@ -334,8 +334,7 @@ class BodyRelay {
         }
         this.#touch();
         const used = body.take(c);
-        if (used < c.length) r.unshift(c.subarray(used));
-        this.#out.push(c.subarray(0, used));
+        this.#out.push(bodyPart(r, c, used));
       }
     } catch {
       return this.#fail();
