@@ -28,6 +28,8 @@ const TMP = process.env.PROXY_BENCH_TMP ?? "/tmp";
 const PROFILE = process.env.PROFILE ?? "";
 /** PROXY_BENCH_MODES=regex: only the modes whose name matches (e.g. "new conn" while profiling). */
 const MODES = new RegExp(process.env.PROXY_BENCH_MODES ?? "");
+/** PROXY_BENCH_WARMUP=seconds of uncounted wrk per path and mode before the rounds (1; 0: none). */
+const WARMUP = Number(process.env.PROXY_BENCH_WARMUP ?? "1");
 /** PROXY_BENCH_PATHS=regex: only these paths besides direct (l4, haTcp, http, haHttp, chain; e.g. "l4|haTcp"); also skips the h2 runs. */
 const PATHS = new RegExp(process.env.PROXY_BENCH_PATHS ?? "");
 const ROOT = join(import.meta.dir, "../..");
@@ -231,6 +233,11 @@ async function main(): Promise<void> {
   console.log(`bench/proxy: paths ${measured.map((p) => p.name).join(", ")}`);
   const load = () => readFileSync("/proc/loadavg", "utf8").split(" ").slice(0, 3).join(" ");
   console.log(`bench/proxy: load average at start ${load()} (other jobs on this 2-core box)`);
+  // One uncounted second per path and mode first: the first connections through a fresh pair pay full
+  // handshakes and cold code, which on a loaded box can stall a whole 4 s run (and, with 2 rounds, the median).
+  if (WARMUP > 0) {
+    for (const m of modes) for (const p of measured) await wrk(TMP, p.url, { seconds: WARMUP, connections: m.connections, ...(m.close ? { headers: { Connection: "close" } } : {}) }).catch(() => null);
+  }
   for (let r = 1; r <= ROUNDS; r++) {
     for (const m of modes) {
       const opts = { seconds: SECONDS, connections: m.connections, ...(m.close ? { headers: { Connection: "close" } } : {}) };
