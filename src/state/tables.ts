@@ -14,6 +14,7 @@ import type { PreparedQuery } from "../structs/prepared_query.ts";
 import type { ACLAuthMethod, ACLBindingRule, ACLPolicyRow, ACLRole, ACLToken } from "../structs/acl.ts";
 import { type JournalRef, TrackedMap } from "./journal.ts";
 import { SortedKeys } from "./sorted_keys.ts";
+import { KeyGroups } from "./key_groups.ts";
 import { instanceHealth, ServiceNameIndex } from "./service_index.ts";
 import type { FreeVirtualIp, VirtualIpRow } from "./virtual_ips.ts";
 
@@ -88,12 +89,12 @@ export class Tables {
   readonly aclPolicyByName = new Map<string, string>();
   readonly aclRoleByName = new Map<string, string>();
 
-  readonly servicesByNode = new Map<string, Set<string>>();
+  readonly servicesByNode = new KeyGroups();
   /** Service name -> its instances (ordered keys, tags, healthy sets); see service_index.ts. */
   readonly servicesByName = new ServiceNameIndex();
   /** Node ID -> names of the nodes that carry it (one, unless a restore brought aliases). */
   readonly nodesById = new Map<string, Set<string>>();
-  readonly checksByNode = new Map<string, Set<string>>();
+  readonly checksByNode = new KeyGroups();
   readonly sessionsByNode = new Map<string, Set<string>>();
   /** check row key -> ids of sessions that depend on it. */
   readonly sessionsByCheck = new Map<string, Set<string>>();
@@ -143,19 +144,19 @@ export class Tables {
     this.services.onChange((key, before, after) => {
       serviceFolded(key, before, after);
       if (before) {
-        removeFrom(this.servicesByNode, before.Node, key);
+        this.servicesByNode.remove(before.Node, key);
         this.servicesByName.remove(before.Service.Service, key, before.Service.Tags);
       }
       if (after) {
-        addTo(this.servicesByNode, after.Node, key);
+        this.servicesByNode.add(after.Node, key);
         this.servicesByName.add(after.Service.Service, key, after.Service.Tags);
         this.refreshHealth(key);
       }
     });
     this.checks.onChange((key, before, after) => {
       checkFolded(key, before, after);
-      if (before) removeFrom(this.checksByNode, before.Node, key);
-      if (after) addTo(this.checksByNode, after.Node, key);
+      if (before) this.checksByNode.remove(before.Node, key);
+      if (after) this.checksByNode.add(after.Node, key);
       const c = after ?? before!;
       if (c.ServiceID !== "") this.refreshHealth(nodeKey(c.Node, c.ServiceID));
       else for (const k of this.servicesByNode.get(c.Node) ?? []) this.refreshHealth(k);
