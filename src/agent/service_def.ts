@@ -4,7 +4,7 @@
  */
 import type { ServiceDef } from "./local_state.ts";
 import type { ServiceAddress } from "../structs/catalog.ts";
-import { bool, DecodeError, num, obj, type Obj, objList, requireObject, str, strList, strMap } from "../structs/decode.ts";
+import { bool, DecodeError, int, obj, type Obj, objList, requireObject, str, strList, strMap } from "../structs/decode.ts";
 import { field, isObject } from "../structs/json.ts";
 import { type ConnectField, ConnectProxyKind, decodeConnect, decodeProxy, multiErrorText, SIDECAR_SUFFIX, validateConnectFields } from "../structs/proxy.ts";
 import { InvalidAgentRequestError } from "./errors.ts";
@@ -56,18 +56,18 @@ export function decodeServiceRegistration(body: unknown, sidecarOf?: ServiceDef)
   const meta = strMap(o, "Meta");
   validateMeta(meta);
   const w = obj(o, "Weights");
-  const weights = w ? { Passing: num(w, "Passing"), Warning: num(w, "Warning") } : { Passing: 1, Warning: 1 };
+  const weights = w ? { Passing: int(w, "Passing"), Warning: int(w, "Warning") } : { Passing: 1, Warning: 1 };
   if (weights.Passing < 1) throw new DecodeError("Passing must be greater than 0");
   if (weights.Warning < 0) throw new DecodeError("Warning must be greater or equal than 0");
   if (weights.Passing > 65535 || weights.Warning > 65535) throw new DecodeError("Passing and Warning must be less than 65536");
 
-  const port = num(o, "Port");
+  const port = int(o, "Port");
   if (port < 0 || port > 65535 || !Number.isInteger(port)) throw new DecodeError(`Invalid service port: ${port}`);
   const address = str(o, "Address");
   const tagged: Record<string, ServiceAddress> = {};
   for (const [k, a] of Object.entries(obj(o, "TaggedAddresses", "tagged_addresses") ?? {})) {
     if (!isObject(a)) throw new DecodeError(`Request decode failed: TaggedAddresses.${k} must be an object`);
-    tagged[k] = { Address: str(a, "Address"), Port: num(a, "Port") };
+    tagged[k] = { Address: str(a, "Address"), Port: int(a, "Port") };
   }
   // An IP service address also becomes the lan/wan tagged addresses, as Consul does.
   const family = isIp(address);

@@ -14,14 +14,14 @@ function storedConnect(raw: Record<string, unknown> | null): Record<string, unkn
 }
 
 export { str, num, bool, strList, strMap, obj } from "../structs/decode.ts";
-import { bool, DecodeError, num, obj, type Obj, str, strList, strMap } from "../structs/decode.ts";
+import { bool, DecodeError, int, obj, type Obj, str, strList, strMap } from "../structs/decode.ts";
 
 function serviceAddresses(o: Obj): Record<string, ServiceAddress> {
   const v = obj(o, "TaggedAddresses", "tagged_addresses");
   const out: Record<string, ServiceAddress> = {};
   for (const [k, a] of Object.entries(v ?? {})) {
     if (!isObject(a)) throw new DecodeError(`Request decode failed: TaggedAddresses.${k} must be an object`);
-    out[k] = { Address: str(a as Obj, "Address"), Port: num(a as Obj, "Port") };
+    out[k] = { Address: str(a as Obj, "Address"), Port: int(a as Obj, "Port") };
   }
   return out;
 }
@@ -37,9 +37,9 @@ export function decodeService(o: Obj): Omit<NodeService, "CreateIndex" | "Modify
     Address: str(o, "Address"),
     TaggedAddresses: serviceAddresses(o),
     Meta: strMap(o, "Meta"),
-    Port: num(o, "Port"),
+    Port: int(o, "Port"),
     SocketPath: str(o, "SocketPath", "socket_path"),
-    Weights: weights ? { Passing: num(weights, "Passing"), Warning: num(weights, "Warning") } : { Passing: 1, Warning: 1 },
+    Weights: weights ? { Passing: int(weights, "Passing"), Warning: int(weights, "Warning") } : { Passing: 1, Warning: 1 },
     EnableTagOverride: bool(o, "EnableTagOverride", "enable_tag_override"),
     Proxy: decodeProxy(obj(o, "Proxy")),
     Connect: storedConnect(obj(o, "Connect")),
@@ -73,7 +73,7 @@ export function decodeCheck(o: Obj, node: string): Omit<HealthCheck, "CreateInde
     Type: str(o, "Type"),
     Interval: typeof definition.Interval === "string" ? definition.Interval : "",
     Timeout: typeof definition.Timeout === "string" ? definition.Timeout : "",
-    ExposedPort: num(o, "ExposedPort"),
+    ExposedPort: int(o, "ExposedPort"),
     Definition: definition,
   };
 }

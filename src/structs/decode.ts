@@ -31,6 +31,16 @@ export function num(o: Obj, name: string, ...aliases: string[]): number {
   return v;
 }
 
+/**
+ * A field Go decodes into an int (ports, weights, indexes): a fraction or a
+ * value past a 64-bit integer is refused as Go's decoder refuses it.
+ */
+export function int(o: Obj, name: string, ...aliases: string[]): number {
+  const v = num(o, name, ...aliases);
+  if (!Number.isInteger(v) || Math.abs(v) >= 2 ** 63) return fail(`${name} must be an integer, got ${JSON.stringify(v)}`);
+  return v;
+}
+
 export function bool(o: Obj, name: string, ...aliases: string[]): boolean {
   const v = field(o, name, ...aliases);
   if (v === undefined || v === null) return false;

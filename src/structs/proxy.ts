@@ -4,7 +4,7 @@
  * CamelCase API bodies or snake_case config files into the CamelCase shape
  * the API returns, and validated as Consul's NodeService.ValidateForAgent does.
  */
-import { bool, DecodeError, num, obj, type Obj, objList, str } from "./decode.ts";
+import { bool, DecodeError, int, obj, type Obj, objList, str } from "./decode.ts";
 import { field, isObject } from "./json.ts";
 
 export const SIDECAR_SUFFIX = "-sidecar-proxy";
@@ -60,7 +60,7 @@ export function decodeUpstream(u: Obj): Upstream {
   if (dc !== "") out.Datacenter = dc;
   const bindAddr = str(u, "LocalBindAddress", "local_bind_address");
   if (bindAddr !== "") out.LocalBindAddress = bindAddr;
-  const bindPort = num(u, "LocalBindPort", "local_bind_port");
+  const bindPort = int(u, "LocalBindPort", "local_bind_port");
   if (bindPort !== 0) out.LocalBindPort = bindPort;
   const sock = str(u, "LocalBindSocketPath", "local_bind_socket_path");
   if (sock !== "") out.LocalBindSocketPath = sock;
@@ -76,7 +76,7 @@ export function decodeProxy(raw: Obj | null): Record<string, unknown> {
     DestinationServiceName: str(raw, "DestinationServiceName", "destination_service_name"),
     DestinationServiceID: str(raw, "DestinationServiceID", "destination_service_id"),
     LocalServiceAddress: str(raw, "LocalServiceAddress", "local_service_address"),
-    LocalServicePort: num(raw, "LocalServicePort", "local_service_port"),
+    LocalServicePort: int(raw, "LocalServicePort", "local_service_port"),
     Mode: str(raw, "Mode"),
     MeshGateway: optObj(raw, "MeshGateway", "mesh_gateway"),
     Expose: optObj(raw, "Expose"),

@@ -200,6 +200,7 @@ test.each([
   ["a check status that is not a status", { Check: { TTL: "10s", Status: "fine" } }, "Status for checks must 'passing', 'warning', 'critical'"],
   ["an unparsable duration", { Check: { TTL: "ten seconds" } }, 'Request decode failed: time: invalid duration "ten seconds"'],
   ["the any address", { Address: "0.0.0.0" }, "Invalid service address"],
+  ["a port past 64 bits", { Port: 184467440737095516160 }, "Request decode failed: Port must be an integer, got 184467440737095500000"],
   ["bad meta", { Meta: { "consul-x": "1" } }, "Invalid Service Meta: Key prefix 'consul-' is reserved for internal use"],
 ])("a registration with %s is a 400 and registers nothing", async (_what, extra, message) => {
   // A valid check goes first: it must not survive the refusal of the one after it.

@@ -201,6 +201,10 @@ describe("validation: nothing is stored on a refused registration", () => {
     await refused({ Node: "bad-2", Address: "10.9.0.1", Service: "web" }, 400, /^Request decode failed: /);
     await refused({ Node: "bad-2", Address: "10.9.0.1", Checks: { CheckID: "x" } }, 400, /^Request decode failed: /);
     await refused({ Node: "bad-2", Address: "10.9.0.1", Service: { Service: "s", EnableTagOverride: "yes" } }, 400, /^Request decode failed: /);
+    // Go decodes ports and weights into an int: a fraction or a value past 64 bits is refused.
+    await refused({ Node: "bad-2", Address: "10.9.0.1", Service: { Service: "s", Port: 184467440737095516160 } }, 400, "Request decode failed: Port must be an integer, got 184467440737095500000");
+    await refused({ Node: "bad-2", Address: "10.9.0.1", Service: { Service: "s", Port: 80.5 } }, 400, "Request decode failed: Port must be an integer, got 80.5");
+    await refused({ Node: "bad-2", Address: "10.9.0.1", Service: { Service: "s", Weights: { Passing: 1e300, Warning: 1 } } }, 400, /^Request decode failed: Passing must be an integer/);
     expect((await h.getJson<{ Node: string }[]>("/v1/catalog/nodes")).map((n) => n.Node)).not.toContain("bad-2");
   });
 
